@@ -1,0 +1,107 @@
+# Hubao - fraud, spam and rumour message classifier.
+#
+#   make run     install dependencies, build, start Hubao on the shipped models
+#   make test    install dependencies, build, run every test (also under ASan+UBSan)
+#   make models  retrain the shipped models from ../shared/data
+#   make eval    evaluate the shipped models (and the scikit-learn peer)
+#   make bench   measure throughput and latency against the scikit-learn peer
+#
+# Sources are found by wildcard: classifier/*.c and feeds/*.c form the
+# library, tools/cli/*.c the `hubao` command, tests/unit/test_*.c one cmocka
+# binary each.
+
+CC      ?= cc
+PKGS    := libzmq libpcre2-8 libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iclassifier -Ifeeds $(PKG_CFLAGS)
+CFLAGS  ?= -O2 -g
+CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
+LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BUILD   := build
+ASAN    := build/asan
+
+LIB_SRC  := $(sort $(wildcard classifier/*.c feeds/*.c))
+CLI_SRC  := $(sort $(wildcard tools/cli/*.c))
+SVC_SRC  := $(sort $(wildcard classifier/service/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(ASAN)/obj/%.o)
+CLI_OBJ      := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ_ASAN := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
+SVC_OBJ      := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
+SVC_OBJ_ASAN := $(SVC_SRC:%.c=$(ASAN)/obj/%.o)
+TEST_BIN     := $(TEST_SRC:tests/unit/%.c=$(ASAN)/%)
+
+BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod)
+BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
+
+.PHONY: all deps build run test unit integration models eval bench lint clean
+.DEFAULT_GOAL := all
+
+all: build
+
+deps:
+	@sh tools/install-deps
+
+build: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(ASAN)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
+
+$(BUILD)/libhubao.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(ASAN)/libhubao.a: $(LIB_OBJ_ASAN)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao.a
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
+
+$(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.o $(ASAN)/libhubao.a
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+run: deps build
+	@sh tools/run
+
+test: deps
+	@$(MAKE) --no-print-directory build $(BINS_ASAN) $(TEST_BIN)
+	@sh tests/run-all $(TEST_BIN)
+
+models: deps build
+	@sh tools/make-models
+
+eval: deps build
+	@sh tools/make-eval
+
+bench: deps build
+	@sh tools/make-bench
+
+lint:
+	clang-tidy $(LIB_SRC) $(CLI_SRC) $(SVC_SRC) -- $(CPPFLAGS_ALL) -std=c11
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier $(LIB_SRC) $(CLI_SRC) $(SVC_SRC)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,77 @@
+/*
+ * normalize.h - turn raw message text into the canonical form every later
+ * stage (rules, entities, features) works on.
+ *
+ * Scammers obfuscate: full-width digits, spaces inside words, zero-width
+ * characters, 薇信/V信 for 微信, hxxp and [.] in links.  Normalisation folds
+ * all of these to one form so that a rule or an n-gram written once matches
+ * every disguise:
+ *   - invalid UTF-8 is rejected with HB_EUTF8 (never crashed on);
+ *   - NFKC compatibility folding (full-width to half-width, ligatures,
+ *     circled digits), case folding, combining marks stripped;
+ *   - zero-width, default-ignorable and control characters removed; tabs,
+ *     newlines and every Unicode space become one ASCII space; runs of
+ *     spaces collapse and the ends are trimmed;
+ *   - spaces and filler punctuation (* _ - | ~ · ` ^) between two CJK
+ *     characters are dropped ("安 全 账 户" -> "安全账户");
+ *   - obfuscated spellings folded: 薇信 威信 徽信 V信 → 微信, 扣扣 → qq,
+ *     hxxp(s) → http(s), [.] (.) (dot) [dot] → ".", [:] → ":";
+ *   - inside a Latin word, digits 0 and 1 sandwiched between letters read as
+ *     o and l ("g00gle" -> "google", "app1e" -> "apple").
+ *
+ * Digits are otherwise kept (phone and amount extraction needs them).
+ *
+ * The output keeps, for every code point, where it came from in the input,
+ * so evidence (a rule's match) can be highlighted in the text as the user
+ * pasted it.
+ *
+ * Hot path: an hb_text is reusable scratch; after its buffers have grown to
+ * the largest message seen, hb_normalize allocates nothing.
+ */
+#ifndef HB_NORMALIZE_H
+#define HB_NORMALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct hb_text {
+    char *utf8;          /* normalised text, NUL-terminated */
+    size_t len;          /* bytes in utf8, excluding the NUL */
+    uint32_t *cps;       /* the same text as code points */
+    size_t ncps;         /* number of code points */
+    uint32_t *cp_byte;   /* cp_byte[i]: byte offset of cps[i] in utf8;
+                            cp_byte[ncps] == len */
+    uint32_t *src_byte;  /* src_byte[i]: byte offset in the original input
+                            of the character cps[i] came from;
+                            src_byte[ncps] == input length */
+    size_t cap_bytes;    /* allocated bytes of utf8 */
+    size_t cap_cps;      /* allocated entries of the three arrays */
+} hb_text;
+
+/* Prepare an empty hb_text (no allocation). */
+void hb_text_init(hb_text *text);
+
+/* Free the buffers of text and reset it to empty; text itself is the
+ * caller's. */
+void hb_text_release(hb_text *text);
+
+/* Normalise len bytes of src into out (buffers grown as needed).
+ * Returns 0, HB_EUTF8 (message gives the byte offset of the first invalid
+ * sequence) or HB_ENOMEM.  Empty or all-whitespace input gives an empty
+ * out->utf8 and returns 0: deciding whether that is an error is the
+ * caller's business. */
+int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err);
+
+/* Map a byte range [start, end) of text->utf8 to the byte range of the
+ * original input it came from.  start and end must be code point
+ * boundaries within text->utf8 (as PCRE2 match offsets are). */
+void hb_text_source_span(const hb_text *text, size_t start, size_t end,
+                         size_t *src_start, size_t *src_end);
+
+/* True if cp is a CJK ideograph, kana or hangul (used for n-gram and
+ * spacing decisions). */
+int hb_is_cjk(uint32_t cp);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * rules.h - hand-written PCRE2 rules: the explainable half of every verdict.
+ *
+ * A rule set is loaded from plain-text *.rules files (format: docs/rules.md)
+ * into an immutable hb_rules that any number of threads or forks may share.
+ * Every pattern is compiled with PCRE2_UTF | PCRE2_UCP and JIT-compiled, and
+ * matched against *normalised* text (normalize.h), so rules are written in
+ * lower case, with half-width digits and without worrying about spacing.
+ *
+ * A rule belongs to one task ("fraud", "spam", "rumour", ... - tasks are data,
+ * not code) and may name a type (for fraud: "police_impersonation",
+ * "customer_service", ...).  It fires when all of its `pattern` lines match
+ * and none of its `unless` lines does.  Its weight is added to the task's
+ * decision value when it fires (verdict.h).
+ *
+ * Matching is bounded: a match limit and a fixed JIT stack mean no input can
+ * make a rule run away; a rule that hits the limit simply does not fire and
+ * is counted in hb_rules_match's *limited output.
+ */
+#ifndef HB_RULES_H
+#define HB_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct hb_rules hb_rules;
+typedef struct hb_rules_scratch hb_rules_scratch;
+
+/* What a rule is, for evidence and explanations.  Strings are owned by the
+ * hb_rules and live as long as it does. */
+typedef struct hb_rule_info {
+    const char *id;          /* unique, e.g. "fraud.safe_account" */
+    const char *task;        /* "fraud", "spam", "rumour", ... */
+    const char *type;        /* sub-type, e.g. "police_impersonation"; "" if none */
+    const char *description; /* one line a hotline worker can read out */
+    double weight;           /* added to the task's decision value */
+    const char *file;        /* file it was loaded from */
+    int line;                /* line of its header in that file */
+} hb_rule_info;
+
+/* One rule that fired: the span of its first pattern's first match, in
+ * bytes of the normalised text. */
+typedef struct hb_rule_hit {
+    uint32_t rule;   /* index for hb_rules_info */
+    uint32_t start;
+    uint32_t end;
+} hb_rule_hit;
+
+/* Parse and compile rules from text (len bytes); origin names the source in
+ * error messages ("models/rules/fraud.rules").  Returns an owned rule set, or
+ * NULL with err saying file:line and what is wrong (including PCRE2's own
+ * message and offset for a bad pattern). */
+hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
+                         hb_error *err);
+
+/* Load one *.rules file. */
+hb_rules *hb_rules_load_file(const char *path, hb_error *err);
+
+/* Load every *.rules file in dir, in name order, as one set.  Rule ids must
+ * be unique across files.  An empty or missing directory is an error. */
+hb_rules *hb_rules_load_dir(const char *dir, hb_error *err);
+
+/* Free a rule set; NULL is fine. */
+void hb_rules_free(hb_rules *rules);
+
+size_t hb_rules_count(const hb_rules *rules);
+const hb_rule_info *hb_rules_info(const hb_rules *rules, size_t index);
+
+/* Index of the rule with this id, or -1. */
+long hb_rules_find(const hb_rules *rules, const char *id);
+
+/* Per-thread matching state (PCRE2 match data, match context, JIT stack).
+ * One scratch serves any rule set.  NULL on allocation failure. */
+hb_rules_scratch *hb_rules_scratch_new(void);
+void hb_rules_scratch_free(hb_rules_scratch *scratch);
+
+/* Run every rule over len bytes of normalised UTF-8 text.  Writes at most
+ * max_hits hits, in rule order, to hits and their count to *nhits; *limited
+ * (may be NULL) gets the number of rules abandoned at the match limit.
+ * Returns 0, or HB_EINVAL for bad arguments.  No allocation. */
+int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
+                   const char *text, size_t len, hb_rule_hit *hits,
+                   size_t max_hits, size_t *nhits, size_t *limited);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * testutil.h - small helpers shared by the cmocka unit tests.
+ */
+#ifndef HB_TESTUTIL_H
+#define HB_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Path of a file under tests/fixtures (static buffer, overwritten by the
+ * next call).  Tests run from the repository root. */
+const char *tu_fixture(const char *name);
+
+/* Create a fresh empty directory under build/tmp and return its path
+ * (static buffer per call site is the caller's job: copy it). */
+const char *tu_tmpdir(const char *tag);
+
+/* Write len bytes to path, replacing it; aborts the test on failure. */
+void tu_write_file(const char *path, const char *data, size_t len);
+
+#endif
