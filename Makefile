@@ -11,11 +11,11 @@
 # binary each.
 
 CC      ?= cc
-PKGS    := libzmq libpcre2-8 libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3
+PKGS    := libzmq libpcre2-8 libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iclassifier -Ifeeds $(PKG_CFLAGS)
+CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -iquote classifier -iquote feeds $(PKG_CFLAGS)
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
 LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread

@@ -12,14 +12,23 @@
  *   - zero-width, default-ignorable and control characters removed; tabs,
  *     newlines and every Unicode space become one ASCII space; runs of
  *     spaces collapse and the ends are trimmed;
- *   - spaces and filler punctuation (* _ - | ~ · ` ^) between two CJK
- *     characters are dropped ("安 全 账 户" -> "安全账户");
- *   - obfuscated spellings folded: 薇信 威信 徽信 V信 → 微信, 扣扣 → qq,
- *     hxxp(s) → http(s), [.] (.) (dot) [dot] → ".", [:] → ":";
+ *   - spaces and filler punctuation (* _ - | ~ · ` ^ . / and bullets)
+ *     between two CJK characters are dropped ("安 全 账 户" -> "安全账户");
+ *     sentence punctuation (，。、！) is kept;
+ *   - obfuscated spellings folded: 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信,
+ *     扣扣 → qq, hxxp(s) → http(s), [.] (.) {.} (dot) [dot] {dot} → ".",
+ *     [:] → ":", "example dot com" and "example。com" → "example.com";
  *   - inside a Latin word, digits 0 and 1 sandwiched between letters read as
- *     o and l ("g00gle" -> "google", "app1e" -> "apple").
+ *     o and l ("g00gle" -> "google", "app1e" -> "apple"), but only when the
+ *     word has no other digits ("covid19", "top10", "h1n1" are kept).
  *
  * Digits are otherwise kept (phone and amount extraction needs them).
+ *
+ * The normalised text is for matching, not for display or lookup: it is
+ * case-folded and de-obfuscated, so a URL in it is no longer the URL that
+ * was sent (paths lose their case, "g00gle.com" reads "google.com").  Take
+ * URLs and other literal evidence from the input through
+ * hb_text_source_span.
  *
  * The output keeps, for every code point, where it came from in the input,
  * so evidence (a rule's match) can be highlighted in the text as the user
@@ -57,16 +66,25 @@ void hb_text_init(hb_text *text);
  * caller's. */
 void hb_text_release(hb_text *text);
 
-/* Normalise len bytes of src into out (buffers grown as needed).
+/* Normalise len bytes of src into out (buffers grown as needed; out must
+ * have been set up with hb_text_init).  src need not be NUL-terminated and
+ * may hold NUL bytes (dropped as control characters).
  * Returns 0, HB_EUTF8 (message gives the byte offset of the first invalid
- * sequence) or HB_ENOMEM.  Empty or all-whitespace input gives an empty
- * out->utf8 and returns 0: deciding whether that is an error is the
- * caller's business. */
+ * sequence: truncated, overlong, surrogate, over U+10FFFF or a stray
+ * continuation byte), HB_ENOMEM, HB_ETOOBIG (input or output over 4 GiB)
+ * or HB_EINVAL (NULL out, or NULL src with len > 0).  On error out->len
+ * and out->ncps are 0 and out->utf8, if allocated, is "".  Empty or
+ * all-whitespace input gives an empty out->utf8 and returns 0: deciding
+ * whether that is an error is the caller's business. */
 int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err);
 
 /* Map a byte range [start, end) of text->utf8 to the byte range of the
  * original input it came from.  start and end must be code point
- * boundaries within text->utf8 (as PCRE2 match offsets are). */
+ * boundaries within text->utf8 (as PCRE2 match offsets are).  The source
+ * range runs from the first matched character to the start of the next
+ * kept one, so it also covers anything normalisation dropped just after
+ * the match (spaces or filler joined away, zero-width characters).
+ * O(log n), no allocation. */
 void hb_text_source_span(const hb_text *text, size_t start, size_t end,
                          size_t *src_start, size_t *src_end);
 

@@ -8,10 +8,16 @@
  * lower case, with half-width digits and without worrying about spacing.
  *
  * A rule belongs to one task ("fraud", "spam", "rumour", ... - tasks are data,
- * not code) and may name a type (for fraud: "police_impersonation",
- * "customer_service", ...).  It fires when all of its `pattern` lines match
+ * not code) and may name a type (for fraud: "authority", "customer_service",
+ * ...; the shipped fraud types, with names and advice, are listed in
+ * models/rules/types.tsv).  It fires when all of its `pattern` lines match
  * and none of its `unless` lines does.  Its weight is added to the task's
  * decision value when it fires (verdict.h).
+ *
+ * Loading is strict: an unknown key, a missing required key, a bad weight,
+ * a pattern PCRE2 rejects, a duplicate id, a NUL byte or invalid UTF-8
+ * fails the whole load with "file:line: what is wrong", so a typo can never
+ * ship as a rule that silently never fires.
  *
  * Matching is bounded: a match limit and a fixed JIT stack mean no input can
  * make a rule run away; a rule that hits the limit simply does not fire and
@@ -33,7 +39,7 @@ typedef struct hb_rules_scratch hb_rules_scratch;
 typedef struct hb_rule_info {
     const char *id;          /* unique, e.g. "fraud.safe_account" */
     const char *task;        /* "fraud", "spam", "rumour", ... */
-    const char *type;        /* sub-type, e.g. "police_impersonation"; "" if none */
+    const char *type;        /* sub-type, e.g. "authority"; "" if none */
     const char *description; /* one line a hotline worker can read out */
     double weight;           /* added to the task's decision value */
     const char *file;        /* file it was loaded from */
@@ -48,38 +54,62 @@ typedef struct hb_rule_hit {
     uint32_t end;
 } hb_rule_hit;
 
-/* Parse and compile rules from text (len bytes); origin names the source in
- * error messages ("models/rules/fraud.rules").  Returns an owned rule set, or
- * NULL with err saying file:line and what is wrong (including PCRE2's own
- * message and offset for a bad pattern). */
+/* Parse and compile rules from text (len bytes, need not be NUL-terminated);
+ * origin names the source in error messages ("models/rules/fraud.rules";
+ * NULL gives "<rules>").  Returns an owned rule set (free with
+ * hb_rules_free), or NULL with err saying file:line and what is wrong
+ * (including PCRE2's own message and offset for a bad pattern).  Codes:
+ * HB_EFORMAT (syntax, keys, weights, patterns, duplicate ids, NUL bytes),
+ * HB_EUTF8, HB_EEMPTY (no rule at all in the text), HB_ENOMEM. */
 hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
                          hb_error *err);
 
-/* Load one *.rules file. */
+/* Load one *.rules file, as hb_rules_parse with origin = path; also
+ * HB_ENOTFOUND / HB_EIO when the file cannot be read and HB_ETOOBIG above
+ * 16 MiB. */
 hb_rules *hb_rules_load_file(const char *path, hb_error *err);
 
 /* Load every *.rules file in dir, in name order, as one set.  Rule ids must
- * be unique across files.  An empty or missing directory is an error. */
+ * be unique across files.  Dot files and other names are ignored.  An empty
+ * or missing directory is an error (HB_ENOTFOUND); so is any bad file. */
 hb_rules *hb_rules_load_dir(const char *dir, hb_error *err);
 
 /* Free a rule set; NULL is fine. */
 void hb_rules_free(hb_rules *rules);
 
+/* hb_rules_count is 0 for NULL; hb_rules_info is NULL for an index out of
+ * range.  Rules are numbered in load order (file name order, then file
+ * order). */
 size_t hb_rules_count(const hb_rules *rules);
 const hb_rule_info *hb_rules_info(const hb_rules *rules, size_t index);
 
-/* Index of the rule with this id, or -1. */
+/* Index of the rule with this id, or -1 (linear search: not for the
+ * per-message path). */
 long hb_rules_find(const hb_rules *rules, const char *id);
 
-/* Per-thread matching state (PCRE2 match data, match context, JIT stack).
- * One scratch serves any rule set.  NULL on allocation failure. */
+/* Per-thread matching state (PCRE2 match data, match context with the
+ * matching limits, JIT stack).  One scratch serves any rule set but only
+ * one thread at a time.  NULL on allocation failure; free with
+ * hb_rules_scratch_free (NULL is fine). */
 hb_rules_scratch *hb_rules_scratch_new(void);
 void hb_rules_scratch_free(hb_rules_scratch *scratch);
 
 /* Run every rule over len bytes of normalised UTF-8 text.  Writes at most
- * max_hits hits, in rule order, to hits and their count to *nhits; *limited
- * (may be NULL) gets the number of rules abandoned at the match limit.
- * Returns 0, or HB_EINVAL for bad arguments.  No allocation. */
+ * max_hits hits, in rule order, to hits and their count to *nhits; matching
+ * stops once hits is full, so pass max_hits = hb_rules_count(rules) to see
+ * every rule that fires.  *limited (may be NULL) gets the number of rules
+ * abandoned at a matching limit (match, depth or heap limit, or the JIT
+ * stack): such a rule does not fire.
+ *
+ * Precondition: text must be valid UTF-8 (as hb_normalize output always
+ * is).  Patterns run with PCRE2_NO_UTF_CHECK to avoid re-validating the
+ * text once per pattern, so invalid UTF-8 here is undefined behaviour.
+ * The text need not be NUL-terminated and must be under 4 GiB.
+ *
+ * Returns 0, or HB_EINVAL for bad arguments (NULL rules, scratch or nhits;
+ * NULL hits with max_hits > 0).  No allocation when PCRE2's JIT is
+ * available; the interpreter fallback may grow the scratch's frame vector
+ * on first use, bounded by the heap limit. */
 int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
                    const char *text, size_t len, hb_rule_hit *hits,
                    size_t max_hits, size_t *nhits, size_t *limited);

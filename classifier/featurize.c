@@ -1,0 +1,437 @@
+/*
+ * featurize.c - hashed n-gram features (see featurize.h for the contract).
+ *
+ * Counting uses a small open-addressing table (vector index -> entry slot)
+ * kept in the hb_fvec between messages, so a message costs one hash and one
+ * probe per n-gram and no sorting: a linear model does not need the entries
+ * in index order.  The table is cleared by walking the entries it holds,
+ * not by zeroing all of it.
+ */
+#include "featurize.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+/* One seed per feature group, so that the same bytes in two groups land in
+ * unrelated buckets. */
+enum {
+    SEED_CHAR = 0x68756263,  /* "hubc" */
+    SEED_WORD = 0x68756277,  /* "hubw" */
+    SEED_NAMED = 0x6875626e, /* "hubn" */
+};
+
+#define EMPTY_SLOT UINT32_MAX
+
+hb_feature_config hb_feature_config_default(void)
+{
+    hb_feature_config cfg = {
+        .char_min = 1, .char_max = 3,
+        .word_min = 1, .word_max = 2,
+        .hash_bits = 18,
+        .map_digits = 1,
+        .use_rules = 1,
+        .use_entities = 1,
+    };
+    return cfg;
+}
+
+json_t *hb_feature_config_to_json(const hb_feature_config *cfg)
+{
+    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b}",
+                     "char_ngrams", cfg->char_min, cfg->char_max,
+                     "word_ngrams", cfg->word_min, cfg->word_max,
+                     "hash_bits", cfg->hash_bits,
+                     "map_digits", cfg->map_digits,
+                     "use_rules", cfg->use_rules,
+                     "use_entities", cfg->use_entities);
+}
+
+static int read_range(const json_t *obj, const char *key, int limit, int *lo,
+                      int *hi, hb_error *err)
+{
+    const json_t *a = json_object_get(obj, key);
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) != 2 ||
+        !json_is_integer(json_array_get(a, 0)) ||
+        !json_is_integer(json_array_get(a, 1)))
+        return hb_error_set(err, HB_EFORMAT,
+                            "features.%s must be [min, max] integers", key);
+    json_int_t a0 = json_integer_value(json_array_get(a, 0));
+    json_int_t a1 = json_integer_value(json_array_get(a, 1));
+    if (a0 < 0 || a1 < a0 || a1 > limit || (a0 == 0 && a1 != 0))
+        return hb_error_set(err, HB_EFORMAT,
+                            "features.%s [%lld, %lld] out of range (1..%d, "
+                            "or [0, 0] for off)",
+                            key, (long long)a0, (long long)a1, limit);
+    *lo = (int)a0;
+    *hi = (int)a1;
+    return 0;
+}
+
+static int read_flag(const json_t *obj, const char *key, int *out,
+                     hb_error *err)
+{
+    const json_t *b = json_object_get(obj, key);
+    if (!b)
+        return 0;
+    if (!json_is_boolean(b))
+        return hb_error_set(err, HB_EFORMAT, "features.%s must be true or false",
+                            key);
+    *out = json_is_true(b);
+    return 0;
+}
+
+int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg,
+                                hb_error *err)
+{
+    *cfg = hb_feature_config_default();
+    if (!json_is_object(obj))
+        return hb_error_set(err, HB_EFORMAT, "features must be a JSON object");
+    int rc;
+    if ((rc = read_range(obj, "char_ngrams", 8, &cfg->char_min, &cfg->char_max, err)) ||
+        (rc = read_range(obj, "word_ngrams", 4, &cfg->word_min, &cfg->word_max, err)) ||
+        (rc = read_flag(obj, "map_digits", &cfg->map_digits, err)) ||
+        (rc = read_flag(obj, "use_rules", &cfg->use_rules, err)) ||
+        (rc = read_flag(obj, "use_entities", &cfg->use_entities, err)))
+        return rc;
+    const json_t *bits = json_object_get(obj, "hash_bits");
+    if (bits) {
+        if (!json_is_integer(bits) || json_integer_value(bits) < 10 ||
+            json_integer_value(bits) > 24)
+            return hb_error_set(err, HB_EFORMAT,
+                                "features.hash_bits must be an integer 10..24");
+        cfg->hash_bits = (int)json_integer_value(bits);
+    }
+    return 0;
+}
+
+void hb_fvec_init(hb_fvec *v)
+{
+    memset(v, 0, sizeof *v);
+}
+
+void hb_fvec_release(hb_fvec *v)
+{
+    free(v->idx);
+    free(v->val);
+    free(v->origin);
+    free(v->name);
+    free(v->slot);
+    free(v->mapped);
+    hb_fvec_init(v);
+}
+
+/* Empty v, clearing only the table slots its entries occupy. */
+static void fvec_clear(hb_fvec *v)
+{
+    size_t mask = v->slot_cap - 1;
+    for (size_t e = 0; e < v->n; e++) {
+        size_t s = v->idx[e] & mask;
+        while (v->slot[s] != e)
+            s = (s + 1) & mask;
+        v->slot[s] = EMPTY_SLOT;
+    }
+    v->n = 0;
+}
+
+/* Rebuild the index table from the entries (after growing or sorting). */
+static void fvec_reindex(hb_fvec *v)
+{
+    size_t mask = v->slot_cap - 1;
+    memset(v->slot, 0xff, v->slot_cap * sizeof *v->slot);
+    for (size_t e = 0; e < v->n; e++) {
+        size_t s = v->idx[e] & mask;
+        while (v->slot[s] != EMPTY_SLOT)
+            s = (s + 1) & mask;
+        v->slot[s] = (uint32_t)e;
+    }
+}
+
+static int fvec_grow(hb_fvec *v)
+{
+    size_t cap = v->cap ? v->cap * 2 : 256;
+    uint32_t *idx = realloc(v->idx, cap * sizeof *idx);
+    if (!idx)
+        return HB_ENOMEM;
+    v->idx = idx;
+    float *val = realloc(v->val, cap * sizeof *val);
+    if (!val)
+        return HB_ENOMEM;
+    v->val = val;
+    hb_feature_origin *origin = realloc(v->origin, cap * sizeof *origin);
+    if (!origin)
+        return HB_ENOMEM;
+    v->origin = origin;
+    const char **name = realloc(v->name, cap * sizeof *name);
+    if (!name)
+        return HB_ENOMEM;
+    v->name = name;
+    v->cap = cap;
+
+    /* keep the table at most half full */
+    size_t slots = v->slot_cap ? v->slot_cap : 512;
+    while (slots < cap * 2)
+        slots *= 2;
+    if (slots != v->slot_cap) {
+        uint32_t *slot = realloc(v->slot, slots * sizeof *slot);
+        if (!slot)
+            return HB_ENOMEM;
+        v->slot = slot;
+        v->slot_cap = slots;
+        fvec_reindex(v);
+    }
+    return 0;
+}
+
+/* Add value at index, remembering the first origin seen.  Returns the entry
+ * number or a negative error. */
+static long fvec_add(hb_fvec *v, uint32_t index, float value,
+                     hb_feature_origin origin, const char *name)
+{
+    if (v->n == v->cap && fvec_grow(v) != 0)
+        return HB_ENOMEM;
+    size_t mask = v->slot_cap - 1;
+    size_t s = index & mask;
+    while (v->slot[s] != EMPTY_SLOT) {
+        uint32_t e = v->slot[s];
+        if (v->idx[e] == index) {
+            v->val[e] += value;
+            return e;
+        }
+        s = (s + 1) & mask;
+    }
+    size_t e = v->n++;
+    v->slot[s] = (uint32_t)e;
+    v->idx[e] = index;
+    v->val[e] = value;
+    v->origin[e] = origin;
+    v->name[e] = name;
+    return (long)e;
+}
+
+static int is_ascii_letter(uint32_t c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static int is_ascii_alnum(uint32_t c)
+{
+    return is_ascii_letter(c) || (c >= '0' && c <= '9');
+}
+
+/* Copy the code points into v->mapped, reading digits as '0' and x-runs
+ * that stand where digits would (not touching a Latin letter on either
+ * side: "xxx元", "x.x折", "6228xxxx1234") as zeros too. */
+static int map_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
+{
+    if (v->mapped_cap < t->ncps + 1) {
+        size_t cap = t->ncps + 64;
+        uint32_t *m = realloc(v->mapped, cap * sizeof *m);
+        if (!m)
+            return HB_ENOMEM;
+        v->mapped = m;
+        v->mapped_cap = cap;
+    }
+    uint32_t *m = v->mapped;
+    size_t n = t->ncps;
+    memcpy(m, t->cps, n * sizeof *m);
+    if (!cfg->map_digits)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m[i] >= '0' && m[i] <= '9') {
+            m[i] = '0';
+        } else if (m[i] == 'x') {
+            size_t j = i;
+            while (j < n && t->cps[j] == 'x')
+                j++;
+            int letter_before = i > 0 && is_ascii_letter(t->cps[i - 1]);
+            int letter_after = j < n && is_ascii_letter(t->cps[j]);
+            if (!letter_before && !letter_after)
+                for (size_t k = i; k < j; k++)
+                    m[k] = '0';
+            i = j - 1;
+        }
+    }
+    return 0;
+}
+
+static uint32_t bucket(uint64_t h, int bits)
+{
+    return (uint32_t)(h & ((1ull << bits) - 1));
+}
+
+static float hash_sign(uint64_t h)
+{
+    return (h >> 63) ? -1.0f : 1.0f;
+}
+
+/* Character n-grams of one space-padded token m[start, end). */
+static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
+                      size_t start, size_t end, hb_fvec *v)
+{
+    uint32_t buf[8];
+    size_t toklen = end - start;
+    size_t plen = toklen + 2; /* padded with a space on each side */
+    for (int n = cfg->char_min; n <= cfg->char_max; n++) {
+        if ((size_t)n > plen)
+            break;
+        for (size_t p = 0; p + (size_t)n <= plen; p++) {
+            /* n-grams made only of padding carry nothing */
+            if (n == 1 && (p == 0 || p == plen - 1))
+                continue;
+            for (int k = 0; k < n; k++) {
+                size_t q = p + (size_t)k;
+                buf[k] = (q == 0 || q == plen - 1) ? ' ' : m[start + q - 1];
+            }
+            uint64_t h = XXH3_64bits_withSeed(buf, (size_t)n * sizeof buf[0],
+                                              SEED_CHAR);
+            size_t first = p == 0 ? 0 : p - 1;
+            size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
+            hb_feature_origin o = {(uint32_t)(start + first),
+                                   (uint32_t)(last > first ? last - first : 1)};
+            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), o, NULL) < 0)
+                return HB_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Word n-grams over runs of ASCII letters and digits.  Word hashes are
+ * chained so bigrams need no string building. */
+static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
+                      size_t n, hb_fvec *v)
+{
+    enum { MAXW = 4 };
+    uint64_t hist[MAXW];
+    hb_feature_origin spans[MAXW];
+    size_t nw = 0;
+    size_t i = 0;
+    while (i < n) {
+        if (!is_ascii_alnum(m[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        char word[64];
+        size_t wl = 0;
+        while (j < n && is_ascii_alnum(m[j])) {
+            if (wl < sizeof word)
+                word[wl++] = (char)m[j];
+            j++;
+        }
+        uint64_t h = XXH3_64bits_withSeed(word, wl, SEED_WORD);
+        hb_feature_origin span = {(uint32_t)i, (uint32_t)(j - i)};
+        memmove(hist + 1, hist, (MAXW - 1) * sizeof hist[0]);
+        memmove(spans + 1, spans, (MAXW - 1) * sizeof spans[0]);
+        hist[0] = h;
+        spans[0] = span;
+        if (nw < MAXW)
+            nw++;
+        for (int g = cfg->word_min; g <= cfg->word_max && (size_t)g <= nw; g++) {
+            uint64_t gh = hist[0];
+            if (g > 1)
+                gh = XXH3_64bits_withSeed(hist, (size_t)g * sizeof hist[0],
+                                          SEED_WORD + (uint64_t)g);
+            hb_feature_origin o = {spans[g - 1].start,
+                                   spans[0].start + spans[0].len - spans[g - 1].start};
+            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh), o, NULL) < 0)
+                return HB_ENOMEM;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
+                     hb_fvec *v)
+{
+    if (!v->slot && fvec_grow(v) != 0)
+        return HB_ENOMEM;
+    fvec_clear(v);
+    if (map_text(cfg, t, v) != 0)
+        return HB_ENOMEM;
+    const uint32_t *m = v->mapped;
+    size_t n = t->ncps;
+
+    if (cfg->char_min > 0) {
+        size_t i = 0;
+        while (i < n) {
+            while (i < n && m[i] == ' ')
+                i++;
+            size_t j = i;
+            while (j < n && m[j] != ' ')
+                j++;
+            if (j > i && char_grams(cfg, m, i, j, v) != 0)
+                return HB_ENOMEM;
+            i = j;
+        }
+    }
+    if (cfg->word_min > 0 && word_grams(cfg, m, n, v) != 0)
+        return HB_ENOMEM;
+
+    /* sublinear tf, then L2 normalisation of the text part */
+    double norm = 0.0;
+    for (size_t e = 0; e < v->n; e++) {
+        float c = v->val[e];
+        float a = fabsf(c);
+        float w = a > 0.0f ? 1.0f + logf(a) : 0.0f;
+        v->val[e] = c < 0 ? -w : w;
+        norm += (double)v->val[e] * v->val[e];
+    }
+    if (norm > 0.0) {
+        float inv = (float)(1.0 / sqrt(norm));
+        for (size_t e = 0; e < v->n; e++)
+            v->val[e] *= inv;
+    }
+    return 0;
+}
+
+int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
+                      const char *name, float value)
+{
+    if (!v->slot && fvec_grow(v) != 0)
+        return HB_ENOMEM;
+    uint64_t h = XXH3_64bits_withSeed(name, strlen(name), SEED_NAMED);
+    hb_feature_origin none = {0, 0};
+    return fvec_add(v, bucket(h, cfg->hash_bits), value, none, name) < 0
+               ? HB_ENOMEM
+               : 0;
+}
+
+typedef struct sort_entry {
+    uint32_t idx;
+    float val;
+    hb_feature_origin origin;
+    const char *name;
+} sort_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    uint32_t x = ((const sort_entry *)a)->idx, y = ((const sort_entry *)b)->idx;
+    return (x > y) - (x < y);
+}
+
+int hb_fvec_sort(hb_fvec *v)
+{
+    if (v->n < 2)
+        return 0;
+    sort_entry *tmp = malloc(v->n * sizeof *tmp);
+    if (!tmp)
+        return HB_ENOMEM;
+    for (size_t e = 0; e < v->n; e++)
+        tmp[e] = (sort_entry){v->idx[e], v->val[e], v->origin[e], v->name[e]};
+    qsort(tmp, v->n, sizeof *tmp, cmp_entry);
+    for (size_t e = 0; e < v->n; e++) {
+        v->idx[e] = tmp[e].idx;
+        v->val[e] = tmp[e].val;
+        v->origin[e] = tmp[e].origin;
+        v->name[e] = tmp[e].name;
+    }
+    free(tmp);
+    fvec_reindex(v);
+    return 0;
+}

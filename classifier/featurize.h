@@ -1,0 +1,98 @@
+/*
+ * featurize.h - turn normalised text into the sparse vector a model scores.
+ *
+ * Feature groups (each can be switched off in the configuration):
+ *   - character n-grams over code points, CJK and Latin alike, taken inside
+ *     space-separated tokens padded with one space on each side (the
+ *     "char_wb" analyser of scikit-learn), so "安全账户" and "paypal" give
+ *     n-grams whatever the language;
+ *   - Latin word n-grams (tokens of ASCII letters and digits);
+ *   - the ids of the rules that fired, and counts of extracted entities
+ *     (links, phones, accounts, amounts, handles), added by the caller with
+ *     hb_fvec_add_named.
+ * Digits, and x-runs used to mask digits, read as '0' when map_digits is on,
+ * so no model can learn "has a real digit" from corpora that masked theirs.
+ *
+ * Every feature name is hashed with xxhash (XXH3, one seed per group) into
+ * 2^hash_bits buckets; the sign of the hash decides the sign of the value,
+ * which keeps collisions from biasing weights.  Text counts become 1+log(tf)
+ * (sublinear) and the text part is L2-normalised.
+ *
+ * The configuration is stored in every model manifest so that training and
+ * scoring can never disagree: always take it from the model.
+ *
+ * Hot path: an hb_fvec and hb_featurizer are reusable scratch; after warm-up
+ * extraction allocates nothing.
+ */
+#ifndef HB_FEATURIZE_H
+#define HB_FEATURIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "normalize.h"
+
+typedef struct hb_feature_config {
+    int char_min, char_max;  /* char n-gram lengths, 0/0 = off (max 8) */
+    int word_min, word_max;  /* word n-gram lengths, 0/0 = off (max 4) */
+    int hash_bits;           /* 10..24 */
+    int map_digits;          /* 1: digits and digit masks read as '0' */
+    int use_rules;           /* 1: rule ids are features */
+    int use_entities;        /* 1: entity counts are features */
+} hb_feature_config;
+
+/* The defaults new models are trained with. */
+hb_feature_config hb_feature_config_default(void);
+
+/* JSON round trip for model manifests.  from_json fills unspecified fields
+ * with defaults, and rejects out-of-range values with HB_EFORMAT. */
+json_t *hb_feature_config_to_json(const hb_feature_config *cfg);
+int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg,
+                                hb_error *err);
+
+/* Where a text feature came from: a span of code points of the normalised
+ * text (for explanations); len 0 for named features. */
+typedef struct hb_feature_origin {
+    uint32_t start;
+    uint32_t len;
+} hb_feature_origin;
+
+/* A sparse vector: n entries with distinct indices, in insertion order
+ * (sorted only by hb_fvec_sort). */
+typedef struct hb_fvec {
+    uint32_t *idx;
+    float *val;
+    hb_feature_origin *origin;
+    const char **name;        /* for named features, the name; else NULL */
+    size_t n, cap;
+    /* scratch reused between messages: an open-addressing table from
+     * index to entry, and the digit-mapped copy of the text */
+    uint32_t *slot;
+    size_t slot_cap;
+    uint32_t *mapped;
+    size_t mapped_cap;
+} hb_fvec;
+
+void hb_fvec_init(hb_fvec *v);
+void hb_fvec_release(hb_fvec *v);
+
+/* Extract the text features of t into v (cleared first), counting, applying
+ * sublinear tf and L2 normalisation.  Returns 0 or HB_ENOMEM. */
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
+                     hb_fvec *v);
+
+/* Add a named feature ("rule:fraud.safe_account", "entity:url") with the
+ * given value (summed if already present).  name must outlive v's use (it
+ * is only kept for explanations).  Returns 0 or HB_ENOMEM. */
+int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
+                      const char *name, float value);
+
+/* Sort entries by index (libsvm and liblinear want ascending indices).
+ * Allocates a temporary: for training and kernel models, not the linear hot
+ * path.  Returns 0 or HB_ENOMEM. */
+int hb_fvec_sort(hb_fvec *v);
+
+#endif

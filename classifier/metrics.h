@@ -1,0 +1,33 @@
+/*
+ * metrics.h - binary classification metrics, shared by training (cross-
+ * validation, threshold choice) and `hubao eval`, so that both report the
+ * same numbers computed the same way.
+ */
+#ifndef HB_METRICS_H
+#define HB_METRICS_H
+
+#include <stddef.h>
+
+typedef struct hb_metrics {
+    size_t n, tp, fp, tn, fn;
+    double accuracy, precision, recall, f1, mcc;
+    double auc;   /* ROC area; NaN when only one class is present */
+    double ece;   /* expected calibration error, 10 equal-width bins */
+} hb_metrics;
+
+/* Metrics of probabilities p[i] (0..1) against labels y[i] (1 positive,
+ * 0 negative) when positive means p >= threshold.  Allocates a temporary
+ * for the AUC; returns 0 or HB_ENOMEM. */
+int hb_metrics_compute(const double *p, const int *y, size_t n,
+                       double threshold, hb_metrics *out);
+
+/* The threshold among the observed p values that maximises MCC, subject to
+ * a false positive rate of at most max_fpr (ignored when max_fpr <= 0).
+ * Returns 0.5 when nothing qualifies. */
+double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
+                                 double max_fpr);
+
+/* Matthews correlation coefficient of a confusion matrix (0 when undefined). */
+double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn);
+
+#endif

@@ -1,0 +1,407 @@
+/*
+ * model.c - model bundles (see model.h).
+ *
+ * libsvm's own loader does the parsing of model.svm; this file adds what
+ * libsvm does not know: the manifest, the checksum that protects the file,
+ * and the collapse of a linear model's support vectors into one weight
+ * vector w = sum_i coef_i * sv_i, so that scoring costs O(features) instead
+ * of O(support vectors x features).
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libsvm/svm.h>
+#include <xxhash.h>
+
+#define MANIFEST_FORMAT "hubao-model/1"
+#define MAX_MODEL_BYTES (256u << 20)
+
+struct hb_model {
+    char *dir;
+    json_t *manifest;
+    const char *task, *kind, *version, *positive, *negative;
+    hb_feature_config features;
+    double threshold;
+    double platt_a, platt_b;
+    /* linear models */
+    float *w;
+    size_t dim;
+    double bias;
+    /* kernel models */
+    struct svm_model *svm;
+    double svm_sign; /* +1 if libsvm's first label is the positive class */
+};
+
+/* Read a whole file into a malloc'd buffer. */
+static int read_file(const char *path, char **data, size_t *len, hb_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
+                            "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t used = 0, cap = 0;
+    for (;;) {
+        if (used == cap) {
+            cap = cap ? cap * 2 : 65536;
+            if (cap > MAX_MODEL_BYTES) {
+                free(buf);
+                fclose(f);
+                return hb_error_set(err, HB_ETOOBIG, "%s: larger than %u MiB",
+                                    path, MAX_MODEL_BYTES >> 20);
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return hb_error_set(err, HB_ENOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + used, 1, cap - used, f);
+        used += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return hb_error_set(err, HB_EIO, "%s: read error", path);
+    }
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+static const char *get_string(const json_t *obj, const char *key,
+                              const char *fallback)
+{
+    const json_t *s = json_object_get(obj, key);
+    return json_is_string(s) ? json_string_value(s) : fallback;
+}
+
+static int get_number(const json_t *obj, const char *key, double *out)
+{
+    const json_t *n = json_object_get(obj, key);
+    if (!json_is_number(n))
+        return -1;
+    *out = json_number_value(n);
+    return isfinite(*out) ? 0 : -1;
+}
+
+static int parse_manifest(hb_model *m, const char *path, hb_error *err)
+{
+    json_error_t jerr;
+    m->manifest = json_load_file(path, 0, &jerr);
+    if (!m->manifest) {
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
+                                "%s: cannot open: %s", path, strerror(errno));
+        fclose(f);
+        return hb_error_set(err, HB_EFORMAT, "%s:%d:%d: invalid JSON: %s", path,
+                            jerr.line, jerr.column, jerr.text);
+    }
+    const json_t *man = m->manifest;
+    if (!json_is_object(man))
+        return hb_error_set(err, HB_EFORMAT, "%s: not a JSON object", path);
+    const char *format = get_string(man, "format", "");
+    if (strcmp(format, MANIFEST_FORMAT) != 0)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"format\" is \"%s\", expected \"%s\"", path,
+                            format, MANIFEST_FORMAT);
+    m->task = get_string(man, "task", NULL);
+    m->version = get_string(man, "version", NULL);
+    if (!m->task || !*m->task || !m->version)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"task\" and \"version\" are required strings",
+                            path);
+    m->kind = get_string(man, "kind", "text");
+    if (strcmp(m->kind, "text") != 0 && strcmp(m->kind, "url") != 0)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"kind\" must be \"text\" or \"url\"", path);
+    const json_t *labels = json_object_get(man, "labels");
+    m->positive = get_string(labels, "positive", m->task);
+    m->negative = get_string(labels, "negative", "none");
+
+    hb_error ferr;
+    if (hb_feature_config_from_json(json_object_get(man, "features"),
+                                    &m->features, &ferr) != 0)
+        return hb_error_set(err, HB_EFORMAT, "%s: %s", path, ferr.message);
+
+    if (get_number(man, "threshold", &m->threshold) != 0 || m->threshold < 0 ||
+        m->threshold > 1)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"threshold\" must be a probability 0..1", path);
+    const json_t *cal = json_object_get(man, "calibration");
+    if (get_number(cal, "a", &m->platt_a) != 0 ||
+        get_number(cal, "b", &m->platt_b) != 0)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"calibration\" needs numbers \"a\" and \"b\" "
+                            "(Platt scaling)",
+                            path);
+    return 0;
+}
+
+static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
+{
+    m->svm = svm_load_model(svm_path);
+    if (!m->svm)
+        return hb_error_set(err, HB_EFORMAT, "%s: libsvm could not parse it",
+                            svm_path);
+    struct svm_model *s = m->svm;
+    if (svm_get_svm_type(s) != C_SVC || svm_get_nr_class(s) != 2)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: need a two-class C-SVC model", svm_path);
+    int labels[2];
+    svm_get_labels(s, labels);
+    if (!((labels[0] == 1 && labels[1] == -1) ||
+          (labels[0] == -1 && labels[1] == 1)))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: labels must be +1 (positive) and -1", svm_path);
+    m->svm_sign = labels[0] == 1 ? 1.0 : -1.0;
+    if (s->param.kernel_type != LINEAR)
+        return 0;
+
+    /* collapse: w = sum_i coef_i * sv_i, bias = -rho */
+    m->dim = (size_t)1 << m->features.hash_bits;
+    m->w = calloc(m->dim, sizeof *m->w);
+    if (!m->w)
+        return hb_error_set(err, HB_ENOMEM, "%s: out of memory", svm_path);
+    double *acc = calloc(m->dim, sizeof *acc);
+    if (!acc)
+        return hb_error_set(err, HB_ENOMEM, "%s: out of memory", svm_path);
+    for (int i = 0; i < s->l; i++) {
+        double coef = s->sv_coef[0][i];
+        for (const struct svm_node *n = s->SV[i]; n->index != -1; n++) {
+            if (n->index < 1 || (size_t)n->index > m->dim) {
+                free(acc);
+                return hb_error_set(err, HB_EFORMAT,
+                                    "%s: feature index %d outside the model's "
+                                    "2^%d hash space",
+                                    svm_path, n->index, m->features.hash_bits);
+            }
+            acc[n->index - 1] += coef * n->value;
+        }
+    }
+    for (size_t j = 0; j < m->dim; j++)
+        m->w[j] = (float)(m->svm_sign * acc[j]);
+    free(acc);
+    m->bias = -m->svm_sign * s->rho[0];
+    svm_free_and_destroy_model(&m->svm);
+    return 0;
+}
+
+hb_model *hb_model_load(const char *dir, hb_error *err)
+{
+    hb_model *m = calloc(1, sizeof *m);
+    char path[4096];
+    char *data = NULL;
+    if (!m || !(m->dir = strdup(dir))) {
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    if (parse_manifest(m, path, err) != 0)
+        goto fail;
+
+    const char *file = get_string(m->manifest, "model_file", "model.svm");
+    if (strchr(file, '/') || strcmp(file, "..") == 0) {
+        hb_error_set(err, HB_EFORMAT,
+                     "%s: \"model_file\" must be a file name inside the bundle",
+                     path);
+        goto fail;
+    }
+    const char *want = get_string(m->manifest, "model_xxh64", NULL);
+    char svm_path[4096];
+    snprintf(svm_path, sizeof svm_path, "%s/%s", dir, file);
+    size_t len;
+    if (read_file(svm_path, &data, &len, err) != 0)
+        goto fail;
+    char have[17];
+    snprintf(have, sizeof have, "%016llx",
+             (unsigned long long)XXH64(data, len, 0));
+    free(data);
+    data = NULL;
+    if (!want || strcmp(want, have) != 0) {
+        hb_error_set(err, HB_EFORMAT,
+                     "%s: checksum %s does not match the manifest's "
+                     "\"model_xxh64\" %s: the file is corrupt or was changed "
+                     "without retraining",
+                     svm_path, have, want ? want : "(missing)");
+        goto fail;
+    }
+    if (load_svm(m, svm_path, err) != 0)
+        goto fail;
+    return m;
+fail:
+    free(data);
+    hb_model_free(m);
+    return NULL;
+}
+
+void hb_model_free(hb_model *m)
+{
+    if (!m)
+        return;
+    if (m->svm)
+        svm_free_and_destroy_model(&m->svm);
+    json_decref(m->manifest);
+    free(m->w);
+    free(m->dir);
+    free(m);
+}
+
+const char *hb_model_task(const hb_model *m) { return m->task; }
+const char *hb_model_kind(const hb_model *m) { return m->kind; }
+const char *hb_model_version(const hb_model *m) { return m->version; }
+const char *hb_model_positive(const hb_model *m) { return m->positive; }
+const char *hb_model_negative(const hb_model *m) { return m->negative; }
+const char *hb_model_dir(const hb_model *m) { return m->dir; }
+const hb_feature_config *hb_model_features(const hb_model *m) { return &m->features; }
+double hb_model_threshold(const hb_model *m) { return m->threshold; }
+const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
+
+double hb_model_decision(const hb_model *m, const hb_fvec *v)
+{
+    if (m->w) {
+        double d = m->bias;
+        for (size_t e = 0; e < v->n; e++)
+            d += (double)m->w[v->idx[e]] * v->val[e];
+        return d;
+    }
+    /* kernel model: libsvm wants 1-based ascending indices, -1 terminated */
+    struct svm_node *x = malloc((v->n + 1) * sizeof *x);
+    if (!x)
+        return 0.0;
+    size_t k = 0;
+    for (size_t e = 0; e < v->n; e++)
+        x[k++] = (struct svm_node){(int)v->idx[e] + 1, v->val[e]};
+    /* insertion sort: vectors are short and this is the slow path anyway */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && x[j - 1].index > x[j].index; j--) {
+            struct svm_node t = x[j];
+            x[j] = x[j - 1];
+            x[j - 1] = t;
+        }
+    x[k].index = -1;
+    double dec = 0.0;
+    svm_predict_values(m->svm, x, &dec);
+    free(x);
+    return m->svm_sign * dec;
+}
+
+double hb_model_probability(const hb_model *m, double decision)
+{
+    double z = m->platt_a * decision + m->platt_b;
+    /* numerically stable logistic */
+    return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
+}
+
+float hb_model_weight(const hb_model *m, uint32_t idx)
+{
+    return m->w && idx < m->dim ? m->w[idx] : 0.0f;
+}
+
+static int write_svm(const char *path, const float *w, size_t dim,
+                     double bias, double prune, hb_error *err)
+{
+    size_t nz = 0;
+    for (size_t j = 0; j < dim; j++)
+        nz += fabs(w[j]) >= prune && w[j] != 0.0f;
+    struct svm_node *nodes = malloc((nz + 1) * sizeof *nodes);
+    if (!nodes)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t j = 0; j < dim; j++)
+        if (fabs(w[j]) >= prune && w[j] != 0.0f)
+            nodes[k++] = (struct svm_node){(int)j + 1, w[j]};
+    nodes[k].index = -1;
+
+    /* one "support vector" equal to w with coefficient 1: libsvm's linear
+     * decision sum_i coef_i <sv_i, x> - rho is then exactly w.x + bias */
+    struct svm_node *sv[1] = {nodes};
+    double coef[1] = {1.0};
+    double *sv_coef[1] = {coef};
+    double rho[1] = {-bias};
+    int label[2] = {1, -1};
+    int nsv[2] = {1, 0};
+    struct svm_model model;
+    memset(&model, 0, sizeof model);
+    model.param.svm_type = C_SVC;
+    model.param.kernel_type = LINEAR;
+    model.nr_class = 2;
+    model.l = 1;
+    model.SV = sv;
+    model.sv_coef = sv_coef;
+    model.rho = rho;
+    model.label = label;
+    model.nSV = nsv;
+    int rc = svm_save_model(path, &model);
+    free(nodes);
+    if (rc != 0)
+        return hb_error_set(err, HB_EIO, "%s: libsvm could not write it", path);
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
+                         double bias, double prune, hb_error *err)
+{
+    hb_feature_config cfg;
+    hb_error ferr;
+    if (hb_feature_config_from_json(json_object_get(manifest, "features"), &cfg,
+                                    &ferr) != 0)
+        return hb_error_set(err, HB_EINVAL, "manifest: %s", ferr.message);
+    if (make_dirs(dir) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot create: %s", dir,
+                            strerror(errno));
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/model.svm", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = write_svm(tmp, w, (size_t)1 << cfg.hash_bits, bias, prune, err);
+    if (rc != 0)
+        return rc;
+    if (rename(tmp, path) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot rename: %s", path,
+                            strerror(errno));
+    char *data;
+    size_t len;
+    if ((rc = read_file(path, &data, &len, err)) != 0)
+        return rc;
+    char sum[17];
+    snprintf(sum, sizeof sum, "%016llx", (unsigned long long)XXH64(data, len, 0));
+    free(data);
+
+    json_object_set_new(manifest, "format", json_string(MANIFEST_FORMAT));
+    json_object_set_new(manifest, "model_file", json_string("model.svm"));
+    json_object_set_new(manifest, "model_xxh64", json_string(sum));
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (json_dump_file(manifest, tmp, JSON_INDENT(2)) != 0 ||
+        rename(tmp, path) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot write", path);
+    return 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * model.h - a trained model bundle: load it, score feature vectors with it,
+ * and (for the trainer) write one.
+ *
+ * A bundle is a directory:
+ *   manifest.json  what the model is: format "hubao-model/1", task, kind
+ *                  ("text" or "url"), version, label names, feature
+ *                  configuration (featurize.h), probability calibration,
+ *                  decision threshold, provenance and metrics (docs/model-format.md)
+ *   model.svm      a libsvm model file (two classes, label +1 = positive)
+ * The manifest records the xxh64 checksum of model.svm, so a truncated or
+ * corrupted model file is refused with a clear error before libsvm parses it.
+ *
+ * Linear-kernel models are collapsed at load time into one dense weight
+ * vector of 2^hash_bits floats, so scoring is one multiply-add per feature;
+ * other kernels keep the libsvm model and score with svm_predict_values
+ * (which allocates a node array per call: the slow path).
+ *
+ * An hb_model is immutable after loading and may be shared between threads.
+ */
+#ifndef HB_MODEL_H
+#define HB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "featurize.h"
+
+typedef struct hb_model hb_model;
+
+/* Load the bundle in directory dir.  Returns an owned model, or NULL with
+ * err naming the file and what is wrong (missing, bad JSON with line,
+ * missing field, checksum mismatch, libsvm refused the file, not a
+ * two-class classifier). */
+hb_model *hb_model_load(const char *dir, hb_error *err);
+
+/* Free a model; NULL is fine. */
+void hb_model_free(hb_model *model);
+
+const char *hb_model_task(const hb_model *model);     /* "fraud", "url", ... */
+const char *hb_model_kind(const hb_model *model);     /* "text" or "url" */
+const char *hb_model_version(const hb_model *model);
+const char *hb_model_positive(const hb_model *model); /* label when positive */
+const char *hb_model_negative(const hb_model *model); /* label when negative */
+const char *hb_model_dir(const hb_model *model);
+const hb_feature_config *hb_model_features(const hb_model *model);
+
+/* Probability at or above which the verdict is positive. */
+double hb_model_threshold(const hb_model *model);
+
+/* The parsed manifest (borrowed; lives as long as the model). */
+const json_t *hb_model_manifest(const hb_model *model);
+
+/* Raw SVM decision value of v: positive means the positive class. */
+double hb_model_decision(const hb_model *model, const hb_fvec *v);
+
+/* Calibrated probability of the positive class for a decision value
+ * (Platt scaling: 1 / (1 + exp(a * d + b))). */
+double hb_model_probability(const hb_model *model, double decision);
+
+/* Weight of feature index idx in a linear model (0 for kernel models):
+ * used to explain which features pushed a verdict. */
+float hb_model_weight(const hb_model *model, uint32_t idx);
+
+/* Write a linear model bundle into dir (created if missing): model.svm in
+ * libsvm format from the dense weights w (2^hash_bits entries) and bias,
+ * then manifest.json made of the given manifest object plus "format",
+ * "model_file" and "model_xxh64".  Weights with |w| < prune are left out to
+ * keep the bundle small.  Returns 0 or a negative code with err. */
+int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
+                         double bias, double prune, hb_error *err);
+
+#endif

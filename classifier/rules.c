@@ -1,0 +1,871 @@
+/*
+ * rules.c - parse, compile and match hand-written PCRE2 rules (see rules.h;
+ * the file format is documented for rule writers in docs/rules.md).
+ *
+ * Loading is strict on purpose.  A rule file is written by a person and read
+ * by a machine that will add its weights to real verdicts, so every mistake
+ * we can detect (a misspelt key, a weight that is not a number, a regex
+ * that does not compile, an id used twice) stops the load with file:line
+ * instead of silently producing a rule that never fires.
+ *
+ * The parser works line by line on the whole text, which it first checks is
+ * valid UTF-8 without NUL bytes: PCRE2 is told the patterns are UTF, and the
+ * descriptions end up in JSON replies, so neither may carry broken bytes.
+ * Each pattern is compiled as soon as its line is read, so a compile error
+ * can name its own line.
+ *
+ * Matching trades a little speed for a hard bound.  Every pattern is JIT
+ * compiled when the platform allows it (PCRE2 falls back to its interpreter
+ * otherwise, transparently, inside pcre2_match), and every match runs under
+ * a match limit, a depth limit, a heap limit and a fixed-size JIT stack
+ * taken from the caller's scratch.  A hostile message that drives a rule
+ * into catastrophic backtracking therefore costs at most one limit's worth
+ * of work per pattern; the rule is treated as not firing and is counted so
+ * the caller can log it.
+ *
+ * Storage: the rule set owns every string (ids, tasks, descriptions, file
+ * names) and every compiled pattern; hb_rule_info points into it.  Nothing
+ * is mutated after loading, so a set can be shared by threads and forks.
+ * Lookups by id are linear: sets hold hundreds of rules, and the only
+ * callers (loading, tests, tools) are not on the per-message path.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "rules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Matching limits.  MATCH_LIMIT bounds backtracking steps per pcre2_match
+ * call (the JIT honours it too); legitimate rules over a long message use
+ * a few thousand at most, a runaway one hits it within milliseconds.
+ * DEPTH_LIMIT and HEAP_LIMIT (KiB) bound the interpreter's backtracking
+ * frames when JIT is unavailable; the JIT stack bounds the JIT's. */
+#define MATCH_LIMIT 100000u
+#define DEPTH_LIMIT 10000u
+#define HEAP_LIMIT_KIB 4096u
+#define JIT_STACK_START (32u * 1024u)
+#define JIT_STACK_MAX (512u * 1024u)
+
+/* A rules file larger than this is certainly a mistake (the shipped sets
+ * are tens of kilobytes). */
+#define MAX_FILE_BYTES (16u * 1024u * 1024u)
+
+/* A weight outside +-MAX_WEIGHT would swamp the model's decision value
+ * (typically -2..+2); it is almost certainly a typo. */
+#define MAX_WEIGHT 100.0
+
+typedef struct rule {
+    hb_rule_info info;
+    char *description_zh; /* NULL if none; parsed and owned, kept for
+                             future explanation output */
+    pcre2_code **patterns; /* all must match */
+    size_t npatterns;
+    pcre2_code **unless;   /* none may match */
+    size_t nunless;
+} rule;
+
+struct hb_rules {
+    rule *rules;
+    size_t count;
+    size_t cap;
+    char **files; /* origin names, shared by the rules loaded from them */
+    size_t nfiles;
+};
+
+struct hb_rules_scratch {
+    pcre2_match_data *match;
+    pcre2_match_context *context;
+    pcre2_jit_stack *jit_stack;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* Grow *array (of elements of size elem) so that it holds at least need;
+ * *cap is updated.  Returns 0 or -1 on allocation failure (array intact). */
+static int grow(void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*array, ncap * elem);
+    if (!p)
+        return -1;
+    *array = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Trim spaces and tabs from both ends of [*s, *s + *n). */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && is_space(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && is_space((*s)[*n - 1]))
+        (*n)--;
+}
+
+/* Identifiers (rule ids, tasks, types) are ASCII so that they can be used
+ * unquoted in logs, JSON keys and command lines.  Ids may also contain dots
+ * and dashes ("fraud.safe_account"); tasks and types may not. */
+static int is_ident(const char *s, size_t n, int allow_dots)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (allow_dots && (c == '.' || c == '-'))
+            ok = 1;
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Parse a weight: [+-]digits[.digits].  Deliberately not strtod, whose
+ * decimal separator follows the process locale: "0,5" must not become a
+ * valid weight because the host runs in de_DE.  Returns 0 or -1. */
+static int parse_weight(const char *s, size_t n, double *out)
+{
+    size_t i = 0;
+    double sign = 1.0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+        if (s[i] == '-')
+            sign = -1.0;
+        i++;
+    }
+    size_t int_digits = 0, frac_digits = 0;
+    double v = 0.0;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && int_digits < 16) {
+        v = v * 10.0 + (s[i] - '0');
+        i++;
+        int_digits++;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        double scale = 0.1;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && frac_digits < 16) {
+            v += (s[i] - '0') * scale;
+            scale /= 10.0;
+            i++;
+            frac_digits++;
+        }
+        if (frac_digits == 0)
+            return -1;
+    }
+    if (i != n || int_digits == 0)
+        return -1;
+    *out = sign * v;
+    return 0;
+}
+
+/* Check that text is UTF-8 without NUL bytes (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF).  Returns 0, or the code of the
+ * problem with *bad set to the offending byte offset. */
+static int check_utf8(const unsigned char *s, size_t n, size_t *bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c == 0) {
+            *bad = i;
+            return HB_EFORMAT;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            if (c == 0xF4)
+                hi = 0x8F; /* above U+10FFFF */
+        } else {
+            *bad = i;
+            return HB_EUTF8;
+        }
+        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
+            *bad = i;
+            return HB_EUTF8;
+        }
+        for (size_t k = 2; k < len; k++) {
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
+                *bad = i;
+                return HB_EUTF8;
+            }
+        }
+        i += len;
+    }
+    return 0;
+}
+
+static size_t line_of(const char *text, size_t offset)
+{
+    size_t line = 1;
+    for (size_t i = 0; i < offset; i++)
+        if (text[i] == '\n')
+            line++;
+    return line;
+}
+
+static void free_patterns(pcre2_code **codes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pcre2_code_free(codes[i]);
+    free(codes);
+}
+
+static void rule_release(rule *r)
+{
+    free((char *)r->info.id);
+    free((char *)r->info.task);
+    free((char *)r->info.type);
+    free((char *)r->info.description);
+    free(r->description_zh);
+    free_patterns(r->patterns, r->npatterns);
+    free_patterns(r->unless, r->nunless);
+    memset(r, 0, sizeof *r);
+}
+
+void hb_rules_free(hb_rules *rules)
+{
+    if (!rules)
+        return;
+    for (size_t i = 0; i < rules->count; i++)
+        rule_release(&rules->rules[i]);
+    free(rules->rules);
+    for (size_t i = 0; i < rules->nfiles; i++)
+        free(rules->files[i]);
+    free(rules->files);
+    free(rules);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+
+/* State of the rule being read.  Arrays of patterns grow as lines arrive;
+ * on success the whole struct moves into the set. */
+typedef struct pending {
+    rule r;
+    size_t cap_patterns;
+    size_t cap_unless;
+    int active;      /* a header has been read */
+    int have_weight;
+} pending;
+
+/* Compile one pattern.  Returns the code, or NULL with err naming
+ * origin:line, PCRE2's message and the offset in the pattern. */
+static pcre2_code *compile_pattern(const char *pat, size_t n,
+                                   const char *origin, size_t line,
+                                   hb_error *err)
+{
+    int errcode = 0;
+    PCRE2_SIZE erroff = 0;
+    /* UTF + UCP: \w, \b, \d and [[:alpha:]] understand Chinese.
+     * NEVER_BACKSLASH_C: \C could match half a character and yield a hit
+     * span that is not on a code point boundary, which the evidence
+     * highlighter (hb_text_source_span) relies on. */
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, n,
+                                     PCRE2_UTF | PCRE2_UCP |
+                                         PCRE2_NEVER_BACKSLASH_C,
+                                     &errcode, &erroff, NULL);
+    if (!code) {
+        PCRE2_UCHAR msg[256];
+        if (pcre2_get_error_message(errcode, msg, sizeof msg) < 0)
+            snprintf((char *)msg, sizeof msg, "PCRE2 error %d", errcode);
+        if (errcode == PCRE2_ERROR_NOMEMORY)
+            hb_error_set(err, HB_ENOMEM, "%s:%zu: out of memory compiling pattern",
+                         origin, line);
+        else
+            hb_error_set(err, HB_EFORMAT,
+                         "%s:%zu: bad pattern: %s at offset %zu", origin,
+                         line, (const char *)msg, (size_t)erroff);
+        return NULL;
+    }
+    /* JIT is an optimisation: if this platform or build has none
+     * (PCRE2_ERROR_JIT_BADOPTION) or it runs out of executable memory,
+     * pcre2_match uses the interpreter, under the same limits. */
+    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    return code;
+}
+
+/* Move a finished pending rule into the set, after checking it has every
+ * required key.  Returns 0 or a negative code with err set. */
+static int finish_rule(hb_rules *set, pending *p, const char *origin,
+                       hb_error *err)
+{
+    if (!p->active)
+        return 0;
+    const char *missing = NULL;
+    if (!p->r.info.task)
+        missing = "task";
+    else if (!p->have_weight)
+        missing = "weight";
+    else if (p->r.npatterns == 0)
+        missing = "pattern";
+    else if (!p->r.info.description)
+        missing = "description";
+    if (missing)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%d: rule '%s' has no '%s' (required)",
+                            origin, p->r.info.line, p->r.info.id, missing);
+    if (!p->r.info.type) {
+        p->r.info.type = dup_range("", 0);
+        if (!p->r.info.type)
+            return hb_error_set(err, HB_ENOMEM, "out of memory");
+    }
+    if (grow((void **)&set->rules, &set->cap, set->count + 1, sizeof(rule)))
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    set->rules[set->count++] = p->r;
+    memset(p, 0, sizeof *p);
+    return 0;
+}
+
+/* Handle a `[id]` header line. */
+static int start_rule(hb_rules *set, pending *p, const char *s, size_t n,
+                      const char *file, size_t line, hb_error *err)
+{
+    if (n < 2 || s[n - 1] != ']')
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%zu: rule header must look like [rule.id]",
+                            file, line);
+    const char *id = s + 1;
+    size_t idn = n - 2;
+    trim(&id, &idn);
+    if (!is_ident(id, idn, 1))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%zu: bad rule id '%.*s' (use a-z 0-9 _ . -)",
+                            file, line, (int)(idn > 100 ? 100 : idn), id);
+    for (size_t i = 0; i < set->count; i++) {
+        const hb_rule_info *o = &set->rules[i].info;
+        if (strlen(o->id) == idn && memcmp(o->id, id, idn) == 0)
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s:%zu: duplicate rule id '%s' (first defined "
+                                "at %s:%d)",
+                                file, line, o->id, o->file, o->line);
+    }
+    p->active = 1;
+    p->r.info.id = dup_range(id, idn);
+    p->r.info.file = file;
+    p->r.info.line = (int)line;
+    if (!p->r.info.id)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Set a single-valued string key, refusing a second occurrence. */
+static int set_once(const char **slot, const char *key, const char *v,
+                    size_t vn, const char *file, size_t line, hb_error *err)
+{
+    if (*slot)
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%s' given twice",
+                            file, line, key);
+    char *copy = dup_range(v, vn);
+    if (!copy)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    *slot = copy;
+    return 0;
+}
+
+/* Handle one `key = value` line of the current rule. */
+static int rule_key(pending *p, const char *key, size_t kn, const char *v,
+                    size_t vn, const char *file, size_t line, hb_error *err)
+{
+#define KEY_IS(name) (kn == sizeof(name) - 1 && memcmp(key, name, kn) == 0)
+    if (vn == 0)
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%.*s' has no value",
+                            file, line, (int)kn, key);
+    if (KEY_IS("task") || KEY_IS("type")) {
+        if (!is_ident(v, vn, 0))
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s:%zu: bad %.*s '%.*s' (use a-z 0-9 _)",
+                                file, line, (int)kn, key,
+                                (int)(vn > 100 ? 100 : vn), v);
+        return set_once(KEY_IS("task") ? &p->r.info.task : &p->r.info.type,
+                        KEY_IS("task") ? "task" : "type", v, vn, file, line,
+                        err);
+    }
+    if (KEY_IS("weight")) {
+        double w;
+        if (p->have_weight)
+            return hb_error_set(err, HB_EFORMAT, "%s:%zu: 'weight' given twice",
+                                file, line);
+        if (parse_weight(v, vn, &w) || !isfinite(w) || fabs(w) > MAX_WEIGHT)
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s:%zu: bad weight '%.*s' (want a decimal "
+                                "number such as 1.5 or -0.5, at most %g in "
+                                "size)",
+                                file, line, (int)(vn > 100 ? 100 : vn), v,
+                                MAX_WEIGHT);
+        p->r.info.weight = w;
+        p->have_weight = 1;
+        return 0;
+    }
+    if (KEY_IS("description"))
+        return set_once(&p->r.info.description, "description", v, vn, file,
+                        line, err);
+    if (KEY_IS("description_zh"))
+        return set_once((const char **)&p->r.description_zh,
+                        "description_zh", v, vn, file, line, err);
+    if (KEY_IS("pattern") || KEY_IS("unless")) {
+        int is_unless = KEY_IS("unless");
+        pcre2_code ***arr = is_unless ? &p->r.unless : &p->r.patterns;
+        size_t *cnt = is_unless ? &p->r.nunless : &p->r.npatterns;
+        size_t *cap = is_unless ? &p->cap_unless : &p->cap_patterns;
+        if (grow((void **)arr, cap, *cnt + 1, sizeof(pcre2_code *)))
+            return hb_error_set(err, HB_ENOMEM, "out of memory");
+        pcre2_code *code = compile_pattern(v, vn, file, line, err);
+        if (!code)
+            return err ? err->code : HB_EFORMAT;
+        (*arr)[(*cnt)++] = code;
+        return 0;
+    }
+    return hb_error_set(err, HB_EFORMAT,
+                        "%s:%zu: unknown key '%.*s' (known: task, type, "
+                        "weight, pattern, unless, description, "
+                        "description_zh)",
+                        file, line, (int)(kn > 60 ? 60 : kn), key);
+#undef KEY_IS
+}
+
+/* Keep a copy of origin in set->files and return it, or NULL. */
+static const char *intern_origin(hb_rules *set, const char *origin)
+{
+    char **files = realloc(set->files, (set->nfiles + 1) * sizeof *files);
+    if (!files)
+        return NULL;
+    set->files = files;
+    char *copy = dup_range(origin, strlen(origin));
+    if (!copy)
+        return NULL;
+    set->files[set->nfiles++] = copy;
+    return copy;
+}
+
+/* Parse text and append its rules to set.  On error set may hold some of
+ * the text's rules; the caller frees it. */
+static int parse_into(hb_rules *set, const char *text, size_t len,
+                      const char *origin, hb_error *err)
+{
+    size_t bad = 0;
+    int rc = check_utf8((const unsigned char *)text, len, &bad);
+    if (rc == HB_EUTF8)
+        return hb_error_set(err, HB_EUTF8,
+                            "%s:%zu: not valid UTF-8 (byte offset %zu); "
+                            "rules files must be UTF-8",
+                            origin, line_of(text, bad), bad);
+    if (rc)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%zu: NUL byte (byte offset %zu); rules files "
+                            "are text",
+                            origin, line_of(text, bad), bad);
+
+    const char *file = intern_origin(set, origin);
+    if (!file)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+
+    /* An editor's byte order mark is harmless; skip it. */
+    size_t pos = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+
+    size_t before = set->count;
+    pending p;
+    memset(&p, 0, sizeof p);
+    size_t line = 0;
+    rc = 0;
+    while (pos < len && rc == 0) {
+        line++;
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *s = text + pos;
+        size_t n = end - pos;
+        pos = end + 1;
+        trim(&s, &n);
+        if (n == 0 || s[0] == '#')
+            continue;
+        if (s[0] == '[') {
+            rc = finish_rule(set, &p, file, err);
+            if (rc == 0)
+                rc = start_rule(set, &p, s, n, file, line, err);
+            continue;
+        }
+        const char *eq = memchr(s, '=', n);
+        if (!eq) {
+            rc = hb_error_set(err, HB_EFORMAT,
+                              "%s:%zu: expected 'key = value', '[rule.id]' "
+                              "or a '#' comment",
+                              file, line);
+            continue;
+        }
+        const char *key = s;
+        size_t kn = (size_t)(eq - s);
+        const char *v = eq + 1;
+        size_t vn = n - kn - 1;
+        trim(&key, &kn);
+        trim(&v, &vn);
+        if (!p.active) {
+            rc = hb_error_set(err, HB_EFORMAT,
+                              "%s:%zu: '%.*s' before the first [rule.id] "
+                              "header",
+                              file, line, (int)(kn > 60 ? 60 : kn), key);
+            continue;
+        }
+        rc = rule_key(&p, key, kn, v, vn, file, line, err);
+    }
+    if (rc == 0)
+        rc = finish_rule(set, &p, file, err);
+    if (rc) {
+        rule_release(&p.r);
+        return rc;
+    }
+    if (set->count == before)
+        return hb_error_set(err, HB_EEMPTY,
+                            "%s: no rules found (a rule starts with a "
+                            "[rule.id] line)",
+                            file);
+    return 0;
+}
+
+static hb_rules *rules_new(hb_error *err)
+{
+    hb_rules *set = calloc(1, sizeof *set);
+    if (!set)
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+    return set;
+}
+
+hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
+                         hb_error *err)
+{
+    hb_error_clear(err);
+    if (!text && len) {
+        hb_error_set(err, HB_EINVAL, "hb_rules_parse: NULL text");
+        return NULL;
+    }
+    if (!origin)
+        origin = "<rules>";
+    hb_rules *set = rules_new(err);
+    if (!set)
+        return NULL;
+    if (parse_into(set, text ? text : "", len, origin, err)) {
+        hb_rules_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+/* Read a whole file into a malloc'd buffer.  Returns 0 or an error. */
+static int read_file(const char *path, char **out, size_t *outlen,
+                     hb_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
+                            "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (grow((void **)&buf, &cap, n + 65536, 1)) {
+            rc = hb_error_set(err, HB_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > MAX_FILE_BYTES) {
+            rc = hb_error_set(err, HB_ETOOBIG,
+                              "%s: larger than %u bytes; not a rules file?",
+                              path, MAX_FILE_BYTES);
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f))
+                rc = hb_error_set(err, HB_EIO, "%s: read error: %s", path,
+                                  strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = n;
+    return 0;
+}
+
+static int load_into(hb_rules *set, const char *path, hb_error *err)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = read_file(path, &buf, &n, err);
+    if (rc)
+        return rc;
+    rc = parse_into(set, buf, n, path, err);
+    free(buf);
+    return rc;
+}
+
+hb_rules *hb_rules_load_file(const char *path, hb_error *err)
+{
+    hb_error_clear(err);
+    if (!path) {
+        hb_error_set(err, HB_EINVAL, "hb_rules_load_file: NULL path");
+        return NULL;
+    }
+    hb_rules *set = rules_new(err);
+    if (!set)
+        return NULL;
+    if (load_into(set, path, err)) {
+        hb_rules_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with_rules(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 6 && strcmp(name + n - 6, ".rules") == 0;
+}
+
+hb_rules *hb_rules_load_dir(const char *dir, hb_error *err)
+{
+    hb_error_clear(err);
+    if (!dir) {
+        hb_error_set(err, HB_EINVAL, "hb_rules_load_dir: NULL dir");
+        return NULL;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
+                     "%s: cannot open rules directory: %s", dir,
+                     strerror(errno));
+        return NULL;
+    }
+
+    /* Collect and sort the names so that rule order (and therefore hit
+     * order) does not depend on the file system's directory order. */
+    char **names = NULL;
+    size_t nnames = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        /* Dot files are editor locks and backups, never rules. */
+        if (e->d_name[0] == '.' || !ends_with_rules(e->d_name))
+            continue;
+        size_t need = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = malloc(need);
+        if (!path || grow((void **)&names, &cap, nnames + 1, sizeof *names)) {
+            free(path);
+            rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(path, need, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        names[nnames++] = path;
+    }
+    closedir(d);
+
+    hb_rules *set = NULL;
+    if (rc == 0 && nnames == 0)
+        rc = hb_error_set(err, HB_ENOTFOUND, "%s: no *.rules files", dir);
+    if (rc == 0) {
+        qsort(names, nnames, sizeof *names, cmp_names);
+        set = rules_new(err);
+        if (!set)
+            rc = HB_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nnames; i++)
+        rc = load_into(set, names[i], err);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
+    if (rc) {
+        hb_rules_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+
+size_t hb_rules_count(const hb_rules *rules)
+{
+    return rules ? rules->count : 0;
+}
+
+const hb_rule_info *hb_rules_info(const hb_rules *rules, size_t index)
+{
+    if (!rules || index >= rules->count)
+        return NULL;
+    return &rules->rules[index].info;
+}
+
+long hb_rules_find(const hb_rules *rules, const char *id)
+{
+    if (!rules || !id)
+        return -1;
+    for (size_t i = 0; i < rules->count; i++)
+        if (strcmp(rules->rules[i].info.id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching                                                            */
+
+hb_rules_scratch *hb_rules_scratch_new(void)
+{
+    hb_rules_scratch *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    /* One ovector pair is all we read (the whole-match span); a pattern
+     * with capture groups still matches, pcre2_match then returns 0
+     * ("ovector too small") with pair 0 filled in. */
+    s->match = pcre2_match_data_create(1, NULL);
+    s->context = pcre2_match_context_create(NULL);
+    s->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+    if (!s->match || !s->context || !s->jit_stack) {
+        hb_rules_scratch_free(s);
+        return NULL;
+    }
+    pcre2_set_match_limit(s->context, MATCH_LIMIT);
+    pcre2_set_depth_limit(s->context, DEPTH_LIMIT);
+    pcre2_set_heap_limit(s->context, HEAP_LIMIT_KIB);
+    pcre2_jit_stack_assign(s->context, NULL, s->jit_stack);
+    return s;
+}
+
+void hb_rules_scratch_free(hb_rules_scratch *scratch)
+{
+    if (!scratch)
+        return;
+    pcre2_match_data_free(scratch->match);
+    pcre2_match_context_free(scratch->context);
+    pcre2_jit_stack_free(scratch->jit_stack);
+    free(scratch);
+}
+
+enum outcome { NO_MATCH, MATCH, ABANDONED };
+
+static enum outcome run(const pcre2_code *code, hb_rules_scratch *s,
+                        const char *text, size_t len)
+{
+    /* NO_UTF_CHECK: the text comes from hb_normalize, which has already
+     * validated it; re-checking would cost one full pass per pattern. */
+    int rc = pcre2_match(code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK,
+                         s->match, s->context);
+    if (rc >= 0)
+        return MATCH;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return NO_MATCH;
+    /* Match, depth or heap limit, JIT stack exhausted, or anything else
+     * unexpected: we cannot say whether the pattern matches. */
+    return ABANDONED;
+}
+
+int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
+                   const char *text, size_t len, hb_rule_hit *hits,
+                   size_t max_hits, size_t *nhits, size_t *limited)
+{
+    if (nhits)
+        *nhits = 0;
+    if (limited)
+        *limited = 0;
+    if (!rules || !scratch || !nhits || (!text && len) ||
+        (!hits && max_hits) || len > UINT32_MAX)
+        return HB_EINVAL;
+    if (!text)
+        text = "";
+
+    size_t n = 0, abandoned = 0;
+    for (size_t i = 0; i < rules->count && n < max_hits; i++) {
+        const rule *r = &rules->rules[i];
+        enum outcome o = MATCH;
+        PCRE2_SIZE start = 0, end = 0;
+        for (size_t k = 0; k < r->npatterns && o == MATCH; k++) {
+            o = run(r->patterns[k], scratch, text, len);
+            if (k == 0 && o == MATCH) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(scratch->match);
+                start = ov[0];
+                end = ov[1];
+            }
+        }
+        for (size_t k = 0; k < r->nunless && o == MATCH; k++) {
+            enum outcome u = run(r->unless[k], scratch, text, len);
+            if (u == MATCH)
+                o = NO_MATCH;
+            else if (u == ABANDONED)
+                o = ABANDONED;
+        }
+        if (o == ABANDONED) {
+            abandoned++;
+            continue;
+        }
+        if (o != MATCH)
+            continue;
+        /* \K inside a lookahead could report start > end; keep the span
+         * well-formed for highlighting. */
+        if (start > end)
+            start = end;
+        hits[n].rule = (uint32_t)i;
+        hits[n].start = (uint32_t)start;
+        hits[n].end = (uint32_t)end;
+        n++;
+    }
+    *nhits = n;
+    if (limited)
+        *limited = abandoned;
+    return 0;
+}

@@ -1,0 +1,432 @@
+/*
+ * trainer.c - model training (see trainer.h for the recipe).
+ *
+ * All feature vectors are built once and kept as liblinear rows in one
+ * pool; cross-validation folds are then just different lists of row
+ * pointers, so k folds x |C grid| trainings never re-extract features.
+ */
+#include "trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linear.h>
+
+#include "model.h"
+
+typedef struct rows {
+    struct feature_node **x;
+    double *y;          /* +1 / -1 for liblinear */
+    int *label;         /* 1 / 0 for metrics */
+    double *rule_w;     /* the task's fired rule weights */
+    int *fold;
+    size_t n;
+    struct feature_node *pool;
+    size_t pool_used, pool_cap;
+    size_t dim;         /* 2^hash_bits; the bias is feature dim + 1 */
+} rows;
+
+static void rows_free(rows *r)
+{
+    free(r->x);
+    free(r->y);
+    free(r->label);
+    free(r->rule_w);
+    free(r->fold);
+    free(r->pool);
+}
+
+static void quiet(const char *s)
+{
+    (void)s;
+}
+
+hb_train_options hb_train_defaults(const char *task)
+{
+    hb_train_options o = {
+        .task = task,
+        .positive_name = task,
+        .negative_name = "none",
+        .version = "dev",
+        .features = hb_feature_config_default(),
+        .seed = 1,
+        .folds = 5,
+        .c_grid = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0},
+        .nc = 6,
+        .max_fpr = 0,
+        .prune = 1e-5,
+    };
+    return o;
+}
+
+static void progress(const hb_train_options *o, const char *stage, size_t done,
+                     size_t total)
+{
+    if (o->progress)
+        o->progress(o->progress_ctx, stage, done, total);
+}
+
+/* splitmix64: a small seeded generator, so folds do not depend on libc */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int build_rows(const hb_engine *engine, const hb_dataset *ds,
+                      const hb_label_map *map, const hb_train_options *o,
+                      rows *r, hb_error *err)
+{
+    size_t n = ds->n;
+    r->n = n;
+    r->dim = (size_t)1 << o->features.hash_bits;
+    r->x = calloc(n, sizeof *r->x);
+    r->y = calloc(n, sizeof *r->y);
+    r->label = calloc(n, sizeof *r->label);
+    r->rule_w = calloc(n, sizeof *r->rule_w);
+    r->fold = calloc(n, sizeof *r->fold);
+    hb_session *s = hb_session_new();
+    if (!r->x || !r->y || !r->label || !r->rule_w || !r->fold || !s) {
+        hb_session_free(s);
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    }
+    /* first pass stores offsets (the pool moves as it grows) */
+    size_t *offset = malloc(n * sizeof *offset);
+    int rc = offset ? 0 : hb_error_set(err, HB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const hb_example *ex = &ds->rows[i];
+        const hb_fvec *fv = NULL;
+        hb_error ferr;
+        int frc = hb_featurize(engine, s, &o->features, ex->text, ex->text_len,
+                               &fv, &ferr);
+        if (frc != 0 && frc != HB_EEMPTY) {
+            rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line,
+                              ferr.message);
+            break;
+        }
+        size_t need = (frc == 0 ? fv->n : 0) + 2;
+        if (r->pool_used + need > r->pool_cap) {
+            size_t cap = r->pool_cap ? r->pool_cap * 2 : 1 << 16;
+            while (cap < r->pool_used + need)
+                cap *= 2;
+            struct feature_node *p = realloc(r->pool, cap * sizeof *p);
+            if (!p) {
+                rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+                break;
+            }
+            r->pool = p;
+            r->pool_cap = cap;
+        }
+        offset[i] = r->pool_used;
+        struct feature_node *node = r->pool + r->pool_used;
+        size_t k = 0;
+        if (frc == 0) {
+            if (hb_fvec_sort((hb_fvec *)fv) != 0) {
+                rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+                break;
+            }
+            for (size_t e = 0; e < fv->n; e++)
+                if (fv->val[e] != 0.0f)
+                    node[k++] = (struct feature_node){(int)fv->idx[e] + 1,
+                                                      fv->val[e]};
+            r->rule_w[i] = hb_session_rule_weight(engine, s, o->task);
+        }
+        node[k++] = (struct feature_node){(int)r->dim + 1, 1.0}; /* bias */
+        node[k++] = (struct feature_node){-1, 0.0};
+        r->pool_used += k;
+        r->label[i] = hb_label_map_classify(map, ex->label) == 1;
+        r->y[i] = r->label[i] ? 1.0 : -1.0;
+        if (i % 256 == 0 || i + 1 == n)
+            progress(o, "features", i + 1, n);
+    }
+    if (rc == 0)
+        for (size_t i = 0; i < n; i++)
+            r->x[i] = r->pool + offset[i];
+    free(offset);
+    hb_session_free(s);
+    return rc;
+}
+
+/* Stratified fold assignment: shuffle each class, deal round-robin. */
+static void assign_folds(rows *r, int folds, unsigned long seed)
+{
+    uint64_t state = seed;
+    size_t *idx = malloc(r->n * sizeof *idx);
+    if (!idx)
+        return;
+    for (int cls = 0; cls <= 1; cls++) {
+        size_t m = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->label[i] == cls)
+                idx[m++] = i;
+        for (size_t i = m; i > 1; i--) {
+            size_t j = (size_t)(next_random(&state) % i);
+            size_t t = idx[i - 1];
+            idx[i - 1] = idx[j];
+            idx[j] = t;
+        }
+        for (size_t i = 0; i < m; i++)
+            r->fold[idx[i]] = (int)(i % (size_t)folds);
+    }
+    free(idx);
+}
+
+/* Train on the rows whose fold differs from skip (skip < 0: all rows). */
+static struct model *fit(const rows *r, int skip, double c, unsigned long seed)
+{
+    struct problem prob;
+    size_t m = 0;
+    struct feature_node **x = malloc(r->n * sizeof *x);
+    double *y = malloc(r->n * sizeof *y);
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return NULL;
+    }
+    size_t npos = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->fold[i] != skip) {
+            x[m] = r->x[i];
+            y[m] = r->y[i];
+            npos += r->label[i];
+            m++;
+        }
+    prob.l = (int)m;
+    prob.n = (int)r->dim + 1;
+    prob.x = x;
+    prob.y = y;
+    prob.bias = 1.0;
+    /* balanced class weights, as scikit-learn's class_weight="balanced" */
+    int wl[2] = {1, -1};
+    double wv[2] = {npos ? (double)m / (2.0 * (double)npos) : 1.0,
+                    m > npos ? (double)m / (2.0 * (double)(m - npos)) : 1.0};
+    struct parameter param;
+    memset(&param, 0, sizeof param);
+    param.solver_type = L2R_L2LOSS_SVC_DUAL;
+    param.eps = 0.01;
+    param.C = c;
+    param.nr_weight = 2;
+    param.weight_label = wl;
+    param.weight = wv;
+    srand((unsigned)seed); /* liblinear shuffles with rand() */
+    struct model *model = train(&prob, &param);
+    free(x);
+    free(y);
+    return model;
+}
+
+/* Decision value of row x: positive means the positive class. */
+static double decide(const struct model *model, const struct feature_node *x)
+{
+    double dec = 0;
+    predict_values(model, x, &dec);
+    return model->label[0] == 1 ? dec : -dec;
+}
+
+/* Cross-entropy of the sigmoid 1/(1+exp(A*d+B)) against the targets. */
+static double platt_loss(const double *d, const int *y, size_t n, double hi,
+                         double lo, double A, double B)
+{
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = y[i] ? hi : lo, z = d[i] * A + B;
+        loss += z >= 0 ? t * z + log1p(exp(-z)) : (t - 1) * z + log1p(exp(z));
+    }
+    return loss;
+}
+
+void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
+{
+    double npos = 0, nneg = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (y[i])
+            npos += 1;
+        else
+            nneg += 1;
+    }
+    /* Platt's targets, pulled off 0 and 1 to avoid overfitting */
+    double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
+    double A = 0, B = log((nneg + 1) / (npos + 1));
+    double f = platt_loss(d, y, n, hi, lo, A, B);
+    for (int iter = 0; iter < 100; iter++) {
+        /* Newton step on the cross-entropy, with a small ridge */
+        double h11 = 1e-12, h22 = 1e-12, h21 = 0, g1 = 0, g2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double t = y[i] ? hi : lo, z = d[i] * A + B;
+            double p = z >= 0 ? exp(-z) / (1 + exp(-z)) : 1 / (1 + exp(z));
+            double q = 1 - p, w = p * q;
+            h11 += d[i] * d[i] * w;
+            h22 += w;
+            h21 += d[i] * w;
+            g1 += d[i] * (t - p);
+            g2 += t - p;
+        }
+        if (fabs(g1) < 1e-5 && fabs(g2) < 1e-5)
+            break;
+        double det = h11 * h22 - h21 * h21;
+        double dA = -(h22 * g1 - h21 * g2) / det;
+        double dB = -(-h21 * g1 + h11 * g2) / det;
+        double gd = g1 * dA + g2 * dB, step = 1;
+        while (step >= 1e-10) {
+            double nf = platt_loss(d, y, n, hi, lo, A + step * dA, B + step * dB);
+            if (nf < f + 1e-4 * step * gd) {
+                A += step * dA;
+                B += step * dB;
+                f = nf;
+                break;
+            }
+            step /= 2;
+        }
+        if (step < 1e-10)
+            break;
+    }
+    *a = A;
+    *b = B;
+}
+
+static json_t *metrics_json(const hb_metrics *m)
+{
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
+                     "n", (json_int_t)m->n, "accuracy", m->accuracy,
+                     "precision", m->precision, "recall", m->recall, "f1",
+                     m->f1, "mcc", m->mcc, "auc", isnan(m->auc) ? 0.0 : m->auc,
+                     "ece", m->ece, "tp", (json_int_t)m->tp, "fp",
+                     (json_int_t)m->fp, "tn", (json_int_t)m->tn, "fn",
+                     (json_int_t)m->fn);
+}
+
+int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
+                  const hb_label_map *map, const hb_train_options *o,
+                  const char *out_dir, const json_t *extra,
+                  hb_train_result *res, hb_error *err)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(res, 0, sizeof *res);
+    if (o->folds < 2 || o->folds > 10 || o->nc == 0 || o->nc > 8)
+        return hb_error_set(err, HB_EINVAL, "folds must be 2..10 and the C "
+                                            "grid 1..8 values");
+    int rc = hb_label_map_check(map, ds, err);
+    if (rc != 0)
+        return rc;
+    rows r;
+    memset(&r, 0, sizeof r);
+    set_print_string_function(quiet);
+    double *dec = NULL, *best_dec = NULL, *prob = NULL;
+    float *w = NULL;
+    json_t *manifest = NULL;
+    if ((rc = build_rows(engine, ds, map, o, &r, err)) != 0)
+        goto done;
+    for (size_t i = 0; i < r.n; i++)
+        res->npositive += (size_t)r.label[i];
+    res->n = r.n;
+    if (res->npositive < (size_t)o->folds || r.n - res->npositive < (size_t)o->folds) {
+        rc = hb_error_set(err, HB_EINVAL,
+                          "need at least %d positive and %d negative rows for "
+                          "task %s (have %zu and %zu): check the labels or "
+                          "--positive",
+                          o->folds, o->folds, o->task, res->npositive,
+                          r.n - res->npositive);
+        goto done;
+    }
+    assign_folds(&r, o->folds, o->seed);
+
+    dec = malloc(r.n * sizeof *dec);
+    best_dec = malloc(r.n * sizeof *best_dec);
+    prob = malloc(r.n * sizeof *prob);
+    if (!dec || !best_dec || !prob) {
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto done;
+    }
+    double best_mcc = -2;
+    size_t step = 0, steps = o->nc * (size_t)o->folds + 1;
+    for (size_t ci = 0; ci < o->nc; ci++) {
+        for (int f = 0; f < o->folds; f++) {
+            struct model *m = fit(&r, f, o->c_grid[ci], o->seed);
+            if (!m) {
+                rc = hb_error_set(err, HB_ENOMEM, "training failed (out of memory)");
+                goto done;
+            }
+            for (size_t i = 0; i < r.n; i++)
+                if (r.fold[i] == f)
+                    dec[i] = decide(m, r.x[i]) + r.rule_w[i];
+            free_and_destroy_model(&m);
+            progress(o, "cross-validation", ++step, steps);
+        }
+        double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
+        hb_metrics m;
+        hb_metrics_compute(dec, r.label, r.n, t, &m);
+        if (m.mcc > best_mcc) {
+            best_mcc = m.mcc;
+            res->c = o->c_grid[ci];
+            memcpy(best_dec, dec, r.n * sizeof *dec);
+        }
+    }
+    hb_platt_fit(best_dec, r.label, r.n, &res->platt_a, &res->platt_b);
+    for (size_t i = 0; i < r.n; i++) {
+        double z = res->platt_a * best_dec[i] + res->platt_b;
+        prob[i] = 1.0 / (1.0 + exp(z));
+    }
+    res->threshold = hb_metrics_best_threshold(prob, r.label, r.n, o->max_fpr);
+    hb_metrics_compute(prob, r.label, r.n, res->threshold, &res->cv);
+
+    struct model *final = fit(&r, -1, res->c, o->seed);
+    progress(o, "final model", steps, steps);
+    if (!final) {
+        rc = hb_error_set(err, HB_ENOMEM, "training failed (out of memory)");
+        goto done;
+    }
+    w = malloc(r.dim * sizeof *w);
+    if (!w) {
+        free_and_destroy_model(&final);
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto done;
+    }
+    double sign = final->label[0] == 1 ? 1.0 : -1.0;
+    for (size_t j = 0; j < r.dim; j++)
+        w[j] = (float)(sign * final->w[j]);
+    double bias = sign * final->w[r.dim] * final->bias;
+    free_and_destroy_model(&final);
+
+    manifest = json_object();
+    json_object_set_new(manifest, "task", json_string(o->task));
+    json_object_set_new(manifest, "kind", json_string("text"));
+    json_object_set_new(manifest, "version", json_string(o->version));
+    json_object_set_new(manifest, "labels",
+                        json_pack("{s:s, s:s}", "positive", o->positive_name,
+                                  "negative", o->negative_name));
+    json_object_set_new(manifest, "features", hb_feature_config_to_json(&o->features));
+    json_object_set_new(manifest, "threshold", json_real(res->threshold));
+    json_object_set_new(manifest, "calibration",
+                        json_pack("{s:s, s:f, s:f}", "method", "platt", "a",
+                                  res->platt_a, "b", res->platt_b));
+    json_object_set_new(
+        manifest, "training",
+        json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f}", "solver",
+                  "liblinear L2R_L2LOSS_SVC_DUAL (linear SVM)", "c", res->c,
+                  "folds", o->folds, "seed", (json_int_t)o->seed,
+                  "class_weight", "balanced", "rows", (json_int_t)r.n,
+                  "positives", (json_int_t)res->npositive, "max_fpr",
+                  o->max_fpr));
+    json_object_set_new(manifest, "metrics",
+                        json_pack("{s:o}", "cross_validation",
+                                  metrics_json(&res->cv)));
+    if (extra)
+        json_object_update(manifest, (json_t *)extra);
+    rc = hb_model_save_linear(out_dir, manifest, w, bias, o->prune, err);
+done:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    json_decref(manifest);
+    free(w);
+    free(dec);
+    free(best_dec);
+    free(prob);
+    rows_free(&r);
+    return rc;
+}

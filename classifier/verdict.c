@@ -1,0 +1,383 @@
+/*
+ * verdict.c - the message pipeline (see verdict.h).
+ *
+ * Tasks whose models share a feature configuration share one feature
+ * vector, so three models trained with the defaults cost one extraction.
+ */
+#include "verdict.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <utf8proc.h>
+
+struct hb_engine {
+    hb_rules *rules;
+    hb_catalog *catalog;
+    hb_entities *entities;
+    hb_model *models[HB_MAX_TASKS];
+    size_t nmodels;
+    size_t max_text;
+};
+
+struct hb_session {
+    hb_text text;
+    hb_rules_scratch *rules;
+    hb_entities_scratch *entities;
+    hb_fvec fvec[HB_MAX_TASKS];
+    const char *raw; /* the caller's text of the last message */
+    hb_verdict verdict;
+};
+
+static const char *const ENTITY_FEATURE[HB_ENTITY_KINDS] = {
+    "entity:url", "entity:phone", "entity:account", "entity:money",
+    "entity:handle",
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Load every bundle (subdirectory with a manifest.json of kind "text") of
+ * models_dir, in name order. */
+static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
+{
+    char single[4096];
+    struct stat sst;
+    snprintf(single, sizeof single, "%s/manifest.json", models_dir);
+    if (stat(single, &sst) == 0) {
+        /* models_dir is itself one bundle */
+        if (!(e->models[0] = hb_model_load(models_dir, err)))
+            return err ? err->code : HB_EFORMAT;
+        e->nmodels = 1;
+        return 0;
+    }
+    DIR *d = opendir(models_dir);
+    if (!d)
+        return hb_error_set(err, HB_ENOTFOUND,
+                            "%s: cannot open the models directory", models_dir);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s/manifest.json", models_dir, de->d_name);
+        if (stat(path, &st) == 0 && (names[n] = strdup(de->d_name)))
+            n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], cmp_str);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", models_dir, names[i]);
+        hb_model *m = hb_model_load(path, err);
+        if (!m) {
+            rc = err ? err->code : HB_EFORMAT;
+        } else if (strcmp(hb_model_kind(m), "text") != 0) {
+            hb_model_free(m); /* URL models are scored per link, not here */
+        } else if (e->nmodels == HB_MAX_TASKS) {
+            hb_model_free(m);
+            rc = hb_error_set(err, HB_ELIMIT, "%s: more than %d text models",
+                              models_dir, HB_MAX_TASKS);
+        } else {
+            for (size_t j = 0; j < e->nmodels; j++)
+                if (strcmp(hb_model_task(e->models[j]), hb_model_task(m)) == 0)
+                    rc = hb_error_set(err, HB_EFORMAT,
+                                      "%s and %s are both models for task "
+                                      "\"%s\"",
+                                      hb_model_dir(e->models[j]), path,
+                                      hb_model_task(m));
+            e->models[e->nmodels++] = m;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    if (rc == 0 && e->nmodels == 0)
+        rc = hb_error_set(err, HB_ENOTFOUND,
+                          "%s holds no text model bundle (a directory with a "
+                          "manifest.json); train one with `hubao train` or "
+                          "`make models`",
+                          models_dir);
+    return rc;
+}
+
+hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
+                          hb_error *err)
+{
+    hb_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    e->max_text = HB_DEFAULT_MAX_TEXT;
+    if (!(e->rules = hb_rules_load_dir(rules_dir, err)))
+        goto fail;
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/types.tsv", rules_dir);
+    if (stat(path, &st) == 0 && !(e->catalog = hb_catalog_load(path, err)))
+        goto fail;
+    if (!(e->entities = hb_entities_new(err)))
+        goto fail;
+    if (models_dir && load_models(e, models_dir, err) != 0)
+        goto fail;
+    return e;
+fail:
+    hb_engine_free(e);
+    return NULL;
+}
+
+void hb_engine_free(hb_engine *e)
+{
+    if (!e)
+        return;
+    hb_rules_free(e->rules);
+    hb_catalog_free(e->catalog);
+    hb_entities_free(e->entities);
+    for (size_t i = 0; i < e->nmodels; i++)
+        hb_model_free(e->models[i]);
+    free(e);
+}
+
+const hb_rules *hb_engine_rules(const hb_engine *e) { return e->rules; }
+const hb_catalog *hb_engine_catalog(const hb_engine *e) { return e->catalog; }
+size_t hb_engine_ntasks(const hb_engine *e) { return e->nmodels; }
+const hb_model *hb_engine_model(const hb_engine *e, size_t i) { return e->models[i]; }
+void hb_engine_set_max_text(hb_engine *e, size_t bytes) { e->max_text = bytes; }
+
+hb_session *hb_session_new(void)
+{
+    hb_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    hb_text_init(&s->text);
+    for (size_t i = 0; i < HB_MAX_TASKS; i++)
+        hb_fvec_init(&s->fvec[i]);
+    s->rules = hb_rules_scratch_new();
+    s->entities = hb_entities_scratch_new();
+    if (!s->rules || !s->entities) {
+        hb_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void hb_session_free(hb_session *s)
+{
+    if (!s)
+        return;
+    hb_text_release(&s->text);
+    for (size_t i = 0; i < HB_MAX_TASKS; i++)
+        hb_fvec_release(&s->fvec[i]);
+    hb_rules_scratch_free(s->rules);
+    hb_entities_scratch_free(s->entities);
+    free(s);
+}
+
+/* Normalise, run the rules and find entities: the stages every task and
+ * every feature configuration share. */
+static int analyse(const hb_engine *e, hb_session *s, const char *text,
+                   size_t len, hb_error *err)
+{
+    hb_verdict *v = &s->verdict;
+    v->text = NULL;
+    v->ntasks = v->nhits = v->nentities = v->rules_limited = 0;
+    s->raw = text;
+    if (len > e->max_text)
+        return hb_error_set(err, HB_ETOOBIG,
+                            "text is %zu bytes, over the limit of %zu", len,
+                            e->max_text);
+    int rc = hb_normalize(text, len, &s->text, err);
+    if (rc != 0)
+        return rc;
+    if (s->text.len == 0)
+        return hb_error_set(err, HB_EEMPTY,
+                            "text is empty (nothing but spaces or invisible "
+                            "characters)");
+    v->text = &s->text;
+    hb_rules_match(e->rules, s->rules, s->text.utf8, s->text.len, v->hits,
+                   HB_MAX_HITS, &v->nhits, &v->rules_limited);
+    hb_entities_find(e->entities, s->entities, s->text.utf8, s->text.len,
+                     v->entities, HB_MAX_ENTITIES, &v->nentities);
+    return 0;
+}
+
+/* Text features plus the named rule and entity features, into fv. */
+static int build_vector(const hb_engine *e, hb_session *s,
+                        const hb_feature_config *cfg, hb_fvec *fv)
+{
+    const hb_verdict *v = &s->verdict;
+    if (hb_features_text(cfg, &s->text, fv) != 0)
+        return HB_ENOMEM;
+    if (cfg->use_rules)
+        for (size_t i = 0; i < v->nhits; i++)
+            if (hb_fvec_add_named(cfg, fv,
+                                  hb_rules_info(e->rules, v->hits[i].rule)->id,
+                                  1.0f) != 0)
+                return HB_ENOMEM;
+    if (cfg->use_entities) {
+        unsigned count[HB_ENTITY_KINDS] = {0};
+        for (size_t i = 0; i < v->nentities; i++)
+            count[v->entities[i].kind]++;
+        for (int k = 0; k < HB_ENTITY_KINDS; k++)
+            if (count[k] &&
+                hb_fvec_add_named(cfg, fv, ENTITY_FEATURE[k],
+                                  1.0f + logf((float)count[k])) != 0)
+                return HB_ENOMEM;
+    }
+    return 0;
+}
+
+int hb_featurize(const hb_engine *e, hb_session *s, const hb_feature_config *cfg,
+                 const char *text, size_t len, const hb_fvec **out,
+                 hb_error *err)
+{
+    int rc = analyse(e, s, text, len, err);
+    if (rc != 0)
+        return rc;
+    if (build_vector(e, s, cfg, &s->fvec[0]) != 0)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    *out = &s->fvec[0];
+    return 0;
+}
+
+/* Sum the task's fired rule weights, and pick the type whose rules weigh
+ * most. */
+static void score_rules(const hb_engine *e, const hb_verdict *v,
+                        hb_task_result *r)
+{
+    const char *types[HB_MAX_HITS];
+    double type_weight[HB_MAX_HITS];
+    size_t ntypes = 0;
+    r->rule_weight = 0.0;
+    r->type = NULL;
+    for (size_t i = 0; i < v->nhits; i++) {
+        const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
+        if (strcmp(info->task, r->task) != 0)
+            continue;
+        r->rule_weight += info->weight;
+        if (info->weight <= 0 || !info->type[0])
+            continue;
+        size_t t = 0;
+        while (t < ntypes && strcmp(types[t], info->type) != 0)
+            t++;
+        if (t == ntypes) {
+            types[ntypes] = info->type;
+            type_weight[ntypes++] = 0.0;
+        }
+        type_weight[t] += info->weight;
+    }
+    double best = 0.0;
+    for (size_t t = 0; t < ntypes; t++)
+        if (type_weight[t] > best) {
+            best = type_weight[t];
+            r->type = types[t];
+        }
+}
+
+double hb_session_rule_weight(const hb_engine *e, const hb_session *s,
+                              const char *task)
+{
+    hb_task_result r = {.task = task};
+    score_rules(e, &s->verdict, &r);
+    return r.rule_weight;
+}
+
+int hb_classify(const hb_engine *e, hb_session *s, const char *text,
+                size_t len, const hb_verdict **out, hb_error *err)
+{
+    int rc = analyse(e, s, text, len, err);
+    if (rc != 0)
+        return rc;
+    hb_verdict *v = &s->verdict;
+    for (size_t i = 0; i < e->nmodels; i++) {
+        const hb_model *m = e->models[i];
+        const hb_feature_config *cfg = hb_model_features(m);
+        hb_task_result *r = &v->tasks[v->ntasks++];
+        r->task = hb_model_task(m);
+        r->model = m;
+        r->fvec = i;
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(cfg, hb_model_features(e->models[j]), sizeof *cfg) == 0) {
+                r->fvec = v->tasks[j].fvec;
+                break;
+            }
+        if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
+            return hb_error_set(err, HB_ENOMEM, "out of memory");
+        score_rules(e, v, r);
+        r->decision = hb_model_decision(m, &s->fvec[r->fvec]) + r->rule_weight;
+        r->probability = hb_model_probability(m, r->decision);
+        r->positive = r->probability >= hb_model_threshold(m);
+        r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);
+    }
+    *out = v;
+    return 0;
+}
+
+/* An n-gram worth showing a person: at least two letters, digits or CJK
+ * characters (",", "您" or " a" explain nothing). */
+static int readable_gram(const hb_text *t, hb_feature_origin o)
+{
+    int word_chars = 0;
+    for (uint32_t i = o.start; i < o.start + o.len && i < t->ncps; i++) {
+        utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)t->cps[i]);
+        word_chars += c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
+                      c == UTF8PROC_CATEGORY_LO || c == UTF8PROC_CATEGORY_ND;
+    }
+    return word_chars >= 2;
+}
+
+size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
+                  hb_contribution *out, size_t k)
+{
+    const hb_verdict *v = &s->verdict;
+    if (ti >= v->ntasks || k == 0)
+        return 0;
+    const hb_task_result *r = &v->tasks[ti];
+    const hb_fvec *fv = &s->fvec[r->fvec];
+    size_t n = 0;
+    /* keep the k largest in out, smallest last (k is small) */
+    for (size_t e = 0; e < fv->n; e++) {
+        double w = (double)hb_model_weight(r->model, fv->idx[e]) * fv->val[e];
+        if ((positive_only && w <= 0) || w == 0)
+            continue;
+        if (fv->origin[e].len > 0 && !readable_gram(&s->text, fv->origin[e]))
+            continue;
+        if (n == k && fabs(w) <= fabs(out[n - 1].weight))
+            continue;
+        size_t pos = n < k ? n++ : k - 1;
+        while (pos > 0 && fabs(out[pos - 1].weight) < fabs(w)) {
+            out[pos] = out[pos - 1];
+            pos--;
+        }
+        out[pos] = (hb_contribution){w, fv->origin[e].start, fv->origin[e].len,
+                                     fv->name[e]};
+    }
+    return n;
+}
+
+void hb_session_source_span(const hb_session *s, uint32_t start, uint32_t end,
+                            size_t *cp_start, size_t *cp_end)
+{
+    size_t bs, be;
+    hb_text_source_span(&s->text, start, end, &bs, &be);
+    size_t cps = 0;
+    for (size_t i = 0; i < be; i++) {
+        if (i == bs)
+            *cp_start = cps;
+        if (((unsigned char)s->raw[i] & 0xC0) != 0x80)
+            cps++;
+    }
+    if (bs >= be)
+        *cp_start = cps;
+    *cp_end = cps;
+}

@@ -1,0 +1,132 @@
+/*
+ * verdict.h - the pipeline: message in, three separate verdicts and their
+ * evidence out.
+ *
+ *   normalise -> rules + entities -> features -> score each task -> decide
+ *
+ * A task (fraud, spam, rumour, ...) is data, not code: it exists because a
+ * model bundle for it is present under the models directory.  Each task gets
+ * its own calibrated probability and label, so an advert can be spam without
+ * being fraud.  A task's decision value is its model's SVM margin plus the
+ * weights of that task's rules that fired; the fraud type is the type with
+ * the largest total weight among the task's fired rules.
+ *
+ * Objects:
+ *   hb_engine  everything loaded from disk (rules, models, catalog); immutable
+ *              once built, shared by all threads; reloading means building a
+ *              new engine and swapping the pointer.
+ *   hb_session one per worker thread: the scratch buffers of every stage,
+ *              reused for every message, and the last verdict.  Works with
+ *              any engine, so it survives reloads.
+ */
+#ifndef HB_VERDICT_H
+#define HB_VERDICT_H
+
+#include <stddef.h>
+
+#include "catalog.h"
+#include "entities.h"
+#include "error.h"
+#include "featurize.h"
+#include "model.h"
+#include "normalize.h"
+#include "rules.h"
+
+enum {
+    HB_MAX_TASKS = 8,
+    HB_MAX_HITS = 64,
+    HB_MAX_ENTITIES = 64,
+    HB_DEFAULT_MAX_TEXT = 64 * 1024, /* bytes */
+};
+
+typedef struct hb_engine hb_engine;
+typedef struct hb_session hb_session;
+
+/* The verdict of one task. */
+typedef struct hb_task_result {
+    const char *task;          /* "fraud", "spam", "rumour" */
+    const hb_model *model;
+    const char *label;         /* model's positive or negative label */
+    int positive;              /* probability >= model threshold */
+    double probability;        /* calibrated */
+    double decision;           /* model margin + rule_weight */
+    double rule_weight;        /* sum of the task's fired rules' weights */
+    const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
+    size_t fvec;               /* which of the session's vectors it scored */
+} hb_task_result;
+
+/* The verdict of one message: valid until the session classifies the next
+ * one or is freed. */
+typedef struct hb_verdict {
+    const hb_text *text;                 /* normalised text */
+    hb_task_result tasks[HB_MAX_TASKS];
+    size_t ntasks;
+    hb_rule_hit hits[HB_MAX_HITS];       /* rules that fired, all tasks */
+    size_t nhits;
+    size_t rules_limited;                /* rules stopped by the match limit */
+    hb_entity entities[HB_MAX_ENTITIES];
+    size_t nentities;
+} hb_verdict;
+
+/* A feature that pushed a task's decision, for explanations. */
+typedef struct hb_contribution {
+    double weight;         /* model weight x feature value */
+    uint32_t start, len;   /* code points of the normalised text; len 0 for
+                              a named feature */
+    const char *name;      /* named feature ("rule:...", "entity:url") or NULL */
+} hb_contribution;
+
+/* Build an engine from rules_dir (every *.rules file, plus types.tsv if
+ * present) and models_dir (every subdirectory holding a manifest.json of
+ * kind "text"), or models_dir is itself one bundle.  models_dir NULL builds a rules-only engine (for training:
+ * classify then returns no tasks).  Fails with a clear error if models_dir
+ * is given but holds no model, or anything fails to load: a bad bundle
+ * never half-loads. */
+hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
+                          hb_error *err);
+void hb_engine_free(hb_engine *engine);
+
+const hb_rules *hb_engine_rules(const hb_engine *engine);
+const hb_catalog *hb_engine_catalog(const hb_engine *engine);
+size_t hb_engine_ntasks(const hb_engine *engine);
+const hb_model *hb_engine_model(const hb_engine *engine, size_t i);
+
+/* Limit on the raw text size; longer messages give HB_ETOOBIG. */
+void hb_engine_set_max_text(hb_engine *engine, size_t bytes);
+
+hb_session *hb_session_new(void);
+void hb_session_free(hb_session *session);
+
+/* Classify len bytes of raw UTF-8 text.  Returns 0 and sets *out, or
+ * HB_EUTF8, HB_EEMPTY (nothing left after normalisation), HB_ETOOBIG or
+ * HB_ENOMEM with err.  After warm-up it allocates nothing (linear models). */
+int hb_classify(const hb_engine *engine, hb_session *session,
+                const char *text, size_t len, const hb_verdict **out,
+                hb_error *err);
+
+/* Run the pipeline up to the feature vector for cfg (normalise, rules,
+ * entities, features) - what training uses, so training and scoring can
+ * never extract differently.  The vector is valid until the next call. */
+int hb_featurize(const hb_engine *engine, hb_session *session,
+                 const hb_feature_config *cfg, const char *text, size_t len,
+                 const hb_fvec **out, hb_error *err);
+
+/* Sum of the weights of the rules of task that fired on the last message
+ * analysed by hb_classify or hb_featurize. */
+double hb_session_rule_weight(const hb_engine *engine,
+                              const hb_session *session, const char *task);
+
+/* The k strongest contributions (largest |weight|, sign kept) to task
+ * ti of the last verdict, leaving out n-grams with fewer than two letters,
+ * digits or CJK characters (they explain nothing to a person); returns how
+ * many were written.  Only positive
+ * contributions are returned when positive_only is set. */
+size_t hb_explain(const hb_session *session, size_t ti, int positive_only,
+                  hb_contribution *out, size_t k);
+
+/* Entities and rule hits know normalised byte offsets; this maps them to
+ * code point offsets in the caller's original text (for highlighting). */
+void hb_session_source_span(const hb_session *session, uint32_t start,
+                            uint32_t end, size_t *cp_start, size_t *cp_end);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * test_metrics.c - confusion-matrix metrics, AUC with ties, threshold
+ * choice, Platt fitting.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+#include "trainer.h"
+
+static void test_confusion_and_scores(void **state)
+{
+    (void)state;
+    const double p[] = {0.9, 0.8, 0.3, 0.6, 0.1, 0.2};
+    const int y[] = {1, 1, 1, 0, 0, 0};
+    hb_metrics m;
+    assert_int_equal(hb_metrics_compute(p, y, 6, 0.5, &m), 0);
+    assert_int_equal(m.tp, 2);
+    assert_int_equal(m.fn, 1);
+    assert_int_equal(m.fp, 1);
+    assert_int_equal(m.tn, 2);
+    assert_true(fabs(m.precision - 2.0 / 3) < 1e-12);
+    assert_true(fabs(m.recall - 2.0 / 3) < 1e-12);
+    assert_true(fabs(m.mcc - 1.0 / 3) < 1e-12);
+    /* pairs (pos, neg) ranked right: 8 of 9 */
+    assert_true(fabs(m.auc - 8.0 / 9) < 1e-12);
+}
+
+static void test_auc_ties_and_single_class(void **state)
+{
+    (void)state;
+    const double p[] = {0.5, 0.5, 0.5, 0.5};
+    const int y[] = {1, 0, 1, 0};
+    hb_metrics m;
+    hb_metrics_compute(p, y, 4, 0.5, &m);
+    assert_true(fabs(m.auc - 0.5) < 1e-12);
+    const int all[] = {1, 1, 1, 1};
+    hb_metrics_compute(p, all, 4, 0.5, &m);
+    assert_true(isnan(m.auc));
+    assert_true(m.mcc == 0.0);
+}
+
+static void test_best_threshold(void **state)
+{
+    (void)state;
+    const double p[] = {0.95, 0.9, 0.7, 0.65, 0.4, 0.2, 0.1};
+    const int y[] = {1, 1, 1, 0, 0, 0, 0};
+    double t = hb_metrics_best_threshold(p, y, 7, 0);
+    assert_true(t < 0.7 && t > 0.65); /* separates perfectly */
+    hb_metrics m;
+    hb_metrics_compute(p, y, 7, t, &m);
+    assert_true(fabs(m.mcc - 1.0) < 1e-12);
+    /* capping the false positive rate at 0 forbids the 0.65 negative */
+    const double q[] = {0.95, 0.6, 0.7, 0.65};
+    const int z[] = {1, 1, 0, 0};
+    double capped = hb_metrics_best_threshold(q, z, 4, 1e-9);
+    assert_true(capped > 0.7);
+}
+
+static void test_platt(void **state)
+{
+    (void)state;
+    double d[200];
+    int y[200];
+    for (int i = 0; i < 200; i++) {
+        d[i] = (i - 100) / 25.0;
+        /* noisy labels: mostly d > 0 */
+        y[i] = (d[i] > 0) != (i % 10 == 0);
+    }
+    double a, b;
+    hb_platt_fit(d, y, 200, &a, &b);
+    assert_true(a < 0); /* larger decision, higher probability */
+    assert_true(fabs(b) < 0.5);
+    double p_hi = 1 / (1 + exp(a * 3 + b)), p_lo = 1 / (1 + exp(a * -3 + b));
+    assert_true(p_hi > 0.8 && p_lo < 0.2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_confusion_and_scores),
+        cmocka_unit_test(test_auc_ties_and_single_class),
+        cmocka_unit_test(test_best_threshold),
+        cmocka_unit_test(test_platt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

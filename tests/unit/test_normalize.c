@@ -1,0 +1,581 @@
+/*
+ * test_normalize.c - unit tests for classifier/normalize.c.
+ *
+ * Every normalisation goes through check_norm(), which besides comparing
+ * the output also verifies the structural contract of hb_text (offsets
+ * monotonic, final entries, cps and utf8 agreeing), so each case below
+ * doubles as a test of the provenance arrays.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <utf8proc.h>
+
+#include "normalize.h"
+#include "testutil.h"
+
+/* Check the invariants every successful hb_normalize must leave behind. */
+static void check_invariants(const hb_text *t, size_t srclen)
+{
+    assert_non_null(t->utf8);
+    assert_int_equal(strlen(t->utf8), t->len);
+    assert_int_equal(t->cp_byte[t->ncps], t->len);
+    assert_int_equal(t->src_byte[t->ncps], srclen);
+    size_t b = 0;
+    for (size_t i = 0; i < t->ncps; i++) {
+        assert_int_equal(t->cp_byte[i], b);
+        if (i > 0)
+            assert_true(t->src_byte[i] >= t->src_byte[i - 1]);
+        assert_true(t->src_byte[i] < srclen);
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t n =
+            utf8proc_encode_char((utf8proc_int32_t)t->cps[i], enc);
+        assert_true(n > 0);
+        assert_memory_equal(t->utf8 + b, enc, (size_t)n);
+        b += (size_t)n;
+    }
+    assert_int_equal(b, t->len);
+}
+
+/* Normalise in (len bytes), require success and the invariants, and
+ * return the normalised text. */
+static const char *norm_len(hb_text *t, const char *in, size_t len)
+{
+    hb_error err;
+    hb_error_clear(&err);
+    int rc = hb_normalize(in, len, t, &err);
+    if (rc != 0)
+        fail_msg("hb_normalize(\"%s\") = %d: %s", in, rc, err.message);
+    check_invariants(t, len);
+    return t->utf8;
+}
+
+static const char *norm(hb_text *t, const char *in)
+{
+    return norm_len(t, in, strlen(in));
+}
+
+/* A macro so that a failure reports the line of the case, not of a
+ * helper. */
+#define CHECK_NORM(in, expected)                                            \
+    do {                                                                    \
+        hb_text t_;                                                         \
+        hb_text_init(&t_);                                                  \
+        assert_string_equal(norm(&t_, (in)), (expected));                   \
+        hb_text_release(&t_);                                               \
+    } while (0)
+
+/* The source bytes that normalised bytes [start, end) came from. */
+static void source_of(const hb_text *t, const char *src, size_t start,
+                      size_t end, char *buf, size_t bufsize)
+{
+    size_t s, e;
+    hb_text_source_span(t, start, end, &s, &e);
+    assert_true(s <= e);
+    assert_true(e - s < bufsize);
+    memcpy(buf, src + s, e - s);
+    buf[e - s] = '\0';
+}
+
+/* Source text of the first occurrence of needle in the normalised text. */
+static void source_of_match(const hb_text *t, const char *src,
+                            const char *needle, char *buf, size_t bufsize)
+{
+    const char *hit = strstr(t->utf8, needle);
+    assert_non_null(hit);
+    size_t start = (size_t)(hit - t->utf8);
+    source_of(t, src, start, start + strlen(needle), buf, bufsize);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_fullwidth(void **state)
+{
+    (void)state;
+    CHECK_NORM("ＡＢＣ１２３", "abc123");
+    CHECK_NORM("０１３８８８８８８８８", "01388888888");
+    CHECK_NORM("ｅｘａｍｐｌｅ．ｃｏｍ／ｐａｔｈ：８０", "example.com/path:80");
+    CHECK_NORM("ﬁnance ①② 𝐁𝐀𝐍𝐊", "finance 12 bank");
+    CHECK_NORM("⼀⼆三 豈", "一二三豈");      /* Kangxi radicals, compat ideograph */
+}
+
+/* normalize.c folds full-width ASCII by a fixed offset and passes Chinese
+ * text and its commonest punctuation through without asking utf8proc; both
+ * shortcuts must agree with what utf8proc would have done. */
+static void test_fast_paths_match_utf8proc(void **state)
+{
+    (void)state;
+    static const uint32_t ranges[][2] = {
+        {0xFF01, 0xFF5E},   /* full-width ASCII */
+        {0x3001, 0x3011},   /* CJK punctuation and brackets */
+        {0x3400, 0x4DBF},   /* ext A */
+        {0x4E00, 0x9FFF},   /* unified ideographs */
+    };
+    const utf8proc_option_t opts =
+        (utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                            UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |
+                            UTF8PROC_IGNORE | UTF8PROC_LUMP);
+    hb_text t;
+    hb_text_init(&t);
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        for (uint32_t cp = ranges[r][0]; cp <= ranges[r][1]; cp++) {
+            utf8proc_int32_t d[32];
+            utf8proc_ssize_t nd = utf8proc_decompose_char(
+                (utf8proc_int32_t)cp, d, 32, opts, NULL);
+            assert_true(nd >= 0 && nd <= 32);
+            char want[160] = "";
+            size_t wlen = 0;
+            for (utf8proc_ssize_t i = 0; i < nd; i++)
+                wlen += (size_t)utf8proc_encode_char(
+                    d[i], (utf8proc_uint8_t *)want + wlen);
+            want[wlen] = '\0';
+            char in[5] = "";
+            size_t ilen = (size_t)utf8proc_encode_char(
+                (utf8proc_int32_t)cp, (utf8proc_uint8_t *)in);
+            const char *got = norm_len(&t, in, ilen);
+            if (strcmp(got, want) != 0)
+                fail_msg("U+%04X: got \"%s\", utf8proc gives \"%s\"",
+                         (unsigned)cp, got, want);
+        }
+    }
+    hb_text_release(&t);
+}
+
+static void test_case_folding(void **state)
+{
+    (void)state;
+    CHECK_NORM("HeLLo WORLD", "hello world");
+    CHECK_NORM("Straße", "strasse");
+    CHECK_NORM("ÉCOLE Café naïve", "ecole cafe naive");
+    CHECK_NORM("ΑΒΓ", "αβγ");
+}
+
+static void test_cjk_scripts_kept(void **state)
+{
+    (void)state;
+    /* Kana with voicing marks and hangul syllables survive intact (per
+     * character NFKD would strip the dakuten and split hangul into jamo). */
+    CHECK_NORM("ガイドがぎ", "ガイドがぎ");
+    CHECK_NORM("안녕하세요", "안녕하세요");
+    CHECK_NORM("ｶﾀｶﾅ", "カタカナ");
+}
+
+static void test_zero_width_and_controls(void **state)
+{
+    (void)state;
+    CHECK_NORM("pay\xe2\x80\x8bpal", "paypal");             /* U+200B */
+    CHECK_NORM("微\xe2\x80\x8d信", "微信");                  /* U+200D */
+    CHECK_NORM("\xef\xbb\xbf" "abc", "abc");                /* BOM */
+    CHECK_NORM("a\xe2\x81\xa0" "b\xc2\xad" "c", "abc");     /* U+2060, SHY */
+    CHECK_NORM("a\xe2\x80\x8e" "b\xe2\x80\xae" "c", "abc"); /* LRM, RLO */
+    CHECK_NORM("a\x01" "b\x7f" "c\x1b", "abc");
+    CHECK_NORM("x\xcc\x81y", "xy");                         /* lone mark */
+
+    /* An embedded NUL is a control character like any other. */
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm_len(&t, "a\0b", 3), "ab");
+    hb_text_release(&t);
+}
+
+static void test_whitespace(void **state)
+{
+    (void)state;
+    CHECK_NORM("  a \t\n b\r\n\vc  ", "a b c");
+    CHECK_NORM("a\xe3\x80\x80" "b\xc2\xa0" "c\xe2\x80\x83" "d", "a b c d");
+    CHECK_NORM("a\xe2\x80\xa8" "b\xc2\x85" "c", "a b c");   /* LS, NEL */
+    CHECK_NORM("a \xe2\x80\x8b b", "a b");  /* removal does not split a run */
+    CHECK_NORM("\xe3\x80\x80hi\xe3\x80\x80", "hi");
+}
+
+static void test_empty_input(void **state)
+{
+    (void)state;
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm(&t, ""), "");
+    assert_int_equal(t.ncps, 0);
+    assert_string_equal(norm(&t, " \t\n\xe3\x80\x80\xe2\x80\x8b  "), "");
+    assert_int_equal(t.len, 0);
+    assert_int_equal(t.ncps, 0);
+    assert_int_equal(hb_normalize(NULL, 0, &t, NULL), 0);
+    assert_string_equal(t.utf8, "");
+
+    size_t s, e;
+    hb_text_source_span(&t, 0, 0, &s, &e);
+    assert_int_equal(s, 0);
+    assert_int_equal(e, 0);
+    hb_text_release(&t);
+
+    hb_error err;
+    assert_int_equal(hb_normalize(NULL, 3, &t, &err), HB_EINVAL);
+    assert_int_equal(err.code, HB_EINVAL);
+    assert_int_equal(hb_normalize("x", 1, NULL, &err), HB_EINVAL);
+
+    /* A never-used hb_text maps any span to nothing rather than crashing. */
+    hb_text fresh;
+    hb_text_init(&fresh);
+    hb_text_source_span(&fresh, 0, 0, &s, &e);
+    assert_int_equal(e, 0);
+    hb_text_release(&fresh);
+    hb_text_release(NULL);
+}
+
+static void test_cjk_spacing(void **state)
+{
+    (void)state;
+    CHECK_NORM("请转到安 全 账 户", "请转到安全账户");
+    CHECK_NORM("安*全*账*户", "安全账户");
+    CHECK_NORM("安 - 全_账|户~号", "安全账户号");
+    CHECK_NORM("安·全.账/户`号^码", "安全账户号码");
+    CHECK_NORM("安・全•账\xe2\x80\x94户", "安全账户");     /* ・ • em dash */
+    CHECK_NORM("安\xe3\x80\x80\xe3\x80\x80全", "安全");
+    CHECK_NORM("か な", "かな");
+    /* Sentence punctuation stays (full-width ，！ fold to ASCII). */
+    CHECK_NORM("你好，世界。再见、朋友！", "你好,世界。再见、朋友!");
+    CHECK_NORM("你好 ， 世界", "你好 , 世界");
+    /* Spaces next to non-CJK are kept: amounts and Latin words. */
+    CHECK_NORM("转账 5000 元", "转账 5000 元");
+    CHECK_NORM("点击 link 领取", "点击 link 领取");
+    CHECK_NORM("a * b", "a * b");
+    CHECK_NORM("安 * ", "安 *");
+}
+
+static void test_fold_wechat(void **state)
+{
+    (void)state;
+    CHECK_NORM("加薇信", "加微信");
+    CHECK_NORM("加威信", "加微信");
+    CHECK_NORM("加徽信", "加微信");
+    CHECK_NORM("加维信", "加微信");
+    CHECK_NORM("加微亻言", "加微信");
+    CHECK_NORM("亻言用卡", "信用卡");
+    CHECK_NORM("加V信", "加微信");
+    CHECK_NORM("加ｖ信", "加微信");
+    CHECK_NORM("加vx信好友", "加微信好友");
+    CHECK_NORM("薇 * 信", "微信");          /* joined first, then folded */
+    CHECK_NORM("微信", "微信");
+    /* Not a standalone v: left alone. */
+    CHECK_NORM("xv信", "xv信");
+    CHECK_NORM("加 v 信", "加 v 信");
+    CHECK_NORM("加vx好友", "加vx好友");
+    CHECK_NORM("薇薇", "薇薇");
+}
+
+static void test_fold_qq(void **state)
+{
+    (void)state;
+    CHECK_NORM("加扣扣123456", "加qq123456");
+    CHECK_NORM("加QQ", "加qq");
+    CHECK_NORM("扣款", "扣款");
+    CHECK_NORM("企鹅号", "企鹅号");
+}
+
+static void test_fold_hxxp(void **state)
+{
+    (void)state;
+    CHECK_NORM("hxxp://a.cn", "http://a.cn");
+    CHECK_NORM("HXXPS://a.cn", "https://a.cn");
+    CHECK_NORM("见hxxps://a.cn", "见https://a.cn");
+    CHECK_NORM("ahxxp", "ahxxp");
+    CHECK_NORM("hxx", "hxx");
+}
+
+static void test_fold_defanged_dots(void **state)
+{
+    (void)state;
+    CHECK_NORM("example[.]com", "example.com");
+    CHECK_NORM("example(.)com", "example.com");
+    CHECK_NORM("example{.}com", "example.com");
+    CHECK_NORM("example(dot)com", "example.com");
+    CHECK_NORM("example[DOT]com", "example.com");
+    CHECK_NORM("example{dot}com", "example.com");
+    CHECK_NORM("example [dot] com", "example.com");
+    CHECK_NORM("hxxps[:]//evil[.]example[.]com", "https://evil.example.com");
+    CHECK_NORM("example（．）com", "example.com");
+    CHECK_NORM("see (.)", "see .");
+    CHECK_NORM("[.", "[.");
+    CHECK_NORM("(dot", "(dot");
+}
+
+static void test_fold_spelled_dot(void **state)
+{
+    (void)state;
+    CHECK_NORM("example dot com", "example.com");
+    CHECK_NORM("Visit example DOT com dot cn now", "visit example.com.cn now");
+    CHECK_NORM("dot com", "dot com");
+    CHECK_NORM("example dot", "example dot");
+    CHECK_NORM("a dotcom", "a dotcom");
+    CHECK_NORM("你 dot com", "你 dot com");
+}
+
+static void test_fold_ideographic_stop(void **state)
+{
+    (void)state;
+    CHECK_NORM("example。com", "example.com");
+    CHECK_NORM("www。example。com", "www.example.com");
+    CHECK_NORM("你好。再见", "你好。再见");
+    CHECK_NORM("ok。你好", "ok。你好");
+    CHECK_NORM("done。", "done。");
+}
+
+static void test_digits_in_words(void **state)
+{
+    (void)state;
+    CHECK_NORM("g00gle", "google");
+    CHECK_NORM("app1e", "apple");
+    CHECK_NORM("faceb00k", "facebook");
+    CHECK_NORM("micr0s0ft", "microsoft");
+    CHECK_NORM("G00GLE.com", "google.com");
+    CHECK_NORM("登录g00gle账户", "登录google账户");
+    /* Digits meant as digits are kept. */
+    CHECK_NORM("covid19", "covid19");
+    CHECK_NORM("top10", "top10");
+    CHECK_NORM("win1000", "win1000");
+    CHECK_NORM("2024", "2024");
+    CHECK_NORM("10apples", "10apples");
+    CHECK_NORM("h1n1", "h1n1");
+    CHECK_NORM("a1b2c", "a1b2c");
+    CHECK_NORM("0x1f", "0x1f");
+    CHECK_NORM("a1 b", "a1 b");
+    CHECK_NORM("13800138000", "13800138000");
+}
+
+/* Expect hb_normalize(in) to fail with HB_EUTF8 naming offset. */
+static void check_bad_utf8(hb_text *t, const char *in, size_t len,
+                           size_t offset)
+{
+    hb_error err;
+    hb_error_clear(&err);
+    assert_int_equal(hb_normalize(in, len, t, &err), HB_EUTF8);
+    assert_int_equal(err.code, HB_EUTF8);
+    char want[64];
+    snprintf(want, sizeof want, "offset %zu ", offset);
+    if (!strstr(err.message, want))
+        fail_msg("message \"%s\" lacks \"%s\"", err.message, want);
+    assert_int_equal(t->len, 0);
+    assert_int_equal(t->ncps, 0);
+    if (t->utf8)
+        assert_string_equal(t->utf8, "");
+}
+
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    hb_text t;
+    hb_text_init(&t);
+    check_bad_utf8(&t, "ab\xe4\xb8", 4, 2);             /* truncated */
+    check_bad_utf8(&t, "ab\xe4\xb8z", 5, 2);            /* cut short */
+    check_bad_utf8(&t, "a\xc0\x80", 3, 1);              /* overlong NUL */
+    check_bad_utf8(&t, "\xe0\x80\xaf", 3, 0);           /* overlong / */
+    check_bad_utf8(&t, "abc\x80", 4, 3);                /* lone continuation */
+    check_bad_utf8(&t, "x\xed\xa0\x80y", 5, 1);         /* surrogate D800 */
+    check_bad_utf8(&t, "\xf4\x90\x80\x80", 4, 0);       /* over U+10FFFF */
+    check_bad_utf8(&t, "ok\xff", 3, 2);
+    check_bad_utf8(&t, "安全\xe8", 7, 6);
+    /* The same hb_text still works after a failure. */
+    assert_string_equal(norm(&t, "安 全"), "安全");
+    hb_text_release(&t);
+}
+
+static void test_source_spans(void **state)
+{
+    (void)state;
+    char buf[256];
+    hb_text t;
+    hb_text_init(&t);
+
+    const char *a = "请转到安 全 账 户";
+    norm(&t, a);
+    source_of_match(&t, a, "安全账户", buf, sizeof buf);
+    assert_string_equal(buf, "安 全 账 户");
+    source_of_match(&t, a, "请", buf, sizeof buf);
+    assert_string_equal(buf, "请");
+
+    const char *b = "请转到安 全 账 户，谢谢";
+    norm(&t, b);
+    source_of_match(&t, b, "安全账户", buf, sizeof buf);
+    assert_string_equal(buf, "安 全 账 户");
+    source_of_match(&t, b, ",", buf, sizeof buf);
+    assert_string_equal(buf, "，");
+
+    const char *c = "  访问 Ｇ００ｇｌｅ  now";
+    norm(&t, c);
+    assert_string_equal(t.utf8, "访问 google now");
+    source_of_match(&t, c, "google", buf, sizeof buf);
+    assert_string_equal(buf, "Ｇ００ｇｌｅ");
+
+    const char *d = "快加vx信:abc";
+    norm(&t, d);
+    source_of_match(&t, d, "微信", buf, sizeof buf);
+    assert_string_equal(buf, "vx信");
+
+    const char *e = "go hxxps[:]//evil[.]com now";
+    norm(&t, e);
+    source_of_match(&t, e, "https://evil.com", buf, sizeof buf);
+    assert_string_equal(buf, "hxxps[:]//evil[.]com");
+
+    /* Part of a one-to-many fold maps to the whole source character. */
+    const char *f = "ﬁx";
+    norm(&t, f);
+    assert_string_equal(t.utf8, "fix");
+    source_of(&t, f, 0, 1, buf, sizeof buf);
+    assert_string_equal(buf, "ﬁ");
+    source_of(&t, f, 1, 2, buf, sizeof buf);
+    assert_string_equal(buf, "ﬁ");
+    source_of(&t, f, 2, 3, buf, sizeof buf);
+    assert_string_equal(buf, "x");
+
+    /* Empty ranges and out-of-range ends are clamped, not read past. */
+    source_of(&t, f, 3, 3, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    size_t s, en;
+    hb_text_source_span(&t, 0, 1000, &s, &en);
+    assert_int_equal(s, 0);
+    assert_int_equal(en, strlen(f));
+    hb_text_release(&t);
+}
+
+static void test_is_cjk(void **state)
+{
+    (void)state;
+    assert_true(hb_is_cjk(0x5B89));     /* 安 */
+    assert_true(hb_is_cjk(0x3400));     /* ext A */
+    assert_true(hb_is_cjk(0x20000));    /* ext B */
+    assert_true(hb_is_cjk(0xF900));     /* compatibility ideograph */
+    assert_true(hb_is_cjk(0x304B));     /* か */
+    assert_true(hb_is_cjk(0x30AB));     /* カ */
+    assert_true(hb_is_cjk(0x30FC));     /* ー */
+    assert_true(hb_is_cjk(0xD55C));     /* 한 */
+    assert_false(hb_is_cjk('A'));
+    assert_false(hb_is_cjk(0xFF0C));    /* ， */
+    assert_false(hb_is_cjk(0x3002));    /* 。 */
+    assert_false(hb_is_cjk(0x3001));    /* 、 */
+    assert_false(hb_is_cjk(0x30FB));    /* ・ */
+    assert_false(hb_is_cjk(0xFF01));    /* ！ */
+    assert_false(hb_is_cjk(0x1F600));   /* emoji */
+}
+
+static void test_reuse(void **state)
+{
+    (void)state;
+    static const char *const inputs[] = {
+        "【通知】您的账户存在异常，请加薇信 abc123 处理。",
+        "Your PayPa1 account is LOCKED, visit hxxps://paypa1[.]com now",
+        "",
+        "安 全 账 户",
+        "x",
+        "Ｇ００ｇｌｅ\xe2\x80\x8b dot com",
+    };
+    static const char *const expected[] = {
+        "【通知】您的账户存在异常,请加微信 abc123 处理。",
+        "your paypa1 account is locked, visit https://paypa1.com now",
+        "",
+        "安全账户",
+        "x",
+        "google.com",
+    };
+    const size_t ninputs = sizeof inputs / sizeof inputs[0];
+    hb_text t;
+    hb_text_init(&t);
+    for (size_t i = 0; i < ninputs; i++)
+        norm(&t, inputs[i]);
+
+    /* Warmed up: later calls must not move (reallocate) any buffer. */
+    const void *p0 = t.utf8, *p1 = t.cps, *p2 = t.cp_byte, *p3 = t.src_byte;
+    size_t caps = t.cap_bytes, capc = t.cap_cps;
+    for (int round = 0; round < 2000; round++) {
+        size_t i = (size_t)round % ninputs;
+        assert_string_equal(norm(&t, inputs[i]), expected[i]);
+    }
+    assert_ptr_equal(t.utf8, p0);
+    assert_ptr_equal(t.cps, p1);
+    assert_ptr_equal(t.cp_byte, p2);
+    assert_ptr_equal(t.src_byte, p3);
+    assert_int_equal(t.cap_bytes, caps);
+    assert_int_equal(t.cap_cps, capc);
+    hb_text_release(&t);
+    assert_null(t.utf8);
+    assert_int_equal(t.cap_cps, 0);
+}
+
+/* Fill a buffer of about size bytes with copies of unit. */
+static char *repeat(const char *unit, size_t size, size_t *len)
+{
+    size_t ulen = strlen(unit);
+    size_t copies = size / ulen;
+    char *buf = malloc(copies * ulen + 1);
+    assert_non_null(buf);
+    for (size_t i = 0; i < copies; i++)
+        memcpy(buf + i * ulen, unit, ulen);
+    buf[copies * ulen] = '\0';
+    *len = copies * ulen;
+    return buf;
+}
+
+static void test_long_input(void **state)
+{
+    (void)state;
+    hb_text t;
+    hb_text_init(&t);
+    size_t len;
+
+    const char *unit_in = "请加薇信 G00gle hxxp://a[.]b  安 全 end\n";
+    const char *unit_out = "请加微信 google http://a.b 安全 end ";
+    char *mixed = repeat(unit_in, 1 << 20, &len);
+    norm_len(&t, mixed, len);
+    assert_int_equal(t.len, len / strlen(unit_in) * strlen(unit_out) - 1);
+    assert_memory_equal(t.utf8, unit_out, strlen(unit_out));
+    size_t s, e;
+    hb_text_source_span(&t, t.len - 3, t.len, &s, &e);
+    assert_int_equal(s, len - 4);
+    assert_int_equal(e, len);
+    free(mixed);
+
+    /* U+FDFA expands 3 bytes into 18 code points: the worst case for the
+     * growth of the code point arrays. */
+    char *wide = repeat("\xef\xb7\xba", 1 << 20, &len);
+    norm_len(&t, wide, len);
+    assert_int_equal(t.ncps, (len / 3) * 18);
+    free(wide);
+
+    char *ascii = repeat("The quick brown fox jumps over the lazy dog. ",
+                         1 << 20, &len);
+    norm_len(&t, ascii, len);
+    assert_int_equal(t.len, len - 1);
+    free(ascii);
+    hb_text_release(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fullwidth),
+        cmocka_unit_test(test_fast_paths_match_utf8proc),
+        cmocka_unit_test(test_case_folding),
+        cmocka_unit_test(test_cjk_scripts_kept),
+        cmocka_unit_test(test_zero_width_and_controls),
+        cmocka_unit_test(test_whitespace),
+        cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_cjk_spacing),
+        cmocka_unit_test(test_fold_wechat),
+        cmocka_unit_test(test_fold_qq),
+        cmocka_unit_test(test_fold_hxxp),
+        cmocka_unit_test(test_fold_defanged_dots),
+        cmocka_unit_test(test_fold_spelled_dot),
+        cmocka_unit_test(test_fold_ideographic_stop),
+        cmocka_unit_test(test_digits_in_words),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_source_spans),
+        cmocka_unit_test(test_is_cjk),
+        cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_long_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

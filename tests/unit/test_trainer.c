@@ -1,0 +1,155 @@
+/*
+ * test_trainer.c - training: determinism (same seed, same bytes), the
+ * train -> save -> load -> score round trip, and refusals.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "trainer.h"
+
+#define RULES "tests/fixtures/engine/rules"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void train_into(const char *dir, unsigned long seed, hb_train_result *res)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, NULL, &err);
+    assert_non_null(e);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    assert_int_equal(hb_dataset_load(&ds, tu_fixture("train_small.tsv"), &err), 0);
+    hb_label_map map;
+    hb_label_map_default("fraud", &map, NULL);
+    hb_train_options o = hb_train_defaults("fraud");
+    o.seed = seed;
+    o.features.hash_bits = 14;
+    o.negative_name = "not_fraud";
+    if (hb_train_text(e, &ds, &map, &o, dir, NULL, res, &err) != 0)
+        fail_msg("training failed: %s", err.message);
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
+}
+
+static void test_same_seed_same_bytes(void **state)
+{
+    (void)state;
+    char a[1100], b[1100], pa[1200], pb[1200];
+    snprintf(a, sizeof a, "%s", tu_tmpdir("train_a"));
+    snprintf(b, sizeof b, "%s", tu_tmpdir("train_b"));
+    hb_train_result ra, rb;
+    train_into(a, 7, &ra);
+    train_into(b, 7, &rb);
+    snprintf(pa, sizeof pa, "%s/model.svm", a);
+    snprintf(pb, sizeof pb, "%s/model.svm", b);
+    size_t la, lb;
+    char *da = slurp(pa, &la), *db = slurp(pb, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la);
+    free(da);
+    free(db);
+    assert_int_equal(ra.n, 48);
+    assert_int_equal(ra.npositive, 25); /* fraud_* and smishing rows */
+    assert_true(ra.c == rb.c && ra.threshold == rb.threshold);
+}
+
+static void test_round_trip_scores(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir("train_rt"));
+    hb_train_result res;
+    train_into(dir, 1, &res);
+    assert_true(res.cv.mcc > 0.5); /* the fixture is easy; the CV must see it */
+    assert_true(res.threshold > 0 && res.threshold < 1);
+
+    hb_error err;
+    hb_engine *e1 = hb_engine_open(RULES, dir, &err);
+    hb_engine *e2 = hb_engine_open(RULES, dir, &err);
+    assert_non_null(e1);
+    assert_non_null(e2);
+    hb_session *s = hb_session_new();
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    hb_dataset_load(&ds, tu_fixture("train_small.tsv"), NULL);
+    size_t right = 0;
+    for (size_t i = 0; i < ds.n; i++) {
+        const hb_verdict *v;
+        assert_int_equal(hb_classify(e1, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
+        double p1 = v->tasks[0].probability;
+        int pos = v->tasks[0].positive;
+        assert_int_equal(hb_classify(e2, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
+        assert_true(p1 == v->tasks[0].probability);
+        int gold = strncmp(ds.rows[i].label, "fraud_", 6) == 0 ||
+                   strcmp(ds.rows[i].label, "smishing") == 0;
+        right += pos == gold;
+    }
+    assert_true(right >= 44); /* training data: nearly all right */
+    hb_dataset_release(&ds);
+    hb_session_free(s);
+    hb_engine_free(e1);
+    hb_engine_free(e2);
+
+    /* the manifest records what the model card needs */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *man = json_load_file(path, 0, NULL);
+    assert_non_null(man);
+    assert_string_equal(json_string_value(json_object_get(man, "task")), "fraud");
+    assert_non_null(json_object_get(json_object_get(man, "metrics"), "cross_validation"));
+    assert_true(json_is_number(json_object_get(json_object_get(man, "training"), "c")));
+    json_decref(man);
+}
+
+static void test_refuses_one_class(void **state)
+{
+    (void)state;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ham.tsv", tu_tmpdir("train_oneclass"));
+    const char *rows = "ham\ta\nham\tb\nham\tc\nham\td\nham\te\nham\tf\n";
+    tu_write_file(path, rows, strlen(rows));
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, NULL, &err);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    hb_dataset_load(&ds, path, NULL);
+    hb_label_map map;
+    hb_label_map_default("fraud", &map, NULL);
+    hb_train_options o = hb_train_defaults("fraud");
+    hb_train_result res;
+    assert_int_equal(hb_train_text(e, &ds, &map, &o, "build/tmp/never", NULL, &res, &err),
+                     HB_EINVAL);
+    assert_non_null(strstr(err.message, "positive"));
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_same_bytes),
+        cmocka_unit_test(test_round_trip_scores),
+        cmocka_unit_test(test_refuses_one_class),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,91 @@
+/*
+ * main.c - the `hubao` command: dispatch to subcommands, and the helpers
+ * they share (cli.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: hubao COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  check   classify messages: hubao check \"TEXT\", or one message per line on stdin\n"
+    "  train   train a model bundle from label<TAB>text files\n"
+    "  eval    evaluate a model bundle on a label<TAB>text file\n"
+    "\n"
+    "`hubao COMMAND --help` describes each command's options.\n"
+    "\n"
+    "Exit codes: 0 success; 1 some input rejected (the rest processed);\n"
+    "2 usage error; 3 models, rules or data could not be loaded.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hubao: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+const char *cli_models_dir(const char *opt)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("HUBAO_MODELS");
+    return env && *env ? env : "models";
+}
+
+const char *cli_rules_dir(const char *opt, const char *models_dir, char *buf,
+                          size_t cap)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("HUBAO_RULES");
+    if (env && *env)
+        return env;
+    snprintf(buf, cap, "%s/rules", models_dir ? models_dir : cli_models_dir(NULL));
+    return buf;
+}
+
+void cli_progress(void *ctx, const char *stage, size_t done, size_t total)
+{
+    (void)ctx;
+    if (!isatty(STDERR_FILENO) || total == 0)
+        return;
+    int width = 30, filled = (int)((double)done / (double)total * width);
+    fprintf(stderr, "\r%-18s [%.*s%*s] %zu/%zu", stage, filled,
+            "##############################", width - filled, "", done, total);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc;
+    if (strcmp(argv[1], "check") == 0)
+        rc = cmd_check(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "train") == 0)
+        rc = cmd_train(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "eval") == 0)
+        rc = cmd_eval(argc - 1, argv + 1);
+    else {
+        cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
+        rc = EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    return rc;
+}
