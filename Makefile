@@ -21,6 +21,9 @@ CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
 LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# Quiet by default; `make V=1` shows the commands.
+Q := $(if $(V),,@)
+
 BUILD   := build
 ASAN    := build/asan
 
@@ -52,34 +55,41 @@ build: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(ASAN)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
 
 $(BUILD)/libhubao.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(ASAN)/libhubao.a: $(LIB_OBJ_ASAN)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao.a
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
 
 $(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.o $(ASAN)/libhubao.a
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
 run: deps build
 	@sh tools/run
@@ -105,3 +115,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -78,42 +78,55 @@ enum {
 /* Buffers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Grow a buffer of elem-sized entries to hold at least need entries,
- * doubling so that a stream of messages settles after a few calls.
- * Returns 0 or HB_ENOMEM (the old buffer is then left as it was). */
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+/* The capacity to grow to from cap so as to hold need entries of elem
+ * bytes: doubling, so that a stream of messages settles after a few calls.
+ * Returns 0 if that would overflow size_t. */
+static size_t next_cap(size_t cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    size_t cap_new = *cap ? *cap : 64;
+    size_t cap_new = cap ? cap : 64;
     while (cap_new < need) {
         if (cap_new > SIZE_MAX / 2)
-            return HB_ENOMEM;
+            return 0;
         cap_new *= 2;
     }
-    if (cap_new > SIZE_MAX / elem)
-        return HB_ENOMEM;
-    void *p = realloc(*buf, cap_new * elem);
-    if (!p)
-        return HB_ENOMEM;
-    *buf = p;
-    *cap = cap_new;
-    return 0;
+    return cap_new <= SIZE_MAX / elem ? cap_new : 0;
 }
 
-/* Make room for need entries in each of the three code point arrays.  The
- * arrays are grown one after the other, so cap_cps is only raised once all
- * three have succeeded. */
+/* Make room for need entries in each of the three code point arrays.
+ * Returns 0 or HB_ENOMEM; on failure the arrays already grown stay valid
+ * (merely larger than cap_cps says). */
 static int reserve_cps(hb_text *t, size_t need)
 {
     if (need <= t->cap_cps)
         return 0;
-    size_t c1 = t->cap_cps, c2 = t->cap_cps, c3 = t->cap_cps;
-    if (grow((void **)&t->cps, &c1, need, sizeof *t->cps) ||
-        grow((void **)&t->cp_byte, &c2, need, sizeof *t->cp_byte) ||
-        grow((void **)&t->src_byte, &c3, need, sizeof *t->src_byte))
+    size_t cap = next_cap(t->cap_cps, need, sizeof(uint32_t));
+    if (cap == 0)
         return HB_ENOMEM;
-    t->cap_cps = c1;    /* all three were grown by the same doubling */
+    uint32_t *p;
+    if (!(p = realloc(t->cps, cap * sizeof *p)))
+        return HB_ENOMEM;
+    t->cps = p;
+    if (!(p = realloc(t->cp_byte, cap * sizeof *p)))
+        return HB_ENOMEM;
+    t->cp_byte = p;
+    if (!(p = realloc(t->src_byte, cap * sizeof *p)))
+        return HB_ENOMEM;
+    t->src_byte = p;
+    t->cap_cps = cap;
+    return 0;
+}
+
+/* Make room for need bytes of UTF-8.  Returns 0 or HB_ENOMEM. */
+static int reserve_bytes(hb_text *t, size_t need)
+{
+    if (need <= t->cap_bytes)
+        return 0;
+    size_t cap = next_cap(t->cap_bytes, need, 1);
+    char *p = cap ? realloc(t->utf8, cap) : NULL;
+    if (!p)
+        return HB_ENOMEM;
+    t->utf8 = p;
+    t->cap_bytes = cap;
     return 0;
 }
 
@@ -280,8 +293,8 @@ typedef struct sink {
     uint32_t *cps;
     uint32_t *src;
     size_t n;
-    uint32_t any;   /* OR of every code point emitted: below 0x80 means
-                       pure ASCII, below 0x1100 means no CJK */
+    uint32_t any;   /* OR of every code point emitted; below 0x1100
+                       proves there is no CJK (hb_is_cjk starts there) */
 } sink;
 
 /* Append cp (from input offset src), collapsing spaces: a space is dropped
@@ -324,7 +337,7 @@ static void emit_folded(sink *k, uint32_t cp, uint32_t src)
 
 /* Decode src[0..len) into t->cps / t->src_byte with per-character folding,
  * whitespace collapsed and both ends trimmed.  *any receives the OR of all
- * code points, which lets later passes skip work on ASCII-only text.
+ * code points, which lets pass 2 be skipped for text without CJK.
  * Returns 0, HB_EUTF8 or HB_ENOMEM. */
 static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
                            uint32_t *any, hb_error *err)
@@ -433,8 +446,8 @@ static size_t join_cjk(uint32_t *cps, uint32_t *src, size_t n)
 /* The rules below read cps[r..n) and write at *w (never past r); each
  * returns how many code points it consumed, or 0 when it does not apply. */
 
-/* True when the word ending at cps[w - 1] is not part of a longer Latin
- * token, i.e. position w starts a token. */
+/* True when output position w starts a Latin token: it is the first
+ * position or follows something other than an ASCII letter or digit. */
 static inline int at_token_start(const uint32_t *cps, size_t w)
 {
     return w == 0 || !is_ascii_alnum(cps[w - 1]);
@@ -584,19 +597,20 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 {
     size_t r = 0, w = 0;
     while (r < n) {
-        size_t used;
         uint32_t c = cps[r];
+        size_t used = 0;
+        /* Only a few characters can start a rule; test those first so
+         * that ordinary text is a plain copy. */
         if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ') {
-            if ((used = fold_hxxp(cps, src, n, r, &w)) ||
-                (used = fold_bracketed(cps, src, n, r, &w)) ||
-                (used = fold_spelled_dot(cps, src, n, r, &w))) {
-                r += used;
-                continue;
-            }
-        } else if (c >= 0x80 &&
-                   ((used = fold_wechat(cps, src, n, r, &w)) ||
-                   (used = fold_koukou(cps, src, n, r, &w)) ||
-                    (used = fold_ideographic_stop(cps, src, n, r, &w)))) {
+            if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
+                !(used = fold_bracketed(cps, src, n, r, &w)))
+                used = fold_spelled_dot(cps, src, n, r, &w);
+        } else if (c >= 0x80) {
+            if (!(used = fold_wechat(cps, src, n, r, &w)) &&
+                !(used = fold_koukou(cps, src, n, r, &w)))
+                used = fold_ideographic_stop(cps, src, n, r, &w);
+        }
+        if (used) {
             r += used;
             continue;
         }
@@ -660,8 +674,7 @@ static void fold_word_digits(uint32_t *cps, size_t n)
 static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
 {
     size_t n = t->ncps;
-    if (n > (SIZE_MAX - 1) / 4 ||
-        grow((void **)&t->utf8, &t->cap_bytes, n * 4 + 1, 1))
+    if (n > (SIZE_MAX - 1) / 4 || reserve_bytes(t, n * 4 + 1))
         return hb_error_set(err, HB_ENOMEM,
                             "out of memory normalising %zu bytes", srclen);
     unsigned char *o = (unsigned char *)t->utf8;

@@ -40,7 +40,8 @@
  *      characters are decoded ("%7e" -> "~", "%41" -> "A") and the hex of
  *      every other escape is upper-cased ("%e4" -> "%E4"); curl does
  *      neither.  "%2E" stays encoded, since decoding it after curl has
- *      resolved dot-segments would create new ones.
+ *      resolved dot-segments would create new ones, and a '%' that starts
+ *      no escape becomes "%25".
  *   5. IPv4 (dotted quad after curl's rewriting) and IPv6 ("[...]", kept
  *      with its brackets as in the URL) hosts are flagged and are their
  *      own domain.  Otherwise the domain is libpsl's registrable domain;
@@ -62,6 +63,10 @@
 /* Longest raw link accepted.  Browsers take more, but a link longer than
  * this in a text message is an attack on us rather than a link to follow. */
 #define HB_URL_MAX_INPUT 2000
+
+/* Parses of one link before its canonical form must be stable; see
+ * hb_url_parse. */
+#define HB_URL_MAX_PASSES 4
 
 /* Copy at most max bytes of s (len bytes) into buf for an error message:
  * cut at a character boundary, control characters shown as '?', "..."
@@ -131,38 +136,53 @@ static int is_unreserved(int c)
            c == '~';
 }
 
-/* RFC 3986 6.2.2.1-2 on everything after the authority, in place (the
- * result is never longer). */
-static void normalise_escapes(char *url)
+/* Copy url to dst (cap bytes) applying RFC 3986 6.2.2.1-2 to everything
+ * after the authority: escapes of unreserved characters decoded, the hex
+ * of other escapes upper-cased, and a '%' that starts no escape written as
+ * "%25" - otherwise decoding "%%66" would make a new escape "%f...", and
+ * the result would change when parsed again.  Returns 0, or -1 if the
+ * result does not fit. */
+static int normalise_escapes(const char *url, char *dst, size_t cap)
 {
-    char *p = strstr(url, "://");
-    if (!p)
-        return;
-    p += 3;
-    p += strcspn(p, "/?#");
-    char *w = p;
-    for (const char *r = p; *r;) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 &&
-            (lo = hex_value(r[2])) >= 0) {
-            int c = hi * 16 + lo;
-            /* "%2E" stays encoded: curl has already resolved dot-segments,
-             * and decoding it now would create new ones ("/%2e/" -> "/./"),
-             * so parsing the result again would change it. */
-            if (is_unreserved(c) && c != '.') {
-                *w++ = (char)c;
-            } else {
-                static const char digits[] = "0123456789ABCDEF";
-                *w++ = '%';
-                *w++ = digits[hi];
-                *w++ = digits[lo];
-            }
+    static const char digits[] = "0123456789ABCDEF";
+    const char *r = strstr(url, "://");
+    r = r ? r + 3 : url;
+    r += strcspn(r, "/?#");
+    size_t n = (size_t)(r - url);
+    if (n >= cap)
+        return -1;
+    memcpy(dst, url, n);
+    while (*r) {
+        char esc[3];
+        size_t w = 1;
+        int hi = r[0] == '%' ? hex_value(r[1]) : -1;
+        int lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (r[0] != '%') {
+            esc[0] = *r++;
+        } else if (lo < 0) {
+            memcpy(esc, "%25", 3);
+            w = 3;
+            r++;
+        } else if (is_unreserved(hi * 16 + lo) && hi * 16 + lo != '.') {
+            /* "%2E" stays encoded: curl has already resolved dot-segments
+             * and decoding it now would create new ones ("/%2e/" ->
+             * "/./"). */
+            esc[0] = (char)(hi * 16 + lo);
             r += 3;
         } else {
-            *w++ = *r++;
+            esc[0] = '%';
+            esc[1] = digits[hi];
+            esc[2] = digits[lo];
+            w = 3;
+            r += 3;
         }
+        if (n + w >= cap)
+            return -1;
+        memcpy(dst + n, esc, w);
+        n += w;
     }
-    *w = '\0';
+    dst[n] = '\0';
+    return 0;
 }
 
 /* Ask curl for the host in punycode.  For a non-ASCII host the conversion
@@ -243,7 +263,7 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
         return hb_error_set(err, HB_ENOMEM, "url: out of memory");
 
     int rc = HB_OK;
-    char *host = NULL, *url = NULL;
+    char *host = NULL, *url = NULL, *prev = NULL;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, buf,
                                 CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
     if (uc == CURLUE_BAD_PORT_NUMBER) {
@@ -265,55 +285,79 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
         goto done;
     }
 
-    uc = get_host(u, ascii, &host);
-    if (uc == CURLUE_NO_HOST || (uc == CURLUE_OK && host[0] == '\0')) {
-        rc = hb_error_set(err, HB_EINVAL, "url: no host in \"%s\"",
-                          excerpt(raw, len, quoted, sizeof quoted));
-        goto done;
+    /* curl reads a host once: it recognises numeric IPv4 forms before it
+     * decodes %XX ("1%31163" stays the name "11163", while "11163" is the
+     * address 0.0.43.155), and we strip trailing dots after it ("1." is a
+     * name, "1" an address).  So the rebuilt URL is parsed again until it
+     * no longer changes - twice for almost every link - and a link that
+     * is still changing after HB_URL_MAX_PASSES (nested encodings like
+     * %2531) is refused. */
+    for (int pass = 0;; pass++) {
+        uc = get_host(u, ascii, &host);
+        if (uc == CURLUE_NO_HOST || (uc == CURLUE_OK && host[0] == '\0')) {
+            rc = hb_error_set(err, HB_EINVAL, "url: no host in \"%s\"",
+                              excerpt(raw, len, quoted, sizeof quoted));
+            goto done;
+        }
+        if (uc != CURLUE_OK) {
+            /* curl 7.88 reports a libidn2 refusal as "out of memory"; the
+             * likely cause is a host that is not a valid IDNA name. */
+            rc = hb_error_set(err, HB_EINVAL,
+                              "url: host of \"%s\" cannot be converted to "
+                              "punycode (not a valid internationalised name, "
+                              "or no UTF-8 locale): %s",
+                              excerpt(raw, len, quoted, sizeof quoted),
+                              curl_url_strerror(uc));
+            goto done;
+        }
+        size_t hlen = strlen(host);
+        for (size_t i = 0; i < hlen; i++) {
+            if (host[i] >= 'A' && host[i] <= 'Z')
+                host[i] = (char)(host[i] - 'A' + 'a');
+        }
+        while (hlen > 0 && host[hlen - 1] == '.')
+            host[--hlen] = '\0';
+        if (hlen == 0) {
+            rc = hb_error_set(err, HB_EINVAL, "url: no host in \"%s\"",
+                              excerpt(raw, len, quoted, sizeof quoted));
+            goto done;
+        }
+        if (copy(out->host, sizeof out->host, host) < 0) {
+            rc = hb_error_set(err, HB_EINVAL,
+                              "url: host of %zu bytes in \"%s\" is over the "
+                              "%zu-byte limit",
+                              hlen, excerpt(raw, len, quoted, sizeof quoted),
+                              sizeof out->host - 1);
+            goto done;
+        }
+        /* Put the canonical host back so the URL curl writes carries it. */
+        uc = curl_url_set(u, CURLUPART_HOST, out->host, 0);
+        if (uc == CURLUE_OK)
+            uc = curl_url_get(u, CURLUPART_URL, &url, CURLU_NO_DEFAULT_PORT);
+        if (uc == CURLUE_OK && prev && strcmp(prev, url) == 0)
+            break;
+        if (uc == CURLUE_OK && pass + 1 == HB_URL_MAX_PASSES) {
+            rc = hb_error_set(err, HB_EINVAL,
+                              "url: host of \"%s\" changes each time it is "
+                              "decoded (nested percent-encoding)",
+                              excerpt(raw, len, quoted, sizeof quoted));
+            goto done;
+        }
+        if (uc == CURLUE_OK)
+            uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+        if (uc != CURLUE_OK) {
+            rc = hb_error_set(err, HB_EINVAL, "url: cannot rebuild \"%s\": %s",
+                              excerpt(raw, len, quoted, sizeof quoted),
+                              curl_url_strerror(uc));
+            goto done;
+        }
+        curl_free(host);
+        curl_free(prev);
+        prev = url;
+        host = url = NULL;
+        ascii = 1;
     }
-    if (uc != CURLUE_OK) {
-        /* curl 7.88 reports a libidn2 refusal as "out of memory"; the
-         * likely cause is a host that is not a valid IDNA name. */
-        rc = hb_error_set(err, HB_EINVAL,
-                          "url: host of \"%s\" cannot be converted to "
-                          "punycode (not a valid internationalised name, or "
-                          "no UTF-8 locale): %s",
-                          excerpt(raw, len, quoted, sizeof quoted),
-                          curl_url_strerror(uc));
-        goto done;
-    }
-    size_t hlen = strlen(host);
-    for (size_t i = 0; i < hlen; i++) {
-        if (host[i] >= 'A' && host[i] <= 'Z')
-            host[i] = (char)(host[i] - 'A' + 'a');
-    }
-    while (hlen > 0 && host[hlen - 1] == '.')
-        host[--hlen] = '\0';
-    if (hlen == 0) {
-        rc = hb_error_set(err, HB_EINVAL, "url: no host in \"%s\"",
-                          excerpt(raw, len, quoted, sizeof quoted));
-        goto done;
-    }
-    if (copy(out->host, sizeof out->host, host) < 0) {
-        rc = hb_error_set(err, HB_EINVAL,
-                          "url: host of %zu bytes in \"%s\" is over the %zu-byte "
-                          "limit",
-                          hlen, excerpt(raw, len, quoted, sizeof quoted),
-                          sizeof out->host - 1);
-        goto done;
-    }
-    /* Put the canonical host back so the URL curl writes carries it. */
-    uc = curl_url_set(u, CURLUPART_HOST, out->host, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_get(u, CURLUPART_URL, &url, CURLU_NO_DEFAULT_PORT);
-    if (uc != CURLUE_OK) {
-        rc = hb_error_set(err, HB_EINVAL, "url: cannot rebuild \"%s\": %s",
-                          excerpt(raw, len, quoted, sizeof quoted),
-                          curl_url_strerror(uc));
-        goto done;
-    }
-    normalise_escapes(url);
-    if (copy(out->url, sizeof out->url, url) < 0) {
+    if (normalise_escapes(url, out->url, sizeof out->url) < 0) {
         rc = hb_error_set(err, HB_EINVAL,
                           "url: \"%s\" is over %zu bytes once normalised",
                           excerpt(raw, len, quoted, sizeof quoted),
@@ -332,6 +376,7 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
 done:
     curl_free(host);
     curl_free(url);
+    curl_free(prev);
     curl_url_cleanup(u);
     if (rc != HB_OK)
         out->url[0] = out->host[0] = out->domain[0] = '\0';

@@ -370,6 +370,10 @@ void hb_session_source_span(const hb_session *s, uint32_t start, uint32_t end,
 {
     size_t bs, be;
     hb_text_source_span(&s->text, start, end, &bs, &be);
+    /* the source range runs up to the next kept character: spaces that
+     * normalisation dropped after the match are not part of it */
+    while (be > bs && (s->raw[be - 1] == ' ' || s->raw[be - 1] == '\t'))
+        be--;
     size_t cps = 0;
     for (size_t i = 0; i < be; i++) {
         if (i == bs)

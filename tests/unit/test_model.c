@@ -165,11 +165,12 @@ static void test_bad_manifests(void **state)
     expect_failure(dir, HB_EFORMAT, "format");
     rewrite(dir, "manifest.json",
             "{\"format\": \"hubao-model/1\", \"task\": \"fraud\", \"version\": \"1\","
-            " \"threshold\": 1.5, \"calibration\": {\"a\": -1, \"b\": 0}}");
+            " \"threshold\": 1.5, \"calibration\": {\"a\": -1, \"b\": 0},"
+            " \"features\": {}}");
     expect_failure(dir, HB_EFORMAT, "threshold");
     rewrite(dir, "manifest.json",
             "{\"format\": \"hubao-model/1\", \"task\": \"fraud\", \"version\": \"1\","
-            " \"threshold\": 0.5}");
+            " \"threshold\": 0.5, \"features\": {}}");
     expect_failure(dir, HB_EFORMAT, "calibration");
     rewrite(dir, "manifest.json",
             "{\"format\": \"hubao-model/1\", \"task\": \"fraud\", \"version\": \"1\","
@@ -179,7 +180,7 @@ static void test_bad_manifests(void **state)
     rewrite(dir, "manifest.json",
             "{\"format\": \"hubao-model/1\", \"task\": \"fraud\", \"version\": \"1\","
             " \"threshold\": 0.5, \"calibration\": {\"a\": -1, \"b\": 0},"
-            " \"model_file\": \"../../etc/passwd\"}");
+            " \"features\": {}, \"model_file\": \"../../etc/passwd\"}");
     expect_failure(dir, HB_EFORMAT, "model_file");
 }
 

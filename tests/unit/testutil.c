@@ -18,7 +18,7 @@ const char *tu_fixture(const char *name)
 const char *tu_tmpdir(const char *tag)
 {
     static char path[1024];
-    char cmd[1200];
+    char cmd[2200];
     snprintf(path, sizeof path, "build/tmp/%s.%ld", tag, (long)getpid());
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
     if (system(cmd) != 0) {

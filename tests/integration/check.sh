@@ -1,0 +1,99 @@
+#!/bin/sh
+# End-to-end test of `hubao train` and `hubao check` (the AddressSanitizer
+# build): train small models on the fixtures, then classify, render JSON,
+# and check every documented exit code.
+set -u
+HUBAO=${HUBAO:-build/asan/hubao}
+RULES=tests/fixtures/engine/rules
+TMP=build/tmp/check-it.$$
+rm -rf "$TMP"; mkdir -p "$TMP"
+fails=0
+ok() { echo "  ok   $1"; }
+bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
+expect() { # expect NAME CONDITION...
+  name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+export HUBAO_RULES=$RULES
+for task in fraud spam; do
+  "$HUBAO" train --task $task --data tests/fixtures/train_small.tsv --out "$TMP/models/$task" \
+    --hash-bits 14 --seed 3 2>"$TMP/train.err" || { bad "train $task"; cat "$TMP/train.err"; }
+done
+expect "train writes a bundle" test -s "$TMP/models/fraud/model.svm" -a -s "$TMP/models/fraud/manifest.json"
+
+out=$("$HUBAO" check --models "$TMP/models" "公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系13812345678")
+rc=$?
+expect "human verdict exits 0" test $rc -eq 0
+expect "human verdict says fraud" grep -q "Likely fraud: impersonating police" <<EOF2
+$out
+EOF2
+expect "phone masked in human output" sh -c '! printf "%s" "$1" | grep -q 13812345678' _ "$out"
+expect "advice printed" grep -q "Advice:" <<EOF2
+$out
+EOF2
+
+"$HUBAO" check --json --models "$TMP/models" "公安局通知：请转入安全账户 13812345678" "周年庆大促，全场五折，退订回T" >"$TMP/out.json"
+expect "json lines parse and separate fraud from adverts" python3 - "$TMP/out.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(rows) == 2, rows
+a, b = rows
+assert a["verdict"] == "fraud" and a["tasks"]["fraud"]["type"] == "authority", a
+assert "13812345678" not in json.dumps(a, ensure_ascii=False)
+assert a["tasks"]["fraud"]["evidence"]["rules"][0]["id"].startswith("test.")
+assert b["tasks"]["fraud"]["positive"] is False and b["tasks"]["spam"]["positive"] is True, b
+assert b["summary"]["en"].startswith("Advertising, not fraud"), b
+PY
+
+printf 'hello there\nbad \377 utf8\n\nlast line\n' | "$HUBAO" check --json --models "$TMP/models" >"$TMP/stdin.json"
+rc=$?
+expect "rejected input exits 1" test $rc -eq 1
+expect "one reply per input line, errors in place" python3 - "$TMP/stdin.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(rows) == 4, rows
+assert "verdict" in rows[0] and "verdict" in rows[3]
+assert rows[1]["error"]["code"] == "invalid_utf8", rows[1]
+assert rows[2]["error"]["code"] == "empty_text", rows[2]
+PY
+
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+"$HUBAO" check --models "$TMP/models" "$big" >/dev/null 2>"$TMP/big.err"
+expect "oversize message exits 1 with a reason" test $? -eq 1
+expect "oversize reason names the limit" grep -q "over the limit" "$TMP/big.err"
+
+"$HUBAO" check --models "$TMP/none" "hi" 2>"$TMP/none.err"
+expect "missing models exit 3" test $? -eq 3
+expect "missing models say so" grep -q "cannot load models" "$TMP/none.err"
+
+mkdir -p "$TMP/empty"
+"$HUBAO" check --models "$TMP/empty" "hi" 2>"$TMP/empty.err"
+expect "no model bundle exits 3" test $? -eq 3
+expect "no model bundle is explained" grep -q "no text model bundle" "$TMP/empty.err"
+
+cp -r "$TMP/models" "$TMP/corrupt"
+printf 'garbage' >>"$TMP/corrupt/spam/model.svm"
+"$HUBAO" check --models "$TMP/corrupt" "hi" 2>"$TMP/corrupt.err"
+expect "corrupt model exits 3" test $? -eq 3
+expect "corrupt model names the checksum" grep -q "checksum" "$TMP/corrupt.err"
+
+"$HUBAO" check --bogus >/dev/null 2>&1
+expect "usage error exits 2" test $? -eq 2
+
+printf 'ham\tok\nbroken line\n' >"$TMP/bad.tsv"
+"$HUBAO" train --task fraud --data "$TMP/bad.tsv" --out "$TMP/never" 2>"$TMP/badtsv.err"
+expect "malformed TSV is refused" test $? -ne 0
+expect "malformed TSV names file:line" grep -q "bad.tsv:2: no TAB" "$TMP/badtsv.err"
+
+"$HUBAO" eval --model "$TMP/models/fraud" --json tests/fixtures/train_small.tsv >"$TMP/eval.json"
+expect "eval json has the documented keys" python3 - "$TMP/eval.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("n", "accuracy", "precision", "recall", "f1", "mcc", "auc", "tp", "fp", "tn", "fn"):
+    assert k in r, k
+assert r["n"] == 48 and r["tp"] + r["fn"] == 25
+PY
+
+rm -rf "$TMP"
+[ $fails -eq 0 ]
