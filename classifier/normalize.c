@@ -146,7 +146,7 @@ static void set_empty(hb_text *t)
 
 void hb_text_init(hb_text *text)
 {
-    memset(text, 0, sizeof *text);
+    *text = (hb_text){0};
 }
 
 void hb_text_release(hb_text *text)
@@ -272,6 +272,33 @@ static inline int is_wechat_lookalike(uint32_t cp)
     }
 }
 
+/* Ordinary words that end in a 微信 look-alike, so that the look-alike
+ * followed by 信 is usually that word followed by 信息/信用/信号...:
+ * 权威信息, 安徽信用社, 思维信念.  Folding those would turn everyday news
+ * into "微信" mentions. */
+static const uint32_t lookalike_words[][2] = {
+    {0x6743, 0x5A01}, {0x793A, 0x5A01}, {0x58F0, 0x5A01},   /* 权威 示威 声威 */
+    {0x56FD, 0x5A01}, {0x519B, 0x5A01}, {0x53D1, 0x5A01},   /* 国威 军威 发威 */
+    {0x52A9, 0x5A01}, {0x795E, 0x5A01}, {0x626C, 0x5A01},   /* 助威 神威 扬威 */
+    {0x5B89, 0x5FBD}, {0x56FD, 0x5FBD}, {0x6821, 0x5FBD},   /* 安徽 国徽 校徽 */
+    {0x515A, 0x5FBD}, {0x4F1A, 0x5FBD}, {0x8B66, 0x5FBD},   /* 党徽 会徽 警徽 */
+    {0x601D, 0x7EF4}, {0x7EA4, 0x7EF4}, {0x606D, 0x7EF4},   /* 思维 纤维 恭维 */
+    {0x4E8C, 0x7EF4}, {0x4E09, 0x7EF4}, {0x591A, 0x7EF4},   /* 二维 三维 多维 */
+    {0x601D, 0x7DAD}, {0x7E96, 0x7DAD}, {0x606D, 0x7DAD},   /* 思維 纖維 恭維 */
+    {0x8537, 0x8587}, {0x7D2B, 0x8587},                     /* 蔷薇 紫薇 */
+};
+
+/* True if before + lookalike is one of lookalike_words. */
+static int is_lookalike_word(uint32_t before, uint32_t lookalike)
+{
+    size_t n = sizeof lookalike_words / sizeof lookalike_words[0];
+    for (size_t i = 0; i < n; i++)
+        if (lookalike_words[i][0] == before &&
+            lookalike_words[i][1] == lookalike)
+            return 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Pass 1: decode and fold each character                             */
 /* ------------------------------------------------------------------ */
@@ -280,7 +307,7 @@ static inline int is_wechat_lookalike(uint32_t cp)
  * other controls to 0 (meaning "drop"). */
 static inline uint32_t fold_ascii(uint32_t c)
 {
-    if (c - 'A' < 26)
+    if (c >= 'A' && c <= 'Z')
         return c + ('a' - 'A');
     if (c <= ' ' || c == 0x7F)
         return (c == ' ' || (c >= '\t' && c <= '\r')) ? ' ' : 0;
@@ -453,8 +480,9 @@ static inline int at_token_start(const uint32_t *cps, size_t w)
     return w == 0 || !is_ascii_alnum(cps[w - 1]);
 }
 
-/* 信 (or 亻言) preceded by 薇 威 徽 维 維, by a standalone v, or by a
- * standalone vx: the prefix becomes 微 and keeps its source offset. */
+/* 信 (or 亻言) preceded by 薇 威 徽 维 維 (unless that ends a word such
+ * as 权威), by a standalone v, or by a standalone vx: the prefix becomes
+ * 微 and keeps its source offset. */
 static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r,
                           size_t *w)
 {
@@ -468,7 +496,8 @@ static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r,
 
     uint32_t at = src[r];
     size_t o = *w;
-    if (o >= 1 && is_wechat_lookalike(cps[o - 1])) {
+    if (o >= 1 && is_wechat_lookalike(cps[o - 1]) &&
+        !(o >= 2 && is_lookalike_word(cps[o - 2], cps[o - 1]))) {
         cps[o - 1] = CP_WEI;
     } else if (o >= 1 && cps[o - 1] == 'v' && at_token_start(cps, o - 1)) {
         cps[o - 1] = CP_WEI;
@@ -564,14 +593,50 @@ static size_t fold_bracketed(uint32_t *cps, uint32_t *src, size_t n,
     return put_separator(cps, src, n, r, end, sep, w);
 }
 
-/* " dot " between two Latin alphanumeric tokens -> ".". */
+/* True if cps[i..n) starts with the ASCII string s. */
+static int starts_with(const uint32_t *cps, size_t n, size_t i, const char *s)
+{
+    for (; *s; s++, i++)
+        if (i >= n || cps[i] != (unsigned char)*s)
+            return 0;
+    return 1;
+}
+
+/* True if the Latin token cps[i..end) is a top-level domain scammers use.
+ * A heuristic list: it only decides whether " dot " is spelling a domain
+ * ("example dot com") or is the English word ("polka dot dress"). */
+static int is_common_tld(const uint32_t *cps, size_t i, size_t end)
+{
+    static const char *const tlds[] = {
+        "com", "net", "org", "cn", "top", "xyz", "info", "vip", "cc",
+        "io", "co", "me", "hk", "tw", "biz", "site", "online", "shop",
+        "app", "club", "ru", "uk", "us", "jp", "kr", "in", "de", "gov",
+        "edu", "link", "live", "icu", "win", "work", "fun", "asia",
+    };
+    for (size_t k = 0; k < sizeof tlds / sizeof tlds[0]; k++)
+        if (strlen(tlds[k]) == end - i && starts_with(cps, end, i, tlds[k]))
+            return 1;
+    return 0;
+}
+
+/* " dot " between two Latin alphanumeric tokens -> ".", when it spells a
+ * domain: the token after it is a common TLD or is itself followed by
+ * " dot " or ".x" ("www dot example dot com"). */
 static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n,
                                size_t r, size_t *w)
 {
-    if (cps[r] != ' ' || r + 5 >= n || cps[r + 1] != 'd' ||
-        cps[r + 2] != 'o' || cps[r + 3] != 't' || cps[r + 4] != ' ' ||
-        *w == 0 || !is_ascii_alnum(cps[*w - 1]) ||
-        !is_ascii_alnum(cps[r + 5]))
+    if (!starts_with(cps, n, r, " dot ") || r + 5 >= n || *w == 0 ||
+        !is_ascii_alnum(cps[*w - 1]) || !is_ascii_alnum(cps[r + 5]))
+        return 0;
+    size_t end = r + 5;
+    while (end < n && is_ascii_alnum(cps[end]))
+        end++;
+    int domain = is_common_tld(cps, r + 5, end) ||
+                 (starts_with(cps, n, end, " dot ") && end + 5 < n &&
+                  is_ascii_alnum(cps[end + 5])) ||
+                 (end + 1 < n && cps[end] == '.' &&
+                  is_ascii_alnum(cps[end + 1]));
+    if (!domain)
         return 0;
     cps[*w] = '.';
     src[*w] = src[r];

@@ -8,16 +8,20 @@
  * every disguise:
  *   - invalid UTF-8 is rejected with HB_EUTF8 (never crashed on);
  *   - NFKC compatibility folding (full-width to half-width, ligatures,
- *     circled digits), case folding, combining marks stripped;
+ *     circled digits, Kangxi radicals), case folding, combining marks
+ *     stripped (done per character; see normalize.c for the details);
  *   - zero-width, default-ignorable and control characters removed; tabs,
  *     newlines and every Unicode space become one ASCII space; runs of
  *     spaces collapse and the ends are trimmed;
  *   - spaces and filler punctuation (* _ - | ~ · ` ^ . / and bullets)
  *     between two CJK characters are dropped ("安 全 账 户" -> "安全账户");
- *     sentence punctuation (，。、！) is kept;
- *   - obfuscated spellings folded: 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信,
- *     扣扣 → qq, hxxp(s) → http(s), [.] (.) {.} (dot) [dot] {dot} → ".",
- *     [:] → ":", "example dot com" and "example。com" → "example.com";
+ *     sentence punctuation (，。、！) is kept.  Hangul counts as CJK, so
+ *     the spaces between Korean words go too;
+ *   - obfuscated spellings folded: 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信
+ *     (not where the look-alike ends a word: 权威信息, 安徽信用社), 扣扣 → qq,
+ *     hxxp(s) → http(s), [.] (.) {.} (dot) [dot] {dot} → ".", [:] → ":",
+ *     "example。com" → "example.com", and "example dot com" likewise when
+ *     the word after "dot" looks like a domain ("polka dot dress" stays);
  *   - inside a Latin word, digits 0 and 1 sandwiched between letters read as
  *     o and l ("g00gle" -> "google", "app1e" -> "apple"), but only when the
  *     word has no other digits ("covid19", "top10", "h1n1" are kept).
@@ -83,13 +87,15 @@ int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err);
  * boundaries within text->utf8 (as PCRE2 match offsets are).  The source
  * range runs from the first matched character to the start of the next
  * kept one, so it also covers anything normalisation dropped just after
- * the match (spaces or filler joined away, zero-width characters).
- * O(log n), no allocation. */
+ * the match (spaces or filler joined away, zero-width characters); a
+ * range ending inside the expansion of one input character (the "f" of
+ * "ﬁ") covers that whole character.  O(log n), no allocation. */
 void hb_text_source_span(const hb_text *text, size_t start, size_t end,
                          size_t *src_start, size_t *src_end);
 
-/* True if cp is a CJK ideograph, kana or hangul (used for n-gram and
- * spacing decisions). */
+/* True if cp is a CJK ideograph (unified, extensions, compatibility,
+ * radicals), kana or hangul (syllables and jamo); CJK punctuation such as
+ * ，。、 is not.  Used for n-gram and spacing decisions. */
 int hb_is_cjk(uint32_t cp);
 
 #endif

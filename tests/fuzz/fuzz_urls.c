@@ -8,7 +8,8 @@
  *     inside their fields, a host in lower case, and a domain that is the
  *     host or a suffix of it;
  *   - failure means HB_EINVAL with a message and empty fields;
- *   - normalising is idempotent: parsing the normalised URL gives it back.
+ *   - normalising is idempotent: parsing the normalised URL gives it back
+ *     (when it is still within the input limit).
  *
  * Build and run (not part of `make`):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
@@ -71,6 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dl > hl || strcmp(u.host + hl - dl, u.domain) != 0)
         abort();
 
+    /* Percent-encoding can take a link past the 2000-byte input limit;
+     * such a result is valid but cannot be fed back in. */
+    if (strlen(u.url) > 2000)
+        return 0;
     hb_url again;
     if (hb_url_parse(u.url, strlen(u.url), &again, &err) != 0 ||
         strcmp(again.url, u.url) != 0 || strcmp(again.host, u.host) != 0 ||

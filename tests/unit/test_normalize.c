@@ -266,6 +266,11 @@ static void test_fold_wechat(void **state)
     CHECK_NORM("加 v 信", "加 v 信");
     CHECK_NORM("加vx好友", "加vx好友");
     CHECK_NORM("薇薇", "薇薇");
+    /* The look-alike ends an ordinary word: 权威 + 信息, 安徽 + 信用社. */
+    CHECK_NORM("权威信息发布", "权威信息发布");
+    CHECK_NORM("安徽信用社", "安徽信用社");
+    CHECK_NORM("思维信念", "思维信念");
+    CHECK_NORM("蔷薇信", "蔷薇信");
 }
 
 static void test_fold_qq(void **state)
@@ -313,6 +318,12 @@ static void test_fold_spelled_dot(void **state)
     CHECK_NORM("example dot", "example dot");
     CHECK_NORM("a dotcom", "a dotcom");
     CHECK_NORM("你 dot com", "你 dot com");
+    CHECK_NORM("www dot example dot com", "www.example.com");
+    CHECK_NORM("paypal dot secure.com", "paypal.secure.com");
+    /* The English word stays: the next token does not look like a domain. */
+    CHECK_NORM("polka dot dress", "polka dot dress");
+    CHECK_NORM("a dot matrix", "a dot matrix");
+    CHECK_NORM("example dot community", "example dot community");
 }
 
 static void test_fold_ideographic_stop(void **state)

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""The scikit-learn peer Hubao is measured against.
+
+TF-IDF over char_wb 1-3 grams plus word 1-2 grams (sublinear tf, min_df 2)
+feeding a LinearSVC (C=0.5, balanced class weights), trained on one
+label<TAB>text file and evaluated on another, with the same label mapping
+`hubao train` uses.  Runs on Debian's python3-sklearn (no PyPI).
+
+  peer.py eval --task spam TRAIN.tsv TEST.tsv [--positive L,...]   one JSON line
+  peer.py bench TRAIN.tsv MESSAGES.txt                             batch prediction rate
+"""
+import argparse
+import json
+import sys
+import time
+
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import matthews_corrcoef, precision_recall_fscore_support, roc_auc_score
+from sklearn.svm import LinearSVC
+
+POSITIVE = {
+    "spam": ["spam", "smishing", "fraud_*"],
+    "fraud": ["smishing", "fraud_*"],
+    "rumour": ["rumour", "fake", "false", "pants-fire", "barely-true"],
+}
+
+
+def read_tsv(path):
+    labels, texts = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            label, _, text = line.rstrip("\n").partition("\t")
+            labels.append(label)
+            texts.append(text)
+    return labels, texts
+
+
+def is_positive(label, positive):
+    return any(label.startswith(p[:-1]) if p.endswith("*") else label == p for p in positive)
+
+
+class Peer:
+    def __init__(self):
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
+        self.word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+        self.svm = LinearSVC(C=0.5, class_weight="balanced")
+
+    def fit(self, texts, y):
+        x = hstack([self.char.fit_transform(texts), self.word.fit_transform(texts)]).tocsr()
+        self.svm.fit(x, y)
+
+    def decision(self, texts):
+        x = hstack([self.char.transform(texts), self.word.transform(texts)]).tocsr()
+        return self.svm.decision_function(x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ev = sub.add_parser("eval")
+    ev.add_argument("--task", required=True)
+    ev.add_argument("--positive")
+    ev.add_argument("train")
+    ev.add_argument("test")
+    be = sub.add_parser("bench")
+    be.add_argument("train")
+    be.add_argument("messages")
+    be.add_argument("--task", default="spam")
+    args = ap.parse_args()
+
+    positive = args.positive.split(",") if getattr(args, "positive", None) else POSITIVE[args.task]
+    labels, texts = read_tsv(args.train)
+    y = [1 if is_positive(l, positive) else 0 for l in labels]
+    peer = Peer()
+    t0 = time.perf_counter()
+    peer.fit(texts, y)
+    fit_s = time.perf_counter() - t0
+
+    if args.cmd == "bench":
+        with open(args.messages, encoding="utf-8") as f:
+            msgs = [l.rstrip("\n") for l in f]
+        peer.decision(msgs[:100])  # warm up
+        t0 = time.perf_counter()
+        peer.decision(msgs)
+        secs = time.perf_counter() - t0
+        print(json.dumps({"n": len(msgs), "seconds": secs, "msgs_per_s": len(msgs) / secs}))
+        return
+
+    tl, tt = read_tsv(args.test)
+    ty = [1 if is_positive(l, positive) else 0 for l in tl]
+    t0 = time.perf_counter()
+    d = peer.decision(tt)
+    secs = time.perf_counter() - t0
+    pred = [1 if v >= 0 else 0 for v in d]
+    p, r, f1, _ = precision_recall_fscore_support(ty, pred, average="binary", zero_division=0)
+    out = {
+        "n": len(ty), "precision": p, "recall": r, "f1": f1,
+        "mcc": matthews_corrcoef(ty, pred),
+        "auc": roc_auc_score(ty, d) if 0 < sum(ty) < len(ty) else None,
+        "fit_s": fit_s, "msgs_per_s": len(ty) / secs,
+        "labels": {},
+    }
+    for lab in sorted(set(tl)):
+        idx = [i for i, l in enumerate(tl) if l == lab]
+        out["labels"][lab] = {"n": len(idx), "called_positive": sum(pred[i] for i in idx) / len(idx)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
