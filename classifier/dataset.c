@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include <utf8proc.h>
+#include <xxhash.h>
+
+#include "normalize.h"
 
 #define MAX_FILE_BYTES (1u << 30)
 
@@ -151,6 +154,50 @@ int hb_dataset_load(hb_dataset *ds, const char *path, hb_error *err)
         p = eol + 1;
     }
     ds->buffers[ds->nbuffers++] = buf;
+    return 0;
+}
+
+/* Hash of a text as hb_dataset_exclude compares it; 0 if it does not
+ * normalise (such rows are never excluded). */
+static uint64_t text_key(hb_text *t, const char *text, size_t len)
+{
+    if (hb_normalize(text, len, t, NULL) != 0)
+        return 0;
+    for (size_t i = 0; i < t->len; i++)
+        if (t->utf8[i] >= '0' && t->utf8[i] <= '9')
+            t->utf8[i] = '0';
+    return XXH3_64bits(t->utf8, t->len) | 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
+                       size_t *removed, hb_error *err)
+{
+    *removed = 0;
+    uint64_t *keys = malloc((other->n ? other->n : 1) * sizeof *keys);
+    if (!keys)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    hb_text t;
+    hb_text_init(&t);
+    for (size_t i = 0; i < other->n; i++)
+        keys[i] = text_key(&t, other->rows[i].text, other->rows[i].text_len);
+    qsort(keys, other->n, sizeof *keys, cmp_u64);
+    size_t kept = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        uint64_t k = text_key(&t, ds->rows[i].text, ds->rows[i].text_len);
+        if (k && bsearch(&k, keys, other->n, sizeof *keys, cmp_u64))
+            continue;
+        ds->rows[kept++] = ds->rows[i];
+    }
+    *removed = ds->n - kept;
+    ds->n = kept;
+    hb_text_release(&t);
+    free(keys);
     return 0;
 }
 

@@ -38,6 +38,14 @@ void hb_dataset_release(hb_dataset *ds);
  * file is kept. */
 int hb_dataset_load(hb_dataset *ds, const char *path, hb_error *err);
 
+/* Remove from ds every row whose text also occurs in other, compared
+ * after normalisation with digits read as 0 (so near-duplicates that differ
+ * in spacing, case, full-width forms or masked digits count as the same
+ * text).  This keeps test texts out of training data when corpora overlap.
+ * *removed gets the count.  Returns 0 or HB_ENOMEM. */
+int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
+                       size_t *removed, hb_error *err);
+
 /* Which labels count as positive for a task. */
 typedef struct hb_label_map {
     char task[32];

@@ -630,8 +630,10 @@ size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len,
 {
     if (!out || cap == 0)
         return 0;
-    if (!text)
+    if (!text) {
+        text = "";
         len = 0;
+    }
     sink s = {out, cap, 0, 0};
     switch (kind) {
     case HB_ENTITY_PHONE:

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
 #include <xxhash.h>
 
 /* One seed per feature group, so that the same bytes in two groups land in
@@ -34,19 +35,23 @@ hb_feature_config hb_feature_config_default(void)
         .map_digits = 1,
         .use_rules = 1,
         .use_entities = 1,
+        .use_idf = 1,
+        .min_df = 2,
     };
     return cfg;
 }
 
 json_t *hb_feature_config_to_json(const hb_feature_config *cfg)
 {
-    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b}",
+    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b, s:b, s:i}",
                      "char_ngrams", cfg->char_min, cfg->char_max,
                      "word_ngrams", cfg->word_min, cfg->word_max,
                      "hash_bits", cfg->hash_bits,
                      "map_digits", cfg->map_digits,
                      "use_rules", cfg->use_rules,
-                     "use_entities", cfg->use_entities);
+                     "use_entities", cfg->use_entities,
+                     "use_idf", cfg->use_idf,
+                     "min_df", cfg->min_df);
 }
 
 static int read_range(const json_t *obj, const char *key, int limit, int *lo,
@@ -96,8 +101,17 @@ int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg,
         (rc = read_range(obj, "word_ngrams", 4, &cfg->word_min, &cfg->word_max, err)) ||
         (rc = read_flag(obj, "map_digits", &cfg->map_digits, err)) ||
         (rc = read_flag(obj, "use_rules", &cfg->use_rules, err)) ||
-        (rc = read_flag(obj, "use_entities", &cfg->use_entities, err)))
+        (rc = read_flag(obj, "use_entities", &cfg->use_entities, err)) ||
+        (rc = read_flag(obj, "use_idf", &cfg->use_idf, err)))
         return rc;
+    const json_t *min_df = json_object_get(obj, "min_df");
+    if (min_df) {
+        if (!json_is_integer(min_df) || json_integer_value(min_df) < 1 ||
+            json_integer_value(min_df) > 1000)
+            return hb_error_set(err, HB_EFORMAT,
+                                "features.min_df must be an integer 1..1000");
+        cfg->min_df = (int)json_integer_value(min_df);
+    }
     const json_t *bits = json_object_get(obj, "hash_bits");
     if (bits) {
         if (!json_is_integer(bits) || json_integer_value(bits) < 10 ||
@@ -118,6 +132,7 @@ void hb_fvec_release(hb_fvec *v)
 {
     free(v->idx);
     free(v->val);
+    free(v->group);
     free(v->origin);
     free(v->name);
     free(v->slot);
@@ -162,6 +177,10 @@ static int fvec_grow(hb_fvec *v)
     if (!val)
         return HB_ENOMEM;
     v->val = val;
+    uint8_t *group = realloc(v->group, cap * sizeof *group);
+    if (!group)
+        return HB_ENOMEM;
+    v->group = group;
     hb_feature_origin *origin = realloc(v->origin, cap * sizeof *origin);
     if (!origin)
         return HB_ENOMEM;
@@ -189,7 +208,7 @@ static int fvec_grow(hb_fvec *v)
 
 /* Add value at index, remembering the first origin seen.  Returns the entry
  * number or a negative error. */
-static long fvec_add(hb_fvec *v, uint32_t index, float value,
+static long fvec_add(hb_fvec *v, uint32_t index, float value, uint8_t group,
                      hb_feature_origin origin, const char *name)
 {
     if (v->n == v->cap && fvec_grow(v) != 0)
@@ -208,6 +227,7 @@ static long fvec_add(hb_fvec *v, uint32_t index, float value,
     v->slot[s] = (uint32_t)e;
     v->idx[e] = index;
     v->val[e] = value;
+    v->group[e] = group;
     v->origin[e] = origin;
     v->name[e] = name;
     return (long)e;
@@ -221,6 +241,17 @@ static int is_ascii_letter(uint32_t c)
 static int is_ascii_alnum(uint32_t c)
 {
     return is_ascii_letter(c) || (c >= '0' && c <= '9');
+}
+
+/* Word characters: letters and digits of any script, so a run of CJK
+ * between punctuation is one "word" as for Latin text. */
+static int is_word_char(uint32_t c)
+{
+    if (c < 0x80)
+        return is_ascii_alnum(c);
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+    return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+           (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
 }
 
 /* Copy the code points into v->mapped, reading digits as '0' and x-runs
@@ -293,15 +324,16 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
                                    (uint32_t)(last > first ? last - first : 1)};
-            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), o, NULL) < 0)
+            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), HB_GROUP_CHAR,
+                         o, NULL) < 0)
                 return HB_ENOMEM;
         }
     }
     return 0;
 }
 
-/* Word n-grams over runs of ASCII letters and digits.  Word hashes are
- * chained so bigrams need no string building. */
+/* Word n-grams over runs of letters and digits.  Word hashes are chained
+ * so bigrams need no string building. */
 static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
                       size_t n, hb_fvec *v)
 {
@@ -311,19 +343,14 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
     size_t nw = 0;
     size_t i = 0;
     while (i < n) {
-        if (!is_ascii_alnum(m[i])) {
+        if (!is_word_char(m[i])) {
             i++;
             continue;
         }
         size_t j = i;
-        char word[64];
-        size_t wl = 0;
-        while (j < n && is_ascii_alnum(m[j])) {
-            if (wl < sizeof word)
-                word[wl++] = (char)m[j];
+        while (j < n && is_word_char(m[j]))
             j++;
-        }
-        uint64_t h = XXH3_64bits_withSeed(word, wl, SEED_WORD);
+        uint64_t h = XXH3_64bits_withSeed(m + i, (j - i) * sizeof m[0], SEED_WORD);
         hb_feature_origin span = {(uint32_t)i, (uint32_t)(j - i)};
         memmove(hist + 1, hist, (MAXW - 1) * sizeof hist[0]);
         memmove(spans + 1, spans, (MAXW - 1) * sizeof spans[0]);
@@ -338,7 +365,8 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
                                           SEED_WORD + (uint64_t)g);
             hb_feature_origin o = {spans[g - 1].start,
                                    spans[0].start + spans[0].len - spans[g - 1].start};
-            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh), o, NULL) < 0)
+            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh),
+                         HB_GROUP_WORD, o, NULL) < 0)
                 return HB_ENOMEM;
         }
         i = j;
@@ -373,19 +401,13 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
     if (cfg->word_min > 0 && word_grams(cfg, m, n, v) != 0)
         return HB_ENOMEM;
 
-    /* sublinear tf, then L2 normalisation of the text part */
-    double norm = 0.0;
+    /* sublinear tf; IDF weighting and L2 normalisation are the model's
+     * (hb_model_decision), since they depend on its training data */
     for (size_t e = 0; e < v->n; e++) {
         float c = v->val[e];
         float a = fabsf(c);
         float w = a > 0.0f ? 1.0f + logf(a) : 0.0f;
         v->val[e] = c < 0 ? -w : w;
-        norm += (double)v->val[e] * v->val[e];
-    }
-    if (norm > 0.0) {
-        float inv = (float)(1.0 / sqrt(norm));
-        for (size_t e = 0; e < v->n; e++)
-            v->val[e] *= inv;
     }
     return 0;
 }
@@ -397,14 +419,39 @@ int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
         return HB_ENOMEM;
     uint64_t h = XXH3_64bits_withSeed(name, strlen(name), SEED_NAMED);
     hb_feature_origin none = {0, 0};
-    return fvec_add(v, bucket(h, cfg->hash_bits), value, none, name) < 0
+    return fvec_add(v, bucket(h, cfg->hash_bits), value, HB_GROUP_NAMED, none,
+                    name) < 0
                ? HB_ENOMEM
                : 0;
+}
+
+void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out)
+{
+    double sq[HB_TEXT_GROUPS] = {0};
+    for (size_t e = 0; e < v->n; e++) {
+        if (v->group[e] >= HB_TEXT_GROUPS)
+            continue;
+        double x = idf ? (double)idf[v->idx[e]] * v->val[e] : v->val[e];
+        sq[v->group[e]] += x * x;
+    }
+    for (int g = 0; g < HB_TEXT_GROUPS; g++)
+        out->group[g] = sq[g] > 0 ? sqrt(sq[g]) : 1.0;
+}
+
+double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf,
+                     const hb_norms *norms)
+{
+    uint8_t g = v->group[e];
+    if (g >= HB_TEXT_GROUPS)
+        return v->val[e];
+    double x = idf ? (double)idf[v->idx[e]] * v->val[e] : v->val[e];
+    return x / norms->group[g];
 }
 
 typedef struct sort_entry {
     uint32_t idx;
     float val;
+    uint8_t group;
     hb_feature_origin origin;
     const char *name;
 } sort_entry;
@@ -423,11 +470,13 @@ int hb_fvec_sort(hb_fvec *v)
     if (!tmp)
         return HB_ENOMEM;
     for (size_t e = 0; e < v->n; e++)
-        tmp[e] = (sort_entry){v->idx[e], v->val[e], v->origin[e], v->name[e]};
+        tmp[e] = (sort_entry){v->idx[e], v->val[e], v->group[e], v->origin[e],
+                              v->name[e]};
     qsort(tmp, v->n, sizeof *tmp, cmp_entry);
     for (size_t e = 0; e < v->n; e++) {
         v->idx[e] = tmp[e].idx;
         v->val[e] = tmp[e].val;
+        v->group[e] = tmp[e].group;
         v->origin[e] = tmp[e].origin;
         v->name[e] = tmp[e].name;
     }

@@ -6,7 +6,9 @@
  *     space-separated tokens padded with one space on each side (the
  *     "char_wb" analyser of scikit-learn), so "安全账户" and "paypal" give
  *     n-grams whatever the language;
- *   - Latin word n-grams (tokens of ASCII letters and digits);
+ *   - word n-grams over runs of letters and digits of any script (a CJK run
+ *     between punctuation counts as one word, as in scikit-learn's word
+ *     analyser);
  *   - the ids of the rules that fired, and counts of extracted entities
  *     (links, phones, accounts, amounts, handles), added by the caller with
  *     hb_fvec_add_named.
@@ -16,7 +18,10 @@
  * Every feature name is hashed with xxhash (XXH3, one seed per group) into
  * 2^hash_bits buckets; the sign of the hash decides the sign of the value,
  * which keeps collisions from biasing weights.  Text counts become 1+log(tf)
- * (sublinear) and the text part is L2-normalised.
+ * (sublinear).  Weighting by inverse document frequency and L2
+ * normalisation of the text part belong to the model (model.h): they
+ * depend on its training data, and leaving them out here lets models that
+ * share a configuration share one extraction.
  *
  * The configuration is stored in every model manifest so that training and
  * scoring can never disagree: always take it from the model.
@@ -42,6 +47,9 @@ typedef struct hb_feature_config {
     int map_digits;          /* 1: digits and digit masks read as '0' */
     int use_rules;           /* 1: rule ids are features */
     int use_entities;        /* 1: entity counts are features */
+    int use_idf;             /* 1: text features weighted by IDF */
+    int min_df;              /* with IDF: buckets seen in fewer training
+                                documents are ignored */
 } hb_feature_config;
 
 /* The defaults new models are trained with. */
@@ -60,11 +68,17 @@ typedef struct hb_feature_origin {
     uint32_t len;
 } hb_feature_origin;
 
+/* Feature groups.  Text groups are IDF-weighted and L2-normalised each on
+ * its own (as scikit-learn's separate char and word TF-IDF blocks are), so
+ * the few word features are not drowned by the many character n-grams. */
+enum { HB_GROUP_CHAR = 0, HB_GROUP_WORD = 1, HB_GROUP_NAMED = 2, HB_TEXT_GROUPS = 2 };
+
 /* A sparse vector: n entries with distinct indices, in insertion order
  * (sorted only by hb_fvec_sort). */
 typedef struct hb_fvec {
     uint32_t *idx;
     float *val;
+    uint8_t *group;           /* HB_GROUP_* of each entry */
     hb_feature_origin *origin;
     const char **name;        /* for named features, the name; else NULL */
     size_t n, cap;
@@ -79,16 +93,30 @@ typedef struct hb_fvec {
 void hb_fvec_init(hb_fvec *v);
 void hb_fvec_release(hb_fvec *v);
 
-/* Extract the text features of t into v (cleared first), counting, applying
- * sublinear tf and L2 normalisation.  Returns 0 or HB_ENOMEM. */
+/* Extract the text features of t into v (cleared first): counts, then
+ * sublinear tf.  Returns 0 or HB_ENOMEM. */
 int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
                      hb_fvec *v);
 
 /* Add a named feature ("rule:fraud.safe_account", "entity:url") with the
- * given value (summed if already present).  name must outlive v's use (it
+ * given value (summed if already present).  Named features are neither
+ * IDF-weighted nor normalised.  name must outlive v's use (it
  * is only kept for explanations).  Returns 0 or HB_ENOMEM. */
 int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
                       const char *name, float value);
+
+/* The L2 norm of each text group of v after weighting by idf (may be
+ * NULL: no weighting); 1 for an empty group. */
+typedef struct hb_norms {
+    double group[HB_TEXT_GROUPS];
+} hb_norms;
+void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out);
+
+/* The value entry e has in the vector a model scores: text features
+ * IDF-weighted and divided by their group's norm, named features as they
+ * are. */
+double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf,
+                     const hb_norms *norms);
 
 /* Sort entries by index (libsvm and liblinear want ascending indices).
  * Allocates a temporary: for training and kernel models, not the linear hot

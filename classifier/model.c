@@ -28,11 +28,13 @@ struct hb_model {
     const char *task, *kind, *version, *positive, *negative;
     hb_feature_config features;
     double threshold;
+    double rule_scale;
     double platt_a, platt_b;
     /* linear models */
     float *w;
     size_t dim;
     double bias;
+    float *idf;   /* per-bucket IDF (0 = ignored bucket), or NULL */
     /* kernel models */
     struct svm_model *svm;
     double svm_sign; /* +1 if libsvm's first label is the positive class */
@@ -140,6 +142,13 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         m->threshold > 1)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"threshold\" must be a probability 0..1", path);
+    m->rule_scale = 1.0;
+    if (json_object_get(man, "rule_weight_scale") &&
+        (get_number(man, "rule_weight_scale", &m->rule_scale) != 0 ||
+         m->rule_scale < 0 || m->rule_scale > 10))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"rule_weight_scale\" must be a number 0..10",
+                            path);
     const json_t *cal = json_object_get(man, "calibration");
     if (get_number(cal, "a", &m->platt_a) != 0 ||
         get_number(cal, "b", &m->platt_b) != 0)
@@ -199,6 +208,58 @@ static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
     return 0;
 }
 
+/* Read a checksummed file named by manifest keys file_key / sum_key into a
+ * malloc'd buffer. */
+static int read_checked(const hb_model *m, const char *dir, const char *file_key,
+                        const char *sum_key, const char *fallback, char **data,
+                        size_t *len, hb_error *err)
+{
+    const char *file = get_string(m->manifest, file_key, fallback);
+    if (!file || strchr(file, '/') || strcmp(file, "..") == 0)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s/manifest.json: \"%s\" must name a file inside "
+                            "the bundle",
+                            dir, file_key);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int rc = read_file(path, data, len, err);
+    if (rc != 0)
+        return rc;
+    const char *want = get_string(m->manifest, sum_key, NULL);
+    char have[17];
+    snprintf(have, sizeof have, "%016llx",
+             (unsigned long long)XXH64(*data, *len, 0));
+    if (!want || strcmp(want, have) != 0) {
+        free(*data);
+        *data = NULL;
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: checksum %s does not match the manifest's "
+                            "\"%s\" %s: the file is corrupt or was changed "
+                            "without retraining",
+                            path, have, sum_key, want ? want : "(missing)");
+    }
+    return 0;
+}
+
+/* IDF weights: 2^hash_bits little-endian float32 values. */
+static int load_idf(hb_model *m, const char *dir, hb_error *err)
+{
+    char *data;
+    size_t len;
+    int rc = read_checked(m, dir, "idf_file", "idf_xxh64", NULL, &data, &len, err);
+    if (rc != 0)
+        return rc;
+    size_t dim = (size_t)1 << m->features.hash_bits;
+    if (len != dim * sizeof(float)) {
+        free(data);
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: IDF file has %zu bytes, expected %zu (2^%d floats)",
+                            dir, len, dim * sizeof(float), m->features.hash_bits);
+    }
+    m->idf = (float *)data; /* malloc'd, so suitably aligned */
+    return 0;
+}
+
 hb_model *hb_model_load(const char *dir, hb_error *err)
 {
     hb_model *m = calloc(1, sizeof *m);
@@ -212,33 +273,18 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
     if (parse_manifest(m, path, err) != 0)
         goto fail;
 
-    const char *file = get_string(m->manifest, "model_file", "model.svm");
-    if (strchr(file, '/') || strcmp(file, "..") == 0) {
-        hb_error_set(err, HB_EFORMAT,
-                     "%s: \"model_file\" must be a file name inside the bundle",
-                     path);
-        goto fail;
-    }
-    const char *want = get_string(m->manifest, "model_xxh64", NULL);
-    char svm_path[4096];
-    snprintf(svm_path, sizeof svm_path, "%s/%s", dir, file);
     size_t len;
-    if (read_file(svm_path, &data, &len, err) != 0)
+    if (read_checked(m, dir, "model_file", "model_xxh64", "model.svm", &data, &len,
+                     err) != 0)
         goto fail;
-    char have[17];
-    snprintf(have, sizeof have, "%016llx",
-             (unsigned long long)XXH64(data, len, 0));
     free(data);
     data = NULL;
-    if (!want || strcmp(want, have) != 0) {
-        hb_error_set(err, HB_EFORMAT,
-                     "%s: checksum %s does not match the manifest's "
-                     "\"model_xxh64\" %s: the file is corrupt or was changed "
-                     "without retraining",
-                     svm_path, have, want ? want : "(missing)");
-        goto fail;
-    }
+    char svm_path[4096];
+    snprintf(svm_path, sizeof svm_path, "%s/%s", dir,
+             get_string(m->manifest, "model_file", "model.svm"));
     if (load_svm(m, svm_path, err) != 0)
+        goto fail;
+    if (m->features.use_idf && load_idf(m, dir, err) != 0)
         goto fail;
     return m;
 fail:
@@ -255,6 +301,7 @@ void hb_model_free(hb_model *m)
         svm_free_and_destroy_model(&m->svm);
     json_decref(m->manifest);
     free(m->w);
+    free(m->idf);
     free(m->dir);
     free(m);
 }
@@ -267,14 +314,17 @@ const char *hb_model_negative(const hb_model *m) { return m->negative; }
 const char *hb_model_dir(const hb_model *m) { return m->dir; }
 const hb_feature_config *hb_model_features(const hb_model *m) { return &m->features; }
 double hb_model_threshold(const hb_model *m) { return m->threshold; }
+double hb_model_rule_scale(const hb_model *m) { return m->rule_scale; }
 const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 
 double hb_model_decision(const hb_model *m, const hb_fvec *v)
 {
+    hb_norms norms;
+    hb_fvec_norms(v, m->idf, &norms);
     if (m->w) {
         double d = m->bias;
         for (size_t e = 0; e < v->n; e++)
-            d += (double)m->w[v->idx[e]] * v->val[e];
+            d += (double)m->w[v->idx[e]] * hb_fvec_value(v, e, m->idf, &norms);
         return d;
     }
     /* kernel model: libsvm wants 1-based ascending indices, -1 terminated */
@@ -283,7 +333,8 @@ double hb_model_decision(const hb_model *m, const hb_fvec *v)
         return 0.0;
     size_t k = 0;
     for (size_t e = 0; e < v->n; e++)
-        x[k++] = (struct svm_node){(int)v->idx[e] + 1, v->val[e]};
+        x[k++] = (struct svm_node){(int)v->idx[e] + 1,
+                                   hb_fvec_value(v, e, m->idf, &norms)};
     /* insertion sort: vectors are short and this is the slow path anyway */
     for (size_t i = 1; i < k; i++)
         for (size_t j = i; j > 0 && x[j - 1].index > x[j].index; j--) {
@@ -305,9 +356,17 @@ double hb_model_probability(const hb_model *m, double decision)
     return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
 }
 
-float hb_model_weight(const hb_model *m, uint32_t idx)
+const float *hb_model_idf(const hb_model *m)
 {
-    return m->w && idx < m->dim ? m->w[idx] : 0.0f;
+    return m->idf;
+}
+
+double hb_model_contribution(const hb_model *m, const hb_fvec *v, size_t e,
+                             const hb_norms *norms)
+{
+    if (!m->w)
+        return 0.0;
+    return (double)m->w[v->idx[e]] * hb_fvec_value(v, e, m->idf, norms);
 }
 
 static int write_svm(const char *path, const float *w, size_t dim,
@@ -367,8 +426,25 @@ static int make_dirs(const char *dir)
     return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Write len bytes atomically (temporary file, then rename) and return its
+ * xxh64 as hex in sum. */
+static int write_file(const char *path, const void *data, size_t len,
+                      char sum[17], hb_error *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 ||
+        rename(tmp, path) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot write: %s", path,
+                            strerror(errno));
+    snprintf(sum, 17, "%016llx", (unsigned long long)XXH64(data, len, 0));
+    return 0;
+}
+
 int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
-                         double bias, double prune, hb_error *err)
+                         double bias, const float *idf, double prune,
+                         hb_error *err)
 {
     hb_feature_config cfg;
     hb_error ferr;
@@ -395,6 +471,15 @@ int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
     snprintf(sum, sizeof sum, "%016llx", (unsigned long long)XXH64(data, len, 0));
     free(data);
 
+    if (idf) {
+        char isum[17];
+        snprintf(path, sizeof path, "%s/idf.f32", dir);
+        if ((rc = write_file(path, idf, ((size_t)1 << cfg.hash_bits) * sizeof *idf,
+                             isum, err)) != 0)
+            return rc;
+        json_object_set_new(manifest, "idf_file", json_string("idf.f32"));
+        json_object_set_new(manifest, "idf_xxh64", json_string(isum));
+    }
     json_object_set_new(manifest, "format", json_string(MANIFEST_FORMAT));
     json_object_set_new(manifest, "model_file", json_string("model.svm"));
     json_object_set_new(manifest, "model_xxh64", json_string(sum));

@@ -8,6 +8,8 @@
  *                  configuration (featurize.h), probability calibration,
  *                  decision threshold, provenance and metrics (docs/model-format.md)
  *   model.svm      a libsvm model file (two classes, label +1 = positive)
+ *   idf.f32        inverse document frequency per feature bucket, when the
+ *                  features use IDF (float32, little-endian)
  * The manifest records the xxh64 checksum of model.svm, so a truncated or
  * corrupted model file is refused with a clear error before libsvm parses it.
  *
@@ -51,26 +53,40 @@ const hb_feature_config *hb_model_features(const hb_model *model);
 /* Probability at or above which the verdict is positive. */
 double hb_model_threshold(const hb_model *model);
 
+/* Factor applied to the weights of the task's rules that fired before they
+ * are added to the decision value ("rule_weight_scale", default 1). */
+double hb_model_rule_scale(const hb_model *model);
+
 /* The parsed manifest (borrowed; lives as long as the model). */
 const json_t *hb_model_manifest(const hb_model *model);
 
-/* Raw SVM decision value of v: positive means the positive class. */
+/* Raw SVM decision value of v: positive means the positive class.  Text
+ * features are weighted by the model's IDF and L2-normalised per group;
+ * named features (rules, entities) are used as they are (hb_fvec_value). */
 double hb_model_decision(const hb_model *model, const hb_fvec *v);
+
+/* The model's per-bucket IDF weights, or NULL when it uses none. */
+const float *hb_model_idf(const hb_model *model);
 
 /* Calibrated probability of the positive class for a decision value
  * (Platt scaling: 1 / (1 + exp(a * d + b))). */
 double hb_model_probability(const hb_model *model, double decision);
 
-/* Weight of feature index idx in a linear model (0 for kernel models):
+/* How much entry e of v added to a linear model's decision (0 for kernel
+ * models), given norms from hb_fvec_norms(v, hb_model_idf(model), ...):
  * used to explain which features pushed a verdict. */
-float hb_model_weight(const hb_model *model, uint32_t idx);
+double hb_model_contribution(const hb_model *model, const hb_fvec *v,
+                             size_t e, const hb_norms *norms);
 
 /* Write a linear model bundle into dir (created if missing): model.svm in
  * libsvm format from the dense weights w (2^hash_bits entries) and bias,
- * then manifest.json made of the given manifest object plus "format",
- * "model_file" and "model_xxh64".  Weights with |w| < prune are left out to
- * keep the bundle small.  Returns 0 or a negative code with err. */
+ * idf.f32 from idf when not NULL (2^hash_bits float32), then manifest.json
+ * made of the given manifest object plus "format", "model_file",
+ * "model_xxh64" and "idf_file", "idf_xxh64".  Weights with |w| < prune are
+ * left out to keep the bundle small.  Returns 0 or a negative code with
+ * err. */
 int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
-                         double bias, double prune, hb_error *err);
+                         double bias, const float *idf, double prune,
+                         hb_error *err);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "protocol.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -236,4 +237,150 @@ json_t *hb_error_to_json(const json_t *id, int code, const char *message)
                                                  hb_err_name(code), "message",
                                                  message));
     return root;
+}
+
+json_t *hb_error_reply(const json_t *id, const char *code, const char *message)
+{
+    json_t *root = json_object();
+    if (!root)
+        return NULL;
+    if (id)
+        json_object_set_new(root, "id", json_deep_copy(id));
+    json_object_set_new(root, "error", json_pack("{s:s, s:s}", "code", code,
+                                                 "message", message));
+    return root;
+}
+
+static void request_error(hb_request_error *err, const char *code,
+                          const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void request_error(hb_request_error *err, const char *code,
+                          const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+static const char *json_kind(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
+                         hb_request_error *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!root) {
+        if (json_error_code(&je) == json_error_invalid_utf8 ||
+            strncmp(je.text, "invalid Unicode", 15) == 0)
+            request_error(err, hb_err_name(HB_EUTF8),
+                          "request is not valid UTF-8 (%s at byte %d); send "
+                          "UTF-8 text",
+                          je.text, je.position);
+        else if (len == 0)
+            request_error(err, HB_CODE_MALFORMED_JSON,
+                          "request is empty; send a JSON object such as "
+                          "{\"text\": \"...\"}");
+        else
+            request_error(err, HB_CODE_MALFORMED_JSON,
+                          "request is not JSON: %s at line %d, column %d",
+                          je.text, je.line, je.column);
+        return NULL;
+    }
+    if (json_is_object(root))
+        return root;
+    if (json_is_array(root)) {
+        size_t n = json_array_size(root);
+        if (n == 0)
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "batch is empty; send at least one request object");
+        else if (n > max_batch)
+            request_error(err, HB_CODE_BATCH_TOO_LARGE,
+                          "batch of %zu items, over the limit of %zu; split it",
+                          n, max_batch);
+        else
+            return root;
+    } else {
+        request_error(err, HB_CODE_INVALID_REQUEST,
+                      "request is %s; send a JSON object or an array of "
+                      "objects",
+                      json_kind(root));
+    }
+    json_decref(root);
+    return NULL;
+}
+
+int hb_request_item_check(const json_t *item, hb_request_item *out,
+                          hb_request_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(item)) {
+        request_error(err, HB_CODE_INVALID_REQUEST,
+                      "batch item is %s; each item must be a JSON object",
+                      json_kind(item));
+        return -1;
+    }
+    out->id = json_object_get(item, "id");
+    const json_t *text = json_object_get(item, "text");
+    if (!text) {
+        request_error(err, HB_CODE_MISSING_TEXT,
+                      "request has no \"text\" member");
+        return -1;
+    }
+    if (!json_is_string(text)) {
+        request_error(err, HB_CODE_MISSING_TEXT,
+                      "\"text\" must be a string, not %s", json_kind(text));
+        return -1;
+    }
+    const json_t *urls = json_object_get(item, "urls");
+    if (urls && !json_is_null(urls)) {
+        if (!json_is_array(urls)) {
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "\"urls\" must be an array of strings, not %s",
+                          json_kind(urls));
+            return -1;
+        }
+        if (json_array_size(urls) > HB_MAX_REQUEST_URLS) {
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "\"urls\" has %zu entries, over the limit of %d",
+                          json_array_size(urls), HB_MAX_REQUEST_URLS);
+            return -1;
+        }
+        for (size_t i = 0; i < json_array_size(urls); i++)
+            if (!json_is_string(json_array_get(urls, i))) {
+                request_error(err, HB_CODE_INVALID_REQUEST,
+                              "\"urls\"[%zu] is %s; URLs must be strings", i,
+                              json_kind(json_array_get(urls, i)));
+                return -1;
+            }
+        out->urls = urls;
+    }
+    out->text = json_string_value(text);
+    out->len = json_string_length(text);
+    return 0;
+}
+
+json_t *hb_request_peek_id(const char *body, size_t len)
+{
+    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
+    if (id)
+        json_incref(id);
+    json_decref(root);
+    return id;
 }

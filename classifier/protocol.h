@@ -57,4 +57,63 @@ json_t *hb_error_to_json(const json_t *id, int code, const char *message);
 size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start,
                          uint32_t end, char *out, size_t cap);
 
+/* ---- Requests (docs/protocol.md) ------------------------------------ */
+
+/* Error codes of the request protocol, as sent in an error reply's
+ * "code", beyond those of hb_err_name (invalid_utf8, empty_text,
+ * too_large, internal). */
+#define HB_CODE_MALFORMED_JSON "malformed_json"       /* not JSON at all */
+#define HB_CODE_INVALID_REQUEST "invalid_request"     /* JSON, wrong shape */
+#define HB_CODE_MISSING_TEXT "missing_text"           /* no string "text" */
+#define HB_CODE_BATCH_TOO_LARGE "batch_too_large"     /* over the item limit */
+#define HB_CODE_OVERLOADED "overloaded"               /* queue full */
+#define HB_CODE_DEADLINE "deadline_exceeded"          /* not answered in time */
+#define HB_CODE_SHUTTING_DOWN "shutting_down"         /* arrived after SIGTERM */
+
+enum { HB_MAX_REQUEST_URLS = 64 };
+
+/* Why a request or item was refused: code is a static string (above or
+ * hb_err_name), message is for people. */
+typedef struct hb_request_error {
+    const char *code;
+    char message[256];
+} hb_request_error;
+
+/* One item of a request, checked; every pointer is borrowed from the
+ * parsed request and lives as long as it. */
+typedef struct hb_request_item {
+    const json_t *id;     /* the item's "id" (any JSON value), NULL if none */
+    const char *text;     /* "text": valid UTF-8, may hold NUL bytes */
+    size_t len;           /* bytes of text */
+    const json_t *urls;   /* "urls": array of strings, NULL if none */
+} hb_request_item;
+
+/* Parse a request body of len bytes: a JSON object (one item) or an array
+ * of 1..max_batch items.  Returns the parsed value (owned: json_decref it),
+ * or NULL with err: malformed_json (with line and column), invalid_utf8
+ * (bytes that are not UTF-8, or escapes of lone surrogates),
+ * invalid_request (a scalar or an empty array), batch_too_large.  Items
+ * are checked one by one with hb_request_item_check, so one bad item
+ * does not spoil a batch. */
+json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
+                         hb_request_error *err);
+
+/* Check one item: an object with a string "text", optionally "id" (any
+ * JSON value, echoed in the reply) and "urls" (an array of at most
+ * HB_MAX_REQUEST_URLS strings); other members are ignored.  Returns 0 and
+ * fills out, or -1 with err (invalid_request, missing_text); out->id is
+ * filled even then, so the error reply can carry it. */
+int hb_request_item_check(const json_t *item, hb_request_item *out,
+                          hb_request_error *err);
+
+/* The "id" of a request body that is an object (a new reference), or
+ * NULL (no id, a batch, not JSON): for error replies made by a component
+ * that does not otherwise parse requests, like the service's broker. */
+json_t *hb_request_peek_id(const char *body, size_t len);
+
+/* {"id": id, "error": {"code": code, "message": message}} with "id" left
+ * out when id is NULL (borrowed, copied).  NULL only on allocation
+ * failure. */
+json_t *hb_error_reply(const json_t *id, const char *code, const char *message);
+
 #endif

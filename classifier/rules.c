@@ -149,40 +149,45 @@ static int is_ident(const char *s, size_t n, int allow_dots)
     return 1;
 }
 
-/* Parse a weight: [+-]digits[.digits].  Deliberately not strtod, whose
- * decimal separator follows the process locale: "0,5" must not become a
- * valid weight because the host runs in de_DE.  Returns 0 or -1. */
+/* Parse a weight: [+-]digits[.digits], at most 15 digits in all.
+ * Deliberately not strtod, whose decimal separator follows the process
+ * locale: "0,5" must not become a valid weight because the host runs in
+ * de_DE.  The digits are gathered as an exact integer and divided once by
+ * a power of ten, so "0.75" gives exactly the double nearest 0.75, as
+ * strtod would.  Returns 0 or -1. */
 static int parse_weight(const char *s, size_t n, double *out)
 {
     size_t i = 0;
-    double sign = 1.0;
+    int negative = 0;
     if (i < n && (s[i] == '+' || s[i] == '-')) {
-        if (s[i] == '-')
-            sign = -1.0;
+        negative = s[i] == '-';
         i++;
     }
+    uint64_t mantissa = 0;
     size_t int_digits = 0, frac_digits = 0;
-    double v = 0.0;
-    while (i < n && s[i] >= '0' && s[i] <= '9' && int_digits < 16) {
-        v = v * 10.0 + (s[i] - '0');
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        mantissa = mantissa * 10 + (uint64_t)(s[i] - '0');
         i++;
-        int_digits++;
+        if (++int_digits > 15)
+            return -1;
     }
     if (i < n && s[i] == '.') {
         i++;
-        double scale = 0.1;
-        while (i < n && s[i] >= '0' && s[i] <= '9' && frac_digits < 16) {
-            v += (s[i] - '0') * scale;
-            scale /= 10.0;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            mantissa = mantissa * 10 + (uint64_t)(s[i] - '0');
             i++;
-            frac_digits++;
+            if (int_digits + ++frac_digits > 15)
+                return -1;
         }
         if (frac_digits == 0)
             return -1;
     }
     if (i != n || int_digits == 0)
         return -1;
-    *out = sign * v;
+    double scale = 1.0;
+    for (size_t k = 0; k < frac_digits; k++)
+        scale *= 10.0;
+    *out = (negative ? -1.0 : 1.0) * ((double)mantissa / scale);
     return 0;
 }
 
@@ -291,11 +296,10 @@ typedef struct pending {
     int have_weight;
 } pending;
 
-/* Compile one pattern.  Returns the code, or NULL with err naming
+/* Compile one pattern into *out.  Returns 0, or an error with err naming
  * origin:line, PCRE2's message and the offset in the pattern. */
-static pcre2_code *compile_pattern(const char *pat, size_t n,
-                                   const char *origin, size_t line,
-                                   hb_error *err)
+static int compile_pattern(const char *pat, size_t n, const char *origin,
+                           size_t line, pcre2_code **out, hb_error *err)
 {
     int errcode = 0;
     PCRE2_SIZE erroff = 0;
@@ -308,23 +312,40 @@ static pcre2_code *compile_pattern(const char *pat, size_t n,
                                          PCRE2_NEVER_BACKSLASH_C,
                                      &errcode, &erroff, NULL);
     if (!code) {
+        if (errcode == PCRE2_ERROR_NOMEMORY)
+            return hb_error_set(err, HB_ENOMEM,
+                                "%s:%zu: out of memory compiling pattern",
+                                origin, line);
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(errcode, msg, sizeof msg) < 0)
             snprintf((char *)msg, sizeof msg, "PCRE2 error %d", errcode);
-        if (errcode == PCRE2_ERROR_NOMEMORY)
-            hb_error_set(err, HB_ENOMEM, "%s:%zu: out of memory compiling pattern",
-                         origin, line);
-        else
-            hb_error_set(err, HB_EFORMAT,
-                         "%s:%zu: bad pattern: %s at offset %zu", origin,
-                         line, (const char *)msg, (size_t)erroff);
-        return NULL;
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%zu: bad pattern: %s at offset %zu", origin,
+                            line, (const char *)msg, (size_t)erroff);
     }
     /* JIT is an optimisation: if this platform or build has none
      * (PCRE2_ERROR_JIT_BADOPTION) or it runs out of executable memory,
      * pcre2_match uses the interpreter, under the same limits. */
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-    return code;
+    *out = code;
+    return 0;
+}
+
+/* Compile a `pattern` or `unless` line and append it to the rule. */
+static int add_pattern(pending *p, int is_unless, const char *v, size_t vn,
+                       const char *file, size_t line, hb_error *err)
+{
+    pcre2_code ***arr = is_unless ? &p->r.unless : &p->r.patterns;
+    size_t *cnt = is_unless ? &p->r.nunless : &p->r.npatterns;
+    size_t *cap = is_unless ? &p->cap_unless : &p->cap_patterns;
+    if (grow((void **)arr, cap, *cnt + 1, sizeof(pcre2_code *)))
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    pcre2_code *code = NULL;
+    int rc = compile_pattern(v, vn, file, line, &code, err);
+    if (rc)
+        return rc;
+    (*arr)[(*cnt)++] = code;
+    return 0;
 }
 
 /* Move a finished pending rule into the set, after checking it has every
@@ -410,6 +431,14 @@ static int rule_key(pending *p, const char *key, size_t kn, const char *v,
                     size_t vn, const char *file, size_t line, hb_error *err)
 {
 #define KEY_IS(name) (kn == sizeof(name) - 1 && memcmp(key, name, kn) == 0)
+    if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") ||
+          KEY_IS("description") || KEY_IS("description_zh") ||
+          KEY_IS("pattern") || KEY_IS("unless")))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%zu: unknown key '%.*s' (known: task, type, "
+                            "weight, pattern, unless, description, "
+                            "description_zh)",
+                            file, line, (int)(kn > 60 ? 60 : kn), key);
     if (vn == 0)
         return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%.*s' has no value",
                             file, line, (int)kn, key);
@@ -445,24 +474,7 @@ static int rule_key(pending *p, const char *key, size_t kn, const char *v,
     if (KEY_IS("description_zh"))
         return set_once((const char **)&p->r.description_zh,
                         "description_zh", v, vn, file, line, err);
-    if (KEY_IS("pattern") || KEY_IS("unless")) {
-        int is_unless = KEY_IS("unless");
-        pcre2_code ***arr = is_unless ? &p->r.unless : &p->r.patterns;
-        size_t *cnt = is_unless ? &p->r.nunless : &p->r.npatterns;
-        size_t *cap = is_unless ? &p->cap_unless : &p->cap_patterns;
-        if (grow((void **)arr, cap, *cnt + 1, sizeof(pcre2_code *)))
-            return hb_error_set(err, HB_ENOMEM, "out of memory");
-        pcre2_code *code = compile_pattern(v, vn, file, line, err);
-        if (!code)
-            return err ? err->code : HB_EFORMAT;
-        (*arr)[(*cnt)++] = code;
-        return 0;
-    }
-    return hb_error_set(err, HB_EFORMAT,
-                        "%s:%zu: unknown key '%.*s' (known: task, type, "
-                        "weight, pattern, unless, description, "
-                        "description_zh)",
-                        file, line, (int)(kn > 60 ? 60 : kn), key);
+    return add_pattern(p, KEY_IS("unless"), v, vn, file, line, err);
 #undef KEY_IS
 }
 
@@ -717,8 +729,10 @@ hb_rules *hb_rules_load_dir(const char *dir, hb_error *err)
     closedir(d);
 
     hb_rules *set = NULL;
-    if (rc == 0 && nnames == 0)
-        rc = hb_error_set(err, HB_ENOTFOUND, "%s: no *.rules files", dir);
+    if (rc == 0 && (nnames == 0 || !names)) {
+        hb_error_set(err, HB_ENOTFOUND, "%s: no *.rules files", dir);
+        rc = HB_ENOTFOUND;
+    }
     if (rc == 0) {
         qsort(names, nnames, sizeof *names, cmp_names);
         set = rules_new(err);

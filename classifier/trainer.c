@@ -27,6 +27,7 @@ typedef struct rows {
     struct feature_node *pool;
     size_t pool_used, pool_cap;
     size_t dim;         /* 2^hash_bits; the bias is feature dim + 1 */
+    float *idf;         /* per-bucket IDF, or NULL without IDF */
 } rows;
 
 static void rows_free(rows *r)
@@ -37,6 +38,7 @@ static void rows_free(rows *r)
     free(r->rule_w);
     free(r->fold);
     free(r->pool);
+    free(r->idf);
 }
 
 static void quiet(const char *s)
@@ -57,6 +59,7 @@ hb_train_options hb_train_defaults(const char *task)
         .c_grid = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0},
         .nc = 6,
         .max_fpr = 0,
+        .rule_scale = -1,
         .prune = 1e-5,
     };
     return o;
@@ -78,6 +81,39 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Document frequency of every text bucket, turned into smoothed IDF
+ * (scikit-learn's formula: ln((1+N)/(1+df)) + 1), with buckets seen in
+ * fewer than min_df documents set to 0 so they are ignored everywhere. */
+static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
+                       const hb_train_options *o, rows *r, hb_session *s,
+                       hb_error *err)
+{
+    uint32_t *df = calloc(r->dim, sizeof *df);
+    r->idf = malloc(r->dim * sizeof *r->idf);
+    if (!df || !r->idf) {
+        free(df);
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        const hb_fvec *fv;
+        if (hb_featurize(engine, s, &o->features, ds->rows[i].text,
+                         ds->rows[i].text_len, &fv, NULL) != 0)
+            continue; /* build_rows reports real errors */
+        for (size_t e = 0; e < fv->n; e++)
+            if (fv->group[e] < HB_TEXT_GROUPS && fv->val[e] != 0.0f)
+                df[fv->idx[e]]++;
+        if (i % 256 == 0 || i + 1 == ds->n)
+            progress(o, "document frequency", i + 1, ds->n);
+    }
+    double n = (double)ds->n;
+    for (size_t j = 0; j < r->dim; j++)
+        r->idf[j] = df[j] >= (uint32_t)o->features.min_df
+                        ? (float)(log((1.0 + n) / (1.0 + df[j])) + 1.0)
+                        : 0.0f;
+    free(df);
+    return 0;
+}
+
 static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                       const hb_label_map *map, const hb_train_options *o,
                       rows *r, hb_error *err)
@@ -95,9 +131,11 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         hb_session_free(s);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
-    /* first pass stores offsets (the pool moves as it grows) */
-    size_t *offset = malloc(n * sizeof *offset);
-    int rc = offset ? 0 : hb_error_set(err, HB_ENOMEM, "out of memory");
+    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, s, err) : 0;
+    /* store offsets while filling (the pool moves as it grows) */
+    size_t *offset = rc == 0 ? malloc(n * sizeof *offset) : NULL;
+    if (rc == 0 && !offset)
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && rc == 0; i++) {
         const hb_example *ex = &ds->rows[i];
         const hb_fvec *fv = NULL;
@@ -130,10 +168,14 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                 rc = hb_error_set(err, HB_ENOMEM, "out of memory");
                 break;
             }
-            for (size_t e = 0; e < fv->n; e++)
-                if (fv->val[e] != 0.0f)
-                    node[k++] = (struct feature_node){(int)fv->idx[e] + 1,
-                                                      fv->val[e]};
+            /* the vector the model will score (hb_model_decision) */
+            hb_norms norms;
+            hb_fvec_norms(fv, r->idf, &norms);
+            for (size_t e = 0; e < fv->n; e++) {
+                double x = hb_fvec_value(fv, e, r->idf, &norms);
+                if (x != 0.0)
+                    node[k++] = (struct feature_node){(int)fv->idx[e] + 1, x};
+            }
             r->rule_w[i] = hb_session_rule_weight(engine, s, o->task);
         }
         node[k++] = (struct feature_node){(int)r->dim + 1, 1.0}; /* bias */
@@ -317,7 +359,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     rows r;
     memset(&r, 0, sizeof r);
     set_print_string_function(quiet);
-    double *dec = NULL, *best_dec = NULL, *prob = NULL;
+    double *dec = NULL, *best_dec = NULL, *prob = NULL, *margin = NULL;
     float *w = NULL;
     json_t *manifest = NULL;
     if ((rc = build_rows(engine, ds, map, o, &r, err)) != 0)
@@ -338,11 +380,15 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
 
     dec = malloc(r.n * sizeof *dec);
     best_dec = malloc(r.n * sizeof *best_dec);
+    margin = malloc(r.n * sizeof *margin);
     prob = malloc(r.n * sizeof *prob);
-    if (!dec || !best_dec || !prob) {
+    if (!dec || !best_dec || !prob || !margin) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
+    static const double SCALE_GRID[] = {0.0, 0.25, 0.5, 1.0};
+    const double *scales = o->rule_scale >= 0 ? &o->rule_scale : SCALE_GRID;
+    size_t nscales = o->rule_scale >= 0 ? 1 : sizeof SCALE_GRID / sizeof SCALE_GRID[0];
     double best_mcc = -2;
     size_t step = 0, steps = o->nc * (size_t)o->folds + 1;
     for (size_t ci = 0; ci < o->nc; ci++) {
@@ -354,17 +400,23 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
             }
             for (size_t i = 0; i < r.n; i++)
                 if (r.fold[i] == f)
-                    dec[i] = decide(m, r.x[i]) + r.rule_w[i];
+                    margin[i] = decide(m, r.x[i]);
             free_and_destroy_model(&m);
             progress(o, "cross-validation", ++step, steps);
         }
-        double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
-        hb_metrics m;
-        hb_metrics_compute(dec, r.label, r.n, t, &m);
-        if (m.mcc > best_mcc) {
-            best_mcc = m.mcc;
-            res->c = o->c_grid[ci];
-            memcpy(best_dec, dec, r.n * sizeof *dec);
+        /* how far to trust the hand-set rule weights is learned too */
+        for (size_t si = 0; si < nscales; si++) {
+            for (size_t i = 0; i < r.n; i++)
+                dec[i] = margin[i] + scales[si] * r.rule_w[i];
+            double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
+            hb_metrics m;
+            hb_metrics_compute(dec, r.label, r.n, t, &m);
+            if (m.mcc > best_mcc) {
+                best_mcc = m.mcc;
+                res->c = o->c_grid[ci];
+                res->rule_scale = scales[si];
+                memcpy(best_dec, dec, r.n * sizeof *dec);
+            }
         }
     }
     hb_platt_fit(best_dec, r.label, r.n, &res->platt_a, &res->platt_b);
@@ -402,6 +454,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   "negative", o->negative_name));
     json_object_set_new(manifest, "features", hb_feature_config_to_json(&o->features));
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
+    json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
     json_object_set_new(manifest, "calibration",
                         json_pack("{s:s, s:f, s:f}", "method", "platt", "a",
                                   res->platt_a, "b", res->platt_b));
@@ -418,7 +471,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   metrics_json(&res->cv)));
     if (extra)
         json_object_update(manifest, (json_t *)extra);
-    rc = hb_model_save_linear(out_dir, manifest, w, bias, o->prune, err);
+    rc = hb_model_save_linear(out_dir, manifest, w, bias, r.idf, o->prune, err);
 done:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
@@ -426,6 +479,7 @@ done:
     free(w);
     free(dec);
     free(best_dec);
+    free(margin);
     free(prob);
     rows_free(&r);
     return rc;

@@ -314,7 +314,8 @@ int hb_classify(const hb_engine *e, hb_session *s, const char *text,
         if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         score_rules(e, v, r);
-        r->decision = hb_model_decision(m, &s->fvec[r->fvec]) + r->rule_weight;
+        r->decision = hb_model_decision(m, &s->fvec[r->fvec]) +
+                      hb_model_rule_scale(m) * r->rule_weight;
         r->probability = hb_model_probability(m, r->decision);
         r->positive = r->probability >= hb_model_threshold(m);
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);
@@ -345,9 +346,11 @@ size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
     const hb_task_result *r = &v->tasks[ti];
     const hb_fvec *fv = &s->fvec[r->fvec];
     size_t n = 0;
+    hb_norms norms;
+    hb_fvec_norms(fv, hb_model_idf(r->model), &norms);
     /* keep the k largest in out, smallest last (k is small) */
     for (size_t e = 0; e < fv->n; e++) {
-        double w = (double)hb_model_weight(r->model, fv->idx[e]) * fv->val[e];
+        double w = hb_model_contribution(r->model, fv, e, &norms);
         if ((positive_only && w <= 0) || w == 0)
             continue;
         if (fv->origin[e].len > 0 && !readable_gram(&s->text, fv->origin[e]))

@@ -8,7 +8,8 @@
  * model bundle for it is present under the models directory.  Each task gets
  * its own calibrated probability and label, so an advert can be spam without
  * being fraud.  A task's decision value is its model's SVM margin plus the
- * weights of that task's rules that fired; the fraud type is the type with
+ * weights of that task's rules that fired, times the model's
+ * rule_weight_scale (learned at training); the fraud type is the type with
  * the largest total weight among the task's fired rules.
  *
  * Objects:
@@ -49,7 +50,7 @@ typedef struct hb_task_result {
     const char *label;         /* model's positive or negative label */
     int positive;              /* probability >= model threshold */
     double probability;        /* calibrated */
-    double decision;           /* model margin + rule_weight */
+    double decision;           /* model margin + scale x rule_weight */
     double rule_weight;        /* sum of the task's fired rules' weights */
     const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
     size_t fvec;               /* which of the session's vectors it scored */

@@ -62,19 +62,18 @@ static void assert_same_vector(const hb_fvec *a, const hb_fvec *b)
         assert_true(fabs(value_at(b, a->idx[e]) - a->val[e]) < 1e-6);
 }
 
-static void test_deterministic_and_normalised(void **state)
+static void test_deterministic_and_sublinear(void **state)
 {
     fixture *f = *state;
     extract(f, "请把钱转到安全账户 now please", &f->a);
     extract(f, "请把钱转到安全账户 now please", &f->b);
     assert_true(f->a.n > 10);
     assert_same_vector(&f->a, &f->b);
-    double norm = 0;
     for (size_t e = 0; e < f->a.n; e++) {
         assert_true(f->a.idx[e] < (1u << f->cfg.hash_bits));
-        norm += (double)f->a.val[e] * f->a.val[e];
+        /* sublinear tf: |value| is 1 + ln(count) >= 1 barring collisions */
+        assert_true(fabs(f->a.val[e]) >= 1.0f - 1e-6 || f->a.val[e] == 0.0f);
     }
-    assert_true(fabs(norm - 1.0) < 1e-4);
 }
 
 static void test_digits_and_masks_read_alike(void **state)
@@ -157,6 +156,7 @@ static void test_config_json(void **state)
     cfg.char_max = 4;
     cfg.hash_bits = 16;
     cfg.use_rules = 0;
+    cfg.min_df = 3;
     json_t *j = hb_feature_config_to_json(&cfg);
     assert_int_equal(hb_feature_config_from_json(j, &back, NULL), 0);
     assert_memory_equal(&cfg, &back, sizeof cfg);
@@ -175,7 +175,7 @@ static void test_config_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deterministic_and_normalised),
+        cmocka_unit_test(test_deterministic_and_sublinear),
         cmocka_unit_test(test_digits_and_masks_read_alike),
         cmocka_unit_test(test_x_inside_words_is_a_letter),
         cmocka_unit_test(test_reuse_leaves_no_stale_entries),

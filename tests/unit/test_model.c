@@ -23,6 +23,7 @@ static json_t *base_manifest(void)
 {
     hb_feature_config cfg = hb_feature_config_default();
     cfg.hash_bits = BITS;
+    cfg.use_idf = 0;
     return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:f, s:{s:s, s:f, s:f}}",
                      "task", "fraud", "kind", "text", "version", "test-1",
                      "labels", "positive", "fraud", "negative", "not_fraud",
@@ -39,7 +40,7 @@ static const char *save_bundle(const char *tag, float *w)
         w[i] = (float)((i % 7) - 3) / 10.0f;
     json_t *man = base_manifest();
     hb_error err;
-    assert_int_equal(hb_model_save_linear(dir, man, w, 0.25, 0.0, &err), 0);
+    assert_int_equal(hb_model_save_linear(dir, man, w, 0.25, NULL, 0.0, &err), 0);
     json_decref(man);
     return dir;
 }
@@ -58,6 +59,8 @@ static void fill_vector(hb_fvec *v)
     for (int i = 0; i < 4; i++) {
         v->idx[i] = idx[i];
         v->val[i] = val[i];
+        v->name[i] = NULL; /* character n-grams */
+        v->group[i] = HB_GROUP_CHAR;
     }
 }
 
@@ -76,11 +79,25 @@ static void test_round_trip_linear(void **state)
     assert_int_equal(hb_model_features(m)->hash_bits, BITS);
     hb_fvec v;
     fill_vector(&v);
-    double want = 0.25;
-    for (size_t e = 0; e < v.n; e++)
+    /* text features are L2-normalised by the model */
+    double want = 0, norm = 0;
+    for (size_t e = 0; e < v.n; e++) {
         want += (double)w[v.idx[e]] * v.val[e];
+        norm += (double)v.val[e] * v.val[e];
+    }
+    want = 0.25 + want / sqrt(norm);
     assert_true(fabs(hb_model_decision(m, &v) - want) < 1e-5);
-    assert_true(fabs(hb_model_weight(m, 10) - w[10]) < 1e-7);
+    hb_norms norms;
+    hb_fvec_norms(&v, hb_model_idf(m), &norms);
+    assert_true(fabs(hb_model_contribution(m, &v, 1, &norms) -
+                     w[10] * -1.0 / sqrt(norm)) < 1e-6);
+    /* a named feature is used as it is, outside the normalisation */
+    v.name[3] = "rule:x";
+    v.group[3] = HB_GROUP_NAMED;
+    double named_want = 0.25 + ((double)w[3] * 0.5 + (double)w[10] * -1.0 + (double)w[500] * 0.25) /
+                                   sqrt(0.25 + 1.0 + 0.0625) +
+                        (double)w[1023] * 2.0;
+    assert_true(fabs(hb_model_decision(m, &v) - named_want) < 1e-5);
     /* Platt with a = -2: p(0) = 0.5, increasing in the decision */
     assert_true(fabs(hb_model_probability(m, 0.0) - 0.5) < 1e-9);
     assert_true(hb_model_probability(m, 1.0) > 0.8);
@@ -237,6 +254,8 @@ static void test_kernel_fallback(void **state)
     v.val[0] = 0.5f;
     v.idx[1] = 0; /* libsvm index 1, out of order on purpose */
     v.val[1] = 1.2f;
+    v.name[0] = v.name[1] = "named"; /* used as they are, not normalised */
+    v.group[0] = v.group[1] = HB_GROUP_NAMED;
     struct svm_node x[] = {{1, 1.2}, {5, 0.5}, {-1, 0}};
     double want;
     svm_predict_values(sm, x, &want);
@@ -246,7 +265,8 @@ static void test_kernel_fallback(void **state)
         want = -want;
     assert_true(fabs(hb_model_decision(m, &v) - want) < 1e-6);
     assert_true(hb_model_decision(m, &v) > 0); /* a positive-side point */
-    assert_true(hb_model_weight(m, 0) == 0.0f);
+    hb_norms norms = {{1.0, 1.0}};
+    assert_true(hb_model_contribution(m, &v, 0, &norms) == 0.0);
     hb_fvec_release(&v);
     hb_model_free(m);
     svm_free_and_destroy_model(&sm);

@@ -2,6 +2,7 @@
  * test_urls.c - URL normalisation and registrable domains on the forms
  * links take in scam messages, and the errors for what is not a link.
  */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +78,12 @@ static const url_case url_cases[] = {
      "a.cn", 0},
     {"http://ex%41mple.com/", "http://example.com/", "example.com",
      "example.com", 0},
+    /* found by fuzz_urls: each must come back unchanged when parsed again */
+    {"http://a.cn/x/%2e/y", "http://a.cn/x/%2E/y", "a.cn", "a.cn", 0},
+    {"http://a.cn/%%66ec", "http://a.cn/%25fec", "a.cn", "a.cn", 0},
+    {"http://1./", "http://0.0.0.1/", "0.0.0.1", "0.0.0.1", 1},
+    {"1%31163", "http://0.0.43.155/", "0.0.43.155", "0.0.43.155", 1},
+    {"http://hRt../x", "http://hrt/x", "hrt", "hrt", 0},
     /* the userinfo trick: the host is what follows the last '@' */
     {"http://www.icbc.com@evil.cn/login", "http://www.icbc.com@evil.cn/login",
      "evil.cn", "evil.cn", 0},
@@ -107,7 +114,24 @@ static void test_parse_table(void **state)
                     err.message, c->url, c->host, c->domain, c->is_ip);
             fail();
         }
+        /* canonical means stable: the result parses to itself */
+        hb_url again;
+        assert_int_equal(hb_url_parse(u.url, strlen(u.url), &again, &err), 0);
+        assert_string_equal(again.url, u.url);
+        assert_string_equal(again.host, u.host);
     }
+}
+
+/* IDN conversion switches the calling thread to a UTF-8 locale for a
+ * moment; the process's locale must be as it was. */
+static void test_locale_untouched(void **state)
+{
+    (void)state;
+    char before[64];
+    snprintf(before, sizeof before, "%s", setlocale(LC_CTYPE, NULL));
+    hb_url u;
+    assert_int_equal(hb_url_parse("例子.中国", strlen("例子.中国"), &u, NULL), 0);
+    assert_string_equal(setlocale(LC_CTYPE, NULL), before);
 }
 
 typedef struct bad_case {
@@ -118,6 +142,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     {"", "empty"},
     {"http://", "no host"},
+    {"http://.../x", "no host"},
     {"http://:80/x", "no host"},
     {"abc.com:99999/", "bad port"},
     {"abc.com:8o/", "bad port"},
@@ -233,6 +258,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_locale_untouched),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_reads_only_len_bytes),

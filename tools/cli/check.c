@@ -1,6 +1,8 @@
 /*
  * check.c - `hubao check`: classify messages offline with the local models
- * and print a verdict a hotline worker can read out, or JSON.
+ * and print a verdict a hotline worker can read out, or JSON.  With
+ * --server the verdicts come from a running hubaod instead (the replies
+ * are the same JSON, plus "models"), printed the same way.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -24,9 +26,14 @@ static const char USAGE[] =
     "  --models DIR    model bundles (default $HUBAO_MODELS or ./models)\n"
     "  --rules DIR     rule files (default $HUBAO_RULES or MODELS/rules)\n"
     "  --max-bytes N   reject messages longer than N bytes (default 65536)\n"
+    "  --server ENDPOINT  ask the hubaod at ENDPOINT (e.g. tcp://127.0.0.1:7531)\n"
+    "                  instead of loading models; its settings decide limits\n"
+    "                  and masking\n"
+    "  --timeout-ms N  with --server: give up after N ms without a reply\n"
+    "                  (default 10000)\n"
     "\n"
     "Exit codes: 0 all classified; 1 some message rejected; 2 usage; 3 models\n"
-    "or rules could not be loaded.\n";
+    "or rules could not be loaded (or the server did not answer).\n";
 
 typedef struct check_opts {
     int json;
@@ -113,6 +120,181 @@ static void print_human(const hb_engine *e, const hb_session *s,
     }
 }
 
+/* Print a verdict received from hubaod the way print_human prints a local
+ * one (from its JSON, so the same evidence in the same order). */
+static void print_human_json(const json_t *r, const check_opts *o)
+{
+    int zh = strcmp(o->lang, "zh") == 0;
+    const char *verdict = json_string_value(json_object_get(r, "verdict"));
+    const char *summary =
+        json_string_value(json_object_get(json_object_get(r, "summary"), o->lang));
+    printf("%s %s\n", verdict && strcmp(verdict, "clean") != 0 ? "!!" : "ok",
+           summary ? summary : "?");
+    json_t *tasks = json_object_get(r, "tasks"), *t;
+    const char *name;
+    json_object_foreach(tasks, name, t)
+    {
+        const char *type = json_string_value(json_object_get(t, "type"));
+        int positive = json_is_true(json_object_get(t, "positive"));
+        printf("   %-7s %-11s %3d%%", name,
+               json_string_value(json_object_get(t, "label")),
+               (int)(json_real_value(json_object_get(t, "probability")) * 100 + 0.5));
+        if (type && positive)
+            printf("  type: %s", type);
+        putchar('\n');
+    }
+    int said_why = 0;
+    json_object_foreach(tasks, name, t)
+    {
+        json_t *rules = json_object_get(json_object_get(t, "evidence"), "rules"), *h;
+        size_t i;
+        json_array_foreach(rules, i, h)
+        {
+            if (!said_why++)
+                printf("   %s\n", zh ? "依据:" : "Why:");
+            printf("    - [%s] %s: \"%s\"\n", name,
+                   json_string_value(json_object_get(h, "description")),
+                   json_string_value(json_object_get(h, "match")));
+        }
+    }
+    json_object_foreach(tasks, name, t)
+    {
+        if (!json_is_true(json_object_get(t, "positive")))
+            continue;
+        json_t *ev = json_object_get(t, "evidence"), *f;
+        size_t i, shown = 0;
+        json_array_foreach(json_object_get(ev, "features"), i, f)
+        {
+            const char *feat = json_string_value(json_object_get(f, "feature"));
+            /* named features (a fired rule of any task, an entity count)
+             * are listed on their own */
+            int named = !feat || strncmp(feat, "entity:", 7) == 0;
+            const char *other;
+            json_t *ot, *h;
+            size_t k;
+            json_object_foreach(tasks, other, ot)
+            {
+                json_array_foreach(json_object_get(json_object_get(ot, "evidence"), "rules"), k, h)
+                    named |= feat && strcmp(feat, json_string_value(json_object_get(h, "id"))) == 0;
+            }
+            if (named)
+                continue;
+            if (!shown++)
+                printf("    - [%s] %s", name, zh ? "关键词:" : "strongest words:");
+            printf(" \"%s\"", feat);
+        }
+        if (shown)
+            putchar('\n');
+    }
+    json_t *ents = json_object_get(r, "entities"), *x;
+    size_t i;
+    json_array_foreach(ents, i, x)
+    {
+        printf("%s %s %s", i ? ";" : zh ? "   提取:" : "   Found:",
+               json_string_value(json_object_get(x, "kind")),
+               json_string_value(json_object_get(x, "text")));
+    }
+    if (json_array_size(ents))
+        putchar('\n');
+    const char *advice = json_string_value(json_object_get(json_object_get(r, "advice"), o->lang));
+    if (advice)
+        printf("   %s %s\n", zh ? "建议:" : "Advice:", advice);
+}
+
+typedef struct server_ctx {
+    const check_opts *o;
+    int argc, next_arg;
+    char **argv;
+    int from_stdin, tty;
+    char *line, *buf;
+    size_t cap;
+    long lineno;
+    long done;         /* replies printed */
+    int rejected;
+    int failed;
+} server_ctx;
+
+static int server_next(void *vctx, cli_request *out)
+{
+    server_ctx *c = vctx;
+    const char *text;
+    size_t len;
+    if (!c->from_stdin) {
+        if (c->next_arg >= c->argc)
+            return 0;
+        text = c->argv[c->next_arg++];
+        len = strlen(text);
+    } else {
+        ssize_t n;
+        do {
+            if ((n = getline(&c->line, &c->cap, stdin)) < 0)
+                return 0;
+            c->lineno++;
+            if (n > 0 && c->line[n - 1] == '\n')
+                c->line[--n] = '\0';
+            if (n > 0 && c->line[n - 1] == '\r')
+                c->line[--n] = '\0';
+        } while (c->tty && n == 0);
+        text = c->line;
+        len = (size_t)n;
+    }
+    if (cli_text_request(text, len, out, &c->buf) != 0) {
+        c->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static void server_reply(void *vctx, const char *reply, size_t len)
+{
+    server_ctx *c = vctx;
+    c->done++;
+    if (c->o->json) {
+        fwrite(reply, 1, len, stdout);
+        putchar('\n');
+        c->rejected |= cli_reply_is_error(reply, len);
+    } else {
+        json_t *j = json_loadb(reply, len, 0, NULL);
+        json_t *e = json_object_get(j, "error");
+        if (!j || e) {
+            cli_error("%s %ld: %s", c->from_stdin ? "line" : "argument", c->done,
+                      e ? json_string_value(json_object_get(e, "message"))
+                        : "the server sent a reply that is not JSON");
+            c->rejected = 1;
+        } else {
+            print_human_json(j, c->o);
+        }
+        json_decref(j);
+    }
+    fflush(stdout);
+}
+
+/* `hubao check --server`: the same input and output, verdicts from hubaod.
+ * One request at a time when reading a terminal, else pipelined. */
+static int check_server(const char *server, long timeout_ms, int argc, char **argv,
+                        const check_opts *o)
+{
+    server_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.argc = argc;
+    c.argv = argv;
+    c.next_arg = optind;
+    c.from_stdin = optind >= argc;
+    c.tty = c.from_stdin && isatty(STDIN_FILENO);
+    if (c.tty && !o->json)
+        fprintf(stderr, "Paste a message and press Enter (Ctrl-D to quit).\n");
+    int rc = cli_pipeline(server, c.tty ? 1 : 64, (int)timeout_ms, server_next,
+                          server_reply, &c);
+    free(c.line);
+    free(c.buf);
+    if (rc == 0 && c.failed) {
+        cli_error("out of memory");
+        rc = EXIT_SETUP;
+    }
+    return rc ? rc : c.rejected ? EXIT_INPUT : 0;
+}
+
 /* Classify one message and print it; returns 0 or 1 (rejected). */
 static int check_one(const hb_engine *e, hb_session *s, const char *text,
                      size_t len, const check_opts *o, const char *where)
@@ -155,22 +337,29 @@ int cmd_check(int argc, char **argv)
         {"models", required_argument, NULL, 'm'},
         {"rules", required_argument, NULL, 'r'},
         {"max-bytes", required_argument, NULL, 'b'},
+        {"server", required_argument, NULL, 's'},
+        {"timeout-ms", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     check_opts o = {.json = 0, .unmask = 0, .lang = "en"};
     const char *models = NULL, *rules = NULL;
     long max_bytes = HB_DEFAULT_MAX_TEXT;
+    const char *server = NULL;
+    long timeout_ms = 10000;
+    int local_only = 0; /* an option that only makes sense offline */
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': o.json = 1; break;
         case 'l': o.lang = optarg; break;
-        case 'u': o.unmask = 1; break;
-        case 'm': models = optarg; break;
-        case 'r': rules = optarg; break;
-        case 'b': max_bytes = strtol(optarg, NULL, 10); break;
+        case 'u': o.unmask = 1; local_only = 1; break;
+        case 'm': models = optarg; local_only = 1; break;
+        case 'r': rules = optarg; local_only = 1; break;
+        case 'b': max_bytes = strtol(optarg, NULL, 10); local_only = 1; break;
+        case 's': server = optarg; break;
+        case 't': timeout_ms = strtol(optarg, NULL, 10); break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: fputs(USAGE, stderr); return EXIT_USAGE;
         }
@@ -182,6 +371,18 @@ int cmd_check(int argc, char **argv)
     if (max_bytes <= 0) {
         cli_error("--max-bytes must be a positive number");
         return EXIT_USAGE;
+    }
+    if (server) {
+        if (local_only) {
+            cli_error("--unmask, --models, --rules and --max-bytes are for local "
+                      "checks; with --server, hubaod's settings apply");
+            return EXIT_USAGE;
+        }
+        if (timeout_ms < 1 || timeout_ms > 3600000) {
+            cli_error("--timeout-ms must be 1..3600000");
+            return EXIT_USAGE;
+        }
+        return check_server(server, timeout_ms, argc, argv, &o);
     }
     char rules_buf[4096];
     const char *models_dir = cli_models_dir(models);

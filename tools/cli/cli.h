@@ -19,6 +19,7 @@ enum { EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 int cmd_check(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 /* Where models and rules live: --models/--rules, else $HUBAO_MODELS and
  * $HUBAO_RULES, else ./models and MODELS/rules.  rules_buf holds the
@@ -30,6 +31,30 @@ const char *cli_rules_dir(const char *opt, const char *models_dir,
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
 void cli_progress(void *ctx, const char *stage, size_t done, size_t total);
+
+/* Pipelined hubaod client (stream.c).  next fills one request per call
+ * and returns 0 at the end of the input; a request marked local is not
+ * sent: its data is already the reply (a message that could not even be
+ * encoded).  reply receives every reply in request order.  At most window
+ * requests are in flight.  Returns 0, or EXIT_SETUP (after saying why)
+ * when the endpoint is unusable or no reply came for timeout_ms. */
+typedef struct cli_request {
+    const char *data; /* request JSON (or the local reply); borrowed */
+    size_t len;
+    int local;
+} cli_request;
+typedef int cli_next_fn(void *ctx, cli_request *out);
+typedef void cli_reply_fn(void *ctx, const char *reply, size_t len);
+int cli_pipeline(const char *endpoint, int window, int timeout_ms,
+                 cli_next_fn *next, cli_reply_fn *reply, void *ctx);
+
+/* Make {"text": TEXT} into *buf (freed and replaced on each call; free it
+ * at the end), or a local invalid_utf8 error reply when text is not
+ * UTF-8.  Returns 0, or -1 when out of memory. */
+int cli_text_request(const char *text, size_t len, cli_request *out, char **buf);
+
+/* 1 if a hubaod reply is an error, or a batch holding one. */
+int cli_reply_is_error(const char *reply, size_t len);
 
 /* Print "hubao: " and the message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -19,6 +19,7 @@ static const char USAGE[] =
     "  check   classify messages: hubao check \"TEXT\", or one message per line on stdin\n"
     "  train   train a model bundle from label<TAB>text files\n"
     "  eval    evaluate a model bundle on a label<TAB>text file\n"
+    "  stream  pipe one message (or JSON request) per line through hubaod\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
         rc = cmd_train(argc - 1, argv + 1);
     else if (strcmp(argv[1], "eval") == 0)
         rc = cmd_eval(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "stream") == 0)
+        rc = cmd_stream(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

@@ -1,0 +1,41 @@
+/*
+ * backend.h - the protocol between the broker and its workers on the
+ * backend socket (broker: ROUTER, bound; worker: DEALER, connects).
+ *
+ * Every message starts with a command frame whose first byte names it:
+ *
+ *   worker -> broker
+ *     'R' READY      + frame: {"protocol", "pid", "host", "models"}
+ *                    sent on every (re)connect; the broker then sends work
+ *     'H' HEARTBEAT  + frame: {"requests", "items", "errors", "error_codes"}
+ *                    every heartbeat interval
+ *     'P' REPLY      8-byte request number after the 'P'; + frame: reply JSON
+ *     'L' RELOADED   + frame: {"ok": true, "models"} or {"ok": false, "error"}
+ *
+ *   broker -> worker
+ *     'Q' REQUEST    8-byte request number after the 'Q'; + frame: request body
+ *     'H' HEARTBEAT  every heartbeat interval
+ *     'L' RELOAD     build a new engine; answer RELOADED
+ *     'D' DISCONNECT "I do not know you": reconnect and send READY again
+ *
+ * Liveness works as in the zguide's Paranoid Pirate pattern: any message
+ * counts as a sign of life; a peer silent for liveness x interval is taken
+ * for dead.  The broker then re-sends what the worker held; the worker
+ * closes its socket and reconnects with exponential back-off (1 s to 32 s).
+ */
+#ifndef HB_SERVICE_BACKEND_H
+#define HB_SERVICE_BACKEND_H
+
+#define HB_BACKEND_PROTOCOL "hubao-worker/1"
+
+enum {
+    HB_CMD_READY = 'R',
+    HB_CMD_HEARTBEAT = 'H',
+    HB_CMD_REPLY = 'P',
+    HB_CMD_RELOAD = 'L', /* both ways: request and result */
+    HB_CMD_REQUEST = 'Q',
+    HB_CMD_DISCONNECT = 'D',
+    HB_SEQ_FRAME = 9, /* command byte + 8-byte request number */
+};
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * config.h - hubaod's settings: defaults, an optional config file and
+ * command-line flags, in that order of precedence (flags win).
+ *
+ * The config file holds one setting a line, named like the long flag
+ * without its dashes:
+ *
+ *     # /etc/hubao/hubaod.conf
+ *     bind = tcp://127.0.0.1:7531
+ *     workers = 4
+ *     deadline-ms = 2000
+ *
+ * Blank lines and lines starting with '#' are ignored; a flag that takes
+ * no value (unmask) is written "unmask = 1".  Every setting is listed by
+ * `hubaod --help` (HB_CONFIG_USAGE).
+ */
+#ifndef HB_SERVICE_CONFIG_H
+#define HB_SERVICE_CONFIG_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+enum { HB_CONFIG_PATH = 1024 };
+
+typedef struct hb_service_config {
+    /* roles */
+    int worker_mode;       /* --worker: run one worker, no broker */
+    int supervised;        /* --supervised (internal): started by hubaod */
+    int help;              /* --help was given */
+    char connect[HB_CONFIG_PATH]; /* --connect: broker's worker endpoint */
+
+    /* broker */
+    char bind[HB_CONFIG_PATH];    /* client endpoint */
+    char backend[HB_CONFIG_PATH]; /* worker endpoint ("" = private ipc) */
+    long workers;                 /* local worker processes (0 = none) */
+    long queue;                   /* requests waiting for a worker, max */
+    long credit;                  /* requests a worker may hold at once */
+    long max_request_bytes;       /* size of one request frame, max */
+    long deadline_ms;             /* per request, from arrival */
+    long heartbeat_ms;            /* heartbeat interval, both directions */
+    long liveness;                /* missed heartbeats before "dead" */
+    long drain_ms;                /* SIGTERM: longest wait for in-flight */
+
+    /* worker */
+    char models[HB_CONFIG_PATH];  /* model bundles directory */
+    char rules[HB_CONFIG_PATH];   /* rule files directory */
+    long max_text_bytes;          /* text of one message, max */
+    long max_batch;               /* items in one batch, max */
+    long top_features;            /* evidence n-grams per task */
+    int unmask;                   /* render phone/account numbers in clear */
+
+    int log_level;                /* hb_log_level */
+} hb_service_config;
+
+/* The --help text. */
+extern const char HB_CONFIG_USAGE[];
+
+/* Fill cfg with the defaults (workers = online CPUs, models from
+ * $HUBAO_MODELS or ./models, rules from $HUBAO_RULES or MODELS/rules). */
+void hb_config_defaults(hb_service_config *cfg);
+
+/* Apply the config file named by --config (if any), then every flag of
+ * argv, then derive what was left unset (rules from models).  Returns 0,
+ * or HB_EINVAL / HB_EIO with err naming the flag, file:line or value that
+ * is wrong. */
+int hb_config_parse(hb_service_config *cfg, int argc, char **argv,
+                    hb_error *err);
+
+#endif

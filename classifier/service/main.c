@@ -1,0 +1,80 @@
+/*
+ * main.c - the hubaod command: read the settings, then either run one
+ * worker (--worker) or the broker with its supervised worker pool.
+ *
+ *   hubaod [OPTIONS]                         broker + workers (parent process)
+ *   hubaod --worker --connect ENDPOINT       one worker, e.g. on another host
+ *
+ * The broker loads the models once and binds its sockets before any worker
+ * starts, so bad models or a port that is taken fail fast with exit code 3
+ * and no stray processes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+#include "supervisor.h"
+#include "verdict.h"
+#include "worker.h"
+
+/* Load the engine once in the broker before starting workers, so that a
+ * wrong --models or --rules fails at start-up with the reason, instead of
+ * workers failing and being restarted forever.  Returns 0 or -1. */
+static int preflight(const hb_service_config *cfg)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(cfg->rules, cfg->models, &err);
+    if (!e) {
+        hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
+        return -1;
+    }
+    hb_engine_free(e);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    hb_service_config cfg;
+    hb_error err;
+    hb_config_defaults(&cfg);
+    if (hb_config_parse(&cfg, argc, argv, &err) != 0) {
+        hb_log_init(HB_LOG_INFO, "hubaod");
+        hb_log(HB_LOG_ERROR, "%s (see hubaod --help)", err.message);
+        return 2;
+    }
+    if (cfg.help) {
+        hb_log_out(HB_CONFIG_USAGE, 0);
+        return 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* URL parsing, before any thread */
+    int rc;
+    if (cfg.worker_mode) {
+        hb_log_init((hb_log_level)cfg.log_level, "worker");
+        rc = hb_worker_run(&cfg);
+    } else {
+        hb_log_init((hb_log_level)cfg.log_level, "broker");
+        hb_broker *b = NULL;
+        hb_supervisor *sup = NULL;
+        if (cfg.workers > 0 && preflight(&cfg) != 0) {
+            rc = 3;
+        } else if (!(b = hb_broker_new(&cfg, &err))) {
+            hb_log(HB_LOG_ERROR, "%s", err.message);
+            rc = 3;
+        } else if (cfg.workers > 0 && !(sup = hb_supervisor_new(&cfg, hb_broker_backend(b)))) {
+            hb_log(HB_LOG_ERROR, "out of memory");
+            rc = 3;
+        } else {
+            hb_log(HB_LOG_INFO, "models from %s, rules from %s, %ld local worker%s",
+                   cfg.models, cfg.rules, cfg.workers, cfg.workers == 1 ? "" : "s");
+            rc = hb_broker_run(b, sup);
+        }
+        hb_supervisor_free(sup);
+        hb_broker_free(b);
+    }
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,311 @@
+/*
+ * worker.c - the worker process loop (see worker.h and backend.h).
+ *
+ * The hot path is: receive the request number and body (the body stays
+ * in ZeroMQ's buffer), hb_handler_handle, send the request number and the
+ * reply bytes.  Heartbeats are sent from the loop and, during a long
+ * batch, from the handler's tick between items.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "backend.h"
+#include "clock.h"
+#include "handler.h"
+#include "log.h"
+#include "signals.h"
+
+enum { BACKOFF_MIN_MS = 1000, BACKOFF_MAX_MS = 32000 };
+
+typedef struct worker {
+    const hb_service_config *cfg;
+    hb_handler *handler;
+    void *ctx, *sock;
+    int sigfd;
+    int stop;
+    int64_t interval_us;
+    int64_t next_heartbeat_us;
+    int64_t broker_seen_us;
+    long backoff_ms;
+} worker;
+
+static const char OOM_REPLY[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"worker out of memory\"}}";
+
+/* Send a command frame plus a JSON frame (ZMQ_DONTWAIT: a broker that is
+ * gone must not block the worker; the broker re-sends what it lost). */
+static void send_json(worker *w, char cmd, const json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    if (!text)
+        return;
+    if (zmq_send(w->sock, &cmd, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 1)
+        zmq_send(w->sock, text, strlen(text), ZMQ_DONTWAIT);
+    free(text);
+}
+
+static void send_heartbeat(worker *w)
+{
+    hb_handler_counts c = hb_handler_counts_get(w->handler);
+    json_t *j = json_pack("{s:I, s:I, s:I, s:O}", "requests", (json_int_t)c.requests,
+                          "items", (json_int_t)c.items, "errors",
+                          (json_int_t)c.errors, "error_codes",
+                          hb_handler_error_counts(w->handler));
+    if (j)
+        send_json(w, HB_CMD_HEARTBEAT, j);
+    json_decref(j);
+    w->next_heartbeat_us = hb_clock_us() + w->interval_us;
+}
+
+static void tick(void *ctx)
+{
+    worker *w = ctx;
+    if (hb_clock_us() >= w->next_heartbeat_us)
+        send_heartbeat(w);
+}
+
+static void models_line(const json_t *models, char *out, size_t cap)
+{
+    const char *task;
+    const json_t *v;
+    size_t used = 0;
+    out[0] = '\0';
+    json_object_foreach((json_t *)models, task, v)
+    {
+        int n = snprintf(out + used, cap - used, "%s%s=%s", used ? " " : "", task,
+                         json_string_value(v));
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int connect_broker(worker *w)
+{
+    w->sock = zmq_socket(w->ctx, ZMQ_DEALER);
+    if (!w->sock)
+        return -1;
+    int linger = 1000;
+    zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(w->sock, w->cfg->connect) != 0) {
+        hb_log(HB_LOG_ERROR, "cannot connect to %s: %s", w->cfg->connect,
+               zmq_strerror(errno));
+        zmq_close(w->sock);
+        w->sock = NULL;
+        return -1;
+    }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    json_t *ready = json_pack("{s:s, s:i, s:s, s:O}", "protocol", HB_BACKEND_PROTOCOL,
+                              "pid", (int)getpid(), "host", host, "models",
+                              hb_handler_models(w->handler));
+    if (ready)
+        send_json(w, HB_CMD_READY, ready);
+    json_decref(ready);
+    w->broker_seen_us = hb_clock_us();
+    w->next_heartbeat_us = w->broker_seen_us + w->interval_us;
+    return 0;
+}
+
+static void disconnect_broker(worker *w)
+{
+    int linger = 0;
+    zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(w->sock);
+    w->sock = NULL;
+}
+
+/* Wait ms milliseconds, waking early for a stop signal. */
+static void pause_ms(worker *w, long ms)
+{
+    int64_t until = hb_clock_us() + ms * 1000;
+    while (!w->stop) {
+        int64_t left = (until - hb_clock_us()) / 1000;
+        if (left <= 0)
+            return;
+        zmq_pollitem_t it = {NULL, w->sigfd, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, (long)left);
+        if (hb_signals_take() & HB_SIG_TERM)
+            w->stop = 1;
+    }
+}
+
+static void reload(worker *w)
+{
+    hb_error err;
+    json_t *result;
+    if (hb_handler_reload(w->handler, &err) == 0) {
+        char line[512];
+        models_line(hb_handler_models(w->handler), line, sizeof line);
+        hb_log(HB_LOG_INFO, "reloaded models and rules: %s", line);
+        result = json_pack("{s:b, s:O}", "ok", 1, "models", hb_handler_models(w->handler));
+    } else {
+        hb_log(HB_LOG_ERROR, "reload failed, still serving the models loaded before: %s",
+               err.message);
+        result = json_pack("{s:b, s:s, s:O}", "ok", 0, "error", err.message, "models",
+                           hb_handler_models(w->handler));
+    }
+    if (result && w->sock)
+        send_json(w, HB_CMD_RELOAD, result);
+    json_decref(result);
+}
+
+static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
+{
+    size_t n = 0;
+    const char *out = hb_handler_handle(w->handler, zmq_msg_data(body),
+                                        zmq_msg_size(body), &n);
+    if (!out) {
+        out = OOM_REPLY;
+        n = sizeof OOM_REPLY - 1;
+    }
+    char head[HB_SEQ_FRAME];
+    memcpy(head, cmd, HB_SEQ_FRAME);
+    head[0] = HB_CMD_REPLY;
+    if (zmq_send(w->sock, head, HB_SEQ_FRAME, ZMQ_SNDMORE | ZMQ_DONTWAIT) == HB_SEQ_FRAME)
+        zmq_send(w->sock, out, n, ZMQ_DONTWAIT);
+}
+
+/* Discard the rest of a multi-frame message. */
+static void skip_rest(void *sock)
+{
+    int more = 1;
+    size_t sz = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        zmq_msg_close(&m);
+    }
+}
+
+/* Handle what the broker sent, up to a bounded number of messages so
+ * signals and heartbeats are looked at in between.  Returns -1 when the
+ * broker asked for a reconnect. */
+static int read_broker(worker *w)
+{
+    for (int i = 0; i < 64; i++) {
+        char cmd[HB_SEQ_FRAME + 1];
+        int n = zmq_recv(w->sock, cmd, sizeof cmd, ZMQ_DONTWAIT);
+        if (n < 0)
+            return 0;
+        w->broker_seen_us = hb_clock_us();
+        w->backoff_ms = BACKOFF_MIN_MS;
+        if (n == HB_SEQ_FRAME && cmd[0] == HB_CMD_REQUEST) {
+            zmq_msg_t body;
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&body, w->sock, 0) >= 0)
+                handle_request(w, cmd, &body);
+            zmq_msg_close(&body);
+            skip_rest(w->sock);
+            continue;
+        }
+        skip_rest(w->sock);
+        if (n == 1 && cmd[0] == HB_CMD_RELOAD)
+            reload(w);
+        else if (n == 1 && cmd[0] == HB_CMD_DISCONNECT)
+            return -1;
+        else if (!(n == 1 && cmd[0] == HB_CMD_HEARTBEAT))
+            hb_log(HB_LOG_WARN, "ignored a malformed message from the broker");
+    }
+    return 0;
+}
+
+static int run(worker *w)
+{
+    if (connect_broker(w) != 0)
+        return 3;
+    char line[512];
+    models_line(hb_handler_models(w->handler), line, sizeof line);
+    hb_log(HB_LOG_INFO, "connected to %s; models: %s", w->cfg->connect, line);
+    while (!w->stop) {
+        int64_t now = hb_clock_us();
+        long timeout = (long)((w->next_heartbeat_us - now) / 1000);
+        zmq_pollitem_t items[2] = {{w->sock, 0, ZMQ_POLLIN, 0},
+                                   {NULL, w->sigfd, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 2, timeout > 0 ? timeout : 0);
+        if (rc < 0 && errno != EINTR) {
+            hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
+            return 3;
+        }
+        unsigned sig = hb_signals_take();
+        if (sig & HB_SIG_TERM)
+            break;
+        if (sig & HB_SIG_HUP)
+            reload(w);
+        int reconnect = (items[0].revents & ZMQ_POLLIN) && read_broker(w) < 0;
+        now = hb_clock_us();
+        if (now >= w->next_heartbeat_us)
+            send_heartbeat(w);
+        int64_t silent_ms = (now - w->broker_seen_us) / 1000;
+        if (!reconnect && silent_ms > w->cfg->heartbeat_ms * w->cfg->liveness) {
+            hb_log(HB_LOG_WARN, "broker silent for %lld ms; reconnecting in %ld ms",
+                   (long long)silent_ms, w->backoff_ms);
+            disconnect_broker(w);
+            pause_ms(w, w->backoff_ms);
+            if (w->backoff_ms < BACKOFF_MAX_MS)
+                w->backoff_ms *= 2;
+            if (w->stop || connect_broker(w) != 0)
+                break;
+        } else if (reconnect) {
+            hb_log(HB_LOG_INFO, "broker asked for a reconnect");
+            disconnect_broker(w);
+            if (connect_broker(w) != 0)
+                return 3;
+        }
+    }
+    hb_log(HB_LOG_INFO, "stopping");
+    return 0;
+}
+
+int hb_worker_run(const hb_service_config *cfg)
+{
+    worker w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.interval_us = cfg->heartbeat_ms * 1000;
+    w.backoff_ms = BACKOFF_MIN_MS;
+    w.sigfd = hb_signals_open(cfg->supervised ? HB_SIG_TERM : HB_SIG_TERM | HB_SIG_HUP);
+    if (w.sigfd < 0) {
+        hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+        return 3;
+    }
+    if (cfg->supervised) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+    }
+    hb_handler_config hc = {
+        .models_dir = cfg->models,
+        .rules_dir = cfg->rules,
+        .max_text = (size_t)cfg->max_text_bytes,
+        .max_batch = (size_t)cfg->max_batch,
+        .top_features = (int)cfg->top_features,
+        .unmask = cfg->unmask,
+    };
+    hb_error err;
+    w.handler = hb_handler_new(&hc, &err);
+    int rc = 3;
+    if (!w.handler) {
+        hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
+    } else if (!(w.ctx = zmq_ctx_new())) {
+        hb_log(HB_LOG_ERROR, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
+    } else {
+        hb_handler_set_tick(w.handler, tick, &w);
+        rc = run(&w);
+    }
+    if (w.sock)
+        zmq_close(w.sock);
+    if (w.ctx)
+        zmq_ctx_term(w.ctx);
+    hb_handler_free(w.handler);
+    hb_signals_close();
+    return rc;
+}

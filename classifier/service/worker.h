@@ -1,0 +1,21 @@
+/*
+ * worker.h - one worker process: connect to the broker's backend socket,
+ * classify what it sends, reply, heartbeat (backend.h).
+ *
+ * Single-threaded: one handler (engine + session), one DEALER socket.  A
+ * worker started by hubaod's supervisor (cfg->supervised) leaves SIGINT
+ * and SIGHUP to the broker (a Ctrl-C in the terminal must not kill the
+ * workers before the broker has drained them); a worker started alone
+ * with --worker reloads on SIGHUP.  SIGTERM finishes the current request
+ * and exits.
+ */
+#ifndef HB_SERVICE_WORKER_H
+#define HB_SERVICE_WORKER_H
+
+#include "config.h"
+
+/* Run until SIGTERM.  Returns the process exit code: 0 after a clean stop,
+ * 3 when the models, rules or socket could not be set up. */
+int hb_worker_run(const hb_service_config *cfg);
+
+#endif

@@ -1,0 +1,191 @@
+#!/bin/sh
+# End-to-end test of hubaod (the AddressSanitizer build: broker and the
+# workers it starts) on loopback, with models the test trains itself:
+# single and batch requests, every error kind, REQ and pipelined DEALER
+# clients, `hubao check --server` and `hubao stream`, a worker SIGKILLed
+# under load, SIGHUP with a corrupt and then a good bundle, overload and
+# deadlines, a worker started alone with --worker, SIGTERM under load.
+# Every wait is bounded; the clients are tests/integration/service_client.py.
+set -u
+HUBAOD=${HUBAOD:-build/asan/hubaod}
+HUBAO=${HUBAO:-build/asan/hubao}
+PY=/usr/bin/python3
+CLIENT=tests/integration/service_client.py
+TMP=build/tmp/service-it.$$
+rm -rf "$TMP"; mkdir -p "$TMP"
+fails=0
+ok() { echo "  ok   $1"; }
+bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
+expect() { # expect NAME COMMAND...: pass if the command succeeds
+  name=$1; shift
+  if "$@" >"$TMP/last.out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$TMP/last.out" | head -20; fi
+}
+client() { timeout 60 "$PY" "$CLIENT" "$@"; }
+
+PIDS=""
+cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+# start NAME ARGS...: run hubaod on an ephemeral loopback port; sets PID
+# and EP (client endpoint) and BACKEND (worker endpoint) from its log
+start() {
+  name=$1; shift
+  "$HUBAOD" --bind 'tcp://127.0.0.1:*' "$@" 2>"$TMP/$name.log" &
+  PID=$!
+  PIDS="$PIDS $PID"
+  EP=""; i=0
+  while [ $i -lt 100 ] && [ -z "$EP" ] && running $PID; do
+    sleep 0.1; i=$((i + 1))
+    EP=$(sed -n 's/.*listening on \(tcp:[^;]*\);.*/\1/p' "$TMP/$name.log" | head -1)
+  done
+  BACKEND=$(sed -n 's/.*workers connect to \(.*\)$/\1/p' "$TMP/$name.log" | head -1)
+}
+
+# running PID: the process exists and is not a zombie waiting to be reaped
+running() {
+  st=$(sed 's/^[0-9]* ([^)]*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# stop_wait PID SECONDS: wait (bounded) for our child PID to exit; sets
+# STATUS to its exit status, or "timeout"
+stop_wait() {
+  i=0
+  while running "$1" && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+  if running "$1"; then STATUS=timeout; else wait "$1"; STATUS=$?; fi
+}
+
+# wait_log FILE PATTERN COUNT: until PATTERN occurs COUNT times (10 s max)
+wait_log() {
+  i=0
+  while [ "$(grep -c "$2" "$1")" -lt "$3" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ "$(grep -c "$2" "$1")" -ge "$3" ]
+}
+
+export HUBAO_RULES=tests/fixtures/engine/rules
+for v in v1 v2; do
+  for task in fraud spam; do
+    "$HUBAO" train --task $task --data tests/fixtures/train_small.tsv --out "$TMP/$v/$task" \
+      --hash-bits 14 --seed 3 --version "$v" 2>"$TMP/train.err" || { bad "train $v $task"; cat "$TMP/train.err"; }
+  done
+done
+cp -r "$TMP/v1" "$TMP/live"
+
+# ---- command line --------------------------------------------------------
+expect "--help lists the settings" sh -c '"$1" --help | grep -q -- "--max-batch N"' _ "$HUBAOD"
+"$HUBAOD" --no-such-flag 2>"$TMP/usage.err"
+expect "unknown flag exits 2" test $? -eq 2
+"$HUBAOD" --bind 'tcp://127.0.0.1:*' --models "$TMP/nowhere" 2>"$TMP/nomodels.err"
+expect "missing models exit 3 with the reason" sh -c 'test $1 -eq 3 && grep -q "cannot load models" "$2"' _ $? "$TMP/nomodels.err"
+
+# ---- instance A: two supervised workers ------------------------------------
+start A --workers 2 --models "$TMP/live" --max-request-bytes 100000 --deadline-ms 20000
+A=$PID; AEP=$EP
+expect "hubaod starts and two workers connect" client wait "$AEP" 2
+expect "single and batch requests" client basic "$AEP"
+expect "every malformed input gets its error reply, nothing dies" client malformed "$AEP" 100000
+expect "DEALER pipelining: 500 requests matched by id" client dealer "$AEP" 500
+
+out=$("$HUBAO" check --server "$AEP" "公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系13812345678")
+expect "hubao check --server prints the verdict" sh -c 'printf "%s" "$1" | grep -q "Likely fraud: impersonating police"' _ "$out"
+"$HUBAO" check --server "$AEP" --json "周年庆大促，全场五折，退订回T" >"$TMP/check.json"
+expect "hubao check --server --json" "$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["tasks"]["spam"]["positive"] and r["models"]["spam"] == "v1", r' "$TMP/check.json"
+"$HUBAO" check --server tcp://127.0.0.1:1 --timeout-ms 300 hi 2>/dev/null
+expect "check --server without a server exits 3" test $? -eq 3
+
+printf 'hello there\n{"id":"x","text":"周年庆大促，全场五折，退订回T"}\nbad \377 utf8\n\n[{"text":"a"},{"id":"b"}]\n' |
+  "$HUBAO" stream --server "$AEP" --window 4 >"$TMP/stream.out"
+expect "stream exits 1 when some replies are errors" test $? -eq 1
+expect "stream: one reply per line, in input order" "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(rows) == 5, rows
+assert rows[0]["verdict"] == "clean" and "id" not in rows[0]
+assert rows[1]["id"] == "x" and rows[1]["tasks"]["spam"]["positive"]
+assert rows[2]["error"]["code"] == "invalid_utf8"
+assert rows[3]["error"]["code"] == "empty_text"
+assert "verdict" in rows[4][0] and rows[4][1]["error"]["code"] == "missing_text"' "$TMP/stream.out"
+"$PY" -c '
+import sys
+t = [l.split("\t", 1)[1] for l in open(sys.argv[1], encoding="utf-8") if "\t" in l]
+for i in range(2000): print(t[i % len(t)].rstrip("\n"))' tests/fixtures/train_small.tsv >"$TMP/many.txt"
+"$HUBAO" stream --server "$AEP" <"$TMP/many.txt" >"$TMP/many.out"
+expect "stream: 2000 lines in, 2000 verdicts out" sh -c 'test $? -eq 0 && test $(grep -c "\"verdict\"" "$1") -eq 2000' _ "$TMP/many.out"
+
+client stats "$AEP" >"$TMP/stats.json"
+expect "stats: requests, errors, latency, workers, models" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["requests"] > 500 and s["replies"] > 500, s
+assert s["errors"]["by_code"].get("missing_text", 0) >= 2, s["errors"]
+assert s["errors"]["by_code"].get("too_large", 0) >= 2, s["errors"]
+assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p99"] <= s["latency_ms"]["max"], s
+assert len(s["workers"]) == 2 and all(w["state"] in ("idle", "busy") for w in s["workers"])
+assert s["models"] == {"fraud": "v1", "spam": "v1"}, s["models"]' "$TMP/stats.json"
+
+expect "SIGKILL a worker under load: no request lost, worker restarted" \
+  client load "$AEP" 3000 --kill-worker --after 600
+
+printf 'garbage' >>"$TMP/live/spam/model.svm"
+kill -HUP $A
+expect "SIGHUP with a corrupt bundle: each worker logs why" wait_log "$TMP/A.log" "reload failed.*checksum" 2
+expect "... and the broker logs the rejection" wait_log "$TMP/A.log" "rejected the new models" 1
+expect "... and the old models keep serving" client load "$AEP" 200 --expect-models spam=v1
+client stats "$AEP" >"$TMP/stats2.json"
+expect "... stats show the failed reload" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["models"] == {"fraud": "v1", "spam": "v1"}, s["models"]
+assert all(w["last_reload"]["ok"] is False for w in s["workers"]), s["workers"]' "$TMP/stats2.json"
+expect "reload control command reports the failure" "$PY" -c '
+import json, sys, zmq
+s = zmq.Context().socket(zmq.REQ); s.RCVTIMEO = 30000; s.connect(sys.argv[1])
+s.send(b"{\"id\": \"r1\", \"control\": \"reload\"}")
+r = json.loads(s.recv())
+assert r["id"] == "r1" and r["reload"]["ok"] is False, r
+assert all("checksum" in w["error"] for w in r["reload"]["workers"]), r' "$AEP"
+
+rm -rf "$TMP/live/spam" && cp -r "$TMP/v2/spam" "$TMP/live/spam"
+expect "SIGHUP with a good bundle under load: no failed request" \
+  client load "$AEP" 2000 --signal HUP --pid $A --after 300
+expect "... and every worker now serves spam=v2" sh -c '
+i=0; while [ $i -lt 100 ]; do
+  "$0" "$1" stats "$2" models | grep -q "\"spam\": \"v2\"" && exit 0; sleep 0.1; i=$((i + 1)); done; exit 1' \
+  "$PY" "$CLIENT" "$AEP"
+expect "... and replies carry it" client load "$AEP" 100 --expect-models spam=v2
+
+expect "SIGTERM under load: every request answered" \
+  client load "$AEP" 3000 --signal TERM --pid $A --after 800 --allow shutting_down
+stop_wait $A 20
+expect "... and hubaod exits 0" test "$STATUS" = 0
+
+# ---- instance B: no local workers, config file, a worker started alone -----
+cat >"$TMP/b.conf" <<EOF
+# hubaod settings for the overload test
+workers = 0
+queue = 2
+deadline-ms = 400
+backend = tcp://127.0.0.1:*
+EOF
+start B --config "$TMP/b.conf" --models "$TMP/live"
+B=$PID; BEP=$EP
+expect "a config file is read (queue 2, deadline 400 ms)" sh -c '"$0" "$1" stats "$2" queue | grep -q "\"limit\": 2"' "$PY" "$CLIENT" "$BEP"
+expect "no worker: overloaded at once, deadline_exceeded on time" client overload "$BEP"
+"$HUBAOD" --worker --connect "$BACKEND" --models "$TMP/live" 2>"$TMP/W.log" &
+W=$!; PIDS="$PIDS $W"
+expect "hubaod --worker --connect joins the broker" client wait "$BEP" 1
+expect "... and serves requests" client load "$BEP" 50 --window 2
+expect "a flood into a tiny queue: all answered, some overloaded" client flood "$BEP" 300
+kill -TERM $W
+stop_wait $W 10
+expect "the lone worker stops on SIGTERM" test "$STATUS" = 0
+kill -TERM $B
+stop_wait $B 20
+expect "broker B exits 0" test "$STATUS" = 0
+
+expect "no AddressSanitizer or UBSan report" sh -c '! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$1"/*.log' _ "$TMP"
+[ $fails -eq 0 ] && rm -rf "$TMP"
+[ $fails -eq 0 ]

@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""service_client.py - test clients for tests/integration/service.sh.
+
+Each subcommand talks to a running hubaod, checks what it gets back and
+exits 0 (pass) or 1 (fail, with the reason on stderr).  Every wait is
+bounded in time.  Needs pyzmq (Debian python3-zmq).
+
+  wait EP N                  until N workers are connected (ping)
+  stats EP [KEY]             print the stats JSON (or one top-level key)
+  basic EP                   single request, batch, id echo, models
+  malformed EP MAX_BYTES     one request per error kind; the service lives on
+  dealer EP N                N pipelined requests on a DEALER, matched by id;
+                             address frames before the delimiter come back
+  overload EP                with no worker, --queue 2, --deadline-ms 400:
+                             overloaded at once, then deadline_exceeded
+  flood EP N                 N at once into a tiny queue: every one answered,
+                             some "overloaded"
+  load EP N [options]        pipelined load with an action part-way through:
+      --window W             requests in flight (default 64)
+      --after K              act after K replies (default N/4)
+      --kill-worker          SIGKILL one worker (pid from stats)
+      --signal SIG --pid P   send SIG (HUP, TERM) to process P
+      --allow CODE,...       error codes accepted (default none)
+      --expect-models T=V    at least one reply carries model version V for T
+      --stopped              the broker stops during the run: expect no
+                             stats afterwards
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+import zmq
+
+CTX = zmq.Context.instance()
+TEXTS = []
+
+
+def texts():
+    if not TEXTS:
+        path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "train_small.tsv")
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if "\t" in line:
+                    TEXTS.append(line.rstrip("\n").split("\t", 1)[1])
+    return TEXTS
+
+
+def fail(msg):
+    print("    " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def req_socket(ep, timeout_ms=10000):
+    s = CTX.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    s.connect(ep)
+    return s
+
+
+def ask(ep, body, timeout_ms=10000):
+    """One request on a fresh REQ socket; the parsed reply, or fail."""
+    s = req_socket(ep, timeout_ms)
+    s.send(body if isinstance(body, bytes) else json.dumps(body).encode())
+    try:
+        return json.loads(s.recv())
+    except zmq.Again:
+        fail("no reply within %d ms to %r" % (timeout_ms, body if len(str(body)) < 80 else "..."))
+    finally:
+        s.close()
+
+
+def stats(ep):
+    return ask(ep, {"control": "stats"})["stats"]
+
+
+def cmd_wait(ep, n):
+    end = time.time() + 30
+    while time.time() < end:
+        s = req_socket(ep, 1000)
+        s.send(b'{"control":"ping"}')
+        try:
+            if json.loads(s.recv())["pong"]["workers"] >= int(n):
+                return
+        except zmq.Again:
+            pass
+        finally:
+            s.close()
+        time.sleep(0.1)
+    fail("fewer than %s workers after 30 s" % n)
+
+
+def cmd_stats(ep, key=None):
+    st = stats(ep)
+    print(json.dumps(st[key] if key else st))
+
+
+def is_verdict(r):
+    return isinstance(r, dict) and "verdict" in r and "tasks" in r and "error" not in r
+
+
+def cmd_basic(ep):
+    r = ask(ep, {"id": "a1", "text": "公安局通知：请把存款转入安全账户 13812345678"})
+    if not is_verdict(r) or r["id"] != "a1":
+        fail("single request: %r" % r)
+    if r["verdict"] != "fraud" or r["tasks"]["fraud"]["type"] != "authority":
+        fail("single request not fraud/authority: %r" % r["verdict"])
+    if set(r["models"]) != {"fraud", "spam"}:
+        fail("models: %r" % r["models"])
+    if "13812345678" in json.dumps(r, ensure_ascii=False):
+        fail("phone number not masked")
+    r = ask(ep, {"text": "周年庆大促，全场五折，退订回T"})
+    if "id" in r or not r["tasks"]["spam"]["positive"]:
+        fail("request without id: %r" % r)
+    batch = [{"id": i, "text": t} for i, t in enumerate(texts()[:5])]
+    batch.insert(2, {"id": "no-text"})
+    r = ask(ep, batch)
+    if not isinstance(r, list) or len(r) != 6:
+        fail("batch reply: %r" % r)
+    if [x.get("id") for x in r] != [0, 1, "no-text", 2, 3, 4]:
+        fail("batch order: %r" % [x.get("id") for x in r])
+    if r[2].get("error", {}).get("code") != "missing_text" or not all(
+            is_verdict(x) for i, x in enumerate(r) if i != 2):
+        fail("batch items: %r" % r)
+    r = ask(ep, {"id": 5, "text": "see www.Example.com/x", "urls": ["HTTP://WWW.EXAMPLE.COM:80/a/../b"]})
+    if r["urls"][0].get("domain") != "example.com" or r["urls"][0].get("url") != "http://www.example.com/b":
+        fail("urls: %r" % r.get("urls"))
+
+
+def cmd_malformed(ep, max_bytes):
+    max_bytes = int(max_bytes)
+    # (code, body, id the reply must carry: None when the body cannot be
+    # parsed, is not an object, or is refused unparsed for its size)
+    cases = [
+        ("malformed_json", b'{"id": 1, "text": "unterminated', None),
+        ("malformed_json", b"", None),
+        ("invalid_request", b"42", None),
+        ("invalid_request", b"[]", None),
+        ("invalid_request", b'{"id": 3, "text": "x", "urls": "not-a-list"}', 3),
+        ("missing_text", b'{"id": 4}', 4),
+        ("missing_text", b'{"id": 5, "text": ["not", "a", "string"]}', 5),
+        ("invalid_utf8", b'{"id": 6, "text": "bad \xff\xfe bytes"}', None),
+        ("invalid_utf8", b'{"id": 7, "text": "lone \\ud800 surrogate"}', None),
+        ("empty_text", b'{"id": 8, "text": "  \\u200b  "}', 8),
+        ("too_large", json.dumps({"id": 9, "text": "a" * 70000}).encode(), 9),
+        ("too_large", json.dumps({"id": 10, "text": "b" * (max_bytes + 10)}).encode(), None),
+        ("batch_too_large", json.dumps([{"text": "x"}] * 300).encode(), None),
+        ("invalid_request", b'{"id": 12, "control": "no-such-command"}', 12),
+    ]
+    before = [w["pid"] for w in stats(ep)["workers"]]
+    for code, body, want_id in cases:
+        r = ask(ep, body)
+        got = r.get("error", {}).get("code") if isinstance(r, dict) else None
+        if got != code:
+            fail("%r...: expected %s, got %r" % (body[:40], code, r))
+        if not r["error"].get("message"):
+            fail("%s reply has no message" % code)
+        if r.get("id") != want_id:
+            fail("%s reply should carry id %r: %r" % (code, want_id, r))
+    # a second frame after the body is refused, a REQ envelope or not
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    d.send_multipart([b"", b'{"text":"a"}', b'{"text":"b"}'])
+    if not d.poll(10000):
+        fail("no reply to a two-frame request")
+    parts = d.recv_multipart()
+    if parts[0] != b"" or json.loads(parts[-1])["error"]["code"] != "invalid_request":
+        fail("two-frame request: %r" % parts)
+    d.close()
+    after = stats(ep)
+    if sorted(w["pid"] for w in after["workers"]) != sorted(before):
+        fail("workers changed after bad input: %r -> %r" % (before, after["workers"]))
+    if after["errors"]["by_code"].get("overloaded"):
+        fail("unexpected overload")
+    if not is_verdict(ask(ep, {"text": "still alive?"})):
+        fail("service does not answer after bad input")
+
+
+def cmd_dealer(ep, n):
+    n = int(n)
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    t = texts()
+    for i in range(n):
+        d.send_multipart([b"", json.dumps({"id": "d%d" % i, "text": t[i % len(t)]}).encode()])
+    seen = {}
+    end = time.time() + 30
+    while len(seen) < n and time.time() < end:
+        if d.poll(1000):
+            empty, body = d.recv_multipart()
+            r = json.loads(body)
+            if empty != b"" or not is_verdict(r):
+                fail("bad pipelined reply: %r" % body[:200])
+            seen[r["id"]] = seen.get(r["id"], 0) + 1
+    if len(seen) != n or any(v != 1 for v in seen.values()):
+        fail("expected %d distinct replies once each, got %d" % (n, len(seen)))
+    # address frames before the delimiter come back unchanged
+    for tag in (b"tag-1", b"\x00\x01binary"):
+        d.send_multipart([tag, b"", b'{"text":"hello"}'])
+        if not d.poll(10000):
+            fail("no reply with an address frame")
+        parts = d.recv_multipart()
+        if parts[:2] != [tag, b""] or not is_verdict(json.loads(parts[2])):
+            fail("address frame not echoed: %r" % parts[:2])
+    # a bare DEALER without the delimiter still gets an answer
+    d.send(b'{"id":"bare","text":"hello"}')
+    if not d.poll(10000) or json.loads(d.recv_multipart()[-1]).get("id") != "bare":
+        fail("bare DEALER request not answered")
+    d.close()
+
+
+def cmd_overload(ep):
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    t0 = time.time()
+    for i in range(6):
+        d.send_multipart([b"", json.dumps({"id": i, "text": "hello"}).encode()])
+    got = {}
+    while len(got) < 6 and time.time() < t0 + 10:
+        if d.poll(1000):
+            r = json.loads(d.recv_multipart()[1])
+            got[r["id"]] = (r["error"]["code"], time.time() - t0)
+    d.close()
+    codes = sorted(c for c, _ in got.values())
+    if codes != ["deadline_exceeded"] * 2 + ["overloaded"] * 4:
+        fail("expected 2 deadline_exceeded and 4 overloaded, got %r" % got)
+    for c, dt in got.values():
+        if c == "overloaded" and dt > 0.3:
+            fail("overloaded came after %.2f s, not at once" % dt)
+        if c == "deadline_exceeded" and not 0.35 < dt < 3:
+            fail("deadline_exceeded after %.2f s (deadline 0.4 s)" % dt)
+
+
+def cmd_flood(ep, n):
+    n = int(n)
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    t = texts()
+    for i in range(n):
+        d.send_multipart([b"", json.dumps({"id": i, "text": t[i % len(t)]}).encode()])
+    got = {}
+    end = time.time() + 30
+    while len(got) < n and time.time() < end:
+        if d.poll(1000):
+            r = json.loads(d.recv_multipart()[1])
+            got[r["id"]] = "ok" if is_verdict(r) else r["error"]["code"]
+    d.close()
+    if len(got) != n:
+        fail("%d of %d answered" % (len(got), n))
+    kinds = set(got.values())
+    if not kinds <= {"ok", "overloaded"} or "overloaded" not in kinds or "ok" not in kinds:
+        fail("expected verdicts and overloaded replies, got %r" % kinds)
+
+
+def cmd_load(ep, n, args):
+    n = int(n)
+    opts = {"--window": "64", "--after": str(n // 4), "--allow": "", "--pid": "0",
+            "--signal": "", "--expect-models": ""}
+    flags = set()
+    i = 0
+    while i < len(args):
+        if args[i] in ("--kill-worker", "--stopped"):
+            flags.add(args[i])
+            i += 1
+        else:
+            opts[args[i]] = args[i + 1]
+            i += 2
+    window, after = int(opts["--window"]), int(opts["--after"])
+    allow = set(filter(None, opts["--allow"].split(",")))
+    victim = None
+    if "--kill-worker" in flags:
+        victim = stats(ep)["workers"][0]["pid"]
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    t = texts()
+    sent, got, acted = 0, {}, False
+    versions = set()
+    end = time.time() + 40
+    while len(got) < n and time.time() < end:
+        while sent < n and sent - len(got) < window:
+            d.send_multipart([b"", json.dumps({"id": sent, "text": t[sent % len(t)]}).encode()])
+            sent += 1
+        if d.poll(1000):
+            r = json.loads(d.recv_multipart()[1])
+            if r.get("id") in got:
+                fail("two replies for id %r" % r.get("id"))
+            got[r.get("id")] = r
+            for task, v in r.get("models", {}).items():
+                versions.add("%s=%s" % (task, v))
+            if not acted and len(got) >= after:
+                acted = True
+                if victim:
+                    os.kill(victim, signal.SIGKILL)
+                if opts["--signal"]:
+                    os.kill(int(opts["--pid"]), getattr(signal, "SIG" + opts["--signal"]))
+    d.close()
+    if len(got) != n:
+        fail("%d of %d requests answered (lost some)" % (len(got), n))
+    bad = {}
+    for r in got.values():
+        if not is_verdict(r):
+            code = r.get("error", {}).get("code")
+            if code not in allow:
+                bad[code] = bad.get(code, 0) + 1
+    if bad:
+        fail("unexpected error replies: %r" % bad)
+    ok = sum(1 for r in got.values() if is_verdict(r))
+    if ok < after:
+        fail("only %d verdicts" % ok)
+    if opts["--expect-models"] and opts["--expect-models"] not in versions:
+        fail("no reply from %s (saw %r)" % (opts["--expect-models"], sorted(versions)))
+    if victim:
+        end = time.time() + 20
+        while time.time() < end:
+            st = stats(ep)
+            pids = [w["pid"] for w in st["workers"]]
+            if victim not in pids and len(pids) == st["workers_running"] >= 2 and st["restarts"] >= 1:
+                break
+            time.sleep(0.1)
+        else:
+            fail("killed worker %d not replaced: %r" % (victim, stats(ep)["workers"]))
+        if st["resent"] < 1:
+            fail("the killed worker held no request (resent = 0); the test proved nothing")
+    print("%d verdicts, %d errors; versions %s" % (ok, n - ok, " ".join(sorted(versions))))
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    cmd, ep, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if cmd == "load":
+        cmd_load(ep, rest[0], rest[1:])
+    else:
+        globals()["cmd_" + cmd](ep, *rest)
+
+
+if __name__ == "__main__":
+    main()
