@@ -241,7 +241,8 @@ static int read_checked(const hb_model *m, const char *dir, const char *file_key
     return 0;
 }
 
-/* IDF weights: 2^hash_bits little-endian float32 values. */
+/* IDF weights, stored sparsely: little-endian (uint32 bucket, float32 idf)
+ * pairs in ascending bucket order, for every bucket whose idf is not 0. */
 static int load_idf(hb_model *m, const char *dir, hb_error *err)
 {
     char *data;
@@ -250,13 +251,30 @@ static int load_idf(hb_model *m, const char *dir, hb_error *err)
     if (rc != 0)
         return rc;
     size_t dim = (size_t)1 << m->features.hash_bits;
-    if (len != dim * sizeof(float)) {
+    m->idf = calloc(dim, sizeof *m->idf);
+    if (!m->idf) {
         free(data);
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: IDF file has %zu bytes, expected %zu (2^%d floats)",
-                            dir, len, dim * sizeof(float), m->features.hash_bits);
+        return hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
     }
-    m->idf = (float *)data; /* malloc'd, so suitably aligned */
+    const char *problem = len % 8 ? "size is not a whole number of entries" : NULL;
+    long last = -1;
+    for (size_t off = 0; !problem && off < len; off += 8) {
+        uint32_t idx;
+        float val;
+        memcpy(&idx, data + off, 4);
+        memcpy(&val, data + off + 4, 4);
+        if (idx >= dim || (long)idx <= last)
+            problem = "bucket out of range or out of order";
+        else if (!isfinite(val) || val <= 0)
+            problem = "IDF value is not a positive number";
+        else
+            m->idf[idx] = val;
+        last = (long)idx;
+    }
+    free(data);
+    if (problem)
+        return hb_error_set(err, HB_EFORMAT, "%s/%s: %s", dir,
+                            get_string(m->manifest, "idf_file", "idf.bin"), problem);
     return 0;
 }
 
@@ -473,11 +491,24 @@ int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
 
     if (idf) {
         char isum[17];
-        snprintf(path, sizeof path, "%s/idf.f32", dir);
-        if ((rc = write_file(path, idf, ((size_t)1 << cfg.hash_bits) * sizeof *idf,
-                             isum, err)) != 0)
+        size_t dim = (size_t)1 << cfg.hash_bits, n = 0;
+        unsigned char *buf = malloc(dim * 8);
+        if (!buf)
+            return hb_error_set(err, HB_ENOMEM, "out of memory");
+        for (size_t j = 0; j < dim; j++) {
+            if (idf[j] == 0.0f)
+                continue;
+            uint32_t idx = (uint32_t)j;
+            memcpy(buf + 8 * n, &idx, 4);
+            memcpy(buf + 8 * n + 4, &idf[j], 4);
+            n++;
+        }
+        snprintf(path, sizeof path, "%s/idf.bin", dir);
+        rc = write_file(path, buf, 8 * n, isum, err);
+        free(buf);
+        if (rc != 0)
             return rc;
-        json_object_set_new(manifest, "idf_file", json_string("idf.f32"));
+        json_object_set_new(manifest, "idf_file", json_string("idf.bin"));
         json_object_set_new(manifest, "idf_xxh64", json_string(isum));
     }
     json_object_set_new(manifest, "format", json_string(MANIFEST_FORMAT));

@@ -8,8 +8,9 @@
  *                  configuration (featurize.h), probability calibration,
  *                  decision threshold, provenance and metrics (docs/model-format.md)
  *   model.svm      a libsvm model file (two classes, label +1 = positive)
- *   idf.f32        inverse document frequency per feature bucket, when the
- *                  features use IDF (float32, little-endian)
+ *   idf.bin        inverse document frequency per feature bucket, when the
+ *                  features use IDF: (uint32 bucket, float32 idf) pairs,
+ *                  little-endian, ascending, buckets with idf 0 left out
  * The manifest records the xxh64 checksum of model.svm, so a truncated or
  * corrupted model file is refused with a clear error before libsvm parses it.
  *
@@ -80,7 +81,7 @@ double hb_model_contribution(const hb_model *model, const hb_fvec *v,
 
 /* Write a linear model bundle into dir (created if missing): model.svm in
  * libsvm format from the dense weights w (2^hash_bits entries) and bias,
- * idf.f32 from idf when not NULL (2^hash_bits float32), then manifest.json
+ * idf.bin from idf when not NULL (2^hash_bits values), then manifest.json
  * made of the given manifest object plus "format", "model_file",
  * "model_xxh64" and "idf_file", "idf_xxh64".  Weights with |w| < prune are
  * left out to keep the bundle small.  Returns 0 or a negative code with
