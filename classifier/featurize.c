@@ -412,17 +412,23 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
     return 0;
 }
 
-int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
-                      const char *name, float value)
+int hb_fvec_add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *key,
+                      size_t len, const char *label, float value)
 {
     if (!v->slot && fvec_grow(v) != 0)
         return HB_ENOMEM;
-    uint64_t h = XXH3_64bits_withSeed(name, strlen(name), SEED_NAMED);
+    uint64_t h = XXH3_64bits_withSeed(key, len, SEED_NAMED);
     hb_feature_origin none = {0, 0};
     return fvec_add(v, bucket(h, cfg->hash_bits), value, HB_GROUP_NAMED, none,
-                    name) < 0
+                    label) < 0
                ? HB_ENOMEM
                : 0;
+}
+
+int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
+                      const char *name, float value)
+{
+    return hb_fvec_add_keyed(cfg, v, name, strlen(name), name, value);
 }
 
 void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out)

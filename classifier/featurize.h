@@ -118,6 +118,12 @@ void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out);
 double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf,
                      const hb_norms *norms);
 
+/* Like hb_fvec_add_named, but hashed by the len bytes of key while label
+ * (static, outliving v) names it in explanations: for features whose name
+ * is built per message, such as "url:tld=top". */
+int hb_fvec_add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *key,
+                      size_t len, const char *label, float value);
+
 /* Sort entries by index (libsvm and liblinear want ascending indices).
  * Allocates a temporary: for training and kernel models, not the linear hot
  * path.  Returns 0 or HB_ENOMEM. */

@@ -28,6 +28,7 @@ struct hb_model {
     const char *task, *kind, *version, *positive, *negative;
     hb_feature_config features;
     double threshold;
+    double override_at; /* URL models: probability that makes a message fraud */
     double rule_scale;
     double platt_a, platt_b;
     /* linear models */
@@ -142,6 +143,14 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         m->threshold > 1)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"threshold\" must be a probability 0..1", path);
+    m->override_at = 2.0; /* never, unless the manifest says so */
+    if (json_object_get(man, "fraud_override_at") &&
+        (get_number(man, "fraud_override_at", &m->override_at) != 0 ||
+         m->override_at < 0.5 || m->override_at > 2.0))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"fraud_override_at\" must be a probability "
+                            "0.5..1 (or 2 for never)",
+                            path);
     m->rule_scale = 1.0;
     if (json_object_get(man, "rule_weight_scale") &&
         (get_number(man, "rule_weight_scale", &m->rule_scale) != 0 ||
@@ -333,6 +342,7 @@ const char *hb_model_dir(const hb_model *m) { return m->dir; }
 const hb_feature_config *hb_model_features(const hb_model *m) { return &m->features; }
 double hb_model_threshold(const hb_model *m) { return m->threshold; }
 double hb_model_rule_scale(const hb_model *m) { return m->rule_scale; }
+double hb_model_override_at(const hb_model *m) { return m->override_at; }
 const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 
 double hb_model_decision(const hb_model *m, const hb_fvec *v)

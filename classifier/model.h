@@ -58,6 +58,11 @@ double hb_model_threshold(const hb_model *model);
  * are added to the decision value ("rule_weight_scale", default 1). */
 double hb_model_rule_scale(const hb_model *model);
 
+/* URL models: the probability at or above which a link makes its message
+ * fraud ("fraud_override_at"); above 1 (the default) when the model's
+ * scores are evidence only. */
+double hb_model_override_at(const hb_model *model);
+
 /* The parsed manifest (borrowed; lives as long as the model). */
 const json_t *hb_model_manifest(const hb_model *model);
 

@@ -224,6 +224,24 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
                                               (json_int_t)ce));
     }
     json_object_set_new(root, "entities", ents);
+    json_t *links = json_array();
+    for (size_t i = 0; i < v->nurls; i++) {
+        const hb_url_verdict *u = &v->urls[i];
+        json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "url", u->url.url, "host",
+                              u->url.host, "domain", u->url.domain, "malicious",
+                              u->malicious);
+        json_object_set_new(j, "probability",
+                            u->probability < 0 ? json_null() : json_real(u->probability));
+        json_object_set_new(j, "decided_fraud", json_boolean(u == v->fraud_link));
+        if (u->from_text) {
+            size_t cs = 0, ce = 0;
+            hb_session_source_span(s, u->start, u->end, &cs, &ce);
+            json_object_set_new(j, "start", json_integer((json_int_t)cs));
+            json_object_set_new(j, "end", json_integer((json_int_t)ce));
+        }
+        json_array_append_new(links, j);
+    }
+    json_object_set_new(root, "urls", links);
     json_object_set_new(root, "rules_limited", json_integer((json_int_t)v->rules_limited));
     return root;
 }
@@ -251,19 +269,16 @@ json_t *hb_error_reply(const json_t *id, const char *code, const char *message)
     return root;
 }
 
-static void request_error(hb_request_error *err, const char *code,
-                          const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void request_error(hb_request_error *err, const char *code,
-                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+request_error(hb_request_error *err, const char *code, const char *fmt, ...)
 {
-    if (!err)
-        return;
-    err->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
 }
 
 static const char *json_kind(const json_t *j)

@@ -40,6 +40,9 @@ void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
  *                "threshold", "type", "model", "evidence": { "rules": [...],
  *                "features": [...] } } },
  *     "entities": [ { "kind", "text", "start", "end" } ],
+ *     "urls": [ { "url", "host", "domain", "probability" (null without a
+ *                 URL model), "malicious", "decided_fraud",
+ *                 "start", "end" (links found in the text) } ],
  *     "rules_limited": n }
  * Spans ("start", "end") are code point offsets in the text as submitted.
  * NULL only on allocation failure. */

@@ -50,6 +50,7 @@ hb_train_options hb_train_defaults(const char *task)
 {
     hb_train_options o = {
         .task = task,
+        .kind = strcmp(task, "url") == 0 ? "url" : "text",
         .positive_name = task,
         .negative_name = "none",
         .version = "dev",
@@ -81,6 +82,17 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* The feature vector of one row: a message, or a link for URL models. */
+static int vectorize(const hb_engine *engine, hb_session *s,
+                     const hb_train_options *o, const hb_example *ex,
+                     const hb_fvec **fv, hb_error *err)
+{
+    if (strcmp(o->kind, "url") == 0)
+        return hb_featurize_url(engine, s, &o->features, ex->text, ex->text_len,
+                                fv, err);
+    return hb_featurize(engine, s, &o->features, ex->text, ex->text_len, fv, err);
+}
+
 /* Document frequency of every text bucket, turned into smoothed IDF
  * (scikit-learn's formula: ln((1+N)/(1+df)) + 1), with buckets seen in
  * fewer than min_df documents set to 0 so they are ignored everywhere. */
@@ -96,8 +108,7 @@ static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
     }
     for (size_t i = 0; i < ds->n; i++) {
         const hb_fvec *fv;
-        if (hb_featurize(engine, s, &o->features, ds->rows[i].text,
-                         ds->rows[i].text_len, &fv, NULL) != 0)
+        if (vectorize(engine, s, o, &ds->rows[i], &fv, NULL) != 0)
             continue; /* build_rows reports real errors */
         for (size_t e = 0; e < fv->n; e++)
             if (fv->group[e] < HB_TEXT_GROUPS && fv->val[e] != 0.0f)
@@ -140,8 +151,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         const hb_example *ex = &ds->rows[i];
         const hb_fvec *fv = NULL;
         hb_error ferr;
-        int frc = hb_featurize(engine, s, &o->features, ex->text, ex->text_len,
-                               &fv, &ferr);
+        int frc = vectorize(engine, s, o, ex, &fv, &ferr);
         if (frc != 0 && frc != HB_EEMPTY) {
             rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line,
                               ferr.message);
@@ -176,7 +186,8 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                 if (x != 0.0)
                     node[k++] = (struct feature_node){(int)fv->idx[e] + 1, x};
             }
-            r->rule_w[i] = hb_session_rule_weight(engine, s, o->task);
+            if (strcmp(o->kind, "text") == 0)
+                r->rule_w[i] = hb_session_rule_weight(engine, s, o->task);
         }
         node[k++] = (struct feature_node){(int)r->dim + 1, 1.0}; /* bias */
         node[k++] = (struct feature_node){-1, 0.0};
@@ -447,7 +458,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
 
     manifest = json_object();
     json_object_set_new(manifest, "task", json_string(o->task));
-    json_object_set_new(manifest, "kind", json_string("text"));
+    json_object_set_new(manifest, "kind", json_string(o->kind));
     json_object_set_new(manifest, "version", json_string(o->version));
     json_object_set_new(manifest, "labels",
                         json_pack("{s:s, s:s}", "positive", o->positive_name,

@@ -37,6 +37,7 @@ typedef void (*hb_progress_fn)(void *ctx, const char *stage, size_t done,
 
 typedef struct hb_train_options {
     const char *task;           /* task name written in the manifest */
+    const char *kind;           /* "text" (messages) or "url" (one link per row) */
     const char *positive_name;  /* label names of the verdict */
     const char *negative_name;
     const char *version;        /* manifest version string */
@@ -53,8 +54,8 @@ typedef struct hb_train_options {
     void *progress_ctx;
 } hb_train_options;
 
-/* Defaults for a task (labels named after it, 5 folds, C grid
- * 0.0625..2, seed 1). */
+/* Defaults for a task (labels named after it, kind "url" for task "url"
+ * and "text" otherwise, 5 folds, C grid 0.0625..2, seed 1). */
 hb_train_options hb_train_defaults(const char *task);
 
 typedef struct hb_train_result {
@@ -67,7 +68,9 @@ typedef struct hb_train_result {
     double seconds;
 } hb_train_result;
 
-/* Train on ds (labels mapped by map) and write the bundle to out_dir.
+/* Train on ds (labels mapped by map) and write the bundle to out_dir.  For
+ * kind "url" each row's text is one link (urlfeatures.h); a row whose link
+ * does not parse is an error naming file:line.
  * engine supplies the rules and entity patterns (rules-only is enough).
  * extra, if not NULL, is merged into the manifest (provenance: data files,
  * checksums).  Returns 0 or an error (bad data, one class only, I/O). */

@@ -6,6 +6,8 @@
  */
 #include "verdict.h"
 
+#include "urlfeatures.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@ struct hb_engine {
     hb_entities *entities;
     hb_model *models[HB_MAX_TASKS];
     size_t nmodels;
+    hb_model *url_model; /* kind "url", or NULL */
     size_t max_text;
 };
 
@@ -29,6 +32,8 @@ struct hb_session {
     hb_rules_scratch *rules;
     hb_entities_scratch *entities;
     hb_fvec fvec[HB_MAX_TASKS];
+    hb_fvec url_fvec;
+    hb_text url_text;
     const char *raw; /* the caller's text of the last message */
     hb_verdict verdict;
 };
@@ -52,9 +57,13 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
     snprintf(single, sizeof single, "%s/manifest.json", models_dir);
     if (stat(single, &sst) == 0) {
         /* models_dir is itself one bundle */
-        if (!(e->models[0] = hb_model_load(models_dir, err)))
+        hb_model *m = hb_model_load(models_dir, err);
+        if (!m)
             return err ? err->code : HB_EFORMAT;
-        e->nmodels = 1;
+        if (strcmp(hb_model_kind(m), "url") == 0)
+            e->url_model = m;
+        else
+            e->models[e->nmodels++] = m;
         return 0;
     }
     DIR *d = opendir(models_dir);
@@ -82,8 +91,14 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
         hb_model *m = hb_model_load(path, err);
         if (!m) {
             rc = err ? err->code : HB_EFORMAT;
-        } else if (strcmp(hb_model_kind(m), "text") != 0) {
-            hb_model_free(m); /* URL models are scored per link, not here */
+        } else if (strcmp(hb_model_kind(m), "url") == 0) {
+            if (e->url_model) {
+                rc = hb_error_set(err, HB_EFORMAT, "%s and %s are both URL models",
+                                  hb_model_dir(e->url_model), path);
+                hb_model_free(m);
+            } else {
+                e->url_model = m;
+            }
         } else if (e->nmodels == HB_MAX_TASKS) {
             hb_model_free(m);
             rc = hb_error_set(err, HB_ELIMIT, "%s: more than %d text models",
@@ -101,7 +116,7 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
-    if (rc == 0 && e->nmodels == 0)
+    if (rc == 0 && e->nmodels == 0 && !e->url_model)
         rc = hb_error_set(err, HB_ENOTFOUND,
                           "%s holds no text model bundle (a directory with a "
                           "manifest.json); train one with `hubao train` or "
@@ -145,6 +160,7 @@ void hb_engine_free(hb_engine *e)
     hb_entities_free(e->entities);
     for (size_t i = 0; i < e->nmodels; i++)
         hb_model_free(e->models[i]);
+    hb_model_free(e->url_model);
     free(e);
 }
 
@@ -152,6 +168,7 @@ const hb_rules *hb_engine_rules(const hb_engine *e) { return e->rules; }
 const hb_catalog *hb_engine_catalog(const hb_engine *e) { return e->catalog; }
 size_t hb_engine_ntasks(const hb_engine *e) { return e->nmodels; }
 const hb_model *hb_engine_model(const hb_engine *e, size_t i) { return e->models[i]; }
+const hb_model *hb_engine_url_model(const hb_engine *e) { return e->url_model; }
 void hb_engine_set_max_text(hb_engine *e, size_t bytes) { e->max_text = bytes; }
 
 hb_session *hb_session_new(void)
@@ -162,6 +179,8 @@ hb_session *hb_session_new(void)
     hb_text_init(&s->text);
     for (size_t i = 0; i < HB_MAX_TASKS; i++)
         hb_fvec_init(&s->fvec[i]);
+    hb_fvec_init(&s->url_fvec);
+    hb_text_init(&s->url_text);
     s->rules = hb_rules_scratch_new();
     s->entities = hb_entities_scratch_new();
     if (!s->rules || !s->entities) {
@@ -178,6 +197,8 @@ void hb_session_free(hb_session *s)
     hb_text_release(&s->text);
     for (size_t i = 0; i < HB_MAX_TASKS; i++)
         hb_fvec_release(&s->fvec[i]);
+    hb_fvec_release(&s->url_fvec);
+    hb_text_release(&s->url_text);
     hb_rules_scratch_free(s->rules);
     hb_entities_scratch_free(s->entities);
     free(s);
@@ -190,7 +211,8 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
 {
     hb_verdict *v = &s->verdict;
     v->text = NULL;
-    v->ntasks = v->nhits = v->nentities = v->rules_limited = 0;
+    v->ntasks = v->nhits = v->nentities = v->rules_limited = v->nurls = 0;
+    v->fraud_link = NULL;
     s->raw = text;
     if (len > e->max_text)
         return hb_error_set(err, HB_ETOOBIG,
@@ -292,13 +314,80 @@ double hb_session_rule_weight(const hb_engine *e, const hb_session *s,
     return r.rule_weight;
 }
 
-int hb_classify(const hb_engine *e, hb_session *s, const char *text,
-                size_t len, const hb_verdict **out, hb_error *err)
+/* Parse a link given on its own (a training row, a request's "urls"):
+ * quotes and spaces around it are not part of it. */
+static int parse_link(const char *raw, size_t len, hb_url *u, hb_error *err)
+{
+    while (len && (*raw == '\'' || *raw == '"' || *raw == ' ')) {
+        raw++;
+        len--;
+    }
+    while (len && (raw[len - 1] == '\'' || raw[len - 1] == '"' || raw[len - 1] == ' '))
+        len--;
+    return hb_url_parse(raw, len, u, err);
+}
+
+/* Parse and score one link into out; -1 if it does not parse. */
+static int score_link(const hb_engine *e, hb_session *s, const char *raw,
+                      size_t len, hb_url_verdict *out, hb_error *err)
+{
+    if (parse_link(raw, len, &out->url, err) != 0)
+        return HB_EINVAL;
+    out->probability = -1;
+    out->malicious = out->decides = 0;
+    if (!e->url_model)
+        return 0;
+    const hb_feature_config *cfg = hb_model_features(e->url_model);
+    if (hb_url_features(cfg, &out->url, &s->url_text, &s->url_fvec) != 0)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    double d = hb_model_decision(e->url_model, &s->url_fvec);
+    out->probability = hb_model_probability(e->url_model, d);
+    out->malicious = out->probability >= hb_model_threshold(e->url_model);
+    out->decides = out->probability >= hb_model_override_at(e->url_model);
+    return 0;
+}
+
+/* Every link in the text, then the given ones. */
+static void score_links(const hb_engine *e, hb_session *s,
+                        const char *const *urls, const size_t *lens,
+                        size_t nurls)
+{
+    hb_verdict *v = &s->verdict;
+    for (size_t i = 0; i < v->nentities && v->nurls < HB_MAX_URLS; i++) {
+        const hb_entity *x = &v->entities[i];
+        if (x->kind != HB_ENTITY_URL)
+            continue;
+        hb_url_verdict *u = &v->urls[v->nurls];
+        if (score_link(e, s, s->text.utf8 + x->start, x->end - x->start, u, NULL) == 0) {
+            u->from_text = 1;
+            u->start = x->start;
+            u->end = x->end;
+            v->nurls++;
+        }
+    }
+    for (size_t i = 0; i < nurls && v->nurls < HB_MAX_URLS; i++) {
+        hb_url_verdict *u = &v->urls[v->nurls];
+        if (score_link(e, s, urls[i], lens[i], u, NULL) == 0) {
+            u->from_text = 0;
+            u->start = u->end = 0;
+            v->nurls++;
+        }
+    }
+    for (size_t i = 0; i < v->nurls && !v->fraud_link; i++)
+        if (v->urls[i].decides)
+            v->fraud_link = &v->urls[i];
+}
+
+int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
+                          size_t len, const char *const *urls,
+                          const size_t *lens, size_t nurls,
+                          const hb_verdict **out, hb_error *err)
 {
     int rc = analyse(e, s, text, len, err);
     if (rc != 0)
         return rc;
     hb_verdict *v = &s->verdict;
+    score_links(e, s, urls, lens, nurls);
     for (size_t i = 0; i < e->nmodels; i++) {
         const hb_model *m = e->models[i];
         const hb_feature_config *cfg = hb_model_features(m);
@@ -306,6 +395,7 @@ int hb_classify(const hb_engine *e, hb_session *s, const char *text,
         r->task = hb_model_task(m);
         r->model = m;
         r->fvec = i;
+        r->by_link = 0;
         for (size_t j = 0; j < i; j++)
             if (memcmp(cfg, hb_model_features(e->models[j]), sizeof *cfg) == 0) {
                 r->fvec = v->tasks[j].fvec;
@@ -318,9 +408,47 @@ int hb_classify(const hb_engine *e, hb_session *s, const char *text,
                       hb_model_rule_scale(m) * r->rule_weight;
         r->probability = hb_model_probability(m, r->decision);
         r->positive = r->probability >= hb_model_threshold(m);
+        if (strcmp(r->task, "fraud") == 0 && v->fraud_link && !r->positive) {
+            /* a malicious link outranks an unsure text model */
+            r->positive = r->by_link = 1;
+            if (v->fraud_link->probability > r->probability)
+                r->probability = v->fraud_link->probability;
+        }
+        if (r->by_link && !r->type)
+            r->type = "malicious_link";
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);
     }
     *out = v;
+    return 0;
+}
+
+int hb_classify(const hb_engine *e, hb_session *s, const char *text,
+                size_t len, const hb_verdict **out, hb_error *err)
+{
+    return hb_classify_with_urls(e, s, text, len, NULL, NULL, 0, out, err);
+}
+
+int hb_classify_url(const hb_engine *e, hb_session *s, const char *url,
+                    size_t len, hb_url_verdict *out, hb_error *err)
+{
+    int rc = score_link(e, s, url, len, out, err);
+    if (rc == 0 && !e->url_model)
+        rc = hb_error_set(err, HB_ENOTFOUND, "no URL model is loaded");
+    return rc;
+}
+
+int hb_featurize_url(const hb_engine *e, hb_session *s,
+                     const hb_feature_config *cfg, const char *url, size_t len,
+                     const hb_fvec **out, hb_error *err)
+{
+    (void)e;
+    hb_url u;
+    int rc = parse_link(url, len, &u, err);
+    if (rc != 0)
+        return rc;
+    if (hb_url_features(cfg, &u, &s->url_text, &s->url_fvec) != 0)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    *out = &s->url_fvec;
     return 0;
 }
 

@@ -12,6 +12,13 @@
  * rule_weight_scale (learned at training); the fraud type is the type with
  * the largest total weight among the task's fired rules.
  *
+ * Links: every link in the text (and any given with the message) is
+ * normalised (urls.h) and, when a model bundle of kind "url" is present,
+ * scored by it.  A message with a link the URL model is sure enough about
+ * (its manifest's fraud_override_at) is fraud (type "malicious_link" unless
+ * a rule gave a type), whatever the text model says; below that, the
+ * link's score is evidence only.
+ *
  * Objects:
  *   hb_engine  everything loaded from disk (rules, models, catalog); immutable
  *              once built, shared by all threads; reloading means building a
@@ -32,11 +39,13 @@
 #include "model.h"
 #include "normalize.h"
 #include "rules.h"
+#include "urls.h"
 
 enum {
     HB_MAX_TASKS = 8,
     HB_MAX_HITS = 64,
     HB_MAX_ENTITIES = 64,
+    HB_MAX_URLS = 8,
     HB_DEFAULT_MAX_TEXT = 64 * 1024, /* bytes */
 };
 
@@ -53,8 +62,20 @@ typedef struct hb_task_result {
     double decision;           /* model margin + scale x rule_weight */
     double rule_weight;        /* sum of the task's fired rules' weights */
     const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
+    int by_link;               /* positive because of a malicious link */
     size_t fvec;               /* which of the session's vectors it scored */
 } hb_task_result;
+
+/* The verdict on one link found in the message (or given with it). */
+typedef struct hb_url_verdict {
+    hb_url url;                /* normalised link and registrable domain */
+    int from_text;             /* 1: found in the text at [start, end) */
+    uint32_t start, end;       /* bytes of the normalised text */
+    double probability;        /* URL model's probability; -1: no URL model */
+    int malicious;             /* the URL model says so (at its threshold) */
+    int decides;               /* sure enough to make the message fraud
+                                  (the model's fraud_override_at) */
+} hb_url_verdict;
 
 /* The verdict of one message: valid until the session classifies the next
  * one or is freed. */
@@ -67,6 +88,9 @@ typedef struct hb_verdict {
     size_t rules_limited;                /* rules stopped by the match limit */
     hb_entity entities[HB_MAX_ENTITIES];
     size_t nentities;
+    hb_url_verdict urls[HB_MAX_URLS];    /* links, text order, then given */
+    size_t nurls;
+    const hb_url_verdict *fraud_link;    /* the link that made it fraud, or NULL */
 } hb_verdict;
 
 /* A feature that pushed a task's decision, for explanations. */
@@ -98,12 +122,35 @@ void hb_engine_set_max_text(hb_engine *engine, size_t bytes);
 hb_session *hb_session_new(void);
 void hb_session_free(hb_session *session);
 
+/* The URL model (bundle of kind "url"), or NULL. */
+const hb_model *hb_engine_url_model(const hb_engine *engine);
+
 /* Classify len bytes of raw UTF-8 text.  Returns 0 and sets *out, or
  * HB_EUTF8, HB_EEMPTY (nothing left after normalisation), HB_ETOOBIG or
  * HB_ENOMEM with err.  After warm-up it allocates nothing (linear models). */
 int hb_classify(const hb_engine *engine, hb_session *session,
                 const char *text, size_t len, const hb_verdict **out,
                 hb_error *err);
+
+/* hb_classify with links given beside the text (urls[i], lens[i]), as the
+ * service's "urls" field carries them; a link that does not parse is
+ * skipped (it cannot be followed either). */
+int hb_classify_with_urls(const hb_engine *engine, hb_session *session,
+                          const char *text, size_t len, const char *const *urls,
+                          const size_t *lens, size_t nurls,
+                          const hb_verdict **out, hb_error *err);
+
+/* Score one link alone with the URL model (for `hubao eval` of URL models
+ * and `hubao train --task url`): fills *out.  HB_EINVAL if it does not
+ * parse, HB_ENOTFOUND without a URL model (out->probability is then -1). */
+int hb_classify_url(const hb_engine *engine, hb_session *session,
+                    const char *url, size_t len, hb_url_verdict *out,
+                    hb_error *err);
+
+/* The feature vector of one link, for training URL models. */
+int hb_featurize_url(const hb_engine *engine, hb_session *session,
+                     const hb_feature_config *cfg, const char *url, size_t len,
+                     const hb_fvec **out, hb_error *err);
 
 /* Run the pipeline up to the feature vector for cfg (normalise, rules,
  * entities, features) - what training uses, so training and scoring can

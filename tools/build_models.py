@@ -73,7 +73,26 @@ TASKS = {
                 "depend on their image. Treat the rumour verdict as a hint to check a claim, not a "
                 "fact check.",
     },
+    "url": {
+        "train": ["url-iscx2016"],
+        "tests": ["url-iscx2016"],
+        "exclude": ["url-iscx2016"],
+        "args": ["--char-ngrams", "3-5", "--labels", "malicious,benign"],
+        "what": "malicious links (phishing, malware, defacement, spam) from their lexical shape",
+        "weak": "The benign class of url-iscx2016 is 2016 article URLs of popular domains, about 94% "
+                "on http://; malicious links are everything else. On links in SMS (short shop links, "
+                "shorteners, bare domains) the model over-flags: amazon.com/deals scores as malicious. "
+                "The scheme is left out of the features, but the domain shortcut remains, and the "
+                "host-grouped test holds only 2 benign rows, so its false-positive rate on unseen "
+                "domains is unmeasured. The shipped bundle therefore has no fraud_override_at: its score "
+                "is shown as evidence for each link and never makes a message fraud by itself (a "
+                "blocklist hit does).",
+    },
 }
+
+LICENCES["url-iscx2016"] = ("ISCX-URL2016 (Mamun et al., NSS 2016; Canadian Institute for "
+                            "Cybersecurity, UNB): published for research with a request to cite the "
+                            "paper, no further terms stated; the mirror used is CC0-1.0 for its own work")
 
 
 def data_path(name, split="train"):
@@ -155,6 +174,10 @@ def main():
         for ds in spec["tests"]:
             e = json.loads(run([HUBAO, "eval", "--json", "--model", tmp, data_path(ds, "test")]).stdout)
             evals.append((ds, e))
+            if task == "url":  # the honest estimate: domains never seen in training
+                g = json.loads(run([HUBAO, "eval", "--json", "--model", tmp, "--unseen-domains",
+                                    data_path(ds), data_path(ds, "test")]).stdout)
+                evals.append((ds + " (unseen domains only)", g))
             print(f"  {task} on {ds}: MCC {e['mcc']:.4f} recall {e['recall']:.4f} precision {e['precision']:.4f}")
         with open(os.path.join(tmp, "README.md"), "w") as f:
             f.write(card(task, spec, manifest, evals))

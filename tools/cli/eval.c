@@ -15,6 +15,7 @@
 #include "dataset.h"
 #include "metrics.h"
 #include "protocol.h"
+#include "urls.h"
 #include "verdict.h"
 
 static const char USAGE[] =
@@ -28,7 +29,10 @@ static const char USAGE[] =
     "  --positive L,...   labels that are positive (default: the task's mapping)\n"
     "  --json             print one JSON object\n"
     "  --plot FILE.png    draw precision-recall and ROC curves (gnuplot)\n"
-    "  --rules DIR        rule files (default $HUBAO_RULES or models/rules)\n";
+    "  --rules DIR        rule files (default $HUBAO_RULES or models/rules)\n"
+    "  --unseen-domains TRAIN.tsv\n"
+    "                     URL models: keep only rows whose registrable domain\n"
+    "                     does not occur in TRAIN.tsv (the host-grouped estimate)\n";
 
 typedef struct label_stat {
     const char *label;
@@ -118,6 +122,51 @@ static int plot(const double *p, const int *y, size_t n, const char *png,
     return rc;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep only the rows of ds whose link's registrable domain is absent from
+ * the training file: with a random split nearly every test host also occurs
+ * in training, which flatters a URL model. */
+static int drop_seen_domains(hb_dataset *ds, const char *train_path, hb_error *err)
+{
+    hb_dataset train;
+    hb_dataset_init(&train);
+    int rc = hb_dataset_load(&train, train_path, err);
+    char **domains = rc == 0 ? malloc((train.n ? train.n : 1) * sizeof *domains) : NULL;
+    if (rc == 0 && !domains)
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+    size_t nd = 0;
+    hb_url u;
+    for (size_t i = 0; rc == 0 && i < train.n; i++) {
+        if (hb_url_parse(train.rows[i].text, train.rows[i].text_len, &u, NULL) != 0)
+            continue;
+        if (!(domains[nd] = strdup(u.domain)))
+            rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        else
+            nd++;
+    }
+    if (rc == 0) {
+        qsort(domains, nd, sizeof *domains, cmp_str);
+        size_t kept = 0;
+        for (size_t i = 0; i < ds->n; i++) {
+            const char *key = u.domain;
+            if (hb_url_parse(ds->rows[i].text, ds->rows[i].text_len, &u, NULL) == 0 &&
+                bsearch(&key, domains, nd, sizeof *domains, cmp_str))
+                continue;
+            ds->rows[kept++] = ds->rows[i];
+        }
+        ds->n = kept;
+    }
+    for (size_t i = 0; i < nd; i++)
+        free(domains[i]);
+    free(domains);
+    hb_dataset_release(&train);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -126,10 +175,12 @@ int cmd_eval(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"plot", required_argument, NULL, 'P'},
         {"rules", required_argument, NULL, 'r'},
+        {"unseen-domains", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *model_dir = NULL, *positive = NULL, *png = NULL, *rules = NULL;
+    const char *unseen = NULL;
     int as_json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -139,6 +190,7 @@ int cmd_eval(int argc, char **argv)
         case 'j': as_json = 1; break;
         case 'P': png = optarg; break;
         case 'r': rules = optarg; break;
+        case 'U': unseen = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: fputs(USAGE, stderr); return EXIT_USAGE;
         }
@@ -156,7 +208,8 @@ int cmd_eval(int argc, char **argv)
         cli_error("cannot load %s: %s", model_dir, err.message);
         return EXIT_SETUP;
     }
-    const hb_model *model = hb_engine_model(e, 0);
+    int url_mode = hb_engine_ntasks(e) == 0;
+    const hb_model *model = url_mode ? hb_engine_url_model(e) : hb_engine_model(e, 0);
     const char *task = hb_model_task(model);
     hb_label_map map;
     int rc = EXIT_SETUP;
@@ -177,6 +230,10 @@ int cmd_eval(int argc, char **argv)
         cli_error("%s", err.message);
         goto done;
     }
+    if (unseen && drop_seen_domains(&ds, unseen, &err) != 0) {
+        cli_error("%s", err.message);
+        goto done;
+    }
     p = calloc(ds.n ? ds.n : 1, sizeof *p);
     y = calloc(ds.n ? ds.n : 1, sizeof *y);
     if (!p || !y || !s) {
@@ -191,12 +248,24 @@ int cmd_eval(int argc, char **argv)
         const hb_verdict *v;
         y[i] = hb_label_map_classify(&map, ex->label);
         const hb_task_result *r = NULL;
-        if (hb_classify(e, s, ex->text, ex->text_len, &v, &err) == 0)
-            r = &v->tasks[0];
-        else
-            rejected++;
-        p[i] = r ? r->probability : 0.0;
-        int called = r && r->positive;
+        int called = 0;
+        if (url_mode) {
+            hb_url_verdict uv;
+            if (hb_classify_url(e, s, ex->text, ex->text_len, &uv, &err) == 0) {
+                p[i] = uv.probability;
+                called = uv.malicious;
+            } else {
+                p[i] = 0.0;
+                rejected++;
+            }
+        } else {
+            if (hb_classify(e, s, ex->text, ex->text_len, &v, &err) == 0)
+                r = &v->tasks[0];
+            else
+                rejected++;
+            p[i] = r ? r->probability : 0.0;
+            called = r && r->positive;
+        }
         size_t k = 0;
         while (k < nstats && strcmp(stats[k].label, ex->label) != 0)
             k++;

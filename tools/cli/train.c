@@ -175,6 +175,7 @@ int cmd_train(int argc, char **argv)
         goto usage;
 
     o.task = task;
+    o.kind = strcmp(task, "url") == 0 ? "url" : "text";
     char pos_name[64], neg_name[64];
     snprintf(pos_name, sizeof pos_name, "%s", task);
     snprintf(neg_name, sizeof neg_name, "not_%s", task);
