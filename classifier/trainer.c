@@ -28,6 +28,8 @@ typedef struct rows {
     size_t pool_used, pool_cap;
     size_t dim;         /* 2^hash_bits; the bias is feature dim + 1 */
     float *idf;         /* per-bucket IDF, or NULL without IDF */
+    size_t unusable;    /* rows kept as empty vectors */
+    char first_unusable[600];
 } rows;
 
 static void rows_free(rows *r)
@@ -152,7 +154,13 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         const hb_fvec *fv = NULL;
         hb_error ferr;
         int frc = vectorize(engine, s, o, ex, &fv, &ferr);
-        if (frc != 0 && frc != HB_EEMPTY) {
+        /* a message that normalises to nothing, or a link too broken to
+         * parse, still counts: it is kept as an empty vector and reported */
+        if (frc == HB_EEMPTY || (frc == HB_EINVAL && strcmp(o->kind, "url") == 0)) {
+            if (r->unusable++ == 0)
+                snprintf(r->first_unusable, sizeof r->first_unusable, "%s:%d: %s",
+                         ex->file, ex->line, ferr.message);
+        } else if (frc != 0) {
             rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line,
                               ferr.message);
             break;
@@ -378,6 +386,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     for (size_t i = 0; i < r.n; i++)
         res->npositive += (size_t)r.label[i];
     res->n = r.n;
+    res->unusable = r.unusable;
+    snprintf(res->first_unusable, sizeof res->first_unusable, "%s", r.first_unusable);
     if (res->npositive < (size_t)o->folds || r.n - res->npositive < (size_t)o->folds) {
         rc = hb_error_set(err, HB_EINVAL,
                           "need at least %d positive and %d negative rows for "
@@ -477,6 +487,10 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                   "class_weight", "balanced", "rows", (json_int_t)r.n,
                   "positives", (json_int_t)res->npositive, "max_fpr",
                   o->max_fpr));
+    if (r.unusable)
+        json_object_set_new(manifest, "unusable_rows",
+                            json_pack("{s:I, s:s}", "count", (json_int_t)r.unusable,
+                                      "first", r.first_unusable));
     json_object_set_new(manifest, "metrics",
                         json_pack("{s:o}", "cross_validation",
                                   metrics_json(&res->cv)));

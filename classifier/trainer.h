@@ -65,12 +65,17 @@ typedef struct hb_train_result {
     double threshold;
     double platt_a, platt_b;
     hb_metrics cv;              /* out-of-fold metrics at the threshold */
+    size_t unusable;            /* rows that normalise to nothing, or links
+                                   that do not parse: kept as empty vectors */
+    char first_unusable[600];   /* file:line: why, of the first of them */
     double seconds;
 } hb_train_result;
 
 /* Train on ds (labels mapped by map) and write the bundle to out_dir.  For
- * kind "url" each row's text is one link (urlfeatures.h); a row whose link
- * does not parse is an error naming file:line.
+ * kind "url" each row's text is one link (urlfeatures.h).  Rows that
+ * normalise to nothing, or links that do not parse, are kept as empty
+ * vectors and reported in result->unusable and the manifest, never dropped
+ * silently.
  * engine supplies the rules and entity patterns (rules-only is enough).
  * extra, if not NULL, is merged into the manifest (provenance: data files,
  * checksums).  Returns 0 or an error (bad data, one class only, I/O). */

@@ -263,7 +263,11 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     hb_train_result res;
-    if (hb_train_text(engine, &ds, &map, &o, out, extra, &res, &err) != 0) {
+    int trc = hb_train_text(engine, &ds, &map, &o, out, extra, &res, &err);
+    if (trc == 0 && res.unusable)
+        fprintf(stderr, "note: %zu rows had nothing to learn from (kept as empty vectors); "
+                        "the first: %s\n", res.unusable, res.first_unusable);
+    if (trc != 0) {
         cli_error("%s", err.message);
         rc = err.code == HB_EFORMAT || err.code == HB_EINVAL ? EXIT_INPUT : EXIT_SETUP;
     } else {
