@@ -11,7 +11,7 @@
 # binary each.
 
 CC      ?= cc
-PKGS    := libzmq libpcre2-8 libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto
+PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
@@ -30,6 +30,7 @@ ASAN    := build/asan
 LIB_SRC  := $(sort $(wildcard classifier/*.c feeds/*.c))
 CLI_SRC  := $(sort $(wildcard tools/cli/*.c))
 SVC_SRC  := $(sort $(wildcard classifier/service/*.c))
+BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -38,9 +39,10 @@ CLI_OBJ      := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ_ASAN := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
 SVC_OBJ      := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
 SVC_OBJ_ASAN := $(SVC_SRC:%.c=$(ASAN)/obj/%.o)
+BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/unit/%.c=$(ASAN)/%)
 
-BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod)
+BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
 .PHONY: all deps build run test unit integration models eval bench lint clean
@@ -80,6 +82,10 @@ $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao.a
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/hubao-bench: $(BENCH_OBJ) $(BUILD)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 

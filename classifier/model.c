@@ -31,7 +31,11 @@ struct hb_model {
     double override_at; /* URL models: probability that makes a message fraud */
     double rule_scale;
     double platt_a, platt_b;
-    /* linear models */
+    /* linear models: weight and IDF of each bucket side by side, so a
+     * feature costs one cache line (w is only used while loading) */
+    struct weight_idf {
+        float w, idf;
+    } *wi;
     float *w;
     size_t dim;
     double bias;
@@ -313,6 +317,18 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
         goto fail;
     if (m->features.use_idf && load_idf(m, dir, err) != 0)
         goto fail;
+    if (m->w) {
+        m->wi = malloc(m->dim * sizeof *m->wi);
+        if (!m->wi) {
+            hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
+            goto fail;
+        }
+        for (size_t j = 0; j < m->dim; j++)
+            m->wi[j] = (struct weight_idf){m->w[j], m->idf ? m->idf[j] : 1.0f};
+        free(m->w);
+        free(m->idf);
+        m->w = m->idf = NULL;
+    }
     return m;
 fail:
     free(data);
@@ -328,6 +344,7 @@ void hb_model_free(hb_model *m)
         svm_free_and_destroy_model(&m->svm);
     json_decref(m->manifest);
     free(m->w);
+    free(m->wi);
     free(m->idf);
     free(m->dir);
     free(m);
@@ -345,16 +362,44 @@ double hb_model_rule_scale(const hb_model *m) { return m->rule_scale; }
 double hb_model_override_at(const hb_model *m) { return m->override_at; }
 const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 
-double hb_model_decision(const hb_model *m, const hb_fvec *v)
+double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
+                                   float *contrib)
 {
-    hb_norms norms;
-    hb_fvec_norms(v, m->idf, &norms);
-    if (m->w) {
-        double d = m->bias;
-        for (size_t e = 0; e < v->n; e++)
-            d += (double)m->w[v->idx[e]] * hb_fvec_value(v, e, m->idf, &norms);
+    if (m->wi) {
+        /* one pass: per-group dot products and squared norms together */
+        double dot[HB_TEXT_GROUPS] = {0}, sq[HB_TEXT_GROUPS] = {0}, named = 0;
+        for (size_t e = 0; e < v->n; e++) {
+            const struct weight_idf p = m->wi[v->idx[e]];
+            uint8_t g = v->group[e];
+            if (g < HB_TEXT_GROUPS) {
+                double x = (double)p.idf * v->val[e];
+                dot[g] += p.w * x;
+                sq[g] += x * x;
+                if (contrib)
+                    contrib[e] = (float)(p.w * x);
+            } else {
+                double c = (double)p.w * v->val[e];
+                named += c;
+                if (contrib)
+                    contrib[e] = (float)c;
+            }
+        }
+        double d = m->bias + named, inv[HB_TEXT_GROUPS];
+        for (int g = 0; g < HB_TEXT_GROUPS; g++) {
+            inv[g] = sq[g] > 0 ? 1.0 / sqrt(sq[g]) : 1.0;
+            d += dot[g] * inv[g];
+        }
+        if (contrib)
+            for (size_t e = 0; e < v->n; e++)
+                if (v->group[e] < HB_TEXT_GROUPS)
+                    contrib[e] = (float)(contrib[e] * inv[v->group[e]]);
         return d;
     }
+    hb_norms norms;
+    hb_fvec_norms(v, m->idf, &norms);
+    if (contrib)
+        for (size_t e = 0; e < v->n; e++)
+            contrib[e] = 0.0f; /* a kernel model has no per-feature weights */
     /* kernel model: libsvm wants 1-based ascending indices, -1 terminated */
     struct svm_node *x = malloc((v->n + 1) * sizeof *x);
     if (!x)
@@ -384,17 +429,9 @@ double hb_model_probability(const hb_model *m, double decision)
     return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
 }
 
-const float *hb_model_idf(const hb_model *m)
+double hb_model_decision(const hb_model *m, const hb_fvec *v)
 {
-    return m->idf;
-}
-
-double hb_model_contribution(const hb_model *m, const hb_fvec *v, size_t e,
-                             const hb_norms *norms)
-{
-    if (!m->w)
-        return 0.0;
-    return (double)m->w[v->idx[e]] * hb_fvec_value(v, e, m->idf, norms);
+    return hb_model_decision_explained(m, v, NULL);
 }
 
 static int write_svm(const char *path, const float *w, size_t dim,

@@ -71,18 +71,15 @@ const json_t *hb_model_manifest(const hb_model *model);
  * named features (rules, entities) are used as they are (hb_fvec_value). */
 double hb_model_decision(const hb_model *model, const hb_fvec *v);
 
-/* The model's per-bucket IDF weights, or NULL when it uses none. */
-const float *hb_model_idf(const hb_model *model);
+/* hb_model_decision, also writing to contrib[e] (v->n floats) how much
+ * each entry added to the decision, to explain a verdict without a second
+ * pass (all 0 for kernel models). */
+double hb_model_decision_explained(const hb_model *model, const hb_fvec *v,
+                                   float *contrib);
 
 /* Calibrated probability of the positive class for a decision value
  * (Platt scaling: 1 / (1 + exp(a * d + b))). */
 double hb_model_probability(const hb_model *model, double decision);
-
-/* How much entry e of v added to a linear model's decision (0 for kernel
- * models), given norms from hb_fvec_norms(v, hb_model_idf(model), ...):
- * used to explain which features pushed a verdict. */
-double hb_model_contribution(const hb_model *model, const hb_fvec *v,
-                             size_t e, const hb_norms *norms);
 
 /* Write a linear model bundle into dir (created if missing): model.svm in
  * libsvm format from the dense weights w (2^hash_bits entries) and bias,

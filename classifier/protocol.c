@@ -136,12 +136,16 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
         }
         size_t cs = 0, ce = 0;
         hb_session_source_span(s, h->start, h->end, &cs, &ce);
-        json_array_append_new(
-            rules, json_pack("{s:s, s:s, s:f, s:s, s:s, s:I, s:I}", "id",
-                             info->id, "type", info->type, "weight",
-                             info->weight, "description", info->description,
-                             "match", match, "start", (json_int_t)cs, "end",
-                             (json_int_t)ce));
+        /* every string here is valid UTF-8 by construction: skip the check */
+        json_t *r = json_object();
+        json_object_set_new_nocheck(r, "id", json_string_nocheck(info->id));
+        json_object_set_new_nocheck(r, "type", json_string_nocheck(info->type));
+        json_object_set_new_nocheck(r, "weight", json_real(info->weight));
+        json_object_set_new_nocheck(r, "description", json_string_nocheck(info->description));
+        json_object_set_new_nocheck(r, "match", json_string_nocheck(match));
+        json_object_set_new_nocheck(r, "start", json_integer((json_int_t)cs));
+        json_object_set_new_nocheck(r, "end", json_integer((json_int_t)ce));
+        json_array_append_new(rules, r);
     }
     return rules;
 }
@@ -169,8 +173,13 @@ static json_t *feature_evidence(const hb_session *s, const hb_verdict *v,
                 if (*c >= '0' && *c <= '9')
                     *c = '0';
         }
-        json_array_append_new(features, json_pack("{s:s, s:f}", "feature", text,
-                                                  "weight", top[i].weight));
+        json_t *f = json_object();
+        json_object_set_new_nocheck(f, "feature", json_string_nocheck(text));
+        json_object_set_new_nocheck(f, "kind", json_string_nocheck(
+            !top[i].name ? "ngram" : strncmp(top[i].name, "entity:", 7) == 0 ? "entity"
+                         : strncmp(top[i].name, "url:", 4) == 0 ? "url" : "rule"));
+        json_object_set_new_nocheck(f, "weight", json_real(top[i].weight));
+        json_array_append_new(features, f);
     }
     return features;
 }
@@ -195,15 +204,21 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
     json_object_set_new(root, "tasks", tasks);
     for (size_t i = 0; i < v->ntasks; i++) {
         const hb_task_result *r = &v->tasks[i];
-        json_t *t = json_pack(
-            "{s:s, s:b, s:f, s:f, s:o, s:s, s:{s:o, s:o}}", "label", r->label,
-            "positive", r->positive, "probability", r->probability, "threshold",
-            hb_model_threshold(r->model), "type",
-            r->type ? json_string(r->type) : json_null(), "model",
-            hb_model_version(r->model), "evidence", "rules",
-            rule_evidence(e, s, v, r->task, opt), "features",
-            feature_evidence(s, v, i, opt));
-        json_object_set_new(tasks, r->task, t);
+        json_t *t = json_object(), *evidence = json_object();
+        json_object_set_new_nocheck(t, "label", json_string_nocheck(r->label));
+        json_object_set_new_nocheck(t, "positive", json_boolean(r->positive));
+        json_object_set_new_nocheck(t, "probability", json_real(r->probability));
+        json_object_set_new_nocheck(t, "threshold", json_real(hb_model_threshold(r->model)));
+        json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
+        json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
+        json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));
+        json_object_set_new_nocheck(evidence, "rules", rule_evidence(e, s, v, r->task, opt));
+        /* the words that pushed a verdict explain a positive one; for a
+         * negative task the rules (some of them exonerating) say enough */
+        json_object_set_new_nocheck(evidence, "features",
+                                    r->positive ? feature_evidence(s, v, i, opt) : json_array());
+        json_object_set_new_nocheck(t, "evidence", evidence);
+        json_object_set_new_nocheck(tasks, r->task, t);
     }
     json_t *ents = json_array();
     for (size_t i = 0; i < v->nentities; i++) {
@@ -232,6 +247,9 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
                               u->malicious);
         json_object_set_new(j, "probability",
                             u->probability < 0 ? json_null() : json_real(u->probability));
+        json_object_set_new(j, "listed", u->listed ? json_string(hb_block_match_name(u->listed))
+                                                   : json_null());
+        json_object_set_new(j, "feed", u->feed ? json_string(u->feed) : json_null());
         json_object_set_new(j, "decided_fraud", json_boolean(u == v->fraud_link));
         if (u->from_text) {
             size_t cs = 0, ce = 0;

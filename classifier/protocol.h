@@ -13,6 +13,11 @@
 
 #include "verdict.h"
 
+/* How every front end serialises verdicts: compact, and six significant
+ * digits for probabilities and weights (what a person or a threshold can
+ * use; the full 17 cost time and bytes on every reply). */
+#define HB_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
 typedef struct hb_render_options {
     int unmask;        /* 1: show phone/account numbers in clear */
     int top_features;  /* strongest n-grams listed per task (0 = none) */
@@ -37,11 +42,14 @@ void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
  *     "summary": {"en": ..., "zh": ...},
  *     "advice": {"en": ..., "zh": ...}      (when the fraud type has advice)
  *     "tasks": { "<task>": { "label", "positive", "probability",
- *                "threshold", "type", "model", "evidence": { "rules": [...],
- *                "features": [...] } } },
+ *                "threshold", "type", "by_link", "model",
+ *                "evidence": { "rules": [...], "features": [...] } } },
+ *     ("features": the strongest features of positive tasks, each
+ *      {"feature", "kind": "ngram"|"rule"|"entity"|"url", "weight"})
  *     "entities": [ { "kind", "text", "start", "end" } ],
  *     "urls": [ { "url", "host", "domain", "probability" (null without a
- *                 URL model), "malicious", "decided_fraud",
+ *                 URL model), "malicious", "listed" ("url", "host",
+ *                 "domain" or null), "feed", "decided_fraud",
  *                 "start", "end" (links found in the text) } ],
  *     "rules_limited": n }
  * Spans ("start", "end") are code point offsets in the text as submitted.

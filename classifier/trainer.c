@@ -289,19 +289,22 @@ static double decide(const struct model *model, const struct feature_node *x)
     return model->label[0] == 1 ? dec : -dec;
 }
 
-/* Cross-entropy of the sigmoid 1/(1+exp(A*d+B)) against the targets. */
+/* Cross-entropy of the sigmoid 1/(1+exp(A*d+B)) against the targets,
+ * each class weighted (wp, wn). */
 static double platt_loss(const double *d, const int *y, size_t n, double hi,
-                         double lo, double A, double B)
+                         double lo, double wp, double wn, double A, double B)
 {
     double loss = 0;
     for (size_t i = 0; i < n; i++) {
         double t = y[i] ? hi : lo, z = d[i] * A + B;
-        loss += z >= 0 ? t * z + log1p(exp(-z)) : (t - 1) * z + log1p(exp(z));
+        loss += (y[i] ? wp : wn) *
+                (z >= 0 ? t * z + log1p(exp(-z)) : (t - 1) * z + log1p(exp(z)));
     }
     return loss;
 }
 
-void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
+void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp,
+                           double wn, double *a, double *b)
 {
     double npos = 0, nneg = 0;
     for (size_t i = 0; i < n; i++) {
@@ -312,20 +315,20 @@ void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
     }
     /* Platt's targets, pulled off 0 and 1 to avoid overfitting */
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
-    double A = 0, B = log((nneg + 1) / (npos + 1));
-    double f = platt_loss(d, y, n, hi, lo, A, B);
+    double A = 0, B = log((wn * nneg + 1) / (wp * npos + 1));
+    double f = platt_loss(d, y, n, hi, lo, wp, wn, A, B);
     for (int iter = 0; iter < 100; iter++) {
         /* Newton step on the cross-entropy, with a small ridge */
         double h11 = 1e-12, h22 = 1e-12, h21 = 0, g1 = 0, g2 = 0;
         for (size_t i = 0; i < n; i++) {
-            double t = y[i] ? hi : lo, z = d[i] * A + B;
+            double t = y[i] ? hi : lo, z = d[i] * A + B, w = y[i] ? wp : wn;
             double p = z >= 0 ? exp(-z) / (1 + exp(-z)) : 1 / (1 + exp(z));
-            double q = 1 - p, w = p * q;
-            h11 += d[i] * d[i] * w;
-            h22 += w;
-            h21 += d[i] * w;
-            g1 += d[i] * (t - p);
-            g2 += t - p;
+            double q = 1 - p, pq = w * p * q;
+            h11 += d[i] * d[i] * pq;
+            h22 += pq;
+            h21 += d[i] * pq;
+            g1 += w * d[i] * (t - p);
+            g2 += w * (t - p);
         }
         if (fabs(g1) < 1e-5 && fabs(g2) < 1e-5)
             break;
@@ -334,7 +337,7 @@ void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
         double dB = -(-h21 * g1 + h11 * g2) / det;
         double gd = g1 * dA + g2 * dB, step = 1;
         while (step >= 1e-10) {
-            double nf = platt_loss(d, y, n, hi, lo, A + step * dA, B + step * dB);
+            double nf = platt_loss(d, y, n, hi, lo, wp, wn, A + step * dA, B + step * dB);
             if (nf < f + 1e-4 * step * gd) {
                 A += step * dA;
                 B += step * dB;
@@ -348,6 +351,11 @@ void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
     }
     *a = A;
     *b = B;
+}
+
+void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
+{
+    hb_platt_fit_weighted(d, y, n, 1.0, 1.0, a, b);
 }
 
 static json_t *metrics_json(const hb_metrics *m)
@@ -440,7 +448,12 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
             }
         }
     }
-    hb_platt_fit(best_dec, r.label, r.n, &res->platt_a, &res->platt_b);
+    double wp = 1.0, wn = 1.0;
+    if (o->balanced_calibration) {
+        wp = (double)r.n / (2.0 * (double)res->npositive);
+        wn = (double)r.n / (2.0 * (double)(r.n - res->npositive));
+    }
+    hb_platt_fit_weighted(best_dec, r.label, r.n, wp, wn, &res->platt_a, &res->platt_b);
     for (size_t i = 0; i < r.n; i++) {
         double z = res->platt_a * best_dec[i] + res->platt_b;
         prob[i] = 1.0 / (1.0 + exp(z));
@@ -477,8 +490,9 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
     json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
     json_object_set_new(manifest, "calibration",
-                        json_pack("{s:s, s:f, s:f}", "method", "platt", "a",
-                                  res->platt_a, "b", res->platt_b));
+                        json_pack("{s:s, s:f, s:f, s:s}", "method", "platt", "a",
+                                  res->platt_a, "b", res->platt_b, "prior",
+                                  o->balanced_calibration ? "balanced" : "training"));
     json_object_set_new(
         manifest, "training",
         json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f}", "solver",

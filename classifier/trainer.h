@@ -50,6 +50,10 @@ typedef struct hb_train_options {
     double rule_scale;          /* factor on the rules' weights; < 0: chosen
                                    by cross-validation from 0, .25, .5, 1 */
     double prune;               /* weights below this are not written */
+    int balanced_calibration;   /* 1: probabilities as if both classes were
+                                   equally common (for rare positives, such
+                                   as fraud among all SMS, read by people who
+                                   already suspect the message) */
     hb_progress_fn progress;    /* may be NULL */
     void *progress_ctx;
 } hb_train_options;
@@ -88,5 +92,9 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
  * labels y[i] (1/0), with Platt's prior-corrected targets. */
 void hb_platt_fit(const double *d, const int *y, size_t n, double *a,
                   double *b);
+
+/* The same with the positive and negative rows weighted wp and wn. */
+void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp,
+                           double wn, double *a, double *b);
 
 #endif

@@ -24,6 +24,7 @@ struct hb_engine {
     hb_model *models[HB_MAX_TASKS];
     size_t nmodels;
     hb_model *url_model; /* kind "url", or NULL */
+    hb_blocklist *blocklist; /* or NULL */
     size_t max_text;
 };
 
@@ -32,6 +33,8 @@ struct hb_session {
     hb_rules_scratch *rules;
     hb_entities_scratch *entities;
     hb_fvec fvec[HB_MAX_TASKS];
+    float *contrib[HB_MAX_TASKS]; /* per task: what each entry added */
+    size_t contrib_cap[HB_MAX_TASKS];
     hb_fvec url_fvec;
     hb_text url_text;
     const char *raw; /* the caller's text of the last message */
@@ -128,6 +131,13 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
 hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
                           hb_error *err)
 {
+    hb_engine_paths p = {rules_dir, models_dir, NULL};
+    return hb_engine_open_paths(&p, err);
+}
+
+hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
+{
+    const char *rules_dir = paths->rules, *models_dir = paths->models;
     hb_engine *e = calloc(1, sizeof *e);
     if (!e) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
@@ -145,6 +155,8 @@ hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
         goto fail;
     if (models_dir && load_models(e, models_dir, err) != 0)
         goto fail;
+    if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
+        goto fail;
     return e;
 fail:
     hb_engine_free(e);
@@ -161,6 +173,7 @@ void hb_engine_free(hb_engine *e)
     for (size_t i = 0; i < e->nmodels; i++)
         hb_model_free(e->models[i]);
     hb_model_free(e->url_model);
+    hb_blocklist_free(e->blocklist);
     free(e);
 }
 
@@ -169,6 +182,7 @@ const hb_catalog *hb_engine_catalog(const hb_engine *e) { return e->catalog; }
 size_t hb_engine_ntasks(const hb_engine *e) { return e->nmodels; }
 const hb_model *hb_engine_model(const hb_engine *e, size_t i) { return e->models[i]; }
 const hb_model *hb_engine_url_model(const hb_engine *e) { return e->url_model; }
+const hb_blocklist *hb_engine_blocklist(const hb_engine *e) { return e->blocklist; }
 void hb_engine_set_max_text(hb_engine *e, size_t bytes) { e->max_text = bytes; }
 
 hb_session *hb_session_new(void)
@@ -195,8 +209,10 @@ void hb_session_free(hb_session *s)
     if (!s)
         return;
     hb_text_release(&s->text);
-    for (size_t i = 0; i < HB_MAX_TASKS; i++)
+    for (size_t i = 0; i < HB_MAX_TASKS; i++) {
         hb_fvec_release(&s->fvec[i]);
+        free(s->contrib[i]);
+    }
     hb_fvec_release(&s->url_fvec);
     hb_text_release(&s->url_text);
     hb_rules_scratch_free(s->rules);
@@ -335,6 +351,11 @@ static int score_link(const hb_engine *e, hb_session *s, const char *raw,
         return HB_EINVAL;
     out->probability = -1;
     out->malicious = out->decides = 0;
+    out->feed = NULL;
+    out->listed = e->blocklist ? hb_blocklist_lookup(e->blocklist, &out->url, &out->feed)
+                               : HB_BLOCK_NONE;
+    /* a blocklist hit outranks any model */
+    out->decides = out->listed != HB_BLOCK_NONE;
     if (!e->url_model)
         return 0;
     const hb_feature_config *cfg = hb_model_features(e->url_model);
@@ -343,7 +364,7 @@ static int score_link(const hb_engine *e, hb_session *s, const char *raw,
     double d = hb_model_decision(e->url_model, &s->url_fvec);
     out->probability = hb_model_probability(e->url_model, d);
     out->malicious = out->probability >= hb_model_threshold(e->url_model);
-    out->decides = out->probability >= hb_model_override_at(e->url_model);
+    out->decides |= out->probability >= hb_model_override_at(e->url_model);
     return 0;
 }
 
@@ -404,15 +425,24 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         score_rules(e, v, r);
-        r->decision = hb_model_decision(m, &s->fvec[r->fvec]) +
+        const hb_fvec *fv = &s->fvec[r->fvec];
+        if (s->contrib_cap[i] < fv->n) {
+            float *c = realloc(s->contrib[i], fv->cap * sizeof *c);
+            if (!c)
+                return hb_error_set(err, HB_ENOMEM, "out of memory");
+            s->contrib[i] = c;
+            s->contrib_cap[i] = fv->cap;
+        }
+        r->decision = hb_model_decision_explained(m, fv, s->contrib[i]) +
                       hb_model_rule_scale(m) * r->rule_weight;
         r->probability = hb_model_probability(m, r->decision);
         r->positive = r->probability >= hb_model_threshold(m);
         if (strcmp(r->task, "fraud") == 0 && v->fraud_link && !r->positive) {
             /* a malicious link outranks an unsure text model */
             r->positive = r->by_link = 1;
-            if (v->fraud_link->probability > r->probability)
-                r->probability = v->fraud_link->probability;
+            double p = v->fraud_link->listed ? 1.0 : v->fraud_link->probability;
+            if (p > r->probability)
+                r->probability = p;
         }
         if (r->by_link && !r->type)
             r->type = "malicious_link";
@@ -453,16 +483,19 @@ int hb_featurize_url(const hb_engine *e, hb_session *s,
 }
 
 /* An n-gram worth showing a person: at least two letters, digits or CJK
- * characters (",", "您" or " a" explain nothing). */
+ * characters, one of them a letter (",", "您", " a" or "00" explain
+ * nothing). */
 static int readable_gram(const hb_text *t, hb_feature_origin o)
 {
-    int word_chars = 0;
+    int word_chars = 0, letters = 0;
     for (uint32_t i = o.start; i < o.start + o.len && i < t->ncps; i++) {
         utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)t->cps[i]);
-        word_chars += c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
-                      c == UTF8PROC_CATEGORY_LO || c == UTF8PROC_CATEGORY_ND;
+        int letter = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
+                     c == UTF8PROC_CATEGORY_LO;
+        letters += letter;
+        word_chars += letter || c == UTF8PROC_CATEGORY_ND;
     }
-    return word_chars >= 2;
+    return word_chars >= 2 && letters > 0;
 }
 
 size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
@@ -474,11 +507,10 @@ size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
     const hb_task_result *r = &v->tasks[ti];
     const hb_fvec *fv = &s->fvec[r->fvec];
     size_t n = 0;
-    hb_norms norms;
-    hb_fvec_norms(fv, hb_model_idf(r->model), &norms);
+    const float *contrib = s->contrib[ti];
     /* keep the k largest in out, smallest last (k is small) */
     for (size_t e = 0; e < fv->n; e++) {
-        double w = hb_model_contribution(r->model, fv, e, &norms);
+        double w = contrib[e];
         if ((positive_only && w <= 0) || w == 0)
             continue;
         if (fv->origin[e].len > 0 && !readable_gram(&s->text, fv->origin[e]))

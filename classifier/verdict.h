@@ -13,9 +13,10 @@
  * the largest total weight among the task's fired rules.
  *
  * Links: every link in the text (and any given with the message) is
- * normalised (urls.h) and, when a model bundle of kind "url" is present,
- * scored by it.  A message with a link the URL model is sure enough about
- * (its manifest's fraud_override_at) is fraud (type "malicious_link" unless
+ * normalised (urls.h), looked up in the blocklist feeds and, when a model
+ * bundle of kind "url" is present, scored by it.  A message with a
+ * blocklisted link, or one the URL model is sure enough about (its
+ * manifest's fraud_override_at), is fraud (type "malicious_link" unless
  * a rule gave a type), whatever the text model says; below that, the
  * link's score is evidence only.
  *
@@ -32,6 +33,7 @@
 
 #include <stddef.h>
 
+#include "blocklist.h"
 #include "catalog.h"
 #include "entities.h"
 #include "error.h"
@@ -73,8 +75,10 @@ typedef struct hb_url_verdict {
     uint32_t start, end;       /* bytes of the normalised text */
     double probability;        /* URL model's probability; -1: no URL model */
     int malicious;             /* the URL model says so (at its threshold) */
-    int decides;               /* sure enough to make the message fraud
-                                  (the model's fraud_override_at) */
+    hb_block_match listed;     /* found in a blocklist feed, and how */
+    const char *feed;          /* that feed's name, or NULL */
+    int decides;               /* makes the message fraud: listed, or the URL
+                                  model is sure enough (fraud_override_at) */
 } hb_url_verdict;
 
 /* The verdict of one message: valid until the session classifies the next
@@ -109,6 +113,19 @@ typedef struct hb_contribution {
  * never half-loads. */
 hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
                           hb_error *err);
+
+/* Everything an engine can be built from; feeds (may be NULL) is a
+ * directory of validated blocklist copies (blocklist.h), read once here. */
+typedef struct hb_engine_paths {
+    const char *rules;
+    const char *models;
+    const char *feeds;
+} hb_engine_paths;
+
+hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err);
+
+/* The blocklists loaded with the engine, or NULL. */
+const hb_blocklist *hb_engine_blocklist(const hb_engine *engine);
 void hb_engine_free(hb_engine *engine);
 
 const hb_rules *hb_engine_rules(const hb_engine *engine);

@@ -7,6 +7,15 @@
  * one and swapping the pointer.  Lookups match, in this order of
  * precedence, the exact normalised URL, the host, and the registrable
  * domain (urls.h), and say which feed listed it.
+ *
+ * What each entry kind catches (feedparse.h decides the kind of a feed
+ * line; docs/feeds.md has the full story):
+ *   url     the same normalised URL, ignoring its scheme and fragment
+ *           ("https://x.com/p" catches "x.com/p" and "http://x.com/p#a"),
+ *           never another path, query, port or host - so a phishing page
+ *           on docs.google.com blocks that page, not Google;
+ *   host    any URL on exactly that host (not its subdomains);
+ *   domain  any URL whose registrable domain it is.
  */
 #ifndef HB_BLOCKLIST_H
 #define HB_BLOCKLIST_H
@@ -29,21 +38,32 @@ typedef enum hb_block_match {
 typedef struct hb_feed_info {
     const char *name;     /* feed name from feeds.conf */
     size_t entries;       /* URLs, hosts and domains it lists */
-    time_t updated;       /* when its copy was last replaced */
+    time_t updated;       /* when its copy was last known current: replaced,
+                           * or confirmed by a 304 (the copy's mtime) */
 } hb_feed_info;
 
-/* Load every feed copy in dir.  A missing or empty dir gives an empty
- * blocklist (Hubao works offline with whatever copies it has); a copy that
- * fails validation is an error naming the file. */
+/* Load every feed copy (DIR/NAME.list) in dir, in name order; other files
+ * (NAME.meta sidecars, temporaries, dot files) are ignored.  A missing or
+ * empty dir gives an empty blocklist (Hubao works offline with whatever
+ * copies it has).  Returns an owned blocklist, or NULL with err: HB_EFORMAT
+ * naming file:line for a copy that fails validation (a damaged copy is
+ * refused whole, never half-loaded), HB_EIO, HB_ETOOBIG, HB_ELIMIT (over
+ * 1024 copies), HB_ENOMEM. */
 hb_blocklist *hb_blocklist_load_dir(const char *dir, hb_error *err);
+
+/* Free list and everything it owns (feed names included); NULL is fine. */
 void hb_blocklist_free(hb_blocklist *list);
 
-/* Look u up.  Returns the strongest match kind and sets *feed (borrowed,
- * may be NULL when nothing matched) to the name of the feed that listed
- * it.  No allocation. */
+/* Look u up.  Returns the strongest match kind and sets *feed (if feed is
+ * not NULL; borrowed from list, NULL when nothing matched) to the name of
+ * the feed that listed it; when several feeds list the same key, the first
+ * by name.  A NULL list or u matches nothing.  No allocation, no locking:
+ * safe from any number of threads. */
 hb_block_match hb_blocklist_lookup(const hb_blocklist *list, const hb_url *u,
                                    const char **feed);
 
+/* The loaded feeds, in name order: count, and the i-th (borrowed from
+ * list; NULL when i is out of range). */
 size_t hb_blocklist_feed_count(const hb_blocklist *list);
 const hb_feed_info *hb_blocklist_feed(const hb_blocklist *list, size_t i);
 

@@ -36,7 +36,7 @@ TASKS = {
         "train": ["zh-spam-sms", "en-sms-uci", "en-smishing", HANDWRITTEN],
         "tests": ["zh-spam-sms", "en-sms-uci", "en-smishing"],
         "exclude": ["zh-spam-sms", "en-sms-uci", "en-smishing", "zh-telecom-fraud"],
-        "args": ["--hash-bits", "20", "--labels", "spam,not_spam"],
+        "args": ["--labels", "spam,not_spam"],
         "what": "unsolicited advertising and marketing (and the scams that arrive the same way)",
         "weak": "Adverts in Chinese are mostly from one 2010s corpus whose normal class is web "
                 "sentence fragments, not person-to-person SMS; expect more false alarms on real chat. "
@@ -47,7 +47,7 @@ TASKS = {
         "train": ["en-smishing", "en-sms-uci", "zh-spam-sms", HANDWRITTEN],
         "tests": ["zh-telecom-fraud", "en-smishing"],
         "exclude": ["zh-spam-sms", "en-sms-uci", "en-smishing", "zh-telecom-fraud"],
-        "args": ["--hash-bits", "20", "--labels", "fraud,not_fraud", "--rule-scale", "1"],
+        "args": ["--labels", "fraud,not_fraud", "--rule-scale", "1", "--balanced"],
         "what": "attempts to cheat the reader out of money, account access or personal data; "
                 "the fraud type comes from the rules (models/rules)",
         "weak": "No shippable Chinese fraud corpus exists: Chinese fraud positives are the "
@@ -64,7 +64,7 @@ TASKS = {
         "tests": ["zh-rumor-ced", "zh-rumor-weibo-mm", "en-rumor-pheme", "en-covid-fake"],
         "exclude": ["zh-rumor-ced", "zh-rumor-weibo-mm", "en-rumor-pheme", "en-covid-fake",
                     "en-sms-uci", "en-smishing"],
-        "args": ["--hash-bits", "20", "--labels", "rumour,not_rumour", "--keep-digits",
+        "args": ["--labels", "rumour,not_rumour",
                  "--positive", "rumour,fake,false,pants-fire,barely-true"],
         "what": "misinformation and unverified claims",
         "weak": "Trained on Weibo posts (2010-2014), English tweets about 8 news events (PHEME) "
@@ -120,7 +120,8 @@ def card(task, spec, manifest, evals):
              f"- features: {json.dumps(manifest['features'])}",
              f"- rule weight scale {manifest.get('rule_weight_scale', 1)}, Platt calibration "
              f"a = {manifest['calibration']['a']:.4f}, b = {manifest['calibration']['b']:.4f}, "
-             f"threshold {manifest['threshold']:.4f} (max out-of-fold MCC)", "",
+             f"threshold {manifest['threshold']:.4f} (max out-of-fold MCC), probabilities calibrated for "
+             f"{'equally common classes' if manifest['calibration'].get('prior') == 'balanced' else 'the training mix of classes'}", "",
              "## Training data", "",
              "| file | rows | sha256 | licence |", "| --- | ---: | --- | --- |"]
     for d in manifest["data"]:

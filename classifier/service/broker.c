@@ -48,6 +48,7 @@ enum {
     CONTROL_MAX = 512,  /* larger bodies are never control commands */
     BURST = 256,        /* messages read from one socket per loop */
     QUIET_US = 100000,  /* drain: front end idle this long means done */
+    PEEK_MAX = 65536,   /* larger bodies are not parsed for an error's id */
     RELOAD_MIN_WAIT_MS = 30000,
 };
 
@@ -241,7 +242,8 @@ static void count_error(hb_broker *b, const char *code)
 }
 
 /* Answer r with an error made here, echoing the request's "id" when it has
- * one (and peek is set: too_large bodies are not parsed). */
+ * one and peek is set (too_large bodies are never parsed, nor any over
+ * PEEK_MAX: refusing work must stay cheap when the broker is swamped). */
 static void reply_error(hb_broker *b, request *r, int peek, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -255,10 +257,14 @@ static void reply_error(hb_broker *b, request *r, int peek, const char *code,
     va_end(ap);
     count_error(b, code);
     json_t *id = r->control_id;
-    if (!id && peek)
-        id = hb_request_peek_id(zmq_msg_data(&r->body), zmq_msg_size(&r->body));
-    else if (id)
+    const char *body = zmq_msg_data(&r->body);
+    size_t size = zmq_msg_size(&r->body), i = 0;
+    while (i < size && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+        i++;
+    if (id)
         json_incref(id);
+    else if (peek && size <= PEEK_MAX && i < size && body[i] == '{')
+        id = hb_request_peek_id(body, size); /* batches have no id */
     reply_json(b, r, hb_error_reply(id, code, message));
     json_decref(id);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,7 +33,7 @@ const char HB_CONFIG_USAGE[] =
     "                           0: only workers started with --worker)\n"
     "  --queue N                requests waiting for a worker before new ones\n"
     "                           get \"overloaded\" (default 1024)\n"
-    "  --credit N               requests a worker holds at once (default 2)\n"
+    "  --credit N               requests a worker holds at once (default 8)\n"
     "  --max-request-bytes N    largest request frame (default 1048576)\n"
     "  --max-text-bytes N       largest message text (default 65536)\n"
     "  --max-batch N            most items in a batch (default 256)\n"
@@ -45,6 +46,9 @@ const char HB_CONFIG_USAGE[] =
     "                           requests (default 10000)\n"
     "  --models DIR             model bundles (default $HUBAO_MODELS or ./models)\n"
     "  --rules DIR              rule files (default $HUBAO_RULES or MODELS/rules)\n"
+    "  --feeds DIR              blocklist copies written by `hubao feeds update`\n"
+    "                           (default $HUBAO_FEEDS_DIR, else feeds/data if it\n"
+    "                           exists); re-read on SIGHUP\n"
     "  --top-features N         n-grams listed as evidence per task (default 5)\n"
     "  --unmask                 show phone and account numbers in clear\n"
     "  --log-level LEVEL        debug, info, warn or error (default info)\n"
@@ -73,6 +77,7 @@ static const opt_def OPTIONS[] = {
     {"connect", OPT_PATH, OFF(connect), 0, 0},
     {"models", OPT_PATH, OFF(models), 0, 0},
     {"rules", OPT_PATH, OFF(rules), 0, 0},
+    {"feeds", OPT_PATH, OFF(feeds), 0, 0},
     {"workers", OPT_LONG, OFF(workers), 0, 256},
     {"queue", OPT_LONG, OFF(queue), 0, 1000000},
     {"credit", OPT_LONG, OFF(credit), 1, 64},
@@ -106,7 +111,7 @@ void hb_config_defaults(hb_service_config *cfg)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cpus > 0 ? (cpus > 256 ? 256 : cpus) : 1;
     cfg->queue = 1024;
-    cfg->credit = 2;
+    cfg->credit = 8;
     cfg->max_request_bytes = 1L << 20;
     cfg->max_text_bytes = 64 * 1024;
     cfg->max_batch = 256;
@@ -118,6 +123,12 @@ void hb_config_defaults(hb_service_config *cfg)
     cfg->log_level = HB_LOG_INFO;
     const char *m = getenv("HUBAO_MODELS");
     snprintf(cfg->models, sizeof cfg->models, "%s", m && *m ? m : "models");
+    const char *f = getenv("HUBAO_FEEDS_DIR");
+    struct stat st;
+    if (f && *f)
+        snprintf(cfg->feeds, sizeof cfg->feeds, "%s", f);
+    else if (stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(cfg->feeds, sizeof cfg->feeds, "feeds/data");
 }
 
 /* Set one option from its text value; where names the source for errors
@@ -213,7 +224,7 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
 int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err)
 {
     /* the file first, so that flags override it wherever they appear */
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) {
         const char *file = NULL;
         if (strcmp(argv[i], "--config") == 0) {
             if (i + 1 >= argc)
@@ -226,7 +237,7 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
             return err ? err->code : HB_EINVAL;
     }
     int rules_given = cfg->rules[0] != '\0';
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--config") == 0) {
             i++;

@@ -45,6 +45,7 @@ typedef struct hb_service_config {
     /* worker */
     char models[HB_CONFIG_PATH];  /* model bundles directory */
     char rules[HB_CONFIG_PATH];   /* rule files directory */
+    char feeds[HB_CONFIG_PATH];   /* blocklist copies (hubao feeds update); "" none */
     long max_text_bytes;          /* text of one message, max */
     long max_batch;               /* items in one batch, max */
     long top_features;            /* evidence n-grams per task */

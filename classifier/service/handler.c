@@ -11,13 +11,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "protocol.h"
 #include "urls.h"
 #include "verdict.h"
 
 struct hb_handler {
-    char *models_dir, *rules_dir;
+    char *models_dir, *rules_dir, *feeds_dir;
     size_t max_text, max_batch;
     hb_render_options render;
     hb_engine *engine;
@@ -31,6 +32,9 @@ struct hb_handler {
     void *tick_ctx;
 };
 
+/* {"task": "version", ..., "url": "version", "feed:NAME": "updated ...,
+ * N entries"}: what answered, so a reply can be traced to its models and
+ * `stats` shows each feed's age and size. */
 static json_t *models_of(const hb_engine *e)
 {
     json_t *m = json_object();
@@ -39,23 +43,66 @@ static json_t *models_of(const hb_engine *e)
         json_object_set_new(m, hb_model_task(model),
                             json_string(hb_model_version(model)));
     }
+    const hb_model *url = hb_engine_url_model(e);
+    if (m && url)
+        json_object_set_new(m, hb_model_task(url), json_string(hb_model_version(url)));
+    const hb_blocklist *bl = hb_engine_blocklist(e);
+    for (size_t i = 0; m && bl && i < hb_blocklist_feed_count(bl); i++) {
+        const hb_feed_info *f = hb_blocklist_feed(bl, i);
+        char key[300], value[128], stamp[32];
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&f->updated));
+        snprintf(key, sizeof key, "feed:%s", f->name);
+        snprintf(value, sizeof value, "updated %s, %zu entries", stamp, f->entries);
+        json_object_set_new(m, key, json_string(value));
+    }
     return m;
 }
 
-/* Open an engine from the handler's directories with its text limit, and
- * its model list; both or neither. */
-static hb_engine *open_engine(const hb_handler *h, json_t **models, hb_error *err)
+struct hb_handler_engine {
+    hb_engine *engine;
+    json_t *models; /* {"task": "version"} of engine */
+};
+
+void hb_handler_engine_free(hb_handler_engine *x)
 {
-    hb_engine *e = hb_engine_open(h->rules_dir, h->models_dir, err);
-    if (!e)
-        return NULL;
-    hb_engine_set_max_text(e, h->max_text);
-    if (!(*models = models_of(e))) {
-        hb_engine_free(e);
+    if (!x)
+        return;
+    hb_engine_free(x->engine);
+    json_decref(x->models);
+    free(x);
+}
+
+hb_handler_engine *hb_handler_load(const hb_handler *h, hb_error *err)
+{
+    hb_handler_engine *x = calloc(1, sizeof *x);
+    if (!x) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         return NULL;
     }
-    return e;
+    hb_engine_paths paths = {h->rules_dir, h->models_dir,
+                             h->feeds_dir && *h->feeds_dir ? h->feeds_dir : NULL};
+    if (!(x->engine = hb_engine_open_paths(&paths, err))) {
+        free(x);
+        return NULL;
+    }
+    hb_engine_set_max_text(x->engine, h->max_text);
+    if (!(x->models = models_of(x->engine))) {
+        hb_handler_engine_free(x);
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return x;
+}
+
+void hb_handler_swap(hb_handler *h, hb_handler_engine *x)
+{
+    /* the session holds nothing that outlives one request, so it works
+     * with the new engine as it is */
+    hb_engine_free(h->engine);
+    json_decref(h->models);
+    h->engine = x->engine;
+    h->models = x->models;
+    free(x);
 }
 
 hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err)
@@ -67,6 +114,7 @@ hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err)
     }
     h->models_dir = strdup(cfg->models_dir);
     h->rules_dir = strdup(cfg->rules_dir);
+    h->feeds_dir = strdup(cfg->feeds_dir ? cfg->feeds_dir : "");
     h->max_text = cfg->max_text;
     h->max_batch = cfg->max_batch;
     h->render = hb_render_defaults();
@@ -76,16 +124,18 @@ hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err)
     h->error_counts = json_object();
     h->out_cap = 64 * 1024;
     h->out = malloc(h->out_cap);
-    if (!h->models_dir || !h->rules_dir || !h->session || !h->error_counts ||
+    if (!h->models_dir || !h->rules_dir || !h->feeds_dir || !h->session || !h->error_counts ||
         !h->out) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         hb_handler_free(h);
         return NULL;
     }
-    if (!(h->engine = open_engine(h, &h->models, err))) {
+    hb_handler_engine *x = hb_handler_load(h, err);
+    if (!x) {
         hb_handler_free(h);
         return NULL;
     }
+    hb_handler_swap(h, x);
     return h;
 }
 
@@ -99,22 +149,17 @@ void hb_handler_free(hb_handler *h)
     json_decref(h->error_counts);
     free(h->models_dir);
     free(h->rules_dir);
+    free(h->feeds_dir);
     free(h->out);
     free(h);
 }
 
 int hb_handler_reload(hb_handler *h, hb_error *err)
 {
-    json_t *models = NULL;
-    hb_engine *e = open_engine(h, &models, err);
-    if (!e)
+    hb_handler_engine *x = hb_handler_load(h, err);
+    if (!x)
         return err ? err->code : HB_EFORMAT;
-    /* the session holds nothing that outlives one request, so it works
-     * with the new engine as it is */
-    hb_engine_free(h->engine);
-    json_decref(h->models);
-    h->engine = e;
-    h->models = models;
+    hb_handler_swap(h, x);
     return 0;
 }
 
@@ -140,29 +185,6 @@ static json_t *error_reply(hb_handler *h, const json_t *id, const char *code,
     return hb_error_reply(id, code, message);
 }
 
-/* The normalised form of each URL the request named; URL verdicts come
- * from the URL model and feeds when those are loaded. */
-static json_t *render_urls(const json_t *urls)
-{
-    json_t *out = json_array();
-    for (size_t i = 0; out && i < json_array_size(urls); i++) {
-        const json_t *u = json_array_get(urls, i);
-        hb_url parsed;
-        hb_error err;
-        json_t *item;
-        if (hb_url_parse(json_string_value(u), json_string_length(u), &parsed,
-                         &err) == 0)
-            item = json_pack("{s:O, s:s, s:s, s:s, s:b}", "input", u, "url",
-                             parsed.url, "host", parsed.host, "domain",
-                             parsed.domain, "host_is_ip", parsed.host_is_ip);
-        else
-            item = json_pack("{s:O, s:{s:s, s:s}}", "input", u, "error", "code",
-                             hb_err_name(err.code), "message", err.message);
-        json_array_append_new(out, item);
-    }
-    return out;
-}
-
 /* The reply of one item (new reference; NULL only when out of memory). */
 static json_t *handle_item(hb_handler *h, const json_t *item)
 {
@@ -171,9 +193,18 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
     h->counts.items++;
     if (hb_request_item_check(item, &it, &rerr) != 0)
         return error_reply(h, it.id, rerr.code, rerr.message);
+    /* links the platform extracted are scored with those in the text */
+    const char *links[HB_MAX_URLS];
+    size_t lens[HB_MAX_URLS], nlinks = 0;
+    for (size_t i = 0; it.urls && i < json_array_size(it.urls) && nlinks < HB_MAX_URLS; i++) {
+        const json_t *u = json_array_get(it.urls, i);
+        links[nlinks] = json_string_value(u);
+        lens[nlinks++] = json_string_length(u);
+    }
     const hb_verdict *v;
     hb_error err;
-    if (hb_classify(h->engine, h->session, it.text, it.len, &v, &err) != 0)
+    if (hb_classify_with_urls(h->engine, h->session, it.text, it.len, links, lens,
+                              nlinks, &v, &err) != 0)
         return error_reply(h, it.id, hb_err_name(err.code), err.message);
     json_t *verdict = hb_verdict_to_json(h->engine, h->session, v, &h->render);
     json_t *reply = json_object();
@@ -187,15 +218,13 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
     json_object_update(reply, verdict);
     json_decref(verdict);
     json_object_set(reply, "models", h->models);
-    if (it.urls)
-        json_object_set_new(reply, "urls", render_urls(it.urls));
     return reply;
 }
 
 /* Serialise j into the reply buffer, growing it as needed. */
 static const char *dump(hb_handler *h, const json_t *j, size_t *out_len)
 {
-    size_t n = json_dumpb(j, h->out, h->out_cap, JSON_COMPACT);
+    size_t n = json_dumpb(j, h->out, h->out_cap, HB_JSON_FLAGS);
     if (n > h->out_cap) {
         size_t cap = h->out_cap;
         while (cap < n)
@@ -205,7 +234,7 @@ static const char *dump(hb_handler *h, const json_t *j, size_t *out_len)
             return NULL;
         h->out = bigger;
         h->out_cap = cap;
-        n = json_dumpb(j, h->out, h->out_cap, JSON_COMPACT);
+        n = json_dumpb(j, h->out, h->out_cap, HB_JSON_FLAGS);
     }
     if (n == 0)
         return NULL;

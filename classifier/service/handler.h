@@ -7,6 +7,8 @@
  * scratch buffers, like the reply buffer, are reused for every request.
  * Reloading builds a new engine beside the old one and swaps only if the
  * new one loaded completely: a broken bundle never replaces a working one.
+ * Loading and swapping are separate steps so that a worker can load on
+ * another thread while it keeps serving with the old engine.
  */
 #ifndef HB_SERVICE_HANDLER_H
 #define HB_SERVICE_HANDLER_H
@@ -23,6 +25,7 @@ typedef struct hb_handler hb_handler;
 typedef struct hb_handler_config {
     const char *models_dir;   /* copied */
     const char *rules_dir;    /* copied */
+    const char *feeds_dir;    /* copied; NULL or "" for none */
     size_t max_text;          /* bytes of one text */
     size_t max_batch;         /* items of one batch */
     int top_features;         /* evidence n-grams per task */
@@ -43,8 +46,24 @@ hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err);
 /* Free the handler and its engine; NULL is fine. */
 void hb_handler_free(hb_handler *h);
 
-/* Build a new engine from the same directories and swap it in.  Returns 0,
- * or a negative code with err; on failure the old engine keeps serving. */
+/* An engine loaded for a handler but not yet serving. */
+typedef struct hb_handler_engine hb_handler_engine;
+
+/* Load a new engine (models and rules) from the handler's directories.
+ * Reads only settings that never change, so another thread may call it
+ * while the handler serves requests.  Returns an owned engine, or NULL
+ * with err saying what failed to load. */
+hb_handler_engine *hb_handler_load(const hb_handler *h, hb_error *err);
+
+/* Put a loaded engine in service (the handler takes ownership) and free
+ * the one it replaces.  Call from the thread that handles requests. */
+void hb_handler_swap(hb_handler *h, hb_handler_engine *e);
+
+/* Free an engine that was never swapped in; NULL is fine. */
+void hb_handler_engine_free(hb_handler_engine *e);
+
+/* hb_handler_load then hb_handler_swap.  Returns 0, or a negative code
+ * with err; on failure the old engine keeps serving. */
 int hb_handler_reload(hb_handler *h, hb_error *err);
 
 /* The loaded models as {"task": "version", ...} (borrowed; valid until the

@@ -9,8 +9,12 @@
  * starts, so bad models or a port that is taken fail fast with exit code 3
  * and no stray processes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -21,19 +25,31 @@
 #include "verdict.h"
 #include "worker.h"
 
-/* Load the engine once in the broker before starting workers, so that a
- * wrong --models or --rules fails at start-up with the reason, instead of
- * workers failing and being restarted forever.  Returns 0 or -1. */
+/* Load the engine once before starting workers, so that a wrong --models
+ * or --rules fails at start-up with the reason instead of workers failing
+ * and being restarted forever.  The load runs in a short-lived child
+ * (forked before any thread or ZeroMQ context exists) so the broker never
+ * holds the tens of megabytes an engine takes.  Returns 0 or -1. */
 static int preflight(const hb_service_config *cfg)
 {
-    hb_error err;
-    hb_engine *e = hb_engine_open(cfg->rules, cfg->models, &err);
-    if (!e) {
-        hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
+    pid_t pid = fork();
+    if (pid < 0) {
+        hb_log(HB_LOG_ERROR, "cannot check the models: fork: %s", strerror(errno));
         return -1;
     }
-    hb_engine_free(e);
-    return 0;
+    if (pid == 0) {
+        hb_error err;
+        hb_engine_paths paths = {cfg->rules, cfg->models, cfg->feeds[0] ? cfg->feeds : NULL};
+        hb_engine *e = hb_engine_open_paths(&paths, &err);
+        if (!e)
+            hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
+        hb_engine_free(e);
+        _exit(e ? 0 : 3);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -5,10 +5,19 @@
  * in ZeroMQ's buffer), hb_handler_handle, send the request number and the
  * reply bytes.  Heartbeats are sent from the loop and, during a long
  * batch, from the handler's tick between items.
+ *
+ * A reload loads the new engine on a second thread while this one keeps
+ * serving (and heartbeating) with the old engine; the loader writes one
+ * byte into a pipe when done, the loop sees it like any other input and
+ * swaps the engines, or keeps the old one and reports why.  Loading a big
+ * bundle under load can take seconds: a worker that stopped to load would
+ * stall its requests and be taken for dead.
  */
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +44,12 @@ typedef struct worker {
     int64_t next_heartbeat_us;
     int64_t broker_seen_us;
     long backoff_ms;
+    /* reload in progress on the loader thread */
+    int loading, load_again;
+    int load_pipe[2];
+    pthread_t loader;
+    hb_handler_engine *loaded;
+    hb_error load_err;
 } worker;
 
 static const char OOM_REPLY[] =
@@ -138,24 +153,62 @@ static void pause_ms(worker *w, long ms)
     }
 }
 
-static void reload(worker *w)
+static void *load_engine(void *arg)
 {
-    hb_error err;
+    worker *w = arg;
+    w->loaded = hb_handler_load(w->handler, &w->load_err);
+    char done = 1;
+    ssize_t n = write(w->load_pipe[1], &done, 1);
+    (void)n; /* the pipe is empty: one reload at a time */
+    return NULL;
+}
+
+/* Start loading a new engine (or, if a load is running, load again when
+ * it ends: the files may have changed since it began). */
+static void reload_start(worker *w)
+{
+    if (w->loading) {
+        w->load_again = 1;
+        return;
+    }
+    w->loaded = NULL;
+    hb_error_clear(&w->load_err);
+    if (pthread_create(&w->loader, NULL, load_engine, w) != 0) {
+        hb_log(HB_LOG_ERROR, "reload failed: cannot start a loader thread");
+        return;
+    }
+    w->loading = 1;
+}
+
+/* The loader thread is done: swap, or keep the old engine and say why. */
+static void reload_finish(worker *w)
+{
+    char b;
+    while (read(w->load_pipe[0], &b, 1) > 0)
+        ;
+    pthread_join(w->loader, NULL);
+    w->loading = 0;
     json_t *result;
-    if (hb_handler_reload(w->handler, &err) == 0) {
+    if (w->loaded) {
+        hb_handler_swap(w->handler, w->loaded);
+        w->loaded = NULL;
         char line[512];
         models_line(hb_handler_models(w->handler), line, sizeof line);
         hb_log(HB_LOG_INFO, "reloaded models and rules: %s", line);
         result = json_pack("{s:b, s:O}", "ok", 1, "models", hb_handler_models(w->handler));
     } else {
         hb_log(HB_LOG_ERROR, "reload failed, still serving the models loaded before: %s",
-               err.message);
-        result = json_pack("{s:b, s:s, s:O}", "ok", 0, "error", err.message, "models",
-                           hb_handler_models(w->handler));
+               w->load_err.message);
+        result = json_pack("{s:b, s:s, s:O}", "ok", 0, "error", w->load_err.message,
+                           "models", hb_handler_models(w->handler));
     }
     if (result && w->sock)
         send_json(w, HB_CMD_RELOAD, result);
     json_decref(result);
+    if (w->load_again) {
+        w->load_again = 0;
+        reload_start(w);
+    }
 }
 
 static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
@@ -210,7 +263,7 @@ static int read_broker(worker *w)
         }
         skip_rest(w->sock);
         if (n == 1 && cmd[0] == HB_CMD_RELOAD)
-            reload(w);
+            reload_start(w);
         else if (n == 1 && cmd[0] == HB_CMD_DISCONNECT)
             return -1;
         else if (!(n == 1 && cmd[0] == HB_CMD_HEARTBEAT))
@@ -229,9 +282,10 @@ static int run(worker *w)
     while (!w->stop) {
         int64_t now = hb_clock_us();
         long timeout = (long)((w->next_heartbeat_us - now) / 1000);
-        zmq_pollitem_t items[2] = {{w->sock, 0, ZMQ_POLLIN, 0},
-                                   {NULL, w->sigfd, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, timeout > 0 ? timeout : 0);
+        zmq_pollitem_t items[3] = {{w->sock, 0, ZMQ_POLLIN, 0},
+                                   {NULL, w->sigfd, ZMQ_POLLIN, 0},
+                                   {NULL, w->load_pipe[0], ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 3, timeout > 0 ? timeout : 0);
         if (rc < 0 && errno != EINTR) {
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             return 3;
@@ -240,7 +294,9 @@ static int run(worker *w)
         if (sig & HB_SIG_TERM)
             break;
         if (sig & HB_SIG_HUP)
-            reload(w);
+            reload_start(w);
+        if (items[2].revents & ZMQ_POLLIN)
+            reload_finish(w);
         int reconnect = (items[0].revents & ZMQ_POLLIN) && read_broker(w) < 0;
         now = hb_clock_us();
         if (now >= w->next_heartbeat_us)
@@ -273,6 +329,13 @@ int hb_worker_run(const hb_service_config *cfg)
     w.cfg = cfg;
     w.interval_us = cfg->heartbeat_ms * 1000;
     w.backoff_ms = BACKOFF_MIN_MS;
+    if (pipe(w.load_pipe) != 0) {
+        hb_log(HB_LOG_ERROR, "cannot make a pipe: %s", strerror(errno));
+        return 3;
+    }
+    for (int i = 0; i < 2; i++)
+        fcntl(w.load_pipe[i], F_SETFD, FD_CLOEXEC);
+    fcntl(w.load_pipe[0], F_SETFL, O_NONBLOCK);
     w.sigfd = hb_signals_open(cfg->supervised ? HB_SIG_TERM : HB_SIG_TERM | HB_SIG_HUP);
     if (w.sigfd < 0) {
         hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
@@ -285,6 +348,7 @@ int hb_worker_run(const hb_service_config *cfg)
     hb_handler_config hc = {
         .models_dir = cfg->models,
         .rules_dir = cfg->rules,
+        .feeds_dir = cfg->feeds,
         .max_text = (size_t)cfg->max_text_bytes,
         .max_batch = (size_t)cfg->max_batch,
         .top_features = (int)cfg->top_features,
@@ -301,6 +365,12 @@ int hb_worker_run(const hb_service_config *cfg)
         hb_handler_set_tick(w.handler, tick, &w);
         rc = run(&w);
     }
+    if (w.loading) {
+        pthread_join(w.loader, NULL);
+        hb_handler_engine_free(w.loaded);
+    }
+    close(w.load_pipe[0]);
+    close(w.load_pipe[1]);
     if (w.sock)
         zmq_close(w.sock);
     if (w.ctx)

@@ -132,7 +132,7 @@ expect "SIGKILL a worker under load: no request lost, worker restarted" \
 printf 'garbage' >>"$TMP/live/spam/model.svm"
 kill -HUP $A
 expect "SIGHUP with a corrupt bundle: each worker logs why" wait_log "$TMP/A.log" "reload failed.*checksum" 2
-expect "... and the broker logs the rejection" wait_log "$TMP/A.log" "rejected the new models" 1
+expect "... and the broker logs the rejection" wait_log "$TMP/A.log" "reload: 2 of 2 workers rejected" 1
 expect "... and the old models keep serving" client load "$AEP" 200 --expect-models spam=v1
 client stats "$AEP" >"$TMP/stats2.json"
 expect "... stats show the failed reload" "$PY" -c '

@@ -125,7 +125,8 @@ def cmd_basic(ep):
             is_verdict(x) for i, x in enumerate(r) if i != 2):
         fail("batch items: %r" % r)
     r = ask(ep, {"id": 5, "text": "see www.Example.com/x", "urls": ["HTTP://WWW.EXAMPLE.COM:80/a/../b"]})
-    if r["urls"][0].get("domain") != "example.com" or r["urls"][0].get("url") != "http://www.example.com/b":
+    given = [u for u in r.get("urls", []) if "start" not in u]
+    if len(given) != 1 or given[0].get("domain") != "example.com" or given[0].get("url") != "http://www.example.com/b":
         fail("urls: %r" % r.get("urls"))
 
 

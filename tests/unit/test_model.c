@@ -87,10 +87,13 @@ static void test_round_trip_linear(void **state)
     }
     want = 0.25 + want / sqrt(norm);
     assert_true(fabs(hb_model_decision(m, &v) - want) < 1e-5);
-    hb_norms norms;
-    hb_fvec_norms(&v, hb_model_idf(m), &norms);
-    assert_true(fabs(hb_model_contribution(m, &v, 1, &norms) -
-                     w[10] * -1.0 / sqrt(norm)) < 1e-6);
+    float contrib[4];
+    assert_true(fabs(hb_model_decision_explained(m, &v, contrib) - want) < 1e-5);
+    assert_true(fabs(contrib[1] - w[10] * -1.0 / sqrt(norm)) < 1e-6);
+    double sum = 0.25;
+    for (int e = 0; e < 4; e++)
+        sum += contrib[e];
+    assert_true(fabs(sum - want) < 1e-5); /* contributions add up */
     /* a named feature is used as it is, outside the normalisation */
     v.name[3] = "rule:x";
     v.group[3] = HB_GROUP_NAMED;
@@ -265,8 +268,9 @@ static void test_kernel_fallback(void **state)
         want = -want;
     assert_true(fabs(hb_model_decision(m, &v) - want) < 1e-6);
     assert_true(hb_model_decision(m, &v) > 0); /* a positive-side point */
-    hb_norms norms = {{1.0, 1.0}};
-    assert_true(hb_model_contribution(m, &v, 0, &norms) == 0.0);
+    float contrib[2];
+    hb_model_decision_explained(m, &v, contrib);
+    assert_true(contrib[0] == 0.0f && contrib[1] == 0.0f);
     hb_fvec_release(&v);
     hb_model_free(m);
     svm_free_and_destroy_model(&sm);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +26,8 @@ static const char USAGE[] =
     "  --unmask        show phone and account numbers in clear\n"
     "  --models DIR    model bundles (default $HUBAO_MODELS or ./models)\n"
     "  --rules DIR     rule files (default $HUBAO_RULES or MODELS/rules)\n"
+    "  --feeds DIR     blocklist copies from `hubao feeds update` (default\n"
+    "                  $HUBAO_FEEDS_DIR, else feeds/data if it exists)\n"
     "  --max-bytes N   reject messages longer than N bytes (default 65536)\n"
     "  --server ENDPOINT  ask the hubaod at ENDPOINT (e.g. tcp://127.0.0.1:7531)\n"
     "                  instead of loading models; its settings decide limits\n"
@@ -41,88 +44,9 @@ typedef struct check_opts {
     const char *lang;
 } check_opts;
 
-static void print_human(const hb_engine *e, const hb_session *s,
-                        const hb_verdict *v, const check_opts *o)
-{
-    int zh = strcmp(o->lang, "zh") == 0;
-    char line[512];
-    hb_verdict_summary(e, v, o->lang, line, sizeof line);
-    const hb_task_result *head = hb_verdict_headline(v);
-    printf("%s %s\n", head ? "!!" : "ok", line);
-
-    for (size_t i = 0; i < v->ntasks; i++) {
-        const hb_task_result *r = &v->tasks[i];
-        printf("   %-7s %-11s %3d%%", r->task, r->label,
-               (int)(r->probability * 100 + 0.5));
-        if (r->type && r->positive)
-            printf("  type: %s", r->type);
-        putchar('\n');
-    }
-    int said_why = 0;
-    for (size_t i = 0; i < v->nhits; i++) {
-        const hb_rule_hit *h = &v->hits[i];
-        const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), h->rule);
-        char match[256];
-        if (o->unmask)
-            snprintf(match, sizeof match, "%.*s", (int)(h->end - h->start),
-                     v->text->utf8 + h->start);
-        else
-            hb_masked_excerpt(v, h->start, h->end, match, sizeof match);
-        if (!said_why++)
-            printf("   %s\n", zh ? "依据:" : "Why:");
-        printf("    - [%s] %s: \"%s\"\n", info->task, info->description, match);
-    }
-    for (size_t i = 0; i < v->ntasks; i++) {
-        if (!v->tasks[i].positive)
-            continue;
-        hb_contribution top[5];
-        size_t n = hb_explain(s, i, 1, top, 5);
-        size_t shown = 0;
-        for (size_t k = 0; k < n; k++) {
-            if (top[k].name)
-                continue; /* rules and entities are listed on their own */
-            const hb_text *t = v->text;
-            uint32_t a = t->cp_byte[top[k].start];
-            uint32_t b = t->cp_byte[top[k].start + top[k].len];
-            char gram[64];
-            snprintf(gram, sizeof gram, "%.*s", (int)(b - a), t->utf8 + a);
-            for (char *c = gram; *c; c++)
-                if (*c >= '0' && *c <= '9')
-                    *c = '0';
-            if (!shown++)
-                printf("    - [%s] %s", v->tasks[i].task,
-                       zh ? "关键词:" : "strongest words:");
-            printf(" \"%s\"", gram);
-        }
-        if (shown)
-            putchar('\n');
-    }
-    if (v->nentities) {
-        printf("   %s", zh ? "提取:" : "Found:");
-        for (size_t i = 0; i < v->nentities; i++) {
-            const hb_entity *x = &v->entities[i];
-            char text[256];
-            if (o->unmask)
-                snprintf(text, sizeof text, "%.*s", (int)(x->end - x->start),
-                         v->text->utf8 + x->start);
-            else
-                hb_entity_mask(x->kind, v->text->utf8 + x->start,
-                               x->end - x->start, text, sizeof text);
-            printf("%s %s %s", i ? ";" : "", hb_entity_kind_name(x->kind), text);
-        }
-        putchar('\n');
-    }
-    if (head && strcmp(head->task, "fraud") == 0) {
-        const hb_type_info *t = hb_catalog_find(hb_engine_catalog(e), head->type);
-        if (t)
-            printf("   %s %s\n", zh ? "建议:" : "Advice:",
-                   zh ? t->advice_zh : t->advice_en);
-    }
-}
-
-/* Print a verdict received from hubaod the way print_human prints a local
- * one (from its JSON, so the same evidence in the same order). */
-static void print_human_json(const json_t *r, const check_opts *o)
+/* Print a verdict for a person, from its JSON (protocol.h), so a local
+ * verdict and one from hubaod read exactly the same. */
+static void print_human(const json_t *r, const check_opts *o)
 {
     int zh = strcmp(o->lang, "zh") == 0;
     const char *verdict = json_string_value(json_object_get(r, "verdict"));
@@ -166,18 +90,9 @@ static void print_human_json(const json_t *r, const check_opts *o)
         json_array_foreach(json_object_get(ev, "features"), i, f)
         {
             const char *feat = json_string_value(json_object_get(f, "feature"));
-            /* named features (a fired rule of any task, an entity count)
-             * are listed on their own */
-            int named = !feat || strncmp(feat, "entity:", 7) == 0;
-            const char *other;
-            json_t *ot, *h;
-            size_t k;
-            json_object_foreach(tasks, other, ot)
-            {
-                json_array_foreach(json_object_get(json_object_get(ot, "evidence"), "rules"), k, h)
-                    named |= feat && strcmp(feat, json_string_value(json_object_get(h, "id"))) == 0;
-            }
-            if (named)
+            /* rules and entities are listed on their own */
+            const char *kind = json_string_value(json_object_get(f, "kind"));
+            if (!feat || !kind || strcmp(kind, "ngram") != 0)
                 continue;
             if (!shown++)
                 printf("    - [%s] %s", name, zh ? "关键词:" : "strongest words:");
@@ -196,6 +111,21 @@ static void print_human_json(const json_t *r, const check_opts *o)
     }
     if (json_array_size(ents))
         putchar('\n');
+    json_t *u;
+    json_array_foreach(json_object_get(r, "urls"), i, u)
+    {
+        const char *feed = json_string_value(json_object_get(u, "feed"));
+        json_t *p = json_object_get(u, "probability");
+        printf("   %s %s", zh ? "链接:" : "Link:", json_string_value(json_object_get(u, "url")));
+        if (feed)
+            printf(zh ? "  列入黑名单 %s" : "  blocklisted by %s", feed);
+        else if (json_is_number(p))
+            printf(zh ? "  链接模型 %d%%%s" : "  link model %d%%%s",
+                   (int)(json_number_value(p) * 100 + 0.5),
+                   json_is_true(json_object_get(u, "malicious"))
+                       ? (zh ? "（可疑）" : " (suspicious)") : "");
+        putchar('\n');
+    }
     const char *advice = json_string_value(json_object_get(json_object_get(r, "advice"), o->lang));
     if (advice)
         printf("   %s %s\n", zh ? "建议:" : "Advice:", advice);
@@ -262,7 +192,7 @@ static void server_reply(void *vctx, const char *reply, size_t len)
                         : "the server sent a reply that is not JSON");
             c->rejected = 1;
         } else {
-            print_human_json(j, c->o);
+            print_human(j, c->o);
         }
         json_decref(j);
     }
@@ -304,7 +234,7 @@ static int check_one(const hb_engine *e, hb_session *s, const char *text,
     if (hb_classify(e, s, text, len, &v, &err) != 0) {
         if (o->json) {
             json_t *j = hb_error_to_json(NULL, err.code, err.message);
-            char *out = json_dumps(j, JSON_COMPACT);
+            char *out = json_dumps(j, HB_JSON_FLAGS);
             puts(out ? out : "{}");
             free(out);
             json_decref(j);
@@ -313,17 +243,17 @@ static int check_one(const hb_engine *e, hb_session *s, const char *text,
         }
         return 1;
     }
+    hb_render_options ro = hb_render_defaults();
+    ro.unmask = o->unmask;
+    json_t *j = hb_verdict_to_json(e, s, v, &ro);
     if (o->json) {
-        hb_render_options ro = hb_render_defaults();
-        ro.unmask = o->unmask;
-        json_t *j = hb_verdict_to_json(e, s, v, &ro);
-        char *out = json_dumps(j, JSON_COMPACT);
+        char *out = json_dumps(j, HB_JSON_FLAGS);
         puts(out ? out : "{}");
         free(out);
-        json_decref(j);
     } else {
-        print_human(e, s, v, o);
+        print_human(j, o);
     }
+    json_decref(j);
     fflush(stdout);
     return 0;
 }
@@ -336,6 +266,7 @@ int cmd_check(int argc, char **argv)
         {"unmask", no_argument, NULL, 'u'},
         {"models", required_argument, NULL, 'm'},
         {"rules", required_argument, NULL, 'r'},
+        {"feeds", required_argument, NULL, 'f'},
         {"max-bytes", required_argument, NULL, 'b'},
         {"server", required_argument, NULL, 's'},
         {"timeout-ms", required_argument, NULL, 't'},
@@ -343,7 +274,7 @@ int cmd_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     check_opts o = {.json = 0, .unmask = 0, .lang = "en"};
-    const char *models = NULL, *rules = NULL;
+    const char *models = NULL, *rules = NULL, *feeds = NULL;
     long max_bytes = HB_DEFAULT_MAX_TEXT;
     const char *server = NULL;
     long timeout_ms = 10000;
@@ -357,6 +288,7 @@ int cmd_check(int argc, char **argv)
         case 'u': o.unmask = 1; local_only = 1; break;
         case 'm': models = optarg; local_only = 1; break;
         case 'r': rules = optarg; local_only = 1; break;
+        case 'f': feeds = optarg; local_only = 1; break;
         case 'b': max_bytes = strtol(optarg, NULL, 10); local_only = 1; break;
         case 's': server = optarg; break;
         case 't': timeout_ms = strtol(optarg, NULL, 10); break;
@@ -388,7 +320,17 @@ int cmd_check(int argc, char **argv)
     const char *models_dir = cli_models_dir(models);
     const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
     hb_error err;
-    hb_engine *e = hb_engine_open(rules_dir, models_dir, &err);
+    if (!feeds) {
+        /* the copies `hubao feeds update` keeps, when there are any */
+        const char *env = getenv("HUBAO_FEEDS_DIR");
+        struct stat st;
+        if (env && *env)
+            feeds = env;
+        else if (stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode))
+            feeds = "feeds/data";
+    }
+    hb_engine_paths paths = {rules_dir, models_dir, feeds};
+    hb_engine *e = hb_engine_open_paths(&paths, &err);
     if (!e) {
         cli_error("cannot load models: %s", err.message);
         return EXIT_SETUP;

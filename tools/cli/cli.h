@@ -20,6 +20,7 @@ int cmd_check(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
+int cmd_feeds(int argc, char **argv);
 
 /* Where models and rules live: --models/--rules, else $HUBAO_MODELS and
  * $HUBAO_RULES, else ./models and MODELS/rules.  rules_buf holds the

@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  train   train a model bundle from label<TAB>text files\n"
     "  eval    evaluate a model bundle on a label<TAB>text file\n"
     "  stream  pipe one message (or JSON request) per line through hubaod\n"
+    "  feeds   update URL blocklist feeds, or list the copies: hubao feeds update|list\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
         rc = cmd_eval(argc - 1, argv + 1);
     else if (strcmp(argv[1], "stream") == 0)
         rc = cmd_stream(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "feeds") == 0)
+        rc = cmd_feeds(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

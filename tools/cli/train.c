@@ -33,6 +33,8 @@ static const char USAGE[] =
     "  --word-ngrams A-B   word n-gram lengths (default 1-2; 0-0 off)\n"
     "  --rule-scale X      factor on the task's rule weights (default: chosen by\n"
     "                      cross-validation among 0, 0.25, 0.5, 1)\n"
+    "  --balanced          calibrate probabilities as if both classes were equally\n"
+    "                      common (default: the training data's own mix)\n"
     "  --keep-digits       keep digits as they are (default: read digits and\n"
     "                      digit masks such as xxx as 0)\n"
     "  --no-idf            do not weight text features by IDF\n"
@@ -99,6 +101,7 @@ int cmd_train(int argc, char **argv)
         {"exclude", required_argument, NULL, 'x'},
         {"no-idf", no_argument, NULL, 'I'},
         {"keep-digits", no_argument, NULL, 'K'},
+        {"balanced", no_argument, NULL, 'A'},
         {"rule-scale", required_argument, NULL, 'S'},
         {"min-df", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
@@ -122,6 +125,7 @@ int cmd_train(int argc, char **argv)
         case 'x': exclude = optarg; break;
         case 'I': o.features.use_idf = 0; break;
         case 'K': o.features.map_digits = 0; break;
+        case 'A': o.balanced_calibration = 1; break;
         case 'S':
             o.rule_scale = strtod(optarg, &end);
             if (*end || o.rule_scale < 0 || o.rule_scale > 10) goto usage;

@@ -1,0 +1,113 @@
+/*
+ * test_service_config.c - hubaod settings: defaults, flags, the config
+ * file, flags over file, and errors that name the flag or file:line.
+ *
+ * The service's modules are not part of libhubao.a, so their sources are
+ * compiled in here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "service/config.c"
+#include "service/log.c"
+#include "testutil.h"
+
+static int parse(hb_service_config *cfg, hb_error *err, int argc, char **argv)
+{
+    hb_config_defaults(cfg);
+    return hb_config_parse(cfg, argc, argv, err);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    unsetenv("HUBAO_MODELS");
+    unsetenv("HUBAO_RULES");
+    hb_service_config c;
+    hb_error err;
+    char *argv[] = {"hubaod"};
+    assert_int_equal(parse(&c, &err, 1, argv), 0);
+    assert_string_equal(c.bind, "tcp://127.0.0.1:7531");
+    assert_string_equal(c.models, "models");
+    assert_string_equal(c.rules, "models/rules");
+    assert_true(c.workers >= 1);
+    assert_int_equal(c.credit, 8);
+    assert_int_equal(c.max_batch, 256);
+    assert_false(c.worker_mode);
+}
+
+static void test_flags(void **state)
+{
+    (void)state;
+    hb_service_config c;
+    hb_error err;
+    char *argv[] = {"hubaod", "--workers", "3", "--queue=7", "--models", "m",
+                    "--unmask", "--log-level", "debug"};
+    assert_int_equal(parse(&c, &err, 9, argv), 0);
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(c.queue, 7);
+    assert_string_equal(c.rules, "m/rules");
+    assert_true(c.unmask);
+    assert_int_equal(c.log_level, HB_LOG_DEBUG);
+}
+
+static void test_bad_flags_are_named(void **state)
+{
+    (void)state;
+    hb_service_config c;
+    hb_error err;
+    char *a1[] = {"hubaod", "--queue", "lots"};
+    assert_int_equal(parse(&c, &err, 3, a1), HB_EINVAL);
+    assert_non_null(strstr(err.message, "queue"));
+    char *a2[] = {"hubaod", "--credit", "0"};
+    assert_int_equal(parse(&c, &err, 3, a2), HB_EINVAL);
+    char *a3[] = {"hubaod", "--frobnicate"};
+    assert_int_equal(parse(&c, &err, 2, a3), HB_EINVAL);
+    assert_non_null(strstr(err.message, "frobnicate"));
+    char *a4[] = {"hubaod", "--worker"};
+    assert_int_equal(parse(&c, &err, 2, a4), HB_EINVAL);
+    assert_non_null(strstr(err.message, "--connect"));
+    char *a5[] = {"hubaod", "--bind"};
+    assert_int_equal(parse(&c, &err, 2, a5), HB_EINVAL);
+}
+
+static void test_file_then_flags(void **state)
+{
+    (void)state;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/hubaod.conf", tu_tmpdir("service_config"));
+    const char *text = "# comment\n\nqueue = 9\nworkers 2\n  deadline-ms=150  \nunmask = 1\n";
+    tu_write_file(path, text, strlen(text));
+    hb_service_config c;
+    hb_error err;
+    char *argv[] = {"hubaod", "--workers", "5", "--config", path};
+    assert_int_equal(parse(&c, &err, 5, argv), 0);
+    assert_int_equal(c.queue, 9);
+    assert_int_equal(c.workers, 5); /* the flag wins, wherever it is */
+    assert_int_equal(c.deadline_ms, 150);
+    assert_true(c.unmask);
+
+    const char *bad = "queue = 9\nspeed = fast\n";
+    tu_write_file(path, bad, strlen(bad));
+    assert_int_equal(parse(&c, &err, 5, argv), HB_EINVAL);
+    assert_non_null(strstr(err.message, "hubaod.conf:2"));
+    char *missing[] = {"hubaod", "--config", "/nonexistent/hubaod.conf"};
+    assert_int_equal(parse(&c, &err, 3, missing), HB_EIO);
+}
+
+int main(void)
+{
+    hb_log_init(HB_LOG_ERROR, "test");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_bad_flags_are_named),
+        cmocka_unit_test(test_file_then_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/*
+ * test_service_handler.c - what a worker does with a request body, without
+ * sockets: verdicts with "id" and "models", batches in order, an error
+ * reply for each bad input, and a reload that keeps the old engine when
+ * the new bundle is broken.  Models are trained by the test itself.
+ *
+ * The service's modules are not part of libhubao.a, so the handler's
+ * source is compiled in here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "service/handler.c"
+#include "testutil.h"
+#include "trainer.h"
+
+#define RULES "tests/fixtures/engine/rules"
+
+static char models[1100];
+
+static void train_task(const char *task)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, NULL, &err);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    hb_dataset_load(&ds, tu_fixture("train_small.tsv"), NULL);
+    hb_label_map map;
+    hb_label_map_default(task, &map, NULL);
+    hb_train_options o = hb_train_defaults(task);
+    o.features.hash_bits = 14;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/%s", models, task);
+    hb_train_result res;
+    if (hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err) != 0)
+        fail_msg("%s", err.message);
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
+}
+
+static int setup(void **state)
+{
+    snprintf(models, sizeof models, "%s", tu_tmpdir("service_handler"));
+    train_task("fraud");
+    train_task("spam");
+    hb_handler_config cfg = {.models_dir = models, .rules_dir = RULES, .max_text = 1000,
+                             .max_batch = 3, .top_features = 2, .unmask = 0};
+    hb_error err;
+    hb_handler *h = hb_handler_new(&cfg, &err);
+    if (!h) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = h;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    hb_handler_free(*state);
+    return 0;
+}
+
+/* Handle body and return the parsed reply (owned). */
+static json_t *handle(hb_handler *h, const char *body)
+{
+    size_t n = 0;
+    const char *out = hb_handler_handle(h, body, strlen(body), &n);
+    assert_non_null(out);
+    json_error_t je;
+    json_t *r = json_loadb(out, n, 0, &je);
+    if (!r)
+        fail_msg("reply is not JSON: %s", je.text);
+    return r;
+}
+
+static const char *code_of(const json_t *r)
+{
+    return json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+static void test_verdict_with_id_and_models(void **state)
+{
+    hb_handler *h = *state;
+    json_t *r = handle(h, "{\"id\": 42, \"text\": \"公安局通知：请把存款转入安全账户 13812345678\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 42);
+    assert_string_equal(json_string_value(json_object_get(r, "verdict")), "fraud");
+    json_t *m = json_object_get(r, "models");
+    assert_int_equal(json_object_size(m), 2);
+    assert_non_null(json_object_get(m, "spam"));
+    char *s = json_dumps(r, JSON_COMPACT);
+    assert_null(strstr(s, "13812345678")); /* masked by default */
+    assert_true(strncmp(s, "{\"id\":42,", 9) == 0); /* id leads */
+    free(s);
+    json_decref(r);
+}
+
+static void test_batch_in_order_with_item_errors(void **state)
+{
+    hb_handler *h = *state;
+    json_t *r = handle(h, "[{\"id\": \"a\", \"text\": \"hello\"}, {\"id\": \"b\"},"
+                          " {\"id\": \"c\", \"text\": \"   \"}]");
+    assert_int_equal(json_array_size(r), 3);
+    assert_non_null(json_object_get(json_array_get(r, 0), "verdict"));
+    assert_string_equal(code_of(json_array_get(r, 1)), "missing_text");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "id")), "b");
+    assert_string_equal(code_of(json_array_get(r, 2)), "empty_text");
+    json_decref(r);
+    r = handle(h, "[{\"text\": \"a\"}, {\"text\": \"b\"}, {\"text\": \"c\"}, {\"text\": \"d\"}]");
+    assert_string_equal(code_of(r), "batch_too_large");
+    json_decref(r);
+}
+
+static void test_every_bad_input_gets_an_error(void **state)
+{
+    hb_handler *h = *state;
+    static const struct {
+        const char *body, *code;
+    } cases[] = {
+        {"", "malformed_json"},
+        {"{\"text\": ", "malformed_json"},
+        {"{\"text\": \"\xc3\x28\"}", "invalid_utf8"},
+        {"17", "invalid_request"},
+        {"{\"text\": 17}", "missing_text"},
+        {"{\"text\": \"x\", \"urls\": {}}", "invalid_request"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *r = handle(h, cases[i].body);
+        if (!code_of(r) || strcmp(code_of(r), cases[i].code) != 0)
+            fail_msg("%s: expected %s", cases[i].body, cases[i].code);
+        json_decref(r);
+    }
+    char big[1200];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"text\": \"");
+    memset(big + n, 'a', 1100); /* over the 1000-byte text limit */
+    snprintf(big + n + 1100, sizeof big - n - 1100, "\"}");
+    json_t *r = handle(h, big);
+    assert_string_equal(code_of(r), "too_large");
+    json_decref(r);
+    hb_handler_counts c = hb_handler_counts_get(h);
+    assert_true(c.errors >= 7 && c.requests >= c.errors);
+    assert_true(json_integer_value(json_object_get(hb_handler_error_counts(h), "malformed_json")) >= 2);
+}
+
+static void test_urls_are_normalised(void **state)
+{
+    hb_handler *h = *state;
+    json_t *r = handle(h, "{\"text\": \"see link\", \"urls\": [\"WWW.Example.co.uk/a/../b\", \"http://[x\"]}");
+    json_t *u = json_object_get(r, "urls");
+    /* the link that does not parse cannot be followed either: left out */
+    assert_int_equal(json_array_size(u), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(u, 0), "domain")),
+                        "example.co.uk");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(u, 0), "url")),
+                        "http://www.example.co.uk/b");
+    json_decref(r);
+}
+
+static void test_failed_reload_keeps_serving(void **state)
+{
+    hb_handler *h = *state;
+    char path[1300];
+    snprintf(path, sizeof path, "%s/spam/model.svm", models);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    fputs("garbage", f);
+    fclose(f);
+    const json_t *before = hb_handler_models(h);
+    hb_error err;
+    assert_int_not_equal(hb_handler_reload(h, &err), 0);
+    assert_non_null(strstr(err.message, "checksum"));
+    assert_ptr_equal(hb_handler_models(h), before);
+    json_t *r = handle(h, "{\"text\": \"still here\"}");
+    assert_non_null(json_object_get(r, "verdict"));
+    json_decref(r);
+    train_task("spam"); /* a good bundle again: the reload goes through */
+    assert_int_equal(hb_handler_reload(h, &err), 0);
+    r = handle(h, "{\"text\": \"still here\"}");
+    assert_non_null(json_object_get(r, "verdict"));
+    json_decref(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdict_with_id_and_models),
+        cmocka_unit_test(test_batch_in_order_with_item_errors),
+        cmocka_unit_test(test_every_bad_input_gets_an_error),
+        cmocka_unit_test(test_urls_are_normalised),
+        cmocka_unit_test(test_failed_reload_keeps_serving),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
