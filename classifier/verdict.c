@@ -437,8 +437,8 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
                       hb_model_rule_scale(m) * r->rule_weight;
         r->probability = hb_model_probability(m, r->decision);
         r->positive = r->probability >= hb_model_threshold(m);
-        if (strcmp(r->task, "fraud") == 0 && v->fraud_link && !r->positive) {
-            /* a malicious link outranks an unsure text model */
+        if (strcmp(r->task, "fraud") == 0 && v->fraud_link) {
+            /* a blocklisted (or surely malicious) link outranks the text */
             r->positive = r->by_link = 1;
             double p = v->fraud_link->listed ? 1.0 : v->fraud_link->probability;
             if (p > r->probability)

@@ -64,7 +64,8 @@ typedef struct hb_task_result {
     double decision;           /* model margin + scale x rule_weight */
     double rule_weight;        /* sum of the task's fired rules' weights */
     const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
-    int by_link;               /* positive because of a malicious link */
+    int by_link;               /* fraud because of a blocklisted or surely
+                                  malicious link (whatever the text said) */
     size_t fvec;               /* which of the session's vectors it scored */
 } hb_task_result;
 

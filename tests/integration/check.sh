@@ -95,5 +95,22 @@ for k in ("n", "accuracy", "precision", "recall", "f1", "mcc", "auc", "tp", "fp"
 assert r["n"] == 48 and r["tp"] + r["fn"] == 25
 PY
 
+# a blocklisted link makes a message fraud, whatever the text says, and the
+# verdict names the feed
+mkdir -p "$TMP/feeds"
+printf '# hubao feed copy v1\nd evil-bank.top\n# end 1\n' >"$TMP/feeds/testfeed.list"
+"$HUBAO" check --json --models "$TMP/models" --feeds "$TMP/feeds" \
+  "明天上午开会 www.login.evil-bank.top/x" "明天上午开会 www.example.org/x" >"$TMP/feed.json"
+expect "a blocklisted link decides fraud and names its feed" python3 - "$TMP/feed.json" <<'PY'
+import json, sys
+hit, miss = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+f = hit["tasks"]["fraud"]
+assert hit["verdict"] == "fraud" and f["by_link"] and f["type"] == "malicious_link", hit
+u = hit["urls"][0]
+assert u["feed"] == "testfeed" and u["listed"] == "domain" and u["decided_fraud"], u
+assert u["domain"] == "evil-bank.top", u
+assert not miss["tasks"]["fraud"]["by_link"] and miss["urls"][0]["feed"] is None, miss
+PY
+
 rm -rf "$TMP"
 [ $fails -eq 0 ]
