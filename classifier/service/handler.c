@@ -9,6 +9,10 @@
  */
 #include "handler.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +89,11 @@ hb_handler_engine *hb_handler_load(const hb_handler *h, hb_error *err)
         free(x);
         return NULL;
     }
+#ifdef __GLIBC__
+    /* parsing the model files leaves megabytes of freed heap behind; hand
+     * them back so every worker's resident size is what it really uses */
+    malloc_trim(0);
+#endif
     hb_engine_set_max_text(x->engine, h->max_text);
     if (!(x->models = models_of(x->engine))) {
         hb_handler_engine_free(x);

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""`make bench`: Hubao's speed against the scikit-learn peer, in one run on
+the same messages (a Chinese and English mix from ../shared/data/*/test.tsv).
+
+Prints one table and writes bench.json at the repository root:
+  1. in-process pipeline throughput on one core, and the cost of each stage;
+  2. end to end through hubaod over loopback with all workers: pipelined
+     batches and pipelined single requests, then single-request latency at
+     half the measured single-request maximum; peak RSS of broker and workers;
+  3. the peer (TF-IDF + LinearSVC, batch decision_function) on the same
+     messages, and the ratio.
+Every load loop is bounded in time (build/hubao-bench --seconds).
+"""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+DATA = os.environ.get("HUBAO_DATA", "../shared/data")
+SETS = ["zh-spam-sms", "zh-telecom-fraud", "zh-rumor-weibo-mm", "en-sms-uci", "en-smishing", "en-covid-fake"]
+PER_SET = 500
+OUT = "build/bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench(*args):
+    r = subprocess.run(["build/hubao-bench", *args], capture_output=True, text=True, timeout=120)
+    if r.returncode not in (0, 1):
+        sys.exit(f"make bench: hubao-bench {args[0]} failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def peak_rss_mib(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def children(pid):
+    try:
+        return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def main():
+    if not os.path.isdir(DATA):
+        print(f"make bench: {DATA} is absent: the benchmark messages come from the shared data sets "
+              "(../shared/data/<name>/test.tsv) beside the repository.", file=sys.stderr)
+        return 2
+    os.makedirs(OUT, exist_ok=True)
+    rng = random.Random(7)
+    msgs = []
+    for ds in SETS:
+        rows = [l.rstrip("\n").split("\t", 1)[1] for l in open(os.path.join(DATA, ds, "test.tsv"), encoding="utf-8")]
+        msgs += rng.sample(rows, min(PER_SET, len(rows)))
+    rng.shuffle(msgs)
+    path = os.path.join(OUT, "messages.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(msgs) + "\n")
+    print(f"{len(msgs)} messages ({PER_SET} from each of {', '.join(SETS)})", flush=True)
+
+    pipe = bench("pipeline", path, "--models", "models", "--seconds", "5")
+    print("pipeline:", json.dumps(pipe), flush=True)
+
+    port = free_port()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    log = open(os.path.join(OUT, "hubaod.log"), "w")
+    d = subprocess.Popen(["build/hubaod", "--bind", endpoint, "--models", "models",
+                          "--queue", "4096", "--log-level", "warn"], stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:  # ready when a request is answered
+            r = subprocess.run(["build/hubao", "check", "--server", endpoint, "--timeout-ms", "1000",
+                                "--json", "hello"], capture_output=True, text=True)
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        workers = children(d.pid)
+        batch = bench("e2e", path, "--server", endpoint, "--batch", "64", "--window", "8", "--seconds", "6")
+        print("e2e batches:", json.dumps(batch), flush=True)
+        single = bench("e2e", path, "--server", endpoint, "--batch", "1", "--window", "64", "--seconds", "6")
+        print("e2e single requests:", json.dumps(single), flush=True)
+        rate = max(100.0, single["e2e_msgs_per_s"] / 2)
+        lat = bench("latency", path, "--server", endpoint, "--rate", f"{rate:.0f}", "--seconds", "8")
+        print("latency at half load:", json.dumps(lat), flush=True)
+        broker_rss = peak_rss_mib(d.pid)
+        worker_rss = [peak_rss_mib(p) for p in workers]
+    finally:
+        d.send_signal(signal.SIGTERM)
+        try:
+            d.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            d.kill()
+
+    peer_train = os.path.join(DATA, "zh-spam-sms", "train.tsv")
+    r = subprocess.run(["/usr/bin/python3", "tools/peer.py", "bench", peer_train, path],
+                       capture_output=True, text=True, timeout=600)
+    peer = json.loads(r.stdout)
+    print("peer:", json.dumps(peer), flush=True)
+
+    e2e = batch["e2e_msgs_per_s"]
+    result = {
+        "messages": len(msgs),
+        "cores": os.cpu_count(),
+        "pipeline_msgs_per_s": pipe["pipeline_msgs_per_s"],
+        "pipeline_us_per_msg": pipe["pipeline_us_per_msg"],
+        "stage_ns": pipe["stage_ns"],
+        "e2e_msgs_per_s": e2e,
+        "e2e_single_msgs_per_s": single["e2e_msgs_per_s"],
+        "e2e_error_replies": batch["error_replies"] + single["error_replies"],
+        "peer_msgs_per_s": round(peer["msgs_per_s"]),
+        "ratio_vs_peer": round(e2e / peer["msgs_per_s"], 2),
+        "latency_offered_per_s": lat["offered_per_s"],
+        "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"], "p999_ms": lat["p999_ms"],
+        "broker_rss_mib": round(broker_rss or 0, 1),
+        "worker_rss_mib": [round(x or 0, 1) for x in worker_rss],
+        "max_worker_rss_mib": round(max([x or 0 for x in worker_rss] or [0]), 1),
+    }
+    with open("bench.json", "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    rows = [
+        ("in-process pipeline, one core", f"{result['pipeline_msgs_per_s']:,.0f} msg/s ({result['pipeline_us_per_msg']:.1f} µs/msg)"),
+        ("  stages (ns/msg)", ", ".join(f"{k} {v:,.0f}" for k, v in pipe["stage_ns"].items())),
+        ("hubaod, batches of 64, all workers", f"{e2e:,.0f} msg/s"),
+        ("hubaod, single requests pipelined", f"{result['e2e_single_msgs_per_s']:,.0f} msg/s"),
+        ("scikit-learn peer, batch", f"{result['peer_msgs_per_s']:,.0f} msg/s"),
+        ("ratio Hubao / peer", f"{result['ratio_vs_peer']}x"),
+        (f"latency at {lat['offered_per_s']:.0f} req/s (half load)",
+         f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms"),
+        ("peak RSS", f"broker {result['broker_rss_mib']} MiB, workers {result['worker_rss_mib']} MiB"),
+    ]
+    print()
+    for k, v in rows:
+        print(f"{k:<42} {v}")
+    print("\nwrote bench.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
