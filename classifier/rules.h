@@ -22,6 +22,16 @@
  * Matching is bounded: a match limit and a fixed JIT stack mean no input can
  * make a rule run away; a rule that hits the limit simply does not fire and
  * is counted in hb_rules_match's *limited output.
+ *
+ * Matching is prefiltered: at load time every pattern (`pattern` and
+ * `unless` lines alike) is also compiled, in a widened form, into one
+ * Hyperscan database.  Per message one linear-time scan says which
+ * patterns *could* match; PCRE2 then runs only those, so the hits are
+ * exactly those of running every pattern (see hb_rules_match for the one
+ * exception), at a fraction of the cost.  Patterns the prefilter cannot
+ * handle run on every message (hb_rules_prefilter_fallbacks counts them).
+ * Building the prefilter makes loading slower: about 0.4 s for the
+ * shipped rules, against 15 ms for PCRE2 alone.
  */
 #ifndef HB_RULES_H
 #define HB_RULES_H
@@ -41,6 +51,7 @@ typedef struct hb_rule_info {
     const char *task;        /* "fraud", "spam", "rumour", ... */
     const char *type;        /* sub-type, e.g. "authority"; "" if none */
     const char *description; /* one line a hotline worker can read out */
+    const char *description_zh; /* the same in Chinese; "" if none */
     double weight;           /* added to the task's decision value */
     const char *file;        /* file it was loaded from */
     int line;                /* line of its header in that file */
@@ -87,12 +98,30 @@ const hb_rule_info *hb_rules_info(const hb_rules *rules, size_t index);
  * per-message path). */
 long hb_rules_find(const hb_rules *rules, const char *id);
 
+/* Number of patterns (`pattern` and `unless` lines) the prefilter cannot
+ * rule out, so that PCRE2 runs them on every message: those using syntax
+ * the prefilter does not translate (backreferences, inline options such
+ * as (?i), atomic groups, possessive quantifiers, \Q..\E, \R, \X, POSIX
+ * classes, a literal '{'; see docs/rules.md), those that can match the
+ * empty string, and those Hyperscan refuses.  They cost speed, never
+ * correctness.  0 for NULL; a healthy shipped set has 0. */
+size_t hb_rules_prefilter_fallbacks(const hb_rules *rules);
+
 /* Per-thread matching state (PCRE2 match data, match context with the
- * matching limits, JIT stack).  One scratch serves any rule set but only
- * one thread at a time.  NULL on allocation failure; free with
+ * matching limits, JIT stack; Hyperscan scratch and the candidate set of
+ * the prefilter).  One scratch serves any rule set but only one thread at
+ * a time: the first message matched against a rule set the scratch has
+ * not seen before (after a reload) sizes its Hyperscan part for that set,
+ * which allocates.  NULL on allocation failure; free with
  * hb_rules_scratch_free (NULL is fine). */
 hb_rules_scratch *hb_rules_scratch_new(void);
 void hb_rules_scratch_free(hb_rules_scratch *scratch);
+
+/* Turn the prefilter on (enabled != 0, the default) or off for matches
+ * made with this scratch.  Off, every pattern of every rule runs through
+ * PCRE2 as if there were no prefilter: slower, and meant for tests that
+ * check the prefilter changes nothing.  NULL is ignored. */
+void hb_rules_scratch_set_prefilter(hb_rules_scratch *scratch, int enabled);
 
 /* Run every rule over len bytes of normalised UTF-8 text.  Writes at most
  * max_hits hits, in rule order, to hits and their count to *nhits; matching
@@ -101,6 +130,17 @@ void hb_rules_scratch_free(hb_rules_scratch *scratch);
  * abandoned at a matching limit (match, depth or heap limit, or the JIT
  * stack): such a rule does not fire.
  *
+ * With the prefilter on, a pattern the prefilter proves cannot match is
+ * not run at all, so it can never be abandoned: a rule whose `pattern`
+ * lines cannot all match is skipped, and an `unless` line that cannot
+ * match does not stop its rule.  Hits are otherwise those of running
+ * every pattern; the one difference is for the better: where PCRE2 alone
+ * would give up on a rule at a limit, the prefilter may already know the
+ * answer, and the rule is decided (it may fire) instead of abandoned, so
+ * *limited is never higher than without it.  If the prefilter cannot run
+ * (no memory to size the scratch, a Hyperscan error), this call quietly
+ * runs every pattern instead.
+ *
  * Precondition: text must be valid UTF-8 (as hb_normalize output always
  * is).  Patterns run with PCRE2_NO_UTF_CHECK to avoid re-validating the
  * text once per pattern, so invalid UTF-8 here is undefined behaviour.
@@ -108,8 +148,9 @@ void hb_rules_scratch_free(hb_rules_scratch *scratch);
  *
  * Returns 0, or HB_EINVAL for bad arguments (NULL rules, scratch or nhits;
  * NULL hits with max_hits > 0).  No allocation when PCRE2's JIT is
- * available; the interpreter fallback may grow the scratch's frame vector
- * on first use, bounded by the heap limit. */
+ * available, except on the first message after a new rule set (see
+ * hb_rules_scratch_new); the interpreter fallback may grow the scratch's
+ * frame vector on first use, bounded by the heap limit. */
 int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
                    const char *text, size_t len, hb_rule_hit *hits,
                    size_t max_hits, size_t *nhits, size_t *limited);

@@ -18,7 +18,7 @@
  * Build (not part of `make`):
  *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -D_DEFAULT_SOURCE -Iclassifier classifier/error.c \
- *     classifier/rules.c tests/fuzz/fuzz_rules.c -lpcre2-8 \
+ *     classifier/rules.c tests/fuzz/fuzz_rules.c -lpcre2-8 -lhs \
  *     -o build/fuzz_rules
  *   ./build/fuzz_rules -max_len=4096 tests/fixtures/rules models/rules
  */

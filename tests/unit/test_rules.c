@@ -1,19 +1,27 @@
 /*
  * test_rules.c - unit tests for classifier/rules.c.
  *
- * Three groups:
+ * Four groups:
  *   - loading: the good fixture parses with the values it spells out, and
  *     every class of mistake is rejected with "file:line: what" (fixtures
  *     in tests/fixtures/rules/, one per mistake);
  *   - matching: AND over `pattern`, OR over `unless`, hit spans in bytes,
  *     the hits buffer limit, and a catastrophic-backtracking rule that must
  *     be abandoned at the match limit rather than run away;
- *   - the shipped rule set (models/rules/): it loads, a few representative
- *     scams trip the rules meant for them, and a legitimate one-time-code
- *     notice and a shop advert do not trip any positive fraud rule.
+ *   - the prefilter: every regex construct the Hyperscan rewriter handles
+ *     (and those it leaves to PCRE2) gives the same hits with the prefilter
+ *     as without it, one scratch serves several rule sets, and the
+ *     prefilter may settle a rule PCRE2 alone would give up on;
+ *   - the shipped rule set (models/rules/): it loads, with nothing left out
+ *     of the prefilter, a few representative scams trip the rules meant for
+ *     them, a legitimate one-time-code notice and a shop advert do not trip
+ *     any positive fraud rule, and over ~45 varied messages (scams, adverts,
+ *     rumours, ham, hostile input; raw and normalised) the hits with the
+ *     prefilter are exactly those of running every pattern.
  *
- * Texts are written already normalised (lower case, half-width punctuation,
- * see normalize.h) so this test does not depend on normalize.c.
+ * Texts for individual rules are written already normalised (lower case,
+ * half-width punctuation, see normalize.h); only the prefilter comparison
+ * runs hb_normalize, to see messages as the service does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +33,7 @@
 
 #include <cmocka.h>
 
+#include "normalize.h"
 #include "rules.h"
 #include "testutil.h"
 
@@ -73,6 +82,42 @@ static size_t run(const hb_rules *r, hb_rules_scratch *s, const char *text,
     return n;
 }
 
+/* Match len bytes of text against r twice, with the prefilter and
+ * without, and check the hits (rules and spans) are the same and the
+ * prefilter abandoned no more rules than PCRE2 alone.  Returns the number
+ * of hits. */
+static size_t same_with_prefilter(const hb_rules *r, const char *text,
+                                  size_t len)
+{
+    size_t count = hb_rules_count(r);
+    hb_rule_hit *a = calloc(count, sizeof *a);
+    hb_rule_hit *b = calloc(count, sizeof *b);
+    hb_rules_scratch *pre = hb_rules_scratch_new();
+    hb_rules_scratch *all = hb_rules_scratch_new();
+    assert_true(a && b && pre && all);
+    hb_rules_scratch_set_prefilter(all, 0);
+    size_t na = 0, nb = 0, la = 0, lb = 0;
+    assert_int_equal(hb_rules_match(r, pre, text, len, a, count, &na, &la), 0);
+    assert_int_equal(hb_rules_match(r, all, text, len, b, count, &nb, &lb), 0);
+    if (na != nb)
+        fail_msg("%zu hits with the prefilter, %zu without, on \"%.*s\"", na,
+                 nb, (int)(len > 80 ? 80 : len), text);
+    for (size_t i = 0; i < na; i++)
+        if (a[i].rule != b[i].rule || a[i].start != b[i].start ||
+            a[i].end != b[i].end)
+            fail_msg("hit %zu: rule %s %u-%u with the prefilter, rule %s "
+                     "%u-%u without, on \"%.*s\"",
+                     i, hb_rules_info(r, a[i].rule)->id, a[i].start, a[i].end,
+                     hb_rules_info(r, b[i].rule)->id, b[i].start, b[i].end,
+                     (int)(len > 80 ? 80 : len), text);
+    assert_true(la <= lb);
+    hb_rules_scratch_free(pre);
+    hb_rules_scratch_free(all);
+    free(a);
+    free(b);
+    return na;
+}
+
 static int fired(const hb_rules *r, const hb_rule_hit *hits, size_t n,
                  const char *id)
 {
@@ -100,6 +145,7 @@ static void test_parse_good_fixture(void **state)
     assert_string_equal(a->type, "authority");
     assert_true(a->weight == 2.5);
     assert_string_equal(a->description, "Safe account plus transfer.");
+    assert_string_equal(a->description_zh, "安全账户加转账。");
     assert_int_equal(a->line, 4);
     assert_non_null(strstr(a->file, "good.rules"));
 
@@ -110,6 +156,7 @@ static void test_parse_good_fixture(void **state)
     assert_string_equal(b->type, "");
     assert_true(b->weight == 1.0);
     assert_string_equal(b->description, "Unsubscribe marker.");
+    assert_string_equal(b->description_zh, "");
 
     assert_true(hb_rules_info(r, 2)->weight == -0.75);
     assert_null(hb_rules_info(r, 3));
@@ -388,6 +435,255 @@ static void test_pathological_rule_is_limited(void **state)
     hb_rules_free(r);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The prefilter                                                       */
+
+/* One rule per construct the prefilter rewriter translates, widens or
+ * cuts into pieces: each must give the same hits with the prefilter as
+ * without, on texts made to match some and miss others. */
+static const char *const constructs[] = {
+    "安全账户",
+    "\\bcode\\b",
+    "\\bcode\\B",
+    "(你|您)(的)?[^。!?]{0,20}(订单|快递)",
+    "验证码(为|是|:)?\\s?[0-9]{4,8}",
+    "[0-9x]{7,}|1[0-9x]{10}",
+    "^(hi|hello) there",
+    "done$",
+    "a.b",
+    "\\d{3}-\\d{4}",
+    "\\w+@\\w+",
+    "[\\p{Han}x]总",
+    "\\p{Han}{2}银行",
+    "[^\\s]{3}z",
+    "[^a-z ]{2}q",
+    "[\\x{4e00}-\\x{9fa5}]{2}",
+    "\\x{5b89}\\x{5168}",
+    "\\x41\\x42|\\o{103}d",
+    "\\t|\\cA",
+    "[]x]y|[^]a]z",
+    "[a\\-c]{2}!",
+    "(?<=转)账",
+    "(?<!不)要钱",
+    "我(?!们)",
+    "pay(?=pal)",
+    "(?:ab|cd){2,3}e",
+    "(ab){2}",
+    "(?<word>hello) world",
+    "x*?y+?z??w",
+    "(a(b(c(d)?)?)?)e",
+    "gift[^.!?]*card[^.!?]*(send|code)",
+    "\\.\\-\\]\\}",
+    "é|ß",
+    "#tag",
+    "🎁",
+};
+
+static const char *const construct_texts[] = {
+    "",
+    "a",
+    "请转到安全账户",
+    "send the code now",
+    "codex",
+    "您的订单异常",
+    "你好,你的快递",
+    "你的。快递",
+    "验证码为 123456",
+    "验证码:12345",
+    "call 13800138000",
+    "1xxxxxxxxxx",
+    "hi there",
+    "oh hi there",
+    "we are done",
+    "done\n",
+    "done and dusted",
+    "a\nb",
+    "axb",
+    "555-1234",
+    "٥٥٥-١٢٣٤",
+    "mail me@example",
+    "我是你们李总",
+    "我是你们x总",
+    "我是你们𰀀总",
+    "工商银行",
+    "𠀀𠀁银行",
+    "abcz",
+    "ab z",
+    "中文q",
+    "12q",
+    "安全",
+    "ABd",
+    "Cd",
+    "\t",
+    "\x01",
+    "]y",
+    "}z",
+    "bz",
+    "a-!",
+    "-c!",
+    "转账",
+    "不要钱",
+    "要钱",
+    "我们",
+    "我",
+    "paypal",
+    "payment",
+    "ababe",
+    "abcdcde",
+    "abab",
+    "hello world",
+    "xyyw",
+    "xyzw",
+    "ae",
+    "abe",
+    "abcde",
+    "gift card, send",
+    "gift. card send",
+    ".-]}",
+    "é",
+    "#tag",
+    "a 🎁 for you",
+};
+
+static void test_prefilter_constructs(void **state)
+{
+    (void)state;
+    char text[16384];
+    size_t len = 0;
+    size_t nconstructs = sizeof constructs / sizeof *constructs;
+    for (size_t i = 0; i < nconstructs; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "[c%zu]\ntask = t\nweight = 1\npattern = %s\n"
+                                "description = d\n",
+                                i, constructs[i]);
+    assert_true(len < sizeof text);
+    hb_rules *r = parse_ok(text);
+    /* Everything above is translated, none is left to PCRE2 alone. */
+    assert_int_equal(hb_rules_prefilter_fallbacks(r), 0);
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof construct_texts / sizeof *construct_texts;
+         i++)
+        total += same_with_prefilter(r, construct_texts[i],
+                                     strlen(construct_texts[i]));
+    assert_true(total >= 40); /* the texts do exercise the rules */
+    hb_rules_free(r);
+}
+
+/* Patterns the rewriter leaves to PCRE2 (syntax it does not translate,
+ * or that can match the empty string, so every text is a candidate) are
+ * counted, and still work. */
+static void test_prefilter_fallbacks(void **state)
+{
+    (void)state;
+    static const char *const fallbacks[] = {
+        "(?i)abc", "(a)\\1",      "(?>ab)c",   "\\Qa.b\\E", "[[:digit:]]x",
+        "ab{,3}",  "ab{2,3}+",    "a(?=b)?",   "x?",        "abc|",
+        "\\Kx",    "\\R",         "(?s).x",    "^",         "a*",
+        "(?#c)ab", "(?|(a)|(b))", "(a)?(?(1)b|c)",
+    };
+    size_t n = sizeof fallbacks / sizeof *fallbacks;
+    char text[4096];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "[f%zu]\ntask = t\nweight = 1\npattern = %s\n"
+                                "description = d\n",
+                                i, fallbacks[i]);
+    /* One translatable rule, whose unless is a fallback. */
+    len += (size_t)snprintf(text + len, sizeof text - len,
+                            "[mixed]\ntask = t\nweight = 1\npattern = abc\n"
+                            "unless = (?i)ABCD\ndescription = d\n");
+    assert_true(len < sizeof text);
+    hb_rules *r = parse_ok(text);
+    assert_int_equal(hb_rules_prefilter_fallbacks(r), n + 1);
+    assert_int_equal(hb_rules_prefilter_fallbacks(NULL), 0);
+    static const char *const texts[] = {
+        "",      "abc",    "ABC",  "aa",   "a.b",  "7x",   "abbb",
+        "abbbb", "ab",     "xx",   "\r\n", "a\nx", "abcd", "ABCD",
+        "b",     "abcabc",
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        total += same_with_prefilter(r, texts[i], strlen(texts[i]));
+    assert_true(total > 0);
+    hb_rules_free(r);
+}
+
+/* The prefilter knows when a pattern cannot match; PCRE2 alone may give
+ * up on it at the match limit first.  Then the prefilter's answer stands:
+ * an unless line that cannot match does not stop its rule, and a pattern
+ * line that cannot match is not run, so neither is counted as limited. */
+static void test_prefilter_settles_limited(void **state)
+{
+    (void)state;
+    hb_rules *r = parse_ok("[unless]\ntask = t\nweight = 1\npattern = a\n"
+                           "unless = (a|aa)+[0-9]\ndescription = d\n"
+                           "[pattern]\ntask = t\nweight = 1\n"
+                           "pattern = (a|aa)+[0-9]\ndescription = d\n");
+    size_t len = 30000;
+    char *text = malloc(len + 2);
+    assert_non_null(text);
+    memset(text, 'a', len);
+    text[len] = '!';
+    text[len + 1] = '\0';
+    hb_rules_scratch *s = hb_rules_scratch_new();
+    hb_rule_hit hits[2];
+    size_t limited = 99;
+    size_t n = run(r, s, text, hits, &limited);
+    assert_int_equal(n, 1);
+    assert_int_equal(hits[0].rule, 0);
+    assert_int_equal(limited, 0);
+
+    hb_rules_scratch_set_prefilter(s, 0);
+    n = run(r, s, text, hits, &limited);
+    assert_int_equal(n, 0);
+    assert_int_equal(limited, 2);
+    hb_rules_scratch_set_prefilter(NULL, 0);
+    free(text);
+    hb_rules_scratch_free(s);
+    hb_rules_free(r);
+}
+
+/* One scratch, many rule sets: a reload frees one set and loads another,
+ * which may well land at the same address with a database of a different
+ * size; the scratch must notice and resize. */
+static void test_prefilter_scratch_many_sets(void **state)
+{
+    (void)state;
+    hb_rules_scratch *s = hb_rules_scratch_new();
+    hb_rules_scratch *fresh = NULL;
+    hb_rule_hit hits[8], want[8];
+    char text[4096];
+    for (int round = 0; round < 6; round++) {
+        size_t len = 0;
+        /* Alternately a small and a larger set. */
+        int nrules = round % 2 ? 8 : 1;
+        for (int i = 0; i < nrules; i++)
+            len += (size_t)snprintf(text + len, sizeof text - len,
+                                    "[r%d]\ntask = t\nweight = 1\n"
+                                    "pattern = (x|y)[^!]{0,%d}z%d|w{%d}\n"
+                                    "description = d\n",
+                                    i, 3 + round, i, 2 + i);
+        hb_rules *r = parse_ok(text);
+        fresh = hb_rules_scratch_new();
+        const char *msgs[] = {"x z0", "x z5", "wwwwwwwww", "nothing", ""};
+        for (size_t m = 0; m < sizeof msgs / sizeof *msgs; m++) {
+            size_t n = run(r, s, msgs[m], hits, NULL);
+            size_t nw = run(r, fresh, msgs[m], want, NULL);
+            assert_int_equal(n, nw);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(hits[i].rule, want[i].rule);
+                assert_int_equal(hits[i].start, want[i].start);
+                assert_int_equal(hits[i].end, want[i].end);
+            }
+        }
+        hb_rules_scratch_free(fresh);
+        hb_rules_free(r);
+    }
+    hb_rules_scratch_free(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* The shipped rule set                                                */
 
@@ -551,6 +847,157 @@ static void test_shipped_rumour(void **state)
     assert_true(task_score(en, "rumour", &npos) >= 2.0);
 }
 
+
+/* Messages for the prefilter comparison: scams, adverts, rumours and
+ * everyday messages in Chinese and English, as users paste them (upper
+ * case, full-width punctuation, disguises), then hostile input. */
+static const char *const messages[] = {
+    /* Chinese scams */
+    "【公安局】您好，我是市公安局刑侦支队民警王警官，您的身份证涉嫌一起洗钱"
+    "案件，请立即将名下资金转到安全账户配合调查，不要告诉任何人。",
+    "您好，我是淘宝客服，您购买的商品因质量问题需要退款，请点击链接 "
+    "http://tb-refund.example.cn 填写银行卡号和验证码办理理赔。",
+    "招聘兼职刷单，日赚300-500元，在家动动手指就能赚钱，先垫付后返佣，"
+    "加微信 ab12345 了解详情。",
+    "【XX金融】您的贷款额度已审批通过，额度50000元，需先缴纳保证金2000元"
+    "解冻账户后即可放款，请联系专员办理。",
+    "小王，我是你们张总，我在开会不方便接电话，你先帮我转5万元给这个账户，"
+    "6222 0000 1111 2222，急用。",
+    "妈，我手机掉水里了，这是我新号，我现在急需用钱交学费，你先转3000到我"
+    "同学的卡上。",
+    "恭喜您被抽中为幸运用户，获得二等奖现金88000元及笔记本电脑一台，请登录"
+    "www.zhongjiang-example.com领取，需先缴纳个人所得税。",
+    "老师带你炒股，内幕消息，稳赚不赔，收益率高达30%，扫码进群："
+    "https://t.example/abc",
+    "您的征信出现异常，将影响个人征信，请下载APP注销校园贷账户，否则将上报"
+    "央行。",
+    "您好，您的快递在运输途中丢失，我们将给您3倍理赔，请加客服QQ 123456789 "
+    "办理。",
+    "【医保局】您的医保卡已被冻结，涉嫌违规套取医保基金，请拨打 "
+    "010-12345678 联系处理。",
+    "请下载腾讯会议，打开屏幕共享，我们工作人员远程帮您操作退款。",
+    "您的游戏账号涉嫌违规将被封号，请添加客服薇信解冻，需要支付解冻费。",
+    "安 全 账 户 转 账，V信联系，扣扣 ８８８８８８",
+    "您好，请把验证码发给我核对一下，谢谢！ＱＱ：１２３４５６",
+    /* Chinese ham, adverts, rumours */
+    "【招商银行】验证码：482913，您正在进行转账操作，请勿泄露给他人。",
+    "【工商银行】您尾号1234的储蓄卡3月5日14:20支出人民币200.00元，余额"
+    "3,518.20元。",
+    "【优品生活】双十一全场5折，满200减50，进店再送好礼！详询4008001234，"
+    "回T退订",
+    "【碧桂园】城市核心地段，首付20万起，火爆认筹中，欢迎来电咨询："
+    "0755-88886666，拒收请回复R",
+    "【反诈中心提醒】公检法机关不会通过电话办案，更没有所谓的安全账户，谨防"
+    "电信诈骗！",
+    "紧急扩散！每天喝这种茶能治癌症，医生都不会告诉你，请转发给你的家人和"
+    "朋友！",
+    "据说某地已经有3个孩子被拐，人贩子开着白色面包车，大家转发提醒身边的人！",
+    "今晚七点一起吃饭吗？我在老地方等你。",
+    "【顺丰速运】您的快件已到达小区丰巢柜，取件码 56789，请及时领取。",
+    /* English */
+    "URGENT! You have won a £1000 prize GUARANTEED. Call 09061234567 to "
+    "claim. T&C apply.",
+    "Your bank account has been suspended. Verify your identity at "
+    "http://secure-login.example/verify to avoid closure.",
+    "Hi mum, this is my new number, I dropped my phone. Can you transfer "
+    "£300 for my rent? I'll pay you back tomorrow.",
+    "USPS: your package could not be delivered due to incomplete address. "
+    "Update here: https://usps-track.example/p",
+    "IRS notice: you owe back taxes. Pay immediately with gift cards or face "
+    "arrest.",
+    "Free entry in 2 a wkly comp to win FA Cup final tkts 21st May 2005. "
+    "Text FA to 87121 to receive entry question(std txt rate)",
+    "I'm going to be late, can you pick up milk on the way home?",
+    "482913 is your verification code. Do not share this code with anyone.",
+    "Summer sale: 30% off everything this weekend, use promo code SUN30. "
+    "Reply STOP to opt out",
+    "Doctors don't want you to know this: garlic cures cancer naturally. "
+    "Share this with everyone before it's deleted!",
+    "Invest $500 in bitcoin today and earn 20% daily returns guaranteed! Join "
+    "our WhatsApp group.",
+    "Hey sexy, lonely tonight? Chat with local singles now, text DATE to "
+    "69696, £1.50/msg",
+    "Your Amazon order #123-4567 has shipped. Track it in the app.",
+    /* Hostile */
+    "",
+    " ",
+    "安全\n账户\t转账\u200b验证码\r\n123456\x01\x7f",
+    "我是𰀀总，𠀀𠀁快转账，🎁🎉 you won 🏆 prize",
+    "((((((((((]]]]]]]]}}}}}}{{{{{{\\\\\\\\\\\\[[[[????****++++",
+    "。。。！！！？？？,,,...!!!???",
+    "ｗｗｗ．ｅｘａｍｐｌｅ．ｃｏｍ／ＬＯＧＩＮ hxxp://evil[.]example/verify",
+};
+
+/* Hostile messages built at run time: long near-misses. */
+static char *repeat(const char *unit, size_t times, const char *tail)
+{
+    size_t u = strlen(unit), t = strlen(tail);
+    char *s = malloc(u * times + t + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + i * u, unit, u);
+    memcpy(s + u * times, tail, t + 1);
+    return s;
+}
+
+/* Compare raw and normalised forms of text. */
+static size_t compare_both_forms(hb_text *norm, const char *text, size_t len)
+{
+    size_t hits = same_with_prefilter(shipped, text, len);
+    hb_error err;
+    assert_int_equal(hb_normalize(text, len, norm, &err), 0);
+    hits += same_with_prefilter(shipped, norm->utf8, norm->len);
+    return hits;
+}
+
+static void test_shipped_prefilter_changes_nothing(void **state)
+{
+    (void)state;
+    /* Every shipped pattern is prefiltered. */
+    assert_int_equal(hb_rules_prefilter_fallbacks(shipped), 0);
+    hb_text norm;
+    hb_text_init(&norm);
+    size_t total = 0;
+    size_t n = sizeof messages / sizeof *messages;
+    for (size_t i = 0; i < n; i++)
+        total += compare_both_forms(&norm, messages[i], strlen(messages[i]));
+    assert_true(total >= 60); /* the messages do trip rules */
+
+    /* A NUL byte inside (raw form only: normalisation drops it). */
+    static const char nul[] = "安全账户\0转账 验证码 123456";
+    same_with_prefilter(shipped, nul, sizeof nul - 1);
+
+    /* Long near-misses, and all the messages as one. */
+    char *long_inputs[] = {
+        repeat("a", 30000, "!"),
+        repeat("你", 20000, "转账"),
+        repeat("ab", 10000, " code"),
+        repeat("1", 50000, ""),
+        repeat("安全账户 ", 3000, "不会"),
+        repeat("http://x.example/", 2000, ""),
+    };
+    for (size_t i = 0; i < sizeof long_inputs / sizeof *long_inputs; i++) {
+        compare_both_forms(&norm, long_inputs[i], strlen(long_inputs[i]));
+        free(long_inputs[i]);
+    }
+    size_t all_len = 0;
+    for (size_t i = 0; i < n; i++)
+        all_len += strlen(messages[i]) + 1;
+    char *all = malloc(all_len + 1);
+    assert_non_null(all);
+    all_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(messages[i]);
+        memcpy(all + all_len, messages[i], k);
+        all[all_len + k] = '\n';
+        all_len += k + 1;
+    }
+    all[all_len] = '\0';
+    assert_true(compare_both_forms(&norm, all, all_len) > 0);
+    free(all);
+    hb_text_release(&norm);
+}
+
 int main(void)
 {
     const struct CMUnitTest loading[] = {
@@ -569,6 +1016,10 @@ int main(void)
         cmocka_unit_test(test_hit_spans),
         cmocka_unit_test(test_max_hits_and_bad_args),
         cmocka_unit_test(test_pathological_rule_is_limited),
+        cmocka_unit_test(test_prefilter_constructs),
+        cmocka_unit_test(test_prefilter_fallbacks),
+        cmocka_unit_test(test_prefilter_settles_limited),
+        cmocka_unit_test(test_prefilter_scratch_many_sets),
     };
     const struct CMUnitTest with_shipped[] = {
         cmocka_unit_test(test_shipped_loads),
@@ -577,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_legitimate),
         cmocka_unit_test(test_shipped_rumour),
+        cmocka_unit_test(test_shipped_prefilter_changes_nothing),
     };
     int failed = cmocka_run_group_tests_name("rules", loading, NULL, NULL);
     failed += cmocka_run_group_tests_name("shipped rules", with_shipped,
