@@ -19,35 +19,16 @@
 #include "testutil.h"
 #include "trainer.h"
 
-#define RULES "tests/fixtures/engine/rules"
+#define RULES TU_RULES
 
 static char models[1100];
 
-static void train_task(const char *task)
-{
-    hb_error err;
-    hb_engine *e = hb_engine_open(RULES, NULL, &err);
-    hb_dataset ds;
-    hb_dataset_init(&ds);
-    hb_dataset_load(&ds, tu_fixture("train_small.tsv"), NULL);
-    hb_label_map map;
-    hb_label_map_default(task, &map, NULL);
-    hb_train_options o = hb_train_defaults(task);
-    o.features.hash_bits = 14;
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s/%s", models, task);
-    hb_train_result res;
-    if (hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err) != 0)
-        fail_msg("%s", err.message);
-    hb_dataset_release(&ds);
-    hb_engine_free(e);
-}
 
 static int setup(void **state)
 {
     snprintf(models, sizeof models, "%s", tu_tmpdir("service_handler"));
-    train_task("fraud");
-    train_task("spam");
+    tu_train_fixture_model("fraud", models);
+    tu_train_fixture_model("spam", models);
     hb_handler_config cfg = {.models_dir = models, .rules_dir = RULES, .max_text = 1000,
                              .max_batch = 3, .top_features = 2, .unmask = 0};
     hb_error err;
@@ -178,7 +159,7 @@ static void test_failed_reload_keeps_serving(void **state)
     json_t *r = handle(h, "{\"text\": \"still here\"}");
     assert_non_null(json_object_get(r, "verdict"));
     json_decref(r);
-    train_task("spam"); /* a good bundle again: the reload goes through */
+    tu_train_fixture_model("spam", models); /* a good bundle again: the reload goes through */
     assert_int_equal(hb_handler_reload(h, &err), 0);
     r = handle(h, "{\"text\": \"still here\"}");
     assert_non_null(json_object_get(r, "verdict"));

@@ -17,29 +17,10 @@
 #include "testutil.h"
 #include "trainer.h"
 
-#define RULES "tests/fixtures/engine/rules"
+#define RULES TU_RULES
 
 static char models[1100];
 
-static void train_task(const char *task)
-{
-    hb_error err;
-    hb_engine *e = hb_engine_open(RULES, NULL, &err);
-    hb_dataset ds;
-    hb_dataset_init(&ds);
-    hb_dataset_load(&ds, tu_fixture("train_small.tsv"), NULL);
-    hb_label_map map;
-    hb_label_map_default(task, &map, NULL);
-    hb_train_options o = hb_train_defaults(task);
-    o.features.hash_bits = 14;
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s/%s", models, task);
-    hb_train_result res;
-    if (hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err) != 0)
-        fail_msg("%s", err.message);
-    hb_dataset_release(&ds);
-    hb_engine_free(e);
-}
 
 typedef struct fixture {
     hb_engine *engine;
@@ -49,8 +30,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     snprintf(models, sizeof models, "%s", tu_tmpdir("verdict_models"));
-    train_task("fraud");
-    train_task("spam");
+    tu_train_fixture_model("fraud", models);
+    tu_train_fixture_model("spam", models);
     static fixture f;
     hb_error err;
     f.engine = hb_engine_open(RULES, models, &err);

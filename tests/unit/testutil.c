@@ -3,6 +3,8 @@
  */
 #include "testutil.h"
 
+#include "trainer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -35,4 +37,26 @@ void tu_write_file(const char *path, const char *data, size_t len)
         fprintf(stderr, "cannot write %s\n", path);
         abort();
     }
+}
+
+void tu_train_fixture_model(const char *task, const char *models_dir)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(TU_RULES, NULL, &err);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    hb_label_map map;
+    char dir[1200];
+    hb_train_result res;
+    hb_train_options o = hb_train_defaults(task);
+    o.features.hash_bits = 14;
+    snprintf(dir, sizeof dir, "%s/%s", models_dir, task);
+    if (!e || hb_dataset_load(&ds, tu_fixture("train_small.tsv"), &err) != 0 ||
+        hb_label_map_default(task, &map, &err) != 0 ||
+        hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err) != 0) {
+        fprintf(stderr, "cannot train the %s fixture model: %s\n", task, err.message);
+        abort();
+    }
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
 }

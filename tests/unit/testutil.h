@@ -17,4 +17,10 @@ const char *tu_tmpdir(const char *tag);
 /* Write len bytes to path, replacing it; aborts the test on failure. */
 void tu_write_file(const char *path, const char *data, size_t len);
 
+/* Train a small model for task ("fraud", "spam", ...) on
+ * tests/fixtures/train_small.tsv with the fixture rules
+ * (TU_RULES) into models_dir/task; aborts the test on failure. */
+#define TU_RULES "tests/fixtures/engine/rules"
+void tu_train_fixture_model(const char *task, const char *models_dir);
+
 #endif
