@@ -368,7 +368,14 @@ double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
     if (m->wi) {
         /* one pass: per-group dot products and squared norms together */
         double dot[HB_TEXT_GROUPS] = {0}, sq[HB_TEXT_GROUPS] = {0}, named = 0;
+        /* the table is megabytes and the buckets random: ask for each line
+         * a few features ahead so the misses overlap */
+        enum { AHEAD = 8 };
+        for (size_t e = 0; e < v->n && e < AHEAD; e++)
+            __builtin_prefetch(&m->wi[v->idx[e]]);
         for (size_t e = 0; e < v->n; e++) {
+            if (e + AHEAD < v->n)
+                __builtin_prefetch(&m->wi[v->idx[e + AHEAD]]);
             const struct weight_idf p = m->wi[v->idx[e]];
             uint8_t g = v->group[e];
             if (g < HB_TEXT_GROUPS) {
