@@ -43,11 +43,18 @@ double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn)
 int hb_metrics_compute(const double *p, const int *y, size_t n,
                        double threshold, hb_metrics *m)
 {
+    return hb_metrics_compute_pred(p, NULL, y, n, threshold, m);
+}
+
+int hb_metrics_compute_pred(const double *p, const int *pred_or_null,
+                            const int *y, size_t n, double threshold,
+                            hb_metrics *m)
+{
     *m = (hb_metrics){.n = n};
     double bin_p[10] = {0}, bin_y[10] = {0};
     size_t bin_n[10] = {0};
     for (size_t i = 0; i < n; i++) {
-        int pred = p[i] >= threshold;
+        int pred = pred_or_null ? pred_or_null[i] != 0 : p[i] >= threshold;
         if (pred && y[i]) m->tp++;
         else if (pred) m->fp++;
         else if (y[i]) m->fn++;

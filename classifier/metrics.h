@@ -21,6 +21,12 @@ typedef struct hb_metrics {
 int hb_metrics_compute(const double *p, const int *y, size_t n,
                        double threshold, hb_metrics *out);
 
+/* The same, with the decisions given (pred[i] 1 = called positive) rather
+ * than one threshold, for models whose threshold depends on the message;
+ * threshold is then unused (pred may also be NULL: use threshold). */
+int hb_metrics_compute_pred(const double *p, const int *pred, const int *y,
+                            size_t n, double threshold, hb_metrics *out);
+
 /* The threshold among the observed p values that maximises MCC, subject to
  * a false positive rate of at most max_fpr (ignored when max_fpr <= 0).
  * Returns 0.5 when nothing qualifies. */

@@ -31,6 +31,11 @@ struct hb_model {
     double override_at; /* URL models: probability that makes a message fraud */
     double rule_scale;
     double platt_a, platt_b;
+    /* per-script calibration and threshold, when the manifest has them */
+    struct script_calibration {
+        int present;
+        double a, b, threshold;
+    } by_script[HB_SCRIPTS];
     /* linear models: weight and IDF of each bucket side by side, so a
      * feature costs one cache line (w is only used while loading) */
     struct weight_idf {
@@ -169,6 +174,22 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
                             "%s: \"calibration\" needs numbers \"a\" and \"b\" "
                             "(Platt scaling)",
                             path);
+    static const char *const SCRIPT_NAME[HB_SCRIPTS] = {"other", "cjk"};
+    const json_t *by = json_object_get(cal, "by_script");
+    for (int k = 0; by && k < HB_SCRIPTS; k++) {
+        const json_t *c = json_object_get(by, SCRIPT_NAME[k]);
+        struct script_calibration *sc = &m->by_script[k];
+        if (!c)
+            continue;
+        if (get_number(c, "a", &sc->a) != 0 || get_number(c, "b", &sc->b) != 0 ||
+            get_number(c, "threshold", &sc->threshold) != 0 || sc->threshold < 0 ||
+            sc->threshold > 1)
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s: calibration.by_script.%s needs \"a\", \"b\" "
+                                "and a \"threshold\" 0..1",
+                                path, SCRIPT_NAME[k]);
+        sc->present = 1;
+    }
     return 0;
 }
 
@@ -427,6 +448,27 @@ double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
     svm_predict_values(m->svm, x, &dec);
     free(x);
     return m->svm_sign * dec;
+}
+
+static double logistic(double z)
+{
+    return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
+}
+
+double hb_model_probability_in(const hb_model *m, double decision, int script)
+{
+    const struct script_calibration *sc =
+        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
+    if (sc && sc->present)
+        return logistic(sc->a * decision + sc->b);
+    return hb_model_probability(m, decision);
+}
+
+double hb_model_threshold_in(const hb_model *m, int script)
+{
+    const struct script_calibration *sc =
+        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
+    return sc && sc->present ? sc->threshold : m->threshold;
 }
 
 double hb_model_probability(const hb_model *m, double decision)

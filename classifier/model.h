@@ -31,6 +31,7 @@
 
 #include "error.h"
 #include "featurize.h"
+#include "normalize.h"
 
 typedef struct hb_model hb_model;
 
@@ -53,6 +54,15 @@ const hb_feature_config *hb_model_features(const hb_model *model);
 
 /* Probability at or above which the verdict is positive. */
 double hb_model_threshold(const hb_model *model);
+
+/* The probability and threshold for a message of the given script
+ * (normalize.h HB_SCRIPT_*): a model trained on Chinese and English at once
+ * may carry a calibration and threshold per script ("calibration":
+ * {"by_script": {"cjk": {"a", "b", "threshold"}, "other": {...}}}), since
+ * one pooled threshold would serve the larger language and fail the other;
+ * without them these are hb_model_probability and hb_model_threshold. */
+double hb_model_probability_in(const hb_model *model, double decision, int script);
+double hb_model_threshold_in(const hb_model *model, int script);
 
 /* Factor applied to the weights of the task's rules that fired before they
  * are added to the decision value ("rule_weight_scale", default 1). */

@@ -840,3 +840,16 @@ void hb_text_source_span(const hb_text *text, size_t start, size_t end,
     *src_start = text->src_byte[i];
     *src_end = text->src_byte[j];
 }
+
+int hb_text_script(const hb_text *t)
+{
+    size_t cjk = 0, other = 0;
+    for (size_t i = 0; i < t->ncps; i++) {
+        uint32_t c = t->cps[i];
+        if (hb_is_cjk(c))
+            cjk++;
+        else if ((c >= 'a' && c <= 'z') || c >= 0x80)
+            other++;
+    }
+    return cjk > 0 && cjk * 3 >= cjk + other ? HB_SCRIPT_CJK : HB_SCRIPT_OTHER;
+}

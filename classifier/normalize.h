@@ -98,4 +98,10 @@ void hb_text_source_span(const hb_text *text, size_t start, size_t end,
  * ，。、 is not.  Used for n-gram and spacing decisions. */
 int hb_is_cjk(uint32_t cp);
 
+/* The script a message is mostly written in, for per-language calibration:
+ * HB_SCRIPT_CJK when at least a third of its letters are CJK, else
+ * HB_SCRIPT_OTHER (Latin and everything else). */
+enum { HB_SCRIPT_OTHER = 0, HB_SCRIPT_CJK = 1, HB_SCRIPTS = 2 };
+int hb_text_script(const hb_text *text);
+
 #endif

@@ -142,6 +142,9 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
         json_object_set_new_nocheck(r, "type", json_string_nocheck(info->type));
         json_object_set_new_nocheck(r, "weight", json_real(info->weight));
         json_object_set_new_nocheck(r, "description", json_string_nocheck(info->description));
+        if (info->description_zh && *info->description_zh)
+            json_object_set_new_nocheck(r, "description_zh",
+                                        json_string_nocheck(info->description_zh));
         json_object_set_new_nocheck(r, "match", json_string_nocheck(match));
         json_object_set_new_nocheck(r, "start", json_integer((json_int_t)cs));
         json_object_set_new_nocheck(r, "end", json_integer((json_int_t)ce));
@@ -208,7 +211,7 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
         json_object_set_new_nocheck(t, "label", json_string_nocheck(r->label));
         json_object_set_new_nocheck(t, "positive", json_boolean(r->positive));
         json_object_set_new_nocheck(t, "probability", json_real(r->probability));
-        json_object_set_new_nocheck(t, "threshold", json_real(hb_model_threshold(r->model)));
+        json_object_set_new_nocheck(t, "threshold", json_real(r->threshold));
         json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
         json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
         json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));

@@ -23,6 +23,7 @@ typedef struct rows {
     int *label;         /* 1 / 0 for metrics */
     double *rule_w;     /* the task's fired rule weights */
     int *fold;
+    int *script;        /* HB_SCRIPT_* of each row */
     size_t n;
     struct feature_node *pool;
     size_t pool_used, pool_cap;
@@ -39,6 +40,7 @@ static void rows_free(rows *r)
     free(r->label);
     free(r->rule_w);
     free(r->fold);
+    free(r->script);
     free(r->pool);
     free(r->idf);
 }
@@ -139,8 +141,9 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     r->label = calloc(n, sizeof *r->label);
     r->rule_w = calloc(n, sizeof *r->rule_w);
     r->fold = calloc(n, sizeof *r->fold);
+    r->script = calloc(n, sizeof *r->script);
     hb_session *s = hb_session_new();
-    if (!r->x || !r->y || !r->label || !r->rule_w || !r->fold || !s) {
+    if (!r->x || !r->y || !r->label || !r->rule_w || !r->fold || !r->script || !s) {
         hb_session_free(s);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
@@ -194,8 +197,10 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                 if (x != 0.0)
                     node[k++] = (struct feature_node){(int)fv->idx[e] + 1, x};
             }
-            if (strcmp(o->kind, "text") == 0)
+            if (strcmp(o->kind, "text") == 0) {
                 r->rule_w[i] = hb_session_rule_weight(engine, s, o->task);
+                r->script[i] = hb_session_script(s);
+            }
         }
         node[k++] = (struct feature_node){(int)r->dim + 1, 1.0}; /* bias */
         node[k++] = (struct feature_node){-1, 0.0};
@@ -358,6 +363,75 @@ void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b)
     hb_platt_fit_weighted(d, y, n, 1.0, 1.0, a, b);
 }
 
+/* Class weights for the Platt fit of the rows in mask (all rows when NULL). */
+static void platt_weights(const hb_train_options *o, const rows *r, const int *mask,
+                          int want, double *wp, double *wn)
+{
+    size_t n = 0, pos = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (!mask || mask[i] == want) {
+            n++;
+            pos += (size_t)r->label[i];
+        }
+    *wp = *wn = 1.0;
+    if (o->balanced_calibration && pos && pos < n) {
+        *wp = (double)n / (2.0 * (double)pos);
+        *wn = (double)n / (2.0 * (double)(n - pos));
+    }
+}
+
+/* A model trained on Chinese and English at once gets a calibration and a
+ * threshold per script when each script has enough rows of both classes
+ * (one pooled threshold serves the bigger language and fails the other).
+ * Fills pred[] with every row's out-of-fold decision and returns the
+ * manifest's "by_script" object, or NULL when pooled is all there is. */
+static json_t *calibrate_by_script(const rows *r, const double *dec, double *prob,
+                                   const hb_train_options *o,
+                                   const hb_train_result *res, int *pred)
+{
+    static const char *const NAME[HB_SCRIPTS] = {"other", "cjk"};
+    enum { MIN_ROWS = 30 };
+    json_t *by = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        pred[i] = prob[i] >= res->threshold;
+    if (strcmp(o->kind, "text") != 0)
+        return NULL;
+    double *d = malloc(r->n * sizeof *d), *p = malloc(r->n * sizeof *p);
+    int *y = malloc(r->n * sizeof *y);
+    size_t *idx = malloc(r->n * sizeof *idx);
+    for (int k = 0; d && p && y && idx && k < HB_SCRIPTS; k++) {
+        size_t m = 0, pos = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->script[i] == k) {
+                idx[m] = i;
+                d[m] = dec[i];
+                y[m] = r->label[i];
+                pos += (size_t)y[m++];
+            }
+        if (pos < MIN_ROWS || m - pos < MIN_ROWS || m == r->n)
+            continue;
+        double wp, wn, a, b;
+        platt_weights(o, r, r->script, k, &wp, &wn);
+        hb_platt_fit_weighted(d, y, m, wp, wn, &a, &b);
+        for (size_t j = 0; j < m; j++)
+            p[j] = 1.0 / (1.0 + exp(a * d[j] + b));
+        double t = hb_metrics_best_threshold(p, y, m, o->max_fpr);
+        for (size_t j = 0; j < m; j++)
+            pred[idx[j]] = p[j] >= t;
+        if (!by)
+            by = json_object();
+        json_object_set_new(by, NAME[k], json_pack("{s:f, s:f, s:f, s:I, s:I}", "a", a,
+                                                   "b", b, "threshold", t, "rows",
+                                                   (json_int_t)m, "positives",
+                                                   (json_int_t)pos));
+    }
+    free(d);
+    free(p);
+    free(y);
+    free(idx);
+    return by;
+}
+
 static json_t *metrics_json(const hb_metrics *m)
 {
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
@@ -387,6 +461,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     memset(&r, 0, sizeof r);
     set_print_string_function(quiet);
     double *dec = NULL, *best_dec = NULL, *prob = NULL, *margin = NULL;
+    int *pred = NULL;
+    json_t *by_script = NULL;
     float *w = NULL;
     json_t *manifest = NULL;
     if ((rc = build_rows(engine, ds, map, o, &r, err)) != 0)
@@ -411,7 +487,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     best_dec = malloc(r.n * sizeof *best_dec);
     margin = malloc(r.n * sizeof *margin);
     prob = malloc(r.n * sizeof *prob);
-    if (!dec || !best_dec || !prob || !margin) {
+    pred = malloc(r.n * sizeof *pred);
+    if (!dec || !best_dec || !prob || !margin || !pred) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
@@ -448,18 +525,16 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
             }
         }
     }
-    double wp = 1.0, wn = 1.0;
-    if (o->balanced_calibration) {
-        wp = (double)r.n / (2.0 * (double)res->npositive);
-        wn = (double)r.n / (2.0 * (double)(r.n - res->npositive));
-    }
+    double wp, wn;
+    platt_weights(o, &r, NULL, 0, &wp, &wn);
     hb_platt_fit_weighted(best_dec, r.label, r.n, wp, wn, &res->platt_a, &res->platt_b);
     for (size_t i = 0; i < r.n; i++) {
         double z = res->platt_a * best_dec[i] + res->platt_b;
         prob[i] = 1.0 / (1.0 + exp(z));
     }
     res->threshold = hb_metrics_best_threshold(prob, r.label, r.n, o->max_fpr);
-    hb_metrics_compute(prob, r.label, r.n, res->threshold, &res->cv);
+    by_script = calibrate_by_script(&r, best_dec, prob, o, res, pred);
+    hb_metrics_compute_pred(prob, pred, r.label, r.n, res->threshold, &res->cv);
 
     struct model *final = fit(&r, -1, res->c, o->seed);
     progress(o, "final model", steps, steps);
@@ -490,9 +565,10 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
     json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
     json_object_set_new(manifest, "calibration",
-                        json_pack("{s:s, s:f, s:f, s:s}", "method", "platt", "a",
+                        json_pack("{s:s, s:f, s:f, s:s, s:O?}", "method", "platt", "a",
                                   res->platt_a, "b", res->platt_b, "prior",
-                                  o->balanced_calibration ? "balanced" : "training"));
+                                  o->balanced_calibration ? "balanced" : "training",
+                                  "by_script", by_script));
     json_object_set_new(
         manifest, "training",
         json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f}", "solver",
@@ -519,6 +595,8 @@ done:
     free(dec);
     free(best_dec);
     free(margin);
+    free(pred);
+    json_decref(by_script);
     free(prob);
     rows_free(&r);
     return rc;

@@ -322,6 +322,11 @@ static void score_rules(const hb_engine *e, const hb_verdict *v,
         }
 }
 
+int hb_session_script(const hb_session *s)
+{
+    return hb_text_script(&s->text);
+}
+
 double hb_session_rule_weight(const hb_engine *e, const hb_session *s,
                               const char *task)
 {
@@ -408,6 +413,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
     if (rc != 0)
         return rc;
     hb_verdict *v = &s->verdict;
+    v->script = hb_text_script(&s->text);
     score_links(e, s, urls, lens, nurls);
     for (size_t i = 0; i < e->nmodels; i++) {
         const hb_model *m = e->models[i];
@@ -435,8 +441,9 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         }
         r->decision = hb_model_decision_explained(m, fv, s->contrib[i]) +
                       hb_model_rule_scale(m) * r->rule_weight;
-        r->probability = hb_model_probability(m, r->decision);
-        r->positive = r->probability >= hb_model_threshold(m);
+        r->probability = hb_model_probability_in(m, r->decision, v->script);
+        r->threshold = hb_model_threshold_in(m, v->script);
+        r->positive = r->probability >= r->threshold;
         if (strcmp(r->task, "fraud") == 0 && v->fraud_link) {
             /* a blocklisted (or surely malicious) link outranks the text */
             r->positive = r->by_link = 1;

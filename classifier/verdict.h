@@ -60,7 +60,8 @@ typedef struct hb_task_result {
     const hb_model *model;
     const char *label;         /* model's positive or negative label */
     int positive;              /* probability >= model threshold */
-    double probability;        /* calibrated */
+    double probability;        /* calibrated (for the message's script) */
+    double threshold;          /* the model's threshold for that script */
     double decision;           /* model margin + scale x rule_weight */
     double rule_weight;        /* sum of the task's fired rules' weights */
     const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
@@ -96,6 +97,7 @@ typedef struct hb_verdict {
     hb_url_verdict urls[HB_MAX_URLS];    /* links, text order, then given */
     size_t nurls;
     const hb_url_verdict *fraud_link;    /* the link that made it fraud, or NULL */
+    int script;                          /* HB_SCRIPT_* of the text */
 } hb_verdict;
 
 /* A feature that pushed a task's decision, for explanations. */
@@ -176,6 +178,9 @@ int hb_featurize_url(const hb_engine *engine, hb_session *session,
 int hb_featurize(const hb_engine *engine, hb_session *session,
                  const hb_feature_config *cfg, const char *text, size_t len,
                  const hb_fvec **out, hb_error *err);
+
+/* HB_SCRIPT_* of the last message analysed. */
+int hb_session_script(const hb_session *session);
 
 /* Sum of the weights of the rules of task that fired on the last message
  * analysed by hb_classify or hb_featurize. */

@@ -128,6 +128,32 @@ static void rewrite(const char *dir, const char *file, const char *text)
     tu_write_file(path, text, strlen(text));
 }
 
+static void test_per_script_calibration(void **state)
+{
+    (void)state;
+    float w[DIM];
+    const char *dir = save_bundle("model_script", w);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *man = json_load_file(path, 0, NULL);
+    json_object_set_new(json_object_get(man, "calibration"), "by_script",
+                        json_pack("{s:{s:f, s:f, s:f}}", "cjk", "a", -4.0, "b", 1.0,
+                                  "threshold", 0.7));
+    json_dump_file(man, path, 0);
+    json_decref(man);
+    hb_error err;
+    hb_model *m = hb_model_load(dir, &err);
+    assert_non_null(m);
+    /* CJK text gets its own calibration and threshold ... */
+    assert_true(fabs(hb_model_probability_in(m, 0.25, HB_SCRIPT_CJK) - 0.5) < 1e-9);
+    assert_true(hb_model_threshold_in(m, HB_SCRIPT_CJK) == 0.7);
+    /* ... other text falls back to the pooled ones */
+    assert_true(hb_model_probability_in(m, 0.3, HB_SCRIPT_OTHER) ==
+                hb_model_probability(m, 0.3));
+    assert_true(hb_model_threshold_in(m, HB_SCRIPT_OTHER) == hb_model_threshold(m));
+    hb_model_free(m);
+}
+
 static void test_missing_bundle(void **state)
 {
     (void)state;
@@ -280,6 +306,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_linear),
+        cmocka_unit_test(test_per_script_calibration),
         cmocka_unit_test(test_missing_bundle),
         cmocka_unit_test(test_corrupt_model_file),
         cmocka_unit_test(test_garbage_with_matching_checksum),

@@ -216,7 +216,7 @@ int cmd_eval(int argc, char **argv)
     hb_dataset ds;
     hb_dataset_init(&ds);
     double *p = NULL;
-    int *y = NULL;
+    int *y = NULL, *pred = NULL;
     label_stat stats[64];
     size_t nstats = 0;
     hb_session *s = hb_session_new();
@@ -236,7 +236,8 @@ int cmd_eval(int argc, char **argv)
     }
     p = calloc(ds.n ? ds.n : 1, sizeof *p);
     y = calloc(ds.n ? ds.n : 1, sizeof *y);
-    if (!p || !y || !s) {
+    pred = calloc(ds.n ? ds.n : 1, sizeof *pred);
+    if (!p || !y || !pred || !s) {
         cli_error("out of memory");
         goto done;
     }
@@ -266,6 +267,7 @@ int cmd_eval(int argc, char **argv)
             p[i] = r ? r->probability : 0.0;
             called = r && r->positive;
         }
+        pred[i] = called;
         size_t k = 0;
         while (k < nstats && strcmp(stats[k].label, ex->label) != 0)
             k++;
@@ -289,7 +291,8 @@ int cmd_eval(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     hb_metrics m;
-    hb_metrics_compute(p, y, ds.n, hb_model_threshold(model), &m);
+    /* the verdict's own decisions: a model may have a threshold per script */
+    hb_metrics_compute_pred(p, pred, y, ds.n, hb_model_threshold(model), &m);
     double rate = secs > 0 ? (double)ds.n / secs : 0;
     double type_acc = caught_frauds ? (double)type_right / (double)caught_frauds : NAN;
 
@@ -350,6 +353,7 @@ int cmd_eval(int argc, char **argv)
 done:
     free(p);
     free(y);
+    free(pred);
     hb_session_free(s);
     hb_dataset_release(&ds);
     hb_engine_free(e);
