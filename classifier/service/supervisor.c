@@ -67,6 +67,8 @@ hb_supervisor *hb_supervisor_new(const hb_service_config *cfg, const char *backe
     bad |= add_arg(s, "--connect") | add_arg(s, backend);
     bad |= add_arg(s, "--models") | add_arg(s, cfg->models);
     bad |= add_arg(s, "--rules") | add_arg(s, cfg->rules);
+    if (cfg->feeds[0])
+        bad |= add_arg(s, "--feeds") | add_arg(s, cfg->feeds);
     bad |= add_opt(s, "--max-text-bytes", cfg->max_text_bytes);
     bad |= add_opt(s, "--max-batch", cfg->max_batch);
     bad |= add_opt(s, "--top-features", cfg->top_features);

@@ -21,6 +21,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_feeds(int argc, char **argv);
+int cmd_web(int argc, char **argv);      /* web.c */
+int cmd_feedback(int argc, char **argv); /* feedback.c */
 
 /* Where models and rules live: --models/--rules, else $HUBAO_MODELS and
  * $HUBAO_RULES, else ./models and MODELS/rules.  rules_buf holds the

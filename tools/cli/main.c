@@ -21,6 +21,8 @@ static const char USAGE[] =
     "  eval    evaluate a model bundle on a label<TAB>text file\n"
     "  stream  pipe one message (or JSON request) per line through hubaod\n"
     "  feeds   update URL blocklist feeds, or list the copies: hubao feeds update|list\n"
+    "  web     serve the hotline page and HTTP API (docs/web.md)\n"
+    "  feedback  export hotline feedback for training: hubao feedback export --since DATE\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -88,6 +90,10 @@ int main(int argc, char **argv)
         rc = cmd_stream(argc - 1, argv + 1);
     else if (strcmp(argv[1], "feeds") == 0)
         rc = cmd_feeds(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "web") == 0)
+        rc = cmd_web(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "feedback") == 0)
+        rc = cmd_feedback(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

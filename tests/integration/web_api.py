@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""HTTP API tests of `hubao web` (run by tests/integration/web.sh).
+
+usage: web_api.py MAIN_URL LIMITED_URL DB
+
+MAIN_URL is a `hubao web --local` with a high rate limit and no token;
+LIMITED_URL one started with --rate 3 --token secret; DB is MAIN_URL's
+feedback database.  Prints one ok/FAIL line per check; exits 1 on failure.
+"""
+import json
+import sqlite3
+import sys
+import urllib.error
+import urllib.request
+
+MAIN, LIMITED, DB = sys.argv[1:4]
+FAILS = []
+PHONE = "13812345678"
+POLICE = "公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系" + PHONE
+
+
+def call(base, path, body=None, raw=None, headers=None, method=None):
+    """(status, headers, parsed JSON or None) of one request."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            status, hdrs, text = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, text = e.code, e.headers, e.read()
+    try:
+        return status, hdrs, json.loads(text)
+    except ValueError:
+        return status, hdrs, text
+
+
+def check(name, cond):
+    print(("  ok   " if cond else "  FAIL ") + name)
+    if not cond:
+        FAILS.append(name)
+
+
+def code(j):
+    return isinstance(j, dict) and j.get("error", {}).get("code")
+
+
+# ---- a good check, the same reply as the ZeroMQ protocol -------------------
+s, h, j = call(MAIN, "/api/check", {"id": 7, "text": POLICE})
+check("good check is 200 with a fraud verdict", s == 200 and j.get("verdict") == "fraud")
+check("reply echoes the id and lists models", j.get("id") == 7 and "fraud" in j.get("models", {}))
+check("reply has both summaries", "zh" in j.get("summary", {}) and "en" in j.get("summary", {}))
+check("phone number masked in the reply", PHONE not in json.dumps(j, ensure_ascii=False))
+rules = j["tasks"]["fraud"]["evidence"]["rules"]
+check("rule evidence has code point spans", rules and POLICE[rules[0]["start"]:rules[0]["end"]] == rules[0]["match"])
+check("security headers on API replies",
+      "script-src 'self'" in h.get("Content-Security-Policy", "")
+      and h.get("X-Content-Type-Options") == "nosniff"
+      and h.get("Referrer-Policy") == "no-referrer" and h.get("X-Frame-Options") == "DENY")
+
+s, _, j = call(MAIN, "/api/check", {"text": "verify at http://login.evil-bank.top/verify now"})
+u = (j.get("urls") or [{}])[0]
+check("links carry their blocklist verdict and feed", u.get("feed") == "testfeed" and u.get("decided_fraud") is True)
+
+s, _, j = call(MAIN, "/api/check", [{"text": POLICE}, {"id": 2}, {"text": "周年庆大促，全场五折，退订回T"}])
+check("batch is answered in order with errors in place",
+      s == 200 and isinstance(j, list) and len(j) == 3 and j[0]["verdict"] == "fraud"
+      and code(j[1]) == "missing_text" and j[1]["id"] == 2 and "verdict" in j[2])
+
+# ---- every error class ----------------------------------------------------
+s, _, j = call(MAIN, "/api/check", raw=b"{not json")
+check("bad JSON is 400 malformed_json", s == 400 and code(j) == "malformed_json")
+s, _, j = call(MAIN, "/api/check", {"id": 3})
+check("missing text is 400 missing_text with the id", s == 400 and code(j) == "missing_text" and j.get("id") == 3)
+s, _, j = call(MAIN, "/api/check", {"text": "   "})
+check("empty text is 400 empty_text", s == 400 and code(j) == "empty_text")
+s, _, j = call(MAIN, "/api/check", {"text": "a" * 70000})
+check("text over the limit is 413 too_large", s == 413 and code(j) == "too_large")
+s, _, j = call(MAIN, "/api/check", raw=b'{"text": "' + b"a" * 300000 + b'"}')
+check("body over --max-body is 413", s == 413 and code(j) == "too_large")
+s, _, j = call(MAIN, "/api/check", raw=b"\xff\xfe")
+check("invalid UTF-8 is 400", s == 400 and code(j) == "invalid_utf8")
+s, _, j = call(MAIN, "/api/check", method="GET")
+check("GET on the API is 405", s == 405)
+s, _, j = call(MAIN, "/nope")
+check("unknown path is 404 JSON", s == 404 and code(j) == "not_found")
+
+s, _, j = call(LIMITED, "/api/check", {"text": POLICE})
+check("missing token is 401", s == 401 and code(j) == "unauthorized")
+s, _, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer wrong"})
+check("wrong token is 401", s == 401 and code(j) == "unauthorized")
+s, _, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer secret"})
+check("right token is 200 (rate limited after 3)", s == 200 and j.get("verdict") == "fraud")
+s, h, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer secret"})
+check("rate limit is 429 with Retry-After", s == 429 and code(j) == "rate_limited" and h.get("Retry-After"))
+s, _, _ = call(LIMITED, "/healthz")
+check("healthz needs no token and is not rate limited", s == 200)
+
+# ---- health and the page ----------------------------------------------------
+s, _, j = call(MAIN, "/healthz")
+check("healthz says ready with model versions", s == 200 and j.get("ready") is True and "fraud" in j.get("models", {}))
+s, h, page = call(MAIN, "/")
+check("page is served with a strict CSP", s == 200 and b"/app.js" in page
+      and "default-src 'self'" in h.get("Content-Security-Policy", "") and b"<script>" not in page)
+s, h, _ = call(MAIN, "/app.js")
+check("script is served as JavaScript", s == 200 and h.get("Content-Type", "").startswith("text/javascript"))
+
+# ---- feedback -------------------------------------------------------------
+_, _, reply = call(MAIN, "/api/check", {"text": POLICE})
+s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "text": POLICE, "correct": True})
+check("feedback is stored (201)", s == 201 and j.get("stored") is True)
+s, _, j = call(MAIN, "/api/feedback", {"verdict": "clean", "text": "转账到 6222021234567890123 微信abc123", "correct": False,
+                                       "label": "fraud", "fraud_type": "authority"})
+check("correction with a label is stored", s == 201)
+s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "correct": True})
+check("feedback without text is 400", s == 400 and code(j) == "missing_text")
+s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "text": "x", "correct": True, "label": "DROP TABLE"})
+check("feedback with a bad label is 400", s == 400 and code(j) == "invalid_request")
+s, _, j = call(MAIN, "/api/feedback", raw=b"[1,")
+check("feedback bad JSON is 400", s == 400 and code(j) == "malformed_json")
+
+con = sqlite3.connect(DB)
+rows = con.execute("SELECT verdict, verdict_label, correct, label, fraud_type, text, models FROM feedback ORDER BY id").fetchall()
+mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+con.close()
+check("database is in WAL mode", mode == "wal")
+check("two feedback rows stored", len(rows) == 2)
+dump = json.dumps(rows, ensure_ascii=False)
+check("no phone or account number in clear", PHONE not in dump and "6222021234567890123" not in dump and "abc123" not in dump)
+check("placeholders typed", "<PHONE>" in rows[0][5] and "<ACCOUNT>" in rows[1][5] and "<HANDLE>" in rows[1][5])
+check("verdict, label and models kept", rows[0][0] == "fraud" and rows[0][1] == "fraud_authority"
+      and rows[0][2] == 1 and rows[1][3] == "fraud" and "fraud" in json.loads(rows[0][6]))
+
+sys.exit(1 if FAILS else 0)

@@ -1,0 +1,594 @@
+/*
+ * web.c - `hubao web`: the hotline page and the HTTP API (docs/web.md).
+ *
+ *   GET  /               the page (tools/web/index.html, app.js, style.css,
+ *                        read once at start-up; no CDN, works offline)
+ *   POST /api/check      the ZeroMQ protocol's request and reply, over HTTP
+ *   POST /api/feedback   staff say a verdict was right or wrong (SQLite)
+ *   GET  /healthz        ready or not, with the model versions
+ *
+ * libmicrohttpd runs everything on one event thread, so the rate limiter,
+ * the check backend (webcheck.h) and the feedback store need no locks; a
+ * hotline's load is a few requests a minute, and a check is milliseconds.
+ *
+ * Safety: bodies over --max-body get 413 (the rest is read and dropped, not
+ * stored); each client IP has a token bucket of --rate requests a minute on
+ * /api/...; with --token every /api/... request needs `Authorization: Bearer
+ * TOKEN`; every response carries a strict CSP (no inline script or style,
+ * nothing from another origin) and friends.  Message texts are never
+ * logged: the server writes one start-up line and errors about itself.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "cli.h"
+#include "feedback.h"
+#include "protocol.h"
+#include "webcheck.h"
+
+static const char USAGE[] =
+    "usage: hubao web [OPTIONS]\n"
+    "\n"
+    "Serve the hotline page and the HTTP API (docs/web.md): paste a message,\n"
+    "read the verdict aloud, record whether it was right.\n"
+    "\n"
+    "  --bind ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
+    "  --server ENDPOINT   the hubaod to ask (default tcp://127.0.0.1:7531)\n"
+    "  --local             load the models in this process instead of asking hubaod\n"
+    "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or models)\n"
+    "  --rules DIR         with --local: rules (default $HUBAO_RULES or MODELS/rules)\n"
+    "  --feeds DIR         with --local: blocklist copies (default feeds/data if present)\n"
+    "  --static DIR        the page's files (default tools/web)\n"
+    "  --db FILE           feedback database (default feedback.db)\n"
+    "  --rate N            API requests per minute per client IP (default 120; 0: no limit)\n"
+    "  --token T           require `Authorization: Bearer T` on /api/* (default\n"
+    "                      $HUBAO_WEB_TOKEN; none if unset)\n"
+    "  --max-body BYTES    largest request body (default 262144)\n"
+    "  --timeout-ms N      how long to wait for hubaod (default 5000)\n"
+    "\n"
+    "Stops on SIGINT or SIGTERM.  Exit codes: 0 stopped; 2 usage; 3 could not\n"
+    "load models, the page or the database, or bind the address.\n";
+
+enum { RATE_SLOTS = 1024, RATE_PROBE = 8, MAX_STATIC = 1 << 20 };
+
+typedef struct static_file {
+    const char *name;  /* URL path */
+    const char *file;  /* file in --static */
+    const char *type;  /* Content-Type */
+    char *data;
+    size_t len;
+} static_file;
+
+typedef struct rate_slot {
+    char ip[INET6_ADDRSTRLEN];
+    double tokens;
+    double last; /* seconds, monotonic */
+} rate_slot;
+
+typedef struct web {
+    web_backend *backend;
+    cli_feedback *feedback;
+    static_file files[3];
+    const char *token;
+    size_t max_body;
+    double rate;        /* per minute; 0 = unlimited */
+    rate_slot *slots;   /* RATE_SLOTS */
+} web;
+
+/* What is kept between the calls MHD makes for one request. */
+typedef struct request {
+    char *body;
+    size_t len, cap;
+    int too_big;
+} request;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Take a token from ip's bucket (capacity rate, refilled at rate per
+ * minute).  Returns 1 if allowed.  A full table evicts the least recently
+ * seen of the probed slots: at worst a busy attacker resets someone's
+ * bucket, never blocks them. */
+static int rate_allow(web *w, const char *ip)
+{
+    if (w->rate <= 0)
+        return 1;
+    uint32_t h = 2166136261u;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    double t = now_s();
+    rate_slot *pick = NULL;
+    for (int i = 0; i < RATE_PROBE; i++) {
+        rate_slot *s = &w->slots[(h + (uint32_t)i) % RATE_SLOTS];
+        if (strcmp(s->ip, ip) == 0) {
+            pick = s;
+            break;
+        }
+        if (!pick || s->ip[0] == '\0' || (pick->ip[0] && s->last < pick->last))
+            pick = s;
+    }
+    if (strcmp(pick->ip, ip) != 0) {
+        snprintf(pick->ip, sizeof pick->ip, "%s", ip);
+        pick->tokens = w->rate;
+        pick->last = t;
+    }
+    pick->tokens += (t - pick->last) * w->rate / 60.0;
+    if (pick->tokens > w->rate)
+        pick->tokens = w->rate;
+    pick->last = t;
+    if (pick->tokens < 1.0)
+        return 0;
+    pick->tokens -= 1.0;
+    return 1;
+}
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, cap, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
+/* Queue a response with the security headers every response carries. */
+static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
+                                     const char *type, const char *data, size_t len,
+                                     enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mode);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self'; connect-src 'self'; object-src 'none'; "
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+        MHD_add_response_header(r, "Retry-After", "60");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
+    json_decref(j);
+    if (!s)
+        return MHD_NO;
+    return send_response(c, status, "application/json; charset=utf-8", s, strlen(s),
+                         MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
+                                  const char *code, const char *message)
+{
+    return send_json(c, status, hb_error_reply(NULL, code, message));
+}
+
+/* The HTTP status for an error code of the protocol. */
+static unsigned status_of(const char *code)
+{
+    if (!code)
+        return MHD_HTTP_OK;
+    if (strcmp(code, "too_large") == 0 || strcmp(code, HB_CODE_BATCH_TOO_LARGE) == 0)
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    if (strcmp(code, HB_CODE_OVERLOADED) == 0 || strcmp(code, HB_CODE_SHUTTING_DOWN) == 0)
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    if (strcmp(code, HB_CODE_DEADLINE) == 0)
+        return MHD_HTTP_GATEWAY_TIMEOUT;
+    if (strcmp(code, "internal") == 0)
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    return MHD_HTTP_BAD_REQUEST;
+}
+
+/* POST /api/check: refuse what is malformed here (so a bad request is a 4xx
+ * even while hubaod is down), then let the backend answer. */
+static enum MHD_Result api_check(web *w, struct MHD_Connection *c, const request *rq)
+{
+    hb_request_error rerr;
+    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
+    if (!req)
+        return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
+    if (json_is_object(req)) {
+        hb_request_item it;
+        if (hb_request_item_check(req, &it, &rerr) != 0) {
+            json_t *e = hb_error_reply(it.id, rerr.code, rerr.message);
+            json_decref(req);
+            return send_json(c, status_of(rerr.code), e);
+        }
+    }
+    json_decref(req);
+    size_t n = 0;
+    char *reply = web_backend_check(w->backend, rq->body, rq->len, &n);
+    if (!reply)
+        return send_error(c, MHD_HTTP_BAD_GATEWAY, "service_unavailable",
+                          "the classifier service (hubaod) did not answer; "
+                          "is it running?");
+    /* a single item's error (empty, too long) is the request's status */
+    unsigned status = MHD_HTTP_OK;
+    json_t *j = json_loadb(reply, n, 0, NULL);
+    if (json_is_object(j))
+        status = status_of(json_string_value(
+            json_object_get(json_object_get(j, "error"), "code")));
+    json_decref(j);
+    return send_response(c, status, "application/json; charset=utf-8", reply, n,
+                         MHD_RESPMEM_MUST_FREE);
+}
+
+/* A string member, or NULL. */
+static const char *str_of(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* POST /api/feedback: {"verdict": reply or {"verdict": ..}, "text": ..,
+ * "correct": bool, "label": .., "fraud_type": ..}. */
+static enum MHD_Result api_feedback(web *w, struct MHD_Connection *c, const request *rq)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "body is not JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
+        return send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_MALFORMED_JSON, msg);
+    }
+    const json_t *text = json_object_get(j, "text");
+    const json_t *correct = json_object_get(j, "correct");
+    const json_t *v = json_object_get(j, "verdict");
+    enum MHD_Result ret;
+    if (!json_is_string(text)) {
+        ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_MISSING_TEXT,
+                         "feedback has no string \"text\"");
+    } else if (!json_is_boolean(correct) || !(json_is_object(v) || json_is_string(v))) {
+        ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_INVALID_REQUEST,
+                         "feedback needs \"verdict\" (the reply, or its verdict name) and "
+                         "\"correct\": true or false");
+    } else {
+        /* the verdict's fraud type is that of its headline task */
+        const char *name = json_is_string(v) ? json_string_value(v) : str_of(v, "verdict");
+        const json_t *task = json_object_get(json_object_get(v, "tasks"), name ? name : "");
+        const json_t *summary = json_object_get(v, "summary");
+        const json_t *models = json_object_get(v, "models");
+        if (!models)
+            models = json_object_get(j, "models");
+        char *models_s = json_is_object(models) ? json_dumps(models, JSON_COMPACT) : NULL;
+        cli_feedback_record r = {
+            .text = json_string_value(text),
+            .len = json_string_length(text),
+            .models = models_s,
+            .verdict = name,
+            .verdict_type = str_of(task, "type"),
+            .summary = json_is_object(summary) ? str_of(summary, "en") : NULL,
+            .correct = json_is_true(correct),
+            .label = str_of(j, "label") && *str_of(j, "label") ? str_of(j, "label") : NULL,
+            .fraud_type = str_of(j, "fraud_type") && *str_of(j, "fraud_type")
+                              ? str_of(j, "fraud_type")
+                              : NULL,
+        };
+        char err[512];
+        long long id = cli_feedback_add(w->feedback, &r, err, sizeof err);
+        free(models_s);
+        if (id > 0)
+            ret = send_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:b}", "id", (json_int_t)id,
+                                                           "stored", 1));
+        else if (strncmp(err, "cannot store", 12) == 0)
+            ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", err);
+        else
+            ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_INVALID_REQUEST, err);
+    }
+    json_decref(j);
+    return ret;
+}
+
+/* Constant-time comparison of the Authorization header with the token. */
+static int authorised(const web *w, struct MHD_Connection *c)
+{
+    if (!w->token)
+        return 1;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    auth += 7;
+    size_t a = strlen(auth), t = strlen(w->token);
+    unsigned char diff = a != t;
+    for (size_t i = 0; i < a; i++)
+        diff |= (unsigned char)(auth[i] ^ w->token[i % (t ? t : 1)]);
+    return diff == 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    (void)version;
+    web *w = cls;
+    request *rq = *con_cls;
+    if (!rq) {
+        if (!(rq = calloc(1, sizeof *rq)))
+            return MHD_NO;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_big || rq->len + n > w->max_body) {
+            rq->too_big = 1; /* read and dropped, never kept */
+            return MHD_YES;
+        }
+        if (rq->len + n + 1 > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 4096;
+            while (cap < rq->len + n + 1)
+                cap *= 2;
+            char *b = realloc(rq->body, cap);
+            if (!b)
+                return MHD_NO;
+            rq->body = b;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, n);
+        rq->len += n;
+        return MHD_YES;
+    }
+
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+    if (strncmp(url, "/api/", 5) == 0) {
+        char ip[INET6_ADDRSTRLEN];
+        client_ip(c, ip, sizeof ip);
+        if (!rate_allow(w, ip))
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                              "too many requests from this address; wait a minute");
+        if (!authorised(w, c))
+            return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                              "this API needs \"Authorization: Bearer TOKEN\"");
+        if (!post)
+            return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                              "use POST with a JSON body");
+        if (rq->too_big) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes",
+                     w->max_body);
+            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg);
+        }
+        if (strcmp(url, "/api/check") == 0)
+            return api_check(w, c, rq);
+        if (strcmp(url, "/api/feedback") == 0)
+            return api_feedback(w, c, rq);
+        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such API");
+    }
+    if (strcmp(url, "/healthz") == 0 && get) {
+        json_t *h = web_backend_health(w->backend);
+        int ready = json_is_true(json_object_get(h, "ready"));
+        return send_json(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, h);
+    }
+    for (size_t i = 0; get && i < sizeof w->files / sizeof w->files[0]; i++)
+        if (strcmp(url, w->files[i].name) == 0 ||
+            (i == 0 && strcmp(url, "/index.html") == 0))
+            return send_response(c, MHD_HTTP_OK, w->files[i].type, w->files[i].data,
+                                 w->files[i].len, MHD_RESPMEM_PERSISTENT);
+    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such page");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    request *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *con_cls = NULL;
+}
+
+/* Read dir/name whole into *data.  0, or -1 after saying why. */
+static int read_static(const char *dir, static_file *f)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, f->file);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_error("cannot read %s: %s (give the page's folder with --static)", path,
+                  strerror(errno));
+        return -1;
+    }
+    f->data = malloc(MAX_STATIC);
+    f->len = f->data ? fread(f->data, 1, MAX_STATIC, fp) : 0;
+    int bad = !f->data || ferror(fp) || !feof(fp);
+    fclose(fp);
+    if (bad) {
+        cli_error("cannot read %s (over %d bytes, or an I/O error)", path, MAX_STATIC);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse ADDR:PORT ("127.0.0.1:8080", "[::1]:8080") into ss. */
+static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || end == colon + 1)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    size_t hl = strlen(host);
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+            return -1;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *v6;
+        return 0;
+    }
+    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+        return -1;
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    *len = sizeof *v4;
+    return 0;
+}
+
+int cmd_web(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, NULL, 'b'},   {"server", required_argument, NULL, 's'},
+        {"local", no_argument, NULL, 'l'},        {"models", required_argument, NULL, 'm'},
+        {"rules", required_argument, NULL, 'r'},  {"feeds", required_argument, NULL, 'f'},
+        {"static", required_argument, NULL, 'S'}, {"db", required_argument, NULL, 'd'},
+        {"rate", required_argument, NULL, 'R'},   {"token", required_argument, NULL, 't'},
+        {"max-body", required_argument, NULL, 'B'},
+        {"timeout-ms", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
+    const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
+    const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
+    long rate = 120, max_body = 256 * 1024, timeout_ms = 5000;
+    int local = 0, c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': bind = optarg; break;
+        case 's': endpoint = optarg; break;
+        case 'l': local = 1; break;
+        case 'm': models = optarg; break;
+        case 'r': rules = optarg; break;
+        case 'f': feeds = optarg; break;
+        case 'S': dir = optarg; break;
+        case 'd': db = optarg; break;
+        case 't': token = optarg; break;
+        case 'R':
+            rate = strtol(optarg, &end, 10);
+            if (*end || rate < 0) goto usage;
+            break;
+        case 'B':
+            max_body = strtol(optarg, &end, 10);
+            if (*end || max_body < 1) goto usage;
+            break;
+        case 'T':
+            timeout_ms = strtol(optarg, &end, 10);
+            if (*end || timeout_ms < 1 || timeout_ms > 600000) goto usage;
+            break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: goto usage;
+        }
+    }
+    if (optind != argc)
+        goto usage;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (parse_bind(bind, &ss, &sslen) != 0) {
+        cli_error("--bind wants ADDR:PORT, e.g. 127.0.0.1:8080, not \"%s\"", bind);
+        return EXIT_USAGE;
+    }
+
+    web w = {
+        .files = {{"/", "index.html", "text/html; charset=utf-8", NULL, 0},
+                  {"/app.js", "app.js", "text/javascript; charset=utf-8", NULL, 0},
+                  {"/style.css", "style.css", "text/css; charset=utf-8", NULL, 0}},
+        .token = token && *token ? token : NULL,
+        .max_body = (size_t)max_body,
+        .rate = (double)rate,
+    };
+    int rc = EXIT_SETUP;
+    char err[1024];
+    struct MHD_Daemon *d = NULL;
+    for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
+        if (read_static(dir, &w.files[i]) != 0)
+            goto done;
+    if (!(w.slots = calloc(RATE_SLOTS, sizeof *w.slots)))
+        goto done;
+    if (!(w.feedback = cli_feedback_open(db, err, sizeof err))) {
+        cli_error("%s", err);
+        goto done;
+    }
+    w.backend = local ? web_backend_local(models, rules, feeds, err, sizeof err)
+                      : web_backend_remote(endpoint, (int)timeout_ms);
+    if (!w.backend) {
+        cli_error("%s", local ? err : "out of memory");
+        goto done;
+    }
+
+    /* signals are taken by sigwait below; block them before MHD starts
+     * its thread so that it inherits the mask */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         0, NULL, NULL, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 256u,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
+    if (!d) {
+        cli_error("cannot listen on %s (in use, or not an address of this machine?)", bind);
+        goto done;
+    }
+    fprintf(stderr, "hubao web: serving http://%s/ (%s%s)\n", bind,
+            local ? "models loaded here" : "hubaod at ", local ? "" : endpoint);
+    int sig;
+    sigwait(&sigs, &sig);
+    rc = 0;
+done:
+    if (d)
+        MHD_stop_daemon(d);
+    web_backend_free(w.backend);
+    cli_feedback_close(w.feedback);
+    free(w.slots);
+    for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
+        free(w.files[i].data);
+    return rc;
+usage:
+    fputs(USAGE, stderr);
+    return EXIT_USAGE;
+}
