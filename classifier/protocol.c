@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const HEADLINE_ORDER[] = {"fraud", "rumour", "spam"};
 
@@ -267,6 +268,29 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
     return root;
 }
 
+json_t *hb_engine_versions_json(const hb_engine *e)
+{
+    json_t *m = json_object();
+    for (size_t i = 0; m && i < hb_engine_ntasks(e); i++) {
+        const hb_model *model = hb_engine_model(e, i);
+        json_object_set_new(m, hb_model_task(model), json_string(hb_model_version(model)));
+    }
+    const hb_model *url = hb_engine_url_model(e);
+    if (m && url)
+        json_object_set_new(m, hb_model_task(url), json_string(hb_model_version(url)));
+    const hb_blocklist *bl = hb_engine_blocklist(e);
+    for (size_t i = 0; m && bl && i < hb_blocklist_feed_count(bl); i++) {
+        const hb_feed_info *f = hb_blocklist_feed(bl, i);
+        char key[300], value[128], stamp[32];
+        struct tm tm;
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&f->updated, &tm));
+        snprintf(key, sizeof key, "feed:%s", f->name);
+        snprintf(value, sizeof value, "updated %s, %zu entries", stamp, f->entries);
+        json_object_set_new(m, key, json_string(value));
+    }
+    return m;
+}
+
 json_t *hb_error_to_json(const json_t *id, int code, const char *message)
 {
     json_t *root = json_object();
@@ -419,4 +443,35 @@ json_t *hb_request_peek_id(const char *body, size_t len)
         json_incref(id);
     json_decref(root);
     return id;
+}
+
+json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item *it,
+                       const json_t *models, const hb_render_options *opt,
+                       hb_error *err)
+{
+    /* links the platform extracted are scored with those in the text */
+    const char *links[HB_MAX_URLS];
+    size_t lens[HB_MAX_URLS], nlinks = 0;
+    for (size_t i = 0; it->urls && i < json_array_size(it->urls) && nlinks < HB_MAX_URLS; i++) {
+        const json_t *u = json_array_get(it->urls, i);
+        links[nlinks] = json_string_value(u);
+        lens[nlinks++] = json_string_length(u);
+    }
+    const hb_verdict *v;
+    if (hb_classify_with_urls(e, s, it->text, it->len, links, lens, nlinks, &v, err) != 0)
+        return NULL;
+    json_t *verdict = hb_verdict_to_json(e, s, v, opt);
+    json_t *reply = json_object();
+    if (!verdict || !reply) {
+        json_decref(verdict);
+        json_decref(reply);
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (it->id)
+        json_object_set(reply, "id", (json_t *)it->id);
+    json_object_update(reply, verdict);
+    json_decref(verdict);
+    json_object_set(reply, "models", (json_t *)models);
+    return reply;
 }

@@ -58,6 +58,11 @@ json_t *hb_verdict_to_json(const hb_engine *engine, const hb_session *session,
                            const hb_verdict *verdict,
                            const hb_render_options *opt);
 
+/* {"task": "version", ..., "url": "version", "feed:NAME": "updated TIME,
+ * N entries"}: what answers with this engine, so a reply can be traced to
+ * its models and feeds.  New reference; NULL on allocation failure. */
+json_t *hb_engine_versions_json(const hb_engine *engine);
+
 /* {"error": {"code": "<hb_err_name>", "message": message}}, with "id" first
  * when id is not NULL (a borrowed reference, copied). */
 json_t *hb_error_to_json(const json_t *id, int code, const char *message);
@@ -116,6 +121,15 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
  * filled even then, so the error reply can carry it. */
 int hb_request_item_check(const json_t *item, hb_request_item *out,
                           hb_request_error *err);
+
+/* Answer one checked request item: classify its text with its links and
+ * render the reply (the verdict with "id" first and "models" added, a
+ * borrowed object copied by reference).  Returns a new reference, or NULL
+ * with err when the text is refused (invalid UTF-8, empty, too long) or
+ * memory runs out (err->code HB_ENOMEM). */
+json_t *hb_answer_item(const hb_engine *engine, hb_session *session,
+                       const hb_request_item *item, const json_t *models,
+                       const hb_render_options *opt, hb_error *err);
 
 /* The "id" of a request body that is an object (a new reference), or
  * NULL (no id, a batch, not JSON): for error replies made by a component

@@ -36,32 +36,6 @@ struct hb_handler {
     void *tick_ctx;
 };
 
-/* {"task": "version", ..., "url": "version", "feed:NAME": "updated ...,
- * N entries"}: what answered, so a reply can be traced to its models and
- * `stats` shows each feed's age and size. */
-static json_t *models_of(const hb_engine *e)
-{
-    json_t *m = json_object();
-    for (size_t i = 0; m && i < hb_engine_ntasks(e); i++) {
-        const hb_model *model = hb_engine_model(e, i);
-        json_object_set_new(m, hb_model_task(model),
-                            json_string(hb_model_version(model)));
-    }
-    const hb_model *url = hb_engine_url_model(e);
-    if (m && url)
-        json_object_set_new(m, hb_model_task(url), json_string(hb_model_version(url)));
-    const hb_blocklist *bl = hb_engine_blocklist(e);
-    for (size_t i = 0; m && bl && i < hb_blocklist_feed_count(bl); i++) {
-        const hb_feed_info *f = hb_blocklist_feed(bl, i);
-        char key[300], value[128], stamp[32];
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&f->updated));
-        snprintf(key, sizeof key, "feed:%s", f->name);
-        snprintf(value, sizeof value, "updated %s, %zu entries", stamp, f->entries);
-        json_object_set_new(m, key, json_string(value));
-    }
-    return m;
-}
-
 struct hb_handler_engine {
     hb_engine *engine;
     json_t *models; /* {"task": "version"} of engine */
@@ -95,7 +69,7 @@ hb_handler_engine *hb_handler_load(const hb_handler *h, hb_error *err)
     malloc_trim(0);
 #endif
     hb_engine_set_max_text(x->engine, h->max_text);
-    if (!(x->models = models_of(x->engine))) {
+    if (!(x->models = hb_engine_versions_json(x->engine))) {
         hb_handler_engine_free(x);
         hb_error_set(err, HB_ENOMEM, "out of memory");
         return NULL;
@@ -202,31 +176,10 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
     h->counts.items++;
     if (hb_request_item_check(item, &it, &rerr) != 0)
         return error_reply(h, it.id, rerr.code, rerr.message);
-    /* links the platform extracted are scored with those in the text */
-    const char *links[HB_MAX_URLS];
-    size_t lens[HB_MAX_URLS], nlinks = 0;
-    for (size_t i = 0; it.urls && i < json_array_size(it.urls) && nlinks < HB_MAX_URLS; i++) {
-        const json_t *u = json_array_get(it.urls, i);
-        links[nlinks] = json_string_value(u);
-        lens[nlinks++] = json_string_length(u);
-    }
-    const hb_verdict *v;
     hb_error err;
-    if (hb_classify_with_urls(h->engine, h->session, it.text, it.len, links, lens,
-                              nlinks, &v, &err) != 0)
+    json_t *reply = hb_answer_item(h->engine, h->session, &it, h->models, &h->render, &err);
+    if (!reply && err.code != HB_ENOMEM)
         return error_reply(h, it.id, hb_err_name(err.code), err.message);
-    json_t *verdict = hb_verdict_to_json(h->engine, h->session, v, &h->render);
-    json_t *reply = json_object();
-    if (!verdict || !reply) {
-        json_decref(verdict);
-        json_decref(reply);
-        return NULL;
-    }
-    if (it.id)
-        json_object_set(reply, "id", (json_t *)it.id);
-    json_object_update(reply, verdict);
-    json_decref(verdict);
-    json_object_set(reply, "models", h->models);
     return reply;
 }
 

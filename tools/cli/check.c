@@ -320,15 +320,7 @@ int cmd_check(int argc, char **argv)
     const char *models_dir = cli_models_dir(models);
     const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
     hb_error err;
-    if (!feeds) {
-        /* the copies `hubao feeds update` keeps, when there are any */
-        const char *env = getenv("HUBAO_FEEDS_DIR");
-        struct stat st;
-        if (env && *env)
-            feeds = env;
-        else if (stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode))
-            feeds = "feeds/data";
-    }
+    feeds = cli_feeds_dir(feeds);
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_engine *e = hb_engine_open_paths(&paths, &err);
     if (!e) {

@@ -31,6 +31,10 @@ const char *cli_models_dir(const char *opt);
 const char *cli_rules_dir(const char *opt, const char *models_dir,
                           char *rules_buf, size_t cap);
 
+/* Where blocklist copies live: --feeds, else $HUBAO_FEEDS_DIR, else
+ * feeds/data when it exists (what `hubao feeds update` writes), else NULL. */
+const char *cli_feeds_dir(const char *opt);
+
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
 void cli_progress(void *ctx, const char *stage, size_t done, size_t total);

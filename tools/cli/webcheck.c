@@ -29,33 +29,13 @@ struct web_backend {
 };
 
 /* {"task": "version"} of every model the engine loaded. */
-static json_t *models_of(const hb_engine *e)
-{
-    json_t *m = json_object();
-    for (size_t i = 0; m && i < hb_engine_ntasks(e); i++) {
-        const hb_model *model = hb_engine_model(e, i);
-        json_object_set_new(m, hb_model_task(model), json_string(hb_model_version(model)));
-    }
-    const hb_model *url = hb_engine_url_model(e);
-    if (m && url)
-        json_object_set_new(m, hb_model_task(url), json_string(hb_model_version(url)));
-    return m;
-}
-
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
                                char *err, size_t cap)
 {
     char rules_buf[4096];
     const char *models_dir = cli_models_dir(models);
     const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
-    if (!feeds) {
-        const char *env = getenv("HUBAO_FEEDS_DIR");
-        struct stat st;
-        if (env && *env)
-            feeds = env;
-        else if (stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode))
-            feeds = "feeds/data";
-    }
+    feeds = cli_feeds_dir(feeds);
     web_backend *b = calloc(1, sizeof *b);
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_error e;
@@ -68,7 +48,7 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
         web_backend_free(b);
         return NULL;
     }
-    if (!(b->session = hb_session_new()) || !(b->models = models_of(b->engine))) {
+    if (!(b->session = hb_session_new()) || !(b->models = hb_engine_versions_json(b->engine))) {
         snprintf(err, cap, "out of memory");
         web_backend_free(b);
         return NULL;
@@ -106,31 +86,11 @@ static json_t *local_item(web_backend *b, const json_t *item)
     hb_request_error rerr;
     if (hb_request_item_check(item, &it, &rerr) != 0)
         return hb_error_reply(it.id, rerr.code, rerr.message);
-    const char *links[HB_MAX_URLS];
-    size_t lens[HB_MAX_URLS], nlinks = 0;
-    for (size_t i = 0; it.urls && i < json_array_size(it.urls) && nlinks < HB_MAX_URLS; i++) {
-        const json_t *u = json_array_get(it.urls, i);
-        links[nlinks] = json_string_value(u);
-        lens[nlinks++] = json_string_length(u);
-    }
-    const hb_verdict *v;
-    hb_error err;
-    if (hb_classify_with_urls(b->engine, b->session, it.text, it.len, links, lens, nlinks, &v,
-                              &err) != 0)
-        return hb_error_reply(it.id, hb_err_name(err.code), err.message);
     hb_render_options opt = hb_render_defaults();
-    json_t *verdict = hb_verdict_to_json(b->engine, b->session, v, &opt);
-    json_t *reply = json_object();
-    if (!verdict || !reply) {
-        json_decref(verdict);
-        json_decref(reply);
-        return NULL;
-    }
-    if (it.id)
-        json_object_set(reply, "id", (json_t *)it.id);
-    json_object_update(reply, verdict);
-    json_decref(verdict);
-    json_object_set(reply, "models", b->models);
+    hb_error err;
+    json_t *reply = hb_answer_item(b->engine, b->session, &it, b->models, &opt, &err);
+    if (!reply && err.code != HB_ENOMEM)
+        return hb_error_reply(it.id, hb_err_name(err.code), err.message);
     return reply;
 }
 
