@@ -62,7 +62,7 @@ const SMISH = 'URGENT: your bank account is suspended. Reply with verification c
 
     // feedback on it
     await page.click('#fb-right');
-    await page.waitForFunction(() => document.getElementById('fb-status').textContent.length > 0);
+    await page.locator('#fb-status', { hasText: /\S/ }).waitFor();
     check('feedback saved', /已记录/.test(await page.textContent('#fb-status')));
 
     // English smishing, English interface
@@ -79,7 +79,7 @@ const SMISH = 'URGENT: your bank account is suspended. Reply with verification c
     check('phone masked in English view', !(await page.textContent('#highlight')).includes('13812345678'));
     await page.selectOption('#fb-label', 'smishing');
     await page.click('#fb-wrong');
-    await page.waitForFunction(() => document.getElementById('fb-status').textContent.length > 0);
+    await page.locator('#fb-status', { hasText: /\S/ }).waitFor();
     check('correction saved', /Saved/.test(await page.textContent('#fb-status')));
     await page.screenshot({ path: path.join(shots, 'en-smishing.png'), fullPage: true });
 
@@ -93,7 +93,7 @@ const SMISH = 'URGENT: your bank account is suspended. Reply with verification c
     await page.fill('#text', POLICE);
     await page.click('#check');
     await page.waitForSelector('#status:not([hidden])');
-    await page.waitForFunction(() => /down/.test(document.getElementById('status').textContent));
+    await page.locator('#status', { hasText: /down/ }).waitFor();
     check('service down is explained', /service is down/.test(await page.textContent('#status')));
     check('no verdict shown while down', await page.isHidden('#result'));
     await page.screenshot({ path: path.join(shots, 'service-down.png'), fullPage: true });
