@@ -30,6 +30,7 @@ struct hb_model {
     double threshold;
     double override_at; /* URL models: probability that makes a message fraud */
     double rule_scale;
+    double rule_scale_script[HB_SCRIPTS];
     double platt_a, platt_b;
     /* per-script calibration and threshold, when the manifest has them */
     struct script_calibration {
@@ -167,6 +168,17 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"rule_weight_scale\" must be a number 0..10",
                             path);
+    static const char *const SCALE_SCRIPT[HB_SCRIPTS] = {"other", "cjk"};
+    const json_t *by_scale = json_object_get(man, "rule_weight_scale_by_script");
+    for (int k = 0; k < HB_SCRIPTS; k++) {
+        m->rule_scale_script[k] = m->rule_scale;
+        if (by_scale && (get_number(by_scale, SCALE_SCRIPT[k], &m->rule_scale_script[k]) != 0 ||
+                         m->rule_scale_script[k] < 0 || m->rule_scale_script[k] > 10))
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s: \"rule_weight_scale_by_script\" needs numbers "
+                                "0..10 for \"other\" and \"cjk\"",
+                                path);
+    }
     const json_t *cal = json_object_get(man, "calibration");
     if (get_number(cal, "a", &m->platt_a) != 0 ||
         get_number(cal, "b", &m->platt_b) != 0)
@@ -380,6 +392,11 @@ const char *hb_model_dir(const hb_model *m) { return m->dir; }
 const hb_feature_config *hb_model_features(const hb_model *m) { return &m->features; }
 double hb_model_threshold(const hb_model *m) { return m->threshold; }
 double hb_model_rule_scale(const hb_model *m) { return m->rule_scale; }
+
+double hb_model_rule_scale_in(const hb_model *m, int script)
+{
+    return script >= 0 && script < HB_SCRIPTS ? m->rule_scale_script[script] : m->rule_scale;
+}
 double hb_model_override_at(const hb_model *m) { return m->override_at; }
 const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 

@@ -68,6 +68,10 @@ double hb_model_threshold_in(const hb_model *model, int script);
  * are added to the decision value ("rule_weight_scale", default 1). */
 double hb_model_rule_scale(const hb_model *model);
 
+/* The rule weight factor for a message of the given script
+ * ("rule_weight_scale_by_script"; without it, hb_model_rule_scale). */
+double hb_model_rule_scale_in(const hb_model *model, int script);
+
 /* URL models: the probability at or above which a link makes its message
  * fraud ("fraud_override_at"); above 1 (the default) when the model's
  * scores are evidence only. */

@@ -65,6 +65,7 @@ hb_train_options hb_train_defaults(const char *task)
         .nc = 6,
         .max_fpr = 0,
         .rule_scale = -1,
+        .rule_scale_script = {-1, -1},
         .prune = 1e-5,
     };
     return o;
@@ -492,15 +493,23 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
+    double *sub_d = malloc(r.n * sizeof *sub_d);
+    int *sub_y = malloc(r.n * sizeof *sub_y);
+    if (!sub_d || !sub_y) {
+        free(sub_d);
+        free(sub_y);
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto done;
+    }
     static const double SCALE_GRID[] = {0.0, 0.25, 0.5, 1.0};
-    const double *scales = o->rule_scale >= 0 ? &o->rule_scale : SCALE_GRID;
-    size_t nscales = o->rule_scale >= 0 ? 1 : sizeof SCALE_GRID / sizeof SCALE_GRID[0];
     double best_mcc = -2;
     size_t step = 0, steps = o->nc * (size_t)o->folds + 1;
     for (size_t ci = 0; ci < o->nc; ci++) {
         for (int f = 0; f < o->folds; f++) {
             struct model *m = fit(&r, f, o->c_grid[ci], o->seed);
             if (!m) {
+                free(sub_d);
+                free(sub_y);
                 rc = hb_error_set(err, HB_ENOMEM, "training failed (out of memory)");
                 goto done;
             }
@@ -510,21 +519,48 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
             free_and_destroy_model(&m);
             progress(o, "cross-validation", ++step, steps);
         }
-        /* how far to trust the hand-set rule weights is learned too */
-        for (size_t si = 0; si < nscales; si++) {
-            for (size_t i = 0; i < r.n; i++)
-                dec[i] = margin[i] + scales[si] * r.rule_w[i];
-            double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
-            hb_metrics m;
-            hb_metrics_compute(dec, r.label, r.n, t, &m);
-            if (m.mcc > best_mcc) {
-                best_mcc = m.mcc;
-                res->c = o->c_grid[ci];
-                res->rule_scale = scales[si];
-                memcpy(best_dec, dec, r.n * sizeof *dec);
+        /* how far to trust the hand-set rule weights is learned too, for
+         * each script on its own rows: rules written for Chinese scams
+         * must not be trusted less because English data needs them less */
+        double scale[HB_SCRIPTS];
+        for (int k = 0; k < HB_SCRIPTS; k++) {
+            double fixed = o->rule_scale_script[k] >= 0 ? o->rule_scale_script[k]
+                                                        : o->rule_scale;
+            scale[k] = fixed >= 0 ? fixed : SCALE_GRID[0];
+            if (fixed >= 0)
+                continue;
+            double best_k = -2;
+            for (size_t si = 0; si < sizeof SCALE_GRID / sizeof SCALE_GRID[0]; si++) {
+                size_t m = 0;
+                for (size_t i = 0; i < r.n; i++)
+                    if (r.script[i] == k) {
+                        sub_d[m] = margin[i] + SCALE_GRID[si] * r.rule_w[i];
+                        sub_y[m++] = r.label[i];
+                    }
+                double t = hb_metrics_best_threshold(sub_d, sub_y, m, 0);
+                hb_metrics mk;
+                hb_metrics_compute(sub_d, sub_y, m, t, &mk);
+                if (mk.mcc > best_k) {
+                    best_k = mk.mcc;
+                    scale[k] = SCALE_GRID[si];
+                }
             }
         }
+        for (size_t i = 0; i < r.n; i++)
+            dec[i] = margin[i] + scale[r.script[i]] * r.rule_w[i];
+        double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
+        hb_metrics m;
+        hb_metrics_compute(dec, r.label, r.n, t, &m);
+        if (m.mcc > best_mcc) {
+            best_mcc = m.mcc;
+            res->c = o->c_grid[ci];
+            memcpy(res->rule_scale_script, scale, sizeof scale);
+            res->rule_scale = scale[HB_SCRIPT_OTHER];
+            memcpy(best_dec, dec, r.n * sizeof *dec);
+        }
     }
+    free(sub_d);
+    free(sub_y);
     double wp, wn;
     platt_weights(o, &r, NULL, 0, &wp, &wn);
     hb_platt_fit_weighted(best_dec, r.label, r.n, wp, wn, &res->platt_a, &res->platt_b);
@@ -564,6 +600,10 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     json_object_set_new(manifest, "features", hb_feature_config_to_json(&o->features));
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
     json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
+    json_object_set_new(manifest, "rule_weight_scale_by_script",
+                        json_pack("{s:f, s:f}", "other",
+                                  res->rule_scale_script[HB_SCRIPT_OTHER], "cjk",
+                                  res->rule_scale_script[HB_SCRIPT_CJK]));
     json_object_set_new(manifest, "calibration",
                         json_pack("{s:s, s:f, s:f, s:s, s:O?}", "method", "platt", "a",
                                   res->platt_a, "b", res->platt_b, "prior",

@@ -9,7 +9,8 @@
  *      of problem) with balanced class weights; C is picked from a grid by
  *      stratified k-fold cross-validation (best out-of-fold MCC);
  *      The factor applied to the hand-set weights of the task's rules is
- *      chosen with C (0, 0.25, 0.5 or 1; fixed with rule_scale): where the
+ *      chosen with C, per script (0, 0.25, 0.5 or 1 on the rows of each
+ *      script; fixed with rule_scale or rule_scale_script): where the
  *      data already teaches what the rules know, trusting them fully only
  *      adds noise, and where it does not (fraud in Chinese), they carry
  *      the verdict;
@@ -49,6 +50,8 @@ typedef struct hb_train_options {
     double max_fpr;             /* 0: no cap when choosing the threshold */
     double rule_scale;          /* factor on the rules' weights; < 0: chosen
                                    by cross-validation from 0, .25, .5, 1 */
+    double rule_scale_script[HB_SCRIPTS]; /* per script (HB_SCRIPT_*), fixed
+                                   when >= 0, else rule_scale applies */
     double prune;               /* weights below this are not written */
     int balanced_calibration;   /* 1: probabilities as if both classes were
                                    equally common (for rare positives, such
@@ -65,7 +68,8 @@ hb_train_options hb_train_defaults(const char *task);
 typedef struct hb_train_result {
     size_t n, npositive;
     double c;
-    double rule_scale;
+    double rule_scale;          /* the factor for HB_SCRIPT_OTHER */
+    double rule_scale_script[HB_SCRIPTS];
     double threshold;
     double platt_a, platt_b;
     hb_metrics cv;              /* out-of-fold metrics at the threshold */

@@ -440,7 +440,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
             s->contrib_cap[i] = fv->cap;
         }
         r->decision = hb_model_decision_explained(m, fv, s->contrib[i]) +
-                      hb_model_rule_scale(m) * r->rule_weight;
+                      hb_model_rule_scale_in(m, v->script) * r->rule_weight;
         r->probability = hb_model_probability_in(m, r->decision, v->script);
         r->threshold = hb_model_threshold_in(m, v->script);
         r->positive = r->probability >= r->threshold;

@@ -47,7 +47,7 @@ TASKS = {
         "train": ["en-smishing", "en-sms-uci", "zh-spam-sms", HANDWRITTEN],
         "tests": ["zh-telecom-fraud", "en-smishing"],
         "exclude": ["zh-spam-sms", "en-sms-uci", "en-smishing", "zh-telecom-fraud"],
-        "args": ["--labels", "fraud,not_fraud", "--rule-scale", "1", "--balanced"],
+        "args": ["--labels", "fraud,not_fraud", "--rule-scale-cjk", "1", "--balanced"],
         "what": "attempts to cheat the reader out of money, account access or personal data; "
                 "the fraud type comes from the rules (models/rules)",
         "weak": "No shippable Chinese fraud corpus exists: Chinese fraud positives are the "
@@ -118,7 +118,7 @@ def card(task, spec, manifest, evals):
              f"- linear SVM ({t['solver']}), C = {t['c']}, balanced class weights, "
              f"{t['folds']}-fold cross-validation, seed {t['seed']}",
              f"- features: {json.dumps(manifest['features'])}",
-             f"- rule weight scale {manifest.get('rule_weight_scale', 1)}, Platt calibration "
+             f"- rule weight scale {manifest.get('rule_weight_scale_by_script', manifest.get('rule_weight_scale', 1))}, Platt calibration "
              f"a = {manifest['calibration']['a']:.4f}, b = {manifest['calibration']['b']:.4f}, "
              f"threshold {manifest['threshold']:.4f} (max out-of-fold MCC), probabilities calibrated for "
              f"{'equally common classes' if manifest['calibration'].get('prior') == 'balanced' else 'the training mix of classes'}", "",

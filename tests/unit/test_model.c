@@ -139,6 +139,8 @@ static void test_per_script_calibration(void **state)
     json_object_set_new(json_object_get(man, "calibration"), "by_script",
                         json_pack("{s:{s:f, s:f, s:f}}", "cjk", "a", -4.0, "b", 1.0,
                                   "threshold", 0.7));
+    json_object_set_new(man, "rule_weight_scale_by_script",
+                        json_pack("{s:f, s:f}", "other", 0.25, "cjk", 1.0));
     json_dump_file(man, path, 0);
     json_decref(man);
     hb_error err;
@@ -151,6 +153,9 @@ static void test_per_script_calibration(void **state)
     assert_true(hb_model_probability_in(m, 0.3, HB_SCRIPT_OTHER) ==
                 hb_model_probability(m, 0.3));
     assert_true(hb_model_threshold_in(m, HB_SCRIPT_OTHER) == hb_model_threshold(m));
+    /* and the rules are trusted per script too */
+    assert_true(hb_model_rule_scale_in(m, HB_SCRIPT_CJK) == 1.0);
+    assert_true(hb_model_rule_scale_in(m, HB_SCRIPT_OTHER) == 0.25);
     hb_model_free(m);
 }
 

@@ -32,7 +32,8 @@ static const char USAGE[] =
     "  --char-ngrams A-B   character n-gram lengths (default 1-3; 0-0 off)\n"
     "  --word-ngrams A-B   word n-gram lengths (default 1-2; 0-0 off)\n"
     "  --rule-scale X      factor on the task's rule weights (default: chosen by\n"
-    "                      cross-validation among 0, 0.25, 0.5, 1)\n"
+    "                      cross-validation among 0, 0.25, 0.5, 1, per script)\n"
+    "  --rule-scale-cjk X  the factor for Chinese/Japanese/Korean messages only\n"
     "  --balanced          calibrate probabilities as if both classes were equally\n"
     "                      common (default: the training data's own mix)\n"
     "  --keep-digits       keep digits as they are (default: read digits and\n"
@@ -103,6 +104,7 @@ int cmd_train(int argc, char **argv)
         {"keep-digits", no_argument, NULL, 'K'},
         {"balanced", no_argument, NULL, 'A'},
         {"rule-scale", required_argument, NULL, 'S'},
+        {"rule-scale-cjk", required_argument, NULL, 'J'},
         {"min-df", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -129,6 +131,12 @@ int cmd_train(int argc, char **argv)
         case 'S':
             o.rule_scale = strtod(optarg, &end);
             if (*end || o.rule_scale < 0 || o.rule_scale > 10) goto usage;
+            break;
+        case 'J':
+            o.rule_scale_script[HB_SCRIPT_CJK] = strtod(optarg, &end);
+            if (*end || o.rule_scale_script[HB_SCRIPT_CJK] < 0 ||
+                o.rule_scale_script[HB_SCRIPT_CJK] > 10)
+                goto usage;
             break;
         case 'D':
             o.features.min_df = (int)strtol(optarg, &end, 10);
@@ -277,10 +285,10 @@ int cmd_train(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "trained %s on %zu rows (%zu positive) in %.1f s: C=%g, "
-                "rule scale %g, threshold %.3f; cross-validated precision %.3f recall %.3f "
+                "rule scale %g (CJK %g), threshold %.3f; cross-validated precision %.3f recall %.3f "
                 "F1 %.3f MCC %.3f AUC %.3f\nwrote %s\n",
                 task, res.n, res.npositive, res.seconds, res.c, res.rule_scale,
-                res.threshold,
+                res.rule_scale_script[HB_SCRIPT_CJK], res.threshold,
                 res.cv.precision, res.cv.recall, res.cv.f1, res.cv.mcc,
                 res.cv.auc, out);
         rc = 0;
