@@ -414,6 +414,28 @@ typedef struct candidate {
     size_t end;
 } candidate;
 
+/* Whether text can hold an entity of kind at all, by the characters every
+ * match of its pattern needs: phones, accounts and amounts a digit, links
+ * a dot or the colon of "scheme:".  Most messages have no link and many no
+ * digit, and a scan for a byte is far cheaper than a search for the
+ * pattern. */
+static int may_hold(const char *text, size_t len, int kind)
+{
+    switch (kind) {
+    case HB_ENTITY_PHONE:
+    case HB_ENTITY_ACCOUNT:
+    case HB_ENTITY_MONEY:
+        for (size_t i = 0; i < len; i++)
+            if (text[i] >= '0' && text[i] <= '9')
+                return 1;
+        return 0;
+    case HB_ENTITY_URL:
+        return memchr(text, '.', len) || memchr(text, ':', len);
+    default:
+        return 1;
+    }
+}
+
 /* Find kind's next match at or after pos into *c. */
 static void next_match(const hb_entities *ents, hb_entities_scratch *scratch,
                        int kind, const char *text, size_t len, size_t pos,
@@ -451,7 +473,7 @@ int hb_entities_find(const hb_entities *ents, hb_entities_scratch *scratch,
 
     candidate c[HB_ENTITY_KINDS];
     for (int k = 0; k < HB_ENTITY_KINDS; k++)
-        c[k].state = CAND_SEARCH;
+        c[k].state = may_hold(text, len, k) ? CAND_SEARCH : CAND_DONE;
 
     size_t pos = 0, count = 0;
     while (count < max && pos < len) {

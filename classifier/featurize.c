@@ -262,8 +262,9 @@ static int is_word_char(uint32_t c)
  * side: "xxx元", "x.x折", "6228xxxx1234") as zeros too. */
 static int map_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
 {
-    if (v->mapped_cap < t->ncps + 1) {
-        size_t cap = t->ncps + 64;
+    /* room for the text and, after it, one padded token (char_grams) */
+    if (v->mapped_cap < 2 * t->ncps + 3) {
+        size_t cap = 2 * t->ncps + 64;
         uint32_t *m = realloc(v->mapped, cap * sizeof *m);
         if (!m)
             return HB_ENOMEM;
@@ -303,13 +304,15 @@ static float hash_sign(uint64_t h)
     return (h >> 63) ? -1.0f : 1.0f;
 }
 
-/* Character n-grams of one space-padded token m[start, end). */
+/* Character n-grams of one space-padded token m[start, end).  pad has
+ * room for the token and its two padding spaces. */
 static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
-                      size_t start, size_t end, hb_fvec *v)
+                      size_t start, size_t end, uint32_t *pad, hb_fvec *v)
 {
-    uint32_t buf[8];
     size_t toklen = end - start;
-    size_t plen = toklen + 2; /* padded with a space on each side */
+    size_t plen = toklen + 2;
+    pad[0] = pad[plen - 1] = ' ';
+    memcpy(pad + 1, m + start, toklen * sizeof *pad);
     for (int n = cfg->char_min; n <= cfg->char_max; n++) {
         if ((size_t)n > plen)
             break;
@@ -317,12 +320,7 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
             /* n-grams made only of padding carry nothing */
             if (n == 1 && (p == 0 || p == plen - 1))
                 continue;
-            for (int k = 0; k < n; k++) {
-                size_t q = p + (size_t)k;
-                buf[k] = (q == 0 || q == plen - 1) ? ' ' : m[start + q - 1];
-            }
-            uint64_t h = XXH3_64bits_withSeed(buf, (size_t)n * sizeof buf[0],
-                                              SEED_CHAR);
+            uint64_t h = XXH3_64bits_withSeed(pad + p, (size_t)n * sizeof *pad, SEED_CHAR);
             size_t first = p == 0 ? 0 : p - 1;
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
@@ -389,6 +387,9 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
     size_t n = t->ncps;
 
     if (cfg->char_min > 0) {
+        /* the padded token is built after the mapped text's n + 1 code
+         * points (map_text leaves room for n + 2 more) */
+        uint32_t *pad = v->mapped + n + 1;
         size_t i = 0;
         while (i < n) {
             while (i < n && m[i] == ' ')
@@ -396,7 +397,7 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
             size_t j = i;
             while (j < n && m[j] != ' ')
                 j++;
-            if (j > i && char_grams(cfg, m, i, j, v) != 0)
+            if (j > i && char_grams(cfg, m, i, j, pad, v) != 0)
                 return HB_ENOMEM;
             i = j;
         }
@@ -409,6 +410,8 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
     for (size_t e = 0; e < v->n; e++) {
         float c = v->val[e];
         float a = fabsf(c);
+        if (a == 1.0f)
+            continue; /* most n-grams occur once: 1 + log 1 is 1 */
         float w = a > 0.0f ? 1.0f + logf(a) : 0.0f;
         v->val[e] = c < 0 ? -w : w;
     }

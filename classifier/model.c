@@ -22,6 +22,45 @@
 #define MANIFEST_FORMAT "hubao-model/1"
 #define MAX_MODEL_BYTES (256u << 20)
 
+/* Rows of 2^bits buckets: each row holds `half` weights (one per model
+ * sharing the table) then as many IDFs.  Alone a model has rows {w, idf};
+ * fused, HB_FUSE_MAX models fill rows of 32 bytes, so all of them read a
+ * feature from one cache line. */
+typedef struct weight_table {
+    float *rows;
+    size_t half;
+    int refs;
+} weight_table;
+
+static float *row(const weight_table *t, uint32_t bucket)
+{
+    return t->rows + (size_t)bucket * 2 * t->half;
+}
+
+static weight_table *table_new(size_t dim, size_t half)
+{
+    weight_table *t = malloc(sizeof *t);
+    size_t bytes = dim * 2 * half * sizeof(float);
+    /* rows of 32 bytes never straddle a 64-byte line */
+    bytes = (bytes + 63) / 64 * 64;
+    if (!t || !(t->rows = aligned_alloc(64, bytes))) {
+        free(t);
+        return NULL;
+    }
+    memset(t->rows, 0, bytes);
+    t->half = half;
+    t->refs = 1;
+    return t;
+}
+
+static void table_release(weight_table *t)
+{
+    if (t && --t->refs == 0) {
+        free(t->rows);
+        free(t);
+    }
+}
+
 struct hb_model {
     char *dir;
     json_t *manifest;
@@ -38,10 +77,10 @@ struct hb_model {
         double a, b, threshold;
     } by_script[HB_SCRIPTS];
     /* linear models: weight and IDF of each bucket side by side, so a
-     * feature costs one cache line (w is only used while loading) */
-    struct weight_idf {
-        float w, idf;
-    } *wi;
+     * feature costs one cache line (w is only used while loading); the
+     * table may be shared with other models (hb_models_fuse) */
+    weight_table *table;
+    size_t slot; /* this model's column in the table's rows */
     float *w;
     size_t dim;
     double bias;
@@ -351,13 +390,14 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
     if (m->features.use_idf && load_idf(m, dir, err) != 0)
         goto fail;
     if (m->w) {
-        m->wi = malloc(m->dim * sizeof *m->wi);
-        if (!m->wi) {
+        if (!(m->table = table_new(m->dim, 1))) {
             hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
             goto fail;
         }
-        for (size_t j = 0; j < m->dim; j++)
-            m->wi[j] = (struct weight_idf){m->w[j], m->idf ? m->idf[j] : 1.0f};
+        for (uint32_t j = 0; j < m->dim; j++) {
+            row(m->table, j)[0] = m->w[j];
+            row(m->table, j)[1] = m->idf ? m->idf[j] : 1.0f;
+        }
         free(m->w);
         free(m->idf);
         m->w = m->idf = NULL;
@@ -377,7 +417,7 @@ void hb_model_free(hb_model *m)
         svm_free_and_destroy_model(&m->svm);
     json_decref(m->manifest);
     free(m->w);
-    free(m->wi);
+    table_release(m->table);
     free(m->idf);
     free(m->dir);
     free(m);
@@ -400,40 +440,60 @@ double hb_model_rule_scale_in(const hb_model *m, int script)
 double hb_model_override_at(const hb_model *m) { return m->override_at; }
 const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 
+/* The features of v are read from rows megabytes apart: ask for each row
+ * a few features ahead so the cache misses overlap. */
+enum { PREFETCH_AHEAD = 8 };
+
+static void prefetch_row(const weight_table *t, const hb_fvec *v, size_t e)
+{
+    if (e < v->n)
+        __builtin_prefetch(row(t, v->idx[e]));
+}
+
+/* Per-group norms and the decision from per-group sums: what a linear
+ * model adds up in one pass over the features. */
+typedef struct linear_sums {
+    double dot[HB_TEXT_GROUPS], sq[HB_TEXT_GROUPS], named;
+} linear_sums;
+
+static double finish_sums(const linear_sums *a, double bias, double inv[HB_TEXT_GROUPS])
+{
+    double d = bias + a->named;
+    for (int g = 0; g < HB_TEXT_GROUPS; g++) {
+        inv[g] = a->sq[g] > 0 ? 1.0 / sqrt(a->sq[g]) : 1.0;
+        d += a->dot[g] * inv[g];
+    }
+    return d;
+}
+
 double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
                                    float *contrib)
 {
-    if (m->wi) {
-        /* one pass: per-group dot products and squared norms together */
-        double dot[HB_TEXT_GROUPS] = {0}, sq[HB_TEXT_GROUPS] = {0}, named = 0;
-        /* the table is megabytes and the buckets random: ask for each line
-         * a few features ahead so the misses overlap */
-        enum { AHEAD = 8 };
-        for (size_t e = 0; e < v->n && e < AHEAD; e++)
-            __builtin_prefetch(&m->wi[v->idx[e]]);
+    if (m->table) {
+        const weight_table *t = m->table;
+        linear_sums a = {0};
+        for (size_t e = 0; e < PREFETCH_AHEAD; e++)
+            prefetch_row(t, v, e);
         for (size_t e = 0; e < v->n; e++) {
-            if (e + AHEAD < v->n)
-                __builtin_prefetch(&m->wi[v->idx[e + AHEAD]]);
-            const struct weight_idf p = m->wi[v->idx[e]];
+            prefetch_row(t, v, e + PREFETCH_AHEAD);
+            const float *r = row(t, v->idx[e]);
+            float w = r[m->slot], idf = r[t->half + m->slot];
             uint8_t g = v->group[e];
             if (g < HB_TEXT_GROUPS) {
-                double x = (double)p.idf * v->val[e];
-                dot[g] += p.w * x;
-                sq[g] += x * x;
+                double x = (double)idf * v->val[e];
+                a.dot[g] += w * x;
+                a.sq[g] += x * x;
                 if (contrib)
-                    contrib[e] = (float)(p.w * x);
+                    contrib[e] = (float)(w * x);
             } else {
-                double c = (double)p.w * v->val[e];
-                named += c;
+                double c = (double)w * v->val[e];
+                a.named += c;
                 if (contrib)
                     contrib[e] = (float)c;
             }
         }
-        double d = m->bias + named, inv[HB_TEXT_GROUPS];
-        for (int g = 0; g < HB_TEXT_GROUPS; g++) {
-            inv[g] = sq[g] > 0 ? 1.0 / sqrt(sq[g]) : 1.0;
-            d += dot[g] * inv[g];
-        }
+        double inv[HB_TEXT_GROUPS];
+        double d = finish_sums(&a, m->bias, inv);
         if (contrib)
             for (size_t e = 0; e < v->n; e++)
                 if (v->group[e] < HB_TEXT_GROUPS)
@@ -498,6 +558,60 @@ double hb_model_probability(const hb_model *m, double decision)
 double hb_model_decision(const hb_model *m, const hb_fvec *v)
 {
     return hb_model_decision_explained(m, v, NULL);
+}
+
+int hb_models_fuse(hb_model *const *models, size_t n)
+{
+    if (n < 2 || n > HB_FUSE_MAX)
+        return HB_EINVAL;
+    for (size_t k = 0; k < n; k++)
+        if (!models[k]->table || models[k]->table->half != 1 ||
+            models[k]->dim != models[0]->dim)
+            return HB_EINVAL;
+    weight_table *t = table_new(models[0]->dim, HB_FUSE_MAX);
+    if (!t)
+        return HB_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        hb_model *m = models[k];
+        for (uint32_t j = 0; j < m->dim; j++) {
+            row(t, j)[k] = row(m->table, j)[0];
+            row(t, j)[HB_FUSE_MAX + k] = row(m->table, j)[1];
+        }
+        table_release(m->table);
+        m->table = t;
+        m->slot = k;
+    }
+    t->refs = (int)n;
+    return 0;
+}
+
+void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
+                        double *out)
+{
+    const weight_table *t = models[0]->table;
+    linear_sums a[HB_FUSE_MAX] = {0};
+    for (size_t e = 0; e < PREFETCH_AHEAD; e++)
+        prefetch_row(t, v, e);
+    for (size_t e = 0; e < v->n; e++) {
+        prefetch_row(t, v, e + PREFETCH_AHEAD);
+        const float *r = row(t, v->idx[e]);
+        uint8_t g = v->group[e];
+        double val = v->val[e];
+        /* the same arithmetic as hb_model_decision, model by model */
+        for (size_t k = 0; k < n; k++) {
+            float w = r[k], idf = r[HB_FUSE_MAX + k];
+            if (g < HB_TEXT_GROUPS) {
+                double x = (double)idf * val;
+                a[k].dot[g] += w * x;
+                a[k].sq[g] += x * x;
+            } else {
+                a[k].named += (double)w * val;
+            }
+        }
+    }
+    double inv[HB_TEXT_GROUPS];
+    for (size_t k = 0; k < n; k++)
+        out[k] = finish_sums(&a[k], models[k]->bias, inv);
 }
 
 static int write_svm(const char *path, const float *w, size_t dim,

@@ -91,6 +91,21 @@ double hb_model_decision(const hb_model *model, const hb_fvec *v);
 double hb_model_decision_explained(const hb_model *model, const hb_fvec *v,
                                    float *contrib);
 
+/* Linear models scored together read each feature's bucket once.
+ * hb_models_fuse moves the weight tables of n (2..HB_FUSE_MAX) linear
+ * models with the same hash size into one table whose rows hold all their
+ * weights and IDFs (32 bytes a bucket), in the given order; each model
+ * still scores alone as before.  HB_EINVAL if one is not linear or the
+ * sizes differ, HB_ENOMEM; on error nothing changed. */
+enum { HB_FUSE_MAX = 4 };
+int hb_models_fuse(hb_model *const *models, size_t n);
+
+/* out[k] = hb_model_decision(models[k], v), exactly, for models fused
+ * together by one hb_models_fuse call (same models, same order), in one
+ * pass over v. */
+void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
+                        double *out);
+
 /* Calibrated probability of the positive class for a decision value
  * (Platt scaling: 1 / (1 + exp(a * d + b))). */
 double hb_model_probability(const hb_model *model, double decision);

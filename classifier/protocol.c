@@ -12,7 +12,7 @@ static const char *const HEADLINE_ORDER[] = {"fraud", "rumour", "spam"};
 
 hb_render_options hb_render_defaults(void)
 {
-    return (hb_render_options){.unmask = 0, .top_features = 5};
+    return (hb_render_options){.unmask = 0, .top_features = 5, .detail = HB_DETAIL_FULL};
 }
 
 const hb_task_result *hb_verdict_headline(const hb_verdict *v)
@@ -154,7 +154,7 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
     return rules;
 }
 
-static json_t *feature_evidence(const hb_session *s, const hb_verdict *v,
+static json_t *feature_evidence(hb_session *s, const hb_verdict *v,
                                 size_t ti, const hb_render_options *opt)
 {
     json_t *features = json_array();
@@ -188,42 +188,49 @@ static json_t *feature_evidence(const hb_session *s, const hb_verdict *v,
     return features;
 }
 
-json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
-                           const hb_verdict *v, const hb_render_options *opt)
+/* "rules": the ids of the task's rules that fired (brief replies). */
+static json_t *rule_ids(const hb_engine *e, const hb_verdict *v, const char *task)
 {
-    const hb_task_result *head = hb_verdict_headline(v);
-    json_t *root = json_object();
-    json_t *tasks = json_object();
-    json_object_set_new(root, "verdict", json_string(head ? head->task : "clean"));
-    char en[256], zh[256];
-    hb_verdict_summary(e, v, "en", en, sizeof en);
-    hb_verdict_summary(e, v, "zh", zh, sizeof zh);
-    json_object_set_new(root, "summary", json_pack("{s:s, s:s}", "en", en, "zh", zh));
-    const hb_type_info *ti = head && strcmp(head->task, "fraud") == 0
-                                 ? hb_catalog_find(hb_engine_catalog(e), head->type)
-                                 : NULL;
-    if (ti)
-        json_object_set_new(root, "advice", json_pack("{s:s, s:s}", "en", ti->advice_en,
-                                                      "zh", ti->advice_zh));
-    json_object_set_new(root, "tasks", tasks);
-    for (size_t i = 0; i < v->ntasks; i++) {
-        const hb_task_result *r = &v->tasks[i];
-        json_t *t = json_object(), *evidence = json_object();
-        json_object_set_new_nocheck(t, "label", json_string_nocheck(r->label));
-        json_object_set_new_nocheck(t, "positive", json_boolean(r->positive));
-        json_object_set_new_nocheck(t, "probability", json_real(r->probability));
-        json_object_set_new_nocheck(t, "threshold", json_real(r->threshold));
-        json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
-        json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
-        json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));
-        json_object_set_new_nocheck(evidence, "rules", rule_evidence(e, s, v, r->task, opt));
-        /* the words that pushed a verdict explain a positive one; for a
-         * negative task the rules (some of them exonerating) say enough */
-        json_object_set_new_nocheck(evidence, "features",
-                                    r->positive ? feature_evidence(s, v, i, opt) : json_array());
-        json_object_set_new_nocheck(t, "evidence", evidence);
-        json_object_set_new_nocheck(tasks, r->task, t);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < v->nhits; i++) {
+        const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
+        if (strcmp(info->task, task) == 0)
+            json_array_append_new(ids, json_string_nocheck(info->id));
     }
+    return ids;
+}
+
+static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
+                         size_t i, const hb_render_options *opt)
+{
+    const hb_task_result *r = &v->tasks[i];
+    int brief = opt->detail == HB_DETAIL_BRIEF;
+    json_t *t = json_object();
+    json_object_set_new_nocheck(t, "label", json_string_nocheck(r->label));
+    json_object_set_new_nocheck(t, "positive", json_boolean(r->positive));
+    json_object_set_new_nocheck(t, "probability", json_real(r->probability));
+    if (!brief)
+        json_object_set_new_nocheck(t, "threshold", json_real(r->threshold));
+    json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
+    json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
+    if (brief) {
+        json_object_set_new_nocheck(t, "rules", rule_ids(e, v, r->task));
+        return t;
+    }
+    json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));
+    json_t *evidence = json_object();
+    json_object_set_new_nocheck(evidence, "rules", rule_evidence(e, s, v, r->task, opt));
+    /* the words that pushed a verdict explain a positive one; for a
+     * negative task the rules (some of them exonerating) say enough */
+    json_object_set_new_nocheck(evidence, "features",
+                                r->positive ? feature_evidence(s, v, i, opt) : json_array());
+    json_object_set_new_nocheck(t, "evidence", evidence);
+    return t;
+}
+
+static json_t *entities_json(const hb_session *s, const hb_verdict *v,
+                             const hb_render_options *opt)
+{
     json_t *ents = json_array();
     for (size_t i = 0; i < v->nentities; i++) {
         const hb_entity *x = &v->entities[i];
@@ -242,29 +249,75 @@ json_t *hb_verdict_to_json(const hb_engine *e, const hb_session *s,
                                               (json_int_t)cs, "end",
                                               (json_int_t)ce));
     }
-    json_object_set_new(root, "entities", ents);
-    json_t *links = json_array();
-    for (size_t i = 0; i < v->nurls; i++) {
-        const hb_url_verdict *u = &v->urls[i];
-        json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "url", u->url.url, "host",
-                              u->url.host, "domain", u->url.domain, "malicious",
-                              u->malicious);
-        json_object_set_new(j, "probability",
-                            u->probability < 0 ? json_null() : json_real(u->probability));
-        json_object_set_new(j, "listed", u->listed ? json_string(hb_block_match_name(u->listed))
-                                                   : json_null());
-        json_object_set_new(j, "feed", u->feed ? json_string(u->feed) : json_null());
-        json_object_set_new(j, "decided_fraud", json_boolean(u == v->fraud_link));
-        if (u->from_text) {
-            size_t cs = 0, ce = 0;
-            hb_session_source_span(s, u->start, u->end, &cs, &ce);
-            json_object_set_new(j, "start", json_integer((json_int_t)cs));
-            json_object_set_new(j, "end", json_integer((json_int_t)ce));
-        }
-        json_array_append_new(links, j);
+    return ents;
+}
+
+static json_t *link_json(const hb_session *s, const hb_verdict *v,
+                         const hb_url_verdict *u, const hb_render_options *opt)
+{
+    int brief = opt->detail == HB_DETAIL_BRIEF;
+    json_t *j = json_object();
+    json_object_set_new(j, "url", json_string(u->url.url));
+    if (!brief)
+        json_object_set_new(j, "host", json_string(u->url.host));
+    json_object_set_new(j, "domain", json_string(u->url.domain));
+    json_object_set_new(j, "malicious", json_boolean(u->malicious));
+    json_object_set_new(j, "probability",
+                        u->probability < 0 ? json_null() : json_real(u->probability));
+    json_object_set_new(j, "listed", u->listed ? json_string(hb_block_match_name(u->listed))
+                                               : json_null());
+    if (brief)
+        return j;
+    json_object_set_new(j, "feed", u->feed ? json_string(u->feed) : json_null());
+    json_object_set_new(j, "decided_fraud", json_boolean(u == v->fraud_link));
+    if (u->from_text) {
+        size_t cs = 0, ce = 0;
+        hb_session_source_span(s, u->start, u->end, &cs, &ce);
+        json_object_set_new(j, "start", json_integer((json_int_t)cs));
+        json_object_set_new(j, "end", json_integer((json_int_t)ce));
     }
+    return j;
+}
+
+/* Add the members of the verdict to root (which may already hold "id"). */
+static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
+                           const hb_verdict *v, const hb_render_options *opt)
+{
+    int brief = opt->detail == HB_DETAIL_BRIEF;
+    const hb_task_result *head = hb_verdict_headline(v);
+    json_object_set_new(root, "verdict", json_string(head ? head->task : "clean"));
+    if (!brief) {
+        char en[256], zh[256];
+        hb_verdict_summary(e, v, "en", en, sizeof en);
+        hb_verdict_summary(e, v, "zh", zh, sizeof zh);
+        json_object_set_new(root, "summary", json_pack("{s:s, s:s}", "en", en, "zh", zh));
+        const hb_type_info *ti = head && strcmp(head->task, "fraud") == 0
+                                     ? hb_catalog_find(hb_engine_catalog(e), head->type)
+                                     : NULL;
+        if (ti)
+            json_object_set_new(root, "advice", json_pack("{s:s, s:s}", "en", ti->advice_en,
+                                                          "zh", ti->advice_zh));
+    }
+    json_t *tasks = json_object();
+    json_object_set_new(root, "tasks", tasks);
+    for (size_t i = 0; i < v->ntasks; i++)
+        json_object_set_new_nocheck(tasks, v->tasks[i].task, task_json(e, s, v, i, opt));
+    if (!brief)
+        json_object_set_new(root, "entities", entities_json(s, v, opt));
+    json_t *links = json_array();
+    for (size_t i = 0; i < v->nurls; i++)
+        json_array_append_new(links, link_json(s, v, &v->urls[i], opt));
     json_object_set_new(root, "urls", links);
-    json_object_set_new(root, "rules_limited", json_integer((json_int_t)v->rules_limited));
+    if (!brief || v->rules_limited)
+        json_object_set_new(root, "rules_limited", json_integer((json_int_t)v->rules_limited));
+}
+
+json_t *hb_verdict_to_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
+                           const hb_render_options *opt)
+{
+    json_t *root = json_object();
+    if (root)
+        render_verdict(root, e, s, v, opt);
     return root;
 }
 
@@ -430,6 +483,20 @@ int hb_request_item_check(const json_t *item, hb_request_item *out,
             }
         out->urls = urls;
     }
+    out->detail = -1;
+    const json_t *detail = json_object_get(item, "detail");
+    if (detail && !json_is_null(detail)) {
+        const char *d = json_string_value(detail);
+        if (d && strcmp(d, "full") == 0) {
+            out->detail = HB_DETAIL_FULL;
+        } else if (d && strcmp(d, "brief") == 0) {
+            out->detail = HB_DETAIL_BRIEF;
+        } else {
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "\"detail\" must be \"full\" or \"brief\"");
+            return -1;
+        }
+    }
     out->text = json_string_value(text);
     out->len = json_string_length(text);
     return 0;
@@ -460,18 +527,17 @@ json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item 
     const hb_verdict *v;
     if (hb_classify_with_urls(e, s, it->text, it->len, links, lens, nlinks, &v, err) != 0)
         return NULL;
-    json_t *verdict = hb_verdict_to_json(e, s, v, opt);
     json_t *reply = json_object();
-    if (!verdict || !reply) {
-        json_decref(verdict);
-        json_decref(reply);
+    if (!reply) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         return NULL;
     }
     if (it->id)
         json_object_set(reply, "id", (json_t *)it->id);
-    json_object_update(reply, verdict);
-    json_decref(verdict);
+    hb_render_options o = *opt;
+    if (it->detail >= 0)
+        o.detail = (hb_detail)it->detail;
+    render_verdict(reply, e, s, v, &o);
     json_object_set(reply, "models", (json_t *)models);
     return reply;
 }

@@ -18,9 +18,17 @@
  * use; the full 17 cost time and bytes on every reply). */
 #define HB_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
 
+/* How much of a verdict a reply carries.  Full is what a person reads
+ * (summary, advice, evidence with matches and strongest n-grams,
+ * entities); brief is what a platform acting on a stream needs: per task
+ * label, probability, type, by_link and the ids of the rules that fired,
+ * and per link its url, domain, verdict and blocklist match. */
+typedef enum hb_detail { HB_DETAIL_FULL, HB_DETAIL_BRIEF } hb_detail;
+
 typedef struct hb_render_options {
     int unmask;        /* 1: show phone/account numbers in clear */
     int top_features;  /* strongest n-grams listed per task (0 = none) */
+    hb_detail detail;
 } hb_render_options;
 
 hb_render_options hb_render_defaults(void);
@@ -37,7 +45,8 @@ const hb_task_result *hb_verdict_headline(const hb_verdict *v);
 void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
                         const char *lang, char *out, size_t cap);
 
-/* Render the session's last verdict as a new JSON object (caller owns it):
+/* Render the session's last verdict as a new JSON object (caller owns it);
+ * with opt->detail HB_DETAIL_FULL:
  *   { "verdict": "fraud"|"spam"|"rumour"|...|"clean",
  *     "summary": {"en": ..., "zh": ...},
  *     "advice": {"en": ..., "zh": ...}      (when the fraud type has advice)
@@ -53,8 +62,11 @@ void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
  *                 "start", "end" (links found in the text) } ],
  *     "rules_limited": n }
  * Spans ("start", "end") are code point offsets in the text as submitted.
+ * HB_DETAIL_BRIEF keeps "verdict", "tasks" (without "threshold" and
+ * "model", with "rules": [rule ids] instead of "evidence"), "urls" (url,
+ * domain, malicious, probability, listed) and "rules_limited" when not 0.
  * NULL only on allocation failure. */
-json_t *hb_verdict_to_json(const hb_engine *engine, const hb_session *session,
+json_t *hb_verdict_to_json(const hb_engine *engine, hb_session *session,
                            const hb_verdict *verdict,
                            const hb_render_options *opt);
 
@@ -102,6 +114,7 @@ typedef struct hb_request_item {
     const char *text;     /* "text": valid UTF-8, may hold NUL bytes */
     size_t len;           /* bytes of text */
     const json_t *urls;   /* "urls": array of strings, NULL if none */
+    int detail;           /* "detail": an hb_detail, -1 if not given */
 } hb_request_item;
 
 /* Parse a request body of len bytes: a JSON object (one item) or an array
@@ -115,8 +128,9 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                          hb_request_error *err);
 
 /* Check one item: an object with a string "text", optionally "id" (any
- * JSON value, echoed in the reply) and "urls" (an array of at most
- * HB_MAX_REQUEST_URLS strings); other members are ignored.  Returns 0 and
+ * JSON value, echoed in the reply), "urls" (an array of at most
+ * HB_MAX_REQUEST_URLS strings) and "detail" ("full" or "brief"); other
+ * members are ignored.  Returns 0 and
  * fills out, or -1 with err (invalid_request, missing_text); out->id is
  * filled even then, so the error reply can carry it. */
 int hb_request_item_check(const json_t *item, hb_request_item *out,
@@ -124,7 +138,8 @@ int hb_request_item_check(const json_t *item, hb_request_item *out,
 
 /* Answer one checked request item: classify its text with its links and
  * render the reply (the verdict with "id" first and "models" added, a
- * borrowed object copied by reference).  Returns a new reference, or NULL
+ * borrowed object copied by reference), at the item's "detail" or else
+ * opt's.  Returns a new reference, or NULL
  * with err when the text is refused (invalid UTF-8, empty, too long) or
  * memory runs out (err->code HB_ENOMEM). */
 json_t *hb_answer_item(const hb_engine *engine, hb_session *session,

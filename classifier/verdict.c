@@ -23,6 +23,10 @@ struct hb_engine {
     hb_entities *entities;
     hb_model *models[HB_MAX_TASKS];
     size_t nmodels;
+    /* text models scored in one pass (hb_models_fuse): fused[k] is
+     * models[fused_at[k]] */
+    hb_model *fused[HB_FUSE_MAX];
+    size_t fused_at[HB_FUSE_MAX], nfused;
     hb_model *url_model; /* kind "url", or NULL */
     hb_blocklist *blocklist; /* or NULL */
     size_t max_text;
@@ -33,8 +37,8 @@ struct hb_session {
     hb_rules_scratch *rules;
     hb_entities_scratch *entities;
     hb_fvec fvec[HB_MAX_TASKS];
-    float *contrib[HB_MAX_TASKS]; /* per task: what each entry added */
-    size_t contrib_cap[HB_MAX_TASKS];
+    float *contrib;   /* what each entry added, computed by hb_explain */
+    size_t contrib_cap;
     hb_fvec url_fvec;
     hb_text url_text;
     const char *raw; /* the caller's text of the last message */
@@ -135,6 +139,26 @@ hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
     return hb_engine_open_paths(&p, err);
 }
 
+/* Fuse the text models that share the first model's feature
+ * configuration, when there are several and they are all linear (a kernel
+ * model among them leaves every model scoring alone). */
+static int fuse_models(hb_engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->nmodels && n < HB_FUSE_MAX; i++)
+        if (memcmp(hb_model_features(e->models[i]), hb_model_features(e->models[0]),
+                   sizeof(hb_feature_config)) == 0) {
+            e->fused[n] = e->models[i];
+            e->fused_at[n++] = i;
+        }
+    if (n < 2)
+        return 0;
+    int rc = hb_models_fuse(e->fused, n);
+    if (rc == 0)
+        e->nfused = n;
+    return rc;
+}
+
 hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
 {
     const char *rules_dir = paths->rules, *models_dir = paths->models;
@@ -155,6 +179,10 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
         goto fail;
     if (models_dir && load_models(e, models_dir, err) != 0)
         goto fail;
+    if (fuse_models(e) == HB_ENOMEM) {
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
         goto fail;
     return e;
@@ -209,10 +237,9 @@ void hb_session_free(hb_session *s)
     if (!s)
         return;
     hb_text_release(&s->text);
-    for (size_t i = 0; i < HB_MAX_TASKS; i++) {
+    for (size_t i = 0; i < HB_MAX_TASKS; i++)
         hb_fvec_release(&s->fvec[i]);
-        free(s->contrib[i]);
-    }
+    free(s->contrib);
     hb_fvec_release(&s->url_fvec);
     hb_text_release(&s->url_text);
     hb_rules_scratch_free(s->rules);
@@ -415,6 +442,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
     hb_verdict *v = &s->verdict;
     v->script = hb_text_script(&s->text);
     score_links(e, s, urls, lens, nurls);
+    double fused[HB_FUSE_MAX];
     for (size_t i = 0; i < e->nmodels; i++) {
         const hb_model *m = e->models[i];
         const hb_feature_config *cfg = hb_model_features(m);
@@ -431,16 +459,13 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         score_rules(e, v, r);
-        const hb_fvec *fv = &s->fvec[r->fvec];
-        if (s->contrib_cap[i] < fv->n) {
-            float *c = realloc(s->contrib[i], fv->cap * sizeof *c);
-            if (!c)
-                return hb_error_set(err, HB_ENOMEM, "out of memory");
-            s->contrib[i] = c;
-            s->contrib_cap[i] = fv->cap;
-        }
-        r->decision = hb_model_decision_explained(m, fv, s->contrib[i]) +
-                      hb_model_rule_scale_in(m, v->script) * r->rule_weight;
+        size_t k = 0;
+        while (k < e->nfused && e->fused_at[k] != i)
+            k++;
+        if (k == 0 && e->nfused) /* the first of the fused models */
+            hb_models_decision(e->fused, e->nfused, &s->fvec[r->fvec], fused);
+        double d = k < e->nfused ? fused[k] : hb_model_decision(m, &s->fvec[r->fvec]);
+        r->decision = d + hb_model_rule_scale_in(m, v->script) * r->rule_weight;
         r->probability = hb_model_probability_in(m, r->decision, v->script);
         r->threshold = hb_model_threshold_in(m, v->script);
         r->positive = r->probability >= r->threshold;
@@ -505,7 +530,7 @@ static int readable_gram(const hb_text *t, hb_feature_origin o)
     return word_chars >= 2 && letters > 0;
 }
 
-size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
+size_t hb_explain(hb_session *s, size_t ti, int positive_only,
                   hb_contribution *out, size_t k)
 {
     const hb_verdict *v = &s->verdict;
@@ -513,8 +538,18 @@ size_t hb_explain(const hb_session *s, size_t ti, int positive_only,
         return 0;
     const hb_task_result *r = &v->tasks[ti];
     const hb_fvec *fv = &s->fvec[r->fvec];
+    /* contributions are worked out here, not while classifying: most
+     * replies (negative tasks, brief replies) never show them */
+    if (s->contrib_cap < fv->n) {
+        float *c = realloc(s->contrib, fv->cap * sizeof *c);
+        if (!c)
+            return 0;
+        s->contrib = c;
+        s->contrib_cap = fv->cap;
+    }
+    hb_model_decision_explained(r->model, fv, s->contrib);
+    const float *contrib = s->contrib;
     size_t n = 0;
-    const float *contrib = s->contrib[ti];
     /* keep the k largest in out, smallest last (k is small) */
     for (size_t e = 0; e < fv->n; e++) {
         double w = contrib[e];

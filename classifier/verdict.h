@@ -190,9 +190,9 @@ double hb_session_rule_weight(const hb_engine *engine,
 /* The k strongest contributions (largest |weight|, sign kept) to task
  * ti of the last verdict, leaving out n-grams with fewer than two letters,
  * digits or CJK characters (they explain nothing to a person); returns how
- * many were written.  Only positive
+ * many were written (0 also when memory runs out).  Only positive
  * contributions are returned when positive_only is set. */
-size_t hb_explain(const hb_session *session, size_t ti, int positive_only,
+size_t hb_explain(hb_session *session, size_t ti, int positive_only,
                   hb_contribution *out, size_t k);
 
 /* Entities and rule hits know normalised byte offsets; this maps them to

@@ -307,6 +307,65 @@ static void test_kernel_fallback(void **state)
     svm_free_and_destroy_model(&sm);
 }
 
+/* Model k of a family: weights ((i * (k + 2)) % 7 - 3) / 10, IDF
+ * 1 + (i + k) % 3, bias k / 10. */
+static hb_model *family_model(int k)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "model_fuse%d", k);
+    const char *dir = tu_tmpdir(tag);
+    static float w[DIM], idf[DIM];
+    for (int i = 0; i < DIM; i++) {
+        w[i] = (float)((i * (k + 2)) % 7 - 3) / 10.0f;
+        idf[i] = 1.0f + (float)((i + k) % 3);
+    }
+    json_t *man = base_manifest();
+    json_t *cfg = json_object_get(man, "features");
+    json_object_set_new(cfg, "use_idf", json_true());
+    hb_error err;
+    assert_int_equal(hb_model_save_linear(dir, man, w, k / 10.0, idf, 0.0, &err), 0);
+    json_decref(man);
+    hb_model *m = hb_model_load(dir, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    return m;
+}
+
+static void test_fused_models_score_exactly_alike(void **state)
+{
+    (void)state;
+    hb_model *m[3] = {family_model(0), family_model(1), family_model(2)};
+    hb_fvec v;
+    fill_vector(&v);
+    v.name[3] = "rule:x";
+    v.group[3] = HB_GROUP_NAMED;
+    double alone[3], fused[3];
+    for (int k = 0; k < 3; k++)
+        alone[k] = hb_model_decision(m[k], &v);
+    assert_true(alone[0] != alone[1] && alone[1] != alone[2]);
+
+    assert_int_equal(hb_models_fuse(m, 1), HB_EINVAL); /* nothing to fuse */
+    assert_int_equal(hb_models_fuse(m, 3), 0);
+    hb_models_decision(m, 3, &v, fused);
+    for (int k = 0; k < 3; k++) {
+        assert_true(fused[k] == alone[k]); /* bit for bit */
+        assert_true(hb_model_decision(m[k], &v) == alone[k]);
+    }
+    float contrib[4];
+    assert_true(hb_model_decision_explained(m[1], &v, contrib) == alone[1]);
+    double sum = 0.1;
+    for (int e = 0; e < 4; e++)
+        sum += contrib[e];
+    assert_true(fabs(sum - alone[1]) < 1e-5);
+    /* the shared table lives until the last model goes, in any order */
+    hb_model_free(m[1]);
+    assert_true(hb_model_decision(m[2], &v) == alone[2]);
+    hb_model_free(m[0]);
+    assert_true(hb_model_decision(m[2], &v) == alone[2]);
+    hb_model_free(m[2]);
+    hb_fvec_release(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_garbage_with_matching_checksum),
         cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_kernel_fallback),
+        cmocka_unit_test(test_fused_models_score_exactly_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

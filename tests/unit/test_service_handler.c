@@ -81,6 +81,40 @@ static void test_verdict_with_id_and_models(void **state)
     json_decref(r);
 }
 
+/* A brief reply keeps what a platform acts on and drops what a person
+ * reads. */
+static void test_brief_reply(void **state)
+{
+    hb_handler *h = *state;
+    json_t *r = handle(h, "{\"id\": 1, \"detail\": \"brief\", \"text\": "
+                          "\"公安局通知：请把存款转入安全账户 http://gov-safe.top/a\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "verdict")), "fraud");
+    json_t *fraud = json_object_get(json_object_get(r, "tasks"), "fraud");
+    assert_true(json_is_true(json_object_get(fraud, "positive")));
+    assert_true(json_real_value(json_object_get(fraud, "probability")) > 0.5);
+    assert_true(json_is_string(json_object_get(fraud, "type")));
+    json_t *rules = json_object_get(fraud, "rules");
+    assert_true(json_array_size(rules) > 0);
+    assert_true(json_is_string(json_array_get(rules, 0))); /* rule ids */
+    json_t *link = json_array_get(json_object_get(r, "urls"), 0);
+    assert_string_equal(json_string_value(json_object_get(link, "domain")), "gov-safe.top");
+    assert_non_null(json_object_get(link, "malicious"));
+    assert_non_null(json_object_get(r, "models"));
+    static const char *const gone[] = {"summary", "advice", "entities", "rules_limited"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        assert_null(json_object_get(r, gone[i]));
+    assert_null(json_object_get(fraud, "evidence"));
+    assert_null(json_object_get(fraud, "threshold"));
+    json_decref(r);
+    /* the same text in full carries the evidence */
+    r = handle(h, "{\"id\": 1, \"text\": \"公安局通知：请把存款转入安全账户 http://gov-safe.top/a\"}");
+    fraud = json_object_get(json_object_get(r, "tasks"), "fraud");
+    assert_non_null(json_object_get(fraud, "evidence"));
+    assert_non_null(json_object_get(r, "summary"));
+    json_decref(r);
+}
+
 static void test_batch_in_order_with_item_errors(void **state)
 {
     hb_handler *h = *state;
@@ -170,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdict_with_id_and_models),
+        cmocka_unit_test(test_brief_reply),
         cmocka_unit_test(test_batch_in_order_with_item_errors),
         cmocka_unit_test(test_every_bad_input_gets_an_error),
         cmocka_unit_test(test_urls_are_normalised),

@@ -81,6 +81,7 @@ static void test_item_check(void **state)
     assert_string_equal(json_string_value(it.id), "x");
     assert_string_equal(it.text, "hi");
     assert_int_equal(json_array_size(it.urls), 1);
+    assert_int_equal(it.detail, -1); /* not given: the server's default */
 
     assert_int_equal(hb_request_item_check(json_array_get(r, 1), &it, &err), -1);
     assert_string_equal(err.code, HB_CODE_MISSING_TEXT);
@@ -93,6 +94,20 @@ static void test_item_check(void **state)
 
     assert_int_equal(hb_request_item_check(json_array_get(r, 3), &it, &err), -1);
     assert_string_equal(err.code, HB_CODE_INVALID_REQUEST);
+    json_decref(r);
+
+    r = parse("[{\"text\": \"a\", \"detail\": \"brief\"}, {\"text\": \"a\", \"detail\": \"full\"},"
+              " {\"text\": \"a\", \"detail\": \"short\"}, {\"text\": \"a\", \"detail\": 1}]",
+              &err);
+    assert_int_equal(hb_request_item_check(json_array_get(r, 0), &it, &err), 0);
+    assert_int_equal(it.detail, HB_DETAIL_BRIEF);
+    assert_int_equal(hb_request_item_check(json_array_get(r, 1), &it, &err), 0);
+    assert_int_equal(it.detail, HB_DETAIL_FULL);
+    for (size_t i = 2; i < 4; i++) {
+        assert_int_equal(hb_request_item_check(json_array_get(r, i), &it, &err), -1);
+        assert_string_equal(err.code, HB_CODE_INVALID_REQUEST);
+        assert_non_null(strstr(err.message, "\"detail\""));
+    }
     json_decref(r);
 
     json_t *scalar = json_integer(3);

@@ -4,9 +4,10 @@
  *   hubao-bench pipeline FILE [--models DIR] [--seconds S]
  *       in-process throughput on one core, and the cost of each stage
  *   hubao-bench e2e FILE --server EP [--batch N] [--window W] [--seconds S]
+ *                   [--detail full|brief]
  *       closed-loop throughput through hubaod (N messages per request,
- *       W requests in flight)
- *   hubao-bench latency FILE --server EP --rate R [--seconds S]
+ *       W requests in flight, replies of the given detail)
+ *   hubao-bench latency FILE --server EP --rate R [--seconds S] [--detail D]
  *       open-loop single requests at R per second: latency percentiles
  *
  * FILE holds one message per line.  Every mode prints one JSON object.
@@ -16,6 +17,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,8 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
         return 3;
     }
     hb_session *s = hb_session_new();
-    hb_render_options ro = hb_render_defaults();
+    hb_render_options ro = hb_render_defaults(), brief = ro;
+    brief.detail = HB_DETAIL_BRIEF;
     const hb_verdict *v;
     /* warm-up: every buffer reaches its final size */
     for (size_t i = 0; i < m->n; i++)
@@ -96,7 +99,8 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
     hb_rules_scratch *rs = hb_rules_scratch_new();
     hb_rule_hit hits[HB_MAX_HITS];
     size_t nhits, limited, passes = 0;
-    double t_norm = 0, t_rules = 0, t_feat = 0, t_score = 0, t_json = 0, t_render = 0;
+    double t_norm = 0, t_rules = 0, t_feat = 0, t_score = 0, t_json = 0, t_render = 0,
+           t_brief = 0;
     hb_fvec fv;
     hb_fvec_init(&fv);
     const hb_model *model = hb_engine_model(e, 0);
@@ -122,8 +126,13 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
                 double h = now();
                 json_dumpb(j, buf, 1 << 20, HB_JSON_FLAGS);
                 json_decref(j);
-                t_json += now() - g;
+                double k = now();
+                j = hb_verdict_to_json(e, s, v, &brief);
+                json_dumpb(j, buf, 1 << 20, HB_JSON_FLAGS);
+                json_decref(j);
+                t_json += k - g;
                 t_render += h - g;
+                t_brief += now() - k;
             }
             t_norm += b - a;
             t_rules += c - b;
@@ -135,9 +144,10 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
     double per = 1e9 / (double)(passes * m->n);
     printf("{\"messages\": %zu, \"pipeline_msgs_per_s\": %.0f, \"pipeline_us_per_msg\": %.2f, "
            "\"stage_ns\": {\"normalise\": %.0f, \"rules\": %.0f, \"features\": %.0f, "
-           "\"score_all_tasks\": %.0f, \"serialise\": %.0f, \"of_which_building_json\": %.0f}}\n",
+           "\"score_all_tasks\": %.0f, \"serialise\": %.0f, \"of_which_building_json\": %.0f, "
+           "\"serialise_brief\": %.0f}}\n",
            m->n, 1.0 / whole, whole * 1e6, t_norm * per, t_rules * per, t_feat * per,
-           t_score * per, t_json * per, t_render * per);
+           t_score * per, t_json * per, t_render * per, t_brief * per);
     free(buf);
     hb_fvec_release(&fv);
     hb_rules_scratch_free(rs);
@@ -148,15 +158,17 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
 }
 
 /* JSON request for messages [first, first+count), as one object or an
- * array.  Returns a malloc'd string. */
-static char *make_request(const messages *m, size_t first, size_t count, int batch)
+ * array, asking for replies of the given detail.  Returns a malloc'd
+ * string. */
+static char *make_request(const messages *m, size_t first, size_t count, int batch,
+                          const char *detail)
 {
     json_t *req = batch ? json_array() : NULL;
     json_t *one = NULL;
     for (size_t k = 0; k < count; k++) {
         size_t i = (first + k) % m->n;
-        one = json_pack("{s:I, s:s%}", "id", (json_int_t)(first + k), "text",
-                        m->text[i], m->len[i]);
+        one = json_pack("{s:I, s:s%, s:s}", "id", (json_int_t)(first + k), "text",
+                        m->text[i], m->len[i], "detail", detail);
         if (batch)
             json_array_append_new(req, one);
     }
@@ -221,7 +233,7 @@ static long recv_reply(void *sock, int timeout_ms, size_t *errors)
 }
 
 static int bench_e2e(const messages *m, const char *endpoint, size_t batch,
-                     size_t window, double seconds)
+                     size_t window, double seconds, const char *detail)
 {
     void *ctx = zmq_ctx_new();
     void *sock = connect_dealer(ctx, endpoint);
@@ -233,7 +245,7 @@ static int bench_e2e(const messages *m, const char *endpoint, size_t batch,
     size_t nreq = m->n / batch ? m->n / batch : 1;
     char **reqs = malloc(nreq * sizeof *reqs);
     for (size_t r = 0; r < nreq; r++)
-        reqs[r] = make_request(m, r * batch, batch, batch > 1);
+        reqs[r] = make_request(m, r * batch, batch, batch > 1, detail);
     size_t sent = 0, received = 0, errors = 0;
     double t0 = now(), stop = t0 + seconds;
     int failed = 0;
@@ -267,8 +279,27 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Wait until the socket may hold a reply, or `seconds` pass: zmq_poll
+ * counts whole milliseconds, too coarse for a schedule of one request
+ * every 100 µs, so wait on the socket's descriptor with ppoll.  Reading
+ * ZMQ_EVENTS first makes the edge-triggered descriptor safe to wait on. */
+static void wait_readable(void *sock, double seconds)
+{
+    int fd, events;
+    size_t size = sizeof events;
+    if (seconds <= 0 || zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) != 0 ||
+        (events & ZMQ_POLLIN))
+        return;
+    size = sizeof fd;
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &size) != 0)
+        return;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    ppoll(&p, 1, &ts, NULL);
+}
+
 static int bench_latency(const messages *m, const char *endpoint, double rate,
-                         double seconds)
+                         double seconds, const char *detail)
 {
     void *ctx = zmq_ctx_new();
     void *sock = connect_dealer(ctx, endpoint);
@@ -281,29 +312,29 @@ static int bench_latency(const messages *m, const char *endpoint, double rate,
         total = MAX_REQUESTS;
     char **reqs = malloc(m->n * sizeof *reqs);
     for (size_t i = 0; i < m->n; i++)
-        reqs[i] = make_request(m, i, 1, 0);
+        reqs[i] = make_request(m, i, 1, 0, detail);
     double *sent_at = calloc(total, sizeof *sent_at);
     double *lat = calloc(total, sizeof *lat);
     size_t sent = 0, received = 0, errors = 0;
-    double t0 = now(), interval = 1.0 / rate;
+    double t0 = now(), interval = 1.0 / rate, progress = t0;
     while (received < total) {
-        double t = now();
         /* open loop: send on schedule whatever the replies do */
-        while (sent < total && t0 + (double)sent * interval <= t) {
+        while (sent < total && t0 + (double)sent * interval <= now()) {
             sent_at[sent] = now();
             send_request(sock, sent, reqs[sent % m->n]);
             sent++;
         }
-        double next = sent < total ? t0 + (double)sent * interval - now() : 0.05;
-        int wait_ms = next > 0 ? (int)(next * 1000) : 0;
-        long seq = recv_reply(sock, sent < total ? wait_ms : 5000, &errors);
-        if (seq >= 0 && (size_t)seq < total) {
-            lat[received++] = (now() - sent_at[seq]) * 1000.0;
-        } else if (sent == total && seq < 0) {
-            break; /* a reply did not come within 5 s */
-        }
-        if (now() - t0 > seconds + 10)
-            break;
+        long seq;
+        while ((seq = recv_reply(sock, 0, &errors)) >= 0)
+            if ((size_t)seq < total) {
+                lat[received++] = (now() - sent_at[seq]) * 1000.0;
+                progress = now();
+            }
+        double t = now();
+        if (t - t0 > seconds + 10 || (sent == total && t - progress > 5))
+            break; /* bounded: a reply that has not come in 5 s will not */
+        if (received < total)
+            wait_readable(sock, sent < total ? t0 + (double)sent * interval - t : 0.05);
     }
     qsort(lat, received, sizeof *lat, cmp_double);
 #define PCT(p) (received ? lat[(size_t)((p) * (double)(received - 1))] : NAN)
@@ -331,6 +362,7 @@ int main(int argc, char **argv)
         {"window", required_argument, NULL, 'w'},
         {"rate", required_argument, NULL, 'r'},
         {"seconds", required_argument, NULL, 't'},
+        {"detail", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     if (argc < 3) {
@@ -338,7 +370,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1], *file = argv[2];
-    const char *models = "models", *server = "tcp://127.0.0.1:7531";
+    const char *models = "models", *server = "tcp://127.0.0.1:7531", *detail = "full";
     size_t batch = 1, window = 64;
     double rate = 1000, seconds = 5;
     int c;
@@ -351,10 +383,12 @@ int main(int argc, char **argv)
         case 'w': window = strtoul(optarg, NULL, 10); break;
         case 'r': rate = strtod(optarg, NULL); break;
         case 't': seconds = strtod(optarg, NULL); break;
+        case 'd': detail = optarg; break;
         default: return 2;
         }
     }
-    if (batch == 0 || window == 0 || seconds <= 0 || seconds > 600)
+    if (batch == 0 || window == 0 || seconds <= 0 || seconds > 600 ||
+        (strcmp(detail, "full") != 0 && strcmp(detail, "brief") != 0))
         return 2;
     messages m;
     if (load_messages(file, &m) != 0) {
@@ -364,9 +398,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "pipeline") == 0)
         return bench_pipeline(&m, models, seconds);
     if (strcmp(mode, "e2e") == 0)
-        return bench_e2e(&m, server, batch, window, seconds);
+        return bench_e2e(&m, server, batch, window, seconds, detail);
     if (strcmp(mode, "latency") == 0)
-        return bench_latency(&m, server, rate, seconds);
+        return bench_latency(&m, server, rate, seconds, detail);
     fprintf(stderr, "hubao-bench: unknown mode %s\n", mode);
     return 2;
 }
