@@ -414,23 +414,48 @@ typedef struct candidate {
     size_t end;
 } candidate;
 
-/* Whether text can hold an entity of kind at all, by the characters every
- * match of its pattern needs: phones, accounts and amounts a digit, links
- * a dot or the colon of "scheme:".  Most messages have no link and many no
- * digit, and a scan for a byte is far cheaper than a search for the
- * pattern. */
-static int may_hold(const char *text, size_t len, int kind)
+static int is_ascii_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* What every match of a kind needs, read in one pass over the text: most
+ * messages have no link and few digits, and counting bytes is far cheaper
+ * than five pattern searches that cannot succeed. */
+typedef struct text_traits {
+    size_t digits; /* ASCII digits: phones and accounts have at least 7 */
+    int host_dot;  /* "a.b" (a label's end, a label's start) or "://": links */
+} text_traits;
+
+enum { MIN_PHONE_OR_ACCOUNT_DIGITS = 7 };
+
+static text_traits read_traits(const char *text, size_t len)
+{
+    text_traits t = {0, 0};
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c >= '0' && c <= '9')
+            t.digits++;
+        else if (c == '.' && i > 0 && i + 1 < len &&
+                 (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+                 is_ascii_alnum(text[i + 1]))
+            t.host_dot = 1;
+        else if (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/')
+            t.host_dot = 1;
+    }
+    return t;
+}
+
+static int may_hold(const text_traits *t, int kind)
 {
     switch (kind) {
     case HB_ENTITY_PHONE:
     case HB_ENTITY_ACCOUNT:
+        return t->digits >= MIN_PHONE_OR_ACCOUNT_DIGITS;
     case HB_ENTITY_MONEY:
-        for (size_t i = 0; i < len; i++)
-            if (text[i] >= '0' && text[i] <= '9')
-                return 1;
-        return 0;
+        return t->digits > 0;
     case HB_ENTITY_URL:
-        return memchr(text, '.', len) || memchr(text, ':', len);
+        return t->host_dot;
     default:
         return 1;
     }
@@ -472,8 +497,9 @@ int hb_entities_find(const hb_entities *ents, hb_entities_scratch *scratch,
         return 0;
 
     candidate c[HB_ENTITY_KINDS];
+    text_traits traits = read_traits(text, len);
     for (int k = 0; k < HB_ENTITY_KINDS; k++)
-        c[k].state = may_hold(text, len, k) ? CAND_SEARCH : CAND_DONE;
+        c[k].state = may_hold(&traits, k) ? CAND_SEARCH : CAND_DONE;
 
     size_t pos = 0, count = 0;
     while (count < max && pos < len) {
