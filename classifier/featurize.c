@@ -211,7 +211,7 @@ static int fvec_grow(hb_fvec *v)
 
 /* Add value at index, remembering the first origin seen.  Returns the entry
  * number or a negative error. */
-static long fvec_add(hb_fvec *v, uint32_t index, float value, uint8_t group,
+static inline long fvec_add(hb_fvec *v, uint32_t index, float value, uint8_t group,
                      hb_feature_origin origin, const char *name)
 {
     if (v->n == v->cap && fvec_grow(v) != 0)

@@ -538,6 +538,7 @@ json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item 
     if (it->detail >= 0)
         o.detail = (hb_detail)it->detail;
     render_verdict(reply, e, s, v, &o);
-    json_object_set(reply, "models", (json_t *)models);
+    if (o.detail == HB_DETAIL_FULL)
+        json_object_set(reply, "models", (json_t *)models);
     return reply;
 }

@@ -137,9 +137,9 @@ int hb_request_item_check(const json_t *item, hb_request_item *out,
                           hb_request_error *err);
 
 /* Answer one checked request item: classify its text with its links and
- * render the reply (the verdict with "id" first and "models" added, a
- * borrowed object copied by reference), at the item's "detail" or else
- * opt's.  Returns a new reference, or NULL
+ * render the reply (the verdict with "id" first and, in full replies,
+ * "models" added, a borrowed object copied by reference), at the item's
+ * "detail" or else opt's.  Returns a new reference, or NULL
  * with err when the text is refused (invalid UTF-8, empty, too long) or
  * memory runs out (err->code HB_ENOMEM). */
 json_t *hb_answer_item(const hb_engine *engine, hb_session *session,

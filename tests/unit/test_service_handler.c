@@ -100,8 +100,8 @@ static void test_brief_reply(void **state)
     json_t *link = json_array_get(json_object_get(r, "urls"), 0);
     assert_string_equal(json_string_value(json_object_get(link, "domain")), "gov-safe.top");
     assert_non_null(json_object_get(link, "malicious"));
-    assert_non_null(json_object_get(r, "models"));
-    static const char *const gone[] = {"summary", "advice", "entities", "rules_limited"};
+    static const char *const gone[] = {"summary", "advice", "entities", "rules_limited",
+                                       "models"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
         assert_null(json_object_get(r, gone[i]));
     assert_null(json_object_get(fraud, "evidence"));
@@ -112,6 +112,7 @@ static void test_brief_reply(void **state)
     fraud = json_object_get(json_object_get(r, "tasks"), "fraud");
     assert_non_null(json_object_get(fraud, "evidence"));
     assert_non_null(json_object_get(r, "summary"));
+    assert_non_null(json_object_get(r, "models"));
     json_decref(r);
 }
 
