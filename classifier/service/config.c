@@ -51,6 +51,8 @@ const char HB_CONFIG_USAGE[] =
     "                           exists); re-read on SIGHUP\n"
     "  --top-features N         n-grams listed as evidence per task (default 5)\n"
     "  --unmask                 show phone and account numbers in clear\n"
+    "  --brief                  brief replies (scores, types, rule ids, link\n"
+    "                           verdicts) unless an item asks \"detail\": \"full\"\n"
     "  --log-level LEVEL        debug, info, warn or error (default info)\n"
     "  --worker                 run one worker process, no broker\n"
     "  --connect ENDPOINT       with --worker: the broker's --backend endpoint\n"
@@ -90,6 +92,7 @@ static const opt_def OPTIONS[] = {
     {"drain-ms", OPT_LONG, OFF(drain_ms), 0, 3600000},
     {"top-features", OPT_LONG, OFF(top_features), 0, 32},
     {"unmask", OPT_FLAG, OFF(unmask), 0, 0},
+    {"brief", OPT_FLAG, OFF(brief), 0, 0},
     {"worker", OPT_FLAG, OFF(worker_mode), 0, 0},
     {"supervised", OPT_FLAG, OFF(supervised), 0, 0},
     {"help", OPT_FLAG, OFF(help), 0, 0},

@@ -50,6 +50,7 @@ typedef struct hb_service_config {
     long max_batch;               /* items in one batch, max */
     long top_features;            /* evidence n-grams per task */
     int unmask;                   /* render phone/account numbers in clear */
+    int brief;                    /* brief replies unless an item asks for full */
 
     int log_level;                /* hb_log_level */
 } hb_service_config;

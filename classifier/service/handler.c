@@ -103,6 +103,7 @@ hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err)
     h->render = hb_render_defaults();
     h->render.top_features = cfg->top_features;
     h->render.unmask = cfg->unmask;
+    h->render.detail = cfg->brief ? HB_DETAIL_BRIEF : HB_DETAIL_FULL;
     h->session = hb_session_new();
     h->error_counts = json_object();
     h->out_cap = 64 * 1024;

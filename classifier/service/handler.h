@@ -30,6 +30,7 @@ typedef struct hb_handler_config {
     size_t max_batch;         /* items of one batch */
     int top_features;         /* evidence n-grams per task */
     int unmask;               /* phone/account numbers in clear */
+    int brief;                /* brief replies unless an item asks for full */
 } hb_handler_config;
 
 /* Counters since the handler was made. */

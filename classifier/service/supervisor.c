@@ -77,6 +77,8 @@ hb_supervisor *hb_supervisor_new(const hb_service_config *cfg, const char *backe
     bad |= add_arg(s, "--log-level") | add_arg(s, LEVEL[cfg->log_level & 3]);
     if (cfg->unmask)
         bad |= add_arg(s, "--unmask");
+    if (cfg->brief)
+        bad |= add_arg(s, "--brief");
     if (bad) {
         hb_supervisor_free(s);
         return NULL;

@@ -353,6 +353,7 @@ int hb_worker_run(const hb_service_config *cfg)
         .max_batch = (size_t)cfg->max_batch,
         .top_features = (int)cfg->top_features,
         .unmask = cfg->unmask,
+        .brief = cfg->brief,
     };
     hb_error err;
     w.handler = hb_handler_new(&hc, &err);

@@ -174,10 +174,11 @@ start B --config "$TMP/b.conf" --models "$TMP/live"
 B=$PID; BEP=$EP
 expect "a config file is read (queue 2, deadline 400 ms)" sh -c '"$0" "$1" stats "$2" queue | grep -q "\"limit\": 2"' "$PY" "$CLIENT" "$BEP"
 expect "no worker: overloaded at once, deadline_exceeded on time" client overload "$BEP"
-"$HUBAOD" --worker --connect "$BACKEND" --models "$TMP/live" 2>"$TMP/W.log" &
+"$HUBAOD" --worker --connect "$BACKEND" --models "$TMP/live" --brief 2>"$TMP/W.log" &
 W=$!; PIDS="$PIDS $W"
 expect "hubaod --worker --connect joins the broker" client wait "$BEP" 1
 expect "... and serves requests" client load "$BEP" 50 --window 2
+expect "... brief replies with --brief, full when an item asks" client brief "$BEP"
 expect "a flood into a tiny queue: all answered, some overloaded" client flood "$BEP" 300
 kill -TERM $W
 stop_wait $W 10

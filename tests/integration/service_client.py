@@ -8,6 +8,8 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
   wait EP N                  until N workers are connected (ping)
   stats EP [KEY]             print the stats JSON (or one top-level key)
   basic EP                   single request, batch, id echo, models
+  brief EP                   a worker started with --brief: brief replies,
+                             full ones when an item asks
   malformed EP MAX_BYTES     one request per error kind; the service lives on
   dealer EP N                N pipelined requests on a DEALER, matched by id;
                              address frames before the delimiter come back
@@ -128,6 +130,19 @@ def cmd_basic(ep):
     given = [u for u in r.get("urls", []) if "start" not in u]
     if len(given) != 1 or given[0].get("domain") != "example.com" or given[0].get("url") != "http://www.example.com/b":
         fail("urls: %r" % r.get("urls"))
+
+
+def cmd_brief(ep):
+    """A worker started with --brief: brief replies unless an item asks."""
+    text = "公安局通知：请把存款转入安全账户 13812345678"
+    r = ask(ep, [{"id": 1, "text": text}, {"id": 2, "text": text, "detail": "full"}])
+    brief, full = r
+    if brief.get("verdict") != "fraud" or not brief["tasks"]["fraud"].get("rules"):
+        fail("brief reply lacks the verdict or rule ids: %r" % brief)
+    if any(k in brief for k in ("summary", "entities", "models")) or "evidence" in brief["tasks"]["fraud"]:
+        fail("brief reply is not brief: %r" % brief)
+    if "summary" not in full or "evidence" not in full["tasks"]["fraud"]:
+        fail("an item asking for detail full got: %r" % full)
 
 
 def cmd_malformed(ep, max_bytes):

@@ -39,6 +39,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.credit, 8);
     assert_int_equal(c.max_batch, 256);
     assert_false(c.worker_mode);
+    assert_false(c.brief); /* full replies unless asked */
 }
 
 static void test_flags(void **state)
@@ -47,8 +48,9 @@ static void test_flags(void **state)
     hb_service_config c;
     hb_error err;
     char *argv[] = {"hubaod", "--workers", "3", "--queue=7", "--models", "m",
-                    "--unmask", "--log-level", "debug"};
-    assert_int_equal(parse(&c, &err, 9, argv), 0);
+                    "--unmask", "--log-level", "debug", "--brief"};
+    assert_int_equal(parse(&c, &err, 10, argv), 0);
+    assert_true(c.brief);
     assert_int_equal(c.workers, 3);
     assert_int_equal(c.queue, 7);
     assert_string_equal(c.rules, "m/rules");

@@ -6,7 +6,8 @@
  *   hubao-bench e2e FILE --server EP [--batch N] [--window W] [--seconds S]
  *                   [--detail full|brief]
  *       closed-loop throughput through hubaod (N messages per request,
- *       W requests in flight, replies of the given detail)
+ *       W requests in flight, replies of the given detail; without
+ *       --detail, the server's default)
  *   hubao-bench latency FILE --server EP --rate R [--seconds S] [--detail D]
  *       open-loop single requests at R per second: latency percentiles
  *
@@ -158,8 +159,8 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
 }
 
 /* JSON request for messages [first, first+count), as one object or an
- * array, asking for replies of the given detail.  Returns a malloc'd
- * string. */
+ * array, asking for replies of the given detail (NULL: the server's
+ * default).  Returns a malloc'd string. */
 static char *make_request(const messages *m, size_t first, size_t count, int batch,
                           const char *detail)
 {
@@ -167,8 +168,10 @@ static char *make_request(const messages *m, size_t first, size_t count, int bat
     json_t *one = NULL;
     for (size_t k = 0; k < count; k++) {
         size_t i = (first + k) % m->n;
-        one = json_pack("{s:I, s:s%, s:s}", "id", (json_int_t)(first + k), "text",
-                        m->text[i], m->len[i], "detail", detail);
+        one = json_pack("{s:I, s:s%}", "id", (json_int_t)(first + k), "text",
+                        m->text[i], m->len[i]);
+        if (detail)
+            json_object_set_new(one, "detail", json_string(detail));
         if (batch)
             json_array_append_new(req, one);
     }
@@ -370,7 +373,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1], *file = argv[2];
-    const char *models = "models", *server = "tcp://127.0.0.1:7531", *detail = "full";
+    const char *models = "models", *server = "tcp://127.0.0.1:7531", *detail = NULL;
     size_t batch = 1, window = 64;
     double rate = 1000, seconds = 5;
     int c;
@@ -388,7 +391,7 @@ int main(int argc, char **argv)
         }
     }
     if (batch == 0 || window == 0 || seconds <= 0 || seconds > 600 ||
-        (strcmp(detail, "full") != 0 && strcmp(detail, "brief") != 0))
+        (detail && strcmp(detail, "full") != 0 && strcmp(detail, "brief") != 0))
         return 2;
     messages m;
     if (load_messages(file, &m) != 0) {
