@@ -6,6 +6,7 @@
  * jansson keeps insertion order, so "id" leads every reply a person reads.
  * The reply is serialised into one growing buffer that lives as long as
  * the handler: after the first few requests no reply allocates a buffer.
+ * A batch's replies are serialised one by one and joined into an array.
  */
 #include "handler.h"
 
@@ -184,25 +185,66 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
     return reply;
 }
 
-/* Serialise j into the reply buffer, growing it as needed. */
-static const char *dump(hb_handler *h, const json_t *j, size_t *out_len)
+/* Make room for at least need more bytes after used in the reply buffer. */
+static int reserve(hb_handler *h, size_t used, size_t need)
 {
-    size_t n = json_dumpb(j, h->out, h->out_cap, HB_JSON_FLAGS);
-    if (n > h->out_cap) {
-        size_t cap = h->out_cap;
-        while (cap < n)
-            cap *= 2;
-        char *bigger = realloc(h->out, cap);
-        if (!bigger)
-            return NULL;
-        h->out = bigger;
-        h->out_cap = cap;
-        n = json_dumpb(j, h->out, h->out_cap, HB_JSON_FLAGS);
+    if (used + need <= h->out_cap)
+        return 0;
+    size_t cap = h->out_cap;
+    while (cap < used + need)
+        cap *= 2;
+    char *bigger = realloc(h->out, cap);
+    if (!bigger)
+        return -1;
+    h->out = bigger;
+    h->out_cap = cap;
+    return 0;
+}
+
+/* Serialise j into the reply buffer at *used, growing it as needed. */
+static int append_json(hb_handler *h, const json_t *j, size_t *used)
+{
+    size_t n = json_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
+    if (n > h->out_cap - *used) {
+        if (reserve(h, *used, n) != 0)
+            return -1;
+        n = json_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
     }
     if (n == 0)
-        return NULL;
-    *out_len = n;
-    return h->out;
+        return -1;
+    *used += n;
+    return 0;
+}
+
+static int append_byte(hb_handler *h, char c, size_t *used)
+{
+    if (reserve(h, *used, 1) != 0)
+        return -1;
+    h->out[(*used)++] = c;
+    return 0;
+}
+
+/* The reply to a batch: each item's reply is serialised as soon as it is
+ * made and freed, so the memory of one item is reused by the next (a
+ * batch's worth of reply trees would not stay in cache), and the replies
+ * are joined into the array "[r1,r2,...]".  Returns the length, or 0 when
+ * out of memory. */
+static size_t answer_batch(hb_handler *h, const json_t *req)
+{
+    size_t used = 0;
+    if (append_byte(h, '[', &used) != 0)
+        return 0;
+    for (size_t i = 0; i < json_array_size(req); i++) {
+        json_t *r = handle_item(h, json_array_get(req, i));
+        int bad = !r || (i > 0 && append_byte(h, ',', &used) != 0) ||
+                  append_json(h, r, &used) != 0;
+        json_decref(r);
+        if (bad)
+            return 0;
+        if (h->tick)
+            h->tick(h->tick_ctx);
+    }
+    return append_byte(h, ']', &used) == 0 ? used : 0;
 }
 
 const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
@@ -211,29 +253,16 @@ const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
     h->counts.requests++;
     hb_request_error rerr;
     json_t *req = hb_request_parse(body, len, h->max_batch, &rerr);
-    json_t *reply;
-    if (!req) {
-        reply = error_reply(h, NULL, rerr.code, rerr.message);
-    } else if (json_is_object(req)) {
-        reply = handle_item(h, req);
+    size_t used = 0;
+    if (req && json_is_array(req)) {
+        used = answer_batch(h, req);
     } else {
-        reply = json_array();
-        for (size_t i = 0; reply && i < json_array_size(req); i++) {
-            json_t *r = handle_item(h, json_array_get(req, i));
-            if (!r) {
-                json_decref(reply);
-                reply = NULL;
-                break;
-            }
-            json_array_append_new(reply, r);
-            if (h->tick)
-                h->tick(h->tick_ctx);
-        }
+        json_t *reply = req ? handle_item(h, req) : error_reply(h, NULL, rerr.code, rerr.message);
+        if (reply && append_json(h, reply, &used) != 0)
+            used = 0;
+        json_decref(reply);
     }
     json_decref(req);
-    if (!reply)
-        return NULL;
-    const char *out = dump(h, reply, out_len);
-    json_decref(reply);
-    return out;
+    *out_len = used;
+    return used ? h->out : NULL;
 }
