@@ -67,6 +67,7 @@ hb_train_options hb_train_defaults(const char *task)
         .rule_scale = -1,
         .rule_scale_script = {-1, -1},
         .prune = 1e-5,
+        .named_scale = -1,
     };
     return o;
 }
@@ -87,23 +88,157 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* The feature vector of one row: a message, or a link for URL models. */
-static int vectorize(const hb_engine *engine, hb_session *s,
-                     const hb_train_options *o, const hb_example *ex,
-                     const hb_fvec **fv, hb_error *err)
+/* min_df is a property of n-grams, not of buckets: 2^18 buckets hold a
+ * million distinct Chinese n-grams, so nearly every bucket is seen twice and
+ * a bucket-level min_df prunes nothing.  Document frequencies are therefore
+ * counted in a fine hash space (2^FINE_BITS slots, saturating at 255), where
+ * distinct n-grams seldom share a slot.  A fine slot's index keeps the low
+ * bits of the n-gram's hash, so it folds onto the model's bucket by a mask:
+ * the folded vector of a row is exactly the vector scoring computes, minus
+ * the rare n-grams.  Buckets that hold no kept n-gram get IDF 0, so scoring
+ * ignores most unseen n-grams too, as a vocabulary would. */
+enum { FINE_BITS = 25, FINE_DF_MAX = 255 };
+
+typedef struct folder {
+    hb_feature_config fine;  /* the model's features at FINE_BITS */
+    uint8_t *fine_df;        /* per fine slot; NULL: nothing is pruned */
+    size_t dim;              /* the model's buckets */
+    float *acc;              /* per bucket: the current row's value */
+    uint8_t *group;          /* per bucket: its group in the current row */
+    hb_fvec row;             /* the folded row, ascending indices (owns
+                                idx, val and group only) */
+    size_t row_cap;
+} folder;
+
+static void folder_free(folder *f)
 {
-    if (strcmp(o->kind, "url") == 0)
-        return hb_featurize_url(engine, s, &o->features, ex->text, ex->text_len,
-                                fv, err);
-    return hb_featurize(engine, s, &o->features, ex->text, ex->text_len, fv, err);
+    free(f->fine_df);
+    free(f->acc);
+    free(f->group);
+    free(f->row.idx);
+    free(f->row.val);
+    free(f->row.group);
 }
 
-/* Document frequency of every text bucket, turned into smoothed IDF
- * (scikit-learn's formula: ln((1+N)/(1+df)) + 1), with buckets seen in
- * fewer than min_df documents set to 0 so they are ignored everywhere. */
+static int folder_init(folder *f, const hb_train_options *o, size_t dim)
+{
+    memset(f, 0, sizeof *f);
+    f->fine = o->features;
+    f->fine.hash_bits = FINE_BITS;
+    f->dim = dim;
+    f->acc = calloc(dim, sizeof *f->acc);
+    f->group = calloc(dim, sizeof *f->group);
+    int prune = o->features.use_idf && o->features.min_df > 1;
+    if (prune)
+        f->fine_df = calloc((size_t)1 << FINE_BITS, sizeof *f->fine_df);
+    return f->acc && f->group && (f->fine_df || !prune) ? 0 : HB_ENOMEM;
+}
+
+/* The feature vector of one row: a message, or a link for URL models. */
+static int vectorize(const hb_engine *engine, hb_session *s,
+                     const hb_train_options *o, const hb_feature_config *cfg,
+                     const hb_example *ex, const hb_fvec **fv, hb_error *err)
+{
+    if (strcmp(o->kind, "url") == 0)
+        return hb_featurize_url(engine, s, cfg, ex->text, ex->text_len, fv, err);
+    return hb_featurize(engine, s, cfg, ex->text, ex->text_len, fv, err);
+}
+
+/* Count, per fine slot, the rows whose text features touch it. */
+static void count_fine_df(folder *f, const hb_fvec *fv)
+{
+    for (size_t e = 0; e < fv->n; e++)
+        if (fv->group[e] < HB_TEXT_GROUPS && fv->val[e] != 0.0f &&
+            f->fine_df[fv->idx[e]] < FINE_DF_MAX)
+            f->fine_df[fv->idx[e]]++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fold a fine vector onto the model's buckets, leaving out n-grams seen in
+ * fewer than min_df rows, into f->row.  Text counts are summed per bucket
+ * before the sublinear 1 + ln(tf), and named features added after it, in
+ * the order hb_featurize does, so the result equals what scoring computes
+ * for the kept n-grams. */
+static int fold(folder *f, const hb_fvec *fv, int min_df)
+{
+    if (fv->n > f->row_cap) {
+        size_t cap = fv->n * 2;
+        uint32_t *idx = realloc(f->row.idx, cap * sizeof *idx);
+        float *val = idx ? realloc(f->row.val, cap * sizeof *val) : NULL;
+        uint8_t *group = val ? realloc(f->row.group, cap * sizeof *group) : NULL;
+        f->row.idx = idx ? idx : f->row.idx;
+        f->row.val = val ? val : f->row.val;
+        f->row.group = group ? group : f->row.group;
+        if (!group)
+            return HB_ENOMEM;
+        f->row_cap = cap;
+    }
+    uint32_t mask = (uint32_t)f->dim - 1, *out = f->row.idx;
+    size_t m = 0;
+    for (size_t e = 0; e < fv->n; e++) {
+        if (fv->group[e] >= HB_TEXT_GROUPS || fv->val[e] == 0.0f ||
+            (f->fine_df && f->fine_df[fv->idx[e]] < min_df))
+            continue;
+        uint32_t b = fv->idx[e] & mask;
+        if (f->group[b] == 0) {
+            out[m++] = b;
+            f->group[b] = fv->group[e] + 1; /* 0 marks an unused bucket */
+        }
+        /* back from 1 + ln|tf| to the signed count */
+        float tf = roundf(expf(fabsf(fv->val[e]) - 1.0f));
+        f->acc[b] += fv->val[e] < 0 ? -tf : tf;
+    }
+    for (size_t k = 0; k < m; k++) {
+        float c = f->acc[out[k]], a = fabsf(c);
+        float w = a > 0.0f ? 1.0f + logf(a) : 0.0f;
+        f->acc[out[k]] = c < 0 ? -w : w;
+    }
+    for (size_t e = 0; e < fv->n; e++)
+        if (fv->group[e] >= HB_TEXT_GROUPS) {
+            uint32_t b = fv->idx[e] & mask;
+            if (f->group[b] == 0) {
+                out[m++] = b;
+                f->group[b] = fv->group[e] + 1;
+            }
+            f->acc[b] += fv->val[e];
+        }
+    qsort(out, m, sizeof *out, cmp_u32);
+    f->row.n = m;
+    for (size_t k = 0; k < m; k++) {
+        f->row.val[k] = f->acc[out[k]];
+        f->row.group[k] = (uint8_t)(f->group[out[k]] - 1);
+        f->acc[out[k]] = 0.0f;
+        f->group[out[k]] = 0;
+    }
+    return 0;
+}
+
+/* Featurize a row at the fine resolution and fold it into f->row. */
+static int folded_row(const hb_engine *engine, hb_session *s,
+                      const hb_train_options *o, folder *f, const hb_example *ex,
+                      hb_error *err)
+{
+    const hb_fvec *fv;
+    int rc = vectorize(engine, s, o, &f->fine, ex, &fv, err);
+    if (rc != 0)
+        return rc;
+    return fold(f, fv, o->features.min_df) != 0
+               ? hb_error_set(err, HB_ENOMEM, "out of memory")
+               : 0;
+}
+
+/* Document frequency of every text bucket over the folded rows, turned
+ * into smoothed IDF (scikit-learn's formula: ln((1+N)/(1+df)) + 1); buckets
+ * with fewer than min_df rows (none of their n-grams kept) get 0, so they
+ * are ignored everywhere. */
 static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
-                       const hb_train_options *o, rows *r, hb_session *s,
-                       hb_error *err)
+                       const hb_train_options *o, rows *r, folder *f,
+                       hb_session *s, hb_error *err)
 {
     uint32_t *df = calloc(r->dim, sizeof *df);
     r->idf = malloc(r->dim * sizeof *r->idf);
@@ -111,16 +246,20 @@ static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
         free(df);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < ds->n; i++) {
-        const hb_fvec *fv;
-        if (vectorize(engine, s, o, &ds->rows[i], &fv, NULL) != 0)
-            continue; /* build_rows reports real errors */
-        for (size_t e = 0; e < fv->n; e++)
-            if (fv->group[e] < HB_TEXT_GROUPS && fv->val[e] != 0.0f)
-                df[fv->idx[e]]++;
-        if (i % 256 == 0 || i + 1 == ds->n)
-            progress(o, "document frequency", i + 1, ds->n);
-    }
+    for (int pass = f->fine_df ? 0 : 1; pass < 2; pass++)
+        for (size_t i = 0; i < ds->n; i++) {
+            const hb_fvec *fv;
+            if (pass == 0 && vectorize(engine, s, o, &f->fine, &ds->rows[i], &fv,
+                                       NULL) == 0)
+                count_fine_df(f, fv);
+            /* build_rows reports real errors */
+            if (pass == 1 && folded_row(engine, s, o, f, &ds->rows[i], NULL) == 0)
+                for (size_t e = 0; e < f->row.n; e++)
+                    if (f->row.group[e] < HB_TEXT_GROUPS && f->row.val[e] != 0.0f)
+                        df[f->row.idx[e]]++;
+            if (i % 256 == 0 || i + 1 == ds->n)
+                progress(o, "document frequency", i + 1, ds->n);
+        }
     double n = (double)ds->n;
     for (size_t j = 0; j < r->dim; j++)
         r->idf[j] = df[j] >= (uint32_t)o->features.min_df
@@ -144,20 +283,23 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     r->fold = calloc(n, sizeof *r->fold);
     r->script = calloc(n, sizeof *r->script);
     hb_session *s = hb_session_new();
-    if (!r->x || !r->y || !r->label || !r->rule_w || !r->fold || !r->script || !s) {
+    folder f;
+    if (folder_init(&f, o, r->dim) != 0 || !r->x || !r->y || !r->label ||
+        !r->rule_w || !r->fold || !r->script || !s) {
+        folder_free(&f);
         hb_session_free(s);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
-    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, s, err) : 0;
+    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
     /* store offsets while filling (the pool moves as it grows) */
     size_t *offset = rc == 0 ? malloc(n * sizeof *offset) : NULL;
     if (rc == 0 && !offset)
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && rc == 0; i++) {
         const hb_example *ex = &ds->rows[i];
-        const hb_fvec *fv = NULL;
+        const hb_fvec *fv = &f.row;
         hb_error ferr;
-        int frc = vectorize(engine, s, o, ex, &fv, &ferr);
+        int frc = folded_row(engine, s, o, &f, ex, &ferr);
         /* a message that normalises to nothing, or a link too broken to
          * parse, still counts: it is kept as an empty vector and reported */
         if (frc == HB_EEMPTY || (frc == HB_EINVAL && strcmp(o->kind, "url") == 0)) {
@@ -186,11 +328,8 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         struct feature_node *node = r->pool + r->pool_used;
         size_t k = 0;
         if (frc == 0) {
-            if (hb_fvec_sort((hb_fvec *)fv) != 0) {
-                rc = hb_error_set(err, HB_ENOMEM, "out of memory");
-                break;
-            }
-            /* the vector the model will score (hb_model_decision) */
+            /* the vector the model will score (hb_model_decision), without
+             * the n-grams pruned by min_df */
             hb_norms norms;
             hb_fvec_norms(fv, r->idf, &norms);
             for (size_t e = 0; e < fv->n; e++) {
@@ -215,6 +354,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         for (size_t i = 0; i < n; i++)
             r->x[i] = r->pool + offset[i];
     free(offset);
+    folder_free(&f);
     hb_session_free(s);
     return rc;
 }
@@ -433,6 +573,75 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
     return by;
 }
 
+/* The out-of-fold SVM margin of every row for cost c into margin; 0 or
+ * HB_ENOMEM.  step counts the fits done, for the progress bar. */
+static int out_of_fold(const rows *r, const hb_train_options *o, double c,
+                       double *margin, size_t *step, size_t steps)
+{
+    for (int f = 0; f < o->folds; f++) {
+        struct model *m = fit(r, f, c, o->seed);
+        if (!m)
+            return HB_ENOMEM;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->fold[i] == f)
+                margin[i] = decide(m, r->x[i]);
+        free_and_destroy_model(&m);
+        progress(o, "cross-validation", ++*step, steps);
+    }
+    return 0;
+}
+
+/* Multiply the value of every rule and entity feature in the rows by
+ * factor.  Training on factor*x and scoring x with the weight times factor
+ * is the same model, so the factor only sets how much the regulariser lets
+ * the SVM lean on these unnormalised features (a rule id is worth 1, a
+ * typical n-gram 0.05-0.2).  It is exact where no text feature can land:
+ * buckets with IDF 0, which hold only named features (text entries there
+ * are 0 and never stored); elsewhere the factor is 1. */
+static void scale_named(rows *r, double factor)
+{
+    if (!r->idf || factor == 1.0)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        for (struct feature_node *x = r->x[i]; x->index != -1; x++)
+            if ((size_t)x->index <= r->dim && r->idf[x->index - 1] == 0.0f)
+                x->value *= factor;
+}
+
+/* How far to trust the hand-set rule weights is learned too, for each
+ * script on its own rows (out-of-fold margins in margin): rules written for
+ * Chinese scams must not be trusted less because English data needs them
+ * less.  sub_d and sub_y are scratch of r->n entries. */
+static void choose_rule_scale(const hb_train_options *o, const rows *r,
+                              const double *margin, double *sub_d, int *sub_y,
+                              double scale[HB_SCRIPTS])
+{
+    static const double SCALE_GRID[] = {0.0, 0.25, 0.5, 1.0};
+    for (int k = 0; k < HB_SCRIPTS; k++) {
+        double fixed = o->rule_scale_script[k] >= 0 ? o->rule_scale_script[k]
+                                                    : o->rule_scale;
+        scale[k] = fixed >= 0 ? fixed : SCALE_GRID[0];
+        if (fixed >= 0)
+            continue;
+        double best_k = -2;
+        for (size_t si = 0; si < sizeof SCALE_GRID / sizeof SCALE_GRID[0]; si++) {
+            size_t m = 0;
+            for (size_t i = 0; i < r->n; i++)
+                if (r->script[i] == k) {
+                    sub_d[m] = margin[i] + SCALE_GRID[si] * r->rule_w[i];
+                    sub_y[m++] = r->label[i];
+                }
+            double t = hb_metrics_best_threshold(sub_d, sub_y, m, 0);
+            hb_metrics mk;
+            hb_metrics_compute(sub_d, sub_y, m, t, &mk);
+            if (mk.mcc > best_k) {
+                best_k = mk.mcc;
+                scale[k] = SCALE_GRID[si];
+            }
+        }
+    }
+}
+
 static json_t *metrics_json(const hb_metrics *m)
 {
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
@@ -501,64 +710,42 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
-    static const double SCALE_GRID[] = {0.0, 0.25, 0.5, 1.0};
-    double best_mcc = -2;
-    size_t step = 0, steps = o->nc * (size_t)o->folds + 1;
-    for (size_t ci = 0; ci < o->nc; ci++) {
-        for (int f = 0; f < o->folds; f++) {
-            struct model *m = fit(&r, f, o->c_grid[ci], o->seed);
-            if (!m) {
+    /* rule and entity features at full value, or damped (scale_named) */
+    static const double NAMED_GRID[] = {1.0, 0.3};
+    size_t nn = o->named_scale > 0 || !r.idf ? 1 : 2;
+    double best_mcc = -2, named = 1.0;
+    size_t step = 0, steps = nn * o->nc * (size_t)o->folds + 1;
+    for (size_t ni = 0; ni < nn; ni++) {
+        double want = !r.idf               ? 1.0 /* no IDF: not separable */
+                      : o->named_scale > 0 ? o->named_scale
+                                           : NAMED_GRID[ni];
+        scale_named(&r, want / named);
+        named = want;
+        for (size_t ci = 0; ci < o->nc; ci++) {
+            if (out_of_fold(&r, o, o->c_grid[ci], margin, &step, steps) != 0) {
                 free(sub_d);
                 free(sub_y);
                 rc = hb_error_set(err, HB_ENOMEM, "training failed (out of memory)");
                 goto done;
             }
+            double scale[HB_SCRIPTS];
+            choose_rule_scale(o, &r, margin, sub_d, sub_y, scale);
             for (size_t i = 0; i < r.n; i++)
-                if (r.fold[i] == f)
-                    margin[i] = decide(m, r.x[i]);
-            free_and_destroy_model(&m);
-            progress(o, "cross-validation", ++step, steps);
-        }
-        /* how far to trust the hand-set rule weights is learned too, for
-         * each script on its own rows: rules written for Chinese scams
-         * must not be trusted less because English data needs them less */
-        double scale[HB_SCRIPTS];
-        for (int k = 0; k < HB_SCRIPTS; k++) {
-            double fixed = o->rule_scale_script[k] >= 0 ? o->rule_scale_script[k]
-                                                        : o->rule_scale;
-            scale[k] = fixed >= 0 ? fixed : SCALE_GRID[0];
-            if (fixed >= 0)
-                continue;
-            double best_k = -2;
-            for (size_t si = 0; si < sizeof SCALE_GRID / sizeof SCALE_GRID[0]; si++) {
-                size_t m = 0;
-                for (size_t i = 0; i < r.n; i++)
-                    if (r.script[i] == k) {
-                        sub_d[m] = margin[i] + SCALE_GRID[si] * r.rule_w[i];
-                        sub_y[m++] = r.label[i];
-                    }
-                double t = hb_metrics_best_threshold(sub_d, sub_y, m, 0);
-                hb_metrics mk;
-                hb_metrics_compute(sub_d, sub_y, m, t, &mk);
-                if (mk.mcc > best_k) {
-                    best_k = mk.mcc;
-                    scale[k] = SCALE_GRID[si];
-                }
+                dec[i] = margin[i] + scale[r.script[i]] * r.rule_w[i];
+            double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
+            hb_metrics m;
+            hb_metrics_compute(dec, r.label, r.n, t, &m);
+            if (m.mcc > best_mcc) {
+                best_mcc = m.mcc;
+                res->c = o->c_grid[ci];
+                res->named_scale = named;
+                memcpy(res->rule_scale_script, scale, sizeof scale);
+                res->rule_scale = scale[HB_SCRIPT_OTHER];
+                memcpy(best_dec, dec, r.n * sizeof *dec);
             }
         }
-        for (size_t i = 0; i < r.n; i++)
-            dec[i] = margin[i] + scale[r.script[i]] * r.rule_w[i];
-        double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
-        hb_metrics m;
-        hb_metrics_compute(dec, r.label, r.n, t, &m);
-        if (m.mcc > best_mcc) {
-            best_mcc = m.mcc;
-            res->c = o->c_grid[ci];
-            memcpy(res->rule_scale_script, scale, sizeof scale);
-            res->rule_scale = scale[HB_SCRIPT_OTHER];
-            memcpy(best_dec, dec, r.n * sizeof *dec);
-        }
     }
+    scale_named(&r, res->named_scale / named);
     free(sub_d);
     free(sub_y);
     double wp, wn;
@@ -586,7 +773,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     }
     double sign = final->label[0] == 1 ? 1.0 : -1.0;
     for (size_t j = 0; j < r.dim; j++)
-        w[j] = (float)(sign * final->w[j]);
+        w[j] = (float)(sign * final->w[j] *
+                       (r.idf && r.idf[j] == 0.0f ? res->named_scale : 1.0));
     double bias = sign * final->w[r.dim] * final->bias;
     free_and_destroy_model(&final);
 
@@ -611,12 +799,12 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   "by_script", by_script));
     json_object_set_new(
         manifest, "training",
-        json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f}", "solver",
+        json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f, s:f}", "solver",
                   "liblinear L2R_L2LOSS_SVC_DUAL (linear SVM)", "c", res->c,
                   "folds", o->folds, "seed", (json_int_t)o->seed,
                   "class_weight", "balanced", "rows", (json_int_t)r.n,
                   "positives", (json_int_t)res->npositive, "max_fpr",
-                  o->max_fpr));
+                  o->max_fpr, "named_scale", res->named_scale));
     if (r.unusable)
         json_object_set_new(manifest, "unusable_rows",
                             json_pack("{s:I, s:s}", "count", (json_int_t)r.unusable,

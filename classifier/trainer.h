@@ -4,10 +4,13 @@
  * The recipe (docs/training.md):
  *   1. every row goes through hb_featurize - the very code that scores in
  *      production - and its fired rules' weights for the task are noted;
+ *      n-grams seen in fewer than min_df rows are left out (counted per
+ *      n-gram, not per hash bucket);
  *   2. a linear SVM (L2-regularised, squared hinge loss: liblinear's dual
  *      coordinate descent, the solver libsvm's authors wrote for this size
  *      of problem) with balanced class weights; C is picked from a grid by
- *      stratified k-fold cross-validation (best out-of-fold MCC);
+ *      stratified k-fold cross-validation (best out-of-fold MCC), and with
+ *      it the damping of the rule and entity features (named_scale);
  *      The factor applied to the hand-set weights of the task's rules is
  *      chosen with C, per script (0, 0.25, 0.5 or 1 on the rows of each
  *      script; fixed with rule_scale or rule_scale_script): where the
@@ -52,6 +55,10 @@ typedef struct hb_train_options {
                                    by cross-validation from 0, .25, .5, 1 */
     double rule_scale_script[HB_SCRIPTS]; /* per script (HB_SCRIPT_*), fixed
                                    when >= 0, else rule_scale applies */
+    double named_scale;         /* factor on rule and entity feature values
+                                   while training, undone in the saved
+                                   weights; <= 0: chosen by cross-validation
+                                   from 1 and 0.3 */
     double prune;               /* weights below this are not written */
     int balanced_calibration;   /* 1: probabilities as if both classes were
                                    equally common (for rare positives, such
@@ -68,6 +75,7 @@ hb_train_options hb_train_defaults(const char *task);
 typedef struct hb_train_result {
     size_t n, npositive;
     double c;
+    double named_scale;         /* the factor on rule and entity features */
     double rule_scale;          /* the factor for HB_SCRIPT_OTHER */
     double rule_scale_script[HB_SCRIPTS];
     double threshold;

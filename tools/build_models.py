@@ -31,12 +31,20 @@ LICENCES = {
     "fraud-handwritten": "written for Hubao (project licence); no third-party text",
 }
 
+# The text models share one feature configuration (one extraction serves
+# all three).  2^19 buckets: the bilingual models hold over a million
+# distinct n-grams, and at 2^18 their collisions cost the Weibo rumour test
+# 0.03 MCC and English spam 0.01-0.02 (measured with hubao eval); each bucket
+# costs 8 bytes per model in a worker, so 2^19 adds 6 MiB for the three
+# (2^20 would add 18 MiB, too close to the 64 MiB worker budget).
+TEXT_ARGS = ["--hash-bits", "19"]
+
 TASKS = {
     "spam": {
         "train": ["zh-spam-sms", "en-sms-uci", "en-smishing", HANDWRITTEN],
         "tests": ["zh-spam-sms", "en-sms-uci", "en-smishing"],
         "exclude": ["zh-spam-sms", "en-sms-uci", "en-smishing", "zh-telecom-fraud"],
-        "args": ["--labels", "spam,not_spam"],
+        "args": ["--labels", "spam,not_spam"] + TEXT_ARGS,
         "what": "unsolicited advertising and marketing (and the scams that arrive the same way)",
         "weak": "Adverts in Chinese are mostly from one 2010s corpus whose normal class is web "
                 "sentence fragments, not person-to-person SMS; expect more false alarms on real chat. "
@@ -47,7 +55,7 @@ TASKS = {
         "train": ["en-smishing", "en-sms-uci", "zh-spam-sms", HANDWRITTEN],
         "tests": ["zh-telecom-fraud", "en-smishing"],
         "exclude": ["zh-spam-sms", "en-sms-uci", "en-smishing", "zh-telecom-fraud"],
-        "args": ["--labels", "fraud,not_fraud", "--rule-scale-cjk", "1", "--balanced"],
+        "args": ["--labels", "fraud,not_fraud", "--rule-scale-cjk", "1", "--balanced"] + TEXT_ARGS,
         "what": "attempts to cheat the reader out of money, account access or personal data; "
                 "the fraud type comes from the rules (models/rules)",
         "weak": "No shippable Chinese fraud corpus exists: Chinese fraud positives are the "
@@ -65,7 +73,7 @@ TASKS = {
         "exclude": ["zh-rumor-ced", "zh-rumor-weibo-mm", "en-rumor-pheme", "en-covid-fake",
                     "en-sms-uci", "en-smishing"],
         "args": ["--labels", "rumour,not_rumour",
-                 "--positive", "rumour,fake,false,pants-fire,barely-true"],
+                 "--positive", "rumour,fake,false,pants-fire,barely-true"] + TEXT_ARGS,
         "what": "misinformation and unverified claims",
         "weak": "Trained on Weibo posts (2010-2014), English tweets about 8 news events (PHEME) "
                 "and COVID-19 posts (2020): topic and style shortcuts are strong (PHEME splits "
@@ -116,7 +124,8 @@ def card(task, spec, manifest, evals):
              f"- version `{manifest['version']}`, trained {manifest.get('trained_at', '')} by `make models` "
              "(tools/build_models.py)",
              f"- linear SVM ({t['solver']}), C = {t['c']}, balanced class weights, "
-             f"{t['folds']}-fold cross-validation, seed {t['seed']}",
+             f"{t['folds']}-fold cross-validation, seed {t['seed']}, rule and entity features "
+             f"scaled by {t.get('named_scale', 1)} while training (compensated in the weights)",
              f"- features: {json.dumps(manifest['features'])}",
              f"- rule weight scale {manifest.get('rule_weight_scale_by_script', manifest.get('rule_weight_scale', 1))}, Platt calibration "
              f"a = {manifest['calibration']['a']:.4f}, b = {manifest['calibration']['b']:.4f}, "

@@ -1,6 +1,7 @@
 /*
  * test_trainer.c - training: determinism (same seed, same bytes), the
- * train -> save -> load -> score round trip, and refusals.
+ * train -> save -> load -> score round trip, refusals, and min_df
+ * pruning n-grams rather than hash buckets.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -144,12 +145,54 @@ static void test_refuses_one_class(void **state)
     hb_engine_free(e);
 }
 
+/* min_df counts messages per n-gram, not per bucket: in 2^10 buckets the
+ * n-grams of 40 one-off words collide all over, yet only the n-grams of the
+ * word every row shares may keep an IDF (at most its 10 character n-grams
+ * and 1 word; a bucket-level min_df would keep scores of buckets). */
+static void test_min_df_prunes_ngrams_not_buckets(void **state)
+{
+    (void)state;
+    char dir[1100], path[1200], rows[4096];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir("train_mindf"));
+    size_t len = 0;
+    for (int i = 0; i < 40; i++) {
+        char word[4] = {0}; /* one CJK ideograph no other row uses, UTF-8 */
+        unsigned cp = 0x4e00 + 7u * (unsigned)i;
+        word[0] = (char)(0xe0 | (cp >> 12));
+        word[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        word[2] = (char)(0x80 | (cp & 0x3f));
+        len += (size_t)snprintf(rows + len, sizeof rows - len, "%s\t%s%s%s pay\n",
+                                i % 2 ? "fraud_loan" : "ham", word, word, word);
+    }
+    snprintf(path, sizeof path, "%s/rows.tsv", dir);
+    tu_write_file(path, rows, len);
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, NULL, &err);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    assert_int_equal(hb_dataset_load(&ds, path, &err), 0);
+    hb_label_map map;
+    hb_label_map_default("fraud", &map, NULL);
+    hb_train_options o = hb_train_defaults("fraud");
+    o.features.hash_bits = 10;
+    hb_train_result res;
+    if (hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err) != 0)
+        fail_msg("training failed: %s", err.message);
+    snprintf(path, sizeof path, "%s/idf.bin", dir);
+    size_t n;
+    free(slurp(path, &n));
+    assert_true(n >= 8 && n <= 11 * 8); /* (bucket, idf) pairs of 8 bytes */
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_round_trip_scores),
         cmocka_unit_test(test_refuses_one_class),
+        cmocka_unit_test(test_min_df_prunes_ngrams_not_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,8 +39,12 @@ static const char USAGE[] =
     "  --keep-digits       keep digits as they are (default: read digits and\n"
     "                      digit masks such as xxx as 0)\n"
     "  --no-idf            do not weight text features by IDF\n"
-    "  --min-df N          with IDF, ignore features seen in fewer than N\n"
-    "                      training messages (default 2)\n"
+    "  --min-df N          with IDF, leave out n-grams seen in fewer than N\n"
+    "                      training messages, 1..255 (default 2)\n"
+    "  --named-scale X     factor on rule and entity feature values while\n"
+    "                      training, compensated in the saved weights: below 1\n"
+    "                      the SVM leans less on them (default: chosen by\n"
+    "                      cross-validation from 1 and 0.3)\n"
     "  --labels POS,NEG    verdict label names (default TASK,not_TASK)\n"
     "  --version V         version string recorded in the manifest\n"
     "  --exclude F,...     leave out training rows whose text (normalised, digits\n"
@@ -106,6 +110,7 @@ int cmd_train(int argc, char **argv)
         {"rule-scale", required_argument, NULL, 'S'},
         {"rule-scale-cjk", required_argument, NULL, 'J'},
         {"min-df", required_argument, NULL, 'D'},
+        {"named-scale", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,7 +145,11 @@ int cmd_train(int argc, char **argv)
             break;
         case 'D':
             o.features.min_df = (int)strtol(optarg, &end, 10);
-            if (*end || o.features.min_df < 1 || o.features.min_df > 1000) goto usage;
+            if (*end || o.features.min_df < 1 || o.features.min_df > 255) goto usage;
+            break;
+        case 'N':
+            o.named_scale = strtod(optarg, &end);
+            if (*end || o.named_scale <= 0 || o.named_scale > 10) goto usage;
             break;
         case 's':
             o.seed = strtoul(optarg, &end, 10);
@@ -284,10 +293,10 @@ int cmd_train(int argc, char **argv)
         rc = err.code == HB_EFORMAT || err.code == HB_EINVAL ? EXIT_INPUT : EXIT_SETUP;
     } else {
         fprintf(stderr,
-                "trained %s on %zu rows (%zu positive) in %.1f s: C=%g, "
+                "trained %s on %zu rows (%zu positive) in %.1f s: C=%g, named scale %g, "
                 "rule scale %g (CJK %g), threshold %.3f; cross-validated precision %.3f recall %.3f "
                 "F1 %.3f MCC %.3f AUC %.3f\nwrote %s\n",
-                task, res.n, res.npositive, res.seconds, res.c, res.rule_scale,
+                task, res.n, res.npositive, res.seconds, res.c, res.named_scale, res.rule_scale,
                 res.rule_scale_script[HB_SCRIPT_CJK], res.threshold,
                 res.cv.precision, res.cv.recall, res.cv.f1, res.cv.mcc,
                 res.cv.auc, out);
