@@ -58,11 +58,15 @@ static int is_private(hb_entity_kind k)
     return k == HB_ENTITY_PHONE || k == HB_ENTITY_ACCOUNT || k == HB_ENTITY_HANDLE;
 }
 
-/* Append n bytes to out[*used], keeping room for the NUL. */
+/* Append n bytes to out[*used], keeping room for the NUL (what does not
+ * fit is cut at a character boundary). */
 static void put(char *out, size_t cap, size_t *used, const char *s, size_t n)
 {
-    if (*used + n >= cap)
+    if (*used + n >= cap) {
         n = cap - 1 - *used;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* never split a character: the excerpt stays UTF-8 */
+    }
     memcpy(out + *used, s, n);
     *used += n;
     out[*used] = '\0';
@@ -154,6 +158,10 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
     return rules;
 }
 
+/* Longest n-gram shown as evidence, in characters: MAX_FEATURE_CPS of at
+ * most 4 bytes and the ellipsis fit the buffer of feature_evidence. */
+enum { MAX_FEATURE_CPS = 32 };
+
 static json_t *feature_evidence(hb_session *s, const hb_verdict *v,
                                 size_t ti, const hb_render_options *opt)
 {
@@ -166,12 +174,20 @@ static json_t *feature_evidence(hb_session *s, const hb_verdict *v,
         if (top[i].name) {
             snprintf(text, sizeof text, "%s", top[i].name);
         } else {
+            /* a word n-gram of Chinese can be a whole clause: show at
+             * most MAX_FEATURE_CPS characters of it, cut between two */
             const hb_text *t = v->text;
+            uint32_t cps = top[i].len, cut = cps > MAX_FEATURE_CPS;
+            if (cut)
+                cps = MAX_FEATURE_CPS;
             uint32_t a = t->cp_byte[top[i].start];
-            uint32_t b = t->cp_byte[top[i].start + top[i].len];
-            size_t len = b - a < sizeof text - 1 ? b - a : sizeof text - 1;
+            uint32_t b = t->cp_byte[top[i].start + cps];
+            size_t len = b - a;
             memcpy(text, t->utf8 + a, len);
-            text[len] = '\0';
+            if (cut)
+                memcpy(text + len, "…", sizeof "…"); /* NUL included */
+            else
+                text[len] = '\0';
             /* n-grams read digits as 0: never echo real digits */
             for (char *c = text; *c; c++)
                 if (*c >= '0' && *c <= '9')

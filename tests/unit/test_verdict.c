@@ -168,6 +168,22 @@ static void test_json_masks_personal_data(void **state)
     json_decref(j);
 }
 
+/* Excerpts cut to fit their buffer end between characters, so a reply
+ * with a long Chinese match still serialises. */
+static void test_excerpts_stay_utf8(void **state)
+{
+    fixture *f = *state;
+    const hb_verdict *v = classify(f, "公安局通知请把存款转入安全账户配合调查");
+    char out[8];
+    for (uint32_t end = 3; end <= 30; end += 3) { /* three bytes a character */
+        size_t n = hb_masked_excerpt(v, 0, end, out, sizeof out);
+        assert_true(n < sizeof out);
+        json_t *s = json_stringn(out, n); /* NULL if not UTF-8 */
+        assert_non_null(s);
+        json_decref(s);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     fixture *f = *state;
@@ -208,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_evidence_spans_point_at_the_original),
         cmocka_unit_test(test_explanations),
         cmocka_unit_test(test_json_masks_personal_data),
+        cmocka_unit_test(test_excerpts_stay_utf8),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_engine_errors),
     };

@@ -248,7 +248,14 @@ static int check_one(const hb_engine *e, hb_session *s, const char *text,
     json_t *j = hb_verdict_to_json(e, s, v, &ro);
     if (o->json) {
         char *out = json_dumps(j, HB_JSON_FLAGS);
-        puts(out ? out : "{}");
+        if (!out) { /* out of memory, or a verdict that is not valid JSON */
+            json_decref(j);
+            puts("{\"error\":{\"code\":\"internal\",\"message\":\"the verdict could "
+                 "not be serialised\"}}");
+            cli_error("%s: the verdict could not be serialised", where);
+            return 1;
+        }
+        puts(out);
         free(out);
     } else {
         print_human(j, o);
