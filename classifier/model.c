@@ -56,10 +56,22 @@ static weight_table *table_new(size_t dim, size_t half)
     }
     if (align == HUGE_PAGE)
         madvise(t->rows, bytes, MADV_HUGEPAGE);
-    memset(t->rows, 0, bytes);
+    /* not zeroed: every caller writes every float of every row, and pages
+     * are then touched only as they are written (see hb_models_fuse) */
     t->half = half;
     t->refs = 1;
     return t;
+}
+
+/* Give the whole pages inside [from, to) back to the kernel: memory that
+ * will not be read again before it is freed. */
+static void drop_pages(const float *from, const float *to)
+{
+    const uintptr_t page = 4096;
+    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1);
+    uintptr_t b = (uintptr_t)to & ~(page - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 static void table_release(weight_table *t)
@@ -577,18 +589,32 @@ int hb_models_fuse(hb_model *const *models, size_t n)
         if (!models[k]->table || models[k]->table->half != 1 ||
             models[k]->dim != models[0]->dim)
             return HB_EINVAL;
-    weight_table *t = table_new(models[0]->dim, HB_FUSE_MAX);
+    size_t dim = models[0]->dim;
+    weight_table *t = table_new(dim, HB_FUSE_MAX);
     if (!t)
         return HB_ENOMEM;
-    for (size_t k = 0; k < n; k++) {
-        hb_model *m = models[k];
-        for (uint32_t j = 0; j < m->dim; j++) {
-            row(t, j)[k] = row(m->table, j)[0];
-            row(t, j)[HB_FUSE_MAX + k] = row(m->table, j)[1];
+    /* Copy a slice of rows at a time and hand the copied slice of each
+     * model's own table back to the kernel, so the new table and the old
+     * ones are never resident together (that would add their size to
+     * every worker's peak). */
+    enum { SLICE = 1 << 15 };
+    for (size_t j0 = 0; j0 < dim; j0 += SLICE) {
+        size_t j1 = j0 + SLICE < dim ? j0 + SLICE : dim;
+        for (size_t j = j0; j < j1; j++) {
+            float *r = row(t, (uint32_t)j);
+            for (size_t k = 0; k < HB_FUSE_MAX; k++) {
+                const float *own = k < n ? row(models[k]->table, (uint32_t)j) : NULL;
+                r[k] = own ? own[0] : 0.0f;
+                r[HB_FUSE_MAX + k] = own ? own[1] : 0.0f;
+            }
         }
-        table_release(m->table);
-        m->table = t;
-        m->slot = k;
+        for (size_t k = 0; k < n; k++)
+            drop_pages(row(models[k]->table, (uint32_t)j0), row(models[k]->table, (uint32_t)j1));
+    }
+    for (size_t k = 0; k < n; k++) {
+        table_release(models[k]->table);
+        models[k]->table = t;
+        models[k]->slot = k;
     }
     t->refs = (int)n;
     return 0;
