@@ -463,7 +463,7 @@ const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
 
 /* The features of v are read from rows megabytes apart: ask for each row
  * a few features ahead so the cache misses overlap. */
-enum { PREFETCH_AHEAD = 8 };
+enum { PREFETCH_AHEAD = 24 };
 
 static void prefetch_row(const weight_table *t, const hb_fvec *v, size_t e)
 {
