@@ -48,8 +48,10 @@ typedef struct hb_feature_config {
     int use_rules;           /* 1: rule ids are features */
     int use_entities;        /* 1: entity counts are features */
     int use_idf;             /* 1: text features weighted by IDF */
-    int min_df;              /* with IDF: buckets seen in fewer training
-                                documents are ignored */
+    int min_df;              /* with IDF: n-grams seen in fewer training
+                                documents are left out when training; a
+                                bucket holding none of the kept ones has
+                                IDF 0 and is ignored when scoring */
 } hb_feature_config;
 
 /* The defaults new models are trained with. */
