@@ -622,12 +622,6 @@ static size_t match_prefix(const char *text, size_t len,
     return best;
 }
 
-static int is_id_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9');
-}
-
 /* From just after the messenger name at i, skip what the handle pattern
  * allows before the id: a space, a word like 号 or id, then spaces, ':'
  * '=' and '@'.  The word is only skipped if an id still follows, as the
@@ -643,7 +637,7 @@ static size_t skip_separators(const char *text, size_t len, size_t i)
         size_t k = j + w;
         while (k < len && in_set(text[k], " :=@"))
             k++;
-        if (k < len && is_id_char(text[k]))
+        if (k < len && is_ascii_alnum(text[k]))
             return k;
     }
     while (i < len && in_set(text[i], " :=@"))

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libsvm/svm.h>
 #include <xxhash.h>
@@ -67,7 +68,7 @@ static weight_table *table_new(size_t dim, size_t half)
  * will not be read again before it is freed. */
 static void drop_pages(const float *from, const float *to)
 {
-    const uintptr_t page = 4096;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1);
     uintptr_t b = (uintptr_t)to & ~(page - 1);
     if (b > a)

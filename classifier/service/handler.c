@@ -216,6 +216,22 @@ static int append_json(hb_handler *h, const json_t *j, size_t *used)
     return 0;
 }
 
+/* Serialise an item's reply; a reply that will not serialise (a bug, not
+ * the caller's input) is answered in its place by an "internal" error with
+ * the item's id (counted in the error counts), so the rest of a batch
+ * still gets its verdicts.  -1 only when even that does not fit in
+ * memory. */
+static int append_reply(hb_handler *h, const json_t *reply, size_t *used)
+{
+    if (append_json(h, reply, used) == 0)
+        return 0;
+    json_t *e = error_reply(h, json_object_get(reply, "id"), "internal",
+                            "the verdict could not be serialised");
+    int rc = e ? append_json(h, e, used) : -1;
+    json_decref(e);
+    return rc;
+}
+
 static int append_byte(hb_handler *h, char c, size_t *used)
 {
     if (reserve(h, *used, 1) != 0)
@@ -237,7 +253,7 @@ static size_t answer_batch(hb_handler *h, const json_t *req)
     for (size_t i = 0; i < json_array_size(req); i++) {
         json_t *r = handle_item(h, json_array_get(req, i));
         int bad = !r || (i > 0 && append_byte(h, ',', &used) != 0) ||
-                  append_json(h, r, &used) != 0;
+                  append_reply(h, r, &used) != 0;
         json_decref(r);
         if (bad)
             return 0;
@@ -258,7 +274,7 @@ const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
         used = answer_batch(h, req);
     } else {
         json_t *reply = req ? handle_item(h, req) : error_reply(h, NULL, rerr.code, rerr.message);
-        if (reply && append_json(h, reply, &used) != 0)
+        if (reply && append_reply(h, reply, &used) != 0)
             used = 0;
         json_decref(reply);
     }
