@@ -360,17 +360,6 @@ json_t *hb_engine_versions_json(const hb_engine *e)
     return m;
 }
 
-json_t *hb_error_to_json(const json_t *id, int code, const char *message)
-{
-    json_t *root = json_object();
-    if (id)
-        json_object_set_new(root, "id", json_deep_copy(id));
-    json_object_set_new(root, "error", json_pack("{s:s, s:s}", "code",
-                                                 hb_err_name(code), "message",
-                                                 message));
-    return root;
-}
-
 json_t *hb_error_reply(const json_t *id, const char *code, const char *message)
 {
     json_t *root = json_object();
@@ -557,4 +546,9 @@ json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item 
     if (o.detail == HB_DETAIL_FULL)
         json_object_set(reply, "models", (json_t *)models);
     return reply;
+}
+
+json_t *hb_error_to_json(const json_t *id, int code, const char *message)
+{
+    return hb_error_reply(id, hb_err_name(code), message);
 }
