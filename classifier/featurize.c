@@ -34,7 +34,7 @@ hb_feature_config hb_feature_config_default(void)
     hb_feature_config cfg = {
         .char_min = 1, .char_max = 3,
         .word_min = 1, .word_max = 2,
-        .hash_bits = 18,
+        .hash_bits = 20,
         .map_digits = 1,
         .use_rules = 1,
         .use_entities = 1,

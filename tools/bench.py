@@ -7,7 +7,8 @@ Prints one table and writes bench.json at the repository root:
   2. end to end through hubaod over loopback with all workers: pipelined
      batches (brief replies, as a platform streams, and full ones) and
      pipelined single requests, then single-request latency at half the
-     measured single-request maximum; peak RSS of broker and workers;
+     measured single-request maximum, and the same schedule of one-word
+     messages (the transport's floor); peak RSS of broker and workers;
   3. the peer (TF-IDF + LinearSVC, batch decision_function) on the same
      messages, and the ratio.
 Every load loop is bounded in time (build/hubao-bench --seconds).
@@ -110,6 +111,14 @@ def main():
         rate = max(100.0, single["e2e_msgs_per_s"] / 2)
         lat = bench("latency", path, "--server", endpoint, "--rate", f"{rate:.0f}", "--seconds", "8")
         print("latency at half load:", json.dumps(lat), flush=True)
+        # the floor under that figure: the same schedule of requests that
+        # carry one short word, so nearly all of their time is transport
+        # (client, broker and worker hops) and scheduling, not classification
+        tiny = os.path.join(OUT, "tiny.txt")
+        with open(tiny, "w") as f:
+            f.write("ok\n")
+        floor = bench("latency", tiny, "--server", endpoint, "--rate", f"{rate:.0f}", "--seconds", "8")
+        print("latency floor (one-word messages) at the same rate:", json.dumps(floor), flush=True)
         broker_rss = peak_rss_mib(d.pid)
         worker_rss = [peak_rss_mib(p) for p in workers]
     finally:
@@ -142,6 +151,8 @@ def main():
         "ratio_vs_peer_full_replies": round(full["e2e_msgs_per_s"] / peer["msgs_per_s"], 2),
         "latency_offered_per_s": lat["offered_per_s"],
         "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"], "p999_ms": lat["p999_ms"],
+        "floor_p50_ms": floor["p50_ms"], "floor_p99_ms": floor["p99_ms"],
+        "floor_p999_ms": floor["p999_ms"],
         "broker_rss_mib": round(broker_rss or 0, 1),
         "worker_rss_mib": [round(x or 0, 1) for x in worker_rss],
         "max_worker_rss_mib": round(max([x or 0 for x in worker_rss] or [0]), 1),
@@ -161,6 +172,8 @@ def main():
                                f"{result['ratio_vs_peer_full_replies']}x (64, full)"),
         (f"latency at {lat['offered_per_s']:.0f} req/s (half load)",
          f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms"),
+        ("  floor: one-word messages, same rate",
+         f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms, p99.9 {floor['p999_ms']:.3f} ms"),
         ("peak RSS", f"broker {result['broker_rss_mib']} MiB, workers {result['worker_rss_mib']} MiB"),
     ]
     print()

@@ -85,7 +85,7 @@ TASKS = {
         "train": ["url-iscx2016"],
         "tests": ["url-iscx2016"],
         "exclude": ["url-iscx2016"],
-        "args": ["--char-ngrams", "3-5", "--labels", "malicious,benign"],
+        "args": ["--char-ngrams", "3-5", "--hash-bits", "18", "--labels", "malicious,benign"],
         "what": "malicious links (phishing, malware, defacement, spam) from their lexical shape",
         "weak": "The benign class of url-iscx2016 is 2016 article URLs of popular domains, about 94% "
                 "on http://; malicious links are everything else. On links in SMS (short shop links, "

@@ -28,7 +28,7 @@ static const char USAGE[] =
     "  --c C,...           C values to try (default 0.0625,0.125,0.25,0.5,1,2)\n"
     "  --max-fpr X         cap the held-out false positive rate when choosing\n"
     "                      the threshold (e.g. 0.01)\n"
-    "  --hash-bits B       feature hash space 2^B (default 18)\n"
+    "  --hash-bits B       feature hash space 2^B (default 20)\n"
     "  --char-ngrams A-B   character n-gram lengths (default 1-3; 0-0 off)\n"
     "  --word-ngrams A-B   word n-gram lengths (default 1-2; 0-0 off)\n"
     "  --rule-scale X      factor on the task's rule weights (default: chosen by\n"
