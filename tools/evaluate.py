@@ -4,7 +4,8 @@
 Three tables, printed and written to build/eval/report.{md,json}:
   1. single dataset: each model trained on one dataset's train.tsv and tested
      on its test.tsv, Hubao (`hubao train` + `hubao eval`) against the peer
-     (tools/peer.py) on the same files;
+     (tools/peer.py) on the same files, with a paired bootstrap interval of
+     the MCC gap;
   2. shipped models: every model under models/ on every relevant test.tsv,
      against the peer trained on the same training files;
   3. fraud is not advertising: how often legitimate messages and adverts are
@@ -17,6 +18,8 @@ import os
 import subprocess
 import sys
 import unicodedata
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer  # noqa: E402
@@ -46,10 +49,58 @@ def path(ds, split):
 
 
 def hubao_eval(model, test, positive=None):
-    cmd = [HUBAO, "eval", "--json", "--model", model, test]
+    """hubao eval's figures, plus "called": its decision on every row, in
+    file order (for the paired comparison with the peer)."""
+    pred = os.path.join(OUT, "predictions.tsv")
+    cmd = [HUBAO, "eval", "--json", "--model", model, "--predictions", pred, test]
     if positive:
         cmd += ["--positive", positive]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    with open(pred) as f:
+        next(f)
+        out["called"] = [int(line.split("\t")[3]) for line in f]
+    return out
+
+
+def delta_mcc_interval(truth, a, b, rounds=2000, seed=1):
+    """95% paired bootstrap interval of MCC(a) - MCC(b): the test rows are
+    resampled with replacement and both models scored on the same resample,
+    so the interval shows whether a gap is larger than the test set's own
+    sampling noise.  Returns (low, high)."""
+    y = np.asarray(truth, dtype=bool)
+    a = np.asarray(a, dtype=bool)
+    b = np.asarray(b, dtype=bool)
+    rng = np.random.default_rng(seed)
+    deltas = []
+    for _ in range(rounds // 100):  # 100 resamples at a time bounds memory
+        idx = rng.integers(0, len(y), size=(100, len(y)))
+        yy = y[idx]
+        deltas.append(mcc_rows(yy, a[idx]) - mcc_rows(yy, b[idx]))
+    d = np.concatenate(deltas)
+    return float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
+
+
+def mcc_rows(y, p):
+    """MCC of every row of the boolean matrices y (truth) and p (called)."""
+    tp = (y & p).sum(1).astype(float)
+    fp = (~y & p).sum(1).astype(float)
+    fn = (y & ~p).sum(1).astype(float)
+    tn = y.shape[1] - tp - fp - fn
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1), 0.0)
+
+
+def compare(h, p, test, positive, task):
+    """Attach the peer's paired interval to h; "" when there is no peer."""
+    if not p:
+        return ""
+    labels, _ = peer.read_tsv(test)
+    pos = positive.split(",") if positive else peer.POSITIVE[task]
+    truth = [1 if peer.is_positive(l, pos) else 0 for l in labels]
+    assert len(truth) == len(h["called"]) == len(p["called"]), test
+    lo, hi = delta_mcc_interval(truth, h["called"], p["called"])
+    h["delta_mcc_95"] = [lo, hi]
+    return f"{lo:+.4f} .. {hi:+.4f}"
 
 
 def text_key(text):
@@ -77,7 +128,7 @@ def peer_eval(task, train_files, test, positive=None, exclude=()):
     ty = [1 if peer.is_positive(l, pos) else 0 for l in tl]
     d = p.decision(tt)
     pred = [1 if v >= 0 else 0 for v in d]
-    out = {"mcc": peer.matthews_corrcoef(ty, pred)}
+    out = {"mcc": peer.matthews_corrcoef(ty, pred), "called": pred}
     prf = peer.precision_recall_fscore_support(ty, pred, average="binary", zero_division=0)
     out["precision"], out["recall"], out["f1"] = prf[0], prf[1], prf[2]
     out["auc"] = peer.roc_auc_score(ty, d) if 0 < sum(ty) < len(ty) else None
@@ -93,8 +144,8 @@ def fmt(x):
 
 
 def single_table(rows):
-    lines = ["| dataset | task | n | Hubao MCC | peer MCC | Δ MCC | Hubao F1 | peer F1 | Hubao AUC | peer AUC |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| dataset | task | n | Hubao MCC | peer MCC | Δ MCC | Δ 95% interval | Hubao F1 | peer F1 | Hubao AUC | peer AUC |",
+             "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |"]
     for ds, task in SINGLE:
         if not os.path.exists(path(ds, "train")):
             continue
@@ -106,21 +157,22 @@ def single_table(rows):
         subprocess.run(cmd, check=True, capture_output=True)
         h = hubao_eval(model, path(ds, "test"), positive)
         p = peer_eval(task, [path(ds, "train")], path(ds, "test"), positive)
+        ci = compare(h, p, path(ds, "test"), positive, task)
         rows.append({"dataset": ds, "task": task, "hubao": h, "peer": p})
         lines.append(f"| {ds} | {task} | {h['n']} | {fmt(h['mcc'])} | {fmt(p['mcc'])} | "
-                     f"{h['mcc'] - p['mcc']:+.4f} | {fmt(h['f1'])} | {fmt(p['f1'])} | "
+                     f"{h['mcc'] - p['mcc']:+.4f} | {ci} | {fmt(h['f1'])} | {fmt(p['f1'])} | "
                      f"{fmt(h['auc'])} | {fmt(p['auc'])} |")
         print(lines[-1], flush=True)
     return lines
 
 
 def shipped_table(rows):
-    lines = ["| model | test set | n | Hubao MCC | peer MCC | Δ MCC | Hubao recall | Hubao precision |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | test set | n | Hubao MCC | peer MCC | Δ MCC | Δ 95% interval | Hubao recall | Hubao precision |",
+             "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: |"]
     for task, tests in SHIPPED_TESTS.items():
         model = os.path.join("models", task)
         if not os.path.exists(os.path.join(model, "manifest.json")):
-            lines.append(f"| {task} | (no shipped model) | | | | | | |")
+            lines.append(f"| {task} | (no shipped model) | | | | | | | |")
             continue
         man = json.load(open(os.path.join(model, "manifest.json")))
         train_files = [d["path"] for d in man.get("data", [])]
@@ -131,10 +183,11 @@ def shipped_table(rows):
             h = hubao_eval(model, path(ds, "test"))
             p = (peer_eval(task, train_files, path(ds, "test"), exclude=excluded)
                  if all(map(os.path.exists, train_files)) else None)
+            ci = compare(h, p, path(ds, "test"), None, task)
             rows.append({"model": task, "dataset": ds, "hubao": h, "peer": p})
             pm = p["mcc"] if p else None
             lines.append(f"| {task} | {ds} | {h['n']} | {fmt(h['mcc'])} | {fmt(pm)} | "
-                         f"{'' if pm is None else format(h['mcc'] - pm, '+.4f')} | "
+                         f"{'' if pm is None else format(h['mcc'] - pm, '+.4f')} | {ci} | "
                          f"{fmt(h['recall'])} | {fmt(h['precision'])} |")
             print(lines[-1], flush=True)
     return lines
@@ -177,7 +230,11 @@ def main():
         return 2
     os.makedirs(OUT, exist_ok=True)
     report = {"single": [], "shipped": []}
-    md = ["# Hubao evaluation", "", "## 1. Trained and tested on one dataset (Hubao vs scikit-learn peer)", ""]
+    note = ("Δ 95% interval: paired bootstrap over the test rows (2,000 resamples); "
+            "an interval that spans 0 is a gap the test set cannot tell from noise.")
+    md = ["# Hubao evaluation", "", note, "",
+          "## 1. Trained and tested on one dataset (Hubao vs scikit-learn peer)", ""]
+    print(note)
     print("\n== 1. single dataset: Hubao vs the scikit-learn peer (TF-IDF + LinearSVC)")
     md += single_table(report["single"])
     print("\n== 2. shipped models on every relevant test set (peer trained on the same files)")
@@ -186,6 +243,10 @@ def main():
     md += ["", "## 3. Fraud is not advertising", ""] + fraud_table()
     with open(os.path.join(OUT, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+    for row in report["single"] + report["shipped"]:
+        for side in ("hubao", "peer"):
+            if row.get(side):
+                row[side].pop("called", None)  # per-row decisions: in the interval
     with open(os.path.join(OUT, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(f"\nwrote {OUT}/report.md and {OUT}/report.json")

@@ -86,13 +86,26 @@ printf 'ham\tok\nbroken line\n' >"$TMP/bad.tsv"
 expect "malformed TSV is refused" test $? -ne 0
 expect "malformed TSV names file:line" grep -q "bad.tsv:2: no TAB" "$TMP/badtsv.err"
 
-"$HUBAO" eval --model "$TMP/models/fraud" --json tests/fixtures/train_small.tsv >"$TMP/eval.json"
+"$HUBAO" eval --model "$TMP/models/fraud" --json --predictions "$TMP/pred.tsv" \
+  tests/fixtures/train_small.tsv >"$TMP/eval.json"
 expect "eval json has the documented keys" python3 - "$TMP/eval.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 for k in ("n", "accuracy", "precision", "recall", "f1", "mcc", "auc", "tp", "fp", "tn", "fn"):
     assert k in r, k
 assert r["n"] == 48 and r["tp"] + r["fn"] == 25
+PY
+expect "eval --predictions: one line per row, agreeing with the confusion matrix" \
+  python3 - "$TMP/eval.json" "$TMP/pred.tsv" tests/fixtures/train_small.tsv <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+head, *rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+assert head == ["line", "truth", "probability", "called"], head
+assert [int(x[0]) for x in rows] == list(range(1, 49)), "rows in file order"
+pairs = [(int(t), int(c)) for _, t, _, c in rows]
+assert pairs.count((1, 1)) == r["tp"] and pairs.count((0, 1)) == r["fp"], pairs
+assert pairs.count((0, 0)) == r["tn"] and pairs.count((1, 0)) == r["fn"], pairs
+assert all(0 <= float(x[2]) <= 1 for x in rows)
 PY
 
 # a blocklisted link makes a message fraud, whatever the text says, and the

@@ -29,6 +29,9 @@ static const char USAGE[] =
     "  --positive L,...   labels that are positive (default: the task's mapping)\n"
     "  --json             print one JSON object\n"
     "  --plot FILE.png    draw precision-recall and ROC curves (gnuplot)\n"
+    "  --predictions F    write one line per row to F: line<TAB>truth<TAB>\n"
+    "                     probability<TAB>called (truth and called 1 or 0), for\n"
+    "                     paired comparisons (make eval's confidence intervals)\n"
     "  --rules DIR        rule files (default $HUBAO_RULES or models/rules)\n"
     "  --unseen-domains TRAIN.tsv\n"
     "                     URL models: keep only rows whose registrable domain\n"
@@ -122,6 +125,20 @@ static int plot(const double *p, const int *y, size_t n, const char *png,
     return rc;
 }
 
+/* One line per scored row, in file order, for paired comparisons. */
+static int write_predictions(const char *path, const hb_dataset *ds, const int *y,
+                             const double *p, const int *pred)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("line\ttruth\tprobability\tcalled\n", f);
+    for (size_t i = 0; i < ds->n; i++)
+        fprintf(f, "%d\t%d\t%.6f\t%d\n", ds->rows[i].line, y[i], p[i], pred[i]);
+    int failed = ferror(f);
+    return fclose(f) == 0 && !failed ? 0 : -1;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -174,13 +191,14 @@ int cmd_eval(int argc, char **argv)
         {"positive", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"plot", required_argument, NULL, 'P'},
+        {"predictions", required_argument, NULL, 'o'},
         {"rules", required_argument, NULL, 'r'},
         {"unseen-domains", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *model_dir = NULL, *positive = NULL, *png = NULL, *rules = NULL;
-    const char *unseen = NULL;
+    const char *unseen = NULL, *predictions = NULL;
     int as_json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -189,6 +207,7 @@ int cmd_eval(int argc, char **argv)
         case 'p': positive = optarg; break;
         case 'j': as_json = 1; break;
         case 'P': png = optarg; break;
+        case 'o': predictions = optarg; break;
         case 'r': rules = optarg; break;
         case 'U': unseen = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -342,6 +361,10 @@ int cmd_eval(int argc, char **argv)
             printf("  fraud type right for %.1f%% of caught frauds\n", 100 * type_acc);
     }
     rc = 0;
+    if (predictions && write_predictions(predictions, &ds, y, p, pred) != 0) {
+        cli_error("cannot write %s", predictions);
+        rc = EXIT_SETUP;
+    }
     if (png) {
         char title[512];
         snprintf(title, sizeof title, "%s on %s", model_dir, file);
