@@ -58,7 +58,9 @@ def hubao_eval(model, test, positive=None):
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     with open(pred) as f:
         next(f)
-        out["called"] = [int(line.split("\t")[3]) for line in f]
+        rows = [line.split("\t") for line in f]
+    out["truth"] = [int(r[1]) for r in rows]
+    out["called"] = [int(r[3]) for r in rows]
     return out
 
 
@@ -91,13 +93,15 @@ def mcc_rows(y, p):
 
 
 def compare(h, p, test, positive, task):
-    """Attach the peer's paired interval to h; "" when there is no peer."""
+    """The 95% interval of Hubao's MCC minus the peer's on test, stored in
+    h and returned as text ("" when there is no peer)."""
     if not p:
         return ""
     labels, _ = peer.read_tsv(test)
     pos = positive.split(",") if positive else peer.POSITIVE[task]
     truth = [1 if peer.is_positive(l, pos) else 0 for l in labels]
-    assert len(truth) == len(h["called"]) == len(p["called"]), test
+    # both sides must have read the same rows with the same label mapping
+    assert truth == h["truth"] and len(truth) == len(p["called"]), test
     lo, hi = delta_mcc_interval(truth, h["called"], p["called"])
     h["delta_mcc_95"] = [lo, hi]
     return f"{lo:+.4f} .. {hi:+.4f}"
@@ -246,7 +250,8 @@ def main():
     for row in report["single"] + report["shipped"]:
         for side in ("hubao", "peer"):
             if row.get(side):
-                row[side].pop("called", None)  # per-row decisions: in the interval
+                for per_row in ("truth", "called"):  # summarised by the interval
+                    row[side].pop(per_row, None)
     with open(os.path.join(OUT, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(f"\nwrote {OUT}/report.md and {OUT}/report.json")
