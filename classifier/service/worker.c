@@ -290,7 +290,7 @@ static int run(worker *w)
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             return 3;
         }
-        unsigned sig = hb_signals_take();
+        unsigned sig = (items[1].revents & ZMQ_POLLIN) ? hb_signals_take() : 0;
         if (sig & HB_SIG_TERM)
             break;
         if (sig & HB_SIG_HUP)
