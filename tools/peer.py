@@ -7,7 +7,7 @@ label<TAB>text file and evaluated on another, with the same label mapping
 `hubao train` uses.  Runs on Debian's python3-sklearn (no PyPI).
 
   peer.py eval --task spam TRAIN.tsv TEST.tsv [--positive L,...]   one JSON line
-  peer.py bench TRAIN.tsv MESSAGES.txt                             batch prediction rate
+  peer.py bench TRAIN.tsv MESSAGES.txt                             batch prediction rate (best of 5)
 """
 import argparse
 import json
@@ -81,10 +81,16 @@ def main():
         with open(args.messages, encoding="utf-8") as f:
             msgs = [l.rstrip("\n") for l in f]
         peer.decision(msgs[:100])  # warm up
-        t0 = time.perf_counter()
-        peer.decision(msgs)
-        secs = time.perf_counter() - t0
-        print(json.dumps({"n": len(msgs), "seconds": secs, "msgs_per_s": len(msgs) / secs}))
+        # the fastest of five batches: the peer's best figure, and one that
+        # a noisy neighbour on the machine disturbs less than a single run
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            peer.decision(msgs)
+            times.append(time.perf_counter() - t0)
+        secs = min(times)
+        print(json.dumps({"n": len(msgs), "seconds": secs, "msgs_per_s": len(msgs) / secs,
+                          "runs_s": times}))
         return
 
     tl, tt = read_tsv(args.test)
