@@ -167,7 +167,7 @@ def main():
         ("hubaod, batches of 64, brief replies", f"{result['e2e_batch64_msgs_per_s']:,.0f} msg/s"),
         ("hubaod, batches of 64, full replies", f"{result['e2e_full_msgs_per_s']:,.0f} msg/s"),
         ("hubaod, single requests pipelined", f"{result['e2e_single_msgs_per_s']:,.0f} msg/s"),
-        ("scikit-learn peer, one batch (fastest of 5)", f"{result['peer_msgs_per_s']:,.0f} msg/s"),
+        ("scikit-learn peer, batch (best of 5)", f"{result['peer_msgs_per_s']:,.0f} msg/s"),
         ("ratio Hubao / peer", f"{result['ratio_vs_peer']}x (batches of 256, brief), "
                                f"{result['ratio_vs_peer_full_replies']}x (64, full)"),
         (f"latency at {lat['offered_per_s']:.0f} req/s (half load)",
