@@ -1,0 +1,58 @@
+#!/bin/sh
+# The statistics behind `make eval` (tools/evaluate.py) on made-up
+# decisions: the per-row MCC agrees with scikit-learn's, and the paired
+# bootstrap interval of an MCC gap is 0 for identical models, above 0 for
+# a model that is right where the other is wrong, and changes sign when the
+# two are swapped.  Debian's python3 (numpy, sklearn), no data sets needed.
+set -u
+fails=0
+ok() { echo "  ok   $1"; }
+bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
+expect() { # expect NAME CONDITION...
+  name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+check() { # check NAME PYTHON: run PYTHON with tools/evaluate.py imported as ev
+  name=$1
+  expect "$name" /usr/bin/python3 -c "
+import random, sys
+sys.path.insert(0, 'tools')
+import evaluate as ev
+import numpy as np
+from sklearn.metrics import matthews_corrcoef
+rng = random.Random(5)
+truth = [rng.random() < 0.3 for _ in range(400)]
+good = list(truth)
+good[0] = not good[0]
+noisy = [t if rng.random() < 0.85 else not t for t in truth]
+$2"
+}
+
+check "per-row MCC equals scikit-learn's" '
+y = np.array([truth, truth]); p = np.array([good, noisy])
+got = ev.mcc_rows(y, p)
+assert abs(got[0] - matthews_corrcoef(truth, good)) < 1e-12, got
+assert abs(got[1] - matthews_corrcoef(truth, noisy)) < 1e-12, got
+assert ev.mcc_rows(np.array([truth]), np.array([[False] * 400]))[0] == 0  # undefined: 0
+'
+check "identical decisions: the interval is 0 .. 0" '
+assert ev.delta_mcc_interval(truth, noisy, noisy) == (0.0, 0.0)
+'
+check "a clearly better model: the interval lies above 0" '
+lo, hi = ev.delta_mcc_interval(truth, good, noisy)
+assert 0 < lo < hi, (lo, hi)
+'
+check "swapping the models flips the interval" '
+lo, hi = ev.delta_mcc_interval(truth, good, noisy)
+lo2, hi2 = ev.delta_mcc_interval(truth, noisy, good)
+assert abs(lo + hi2) < 1e-12 and abs(hi + lo2) < 1e-12, (lo, hi, lo2, hi2)
+'
+check "one differing row out of 400: the interval spans 0" '
+one = list(noisy)
+one[1] = not one[1]
+lo, hi = ev.delta_mcc_interval(truth, one, noisy)
+assert lo <= 0 <= hi, (lo, hi)
+'
+
+[ "$fails" -eq 0 ]
