@@ -197,11 +197,27 @@ def shipped_table(rows):
     return lines
 
 
+def wilson(k, n, z=1.96):
+    """95% Wilson score interval of the proportion k/n, as (low, high)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def share(k, n):
+    """k of n as a percentage with its 95% interval: "87.3% (80.9-91.8)"."""
+    lo, hi = wilson(k, n)
+    return f"{100 * k / n:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
 def fraud_table():
     """Fraud is not advertising: the share of each original label the
     shipped fraud model calls fraud, next to the peer trained on the spam
     sets (the spam filter someone might use as a fraud detector)."""
-    lines = ["| test set | label | n | shipped fraud model: called fraud | peer trained on the spam sets: called positive |",
+    lines = ["| test set | label | n | shipped fraud model: called fraud (95% interval) | peer trained on the spam sets: called positive |",
              "| --- | --- | ---: | ---: | ---: |"]
     fraud = os.path.join("models", "fraud")
     spam_man = os.path.join("models", "spam", "manifest.json")
@@ -219,10 +235,14 @@ def fraud_table():
         sp = peer_eval("spam", spam_files, path(ds, "test"), exclude=spam_excluded) if spam_files else None
         for lab, v in sorted(h["labels"].items()):
             rate = sp["labels"].get(lab) if sp else None
-            lines.append(f"| {ds} | {lab} | {v['n']} | {100 * v['called_positive']:.1f}% | "
+            called = round(v["called_positive"] * v["n"])
+            lines.append(f"| {ds} | {lab} | {v['n']} | {share(called, v['n'])} | "
                          f"{'-' if rate is None else format(100 * rate, '.1f') + '%'} |")
         if h.get("type_accuracy") is not None:
-            lines.append(f"| {ds} | fraud type right (of frauds caught) | | {100 * h['type_accuracy']:.1f}% | |")
+            caught = sum(round(v["called_positive"] * v["n"])
+                         for lab, v in h["labels"].items() if lab.startswith("fraud_"))
+            right = round(h["type_accuracy"] * caught)
+            lines.append(f"| {ds} | fraud type right (of frauds caught) | {caught} | {share(right, caught)} | |")
         print("\n".join(lines[-len(h["labels"]) - (h.get("type_accuracy") is not None):]), flush=True)
     return lines
 

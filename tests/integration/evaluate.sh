@@ -3,7 +3,8 @@
 # decisions: the per-row MCC agrees with scikit-learn's, and the paired
 # bootstrap interval of an MCC gap is 0 for identical models, above 0 for
 # a model that is right where the other is wrong, and changes sign when the
-# two are swapped.  Debian's python3 (numpy, sklearn), no data sets needed.
+# two are swapped; the Wilson interval of a share matches values worked by
+# hand.  Debian's python3 (numpy, sklearn), no data sets needed.
 set -u
 fails=0
 ok() { echo "  ok   $1"; }
@@ -53,6 +54,12 @@ one = list(noisy)
 one[1] = not one[1]
 lo, hi = ev.delta_mcc_interval(truth, one, noisy)
 assert lo <= 0 <= hi, (lo, hi)
+'
+check "Wilson interval: values worked by hand" '
+lo, hi = ev.wilson(81, 84)
+assert abs(lo - 0.9002) < 5e-4 and abs(hi - 0.9878) < 5e-4, (lo, hi)  # by hand
+assert ev.wilson(0, 50)[0] == 0 and abs(ev.wilson(0, 50)[1] - 0.0714) < 5e-4
+assert ev.share(81, 84) == "96.4% (90.0-98.8)", ev.share(81, 84)
 '
 
 [ "$fails" -eq 0 ]
