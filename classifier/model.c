@@ -478,6 +478,22 @@ typedef struct linear_sums {
     double dot[HB_TEXT_GROUPS], sq[HB_TEXT_GROUPS], named;
 } linear_sums;
 
+/* Add one feature (value val, group g) with weight w and IDF idf to a;
+ * returns its contribution before normalisation.  Every linear path goes
+ * through here, so fused and single scoring stay bit-identical. */
+static inline double add_feature(linear_sums *a, float w, float idf, uint8_t g, double val)
+{
+    if (g < HB_TEXT_GROUPS) {
+        double x = (double)idf * val;
+        a->dot[g] += w * x;
+        a->sq[g] += x * x;
+        return w * x;
+    }
+    double c = (double)w * val;
+    a->named += c;
+    return c;
+}
+
 static double finish_sums(const linear_sums *a, double bias, double inv[HB_TEXT_GROUPS])
 {
     double d = bias + a->named;
@@ -499,20 +515,10 @@ double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
         for (size_t e = 0; e < v->n; e++) {
             prefetch_row(t, v, e + PREFETCH_AHEAD);
             const float *r = row(t, v->idx[e]);
-            float w = r[m->slot], idf = r[t->half + m->slot];
-            uint8_t g = v->group[e];
-            if (g < HB_TEXT_GROUPS) {
-                double x = (double)idf * v->val[e];
-                a.dot[g] += w * x;
-                a.sq[g] += x * x;
-                if (contrib)
-                    contrib[e] = (float)(w * x);
-            } else {
-                double c = (double)w * v->val[e];
-                a.named += c;
-                if (contrib)
-                    contrib[e] = (float)c;
-            }
+            double c = add_feature(&a, r[m->slot], r[t->half + m->slot], v->group[e],
+                                   v->val[e]);
+            if (contrib)
+                contrib[e] = (float)c;
         }
         double inv[HB_TEXT_GROUPS];
         double d = finish_sums(&a, m->bias, inv);
@@ -631,19 +637,8 @@ void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
     for (size_t e = 0; e < v->n; e++) {
         prefetch_row(t, v, e + PREFETCH_AHEAD);
         const float *r = row(t, v->idx[e]);
-        uint8_t g = v->group[e];
-        double val = v->val[e];
-        /* the same arithmetic as hb_model_decision, model by model */
-        for (size_t k = 0; k < n; k++) {
-            float w = r[k], idf = r[HB_FUSE_MAX + k];
-            if (g < HB_TEXT_GROUPS) {
-                double x = (double)idf * val;
-                a[k].dot[g] += w * x;
-                a[k].sq[g] += x * x;
-            } else {
-                a[k].named += (double)w * val;
-            }
-        }
+        for (size_t k = 0; k < n; k++)
+            add_feature(&a[k], r[k], r[HB_FUSE_MAX + k], v->group[e], v->val[e]);
     }
     double inv[HB_TEXT_GROUPS];
     for (size_t k = 0; k < n; k++)

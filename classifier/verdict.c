@@ -139,6 +139,13 @@ hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
     return hb_engine_open_paths(&p, err);
 }
 
+/* Models with the same feature configuration score the same vector (one
+ * extraction) and can share one weight table (hb_models_fuse). */
+static int same_features(const hb_model *a, const hb_model *b)
+{
+    return memcmp(hb_model_features(a), hb_model_features(b), sizeof(hb_feature_config)) == 0;
+}
+
 /* Fuse the text models that share the first model's feature
  * configuration, when there are several and they are all linear (a kernel
  * model among them leaves every model scoring alone). */
@@ -146,8 +153,7 @@ static int fuse_models(hb_engine *e)
 {
     size_t n = 0;
     for (size_t i = 0; i < e->nmodels && n < HB_FUSE_MAX; i++)
-        if (memcmp(hb_model_features(e->models[i]), hb_model_features(e->models[0]),
-                   sizeof(hb_feature_config)) == 0) {
+        if (same_features(e->models[i], e->models[0])) {
             e->fused[n] = e->models[i];
             e->fused_at[n++] = i;
         }
@@ -452,7 +458,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         r->fvec = i;
         r->by_link = 0;
         for (size_t j = 0; j < i; j++)
-            if (memcmp(cfg, hb_model_features(e->models[j]), sizeof *cfg) == 0) {
+            if (same_features(m, e->models[j])) {
                 r->fvec = v->tasks[j].fvec;
                 break;
             }

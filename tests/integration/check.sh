@@ -7,13 +7,7 @@ HUBAO=${HUBAO:-build/asan/hubao}
 RULES=tests/fixtures/engine/rules
 TMP=build/tmp/check-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
-fails=0
-ok() { echo "  ok   $1"; }
-bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
-expect() { # expect NAME CONDITION...
-  name=$1; shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. tests/integration/lib/expect.sh
 
 export HUBAO_RULES=$RULES
 for task in fraud spam; do

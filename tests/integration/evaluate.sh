@@ -6,13 +6,9 @@
 # two are swapped; the Wilson interval of a share matches values worked by
 # hand.  Debian's python3 (numpy, sklearn), no data sets needed.
 set -u
-fails=0
-ok() { echo "  ok   $1"; }
-bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
-expect() { # expect NAME CONDITION...
-  name=$1; shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
-}
+TMP=build/tmp/evaluate-it.$$
+rm -rf "$TMP"; mkdir -p "$TMP"
+. tests/integration/lib/expect.sh
 
 check() { # check NAME PYTHON: run PYTHON with tools/evaluate.py imported as ev
   name=$1
@@ -62,4 +58,5 @@ assert ev.wilson(0, 50)[0] == 0 and abs(ev.wilson(0, 50)[1] - 0.0714) < 5e-4
 assert ev.share(81, 84) == "96.4% (90.0-98.8)", ev.share(81, 84)
 '
 
+[ "$fails" -eq 0 ] && rm -rf "$TMP"
 [ "$fails" -eq 0 ]

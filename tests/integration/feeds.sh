@@ -11,13 +11,7 @@ HUBAO=${HUBAO:-build/asan/hubao}
 TMP=build/tmp/feeds-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
 D=$TMP/feeds
-fails=0
-ok() { echo "  ok   $1"; }
-bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
-expect() { # expect NAME CONDITION...
-  name=$1; shift
-  if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. tests/integration/lib/expect.sh
 has() { grep -q -- "$2" "$1"; }
 
 # Loopback only, whatever proxy the environment sets.

@@ -13,13 +13,7 @@ PY=/usr/bin/python3
 CLIENT=tests/integration/service_client.py
 TMP=build/tmp/service-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
-fails=0
-ok() { echo "  ok   $1"; }
-bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
-expect() { # expect NAME COMMAND...: pass if the command succeeds
-  name=$1; shift
-  if "$@" >"$TMP/last.out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$TMP/last.out" | head -20; fi
-}
+. tests/integration/lib/expect.sh
 client() { timeout 60 "$PY" "$CLIENT" "$@"; }
 
 PIDS=""

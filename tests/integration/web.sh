@@ -15,13 +15,7 @@ HUBAOD=${HUBAOD:-build/asan/hubaod}
 TMP=build/tmp/web-it.$$
 SHOTS=build/tests/screenshots
 rm -rf "$TMP"; mkdir -p "$TMP" "$SHOTS"
-fails=0
-ok() { echo "  ok   $1"; }
-bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
-expect() { # expect NAME COMMAND...
-  name=$1; shift
-  if "$@" >"$TMP/last.out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$TMP/last.out" | head -20; fi
-}
+. tests/integration/lib/expect.sh
 
 PIDS=""
 cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; }
