@@ -375,6 +375,12 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
     return 0;
 }
 
+const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
+                                 hb_fvec *v)
+{
+    return map_text(cfg, t, v) == 0 ? v->mapped : NULL;
+}
+
 int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
                      hb_fvec *v)
 {

@@ -100,6 +100,14 @@ void hb_fvec_release(hb_fvec *v);
 int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
                      hb_fvec *v);
 
+/* The text as the n-gram features read it: t's code points, with digits
+ * and digit masks read as '0' when cfg->map_digits is on (only ASCII
+ * characters change, each into '0').  Returns t->ncps code points held in
+ * v's scratch, valid until v is next used, or NULL when out of memory.
+ * For tools that show what a model sees (`hubao normalize`). */
+const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
+                                 hb_fvec *v);
+
 /* Add a named feature ("rule:fraud.safe_account", "entity:url") with the
  * given value (summed if already present).  Named features are neither
  * IDF-weighted nor normalised.  name must outlive v's use (it

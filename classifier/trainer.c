@@ -61,6 +61,7 @@ hb_train_options hb_train_defaults(const char *task)
         .features = hb_feature_config_default(),
         .seed = 1,
         .folds = 5,
+        .repeats = 3,
         .c_grid = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0},
         .nc = 6,
         .max_fpr = 0,
@@ -359,13 +360,14 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     return rc;
 }
 
-/* Stratified fold assignment: shuffle each class, deal round-robin. */
-static void assign_folds(rows *r, int folds, unsigned long seed)
+/* Stratified fold assignment: shuffle each class, deal round-robin.
+ * Returns 0 or HB_ENOMEM. */
+static int assign_folds(rows *r, int folds, unsigned long seed)
 {
     uint64_t state = seed;
     size_t *idx = malloc(r->n * sizeof *idx);
     if (!idx)
-        return;
+        return HB_ENOMEM;
     for (int cls = 0; cls <= 1; cls++) {
         size_t m = 0;
         for (size_t i = 0; i < r->n; i++)
@@ -381,6 +383,7 @@ static void assign_folds(rows *r, int folds, unsigned long seed)
             r->fold[idx[i]] = (int)(i % (size_t)folds);
     }
     free(idx);
+    return 0;
 }
 
 /* Train on the rows whose fold differs from skip (skip < 0: all rows). */
@@ -524,8 +527,9 @@ static void platt_weights(const hb_train_options *o, const rows *r, const int *m
 /* A model trained on Chinese and English at once gets a calibration and a
  * threshold per script when each script has enough rows of both classes
  * (one pooled threshold serves the bigger language and fails the other).
- * Fills pred[] with every row's out-of-fold decision and returns the
- * manifest's "by_script" object, or NULL when pooled is all there is. */
+ * r and dec are the out-of-fold decisions of every run (pool_runs).
+ * Fills pred[] with every decision's call and returns the manifest's
+ * "by_script" object, or NULL when pooled is all there is. */
 static json_t *calibrate_by_script(const rows *r, const double *dec, double *prob,
                                    const hb_train_options *o,
                                    const hb_train_result *res, int *pred)
@@ -549,7 +553,8 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
                 y[m] = r->label[i];
                 pos += (size_t)y[m++];
             }
-        if (pos < MIN_ROWS || m - pos < MIN_ROWS || m == r->n)
+        size_t runs = (size_t)o->repeats; /* r holds each row this often */
+        if (pos < MIN_ROWS * runs || m - pos < MIN_ROWS * runs || m == r->n)
             continue;
         double wp, wn, a, b;
         platt_weights(o, r, r->script, k, &wp, &wn);
@@ -563,8 +568,8 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
             by = json_object();
         json_object_set_new(by, NAME[k], json_pack("{s:f, s:f, s:f, s:I, s:I}", "a", a,
                                                    "b", b, "threshold", t, "rows",
-                                                   (json_int_t)m, "positives",
-                                                   (json_int_t)pos));
+                                                   (json_int_t)(m / runs), "positives",
+                                                   (json_int_t)(pos / runs)));
     }
     free(d);
     free(p);
@@ -573,21 +578,52 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
     return by;
 }
 
-/* The out-of-fold SVM margin of every row for cost c into margin; 0 or
- * HB_ENOMEM.  step counts the fits done, for the progress bar. */
-static int out_of_fold(const rows *r, const hb_train_options *o, double c,
+/* The out-of-fold SVM margins for cost c: o->repeats cross-validation
+ * runs, run k with folds drawn from seed + k (so every C and scale is
+ * judged on the same folds), its margin for row i at margin[k * r->n + i].
+ * 0 or HB_ENOMEM.  step counts the fits done, for the progress bar. */
+static int out_of_fold(rows *r, const hb_train_options *o, double c,
                        double *margin, size_t *step, size_t steps)
 {
-    for (int f = 0; f < o->folds; f++) {
-        struct model *m = fit(r, f, c, o->seed);
-        if (!m)
+    for (int k = 0; k < o->repeats; k++) {
+        if (assign_folds(r, o->folds, o->seed + (unsigned long)k) != 0)
             return HB_ENOMEM;
-        for (size_t i = 0; i < r->n; i++)
-            if (r->fold[i] == f)
-                margin[i] = decide(m, r->x[i]);
-        free_and_destroy_model(&m);
-        progress(o, "cross-validation", ++*step, steps);
+        double *run = margin + (size_t)k * r->n;
+        for (int f = 0; f < o->folds; f++) {
+            struct model *m = fit(r, f, c, o->seed);
+            if (!m)
+                return HB_ENOMEM;
+            for (size_t i = 0; i < r->n; i++)
+                if (r->fold[i] == f)
+                    run[i] = decide(m, r->x[i]);
+            free_and_destroy_model(&m);
+            progress(o, "cross-validation", ++*step, steps);
+        }
     }
+    return 0;
+}
+
+/* The rows as the out-of-fold decisions of all runs see them: entry
+ * k * r->n + i is row i in run k, with its label, script and rule weight.
+ * Each entry is the held-out decision of one model, as a new message's
+ * will be; averaging the runs per row instead would give steadier
+ * decisions than any one model and so a too-confident calibration.  Only
+ * label, script, rule_w and n are set.  0 or HB_ENOMEM. */
+static int pool_runs(const rows *r, int repeats, rows *pooled)
+{
+    memset(pooled, 0, sizeof *pooled);
+    size_t n = r->n * (size_t)repeats;
+    pooled->label = malloc(n * sizeof *pooled->label);
+    pooled->script = malloc(n * sizeof *pooled->script);
+    pooled->rule_w = malloc(n * sizeof *pooled->rule_w);
+    if (!pooled->label || !pooled->script || !pooled->rule_w)
+        return HB_ENOMEM;
+    for (size_t k = 0; k < n; k += r->n) {
+        memcpy(pooled->label + k, r->label, r->n * sizeof *r->label);
+        memcpy(pooled->script + k, r->script, r->n * sizeof *r->script);
+        memcpy(pooled->rule_w + k, r->rule_w, r->n * sizeof *r->rule_w);
+    }
+    pooled->n = n;
     return 0;
 }
 
@@ -661,14 +697,16 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(res, 0, sizeof *res);
-    if (o->folds < 2 || o->folds > 10 || o->nc == 0 || o->nc > 8)
-        return hb_error_set(err, HB_EINVAL, "folds must be 2..10 and the C "
-                                            "grid 1..8 values");
+    if (o->folds < 2 || o->folds > 10 || o->repeats < 1 || o->repeats > 10 ||
+        o->nc == 0 || o->nc > 8)
+        return hb_error_set(err, HB_EINVAL, "folds and repeats must be 2..10 "
+                                            "and 1..10, the C grid 1..8 values");
     int rc = hb_label_map_check(map, ds, err);
     if (rc != 0)
         return rc;
-    rows r;
+    rows r, pooled;
     memset(&r, 0, sizeof r);
+    memset(&pooled, 0, sizeof pooled);
     set_print_string_function(quiet);
     double *dec = NULL, *best_dec = NULL, *prob = NULL, *margin = NULL;
     int *pred = NULL;
@@ -691,19 +729,24 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                           r.n - res->npositive);
         goto done;
     }
-    assign_folds(&r, o->folds, o->seed);
 
-    dec = malloc(r.n * sizeof *dec);
-    best_dec = malloc(r.n * sizeof *best_dec);
-    margin = malloc(r.n * sizeof *margin);
-    prob = malloc(r.n * sizeof *prob);
-    pred = malloc(r.n * sizeof *pred);
+    /* the out-of-fold decisions of every run (pool_runs) */
+    if (pool_runs(&r, o->repeats, &pooled) != 0) {
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t np = pooled.n;
+    dec = malloc(np * sizeof *dec);
+    best_dec = malloc(np * sizeof *best_dec);
+    margin = malloc(np * sizeof *margin);
+    prob = malloc(np * sizeof *prob);
+    pred = malloc(np * sizeof *pred);
     if (!dec || !best_dec || !prob || !margin || !pred) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
-    double *sub_d = malloc(r.n * sizeof *sub_d);
-    int *sub_y = malloc(r.n * sizeof *sub_y);
+    double *sub_d = malloc(np * sizeof *sub_d);
+    int *sub_y = malloc(np * sizeof *sub_y);
     if (!sub_d || !sub_y) {
         free(sub_d);
         free(sub_y);
@@ -714,7 +757,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     static const double NAMED_GRID[] = {1.0, 0.3};
     size_t nn = o->named_scale > 0 || !r.idf ? 1 : 2;
     double best_mcc = -2, named = 1.0;
-    size_t step = 0, steps = nn * o->nc * (size_t)o->folds + 1;
+    size_t step = 0, steps = nn * o->nc * (size_t)(o->folds * o->repeats) + 1;
     for (size_t ni = 0; ni < nn; ni++) {
         double want = !r.idf               ? 1.0 /* no IDF: not separable */
                       : o->named_scale > 0 ? o->named_scale
@@ -729,19 +772,19 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                 goto done;
             }
             double scale[HB_SCRIPTS];
-            choose_rule_scale(o, &r, margin, sub_d, sub_y, scale);
-            for (size_t i = 0; i < r.n; i++)
-                dec[i] = margin[i] + scale[r.script[i]] * r.rule_w[i];
-            double t = hb_metrics_best_threshold(dec, r.label, r.n, 0);
+            choose_rule_scale(o, &pooled, margin, sub_d, sub_y, scale);
+            for (size_t i = 0; i < np; i++)
+                dec[i] = margin[i] + scale[pooled.script[i]] * pooled.rule_w[i];
+            double t = hb_metrics_best_threshold(dec, pooled.label, np, 0);
             hb_metrics m;
-            hb_metrics_compute(dec, r.label, r.n, t, &m);
+            hb_metrics_compute(dec, pooled.label, np, t, &m);
             if (m.mcc > best_mcc) {
                 best_mcc = m.mcc;
                 res->c = o->c_grid[ci];
                 res->named_scale = named;
                 memcpy(res->rule_scale_script, scale, sizeof scale);
                 res->rule_scale = scale[HB_SCRIPT_OTHER];
-                memcpy(best_dec, dec, r.n * sizeof *dec);
+                memcpy(best_dec, dec, np * sizeof *dec);
             }
         }
     }
@@ -749,14 +792,16 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     free(sub_d);
     free(sub_y);
     double wp, wn;
-    platt_weights(o, &r, NULL, 0, &wp, &wn);
-    hb_platt_fit_weighted(best_dec, r.label, r.n, wp, wn, &res->platt_a, &res->platt_b);
-    for (size_t i = 0; i < r.n; i++) {
+    platt_weights(o, &pooled, NULL, 0, &wp, &wn);
+    hb_platt_fit_weighted(best_dec, pooled.label, np, wp, wn, &res->platt_a, &res->platt_b);
+    for (size_t i = 0; i < np; i++) {
         double z = res->platt_a * best_dec[i] + res->platt_b;
         prob[i] = 1.0 / (1.0 + exp(z));
     }
-    res->threshold = hb_metrics_best_threshold(prob, r.label, r.n, o->max_fpr);
-    by_script = calibrate_by_script(&r, best_dec, prob, o, res, pred);
+    res->threshold = hb_metrics_best_threshold(prob, pooled.label, np, o->max_fpr);
+    by_script = calibrate_by_script(&pooled, best_dec, prob, o, res, pred);
+    /* the manifest's cross-validated metrics: the first run, one decision
+     * per training row */
     hb_metrics_compute_pred(prob, pred, r.label, r.n, res->threshold, &res->cv);
 
     struct model *final = fit(&r, -1, res->c, o->seed);
@@ -799,9 +844,9 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   "by_script", by_script));
     json_object_set_new(
         manifest, "training",
-        json_pack("{s:s, s:f, s:i, s:I, s:s, s:I, s:I, s:f, s:f}", "solver",
+        json_pack("{s:s, s:f, s:i, s:i, s:I, s:s, s:I, s:I, s:f, s:f}", "solver",
                   "liblinear L2R_L2LOSS_SVC_DUAL (linear SVM)", "c", res->c,
-                  "folds", o->folds, "seed", (json_int_t)o->seed,
+                  "folds", o->folds, "repeats", o->repeats, "seed", (json_int_t)o->seed,
                   "class_weight", "balanced", "rows", (json_int_t)r.n,
                   "positives", (json_int_t)res->npositive, "max_fpr",
                   o->max_fpr, "named_scale", res->named_scale));
@@ -826,6 +871,7 @@ done:
     free(pred);
     json_decref(by_script);
     free(prob);
+    rows_free(&pooled);
     rows_free(&r);
     return rc;
 }

@@ -48,6 +48,10 @@ typedef struct hb_train_options {
     hb_feature_config features;
     unsigned long seed;
     int folds;                  /* 2..10 */
+    int repeats;                /* 1..10: cross-validation runs, each with
+                                   its own folds; C, scales, calibration and
+                                   threshold are chosen on the held-out
+                                   decisions of all of them */
     double c_grid[8];
     size_t nc;
     double max_fpr;             /* 0: no cap when choosing the threshold */
@@ -69,7 +73,7 @@ typedef struct hb_train_options {
 } hb_train_options;
 
 /* Defaults for a task (labels named after it, kind "url" for task "url"
- * and "text" otherwise, 5 folds, C grid 0.0625..2, seed 1). */
+ * and "text" otherwise, 5 folds run 3 times, C grid 0.0625..2, seed 1). */
 hb_train_options hb_train_defaults(const char *task);
 
 typedef struct hb_train_result {

@@ -124,7 +124,7 @@ def card(task, spec, manifest, evals):
              f"- version `{manifest['version']}`, trained {manifest.get('trained_at', '')} by `make models` "
              "(tools/build_models.py)",
              f"- linear SVM ({t['solver']}), C = {t['c']}, balanced class weights, "
-             f"{t['folds']}-fold cross-validation, seed {t['seed']}, rule and entity features "
+             f"{t['folds']}-fold cross-validation run {t.get('repeats', 1)} times, seed {t['seed']}, rule and entity features "
              f"scaled by {t.get('named_scale', 1)} while training (compensated in the weights)",
              f"- features: {json.dumps(manifest['features'])}",
              f"- rule weight scale {manifest.get('rule_weight_scale_by_script', manifest.get('rule_weight_scale', 1))}, Platt calibration "

@@ -74,6 +74,9 @@ expect "corrupt model names the checksum" grep -q "checksum" "$TMP/corrupt.err"
 
 "$HUBAO" check --bogus >/dev/null 2>&1
 expect "usage error exits 2" test $? -eq 2
+"$HUBAO" train --task fraud --data tests/fixtures/train_small.tsv --out "$TMP/never" \
+  --repeats 11 >/dev/null 2>&1
+expect "train --repeats outside 1..10 exits 2" test $? -eq 2
 
 printf 'ham\tok\nbroken line\n' >"$TMP/bad.tsv"
 "$HUBAO" train --task fraud --data "$TMP/bad.tsv" --out "$TMP/never" 2>"$TMP/badtsv.err"

@@ -4,7 +4,9 @@
 # bootstrap interval of an MCC gap is 0 for identical models, above 0 for
 # a model that is right where the other is wrong, and changes sign when the
 # two are swapped; the Wilson interval of a share matches values worked by
-# hand.  Debian's python3 (numpy, sklearn), no data sets needed.
+# hand; and the peer's second reading of a file, through `hubao
+# normalize`, keeps every row and label.  Debian's python3 (numpy,
+# sklearn), no data sets needed.
 set -u
 TMP=build/tmp/evaluate-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
@@ -57,6 +59,17 @@ assert abs(lo - 0.9002) < 5e-4 and abs(hi - 0.9878) < 5e-4, (lo, hi)  # by hand
 assert ev.wilson(0, 50)[0] == 0 and abs(ev.wilson(0, 50)[1] - 0.0714) < 5e-4
 assert ev.share(81, 84) == "96.4% (90.0-98.8)", ev.share(81, 84)
 '
+
+printf 'spam\t加薇信 １３８xxxx\nham\tCall 911 now\n' >"$TMP/rows.tsv"
+expect "the peer can read a file as Hubao's models do, row for row" /usr/bin/python3 -c "
+import sys
+sys.path.insert(0, 'tools')
+import evaluate as ev
+ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+assert ev.read_rows('$TMP/rows.tsv') == (['spam', 'ham'], ['加薇信 １３８xxxx', 'Call 911 now'])
+got = ev.read_rows('$TMP/rows.tsv', 'hubao')
+assert got == (['spam', 'ham'], ['加微信 0000000', 'call 000 now']), got
+"
 
 [ "$fails" -eq 0 ] && rm -rf "$TMP"
 [ "$fails" -eq 0 ]

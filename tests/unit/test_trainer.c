@@ -145,6 +145,49 @@ static void test_refuses_one_class(void **state)
     hb_engine_free(e);
 }
 
+/* Cross-validation can run several times with different folds: the count
+ * is checked and recorded, and the cross-validated metrics still count
+ * each training row once. */
+static void test_repeats_checked_and_recorded(void **state)
+{
+    (void)state;
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, NULL, &err);
+    assert_non_null(e);
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    assert_int_equal(hb_dataset_load(&ds, tu_fixture("train_small.tsv"), &err), 0);
+    hb_label_map map;
+    hb_label_map_default("fraud", &map, NULL);
+    hb_train_options o = hb_train_defaults("fraud");
+    assert_int_equal(o.repeats, 3);
+    o.features.hash_bits = 14;
+    hb_train_result res;
+    const int bad[] = {0, 11};
+    for (size_t i = 0; i < 2; i++) {
+        o.repeats = bad[i];
+        assert_int_equal(hb_train_text(e, &ds, &map, &o, "build/tmp/never", NULL, &res, &err),
+                         HB_EINVAL);
+        assert_non_null(strstr(err.message, "repeats"));
+    }
+    const char *dir = tu_tmpdir("train_repeats");
+    const int good[] = {1, 4};
+    for (size_t i = 0; i < 2; i++) {
+        o.repeats = good[i];
+        assert_int_equal(hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err), 0);
+        assert_int_equal(res.cv.n, 48);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/manifest.json", dir);
+        json_t *man = json_load_file(path, 0, NULL);
+        assert_non_null(man);
+        json_t *training = json_object_get(man, "training");
+        assert_int_equal(json_integer_value(json_object_get(training, "repeats")), good[i]);
+        json_decref(man);
+    }
+    hb_dataset_release(&ds);
+    hb_engine_free(e);
+}
+
 /* min_df counts messages per n-gram, not per bucket: in 2^10 buckets the
  * n-grams of 40 one-off words collide all over, yet only the n-grams of the
  * word every row shares may keep an IDF (at most its 10 character n-grams
@@ -192,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_round_trip_scores),
         cmocka_unit_test(test_refuses_one_class),
+        cmocka_unit_test(test_repeats_checked_and_recorded),
         cmocka_unit_test(test_min_df_prunes_ngrams_not_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

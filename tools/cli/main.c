@@ -24,6 +24,7 @@ static const char USAGE[] =
     "  feeds   update URL blocklist feeds, or list the copies: hubao feeds update|list\n"
     "  web     serve the hotline page and HTTP API (docs/web.md)\n"
     "  feedback  export hotline feedback for training: hubao feedback export --since DATE\n"
+    "  normalize  print text as the models read it (normalised, digits as 0)\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
         rc = cmd_web(argc - 1, argv + 1);
     else if (strcmp(argv[1], "feedback") == 0)
         rc = cmd_feedback(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "normalize") == 0)
+        rc = cmd_normalize(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

@@ -25,6 +25,8 @@ static const char USAGE[] =
     "                      documented mapping); every other label is negative\n"
     "  --seed N            random seed (default 1): same seed, same model bytes\n"
     "  --folds K           cross-validation folds, 2..10 (default 5)\n"
+    "  --repeats R         cross-validation runs, each with its own folds,\n"
+    "                      all used for the choices above, 1..10 (default 3)\n"
     "  --c C,...           C values to try (default 0.0625,0.125,0.25,0.5,1,2)\n"
     "  --max-fpr X         cap the held-out false positive rate when choosing\n"
     "                      the threshold (e.g. 0.01)\n"
@@ -95,6 +97,7 @@ int cmd_train(int argc, char **argv)
         {"positive", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 's'},
         {"folds", required_argument, NULL, 'k'},
+        {"repeats", required_argument, NULL, 'R'},
         {"c", required_argument, NULL, 'c'},
         {"max-fpr", required_argument, NULL, 'f'},
         {"hash-bits", required_argument, NULL, 'B'},
@@ -158,6 +161,10 @@ int cmd_train(int argc, char **argv)
         case 'k':
             o.folds = (int)strtol(optarg, &end, 10);
             if (*end) goto usage;
+            break;
+        case 'R':
+            o.repeats = (int)strtol(optarg, &end, 10);
+            if (*end || o.repeats < 1 || o.repeats > 10) goto usage;
             break;
         case 'f':
             o.max_fpr = strtod(optarg, &end);
