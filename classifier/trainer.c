@@ -627,21 +627,45 @@ static int pool_runs(const rows *r, int repeats, rows *pooled)
     return 0;
 }
 
-/* Multiply the value of every rule and entity feature in the rows by
- * factor.  Training on factor*x and scoring x with the weight times factor
- * is the same model, so the factor only sets how much the regulariser lets
- * the SVM lean on these unnormalised features (a rule id is worth 1, a
- * typical n-gram 0.05-0.2).  It is exact where no text feature can land:
- * buckets with IDF 0, which hold only named features (text entries there
- * are 0 and never stored); elsewhere the factor is 1. */
-static void scale_named(rows *r, double factor)
+/* The rule and entity features of the rows: entries in buckets with IDF 0,
+ * which hold only these (text entries there are 0 and never stored). */
+static int is_named(const rows *r, const struct feature_node *x)
 {
-    if (!r->idf || factor == 1.0)
-        return;
+    return (size_t)x->index <= r->dim && r->idf[x->index - 1] == 0.0f;
+}
+
+/* Their values as built, in row order, so that set_named can give them any
+ * factor, 0 included, and return.  NULL with *count 0 when there are none
+ * (or no IDF to tell them apart); NULL with *count > 0 when out of memory. */
+static double *save_named(const rows *r, size_t *count)
+{
+    *count = 0;
+    if (!r->idf)
+        return NULL;
     for (size_t i = 0; i < r->n; i++)
+        for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
+            *count += (size_t)is_named(r, x);
+    double *v = *count ? malloc(*count * sizeof *v) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; v && i < r->n; i++)
+        for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
+            if (is_named(r, x))
+                v[k++] = x->value;
+    return v;
+}
+
+/* Give every rule and entity feature factor times its value as built
+ * (saved by save_named).  Training on factor*x and scoring x with the
+ * weight times factor is the same model, so the factor only sets how much
+ * the regulariser lets the SVM lean on these unnormalised features (a rule
+ * id is worth 1, a typical n-gram 0.05-0.2); 0 leaves them out. */
+static void set_named(rows *r, const double *built, double factor)
+{
+    size_t k = 0;
+    for (size_t i = 0; built && i < r->n; i++)
         for (struct feature_node *x = r->x[i]; x->index != -1; x++)
-            if ((size_t)x->index <= r->dim && r->idf[x->index - 1] == 0.0f)
-                x->value *= factor;
+            if (is_named(r, x))
+                x->value = built[k++] * factor;
 }
 
 /* How far to trust the hand-set rule weights is learned too, for each
@@ -753,21 +777,30 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
-    /* rule and entity features at full value, or damped (scale_named) */
-    static const double NAMED_GRID[] = {1.0, 0.3};
-    size_t nn = o->named_scale > 0 || !r.idf ? 1 : 2;
-    double best_mcc = -2, named = 1.0;
+    /* rule and entity features at full value, damped or left out
+     * (set_named) */
+    static const double NAMED_GRID[] = {1.0, 0.3, 0.0};
+    size_t n_named;
+    double *named_built = save_named(&r, &n_named);
+    if (!named_built && n_named) {
+        free(sub_d);
+        free(sub_y);
+        rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nn = o->named_scale >= 0 || !named_built ? 1 : 3;
+    double best_mcc = -2;
     size_t step = 0, steps = nn * o->nc * (size_t)(o->folds * o->repeats) + 1;
     for (size_t ni = 0; ni < nn; ni++) {
-        double want = !r.idf               ? 1.0 /* no IDF: not separable */
-                      : o->named_scale > 0 ? o->named_scale
-                                           : NAMED_GRID[ni];
-        scale_named(&r, want / named);
-        named = want;
+        double named = !named_built          ? 1.0 /* none to scale */
+                       : o->named_scale >= 0 ? o->named_scale
+                                             : NAMED_GRID[ni];
+        set_named(&r, named_built, named);
         for (size_t ci = 0; ci < o->nc; ci++) {
             if (out_of_fold(&r, o, o->c_grid[ci], margin, &step, steps) != 0) {
                 free(sub_d);
                 free(sub_y);
+                free(named_built);
                 rc = hb_error_set(err, HB_ENOMEM, "training failed (out of memory)");
                 goto done;
             }
@@ -788,7 +821,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
             }
         }
     }
-    scale_named(&r, res->named_scale / named);
+    set_named(&r, named_built, res->named_scale);
+    free(named_built);
     free(sub_d);
     free(sub_y);
     double wp, wn;

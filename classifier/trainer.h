@@ -9,8 +9,10 @@
  *   2. a linear SVM (L2-regularised, squared hinge loss: liblinear's dual
  *      coordinate descent, the solver libsvm's authors wrote for this size
  *      of problem) with balanced class weights; C is picked from a grid by
- *      stratified k-fold cross-validation (best out-of-fold MCC), and with
- *      it the damping of the rule and entity features (named_scale);
+ *      stratified k-fold cross-validation (best out-of-fold MCC over
+ *      `repeats` runs with different folds, their held-out decisions
+ *      pooled), and with it the damping of the rule and entity features
+ *      (named_scale);
  *      The factor applied to the hand-set weights of the task's rules is
  *      chosen with C, per script (0, 0.25, 0.5 or 1 on the rows of each
  *      script; fixed with rule_scale or rule_scale_script): where the
@@ -61,8 +63,8 @@ typedef struct hb_train_options {
                                    when >= 0, else rule_scale applies */
     double named_scale;         /* factor on rule and entity feature values
                                    while training, undone in the saved
-                                   weights; <= 0: chosen by cross-validation
-                                   from 1 and 0.3 */
+                                   weights, 0 leaving them out; < 0: chosen
+                                   by cross-validation from 1, 0.3 and 0 */
     double prune;               /* weights below this are not written */
     int balanced_calibration;   /* 1: probabilities as if both classes were
                                    equally common (for rare positives, such

@@ -72,6 +72,22 @@ printf 'garbage' >>"$TMP/corrupt/spam/model.svm"
 expect "corrupt model exits 3" test $? -eq 3
 expect "corrupt model names the checksum" grep -q "checksum" "$TMP/corrupt.err"
 
+# --named-scale 0 leaves the rule and entity features out: no weight in a
+# bucket without IDF (those hold only them); by default they have weights
+"$HUBAO" train --task fraud --data tests/fixtures/train_small.tsv --out "$TMP/off" \
+  --hash-bits 14 --named-scale 0 2>/dev/null
+expect "named features: weights by default, none with --named-scale 0" \
+  python3 - "$TMP/models/fraud" "$TMP/off" <<'PY'
+import struct, sys
+def named_weights(bundle):
+    raw = open(bundle + "/idf.bin", "rb").read()
+    text = {struct.unpack_from("<I", raw, k)[0] + 1 for k in range(0, len(raw), 8)}
+    sv = open(bundle + "/model.svm").read().split("SV\n", 1)[1].split()[1:]
+    return [p for p in sv if int(p.split(":")[0]) not in text]
+assert named_weights(sys.argv[1]), "the default model has no rule or entity weight"
+assert named_weights(sys.argv[2]) == [], named_weights(sys.argv[2])
+PY
+
 "$HUBAO" check --bogus >/dev/null 2>&1
 expect "usage error exits 2" test $? -eq 2
 "$HUBAO" train --task fraud --data tests/fixtures/train_small.tsv --out "$TMP/never" \

@@ -45,8 +45,8 @@ static const char USAGE[] =
     "                      training messages, 1..255 (default 2)\n"
     "  --named-scale X     factor on rule and entity feature values while\n"
     "                      training, compensated in the saved weights: below 1\n"
-    "                      the SVM leans less on them (default: chosen by\n"
-    "                      cross-validation from 1 and 0.3)\n"
+    "                      the SVM leans less on them, 0 leaves them out\n"
+    "                      (default: chosen by cross-validation from 1, 0.3, 0)\n"
     "  --labels POS,NEG    verdict label names (default TASK,not_TASK)\n"
     "  --version V         version string recorded in the manifest\n"
     "  --exclude F,...     leave out training rows whose text (normalised, digits\n"
@@ -152,7 +152,7 @@ int cmd_train(int argc, char **argv)
             break;
         case 'N':
             o.named_scale = strtod(optarg, &end);
-            if (*end || o.named_scale <= 0 || o.named_scale > 10) goto usage;
+            if (*end || o.named_scale < 0 || o.named_scale > 10) goto usage;
             break;
         case 's':
             o.seed = strtoul(optarg, &end, 10);
