@@ -148,9 +148,9 @@ def peer_fit(task, train_files, positive=None, exclude=(), view="raw"):
         held_out.update(text_key(t) for t in peer.read_tsv(f)[1])
     labels, texts = [], []
     for f in train_files:
-        raw = peer.read_tsv(f)[1]
-        l, t = read_rows(f, view)
-        for a, b, r in zip(l, t, raw):
+        raw = peer.read_tsv(f)
+        l, t = raw if view == "raw" else read_rows(f, view)
+        for a, b, r in zip(l, t, raw[1]):
             if text_key(r) not in held_out:  # same rows as Hubao trained on
                 labels.append(a)
                 texts.append(b)

@@ -32,24 +32,42 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static void train_into(const char *dir, unsigned long seed, hb_train_result *res)
+/* The engine, the train_small.tsv rows and the fraud label mapping that
+ * train_into and the repeats test train with. */
+typedef struct small_set {
+    hb_engine *engine;
+    hb_dataset ds;
+    hb_label_map map;
+} small_set;
+
+static void small_set_open(small_set *s)
 {
     hb_error err;
-    hb_engine *e = hb_engine_open(RULES, NULL, &err);
-    assert_non_null(e);
-    hb_dataset ds;
-    hb_dataset_init(&ds);
-    assert_int_equal(hb_dataset_load(&ds, tu_fixture("train_small.tsv"), &err), 0);
-    hb_label_map map;
-    hb_label_map_default("fraud", &map, NULL);
+    s->engine = hb_engine_open(RULES, NULL, &err);
+    assert_non_null(s->engine);
+    hb_dataset_init(&s->ds);
+    assert_int_equal(hb_dataset_load(&s->ds, tu_fixture("train_small.tsv"), &err), 0);
+    hb_label_map_default("fraud", &s->map, NULL);
+}
+
+static void small_set_close(small_set *s)
+{
+    hb_dataset_release(&s->ds);
+    hb_engine_free(s->engine);
+}
+
+static void train_into(const char *dir, unsigned long seed, hb_train_result *res)
+{
+    small_set s;
+    small_set_open(&s);
     hb_train_options o = hb_train_defaults("fraud");
     o.seed = seed;
     o.features.hash_bits = 14;
     o.negative_name = "not_fraud";
-    if (hb_train_text(e, &ds, &map, &o, dir, NULL, res, &err) != 0)
+    hb_error err;
+    if (hb_train_text(s.engine, &s.ds, &s.map, &o, dir, NULL, res, &err) != 0)
         fail_msg("training failed: %s", err.message);
-    hb_dataset_release(&ds);
-    hb_engine_free(e);
+    small_set_close(&s);
 }
 
 static void test_same_seed_same_bytes(void **state)
@@ -151,14 +169,9 @@ static void test_refuses_one_class(void **state)
 static void test_repeats_checked_and_recorded(void **state)
 {
     (void)state;
+    small_set s;
+    small_set_open(&s);
     hb_error err;
-    hb_engine *e = hb_engine_open(RULES, NULL, &err);
-    assert_non_null(e);
-    hb_dataset ds;
-    hb_dataset_init(&ds);
-    assert_int_equal(hb_dataset_load(&ds, tu_fixture("train_small.tsv"), &err), 0);
-    hb_label_map map;
-    hb_label_map_default("fraud", &map, NULL);
     hb_train_options o = hb_train_defaults("fraud");
     assert_int_equal(o.repeats, 3);
     o.features.hash_bits = 14;
@@ -166,7 +179,8 @@ static void test_repeats_checked_and_recorded(void **state)
     const int bad[] = {0, 11};
     for (size_t i = 0; i < 2; i++) {
         o.repeats = bad[i];
-        assert_int_equal(hb_train_text(e, &ds, &map, &o, "build/tmp/never", NULL, &res, &err),
+        assert_int_equal(hb_train_text(s.engine, &s.ds, &s.map, &o, "build/tmp/never", NULL,
+                                       &res, &err),
                          HB_EINVAL);
         assert_non_null(strstr(err.message, "repeats"));
     }
@@ -174,7 +188,7 @@ static void test_repeats_checked_and_recorded(void **state)
     const int good[] = {1, 4};
     for (size_t i = 0; i < 2; i++) {
         o.repeats = good[i];
-        assert_int_equal(hb_train_text(e, &ds, &map, &o, dir, NULL, &res, &err), 0);
+        assert_int_equal(hb_train_text(s.engine, &s.ds, &s.map, &o, dir, NULL, &res, &err), 0);
         assert_int_equal(res.cv.n, 48);
         char path[1200];
         snprintf(path, sizeof path, "%s/manifest.json", dir);
@@ -184,8 +198,7 @@ static void test_repeats_checked_and_recorded(void **state)
         assert_int_equal(json_integer_value(json_object_get(training, "repeats")), good[i]);
         json_decref(man);
     }
-    hb_dataset_release(&ds);
-    hb_engine_free(e);
+    small_set_close(&s);
 }
 
 /* min_df counts messages per n-gram, not per bucket: in 2^10 buckets the

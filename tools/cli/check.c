@@ -157,13 +157,9 @@ static int server_next(void *vctx, cli_request *out)
     } else {
         ssize_t n;
         do {
-            if ((n = getline(&c->line, &c->cap, stdin)) < 0)
+            if ((n = cli_read_line(&c->line, &c->cap, stdin)) < 0)
                 return 0;
             c->lineno++;
-            if (n > 0 && c->line[n - 1] == '\n')
-                c->line[--n] = '\0';
-            if (n > 0 && c->line[n - 1] == '\r')
-                c->line[--n] = '\0';
         } while (c->tty && n == 0);
         text = c->line;
         len = (size_t)n;
@@ -356,12 +352,8 @@ int cmd_check(int argc, char **argv)
         size_t cap = 0;
         ssize_t len;
         long lineno = 0;
-        while ((len = getline(&line, &cap, stdin)) >= 0) {
+        while ((len = cli_read_line(&line, &cap, stdin)) >= 0) {
             lineno++;
-            if (len > 0 && line[len - 1] == '\n')
-                line[--len] = '\0';
-            if (len > 0 && line[len - 1] == '\r')
-                line[--len] = '\0';
             if (tty && len == 0)
                 continue;
             char where[32];

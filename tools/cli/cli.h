@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 
@@ -63,6 +64,10 @@ int cli_text_request(const char *text, size_t len, cli_request *out, char **buf)
 
 /* 1 if a hubaod reply is an error, or a batch holding one. */
 int cli_reply_is_error(const char *reply, size_t len);
+
+/* getline, without the line end ("\n" or "\r\n"): the length of *line, or
+ * -1 at the end of in (or on a read error). */
+ssize_t cli_read_line(char **line, size_t *cap, FILE *in);
 
 /* Print "hubao: " and the message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

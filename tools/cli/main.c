@@ -41,6 +41,16 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+ssize_t cli_read_line(char **line, size_t *cap, FILE *in)
+{
+    ssize_t len = getline(line, cap, in);
+    if (len > 0 && (*line)[len - 1] == '\n')
+        (*line)[--len] = '\0';
+    if (len > 0 && (*line)[len - 1] == '\r')
+        (*line)[--len] = '\0';
+    return len;
+}
+
 const char *cli_models_dir(const char *opt)
 {
     if (opt)

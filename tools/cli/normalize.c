@@ -80,12 +80,8 @@ static int normalize_stream(normalizer *n, FILE *in, const char *name)
     ssize_t len;
     long lineno = 0;
     int status = 0;
-    while ((len = getline(&line, &cap, in)) >= 0) {
+    while ((len = cli_read_line(&line, &cap, in)) >= 0) {
         lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
         const char *tab = memchr(line, '\t', (size_t)len);
         size_t prefix = tab ? (size_t)(tab - line) + 1 : 0;
         int rc = print_line(n, line, prefix, line + prefix, (size_t)len - prefix,

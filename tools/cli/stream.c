@@ -196,13 +196,9 @@ typedef struct stream_ctx {
 static int stream_next(void *vctx, cli_request *out)
 {
     stream_ctx *c = vctx;
-    ssize_t len = getline(&c->line, &c->cap, stdin);
+    ssize_t len = cli_read_line(&c->line, &c->cap, stdin);
     if (len < 0)
         return 0;
-    if (len > 0 && c->line[len - 1] == '\n')
-        c->line[--len] = '\0';
-    if (len > 0 && c->line[len - 1] == '\r')
-        c->line[--len] = '\0';
     const char *p = c->line;
     while (*p == ' ' || *p == '\t')
         p++;
