@@ -21,34 +21,37 @@
 #include <libsvm/svm.h>
 #include <xxhash.h>
 
+#include "half.h"
+
 #define MANIFEST_FORMAT "hubao-model/1"
 #define MAX_MODEL_BYTES (256u << 20)
 
-/* Rows of 2^bits buckets: each row holds `half` weights (one per model
- * sharing the table) then as many IDFs.  Alone a model has rows {w, idf};
- * fused, HB_FUSE_MAX models fill rows of 32 bytes, so all of them read a
- * feature from one cache line. */
+/* Rows of 2^bits buckets: each row holds `cols` weights (one per model
+ * sharing the table) then as many IDFs, as half-precision floats (half.h),
+ * so a worker holds twice the buckets in the same memory.  Alone a model
+ * has rows {w, idf}; fused, HB_FUSE_MAX models fill rows of 16 bytes, so
+ * all of them read a feature from one cache line. */
 typedef struct weight_table {
-    float *rows;
-    size_t half;
+    uint16_t *rows;
+    size_t cols;
     int refs;
 } weight_table;
 
 enum { HUGE_PAGE = 2 << 20 };
 
-static float *row(const weight_table *t, uint32_t bucket)
+static uint16_t *row(const weight_table *t, uint32_t bucket)
 {
-    return t->rows + (size_t)bucket * 2 * t->half;
+    return t->rows + (size_t)bucket * 2 * t->cols;
 }
 
-static weight_table *table_new(size_t dim, size_t half)
+static weight_table *table_new(size_t dim, size_t cols)
 {
     weight_table *t = malloc(sizeof *t);
-    size_t bytes = dim * 2 * half * sizeof(float);
+    size_t bytes = dim * 2 * cols * sizeof(uint16_t);
     /* Features land on random rows megabytes apart: with 4 KiB pages
      * nearly every one also misses the TLB, so ask for huge pages (the
      * kernel may say no; the table works either way).  Aligned so rows of
-     * 32 bytes never straddle a cache line. */
+     * 16 bytes never straddle a cache line. */
     size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
     bytes = (bytes + align - 1) / align * align;
     if (!t || !(t->rows = aligned_alloc(align, bytes))) {
@@ -59,14 +62,14 @@ static weight_table *table_new(size_t dim, size_t half)
         madvise(t->rows, bytes, MADV_HUGEPAGE);
     /* not zeroed: every caller writes every float of every row, and pages
      * are then touched only as they are written (see hb_models_fuse) */
-    t->half = half;
+    t->cols = cols;
     t->refs = 1;
     return t;
 }
 
 /* Give the whole pages inside [from, to) back to the kernel: memory that
  * will not be read again before it is freed. */
-static void drop_pages(const float *from, const float *to)
+static void drop_pages(const uint16_t *from, const uint16_t *to)
 {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1);
@@ -417,8 +420,8 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
             goto fail;
         }
         for (uint32_t j = 0; j < m->dim; j++) {
-            row(m->table, j)[0] = m->w[j];
-            row(m->table, j)[1] = m->idf ? m->idf[j] : 1.0f;
+            row(m->table, j)[0] = hb_half_from_float(m->w[j]);
+            row(m->table, j)[1] = hb_half_from_float(m->idf ? m->idf[j] : 1.0f);
         }
         free(m->w);
         free(m->idf);
@@ -514,8 +517,9 @@ double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
             prefetch_row(t, v, e);
         for (size_t e = 0; e < v->n; e++) {
             prefetch_row(t, v, e + PREFETCH_AHEAD);
-            const float *r = row(t, v->idx[e]);
-            double c = add_feature(&a, r[m->slot], r[t->half + m->slot], v->group[e],
+            const uint16_t *r = row(t, v->idx[e]);
+            double c = add_feature(&a, hb_half_to_float(r[m->slot]),
+                                   hb_half_to_float(r[t->cols + m->slot]), v->group[e],
                                    v->val[e]);
             if (contrib)
                 contrib[e] = (float)c;
@@ -593,7 +597,7 @@ int hb_models_fuse(hb_model *const *models, size_t n)
     if (n < 2 || n > HB_FUSE_MAX)
         return HB_EINVAL;
     for (size_t k = 0; k < n; k++)
-        if (!models[k]->table || models[k]->table->half != 1 ||
+        if (!models[k]->table || models[k]->table->cols != 1 ||
             models[k]->dim != models[0]->dim)
             return HB_EINVAL;
     size_t dim = models[0]->dim;
@@ -608,11 +612,11 @@ int hb_models_fuse(hb_model *const *models, size_t n)
     for (size_t j0 = 0; j0 < dim; j0 += SLICE) {
         size_t j1 = j0 + SLICE < dim ? j0 + SLICE : dim;
         for (size_t j = j0; j < j1; j++) {
-            float *r = row(t, (uint32_t)j);
+            uint16_t *r = row(t, (uint32_t)j);
             for (size_t k = 0; k < HB_FUSE_MAX; k++) {
-                const float *own = k < n ? row(models[k]->table, (uint32_t)j) : NULL;
-                r[k] = own ? own[0] : 0.0f;
-                r[HB_FUSE_MAX + k] = own ? own[1] : 0.0f;
+                const uint16_t *own = k < n ? row(models[k]->table, (uint32_t)j) : NULL;
+                r[k] = own ? own[0] : 0;
+                r[HB_FUSE_MAX + k] = own ? own[1] : 0;
             }
         }
         for (size_t k = 0; k < n; k++)
@@ -636,9 +640,10 @@ void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
         prefetch_row(t, v, e);
     for (size_t e = 0; e < v->n; e++) {
         prefetch_row(t, v, e + PREFETCH_AHEAD);
-        const float *r = row(t, v->idx[e]);
+        const uint16_t *r = row(t, v->idx[e]);
         for (size_t k = 0; k < n; k++)
-            add_feature(&a[k], r[k], r[HB_FUSE_MAX + k], v->group[e], v->val[e]);
+            add_feature(&a[k], hb_half_to_float(r[k]), hb_half_to_float(r[HB_FUSE_MAX + k]),
+                        v->group[e], v->val[e]);
     }
     double inv[HB_TEXT_GROUPS];
     for (size_t k = 0; k < n; k++)

@@ -14,8 +14,10 @@
  * The manifest records the xxh64 checksum of model.svm, so a truncated or
  * corrupted model file is refused with a clear error before libsvm parses it.
  *
- * Linear-kernel models are collapsed at load time into one dense weight
- * vector of 2^hash_bits floats, so scoring is one multiply-add per feature;
+ * Linear-kernel models are collapsed at load time into one dense table of
+ * 2^hash_bits weights and IDFs held as half-precision floats (half.h: 4
+ * bytes a bucket, relative error at most 2^-11; weights below 6.1e-5 read
+ * as 0), so scoring is one multiply-add per feature;
  * other kernels keep the libsvm model and score with svm_predict_values
  * (which allocates a node array per call: the slow path).
  *
@@ -94,7 +96,7 @@ double hb_model_decision_explained(const hb_model *model, const hb_fvec *v,
 /* Linear models scored together read each feature's bucket once.
  * hb_models_fuse moves the weight tables of n (2..HB_FUSE_MAX) linear
  * models with the same hash size into one table whose rows hold all their
- * weights and IDFs (32 bytes a bucket), in the given order; each model
+ * weights and IDFs (16 bytes a bucket), in the given order; each model
  * still scores alone as before.  HB_EINVAL if one is not linear or the
  * sizes differ, HB_ENOMEM; on error nothing changed. */
 enum { HB_FUSE_MAX = 4 };

@@ -14,6 +14,7 @@
 #include <libsvm/svm.h>
 #include <xxhash.h>
 
+#include "half.h"
 #include "model.h"
 #include "testutil.h"
 
@@ -69,6 +70,8 @@ static void test_round_trip_linear(void **state)
     (void)state;
     float w[DIM];
     const char *dir = save_bundle("model_rt", w);
+    for (int i = 0; i < DIM; i++)
+        w[i] = hb_half_round(w[i]); /* what the loaded table holds */
     hb_error err;
     hb_model *m = hb_model_load(dir, &err);
     assert_non_null(m);
@@ -109,6 +112,35 @@ static void test_round_trip_linear(void **state)
     hb_fvec_release(&v);
     hb_model_free(m);
     hb_model_free(NULL);
+}
+
+/* The tables' half precision: exact where binary16 is, ties to even,
+ * within 2^-11 elsewhere, tiny values flushed, huge ones saturated. */
+static void test_half_precision(void **state)
+{
+    (void)state;
+    static const float exact[] = {0.0f, 1.0f, -2.5f, 0.099975586f, 65504.0f,
+                                  0x1p-14f, -0x1p-14f, 1.0009765625f};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        assert_true(hb_half_round(exact[i]) == exact[i]);
+    assert_int_equal(hb_half_from_float(1.0f), 0x3c00);
+    assert_int_equal(hb_half_from_float(-2.0f), 0xc000);
+    /* halfway between 1 and 1 + 2^-10 goes to the even 1; the next
+     * halfway point goes up to the even 1 + 2^-9 */
+    assert_true(hb_half_round(1.0f + 0x1p-11f) == 1.0f);
+    assert_true(hb_half_round(1.0f + 3 * 0x1p-11f) == 1.0f + 0x1p-9f);
+    /* rounding carries into the exponent */
+    assert_true(hb_half_round(2.0f - 0x1p-12f) == 2.0f);
+    for (int k = 1; k < 20000; k++) {
+        float f = (float)k * 0.000731f - 7.0f;
+        float r = hb_half_round(f);
+        if (fabsf(f) >= 0x1p-14f)
+            assert_true(fabsf(r - f) <= fabsf(f) * 0x1p-11f);
+    }
+    assert_true(hb_half_round(5e-5f) == 0.0f);
+    assert_true(hb_half_round(-1e-7f) == 0.0f);
+    assert_true(hb_half_round(1e6f) == 65504.0f);
+    assert_true(hb_half_round(-INFINITY) == -65504.0f);
 }
 
 static void expect_failure(const char *dir, int code, const char *needle)
@@ -377,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_kernel_fallback),
         cmocka_unit_test(test_fused_models_score_exactly_alike),
+        cmocka_unit_test(test_half_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
