@@ -102,18 +102,31 @@ int hb_metrics_compute_pred(const double *p, const int *pred_or_null,
     return 0;
 }
 
-double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
-                                 double max_fpr)
+/* One candidate threshold per distinct score, highest first: calling the
+ * scores at or above p positive gives mcc, allowed says whether its false
+ * positive rate is within max_fpr (always, when max_fpr <= 0), and t is
+ * the threshold to use, halfway to the next lower score (that generalises
+ * better than the exact observed value).  NULL when out of memory. */
+typedef struct candidate {
+    double p, t, mcc;
+    int allowed;
+} candidate;
+
+static candidate *candidates(const double *p, const int *y, size_t n,
+                             double max_fpr, size_t *count)
 {
     scored *s = sorted_copy(p, y, n);
-    if (!s)
-        return 0.5;
+    candidate *c = malloc((n ? n : 1) * sizeof *c);
+    if (!s || !c) {
+        free(s);
+        free(c);
+        return NULL;
+    }
     size_t pos = 0;
     for (size_t i = 0; i < n; i++)
         pos += s[i].y;
     size_t neg = n - pos;
-    size_t tp = 0, fp = 0;
-    double best = -2, best_t = 0.5;
+    size_t tp = 0, fp = 0, k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && s[j].p == s[i].p) {
@@ -121,17 +134,97 @@ double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
             else fp++;
             j++;
         }
-        /* threshold s[i].p: everything in s[0..j) is positive */
-        int allowed = max_fpr <= 0 || (neg && (double)fp / (double)neg <= max_fpr);
-        double mcc = hb_mcc(tp, fp, neg - fp, pos - tp);
-        if (allowed && mcc > best) {
-            best = mcc;
-            /* halfway to the next lower score generalises better than the
-             * exact observed value */
-            best_t = j < n ? 0.5 * (s[i].p + s[j].p) : s[i].p;
-        }
+        c[k++] = (candidate){
+            s[i].p, j < n ? 0.5 * (s[i].p + s[j].p) : s[i].p,
+            hb_mcc(tp, fp, neg - fp, pos - tp),
+            max_fpr <= 0 || (neg && (double)fp / (double)neg <= max_fpr)};
         i = j;
     }
     free(s);
+    *count = k;
+    return c;
+}
+
+double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
+                                 double max_fpr)
+{
+    size_t k;
+    candidate *c = candidates(p, y, n, max_fpr, &k);
+    if (!c)
+        return 0.5;
+    double best = -2, best_t = 0.5;
+    for (size_t i = 0; i < k; i++)
+        if (c[i].allowed && c[i].mcc > best) {
+            best = c[i].mcc;
+            best_t = c[i].t;
+        }
+    free(c);
+    return best_t;
+}
+
+static double logit(double p)
+{
+    const double eps = 1e-12;
+    p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
+    return log(p / (1 - p));
+}
+
+/* The integral of the MCC-against-threshold step function from the lowest
+ * score's logit to x: edge[] holds the candidates' logits ascending,
+ * value[i] the MCC on (edge[i], edge[i+1]] (0 above the last edge),
+ * cum[i] the integral up to edge[i], below the MCC under the lowest edge. */
+static double mcc_integral(const double *edge, const double *value, const double *cum,
+                           size_t k, double below, double x)
+{
+    if (x < edge[0])
+        return below * (x - edge[0]);
+    size_t lo = 0, hi = k; /* the last edge at or below x */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (edge[mid] <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return cum[lo] + value[lo] * (x - edge[lo]);
+}
+
+double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
+                                   double max_fpr, double halfwidth)
+{
+    if (halfwidth <= 0)
+        return hb_metrics_best_threshold(p, y, n, max_fpr);
+    size_t k = 0;
+    candidate *c = candidates(p, y, n, max_fpr, &k);
+    double *edge = c ? malloc((k ? k : 1) * 3 * sizeof *edge) : NULL;
+    if (!edge || k == 0) {
+        free(edge);
+        free(c);
+        return 0.5;
+    }
+    double *value = edge + k, *cum = value + k;
+    /* ascending edge i is candidate k-1-i; above it the positives stop
+     * at the candidate before, whose MCC holds up to the next edge */
+    for (size_t i = 0; i < k; i++) {
+        edge[i] = logit(c[k - 1 - i].p);
+        value[i] = i + 1 < k ? c[k - 2 - i].mcc : 0.0;
+        cum[i] = i ? cum[i - 1] + value[i - 1] * (edge[i] - edge[i - 1]) : 0.0;
+    }
+    double below = c[k - 1].mcc;
+    double best = -3, best_t = 0.5;
+    for (size_t i = 0; i < k; i++) {
+        if (!c[i].allowed)
+            continue;
+        double x = logit(c[i].t);
+        double mean = (mcc_integral(edge, value, cum, k, below, x + halfwidth) -
+                       mcc_integral(edge, value, cum, k, below, x - halfwidth)) /
+                      (2 * halfwidth);
+        if (mean > best) {
+            best = mean;
+            best_t = c[i].t;
+        }
+    }
+    free(edge);
+    free(c);
     return best_t;
 }

@@ -33,6 +33,16 @@ int hb_metrics_compute_pred(const double *p, const int *pred, const int *y,
 double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
                                  double max_fpr);
 
+/* Like hb_metrics_best_threshold for probabilities, but steadier: the
+ * threshold t whose neighbourhood scores best, i.e. that maximises the
+ * mean MCC of every threshold within halfwidth of t in logit space
+ * (log(p / (1 - p))).  Near its best the MCC curve is flat and noisy, so
+ * its single highest point moves a lot with which rows the data happens
+ * to hold; the middle of the best stretch moves less and survives a small
+ * calibration shift.  halfwidth <= 0 is hb_metrics_best_threshold. */
+double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
+                                   double max_fpr, double halfwidth);
+
 /* Matthews correlation coefficient of a confusion matrix (0 when undefined). */
 double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn);
 

@@ -61,6 +61,30 @@ static void test_best_threshold(void **state)
     assert_true(capped > 0.7);
 }
 
+/* A perfect split squeezed between scores 0.001 apart is the best single
+ * point; the steady threshold takes the wide gap above it, where a small
+ * shift costs nothing. */
+static void test_steady_threshold(void **state)
+{
+    (void)state;
+    const double p[] = {0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.90,
+                        0.600, 0.599, 0.597, 0.596, 0.595, 0.59, 0.3, 0.2, 0.1, 0.05};
+    const int y[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    double spike = hb_metrics_best_threshold(p, y, 20, 0);
+    assert_true(spike > 0.597 && spike < 0.599);
+    double steady = hb_metrics_steady_threshold(p, y, 20, 0, 0.5);
+    assert_true(fabs(steady - 0.75) < 1e-12); /* halfway between 0.90 and 0.600 */
+    assert_true(hb_metrics_steady_threshold(p, y, 20, 0, 0) == spike);
+    /* where the data separate with room to spare both agree */
+    const double q[] = {0.99, 0.98, 0.02, 0.01};
+    const int z[] = {1, 1, 0, 0};
+    assert_true(fabs(hb_metrics_steady_threshold(q, z, 4, 0, 0.5) - 0.5) < 1e-12);
+    /* the false positive cap still holds */
+    const double r[] = {0.95, 0.6, 0.7, 0.65};
+    const int w[] = {1, 1, 0, 0};
+    assert_true(hb_metrics_steady_threshold(r, w, 4, 1e-9, 0.5) > 0.7);
+}
+
 static void test_platt(void **state)
 {
     (void)state;
@@ -85,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_confusion_and_scores),
         cmocka_unit_test(test_auc_ties_and_single_class),
         cmocka_unit_test(test_best_threshold),
+        cmocka_unit_test(test_steady_threshold),
         cmocka_unit_test(test_platt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
