@@ -109,7 +109,7 @@ struct hb_model {
     float *w;
     size_t dim;
     double bias;
-    float *idf;   /* per-bucket IDF (0 = ignored bucket), or NULL */
+    float *idf;   /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
     /* kernel models */
     struct svm_model *svm;
     double svm_sign; /* +1 if libsvm's first label is the positive class */
@@ -289,30 +289,24 @@ static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
     if (s->param.kernel_type != LINEAR)
         return 0;
 
-    /* collapse: w = sum_i coef_i * sv_i, bias = -rho */
+    /* collapse: w = sum_i coef_i * sv_i, bias = -rho (summed in float:
+     * the table keeps half precision anyway, and a double accumulator
+     * would add 8 bytes a bucket to every worker's peak while loading) */
     m->dim = (size_t)1 << m->features.hash_bits;
     m->w = calloc(m->dim, sizeof *m->w);
     if (!m->w)
         return hb_error_set(err, HB_ENOMEM, "%s: out of memory", svm_path);
-    double *acc = calloc(m->dim, sizeof *acc);
-    if (!acc)
-        return hb_error_set(err, HB_ENOMEM, "%s: out of memory", svm_path);
     for (int i = 0; i < s->l; i++) {
-        double coef = s->sv_coef[0][i];
+        double coef = m->svm_sign * s->sv_coef[0][i];
         for (const struct svm_node *n = s->SV[i]; n->index != -1; n++) {
-            if (n->index < 1 || (size_t)n->index > m->dim) {
-                free(acc);
+            if (n->index < 1 || (size_t)n->index > m->dim)
                 return hb_error_set(err, HB_EFORMAT,
                                     "%s: feature index %d outside the model's "
                                     "2^%d hash space",
                                     svm_path, n->index, m->features.hash_bits);
-            }
-            acc[n->index - 1] += coef * n->value;
+            m->w[n->index - 1] += (float)(coef * n->value);
         }
     }
-    for (size_t j = 0; j < m->dim; j++)
-        m->w[j] = (float)(m->svm_sign * acc[j]);
-    free(acc);
     m->bias = -m->svm_sign * s->rho[0];
     svm_free_and_destroy_model(&m->svm);
     return 0;
@@ -361,8 +355,9 @@ static int load_idf(hb_model *m, const char *dir, hb_error *err)
     if (rc != 0)
         return rc;
     size_t dim = (size_t)1 << m->features.hash_bits;
-    m->idf = calloc(dim, sizeof *m->idf);
-    if (!m->idf) {
+    /* a linear model's IDFs go straight into its table (whose IDF column
+     * starts at 0); a kernel model keeps them as floats */
+    if (!m->table && !(m->idf = calloc(dim, sizeof *m->idf))) {
         free(data);
         return hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
     }
@@ -377,6 +372,8 @@ static int load_idf(hb_model *m, const char *dir, hb_error *err)
             problem = "bucket out of range or out of order";
         else if (!isfinite(val) || val <= 0)
             problem = "IDF value is not a positive number";
+        else if (m->table)
+            row(m->table, idx)[1] = hb_half_from_float(val);
         else
             m->idf[idx] = val;
         last = (long)idx;
@@ -412,21 +409,22 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
              get_string(m->manifest, "model_file", "model.svm"));
     if (load_svm(m, svm_path, err) != 0)
         goto fail;
-    if (m->features.use_idf && load_idf(m, dir, err) != 0)
-        goto fail;
     if (m->w) {
+        /* without IDF every bucket's is 1; with it, load_idf fills them in */
+        uint16_t idf = m->features.use_idf ? 0 : hb_half_from_float(1.0f);
         if (!(m->table = table_new(m->dim, 1))) {
             hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
             goto fail;
         }
         for (uint32_t j = 0; j < m->dim; j++) {
             row(m->table, j)[0] = hb_half_from_float(m->w[j]);
-            row(m->table, j)[1] = hb_half_from_float(m->idf ? m->idf[j] : 1.0f);
+            row(m->table, j)[1] = idf;
         }
         free(m->w);
-        free(m->idf);
-        m->w = m->idf = NULL;
+        m->w = NULL;
     }
+    if (m->features.use_idf && load_idf(m, dir, err) != 0)
+        goto fail;
     return m;
 fail:
     free(data);
