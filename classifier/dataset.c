@@ -175,6 +175,15 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void hb_dataset_text_keys(const hb_dataset *ds, uint64_t *keys)
+{
+    hb_text t;
+    hb_text_init(&t);
+    for (size_t i = 0; i < ds->n; i++)
+        keys[i] = text_key(&t, ds->rows[i].text, ds->rows[i].text_len);
+    hb_text_release(&t);
+}
+
 int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
                        size_t *removed, hb_error *err)
 {
@@ -182,11 +191,10 @@ int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
     uint64_t *keys = malloc((other->n ? other->n : 1) * sizeof *keys);
     if (!keys)
         return hb_error_set(err, HB_ENOMEM, "out of memory");
+    hb_dataset_text_keys(other, keys);
+    qsort(keys, other->n, sizeof *keys, cmp_u64);
     hb_text t;
     hb_text_init(&t);
-    for (size_t i = 0; i < other->n; i++)
-        keys[i] = text_key(&t, other->rows[i].text, other->rows[i].text_len);
-    qsort(keys, other->n, sizeof *keys, cmp_u64);
     size_t kept = 0;
     for (size_t i = 0; i < ds->n; i++) {
         uint64_t k = text_key(&t, ds->rows[i].text, ds->rows[i].text_len);

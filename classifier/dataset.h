@@ -12,6 +12,7 @@
 #define HB_DATASET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -45,6 +46,11 @@ int hb_dataset_load(hb_dataset *ds, const char *path, hb_error *err);
  * *removed gets the count.  Returns 0 or HB_ENOMEM. */
 int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
                        size_t *removed, hb_error *err);
+
+/* keys[i] = a hash of row i's text as hb_dataset_exclude compares it
+ * (normalised, digits as 0), so equal keys mean the same text; 0 for a
+ * row whose text does not normalise.  keys holds ds->n entries. */
+void hb_dataset_text_keys(const hb_dataset *ds, uint64_t *keys);
 
 /* Which labels count as positive for a task. */
 typedef struct hb_label_map {

@@ -23,6 +23,7 @@ typedef struct rows {
     int *label;         /* 1 / 0 for metrics */
     double *rule_w;     /* the task's fired rule weights */
     int *fold;
+    uint64_t *group;    /* rows with the same text share a group (and a fold) */
     int *script;        /* HB_SCRIPT_* of each row */
     size_t n;
     struct feature_node *pool;
@@ -41,6 +42,7 @@ static const double THRESHOLD_WINDOW = 0.5;
 
 static void rows_free(rows *r)
 {
+    free(r->group);
     free(r->x);
     free(r->y);
     free(r->label);
@@ -288,15 +290,20 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     r->label = calloc(n, sizeof *r->label);
     r->rule_w = calloc(n, sizeof *r->rule_w);
     r->fold = calloc(n, sizeof *r->fold);
+    r->group = calloc(n ? n : 1, sizeof *r->group);
     r->script = calloc(n, sizeof *r->script);
     hb_session *s = hb_session_new();
     folder f;
     if (folder_init(&f, o, r->dim) != 0 || !r->x || !r->y || !r->label ||
-        !r->rule_w || !r->fold || !r->script || !s) {
+        !r->rule_w || !r->fold || !r->group || !r->script || !s) {
         folder_free(&f);
         hb_session_free(s);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
+    hb_dataset_text_keys(ds, r->group);
+    for (size_t i = 0; i < n; i++)
+        if (!r->group[i]) /* text_key's keys are odd: an even one is a group of its own */
+            r->group[i] = (uint64_t)i << 1;
     int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
     /* store offsets while filling (the pool moves as it grows) */
     size_t *offset = rc == 0 ? malloc(n * sizeof *offset) : NULL;
@@ -366,19 +373,48 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     return rc;
 }
 
-/* Stratified fold assignment: shuffle each class, deal round-robin.
- * Returns 0 or HB_ENOMEM. */
-static int assign_folds(rows *r, int folds, unsigned long seed)
+typedef struct grouped_row {
+    uint64_t group;
+    size_t row;
+} grouped_row;
+
+static int cmp_grouped(const void *a, const void *b)
+{
+    const grouped_row *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds,
+                    unsigned long seed, int *fold)
 {
     uint64_t state = seed;
-    size_t *idx = malloc(r->n * sizeof *idx);
-    if (!idx)
+    grouped_row *by_group = malloc((n ? n : 1) * sizeof *by_group);
+    size_t *first = malloc((n ? n : 1) * sizeof *first); /* each group's first row */
+    if (!by_group || !first) {
+        free(by_group);
+        free(first);
         return HB_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        by_group[i] = (grouped_row){group[i], i};
+    qsort(by_group, n, sizeof *by_group, cmp_grouped);
+    size_t ngroups = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || by_group[i].group != by_group[i - 1].group)
+            first[ngroups++] = by_group[i].row;
+    size_t *idx = malloc((ngroups ? ngroups : 1) * sizeof *idx);
+    if (!idx) {
+        free(by_group);
+        free(first);
+        return HB_ENOMEM;
+    }
     for (int cls = 0; cls <= 1; cls++) {
         size_t m = 0;
-        for (size_t i = 0; i < r->n; i++)
-            if (r->label[i] == cls)
-                idx[m++] = i;
+        for (size_t g = 0; g < ngroups; g++)
+            if (label[first[g]] == cls)
+                idx[m++] = first[g];
         for (size_t i = m; i > 1; i--) {
             size_t j = (size_t)(next_random(&state) % i);
             size_t t = idx[i - 1];
@@ -386,9 +422,15 @@ static int assign_folds(rows *r, int folds, unsigned long seed)
             idx[j] = t;
         }
         for (size_t i = 0; i < m; i++)
-            r->fold[idx[i]] = (int)(i % (size_t)folds);
+            fold[idx[i]] = (int)(i % (size_t)folds);
     }
+    /* the other rows of a group follow its first row */
+    for (size_t i = 1; i < n; i++)
+        if (by_group[i].group == by_group[i - 1].group)
+            fold[by_group[i].row] = fold[by_group[i - 1].row];
     free(idx);
+    free(by_group);
+    free(first);
     return 0;
 }
 
@@ -592,7 +634,7 @@ static int out_of_fold(rows *r, const hb_train_options *o, double c,
                        double *margin, size_t *step, size_t steps)
 {
     for (int k = 0; k < o->repeats; k++) {
-        if (assign_folds(r, o->folds, o->seed + (unsigned long)k) != 0)
+        if (hb_assign_folds(r->group, r->label, r->n, o->folds, o->seed + (unsigned long)k, r->fold) != 0)
             return HB_ENOMEM;
         double *run = margin + (size_t)k * r->n;
         for (int f = 0; f < o->folds; f++) {

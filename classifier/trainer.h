@@ -106,6 +106,15 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                   const char *out_dir, const json_t *extra,
                   hb_train_result *result, hb_error *err);
 
+/* Cross-validation folds, stratified and grouped: rows with equal
+ * group[i] (the same text, hb_dataset_text_keys) always share a fold, so
+ * no held-out decision comes from a model that saw the same text; groups
+ * are shuffled within each class (label of their first row, 1/0) and dealt
+ * round-robin into fold[i] = 0..folds-1.  The same seed gives the same
+ * folds.  Returns 0 or HB_ENOMEM. */
+int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds,
+                    unsigned long seed, int *fold);
+
 /* Fit Platt scaling p = 1 / (1 + exp(a*d + b)) to decision values d[i] and
  * labels y[i] (1/0), with Platt's prior-corrected targets. */
 void hb_platt_fit(const double *d, const int *y, size_t n, double *a,

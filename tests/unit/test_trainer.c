@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,36 @@ static void test_min_df_prunes_ngrams_not_buckets(void **state)
     hb_engine_free(e);
 }
 
+/* Duplicated texts share a fold; classes are spread evenly; the seed
+ * decides the folds. */
+static void test_folds_keep_duplicates_together(void **state)
+{
+    (void)state;
+    enum { N = 400, FOLDS = 5 };
+    uint64_t group[N];
+    int label[N], fold[N], again[N], other[N];
+    for (size_t i = 0; i < N; i++) {
+        group[i] = (uint64_t)(i % 150) * 2 + 1; /* 150 texts, most 2-3 times */
+        label[i] = (i % 150) < 30;              /* 30 positive texts */
+    }
+    assert_int_equal(hb_assign_folds(group, label, N, FOLDS, 7, fold), 0);
+    size_t pos_in[FOLDS] = {0}, rows_in[FOLDS] = {0};
+    for (size_t i = 0; i < N; i++) {
+        assert_true(fold[i] >= 0 && fold[i] < FOLDS);
+        assert_int_equal(fold[i], fold[i % 150]); /* with its duplicates */
+        rows_in[fold[i]]++;
+        pos_in[fold[i]] += (size_t)label[i];
+    }
+    for (int f = 0; f < FOLDS; f++) {
+        assert_true(rows_in[f] >= 70 && rows_in[f] <= 90);
+        assert_true(pos_in[f] >= 14 && pos_in[f] <= 18); /* 6 texts each, 2-3 rows */
+    }
+    assert_int_equal(hb_assign_folds(group, label, N, FOLDS, 7, again), 0);
+    assert_memory_equal(fold, again, sizeof fold);
+    assert_int_equal(hb_assign_folds(group, label, N, FOLDS, 8, other), 0);
+    assert_memory_not_equal(fold, other, sizeof fold);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_refuses_one_class),
         cmocka_unit_test(test_repeats_checked_and_recorded),
         cmocka_unit_test(test_min_df_prunes_ngrams_not_buckets),
+        cmocka_unit_test(test_folds_keep_duplicates_together),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
