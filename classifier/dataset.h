@@ -48,8 +48,9 @@ int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
                        size_t *removed, hb_error *err);
 
 /* keys[i] = a hash of row i's text as hb_dataset_exclude compares it
- * (normalised, digits as 0), so equal keys mean the same text; 0 for a
- * row whose text does not normalise.  keys holds ds->n entries. */
+ * (normalised, digits as 0), so equal keys mean the same text.  Keys are
+ * odd; 0 marks a row whose text does not normalise.  keys holds ds->n
+ * entries. */
 void hb_dataset_text_keys(const hb_dataset *ds, uint64_t *keys);
 
 /* Which labels count as positive for a task. */

@@ -302,7 +302,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     }
     hb_dataset_text_keys(ds, r->group);
     for (size_t i = 0; i < n; i++)
-        if (!r->group[i]) /* text_key's keys are odd: an even one is a group of its own */
+        if (!r->group[i]) /* keys are odd: an even one is a group of its own */
             r->group[i] = (uint64_t)i << 1;
     int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
     /* store offsets while filling (the pool moves as it grows) */
