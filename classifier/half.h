@@ -18,12 +18,13 @@
 #include <string.h>
 
 /* float32 bits of 2^-14 (smallest kept magnitude), the exponent rebias
- * 127 - 15 = 112 in place, and the midpoint above 65504 (rounds past it). */
+ * 127 - 15 = 112 in place, the midpoint above 65504 (rounds past it),
+ * and the binary16 bits of 65504. */
 enum {
     HB_HALF_MIN_BITS = 0x38800000,
     HB_HALF_REBIAS = 0x38000000,
     HB_HALF_OVER_BITS = 0x477ff000,
-    HB_HALF_MAX = 0x7bff
+    HB_HALF_MAX_BITS = 0x7bff
 };
 
 static inline uint16_t hb_half_from_float(float f)
@@ -35,7 +36,7 @@ static inline uint16_t hb_half_from_float(float f)
     if (mag < HB_HALF_MIN_BITS)
         return sign;
     if (mag >= HB_HALF_OVER_BITS)
-        return sign | HB_HALF_MAX;
+        return sign | HB_HALF_MAX_BITS;
     uint32_t h = mag - HB_HALF_REBIAS;
     h += 0x0fffu + ((h >> 13) & 1u); /* round the 23-bit fraction to 10 */
     return (uint16_t)(sign | (h >> 13));

@@ -73,7 +73,7 @@ static weight_table *table_new(size_t dim, size_t cols)
     }
     if (align == HUGE_PAGE)
         madvise(t->rows, bytes, MADV_HUGEPAGE);
-    /* not zeroed: every caller writes every float of every row, and pages
+    /* not zeroed: every caller writes every value of every row, and pages
      * are then touched only as they are written (see hb_models_fuse) */
     t->cols = cols;
     t->refs = 1;

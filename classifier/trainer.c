@@ -290,7 +290,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     r->label = calloc(n, sizeof *r->label);
     r->rule_w = calloc(n, sizeof *r->rule_w);
     r->fold = calloc(n, sizeof *r->fold);
-    r->group = calloc(n ? n : 1, sizeof *r->group);
+    r->group = calloc(n, sizeof *r->group);
     r->script = calloc(n, sizeof *r->script);
     hb_session *s = hb_session_new();
     folder f;
@@ -392,9 +392,11 @@ int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds
     uint64_t state = seed;
     grouped_row *by_group = malloc((n ? n : 1) * sizeof *by_group);
     size_t *first = malloc((n ? n : 1) * sizeof *first); /* each group's first row */
-    if (!by_group || !first) {
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);      /* one class's groups */
+    if (!by_group || !first || !idx) {
         free(by_group);
         free(first);
+        free(idx);
         return HB_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
@@ -404,12 +406,6 @@ int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds
     for (size_t i = 0; i < n; i++)
         if (i == 0 || by_group[i].group != by_group[i - 1].group)
             first[ngroups++] = by_group[i].row;
-    size_t *idx = malloc((ngroups ? ngroups : 1) * sizeof *idx);
-    if (!idx) {
-        free(by_group);
-        free(first);
-        return HB_ENOMEM;
-    }
     for (int cls = 0; cls <= 1; cls++) {
         size_t m = 0;
         for (size_t g = 0; g < ngroups; g++)
