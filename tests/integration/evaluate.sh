@@ -5,7 +5,9 @@
 # a model that is right where the other is wrong, and changes sign when the
 # two are swapped; the Wilson interval of a share matches values worked by
 # hand; and the peer's second reading of a file, through `hubao
-# normalize`, keeps every row and label.  Debian's python3 (numpy,
+# normalize`, keeps every row and label; fresh splits keep texts on one
+# side and give each class its share, and run both models per split.
+# Debian's python3 (numpy,
 # sklearn), no data sets needed.
 set -u
 TMP=build/tmp/evaluate-it.$$
@@ -59,6 +61,48 @@ assert abs(lo - 0.9002) < 5e-4 and abs(hi - 0.9878) < 5e-4, (lo, hi)  # by hand
 assert ev.wilson(0, 50)[0] == 0 and abs(ev.wilson(0, 50)[1] - 0.0714) < 5e-4
 assert ev.share(81, 84) == "96.4% (90.0-98.8)", ev.share(81, 84)
 '
+check "fresh splits: same text on one side, each class its share, the seed decides" '
+labels = ["spam" if i % 4 == 0 else "ham" for i in range(400)]
+def word(k):  # letters: text keys read every digit as 0
+    return "".join(chr(97 + int(d)) for d in str(k))
+texts = ["msg " + word(i // 2) for i in range(400)]  # every text twice
+texts[7] = "ＭＳＧ　ＢＡＡ"  # the text of rows 200 and 201 ("msg baa") once folded
+train, test = ev.split_rows(labels, texts, ["spam"], 0.2, random.Random(3))
+assert sorted(train + test) == list(range(400))
+side = {}
+for i in train:
+    side.setdefault(ev.text_key(texts[i]), set()).add("train")
+for i in test:
+    side.setdefault(ev.text_key(texts[i]), set()).add("test")
+assert all(len(s) == 1 for s in side.values()), "a text on both sides"
+assert ev.text_key(texts[7]) == ev.text_key(texts[200])
+for cls in ("spam", "ham"):
+    n = sum(1 for l in labels if l == cls)
+    got = sum(1 for i in test if labels[i] == cls)
+    assert abs(got - 0.2 * n) <= 2, (cls, got, n)
+assert ev.split_rows(labels, texts, ["spam"], 0.2, random.Random(3)) == (train, test)
+assert ev.split_rows(labels, texts, ["spam"], 0.2, random.Random(4)) != (train, test)
+'
+check "gap summary: mean, standard error and wins worked by hand" '
+mean, se, wins = ev.gap_summary([0.02, -0.01, 0.02])
+assert abs(mean - 0.01) < 1e-12 and abs(se - 0.01) < 1e-12 and wins == 2, (mean, se, wins)
+'
+
+mkdir -p "$TMP/data/tiny"
+head -n 36 tests/fixtures/train_small.tsv >"$TMP/data/tiny/train.tsv"
+tail -n 12 tests/fixtures/train_small.tsv >"$TMP/data/tiny/test.tsv"
+expect "fresh splits train and score both models on each split" /usr/bin/python3 -c "
+import sys
+sys.path.insert(0, 'tools')
+import evaluate as ev
+ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+ev.DATA = '$TMP/data'
+ev.RESPLIT_OUT = '$TMP/resplit'
+runs = list(ev.resplit('tiny', 'spam', 2))
+assert len(runs) == 2, runs
+for n, h, p in runs:
+    assert n == 12 and -1 <= h <= 1 and -1 <= p <= 1, runs
+"
 
 printf 'spam\t加薇信 １３８xxxx\nham\tCall 911 now\n' >"$TMP/rows.tsv"
 expect "the peer can read a file as Hubao's models do, row for row" /usr/bin/python3 -c "
