@@ -13,10 +13,10 @@ Three tables, printed and written to build/eval/report.{md,json}:
   model does;
   3. fraud is not advertising: how often legitimate messages and adverts are
      called fraud, fraud recall and fraud-type accuracy;
-  4. where Hubao is below the peer in table 1: both again on HUBAO_RESPLITS
-     (default 5, 0 skips) fresh splits of the dataset, since a test split
-     of a few hundred rows cannot tell a gap of 0.01 from luck
-     (tools/resplit.py runs this for any one dataset).
+  4. where Hubao is below the peer in table 1, or more than 0.01 below in
+     table 2: both again on HUBAO_RESPLITS (default 5, 0 skips) fresh splits
+     of the dataset, since a test split of a few hundred rows cannot tell a
+     gap of 0.01 from luck (tools/resplit.py runs this for any one dataset).
 Models trained here for comparison stay under build/eval and are never
 shipped (some sets are research-only).
 """
@@ -202,6 +202,12 @@ def fmt(x):
     return "  -   " if x is None else f"{x:.4f}"
 
 
+def single_positive(ds, task):
+    """The --positive of a single-dataset row: en-smishing's fraud row asks
+    smishing against the rest (its spam is not fraud)."""
+    return "smishing" if (ds, task) == ("en-smishing", "fraud") else None
+
+
 def single_table(rows):
     lines = ["| dataset | task | n | Hubao MCC | peer MCC | Δ MCC | Δ 95% interval | peer on Hubao's text MCC | Δ MCC | Hubao F1 | peer F1 | Hubao AUC | peer AUC |",
              "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -209,7 +215,7 @@ def single_table(rows):
         if not os.path.exists(path(ds, "train")):
             continue
         model = os.path.join(OUT, f"{ds}-{task}")
-        positive = "smishing" if (ds, task) == ("en-smishing", "fraud") else None
+        positive = single_positive(ds, task)
         cmd = [HUBAO, "train", "--task", task, "--data", path(ds, "train"), "--out", model]
         if positive:
             cmd += ["--positive", positive]
@@ -332,23 +338,28 @@ def gap_summary(gaps):
     return float(g.mean()), se, int((g >= 0).sum())
 
 
-def resplit_table(single_rows, splits):
-    """For every single-dataset row where Hubao is below the peer: the
-    same comparison on fresh splits, which tells a model's gap from the
-    luck of one small test split."""
-    lines = ["| dataset | task | splits | Hubao mean MCC | peer mean MCC | mean Δ MCC | standard error | splits with Hubao ≥ peer |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for row in single_rows:
-        if row["hubao"]["mcc"] >= row["peer"]["mcc"]:
-            continue
-        ds, task = row["dataset"], row["task"]
-        positive = "smishing" if (ds, task) == ("en-smishing", "fraud") else None
-        runs = list(resplit(ds, task, splits, positive=positive))
+def resplit_table(single_rows, shipped_rows, splits):
+    """Where Hubao is below the peer on one test split (single datasets:
+    at all; shipped models: by more than 0.01, the issue's tolerance, on a
+    set they train on): the same comparison on fresh splits, which tells a
+    model's gap from the luck of one small test split."""
+    lines = ["| dataset | task | trained on | splits | Hubao mean MCC | peer mean MCC | mean Δ MCC | standard error | splits with Hubao ≥ peer |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    todo = [(row, row["task"], None) for row in single_rows
+            if row["hubao"]["mcc"] < row["peer"]["mcc"]]
+    todo += [(row, row["model"], build_models.TASKS[row["model"]]) for row in shipped_rows
+             if row["peer"] and row["hubao"]["mcc"] < row["peer"]["mcc"] - 0.01
+             and row["dataset"] in build_models.TASKS[row["model"]]["train"]]
+    for row, task, recipe in todo:
+        ds = row["dataset"]
+        runs = list(resplit(ds, task, splits, positive=single_positive(ds, task) if not recipe
+                            else None, shipped=recipe))
         mean, se, wins = gap_summary([h - p for _, h, p in runs])
         row["resplit"] = {"splits": splits, "hubao_mcc": [h for _, h, _ in runs],
                           "peer_mcc": [p for _, _, p in runs], "mean_delta": mean, "se": se}
-        lines.append(f"| {ds} | {task} | {splits} | {np.mean([h for _, h, _ in runs]):.4f} | "
-                     f"{np.mean([p for _, _, p in runs]):.4f} | {mean:+.4f} | {se:.4f} | "
+        lines.append(f"| {ds} | {task} | {'shipped recipe' if recipe else 'its train split'} | "
+                     f"{splits} | {np.mean(row['resplit']['hubao_mcc']):.4f} | "
+                     f"{np.mean(row['resplit']['peer_mcc']):.4f} | {mean:+.4f} | {se:.4f} | "
                      f"{wins} of {splits} |")
         print(lines[-1], flush=True)
     return lines
@@ -427,12 +438,12 @@ def main():
     print("\n== 3. fraud is not advertising")
     md += ["", "## 3. Fraud is not advertising", ""] + fraud_table()
     if RESPLITS > 0:
-        title = (f"4. where Hubao is below the peer on the test split: both on {RESPLITS} "
-                 "fresh splits of the pooled train and test files (same test size, "
-                 "duplicates on one side)")
+        title = (f"4. where Hubao is below the peer on the test split (shipped: by over 0.01): "
+                 f"both on {RESPLITS} fresh splits of the dataset's pooled train and test "
+                 "files (same test size, duplicates on one side)")
         print(f"\n== {title}")
         md += ["", f"## {title[0]}. Fresh splits", "", title[3:].capitalize() + ".", ""]
-        md += resplit_table(report["single"], RESPLITS)
+        md += resplit_table(report["single"], report["shipped"], RESPLITS)
     with open(os.path.join(OUT, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     for row in report["single"] + report["shipped"]:
