@@ -91,17 +91,21 @@ assert abs(mean - 0.01) < 1e-12 and abs(se - 0.01) < 1e-12 and wins == 2, (mean,
 mkdir -p "$TMP/data/tiny"
 head -n 36 tests/fixtures/train_small.tsv >"$TMP/data/tiny/train.tsv"
 tail -n 12 tests/fixtures/train_small.tsv >"$TMP/data/tiny/test.tsv"
-expect "fresh splits train and score both models on each split" /usr/bin/python3 -c "
+expect "fresh splits: only rows below the peer, both models trained on each split" /usr/bin/python3 -c "
 import sys
 sys.path.insert(0, 'tools')
 import evaluate as ev
 ev.HUBAO = '${HUBAO:-build/asan/hubao}'
 ev.DATA = '$TMP/data'
 ev.RESPLIT_OUT = '$TMP/resplit'
-runs = list(ev.resplit('tiny', 'spam', 2))
-assert len(runs) == 2, runs
-for n, h, p in runs:
-    assert n == 12 and -1 <= h <= 1 and -1 <= p <= 1, runs
+below = {'dataset': 'tiny', 'task': 'spam', 'hubao': {'mcc': 0.5}, 'peer': {'mcc': 0.6}}
+above = {'dataset': 'tiny', 'task': 'fraud', 'hubao': {'mcc': 0.6}, 'peer': {'mcc': 0.5}}
+lines = ev.resplit_table([below, above], [], 2)
+assert len(lines) == 3 and lines[2].startswith('| tiny | spam | its train split | 2 |'), lines
+assert 'resplit' not in above
+r = below['resplit']
+assert len(r['hubao_mcc']) == len(r['peer_mcc']) == 2, r
+assert all(-1 <= v <= 1 for v in r['hubao_mcc'] + r['peer_mcc']), r
 "
 
 printf 'spam\t加薇信 １３８xxxx\nham\tCall 911 now\n' >"$TMP/rows.tsv"
