@@ -88,6 +88,18 @@ mean, se, wins = ev.gap_summary([0.02, -0.01, 0.02])
 assert abs(mean - 0.01) < 1e-12 and abs(se - 0.01) < 1e-12 and wins == 2, (mean, se, wins)
 '
 
+expect "a failing hubao command stops make eval with hubao's own message" /usr/bin/python3 -c "
+import sys
+sys.path.insert(0, 'tools')
+import evaluate as ev
+cmd = ['${HUBAO:-build/asan/hubao}', 'train', '--task', 'spam', '--data', '$TMP/absent.tsv', '--out', '$TMP/m']
+try:
+    ev.run_hubao(cmd)
+    raise SystemExit('no error')
+except RuntimeError as e:
+    assert '$TMP/absent.tsv' in str(e).split(': ', 1)[1], e
+"
+
 mkdir -p "$TMP/data/tiny"
 head -n 36 tests/fixtures/train_small.tsv >"$TMP/data/tiny/train.tsv"
 tail -n 12 tests/fixtures/train_small.tsv >"$TMP/data/tiny/test.tsv"
