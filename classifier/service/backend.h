@@ -8,8 +8,13 @@
  *     'R' READY      + frame: {"protocol", "pid", "host", "models"}
  *                    sent on every (re)connect; the broker then sends work
  *     'H' HEARTBEAT  + frame: {"requests", "items", "errors", "error_codes"}
- *                    every heartbeat interval
- *     'P' REPLY      8-byte request number after the 'P'; + frame: reply JSON
+ *                    every heartbeat interval, and right before a reply
+ *                    whose request added an error, so that a client
+ *                    asking "stats" after its error reply sees it counted
+ *     'P' REPLY      8-byte request number after the 'P'; + frame: reply
+ *                    JSON; + frame: HB_COUNTS_FRAME bytes, the worker's
+ *                    requests, items and errors so far (three uint64 in
+ *                    host order: broker and worker run the same build)
  *     'L' RELOADED   + frame: {"ok": true, "models"} or {"ok": false, "error"}
  *
  *   broker -> worker
@@ -35,7 +40,8 @@ enum {
     HB_CMD_RELOAD = 'L', /* both ways: request and result */
     HB_CMD_REQUEST = 'Q',
     HB_CMD_DISCONNECT = 'D',
-    HB_SEQ_FRAME = 9, /* command byte + 8-byte request number */
+    HB_SEQ_FRAME = 9,     /* command byte + 8-byte request number */
+    HB_COUNTS_FRAME = 24, /* requests, items, errors: uint64 each */
 };
 
 #endif

@@ -841,6 +841,22 @@ static void on_reply(hb_broker *b, const char *head, zmq_msg_t *body)
     send_reply(b, r, body);
 }
 
+/* The counts a reply carried (backend.h): fresher than the last
+ * heartbeat's, whose error codes stay as they were. */
+static void worker_counts_update(worker *w, const uint64_t counts[3])
+{
+    static const char *const keys[3] = {"requests", "items", "errors"};
+    if (!w->counts)
+        w->counts = json_object();
+    for (int k = 0; k < 3; k++) {
+        json_t *v = json_object_get(w->counts, keys[k]);
+        if (json_is_integer(v))
+            json_integer_set(v, (json_int_t)counts[k]);
+        else
+            json_object_set_new(w->counts, keys[k], json_integer((json_int_t)counts[k]));
+    }
+}
+
 static void on_reload_result(hb_broker *b, int wi, const zmq_msg_t *payload)
 {
     worker *w = &b->workers[wi];
@@ -880,6 +896,12 @@ static void read_back(hb_broker *b)
         zmq_getsockopt(b->back, ZMQ_RCVMORE, &more, &sz);
         if (more && zmq_msg_recv(&payload, b->back, 0) >= 0)
             zmq_getsockopt(b->back, ZMQ_RCVMORE, &more, &sz);
+        uint64_t counts[3];
+        int ncounts = 0;
+        if (more) {
+            ncounts = zmq_recv(b->back, counts, sizeof counts, 0);
+            zmq_getsockopt(b->back, ZMQ_RCVMORE, &more, &sz);
+        }
         while (more) { /* nothing this protocol sends */
             zmq_msg_t extra;
             zmq_msg_init(&extra);
@@ -901,6 +923,8 @@ static void read_back(hb_broker *b)
         case HB_CMD_REPLY:
             if (hlen == HB_SEQ_FRAME)
                 on_reply(b, head, &payload);
+            if (wi >= 0 && ncounts == HB_COUNTS_FRAME)
+                worker_counts_update(&b->workers[wi], counts);
             if (wi < 0)
                 send_command(b, id, (size_t)idlen, HB_CMD_DISCONNECT);
             break;

@@ -213,6 +213,7 @@ static void reload_finish(worker *w)
 
 static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
 {
+    uint64_t errors_before = hb_handler_counts_get(w->handler).errors;
     size_t n = 0;
     const char *out = hb_handler_handle(w->handler, zmq_msg_data(body),
                                         zmq_msg_size(body), &n);
@@ -223,8 +224,13 @@ static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
     char head[HB_SEQ_FRAME];
     memcpy(head, cmd, HB_SEQ_FRAME);
     head[0] = HB_CMD_REPLY;
-    if (zmq_send(w->sock, head, HB_SEQ_FRAME, ZMQ_SNDMORE | ZMQ_DONTWAIT) == HB_SEQ_FRAME)
-        zmq_send(w->sock, out, n, ZMQ_DONTWAIT);
+    hb_handler_counts c = hb_handler_counts_get(w->handler);
+    if (c.errors != errors_before)
+        send_heartbeat(w); /* the error codes reach the broker before the reply */
+    uint64_t counts[3] = {c.requests, c.items, c.errors};
+    if (zmq_send(w->sock, head, HB_SEQ_FRAME, ZMQ_SNDMORE | ZMQ_DONTWAIT) == HB_SEQ_FRAME &&
+        zmq_send(w->sock, out, n, ZMQ_SNDMORE) >= 0)
+        zmq_send(w->sock, counts, sizeof counts, 0);
 }
 
 /* Discard the rest of a multi-frame message. */

@@ -156,6 +156,15 @@ expect "SIGTERM under load: every request answered" \
 stop_wait $A 20
 expect "... and hubaod exits 0" test "$STATUS" = 0
 
+# ---- instance F: stats are fresh without waiting for a heartbeat --------
+start F --workers 2 --models "$TMP/live" --heartbeat-ms 30000
+F=$PID
+expect "instance F: two workers" client wait "$EP" 2
+expect "stats count each reply's items and error codes at once" client fresh "$EP"
+kill -TERM $F
+stop_wait $F 20
+expect "broker F exits 0" test "$STATUS" = 0
+
 # ---- instance B: no local workers, config file, a worker started alone -----
 cat >"$TMP/b.conf" <<EOF
 # hubaod settings for the overload test

@@ -17,6 +17,9 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
                              overloaded at once, then deadline_exceeded
   flood EP N                 N at once into a tiny queue: every one answered,
                              some "overloaded"
+  fresh EP                   stats right after each reply count it: items
+                             and worker-side error codes (run it against a
+                             long heartbeat interval, which would hide them)
   load EP N [options]        pipelined load with an action part-way through:
       --window W             requests in flight (default 64)
       --after K              act after K replies (default N/4)
@@ -272,6 +275,25 @@ def cmd_flood(ep, n):
     kinds = set(got.values())
     if not kinds <= {"ok", "overloaded"} or "overloaded" not in kinds or "ok" not in kinds:
         fail("expected verdicts and overloaded replies, got %r" % kinds)
+
+
+def cmd_fresh(ep):
+    def counts():
+        st = stats(ep)
+        return st["items"], st["errors"]["by_code"]
+    items, codes = counts()
+    for round_ in range(3):
+        r = ask(ep, [{"text": "hello"}, {"id": "no text"}, {"text": ""}])
+        if not isinstance(r, list) or len(r) != 3:
+            fail("batch reply: %r" % r)
+        now_items, now_codes = counts()
+        if now_items != items + 3:
+            fail("round %d: items %d, expected %d" % (round_, now_items, items + 3))
+        for code in ("missing_text", "empty_text"):
+            if now_codes.get(code, 0) != codes.get(code, 0) + 1:
+                fail("round %d: %s counted %r before, %r after" %
+                     (round_, code, codes.get(code), now_codes.get(code)))
+        items, codes = now_items, now_codes
 
 
 def cmd_load(ep, n, args):
