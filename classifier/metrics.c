@@ -228,3 +228,26 @@ double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
     free(c);
     return best_t;
 }
+
+double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
+                                 double likely, double min_precision,
+                                 size_t min_rows)
+{
+    scored *s = sorted_copy(p, y, n);
+    if (!s)
+        return -1;
+    size_t i = 0, tp = 0, rows = 0;
+    while (i < n && s[i].p >= likely)
+        i++;
+    double best = likely;
+    for (; i < n; i++) {
+        tp += (size_t)s[i].y;
+        rows++;
+        if (i + 1 < n && s[i + 1].p == s[i].p)
+            continue; /* cut only between distinct probabilities */
+        if (rows >= min_rows && (double)tp >= min_precision * (double)rows)
+            best = i + 1 < n ? (s[i].p + s[i + 1].p) / 2 : s[i].p;
+    }
+    free(s);
+    return best;
+}

@@ -43,6 +43,16 @@ double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
 double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
                                    double max_fpr, double halfwidth);
 
+/* The "possible" tier's threshold under a likely threshold `likely`: the
+ * lowest threshold t such that, of the rows with t <= p < likely (the
+ * band a "possible" verdict covers), at least min_precision are positive
+ * and there are at least min_rows of them.  Cuts fall halfway between two
+ * observed probabilities.  Returns likely when no band qualifies (the
+ * model then has no possible tier), or -1 when memory runs out. */
+double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
+                                 double likely, double min_precision,
+                                 size_t min_rows);
+
 /* Matthews correlation coefficient of a confusion matrix (0 when undefined). */
 double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn);
 

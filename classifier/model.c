@@ -106,6 +106,7 @@ struct hb_model {
     const char *task, *kind, *version, *positive, *negative;
     hb_feature_config features;
     double threshold;
+    double possible_threshold; /* the "possible" tier; == threshold: none */
     double override_at; /* URL models: probability that makes a message fraud */
     double rule_scale;
     double rule_scale_script[HB_SCRIPTS];
@@ -113,7 +114,7 @@ struct hb_model {
     /* per-script calibration and threshold, when the manifest has them */
     struct script_calibration {
         int present;
-        double a, b, threshold;
+        double a, b, threshold, possible_threshold;
     } by_script[HB_SCRIPTS];
     /* linear models: weight and IDF of each bucket side by side, so a
      * feature costs one cache line (w is only used while loading); the
@@ -231,6 +232,14 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         m->threshold > 1)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"threshold\" must be a probability 0..1", path);
+    m->possible_threshold = m->threshold; /* no possible tier unless given */
+    if (json_object_get(man, "possible_threshold") &&
+        (get_number(man, "possible_threshold", &m->possible_threshold) != 0 ||
+         m->possible_threshold < 0 || m->possible_threshold > m->threshold))
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s: \"possible_threshold\" must be a probability "
+                            "0..threshold",
+                            path);
     m->override_at = 2.0; /* never, unless the manifest says so */
     if (json_object_get(man, "fraud_override_at") &&
         (get_number(man, "fraud_override_at", &m->override_at) != 0 ||
@@ -277,6 +286,14 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
             return hb_error_set(err, HB_EFORMAT,
                                 "%s: calibration.by_script.%s needs \"a\", \"b\" "
                                 "and a \"threshold\" 0..1",
+                                path, SCRIPT_NAME[k]);
+        sc->possible_threshold = sc->threshold;
+        if (json_object_get(c, "possible_threshold") &&
+            (get_number(c, "possible_threshold", &sc->possible_threshold) != 0 ||
+             sc->possible_threshold < 0 || sc->possible_threshold > sc->threshold))
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s: calibration.by_script.%s: \"possible_threshold\" "
+                                "must be a probability 0..threshold",
                                 path, SCRIPT_NAME[k]);
         sc->present = 1;
     }
@@ -590,6 +607,13 @@ double hb_model_threshold_in(const hb_model *m, int script)
     const struct script_calibration *sc =
         script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
     return sc && sc->present ? sc->threshold : m->threshold;
+}
+
+double hb_model_possible_threshold_in(const hb_model *m, int script)
+{
+    const struct script_calibration *sc =
+        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
+    return sc && sc->present ? sc->possible_threshold : m->possible_threshold;
 }
 
 double hb_model_probability(const hb_model *m, double decision)

@@ -66,6 +66,12 @@ double hb_model_threshold(const hb_model *model);
 double hb_model_probability_in(const hb_model *model, double decision, int script);
 double hb_model_threshold_in(const hb_model *model, int script);
 
+/* The lower threshold of the "possible" tier for that script (manifest
+ * "possible_threshold", also per script): a probability at or above it but
+ * below hb_model_threshold_in reads "possible".  Equal to the threshold
+ * when the manifest has none, so older bundles have no possible tier. */
+double hb_model_possible_threshold_in(const hb_model *model, int script);
+
 /* Factor applied to the weights of the task's rules that fired before they
  * are added to the decision value ("rule_weight_scale", default 1). */
 double hb_model_rule_scale(const hb_model *model);

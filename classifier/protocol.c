@@ -15,17 +15,30 @@ hb_render_options hb_render_defaults(void)
     return (hb_render_options){.unmask = 0, .top_features = 5, .detail = HB_DETAIL_FULL};
 }
 
+/* A fraud verdict heads the reply from the possible tier up: telling a
+ * caller "advertising" or "no fraud signs" about a message that may be a
+ * scam is the one answer that reassures a victim. */
 const hb_task_result *hb_verdict_headline(const hb_verdict *v)
 {
-    for (size_t o = 0; o < sizeof HEADLINE_ORDER / sizeof HEADLINE_ORDER[0]; o++)
+    for (size_t o = 0; o < sizeof HEADLINE_ORDER / sizeof HEADLINE_ORDER[0]; o++) {
+        hb_tier least = strcmp(HEADLINE_ORDER[o], "fraud") == 0 ? HB_TIER_POSSIBLE
+                                                                 : HB_TIER_LIKELY;
         for (size_t i = 0; i < v->ntasks; i++)
-            if (v->tasks[i].positive &&
-                strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
+            if (v->tasks[i].tier >= least && strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
                 return &v->tasks[i];
+    }
     for (size_t i = 0; i < v->ntasks; i++)
         if (v->tasks[i].positive)
             return &v->tasks[i];
     return NULL;
+}
+
+const char *hb_verdict_name(const hb_verdict *v)
+{
+    const hb_task_result *h = hb_verdict_headline(v);
+    if (!h)
+        return "clean";
+    return h->tier == HB_TIER_POSSIBLE ? "possible_fraud" : h->task;
 }
 
 void hb_verdict_summary(const hb_engine *e, const hb_verdict *v,
@@ -38,9 +51,18 @@ void hb_verdict_summary(const hb_engine *e, const hb_verdict *v,
         snprintf(out, cap, "%s", zh ? "未发现诈骗迹象" : "No fraud signs found");
     } else if (strcmp(h->task, "fraud") == 0) {
         const hb_type_info *t = hb_catalog_find(hb_engine_catalog(e), h->type);
-        if (t)
-            snprintf(out, cap, zh ? "疑似诈骗：%s（%d%%）" : "Likely fraud: %s (%d%%)",
-                     zh ? t->name_zh : t->name_en, pct);
+        const char *name = t ? (zh ? t->name_zh : t->name_en) : NULL;
+        if (h->tier == HB_TIER_POSSIBLE && name)
+            snprintf(out, cap, zh ? "可能是诈骗，请先核实：%s（%d%%）"
+                                  : "Possibly fraud: verify before acting: %s (%d%%)",
+                     name, pct);
+        else if (h->tier == HB_TIER_POSSIBLE)
+            snprintf(out, cap, zh ? "可能是诈骗，请先核实（%d%%）"
+                                  : "Possibly fraud: verify before acting (%d%%)",
+                     pct);
+        else if (name)
+            snprintf(out, cap, zh ? "疑似诈骗：%s（%d%%）" : "Likely fraud: %s (%d%%)", name,
+                     pct);
         else
             snprintf(out, cap, zh ? "疑似诈骗（%d%%）" : "Likely fraud (%d%%)", pct);
     } else if (strcmp(h->task, "spam") == 0) {
@@ -224,9 +246,14 @@ static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
     json_t *t = json_object();
     json_object_set_new_nocheck(t, "label", json_string_nocheck(r->label));
     json_object_set_new_nocheck(t, "positive", json_boolean(r->positive));
+    json_object_set_new_nocheck(t, "tier", json_string_nocheck(hb_tier_name(r->tier)));
+    json_object_set_new_nocheck(t, "possible", json_boolean(r->tier >= HB_TIER_POSSIBLE));
     json_object_set_new_nocheck(t, "probability", json_real(r->probability));
-    if (!brief)
+    if (!brief) {
         json_object_set_new_nocheck(t, "threshold", json_real(r->threshold));
+        json_object_set_new_nocheck(t, "possible_threshold",
+                                    json_real(r->possible_threshold));
+    }
     json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
     json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
     if (brief) {
@@ -236,10 +263,11 @@ static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
     json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));
     json_t *evidence = json_object();
     json_object_set_new_nocheck(evidence, "rules", rule_evidence(e, s, v, r->task, opt));
-    /* the words that pushed a verdict explain a positive one; for a
-     * negative task the rules (some of them exonerating) say enough */
+    /* the words that pushed a verdict explain a likely or possible one;
+     * for a negative task the rules (some of them exonerating) say enough */
     json_object_set_new_nocheck(evidence, "features",
-                                r->positive ? feature_evidence(s, v, i, opt) : json_array());
+                                r->tier >= HB_TIER_POSSIBLE ? feature_evidence(s, v, i, opt)
+                                                            : json_array());
     json_object_set_new_nocheck(t, "evidence", evidence);
     return t;
 }
@@ -301,15 +329,19 @@ static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
 {
     int brief = opt->detail == HB_DETAIL_BRIEF;
     const hb_task_result *head = hb_verdict_headline(v);
-    json_object_set_new(root, "verdict", json_string(head ? head->task : "clean"));
+    json_object_set_new(root, "verdict", json_string(hb_verdict_name(v)));
     if (!brief) {
         char en[256], zh[256];
         hb_verdict_summary(e, v, "en", en, sizeof en);
         hb_verdict_summary(e, v, "zh", zh, sizeof zh);
         json_object_set_new(root, "summary", json_pack("{s:s, s:s}", "en", en, "zh", zh));
-        const hb_type_info *ti = head && strcmp(head->task, "fraud") == 0
-                                     ? hb_catalog_find(hb_engine_catalog(e), head->type)
-                                     : NULL;
+        /* a possible scam of no known type gets the general advice */
+        const hb_type_info *ti =
+            head && strcmp(head->task, "fraud") == 0
+                ? hb_catalog_find(hb_engine_catalog(e), head->type ? head->type
+                                                      : head->tier == HB_TIER_POSSIBLE ? "other"
+                                                                                        : NULL)
+                : NULL;
         if (ti)
             json_object_set_new(root, "advice", json_pack("{s:s, s:s}", "en", ti->advice_en,
                                                           "zh", ti->advice_zh));

@@ -33,25 +33,35 @@ typedef struct hb_render_options {
 
 hb_render_options hb_render_defaults(void);
 
-/* The headline of a verdict: the positive task that matters most to a
- * person (fraud, then rumour, then spam, then any other task in model
- * order), or NULL when no task is positive. */
+/* The headline of a verdict: the task that matters most to a person:
+ * fraud at the possible tier or above, then a positive rumour, then a
+ * positive spam, then any other positive task in model order; NULL when
+ * none.  A possible scam therefore never reads "advertising" or "no fraud
+ * signs". */
 const hb_task_result *hb_verdict_headline(const hb_verdict *v);
+
+/* The reply's "verdict": the headline task's name, "possible_fraud" when
+ * the headline is fraud at the possible tier, or "clean". */
+const char *hb_verdict_name(const hb_verdict *v);
 
 /* The sentence a hotline worker reads out, in lang "en" or "zh" (anything
  * else means "en"): "Likely fraud: impersonating police or government
- * (97%)", "Advertising, not fraud (88%)", "Likely rumour (80%)", "No fraud
+ * (97%)", "Possibly fraud: verify before acting: fake customer service
+ * (62%)", "Advertising, not fraud (88%)", "Likely rumour (80%)", "No fraud
  * signs found".  Writes at most cap bytes (NUL-terminated) to out. */
 void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
                         const char *lang, char *out, size_t cap);
 
 /* Render the session's last verdict as a new JSON object (caller owns it);
  * with opt->detail HB_DETAIL_FULL:
- *   { "verdict": "fraud"|"spam"|"rumour"|...|"clean",
+ *   { "verdict": "fraud"|"possible_fraud"|"spam"|"rumour"|...|"clean",
  *     "summary": {"en": ..., "zh": ...},
- *     "advice": {"en": ..., "zh": ...}      (when the fraud type has advice)
- *     "tasks": { "<task>": { "label", "positive", "probability",
- *                "threshold", "type", "by_link", "model",
+ *     "advice": {"en": ..., "zh": ...}      (when the fraud type has advice;
+ *                                            a possible scam of no type gets
+ *                                            the "other" type's)
+ *     "tasks": { "<task>": { "label", "positive", "tier" ("likely",
+ *                "possible", "none"), "possible", "probability",
+ *                "threshold", "possible_threshold", "type", "by_link", "model",
  *                "evidence": { "rules": [...], "features": [...] } } },
  *     ("features": the strongest features of positive tasks, each
  *      {"feature", "kind": "ngram"|"rule"|"entity"|"url", "weight"})
@@ -62,7 +72,7 @@ void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
  *                 "start", "end" (links found in the text) } ],
  *     "rules_limited": n }
  * Spans ("start", "end") are code point offsets in the text as submitted.
- * HB_DETAIL_BRIEF keeps "verdict", "tasks" (without "threshold" and
+ * HB_DETAIL_BRIEF keeps "verdict", "tasks" (without the thresholds and
  * "model", with "rules": [rule ids] instead of "evidence"), "urls" (url,
  * domain, malicious, probability, listed) and "rules_limited" when not 0.
  * NULL only on allocation failure. */

@@ -40,6 +40,20 @@ typedef struct rows {
  * trainings that differed only in hash size. */
 static const double THRESHOLD_WINDOW = 0.5;
 
+/* A "possible" band needs this many out-of-fold decisions per run to say
+ * anything about its precision. */
+enum { POSSIBLE_MIN_ROWS = 10 };
+
+static double possible_threshold(const double *p, const int *y, size_t n, double likely,
+                                 const hb_train_options *o)
+{
+    if (o->possible_precision >= 1)
+        return likely;
+    double t = hb_metrics_band_threshold(p, y, n, likely, o->possible_precision,
+                                         POSSIBLE_MIN_ROWS * (size_t)o->repeats);
+    return t < 0 ? likely : t;
+}
+
 static void rows_free(rows *r)
 {
     free(r->group);
@@ -73,6 +87,7 @@ hb_train_options hb_train_defaults(const char *task)
         .c_grid = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0},
         .nc = 6,
         .max_fpr = 0,
+        .possible_precision = 0.5,
         .rule_scale = -1,
         .rule_scale_script = {-1, -1},
         .prune = 1e-5,
@@ -606,14 +621,16 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
         for (size_t j = 0; j < m; j++)
             p[j] = 1.0 / (1.0 + exp(a * d[j] + b));
         double t = hb_metrics_steady_threshold(p, y, m, o->max_fpr, THRESHOLD_WINDOW);
+        double possible = possible_threshold(p, y, m, t, o);
         for (size_t j = 0; j < m; j++)
             pred[idx[j]] = p[j] >= t;
         if (!by)
             by = json_object();
-        json_object_set_new(by, NAME[k], json_pack("{s:f, s:f, s:f, s:I, s:I}", "a", a,
-                                                   "b", b, "threshold", t, "rows",
-                                                   (json_int_t)(m / runs), "positives",
-                                                   (json_int_t)(pos / runs)));
+        json_object_set_new(by, NAME[k],
+                            json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "a", a, "b", b,
+                                      "threshold", t, "possible_threshold", possible,
+                                      "rows", (json_int_t)(m / runs), "positives",
+                                      (json_int_t)(pos / runs)));
     }
     free(d);
     free(p);
@@ -878,6 +895,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     }
     res->threshold = hb_metrics_steady_threshold(prob, pooled.label, np, o->max_fpr,
                                                  THRESHOLD_WINDOW);
+    res->possible_threshold = possible_threshold(prob, pooled.label, np, res->threshold, o);
     by_script = calibrate_by_script(&pooled, best_dec, prob, o, res, pred);
     /* the manifest's cross-validated metrics: the first run, one decision
      * per training row */
@@ -911,6 +929,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   "negative", o->negative_name));
     json_object_set_new(manifest, "features", hb_feature_config_to_json(&o->features));
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
+    json_object_set_new(manifest, "possible_threshold", json_real(res->possible_threshold));
+    json_object_set_new(manifest, "possible_precision", json_real(o->possible_precision));
     json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
     json_object_set_new(manifest, "rule_weight_scale_by_script",
                         json_pack("{s:f, s:f}", "other",

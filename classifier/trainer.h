@@ -57,6 +57,10 @@ typedef struct hb_train_options {
     double c_grid[8];
     size_t nc;
     double max_fpr;             /* 0: no cap when choosing the threshold */
+    double possible_precision;  /* the "possible" tier: the lowest threshold
+                                   under the likely one whose band of
+                                   out-of-fold decisions is at least this
+                                   precise (metrics.h); 1: no such tier */
     double rule_scale;          /* factor on the rules' weights; < 0: chosen
                                    by cross-validation from 0, .25, .5, 1 */
     double rule_scale_script[HB_SCRIPTS]; /* per script (HB_SCRIPT_*), fixed
@@ -85,6 +89,7 @@ typedef struct hb_train_result {
     double rule_scale;          /* the factor for HB_SCRIPT_OTHER */
     double rule_scale_script[HB_SCRIPTS];
     double threshold;
+    double possible_threshold;  /* <= threshold; == threshold: no tier */
     double platt_a, platt_b;
     hb_metrics cv;              /* out-of-fold metrics at the threshold */
     size_t unusable;            /* rows that normalise to nothing, or links

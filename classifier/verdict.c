@@ -261,7 +261,7 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
     hb_verdict *v = &s->verdict;
     v->text = NULL;
     v->ntasks = v->nhits = v->nentities = v->rules_limited = v->nurls = 0;
-    v->fraud_link = NULL;
+    v->fraud_link = v->suspect_link = NULL;
     s->raw = text;
     if (len > e->max_text)
         return hb_error_set(err, HB_ETOOBIG,
@@ -432,9 +432,17 @@ static void score_links(const hb_engine *e, hb_session *s,
             v->nurls++;
         }
     }
-    for (size_t i = 0; i < v->nurls && !v->fraud_link; i++)
-        if (v->urls[i].decides)
+    for (size_t i = 0; i < v->nurls; i++) {
+        if (v->urls[i].decides && !v->fraud_link)
             v->fraud_link = &v->urls[i];
+        else if (v->urls[i].malicious && !v->suspect_link)
+            v->suspect_link = &v->urls[i];
+    }
+}
+
+const char *hb_tier_name(hb_tier tier)
+{
+    return tier == HB_TIER_LIKELY ? "likely" : tier == HB_TIER_POSSIBLE ? "possible" : "none";
 }
 
 int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
@@ -474,14 +482,20 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         r->decision = d + hb_model_rule_scale_in(m, v->script) * r->rule_weight;
         r->probability = hb_model_probability_in(m, r->decision, v->script);
         r->threshold = hb_model_threshold_in(m, v->script);
+        r->possible_threshold = hb_model_possible_threshold_in(m, v->script);
         r->positive = r->probability >= r->threshold;
-        if (strcmp(r->task, "fraud") == 0 && v->fraud_link) {
+        int fraud = strcmp(r->task, "fraud") == 0;
+        if (fraud && v->fraud_link) {
             /* a blocklisted (or surely malicious) link outranks the text */
             r->positive = r->by_link = 1;
             double p = v->fraud_link->listed ? 1.0 : v->fraud_link->probability;
             if (p > r->probability)
                 r->probability = p;
         }
+        r->tier = r->positive ? HB_TIER_LIKELY
+                  : r->probability >= r->possible_threshold || (fraud && v->suspect_link)
+                      ? HB_TIER_POSSIBLE
+                      : HB_TIER_NONE;
         if (r->by_link && !r->type)
             r->type = "malicious_link";
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);

@@ -54,12 +54,24 @@ enum {
 typedef struct hb_engine hb_engine;
 typedef struct hb_session hb_session;
 
+/* How sure a task's verdict is: likely at the model's threshold (the
+ * label), possible from its lower "possible" threshold (model.h), or
+ * neither. */
+typedef enum hb_tier { HB_TIER_NONE, HB_TIER_POSSIBLE, HB_TIER_LIKELY } hb_tier;
+
+/* "none", "possible", "likely". */
+const char *hb_tier_name(hb_tier tier);
+
 /* The verdict of one task. */
 typedef struct hb_task_result {
     const char *task;          /* "fraud", "spam", "rumour" */
     const hb_model *model;
     const char *label;         /* model's positive or negative label */
     int positive;              /* probability >= model threshold */
+    hb_tier tier;              /* LIKELY exactly when positive; POSSIBLE
+                                  from the possible threshold, and for fraud
+                                  also when a link looks malicious */
+    double possible_threshold; /* the model's, for that script */
     double probability;        /* calibrated (for the message's script) */
     double threshold;          /* the model's threshold for that script */
     double decision;           /* model margin + scale x rule_weight */
@@ -97,6 +109,9 @@ typedef struct hb_verdict {
     hb_url_verdict urls[HB_MAX_URLS];    /* links, text order, then given */
     size_t nurls;
     const hb_url_verdict *fraud_link;    /* the link that made it fraud, or NULL */
+    const hb_url_verdict *suspect_link;  /* a link the URL model calls
+                                            malicious that did not decide
+                                            (fraud is then at least possible) */
     int script;                          /* HB_SCRIPT_* of the text */
 } hb_verdict;
 

@@ -85,6 +85,30 @@ static void test_steady_threshold(void **state)
     assert_true(hb_metrics_steady_threshold(r, w, 4, 1e-9, 0.5) > 0.7);
 }
 
+/* The possible tier's threshold: the lowest cut under the likely one
+ * whose band is precise enough and big enough. */
+static void test_band_threshold(void **state)
+{
+    (void)state;
+    /* above 0.9: likely.  Band rows below it, descending:
+     * 0.8 y1, 0.7 y1, 0.6 y0, 0.5 y1, 0.4 y0, 0.3 y0, 0.2 y0, 0.1 y0 */
+    const double p[] = {0.95, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1};
+    const int y[] = {1, 1, 1, 0, 1, 0, 0, 0, 0};
+    /* precision 1/1 2/2 2/3 3/4 3/5 3/6 3/7 3/8: at least 0.5 down to 0.3 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.5, 1) - 0.25) < 1e-12);
+    /* 0.75 holds down to 0.5 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.75, 1) - 0.45) < 1e-12);
+    /* the band must hold 5 rows: 3/6 qualifies, so still 0.25 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.5, 5) - 0.25) < 1e-12);
+    /* nothing qualifies: no tier (the likely threshold) */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.75, 5) - 0.9) < 1e-12);
+    /* ties are never cut: 0.6 and 0.6 go together */
+    const double q[] = {0.6, 0.6, 0.2};
+    const int z[] = {1, 0, 0};
+    assert_true(fabs(hb_metrics_band_threshold(q, z, 3, 0.9, 0.5, 1) - 0.4) < 1e-12);
+    assert_true(fabs(hb_metrics_band_threshold(q, z, 3, 0.9, 0.6, 1) - 0.9) < 1e-12);
+}
+
 static void test_platt(void **state)
 {
     (void)state;
@@ -110,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_auc_ties_and_single_class),
         cmocka_unit_test(test_best_threshold),
         cmocka_unit_test(test_steady_threshold),
+        cmocka_unit_test(test_band_threshold),
         cmocka_unit_test(test_platt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

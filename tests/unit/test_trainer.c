@@ -102,6 +102,7 @@ static void test_round_trip_scores(void **state)
     train_into(dir, 1, &res);
     assert_true(res.cv.mcc > 0.5); /* the fixture is easy; the CV must see it */
     assert_true(res.threshold > 0 && res.threshold < 1);
+    assert_true(res.possible_threshold >= 0 && res.possible_threshold <= res.threshold);
 
     hb_error err;
     hb_engine *e1 = hb_engine_open(RULES, dir, &err);
@@ -138,6 +139,8 @@ static void test_round_trip_scores(void **state)
     assert_string_equal(json_string_value(json_object_get(man, "task")), "fraud");
     assert_non_null(json_object_get(json_object_get(man, "metrics"), "cross_validation"));
     assert_true(json_is_number(json_object_get(json_object_get(man, "training"), "c")));
+    assert_true(json_real_value(json_object_get(man, "possible_threshold")) ==
+                res.possible_threshold);
     json_decref(man);
 }
 

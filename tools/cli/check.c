@@ -59,11 +59,12 @@ static void print_human(const json_t *r, const check_opts *o)
     json_object_foreach(tasks, name, t)
     {
         const char *type = json_string_value(json_object_get(t, "type"));
-        int positive = json_is_true(json_object_get(t, "positive"));
+        const char *tier = json_string_value(json_object_get(t, "tier"));
+        int possible = tier && strcmp(tier, "possible") == 0;
         printf("   %-7s %-11s %3d%%", name,
-               json_string_value(json_object_get(t, "label")),
+               possible ? (zh ? "可能" : "possible") : json_string_value(json_object_get(t, "label")),
                (int)(json_real_value(json_object_get(t, "probability")) * 100 + 0.5));
-        if (type && positive)
+        if (type && (possible || json_is_true(json_object_get(t, "positive"))))
             printf("  type: %s", type);
         putchar('\n');
     }
@@ -83,7 +84,7 @@ static void print_human(const json_t *r, const check_opts *o)
     }
     json_object_foreach(tasks, name, t)
     {
-        if (!json_is_true(json_object_get(t, "positive")))
+        if (!json_is_true(json_object_get(t, "possible")))
             continue;
         json_t *ev = json_object_get(t, "evidence"), *f;
         size_t i, shown = 0;

@@ -193,11 +193,12 @@ static int valid_label(const char *s)
 
 /* The dataset label (tests/fixtures/train_small.tsv, dataset.c's label
  * map) a verdict stands for, so a verdict marked correct can be exported:
- * fraud of type T -> fraud_T (malicious_link -> smishing), clean -> ham,
+ * fraud (likely or possible) of type T -> fraud_T (malicious_link ->
+ * smishing), clean -> ham,
  * anything else -> the verdict itself. */
 static void verdict_label(const char *verdict, const char *type, char *out, size_t cap)
 {
-    if (strcmp(verdict, "fraud") == 0) {
+    if (strcmp(verdict, "fraud") == 0 || strcmp(verdict, "possible_fraud") == 0) {
         if (!type || !*type)
             snprintf(out, cap, "fraud_other");
         else if (strcmp(type, "malicious_link") == 0 || strcmp(type, "smishing") == 0)

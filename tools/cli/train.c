@@ -30,6 +30,9 @@ static const char USAGE[] =
     "  --c C,...           C values to try (default 0.0625,0.125,0.25,0.5,1,2)\n"
     "  --max-fpr X         cap the held-out false positive rate when choosing\n"
     "                      the threshold (e.g. 0.01)\n"
+    "  --possible-precision P  the \"possible\" tier starts where the held-out\n"
+    "                      messages between it and the threshold are at least\n"
+    "                      this precise (default 0.5; 1: no possible tier)\n"
     "  --hash-bits B       feature hash space 2^B (default 20)\n"
     "  --char-ngrams A-B   character n-gram lengths (default 1-3; 0-0 off)\n"
     "  --word-ngrams A-B   word n-gram lengths (default 1-2; 0-0 off)\n"
@@ -100,6 +103,7 @@ int cmd_train(int argc, char **argv)
         {"repeats", required_argument, NULL, 'R'},
         {"c", required_argument, NULL, 'c'},
         {"max-fpr", required_argument, NULL, 'f'},
+        {"possible-precision", required_argument, NULL, 'P'},
         {"hash-bits", required_argument, NULL, 'B'},
         {"char-ngrams", required_argument, NULL, 'C'},
         {"word-ngrams", required_argument, NULL, 'W'},
@@ -169,6 +173,10 @@ int cmd_train(int argc, char **argv)
         case 'f':
             o.max_fpr = strtod(optarg, &end);
             if (*end || o.max_fpr < 0 || o.max_fpr >= 1) goto usage;
+            break;
+        case 'P':
+            o.possible_precision = strtod(optarg, &end);
+            if (*end || o.possible_precision <= 0 || o.possible_precision > 1) goto usage;
             break;
         case 'B':
             o.features.hash_bits = (int)strtol(optarg, &end, 10);

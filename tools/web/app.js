@@ -205,11 +205,11 @@ function render(text, reply) {
   const t = T[lang];
   const summary = reply.summary || {};
   $('verdict').textContent = summary[lang] || summary.en || reply.verdict;
-  $('verdict').className = ['fraud', 'spam', 'rumour', 'clean'].includes(reply.verdict)
-    ? reply.verdict : '';
+  $('verdict').className = ['fraud', 'possible_fraud', 'spam', 'rumour', 'clean']
+    .includes(reply.verdict) ? reply.verdict : '';
   const advice = reply.advice && (reply.advice[lang] || reply.advice.en);
   $('advice').textContent = advice || '';
-  $('advice').hidden = !(advice && reply.verdict === 'fraud');
+  $('advice').hidden = !(advice && ['fraud', 'possible_fraud'].includes(reply.verdict));
   highlight(text, reply);
 
   const reasons = $('reasons');

@@ -1,0 +1,187 @@
+/*
+ * test_tiers.c - the "possible" tier and the headline rules: a message
+ * that may be a scam is never told "advertising, not fraud" or "no fraud
+ * signs found", in full and brief replies; bundles without a possible
+ * threshold have no possible tier; a bad one is refused at load.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "protocol.h"
+#include "testutil.h"
+
+static char models[1100];
+
+/* Set manifest key (a number) of models/task, or remove it (value < 0). */
+static void set_manifest(const char *task, const char *key, double value)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/%s/manifest.json", models, task);
+    json_t *m = json_load_file(path, 0, NULL);
+    assert_non_null(m);
+    if (value < 0)
+        json_object_del(m, key);
+    else
+        json_object_set_new(m, key, json_real(value));
+    json_object_del(json_object_get(m, "calibration"), "by_script");
+    assert_int_equal(json_dump_file(m, path, JSON_INDENT(2)), 0);
+    json_decref(m);
+}
+
+static hb_engine *open_engine(void)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(TU_RULES, models, &err);
+    if (!e)
+        fail_msg("%s", err.message);
+    return e;
+}
+
+static const hb_task_result *task(const hb_verdict *v, const char *name)
+{
+    for (size_t i = 0; i < v->ntasks; i++)
+        if (strcmp(v->tasks[i].task, name) == 0)
+            return &v->tasks[i];
+    fail_msg("no task %s", name);
+    return NULL;
+}
+
+static const hb_verdict *classify(hb_engine *e, hb_session *s, const char *text)
+{
+    const hb_verdict *v;
+    hb_error err;
+    if (hb_classify(e, s, text, strlen(text), &v, &err) != 0)
+        fail_msg("classify failed: %s", err.message);
+    return v;
+}
+
+static const char *AD = "周年庆大促，全场五折，会员买一送一，退订回T";
+static const char *CHAT = "明天上午开会，记得带上报表。";
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(models, sizeof models, "%s", tu_tmpdir("tier_models"));
+    tu_train_fixture_model("fraud", models);
+    tu_train_fixture_model("spam", models);
+    return 0;
+}
+
+/* A bundle without "possible_threshold": likely or nothing. */
+static void test_no_possible_tier_without_threshold(void **state)
+{
+    (void)state;
+    set_manifest("fraud", "possible_threshold", -1);
+    hb_engine *e = open_engine();
+    hb_session *s = hb_session_new();
+    const hb_verdict *v = classify(e, s, AD);
+    const hb_task_result *fraud = task(v, "fraud");
+    assert_int_equal(fraud->tier, HB_TIER_NONE);
+    assert_true(fraud->possible_threshold == fraud->threshold);
+    assert_int_equal(task(v, "spam")->tier, HB_TIER_LIKELY);
+    assert_string_equal(hb_verdict_name(v), "spam");
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
+/* With a possible threshold under the advert's fraud probability, the
+ * advert reads "possibly fraud", in both languages and both details. */
+static void test_possible_fraud_outranks_advertising(void **state)
+{
+    (void)state;
+    set_manifest("fraud", "possible_threshold", 0.0);
+    hb_engine *e = open_engine();
+    hb_session *s = hb_session_new();
+    const hb_verdict *v = classify(e, s, AD);
+    const hb_task_result *fraud = task(v, "fraud");
+    assert_false(fraud->positive);
+    assert_int_equal(fraud->tier, HB_TIER_POSSIBLE);
+    assert_true(task(v, "spam")->positive);
+    assert_ptr_equal(hb_verdict_headline(v), fraud);
+    assert_string_equal(hb_verdict_name(v), "possible_fraud");
+    char en[256], zh[256];
+    hb_verdict_summary(e, v, "en", en, sizeof en);
+    hb_verdict_summary(e, v, "zh", zh, sizeof zh);
+    assert_non_null(strstr(en, "Possibly fraud: verify before acting"));
+    assert_null(strstr(en, "Advertising"));
+    assert_non_null(strstr(zh, "可能是诈骗，请先核实"));
+
+    hb_render_options opt = hb_render_defaults();
+    for (int brief = 0; brief < 2; brief++) {
+        opt.detail = brief ? HB_DETAIL_BRIEF : HB_DETAIL_FULL;
+        json_t *j = hb_verdict_to_json(e, s, v, &opt);
+        assert_string_equal(json_string_value(json_object_get(j, "verdict")), "possible_fraud");
+        json_t *t = json_object_get(json_object_get(j, "tasks"), "fraud");
+        assert_string_equal(json_string_value(json_object_get(t, "tier")), "possible");
+        assert_true(json_is_true(json_object_get(t, "possible")));
+        assert_true(json_is_false(json_object_get(t, "positive")));
+        json_t *spam = json_object_get(json_object_get(j, "tasks"), "spam");
+        assert_string_equal(json_string_value(json_object_get(spam, "tier")), "likely");
+        /* full replies carry the general advice for a possible scam */
+        assert_int_equal(json_object_get(j, "advice") != NULL, !brief);
+        assert_int_equal(json_object_get(t, "possible_threshold") != NULL, !brief);
+        json_decref(j);
+    }
+
+    /* and ordinary chat is no longer "no fraud signs found" either */
+    v = classify(e, s, CHAT);
+    assert_string_equal(hb_verdict_name(v), "possible_fraud");
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
+/* Below the possible threshold nothing is possible: chat reads "no fraud
+ * signs found", a likely scam stays likely. */
+static void test_likely_and_none(void **state)
+{
+    (void)state;
+    hb_engine *e = open_engine();
+    hb_session *s = hb_session_new();
+    const hb_verdict *v = classify(e, s, CHAT);
+    double p = task(v, "fraud")->probability, t = task(v, "fraud")->threshold;
+    hb_engine_free(e);
+    set_manifest("fraud", "possible_threshold", p + (t - p) / 2);
+    e = open_engine();
+    v = classify(e, s, CHAT);
+    assert_int_equal(task(v, "fraud")->tier, HB_TIER_NONE);
+    assert_null(hb_verdict_headline(v));
+    assert_string_equal(hb_verdict_name(v), "clean");
+    char en[256];
+    hb_verdict_summary(e, v, "en", en, sizeof en);
+    assert_string_equal(en, "No fraud signs found");
+    v = classify(e, s, "您好，这里是公安局，您的银行卡涉嫌洗钱，请把存款转入安全账户。");
+    assert_int_equal(task(v, "fraud")->tier, HB_TIER_LIKELY);
+    assert_string_equal(hb_verdict_name(v), "fraud");
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
+/* A possible threshold above the likely one makes no sense: refused. */
+static void test_bad_possible_threshold_refused(void **state)
+{
+    (void)state;
+    set_manifest("fraud", "threshold", 0.5);
+    set_manifest("fraud", "possible_threshold", 0.7);
+    hb_error err;
+    hb_engine *e = hb_engine_open(TU_RULES, models, &err);
+    assert_null(e);
+    assert_non_null(strstr(err.message, "possible_threshold"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_possible_tier_without_threshold),
+        cmocka_unit_test(test_possible_fraud_outranks_advertising),
+        cmocka_unit_test(test_likely_and_none),
+        cmocka_unit_test(test_bad_possible_threshold_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
