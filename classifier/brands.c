@@ -535,7 +535,8 @@ static int build_matcher(hb_brands *b, const char *path, hb_error *err)
             k++;
         }
         for (size_t j = 0; j < bi->nsignatures; j++) {
-            static const char *const open[2] = {"【", "["}, *const close[2] = {"】", "]"};
+            static const char *const open[2] = {"【", "["};
+            static const char *const close[2] = {"】", "]"};
             for (int f = 0; f < 2; f++) {
                 int l = sprintf(lit, "%s%s%s", open[f], bi->signatures[j], close[f]);
                 exprs[k] = lit;
