@@ -231,22 +231,54 @@ double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
 
 double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
                                  double likely, double min_precision,
-                                 size_t min_rows)
+                                 size_t min_rows, double neg_weight)
 {
     scored *s = sorted_copy(p, y, n);
     if (!s)
         return -1;
-    size_t i = 0, tp = 0, rows = 0;
-    while (i < n && s[i].p >= likely)
-        i++;
+    size_t first = 0;
+    while (first < n && s[first].p >= likely)
+        first++;
+    /* the band [cut, top) is s[top_i .. i]; top_i moves down with the cut */
+    size_t top_i = first, tp = 0;
     double best = likely;
-    for (; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         tp += (size_t)s[i].y;
-        rows++;
         if (i + 1 < n && s[i + 1].p == s[i].p)
             continue; /* cut only between distinct probabilities */
-        if (rows >= min_rows && (double)tp >= min_precision * (double)rows)
-            best = i + 1 < n ? (s[i].p + s[i + 1].p) / 2 : s[i].p;
+        double cut = i + 1 < n ? (s[i].p + s[i + 1].p) / 2 : s[i].p;
+        double top = cut > 0 && cut < 1 ? 1.0 / (1.0 + (1.0 - cut) / (cut * exp(1.0))) : likely;
+        while (top_i < i && s[top_i].p >= top)
+            tp -= (size_t)s[top_i++].y;
+        size_t rows = i + 1 - top_i;
+        if (rows < min_rows)
+            continue;
+        double fp = neg_weight * (double)(rows - tp);
+        if ((double)tp < min_precision * ((double)tp + fp))
+            break;
+        best = cut;
+    }
+    free(s);
+    return best;
+}
+
+double hb_metrics_fpr_threshold(const double *p, const int *y, size_t n, double max_fpr)
+{
+    scored *s = sorted_copy(p, y, n);
+    if (!s)
+        return 1.0;
+    size_t neg = 0;
+    for (size_t i = 0; i < n; i++)
+        neg += (size_t)(s[i].y == 0);
+    double allowed = max_fpr * (double)neg, best = 1.0;
+    size_t fp = 0;
+    for (size_t i = 0; i < n; i++) {
+        fp += (size_t)(s[i].y == 0);
+        if (i + 1 < n && s[i + 1].p == s[i].p)
+            continue;
+        if ((double)fp > allowed)
+            break;
+        best = i + 1 < n ? (s[i].p + s[i + 1].p) / 2 : s[i].p;
     }
     free(s);
     return best;

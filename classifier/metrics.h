@@ -43,15 +43,25 @@ double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
 double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
                                    double max_fpr, double halfwidth);
 
-/* The "possible" tier's threshold under a likely threshold `likely`: the
- * lowest threshold t such that, of the rows with t <= p < likely (the
- * band a "possible" verdict covers), at least min_precision are positive
- * and there are at least min_rows of them.  Cuts fall halfway between two
- * observed probabilities.  Returns likely when no band qualifies (the
- * model then has no possible tier), or -1 when memory runs out. */
+/* The "possible" tier's threshold under a likely threshold `likely`.
+ * Walking down from `likely` over cuts halfway between observed
+ * probabilities, each cut t is judged on its local band: the rows with
+ * t <= p < min(likely, the probability one logit above t).  A band of at
+ * least min_rows rows whose precision is at least min_precision extends
+ * the tier down to t; the first band that has the rows but not the
+ * precision ends the walk.  Each negative row counts neg_weight times (1
+ * for the data's own mix of classes; npos / nneg for precision as if both
+ * classes were equally common).  Returns the lowest qualifying cut, or
+ * likely when none qualifies (no possible tier), or -1 when memory runs
+ * out. */
 double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
                                  double likely, double min_precision,
-                                 size_t min_rows);
+                                 size_t min_rows, double neg_weight);
+
+/* The lowest threshold, halfway between observed probabilities, at which
+ * at most max_fpr of the negatives have p >= it; 1.0 when even the
+ * highest-scored negative breaks that budget. */
+double hb_metrics_fpr_threshold(const double *p, const int *y, size_t n, double max_fpr);
 
 /* Matthews correlation coefficient of a confusion matrix (0 when undefined). */
 double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn);

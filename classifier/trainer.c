@@ -44,14 +44,27 @@ static const double THRESHOLD_WINDOW = 0.5;
  * anything about its precision. */
 enum { POSSIBLE_MIN_ROWS = 10 };
 
+/* The band's precision is read at the prior the probabilities are
+ * calibrated for: the data's own mix, or both classes equally common
+ * (--balanced), where a "possible" message is at least as likely to be
+ * positive as negative.  Then the tier is kept within its false-alarm
+ * budget: it may flag at most o->possible_max_fpr of the held-out
+ * negatives (the threshold is raised to the probability that does). */
 static double possible_threshold(const double *p, const int *y, size_t n, double likely,
                                  const hb_train_options *o)
 {
     if (o->possible_precision >= 1)
         return likely;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += (size_t)(y[i] != 0);
+    double neg_weight = o->balanced_calibration && pos < n ? (double)pos / (double)(n - pos) : 1.0;
     double t = hb_metrics_band_threshold(p, y, n, likely, o->possible_precision,
-                                         POSSIBLE_MIN_ROWS * (size_t)o->repeats);
-    return t < 0 ? likely : t;
+                                         POSSIBLE_MIN_ROWS * (size_t)o->repeats, neg_weight);
+    if (t < 0)
+        return likely;
+    double budget = hb_metrics_fpr_threshold(p, y, n, o->possible_max_fpr);
+    return budget > t ? (budget < likely ? budget : likely) : t;
 }
 
 static void rows_free(rows *r)
@@ -88,6 +101,7 @@ hb_train_options hb_train_defaults(const char *task)
         .nc = 6,
         .max_fpr = 0,
         .possible_precision = 0.5,
+        .possible_max_fpr = 0.01,
         .rule_scale = -1,
         .rule_scale_script = {-1, -1},
         .prune = 1e-5,

@@ -61,6 +61,8 @@ typedef struct hb_train_options {
                                    under the likely one whose band of
                                    out-of-fold decisions is at least this
                                    precise (metrics.h); 1: no such tier */
+    double possible_max_fpr;    /* ... raised so that it flags at most this
+                                   share of the held-out negatives */
     double rule_scale;          /* factor on the rules' weights; < 0: chosen
                                    by cross-validation from 0, .25, .5, 1 */
     double rule_scale_script[HB_SCRIPTS]; /* per script (HB_SCRIPT_*), fixed

@@ -85,28 +85,48 @@ static void test_steady_threshold(void **state)
     assert_true(hb_metrics_steady_threshold(r, w, 4, 1e-9, 0.5) > 0.7);
 }
 
-/* The possible tier's threshold: the lowest cut under the likely one
- * whose band is precise enough and big enough. */
+/* The possible tier's threshold: walking down from the likely threshold,
+ * each cut's band (one logit wide) must be precise enough; the first band
+ * with enough rows that is not ends the tier. */
 static void test_band_threshold(void **state)
 {
     (void)state;
-    /* above 0.9: likely.  Band rows below it, descending:
-     * 0.8 y1, 0.7 y1, 0.6 y0, 0.5 y1, 0.4 y0, 0.3 y0, 0.2 y0, 0.1 y0 */
-    const double p[] = {0.95, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1};
-    const int y[] = {1, 1, 1, 0, 1, 0, 0, 0, 0};
-    /* precision 1/1 2/2 2/3 3/4 3/5 3/6 3/7 3/8: at least 0.5 down to 0.3 */
-    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.5, 1) - 0.25) < 1e-12);
-    /* 0.75 holds down to 0.5 */
-    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.75, 1) - 0.45) < 1e-12);
-    /* the band must hold 5 rows: 3/6 qualifies, so still 0.25 */
-    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.5, 5) - 0.25) < 1e-12);
+    const double p[] = {0.95, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1};
+    const int y[] = {1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0};
+    /* bands: {.85} {.85 .8} {.85 .8 .75} {.8 .75 .7} {.75 .7 .6}
+     * {.6 .5}: 1/2, then {.5 .4}: 0/2 stops the walk at cut 0.45 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.5, 1, 1) - 0.45) < 1e-12);
+    /* asking 0.6, {.6 .5} fails: the tier stops at 0.55 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.6, 1, 1) - 0.55) < 1e-12);
+    /* negatives counted at a quarter: {.6 .5} reads 1 / 1.25 = 0.8 */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.6, 1, 0.25) - 0.45) < 1e-12);
+    /* bands of fewer than 3 rows neither extend nor end the tier */
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.5, 3, 1) - 0.55) < 1e-12);
     /* nothing qualifies: no tier (the likely threshold) */
-    assert_true(fabs(hb_metrics_band_threshold(p, y, 9, 0.9, 0.75, 5) - 0.9) < 1e-12);
-    /* ties are never cut: 0.6 and 0.6 go together */
-    const double q[] = {0.6, 0.6, 0.2};
-    const int z[] = {1, 0, 0};
-    assert_true(fabs(hb_metrics_band_threshold(q, z, 3, 0.9, 0.5, 1) - 0.4) < 1e-12);
-    assert_true(fabs(hb_metrics_band_threshold(q, z, 3, 0.9, 0.6, 1) - 0.9) < 1e-12);
+    const double q[] = {0.6, 0.5, 0.4};
+    const int z[] = {0, 0, 0};
+    assert_true(fabs(hb_metrics_band_threshold(q, z, 3, 0.9, 0.5, 1, 1) - 0.9) < 1e-12);
+    /* ties are never cut: 0.6 and 0.6 go together (1/2) */
+    const double t[] = {0.6, 0.6, 0.2};
+    const int u[] = {1, 0, 0};
+    assert_true(fabs(hb_metrics_band_threshold(t, u, 3, 0.9, 0.5, 1, 1) - 0.4) < 1e-12);
+    assert_true(fabs(hb_metrics_band_threshold(t, u, 3, 0.9, 0.6, 1, 1) - 0.9) < 1e-12);
+}
+
+static void test_fpr_threshold(void **state)
+{
+    (void)state;
+    const double p[] = {0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05};
+    const int y[] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    /* 8 negatives: 25% allows two of them, so the cut goes under 0.6 */
+    assert_true(fabs(hb_metrics_fpr_threshold(p, y, 10, 0.25) - 0.55) < 1e-12);
+    /* 1/8 allows 0.8 only */
+    assert_true(fabs(hb_metrics_fpr_threshold(p, y, 10, 0.125) - 0.65) < 1e-12);
+    /* no negative allowed: above the first one */
+    assert_true(fabs(hb_metrics_fpr_threshold(p, y, 10, 0) - 0.85) < 1e-12);
+    const double q[] = {0.9, 0.8};
+    const int z[] = {0, 1};
+    assert_true(hb_metrics_fpr_threshold(q, z, 2, 0) == 1.0);
 }
 
 static void test_platt(void **state)
@@ -135,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_best_threshold),
         cmocka_unit_test(test_steady_threshold),
         cmocka_unit_test(test_band_threshold),
+        cmocka_unit_test(test_fpr_threshold),
         cmocka_unit_test(test_platt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

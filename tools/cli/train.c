@@ -33,6 +33,8 @@ static const char USAGE[] =
     "  --possible-precision P  the \"possible\" tier starts where the held-out\n"
     "                      messages between it and the threshold are at least\n"
     "                      this precise (default 0.5; 1: no possible tier)\n"
+    "  --possible-max-fpr X  ... and flags at most this share of the held-out\n"
+    "                      negatives (default 0.01)\n"
     "  --hash-bits B       feature hash space 2^B (default 20)\n"
     "  --char-ngrams A-B   character n-gram lengths (default 1-3; 0-0 off)\n"
     "  --word-ngrams A-B   word n-gram lengths (default 1-2; 0-0 off)\n"
@@ -104,6 +106,7 @@ int cmd_train(int argc, char **argv)
         {"c", required_argument, NULL, 'c'},
         {"max-fpr", required_argument, NULL, 'f'},
         {"possible-precision", required_argument, NULL, 'P'},
+        {"possible-max-fpr", required_argument, NULL, 'F'},
         {"hash-bits", required_argument, NULL, 'B'},
         {"char-ngrams", required_argument, NULL, 'C'},
         {"word-ngrams", required_argument, NULL, 'W'},
@@ -177,6 +180,10 @@ int cmd_train(int argc, char **argv)
         case 'P':
             o.possible_precision = strtod(optarg, &end);
             if (*end || o.possible_precision <= 0 || o.possible_precision > 1) goto usage;
+            break;
+        case 'F':
+            o.possible_max_fpr = strtod(optarg, &end);
+            if (*end || o.possible_max_fpr < 0 || o.possible_max_fpr >= 1) goto usage;
             break;
         case 'B':
             o.features.hash_bits = (int)strtol(optarg, &end, 10);
