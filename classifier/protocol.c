@@ -323,6 +323,58 @@ static json_t *link_json(const hb_session *s, const hb_verdict *v,
     return j;
 }
 
+/* "brands": each brand the message names and what its links and numbers
+ * say (verdict.h); full replies add the names, where it is named and a
+ * sentence a person can read out. */
+static json_t *brands_json(const hb_engine *e, const hb_session *s, const hb_verdict *v,
+                           const hb_render_options *opt)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < v->nbrands; i++) {
+        const hb_brand_assessment *a = &v->brands[i];
+        const hb_brand_info *b = hb_brands_info(hb_engine_brands(e), a->brand);
+        json_t *j = json_pack("{s:s, s:s}", "id", b->id, "status",
+                              hb_brand_status_name(a->status));
+        json_array_append_new(out, j);
+        if (opt->detail == HB_DETAIL_BRIEF)
+            continue;
+        const hb_brand_hit *hit = &v->brand_hits[a->hit];
+        size_t cs = 0, ce = 0;
+        hb_session_source_span(s, hit->start, hit->end, &cs, &ce);
+        char what[128] = "", en[512], zh[512];
+        if (a->cause == HB_BRAND_CAUSE_LINK) {
+            snprintf(what, sizeof what, "%s", v->urls[a->item].url.domain);
+            json_object_set_new(j, "link", json_string(what));
+        } else if (a->cause == HB_BRAND_CAUSE_NUMBER) {
+            const char *num = v->brand_numbers[a->item];
+            if (opt->unmask)
+                snprintf(what, sizeof what, "%s", num);
+            else
+                hb_entity_mask(HB_ENTITY_PHONE, num, strlen(num), what, sizeof what);
+            json_object_set_new(j, "number", json_string(what));
+        }
+        if (a->status == HB_BRAND_IMPERSONATION) {
+            int link = a->cause == HB_BRAND_CAUSE_LINK;
+            snprintf(en, sizeof en, "Names %s, but %s is not one of its %s", b->name_en, what,
+                     link ? "websites" : "service numbers");
+            snprintf(zh, sizeof zh, "自称%s，但%s不是其官方%s", b->name_zh, what,
+                     link ? "网址" : "号码");
+        } else if (a->status == HB_BRAND_OFFICIAL) {
+            snprintf(en, sizeof en, "Names %s and uses only its official channels", b->name_en);
+            snprintf(zh, sizeof zh, "提到%s，只使用其官方网址或号码", b->name_zh);
+        } else {
+            snprintf(en, sizeof en, "Names %s", b->name_en);
+            snprintf(zh, sizeof zh, "提到%s", b->name_zh);
+        }
+        json_object_set_new(j, "name", json_pack("{s:s, s:s}", "en", b->name_en, "zh", b->name_zh));
+        json_object_set_new(j, "kind", json_string(hb_brand_kind_name(b->kind)));
+        json_object_set_new(j, "start", json_integer((json_int_t)cs));
+        json_object_set_new(j, "end", json_integer((json_int_t)ce));
+        json_object_set_new(j, "reason", json_pack("{s:s, s:s}", "en", en, "zh", zh));
+    }
+    return out;
+}
+
 /* Add the members of the verdict to root (which may already hold "id"). */
 static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
                            const hb_verdict *v, const hb_render_options *opt)
@@ -356,6 +408,8 @@ static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
     for (size_t i = 0; i < v->nurls; i++)
         json_array_append_new(links, link_json(s, v, &v->urls[i], opt));
     json_object_set_new(root, "urls", links);
+    if (v->nbrands || !brief)
+        json_object_set_new(root, "brands", brands_json(e, s, v, opt));
     if (!brief || v->rules_limited)
         json_object_set_new(root, "rules_limited", json_integer((json_int_t)v->rules_limited));
 }

@@ -29,6 +29,7 @@ struct hb_engine {
     size_t fused_at[HB_FUSE_MAX], nfused;
     hb_model *url_model; /* kind "url", or NULL */
     hb_blocklist *blocklist; /* or NULL */
+    hb_brands *brands;       /* or NULL */
     size_t max_text;
 };
 
@@ -42,6 +43,8 @@ struct hb_session {
     hb_fvec url_fvec;
     hb_text url_text;
     const char *raw; /* the caller's text of the last message */
+    hb_brands_scratch *brands;
+    char numbers[HB_MAX_ENTITIES][32]; /* phone numbers, NUL-terminated */
     hb_verdict verdict;
 };
 
@@ -191,6 +194,9 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
     }
     if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
         goto fail;
+    snprintf(path, sizeof path, "%s/brands.tsv", models_dir ? models_dir : ".");
+    if (models_dir && stat(path, &st) == 0 && !(e->brands = hb_brands_load(path, err)))
+        goto fail;
     return e;
 fail:
     hb_engine_free(e);
@@ -208,6 +214,7 @@ void hb_engine_free(hb_engine *e)
         hb_model_free(e->models[i]);
     hb_model_free(e->url_model);
     hb_blocklist_free(e->blocklist);
+    hb_brands_free(e->brands);
     free(e);
 }
 
@@ -217,6 +224,7 @@ size_t hb_engine_ntasks(const hb_engine *e) { return e->nmodels; }
 const hb_model *hb_engine_model(const hb_engine *e, size_t i) { return e->models[i]; }
 const hb_model *hb_engine_url_model(const hb_engine *e) { return e->url_model; }
 const hb_blocklist *hb_engine_blocklist(const hb_engine *e) { return e->blocklist; }
+const hb_brands *hb_engine_brands(const hb_engine *e) { return e->brands; }
 void hb_engine_set_max_text(hb_engine *e, size_t bytes) { e->max_text = bytes; }
 
 hb_session *hb_session_new(void)
@@ -231,7 +239,8 @@ hb_session *hb_session_new(void)
     hb_text_init(&s->url_text);
     s->rules = hb_rules_scratch_new();
     s->entities = hb_entities_scratch_new();
-    if (!s->rules || !s->entities) {
+    s->brands = hb_brands_scratch_new();
+    if (!s->rules || !s->entities || !s->brands) {
         hb_session_free(s);
         return NULL;
     }
@@ -250,6 +259,7 @@ void hb_session_free(hb_session *s)
     hb_text_release(&s->url_text);
     hb_rules_scratch_free(s->rules);
     hb_entities_scratch_free(s->entities);
+    hb_brands_scratch_free(s->brands);
     free(s);
 }
 
@@ -262,6 +272,7 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
     v->text = NULL;
     v->ntasks = v->nhits = v->nentities = v->rules_limited = v->nurls = 0;
     v->fraud_link = v->suspect_link = NULL;
+    v->nbrand_hits = v->nbrands = v->nbrand_numbers = 0;
     s->raw = text;
     if (len > e->max_text)
         return hb_error_set(err, HB_ETOOBIG,
@@ -440,6 +451,69 @@ static void score_links(const hb_engine *e, hb_session *s,
     }
 }
 
+/* The brands the message names, assessed against its links and the
+ * phone numbers found in it (brands.h). */
+static void assess_brands(const hb_engine *e, hb_session *s)
+{
+    hb_verdict *v = &s->verdict;
+    if (!e->brands)
+        return;
+    int n = hb_brands_match(e->brands, s->brands, s->text.utf8, s->text.len, v->brand_hits,
+                            HB_MAX_BRANDS);
+    if (n <= 0)
+        return;
+    v->nbrand_hits = (size_t)n;
+    const char *domains[HB_MAX_URLS];
+    uint32_t number_at[HB_MAX_ENTITIES];
+    for (size_t i = 0; i < v->nurls; i++)
+        domains[i] = v->urls[i].url.domain;
+    for (size_t i = 0; i < v->nentities; i++) {
+        const hb_entity *x = &v->entities[i];
+        size_t len = x->end - x->start;
+        if (x->kind != HB_ENTITY_PHONE || len >= sizeof s->numbers[0])
+            continue;
+        char *num = s->numbers[v->nbrand_numbers];
+        memcpy(num, s->text.utf8 + x->start, len);
+        num[len] = '\0';
+        number_at[v->nbrand_numbers] = x->start;
+        v->brand_numbers[v->nbrand_numbers++] = num;
+    }
+    hb_brand_message msg = {s->text.utf8, s->text.len, domains,      v->nurls,
+                            v->brand_numbers, number_at, v->nbrand_numbers};
+    n = hb_brands_assess(e->brands, &msg, v->brand_hits, v->nbrand_hits, v->brands,
+                         HB_MAX_BRANDS);
+    v->nbrands = n > 0 ? (size_t)n : 0;
+}
+
+static int has_brand_status(const hb_verdict *v, hb_brand_status status)
+{
+    for (size_t i = 0; i < v->nbrands; i++)
+        if (v->brands[i].status == status)
+            return 1;
+    return 0;
+}
+
+/* The fraud task's tier from the evidence beside its score: a malicious-
+ * looking link or an impersonated brand make it at least possible; a
+ * brand using only its own channels, with no fraud rule for it, takes a
+ * possible that rests on the score alone back. */
+static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v, const hb_task_result *r)
+{
+    if (r->tier == HB_TIER_LIKELY)
+        return HB_TIER_LIKELY;
+    if (v->suspect_link || has_brand_status(v, HB_BRAND_IMPERSONATION))
+        return HB_TIER_POSSIBLE;
+    if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL)) {
+        for (size_t i = 0; i < v->nhits; i++) {
+            const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
+            if (strcmp(info->task, r->task) == 0 && info->weight > 0)
+                return HB_TIER_POSSIBLE;
+        }
+        return HB_TIER_NONE;
+    }
+    return r->tier;
+}
+
 const char *hb_tier_name(hb_tier tier)
 {
     return tier == HB_TIER_LIKELY ? "likely" : tier == HB_TIER_POSSIBLE ? "possible" : "none";
@@ -456,6 +530,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
     hb_verdict *v = &s->verdict;
     v->script = hb_text_script(&s->text);
     score_links(e, s, urls, lens, nurls);
+    assess_brands(e, s);
     double fused[HB_FUSE_MAX];
     for (size_t i = 0; i < e->nmodels; i++) {
         const hb_model *m = e->models[i];
@@ -492,10 +567,11 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
             if (p > r->probability)
                 r->probability = p;
         }
-        r->tier = r->positive ? HB_TIER_LIKELY
-                  : r->probability >= r->possible_threshold || (fraud && v->suspect_link)
-                      ? HB_TIER_POSSIBLE
-                      : HB_TIER_NONE;
+        r->tier = r->positive                                ? HB_TIER_LIKELY
+                  : r->probability >= r->possible_threshold ? HB_TIER_POSSIBLE
+                                                            : HB_TIER_NONE;
+        if (fraud)
+            r->tier = fraud_tier(e, v, r);
         if (r->by_link && !r->type)
             r->type = "malicious_link";
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);

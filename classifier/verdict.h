@@ -12,6 +12,13 @@
  * rule_weight_scale (learned at training); the fraud type is the type with
  * the largest total weight among the task's fired rules.
  *
+ * Brands: when the models directory holds brands.tsv (brands.h), the
+ * brands a message names are assessed against its links and phone
+ * numbers.  A brand named with a link or a number to call that is not its
+ * own (impersonation) makes fraud at least "possible"; a brand named with
+ * only its own channels, with no fraud rule of positive weight fired,
+ * exonerates: fraud is then not "possible" on the model's score alone.
+ *
  * Links: every link in the text (and any given with the message) is
  * normalised (urls.h), looked up in the blocklist feeds and, when a model
  * bundle of kind "url" is present, scored by it.  A message with a
@@ -34,6 +41,7 @@
 #include <stddef.h>
 
 #include "blocklist.h"
+#include "brands.h"
 #include "catalog.h"
 #include "entities.h"
 #include "error.h"
@@ -48,6 +56,7 @@ enum {
     HB_MAX_HITS = 64,
     HB_MAX_ENTITIES = 64,
     HB_MAX_URLS = 8,
+    HB_MAX_BRANDS = 8,
     HB_DEFAULT_MAX_TEXT = 64 * 1024, /* bytes */
 };
 
@@ -112,6 +121,14 @@ typedef struct hb_verdict {
     const hb_url_verdict *suspect_link;  /* a link the URL model calls
                                             malicious that did not decide
                                             (fraud is then at least possible) */
+    hb_brand_hit brand_hits[HB_MAX_BRANDS];        /* where brands are named */
+    size_t nbrand_hits;
+    hb_brand_assessment brands[HB_MAX_BRANDS];     /* one per named brand */
+    size_t nbrands;
+    const char *brand_numbers[HB_MAX_ENTITIES];    /* the numbers assessed
+                                                      (hb_brand_assessment.item
+                                                      with cause NUMBER) */
+    size_t nbrand_numbers;
     int script;                          /* HB_SCRIPT_* of the text */
 } hb_verdict;
 
@@ -141,6 +158,9 @@ typedef struct hb_engine_paths {
 } hb_engine_paths;
 
 hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err);
+
+/* The brands table loaded with the engine (models_dir/brands.tsv), or NULL. */
+const hb_brands *hb_engine_brands(const hb_engine *engine);
 
 /* The blocklists loaded with the engine, or NULL. */
 const hb_blocklist *hb_engine_blocklist(const hb_engine *engine);

@@ -163,6 +163,64 @@ static void test_likely_and_none(void **state)
     hb_engine_free(e);
 }
 
+/* Copy the one-brand fixture table (ICBC) in beside the models. */
+static void add_brands(void)
+{
+    char path[1300];
+    FILE *in = fopen(tu_fixture("brands/good.tsv"), "rb");
+    assert_non_null(in);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    snprintf(path, sizeof path, "%s/brands.tsv", models);
+    tu_write_file(path, buf, n);
+}
+
+static const hb_brand_assessment *brand(const hb_verdict *v)
+{
+    assert_int_equal(v->nbrands, 1);
+    return &v->brands[0];
+}
+
+/* A brand named with a link that is not its own makes fraud possible
+ * however low the score; with only its own channels, a possible that
+ * rests on the score alone is taken back. */
+static void test_brands_move_the_fraud_tier(void **state)
+{
+    (void)state;
+    add_brands();
+    set_manifest("fraud", "possible_threshold", -1); /* no tier from the score */
+    hb_engine *e = open_engine();
+    hb_session *s = hb_session_new();
+    const hb_verdict *v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 icbc-vip.top");
+    assert_int_equal(brand(v)->status, HB_BRAND_IMPERSONATION);
+    assert_int_equal(brand(v)->cause, HB_BRAND_CAUSE_LINK);
+    assert_true(task(v, "fraud")->tier >= HB_TIER_POSSIBLE);
+    assert_string_equal(hb_verdict_name(v), task(v, "fraud")->positive ? "fraud" : "possible_fraud");
+    hb_render_options opt = hb_render_defaults();
+    json_t *j = hb_verdict_to_json(e, s, v, &opt);
+    json_t *b = json_array_get(json_object_get(j, "brands"), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "status")), "impersonation");
+    assert_string_equal(json_string_value(json_object_get(b, "link")), "icbc-vip.top");
+    const char *en = json_string_value(json_object_get(json_object_get(b, "reason"), "en"));
+    assert_non_null(strstr(en, "icbc-vip.top is not one of its websites"));
+    json_decref(j);
+    hb_engine_free(e);
+
+    set_manifest("fraud", "threshold", 1.0); /* nothing likely, */
+    set_manifest("fraud", "possible_threshold", 0.0); /* everything possible */
+    e = open_engine();
+    v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 www.icbc.com.cn");
+    assert_int_equal(brand(v)->status, HB_BRAND_OFFICIAL);
+    assert_false(task(v, "fraud")->positive);
+    assert_int_equal(task(v, "fraud")->tier, HB_TIER_NONE);
+    /* without the brand the same score is possible */
+    v = classify(e, s, "周年庆会员日，详情见 www.example.com.cn");
+    assert_int_equal(task(v, "fraud")->tier, HB_TIER_POSSIBLE);
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
 /* A possible threshold above the likely one makes no sense: refused. */
 static void test_bad_possible_threshold_refused(void **state)
 {
@@ -181,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_no_possible_tier_without_threshold),
         cmocka_unit_test(test_possible_fraud_outranks_advertising),
         cmocka_unit_test(test_likely_and_none),
+        cmocka_unit_test(test_brands_move_the_fraud_tier),
         cmocka_unit_test(test_bad_possible_threshold_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

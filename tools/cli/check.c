@@ -102,6 +102,14 @@ static void print_human(const json_t *r, const check_opts *o)
         if (shown)
             putchar('\n');
     }
+    json_t *brands = json_object_get(r, "brands"), *b;
+    size_t bi;
+    json_array_foreach(brands, bi, b)
+    {
+        json_t *reason = json_object_get(b, "reason");
+        printf("   %s %s\n", zh ? "品牌:" : "Brand:",
+               json_string_value(json_object_get(reason, o->lang)));
+    }
     json_t *ents = json_object_get(r, "entities"), *x;
     size_t i;
     json_array_foreach(ents, i, x)

@@ -225,6 +225,11 @@ function render(text, reply) {
       reasons.appendChild(li);
     }
   }
+  for (const b of (reply.brands || [])) {
+    if (!b.reason) continue;
+    const cls = b.status === 'impersonation' ? 'bad' : b.status === 'official' ? 'ok' : null;
+    reasons.appendChild(el('li', cls, b.reason[lang] || b.reason.en));
+  }
   if (!reasons.children.length) reasons.appendChild(el('li', 'match', t.noReasons));
 
   const links = $('links');
