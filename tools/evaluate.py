@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`make eval`: Hubao and the scikit-learn peer, side by side, on ../shared/data.
 
-Three tables, printed and written to build/eval/report.{md,json}:
+Six tables, printed and written to build/eval/report.{md,json}:
   1. single dataset: each model trained on one dataset's train.tsv and tested
      on its test.tsv, Hubao (`hubao train` + `hubao eval`) against the peer
      (tools/peer.py) on the same files, with a paired bootstrap interval of
@@ -16,7 +16,13 @@ Three tables, printed and written to build/eval/report.{md,json}:
   4. where Hubao is below the peer in table 1, or more than 0.01 below in
      table 2: both again on HUBAO_RESPLITS (default 5, 0 skips) fresh splits
      of the dataset, since a test split of a few hundred rows cannot tell a
-     gap of 0.01 from luck (tools/resplit.py runs this for any one dataset).
+     gap of 0.01 from luck (tools/resplit.py runs this for any one dataset);
+  5. false alarms and recall of every shipped model on every class of every
+     test split, the evaluation-only sets included, against the targets;
+  6. leave one data set out: each shipped recipe retrained without one of
+     its sets, Hubao and the peer scored on that set (HUBAO_LODO=0 skips);
+  tables 5 and 6 come from tools/generalisation.py, which also writes them
+  to docs/generalisation.md.
 Models trained here for comparison stay under build/eval and are never
 shipped (some sets are research-only).
 """
@@ -34,12 +40,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import build_models  # noqa: E402
 import peer  # noqa: E402
 
+# run as a script, this module is __main__: tools/generalisation.py's
+# `import evaluate` must find it, not load a second copy
+sys.modules.setdefault("evaluate", sys.modules[__name__])
+
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = "build/hubao"
 OUT = "build/eval"
 RESPLIT_OUT = os.path.join(OUT, "resplit")
 # fresh splits per dataset where Hubao is below the peer (0: none)
 RESPLITS = int(os.environ.get("HUBAO_RESPLITS", "5"))
+# leave-one-dataset-out retraining of the shipped recipes (table 6; 0: skip)
+LODO = os.environ.get("HUBAO_LODO", "1") != "0"
 
 # (dataset, task) pairs for the single-dataset comparison
 SINGLE = [
@@ -463,6 +475,14 @@ def main():
         print(f"\n== {title}")
         md += ["", f"## {title[0]}. Fresh splits", "", title[3:].capitalize() + ".", ""]
         md += resplit_table(report["single"], report["shipped"], RESPLITS)
+    import generalisation  # tables 5 and 6 (it imports this module)
+    t5, t6 = generalisation.run(report, lodo=LODO)
+    md += ["", f"## {generalisation.T5_TITLE}", ""] + t5
+    if t6 is not None:
+        md += ["", f"## {generalisation.T6_TITLE}", ""] + t6
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("HUBAO_RESPLITS", "HUBAO_LODO")
+                   if k in os.environ)
+    generalisation.write_document(t5, t6, (env + " make eval").strip())
     with open(os.path.join(OUT, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     for row in report["single"] + report["shipped"]:
@@ -472,7 +492,7 @@ def main():
                     row[side].pop(per_row, None)
     with open(os.path.join(OUT, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
-    print(f"\nwrote {OUT}/report.md and {OUT}/report.json")
+    print(f"\nwrote {OUT}/report.md, {OUT}/report.json and {generalisation.DOC}")
     return 0
 
 

@@ -7,6 +7,11 @@
 # hand; and the peer's second reading of a file, through `hubao
 # normalize`, keeps every row and label; fresh splits keep texts on one
 # side and give each class its share, and run both models per split.
+# Tables 5 and 6 (tools/generalisation.py): which labels count as negative
+# or positive per task, the per-class rates, Wilson intervals, targets and
+# headlines on made-up replies, one `hubao check` pass over tiny made-up
+# test sets, and the leave-one-dataset-out rows, which drop exactly the
+# left-out set from a recipe's training list and keep its exclude list.
 # Debian's python3 (numpy,
 # sklearn), no data sets needed.
 set -u
@@ -130,6 +135,213 @@ assert ev.read_rows('$TMP/rows.tsv') == (['spam', 'ham'], ['加薇信 １３８x
 got = ev.read_rows('$TMP/rows.tsv', 'hubao')
 assert got == (['spam', 'ham'], ['加微信 0000000', 'call 000 now']), got
 "
+
+gcheck() { # gcheck NAME PYTHON: run PYTHON with tools/generalisation.py imported as gen
+  name=$1
+  expect "$name" /usr/bin/python3 -c "
+import os, sys
+sys.path.insert(0, 'tools')
+import evaluate as ev
+import generalisation as gen
+ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+def reply(verdict, summary, **tasks):  # a made-up hubao check --json reply
+    return {'verdict': verdict, 'summary': {'en': summary},
+            'tasks': {t: dict(zip(('positive', 'possible'), v)) for t, v in tasks.items()}}
+$2"
+}
+
+gcheck "table 5: which labels are positive and negative for each task" '
+pos = {"spam": ["spam", "smishing", "fraud_loan", "fraud_authority", "fraud_acquaintance"],
+       "fraud": ["smishing", "fraud_loan", "fraud_authority", "fraud_acquaintance"],
+       "rumour": ["rumour", "fake", "false", "pants-fire", "barely-true"]}
+labels = ["ham", "spam", "smishing", "fraud_loan", "fraud_authority", "fraud_acquaintance",
+          "rumour", "nonrumour", "fake", "real", "true", "false", "half-true", "mostly-true",
+          "pants-fire", "barely-true"]
+for task, p in pos.items():
+    for l in labels:
+        assert gen.is_positive(task, l) == (l in p), (task, l)
+for bad in ("benign", "spamm", "Ham", ""):
+    try:
+        gen.is_positive("spam", bad)
+        raise SystemExit("no error for " + repr(bad))
+    except ValueError:
+        pass
+assert gen.class_name("fraud", "spam") == "spam (adverts)" == gen.class_name("rumour", "spam")
+assert gen.class_name("spam", "spam") == "spam"
+'
+
+gcheck "table 5: per-class rates, pooled rows, rejected messages and the possible tier" '
+labels = ["ham"] * 200 + ["spam"] * 50 + ["smishing"] * 10 + ["ham"]
+replies = ([gen.brief(reply("spam", "Advertising, not fraud (90%)", spam=(i < 3, i < 5), fraud=(False, i < 1)))
+            for i in range(200)] +
+           [gen.brief(reply("spam", "Advertising, not fraud (90%)", spam=(i < 40, i < 45), fraud=(i < 2, i < 4)))
+            for i in range(50)] +
+           [gen.brief(reply("fraud", "Likely fraud: Loans (99%)", spam=(i < 9, True), fraud=(i < 7, i < 8)))
+            for i in range(10)] +
+           [gen.brief({"error": {"code": "empty_text", "message": "text is empty"}})])
+rows = {r["label"]: r for r in gen.class_rates("spam", labels, replies)}
+assert list(rows) == ["ham", "smishing", "spam", gen.ALL_POSITIVE], list(rows)
+assert rows["ham"] == {"label": "ham", "positive": False, "n": 200, "called": 3, "possible": 5, "errors": 1}, rows["ham"]
+assert rows["spam"]["positive"] and (rows["spam"]["n"], rows["spam"]["called"], rows["spam"]["possible"]) == (50, 40, 45)
+assert (rows[gen.ALL_POSITIVE]["n"], rows[gen.ALL_POSITIVE]["called"], rows[gen.ALL_POSITIVE]["possible"]) == (60, 49, 55)
+# under fraud an advert is a negative: ham and spam pool as negatives
+rows = {r["label"]: r for r in gen.class_rates("fraud", labels, replies)}
+assert list(rows) == ["ham", "smishing", "spam", gen.ALL_NEGATIVE], list(rows)
+assert not rows["spam"]["positive"] and rows["spam"]["called"] == 2 and rows["smishing"]["called"] == 7
+assert (rows[gen.ALL_NEGATIVE]["n"], rows[gen.ALL_NEGATIVE]["called"], rows[gen.ALL_NEGATIVE]["errors"]) == (250, 2, 1)
+# a reply without the possible tier: no possible share, and no column for it
+old = [gen.brief(reply("clean", "No fraud signs found", spam=(False,))) for _ in labels[:3]]
+r = gen.class_rates("spam", ["ham"] * 3, old)
+assert r == [{"label": "ham", "positive": False, "n": 3, "called": 0, "possible": None, "errors": 0}], r
+assert len(gen.rate_header(False)[0].split("|")) == len(gen.rate_line("spam", "x", r[0], False).split("|"))
+assert len(gen.rate_header(True)[0].split("|")) == len(gen.rate_line("spam", "x", rows["ham"], True).split("|"))
+assert gen.mcc_of(gen.class_rates("spam", ["ham", "spam"], [gen.brief(reply("clean", "", spam=(False,))), gen.brief(reply("spam", "", spam=(True,)))])) == 1.0
+'
+
+gcheck "table 5: Wilson cells, targets and their flags worked by hand" '
+assert gen.rate_cell(3, 200) == "1.5% (0.5-4.3)", gen.rate_cell(3, 200)
+assert gen.rate_cell(0, 50) == "0.00% (0.00-7.14)", gen.rate_cell(0, 50)
+assert gen.rate_cell(81, 84) == "96.4% (90.0-98.8)"
+assert gen.rate_cell(1, 4002) == "0.02% (0.00-0.14)", gen.rate_cell(1, 4002)
+assert gen.rate_cell(0, 0) == "-"
+assert gen.target("zh-chat-lccc", "spam", "ham") == ("<=", 0.02)
+assert gen.target("zh-chat-lccc", "fraud", "ham") == ("<=", 0.001)
+assert gen.target("en-sms-exais", "fraud", "spam") == ("<=", 0.05)
+assert gen.target("en-sms-exais", "spam", "spam") == (">=", 0.85)
+assert gen.target("zh-telecom-fraud", "fraud", gen.ALL_POSITIVE) == (">=", 0.90)
+assert gen.target("en-smishing", "fraud", "smishing") == (">=", 0.90)
+assert gen.target("zh-spam-sms", "spam", "ham") is None
+assert gen.meets(80, 4000, "<=", 0.02) and not gen.meets(81, 4000, "<=", 0.02)
+assert gen.meets(540, 600, ">=", 0.9) and not gen.meets(539, 600, ">=", 0.9)
+assert not gen.meets(0, 0, "<=", 0.02)
+row = {"label": "ham", "positive": False, "n": 4002, "called": 348, "possible": 348, "errors": 0}
+line = gen.rate_line("spam", "zh-chat-lccc", row, True)
+assert line == "| spam | zh-chat-lccc | ham | false alarms | 4002 | 348 | 8.7% (7.9-9.6) | 8.7% (7.9-9.6) | **MISSES** ≤ 2.0% |", line
+row = {"label": "smishing", "positive": True, "n": 84, "called": 77, "possible": None, "errors": 2}
+line = gen.rate_line("fraud", "en-smishing", row, False)
+assert line == "| fraud | en-smishing | smishing | recall | 84 | 77 | 91.7% (83.8-95.9) | meets ≥ 90.0% (2 rejected) |", line
+'
+
+gcheck "table 5: the headline each fraud message got, and the worst answers" '
+assert gen.headline(reply("fraud", "Likely fraud: Impersonating police, courts or government (100%)")) == "Likely fraud"
+assert gen.headline(reply("possible_fraud", "Possibly fraud: verify before acting: Loans (61%)")) == "Possibly fraud"
+assert gen.headline(reply("possible_fraud", "Possibly fraud: verify before acting (61%)")) == "Possibly fraud"
+assert gen.headline(reply("spam", "Advertising, not fraud (100%)")) == "Advertising, not fraud"
+assert gen.headline(reply("clean", "No fraud signs found")) == "No fraud signs found"
+labels = ["fraud_loan"] * 4 + ["smishing"] * 2 + ["spam", "ham"]
+replies = [gen.brief(reply(*vs)) for vs in [
+    ("fraud", "Likely fraud: Loans (99%)"), ("spam", "Advertising, not fraud (80%)"),
+    ("clean", "No fraud signs found"), ("possible_fraud", "Possibly fraud: verify before acting (50%)"),
+    ("fraud", "Likely fraud (90%)"), ("rumour", "Likely rumour (70%)"),
+    ("spam", "Advertising, not fraud (99%)"), ("clean", "No fraud signs found")]]
+c = gen.headline_counts(labels, replies)
+assert sorted(c) == sorted(["fraud_loan", "smishing", gen.ALL_POSITIVE]), c  # no ham, no adverts
+assert c["fraud_loan"]["headlines"] == {"fraud: Likely fraud": 1, "spam: Advertising, not fraud": 1,
+                                        "clean: No fraud signs found": 1, "possible_fraud: Possibly fraud": 1}
+assert gen.worst_count(c["fraud_loan"]["headlines"]) == 2 and gen.worst_count(c["smishing"]["headlines"]) == 0
+assert c[gen.ALL_POSITIVE]["n"] == 6 and gen.worst_count(c[gen.ALL_POSITIVE]["headlines"]) == 2
+lines = gen.headline_table({"x": c})
+assert lines[2].startswith("| x | fraud_loan | 4 | 25.0% | 25.0% | 0% | 25.0% | 25.0% | 50.0% ("), lines[2]
+assert lines[-1].startswith("| x | (all positives) | 6 |"), lines[-1]
+'
+
+mkdir -p "$TMP/gdata/zh-chat-lccc" "$TMP/gdata/sms" "$TMP/gdata/url-iscx2016" "$TMP/gdata/trainonly"
+printf 'ham\t哈哈哈晚安\nham\t明天一起吃饭吗\nham\t\nham\t好的\n' >"$TMP/gdata/zh-chat-lccc/test.tsv"
+tail -n 16 tests/fixtures/train_small.tsv >"$TMP/gdata/sms/test.tsv"
+head -n 3 tests/fixtures/train_small.tsv >>"$TMP/gdata/sms/test.tsv"
+printf 'benign\thttp://example.com/\n' >"$TMP/gdata/url-iscx2016/test.tsv"
+printf 'ham\thello\n' >"$TMP/gdata/trainonly/train.tsv"
+gcheck "table 5: one hubao check pass per test split, every class, url and train-only sets left out" "
+ev.DATA = '$TMP/gdata'
+assert gen.test_sets() == ['sms', 'zh-chat-lccc'], gen.test_sets()
+calls = []
+check = gen.check_replies
+def spy(texts):
+    calls.append(list(texts))
+    rep = check(texts)
+    calls.append(rep)
+    return rep
+gen.check_replies = spy
+report = {'rows': []}
+lines = gen.false_alarm_table(report)
+got = [(r['task'], r['dataset']) for r in report['rows']]
+assert got == [(t, d) for t in ('spam', 'fraud', 'rumour') for d in ('sms', 'zh-chat-lccc')], got
+chat = [r for r in report['rows'] if r['dataset'] == 'zh-chat-lccc']
+assert all(r['classes'][0]['n'] == 3 and r['classes'][0]['errors'] == 1 for r in chat), chat
+sms = {r['task']: {c['label']: c for c in r['classes']} for r in report['rows'] if r['dataset'] == 'sms'}
+assert sorted(sms['fraud']) == sorted(['(all negatives)', 'fraud_authority', 'ham', 'spam']), sms['fraud']
+assert sms['fraud']['spam']['n'] == 8 and not sms['fraud']['spam']['positive'] and sms['spam']['spam']['positive']
+assert sms['fraud']['(all negatives)']['n'] == 16 and sms['spam']['(all positives)']['n'] == 11
+assert sms['rumour']['(all negatives)']['n'] == 19 and sms['fraud']['fraud_authority']['positive']
+assert [(t['task'], t['class']) for t in report['targets']] == [('spam', 'ham'), ('fraud', 'ham'), ('rumour', 'ham')]
+assert any(l.startswith('| spam | zh-chat-lccc | ham | false alarms | 3 |') for l in lines)
+assert list(report['headlines']) == ['sms'] and report['headlines']['sms']['fraud_authority']['n'] == 3
+assert len(calls) == 4 and calls[2][2] == '' and len(calls[3]) == 4, calls  # one pass per file
+assert calls[3][2] == {'error': 'empty_text'}, calls[3]  # the empty message, rejected in its place
+assert set(calls[3][0]['tasks']) == {'spam', 'fraud', 'rumour'} and calls[3][0]['headline'], calls[3][0]
+"
+
+mkdir -p "$TMP/ldata/a" "$TMP/ldata/b" "$TMP/ldata/c" "$TMP/ldata/d"
+sed -n '1~2p' tests/fixtures/train_small.tsv >"$TMP/ldata/a/train.tsv"
+sed -n '2~4p' tests/fixtures/train_small.tsv >"$TMP/ldata/a/test.tsv"
+cp "$TMP/ldata/a/train.tsv" "$TMP/ldata/b/train.tsv"
+cp "$TMP/ldata/a/test.tsv" "$TMP/ldata/b/test.tsv"
+cp "$TMP/ldata/a/test.tsv" "$TMP/ldata/c/test.tsv"
+cp "$TMP/ldata/a/train.tsv" "$TMP/ldata/d/train.tsv"
+gcheck "table 6: a left-out row drops exactly its set from the recipe's training and keeps the exclude list" "
+ev.DATA = '$TMP/ldata'
+recipe = {'train': ['a', 'b', 'd', 'models/data/x.tsv', 'url-iscx2016'], 'exclude': ['a', 'b', 'c'],
+          'args': ['--labels', 'spam,not_spam', '--positive', 'spam,smishing,fraud_*', '--hash-bits', '16']}
+assert gen.lodo_datasets(recipe) == ['a', 'b']  # d has no test split; files and links are not sets
+assert gen.recipe_positive(recipe) == 'spam,smishing,fraud_*' and gen.recipe_positive({'args': []}) is None
+cmd, train, exclude = gen.lodo_command('spam', recipe, 'a', 'out/x')
+assert train == ['$TMP/ldata/b/train.tsv', '$TMP/ldata/d/train.tsv', 'models/data/x.tsv', '$TMP/ldata/url-iscx2016/train.tsv'], train
+assert exclude == ['$TMP/ldata/a/test.tsv', '$TMP/ldata/b/test.tsv', '$TMP/ldata/c/test.tsv'], exclude
+assert cmd[:4] == [ev.HUBAO, 'train', '--task', 'spam'] and cmd[-len(recipe['args']):] == recipe['args']
+assert cmd[cmd.index('--data') + 1] == ','.join(train) and cmd[cmd.index('--exclude') + 1] == ','.join(exclude)
+assert cmd[cmd.index('--out') + 1] == 'out/x' and cmd[cmd.index('--seed') + 1] == '1'
+# a recipe whose exclude list lacks the left-out test split gets it added
+_, _, exclude = gen.lodo_command('spam', dict(recipe, exclude=['c']), 'b', 'out/y')
+assert exclude == ['$TMP/ldata/c/test.tsv', '$TMP/ldata/b/test.tsv'], exclude
+# the shipped recipes, whatever they are today: one set out, the rest and the exclude list kept
+for task, r in gen.build_models.TASKS.items():
+    for ds in [d for d in r['train'] if not d.endswith('.tsv')]:
+        _, train, exclude = gen.lodo_command(task, r, ds, 'o')
+        assert train == [gen.data_file(d) for d in r['train'] if d != ds], (task, ds)
+        assert len(train) == len(r['train']) - 1, (task, ds)
+        assert exclude[:len(r['exclude'])] == [gen.data_file(d, 'test') for d in r['exclude']], (task, ds)
+        assert ev.path(ds, 'test') in exclude
+assert gen.recall_fpr([1, 1, 1, 0, 0, 0, 0], [1, 1, 0, 1, 0, 0, 0]) == (2 / 3, 1 / 4)
+assert gen.recall_fpr([0, 0], [1, 0]) == (None, 0.5)
+"
+
+gcheck "table 6: one row trains Hubao and the peer without the set and scores both on it" "
+ev.DATA = '$TMP/ldata'
+gen.LODO_OUT = '$TMP/lodo'
+recipe = {'train': ['a', 'b'], 'exclude': ['a', 'b'], 'args': ['--labels', 'spam,not_spam', '--hash-bits', '16']}
+r = gen.lodo_row('spam', recipe, 'a')
+assert r['train'] == ['$TMP/ldata/b/train.tsv'] and r['n'] == 12, r
+assert os.path.exists('$TMP/lodo/spam-a/manifest.json')
+import json
+m = json.load(open('$TMP/lodo/spam-a/manifest.json'))
+assert [d['path'] for d in m['data']] == ['$TMP/ldata/b/train.tsv'], m['data']
+for side in ('hubao', 'peer'):
+    assert -1 <= r[side]['mcc'] <= 1 and 0 <= r[side]['recall'] <= 1 and 0 <= r[side]['fpr'] <= 1, r
+lo, hi = r['delta_mcc_95']
+assert lo <= hi
+line = gen.lodo_line(r, 0.5)
+assert line.startswith('| spam | a | 12 (') and len(line.split('|')) == len(gen.LODO_HEADER[0].split('|')), line
+assert '(not run' in gen.lodo_line({'task': 'spam', 'left_out': 'z', 'missing': ['z.tsv']})
+"
+
+gcheck "docs/generalisation.md: title, command, date, both tables and the guide" '
+doc = gen.document(["| t5 |"], None, "HUBAO_LODO=0 make eval", when="2026-12-01")
+assert doc.startswith("# Generalisation") and "`HUBAO_LODO=0 make eval` on 2026-12-01" in doc
+assert "| t5 |" in doc and "Not run (`HUBAO_LODO=0`)" in doc and "## Reading guide" in doc
+assert gen.T5_TITLE in doc and gen.T6_TITLE in doc
+doc = gen.document(["| t5 |"], ["| t6 |"], "make eval")
+assert "| t6 |" in doc and "Not run" not in doc
+'
 
 [ "$fails" -eq 0 ] && rm -rf "$TMP"
 [ "$fails" -eq 0 ]
