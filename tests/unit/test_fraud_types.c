@@ -1,0 +1,441 @@
+/*
+ * test_fraud_types.c - the fraud-type catalogue and the shipped fraud rules
+ * for the types added after the first nine: expiry_phishing, travel_refund,
+ * credit_repair, fake_shopping, romance, sextortion, fake_subsidy,
+ * malware_lure and payment_redirect.
+ *
+ * For every one of those types:
+ *   - models/rules/types.tsv has a row with both names and advice in both
+ *     languages;
+ *   - a Chinese and an English probe message (written here, from public
+ *     anti-fraud descriptions of the scam, not taken from any data set)
+ *     fire at least one rule of that type, and that type carries the
+ *     largest summed weight among the fired rules, which is the type the
+ *     verdict names (verdict.c);
+ * and genuine notices that share the scams' words (bank points reminders,
+ * airline notices, anti-fraud advice, adverts, ordinary chat) fire no
+ * positive rule of the new types.  Also checked: the strengthened
+ * acquaintance ("new number"), prize (TV show) and account_phishing (login
+ * link) rules, and that every type a shipped fraud rule names is in the
+ * catalogue.
+ *
+ * Only rules and catalogue: the SVM models are retrained separately, so
+ * nothing here depends on them.  Probes are raw text and go through
+ * hb_normalize, as the service sees them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "normalize.h"
+#include "rules.h"
+
+static hb_rules *rules;
+static hb_catalog *catalog;
+static hb_rules_scratch *scratch;
+static hb_rule_hit *hits;
+static hb_text norm;
+
+static const char *const new_types[] = {
+    "expiry_phishing", "travel_refund", "credit_repair",
+    "fake_shopping",   "romance",       "sextortion",
+    "fake_subsidy",    "malware_lure",  "payment_redirect",
+};
+enum { NTYPES = sizeof new_types / sizeof new_types[0] };
+
+static int setup(void **state)
+{
+    (void)state;
+    hb_error err;
+    rules = hb_rules_load_dir("models/rules", &err);
+    if (!rules) {
+        fprintf(stderr, "models/rules: %s\n", err.message);
+        return -1;
+    }
+    catalog = hb_catalog_load("models/rules/types.tsv", &err);
+    if (!catalog) {
+        fprintf(stderr, "types.tsv: %s\n", err.message);
+        return -1;
+    }
+    scratch = hb_rules_scratch_new();
+    hits = calloc(hb_rules_count(rules), sizeof *hits);
+    hb_text_init(&norm);
+    return scratch && hits ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hb_text_release(&norm);
+    free(hits);
+    hb_rules_scratch_free(scratch);
+    hb_catalog_free(catalog);
+    hb_rules_free(rules);
+    return 0;
+}
+
+/* Normalise text and run every rule over it; returns the number of hits. */
+static size_t match(const char *text)
+{
+    hb_error err;
+    if (hb_normalize(text, strlen(text), &norm, &err) != 0)
+        fail_msg("hb_normalize: %s", err.message);
+    size_t n = 0, limited = 0;
+    assert_int_equal(hb_rules_match(rules, scratch, norm.utf8, norm.len, hits,
+                                     hb_rules_count(rules), &n, &limited),
+                     0);
+    assert_int_equal(limited, 0);
+    return n;
+}
+
+static int is_new_type(const char *type)
+{
+    for (size_t i = 0; i < NTYPES; i++)
+        if (strcmp(type, new_types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Print what fired, for a failing assertion's context. */
+static void dump(const char *text, size_t n)
+{
+    fprintf(stderr, "  text: %s\n  normalised: %s\n", text, norm.utf8);
+    for (size_t i = 0; i < n; i++) {
+        const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
+        fprintf(stderr, "  fired: %s (%s, %+.1f)\n", info->id,
+                info->type[0] ? info->type : "-", info->weight);
+    }
+}
+
+/* The type the verdict would name: the largest summed positive weight of
+ * fired fraud rules per type, first seen wins a tie (as verdict.c). */
+static const char *winning_type(size_t n)
+{
+    const char *types[64];
+    double weight[64];
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
+        if (strcmp(info->task, "fraud") != 0 || info->weight <= 0 ||
+            !info->type[0])
+            continue;
+        size_t t = 0;
+        while (t < nt && strcmp(types[t], info->type) != 0)
+            t++;
+        if (t == nt) {
+            if (nt == 64)
+                continue;
+            types[nt] = info->type;
+            weight[nt++] = 0.0;
+        }
+        weight[t] += info->weight;
+    }
+    const char *best = NULL;
+    double best_w = 0.0;
+    for (size_t t = 0; t < nt; t++)
+        if (weight[t] > best_w) {
+            best_w = weight[t];
+            best = types[t];
+        }
+    return best;
+}
+
+/* text must fire a fraud rule of type, and type must win the vote. */
+static void expect_type(const char *text, const char *type)
+{
+    size_t n = match(text);
+    int fired = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
+        if (strcmp(info->task, "fraud") == 0 && info->weight > 0 &&
+            strcmp(info->type, type) == 0)
+            fired = 1;
+    }
+    const char *won = winning_type(n);
+    if (!fired || !won || strcmp(won, type) != 0) {
+        dump(text, n);
+        fail_msg("expected a rule of type %s to fire and win (winner: %s)",
+                 type, won ? won : "none");
+    }
+}
+
+/* text must fire no positive fraud rule of any of the new types. */
+static void expect_no_new_type(const char *text)
+{
+    size_t n = match(text);
+    for (size_t i = 0; i < n; i++) {
+        const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
+        if (strcmp(info->task, "fraud") == 0 && info->weight > 0 &&
+            is_new_type(info->type)) {
+            dump(text, n);
+            fail_msg("genuine message fired %s", info->id);
+        }
+    }
+}
+
+static int fires(const char *text, const char *id)
+{
+    assert_true(hb_rules_find(rules, id) >= 0);
+    size_t n = match(text);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(hb_rules_info(rules, hits[i].rule)->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sum of the weights of the fraud rules text fires. */
+static double fraud_weight(const char *text)
+{
+    size_t n = match(text);
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
+        if (strcmp(info->task, "fraud") == 0)
+            sum += info->weight;
+    }
+    return sum;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_catalogue(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NTYPES; i++) {
+        const hb_type_info *t = hb_catalog_find(catalog, new_types[i]);
+        if (!t)
+            fail_msg("types.tsv has no row for %s", new_types[i]);
+        assert_true(t->name_zh[0] && t->name_en[0]);
+        assert_true(strlen(t->advice_zh) > 60);
+        assert_true(strlen(t->advice_en) > 100);
+    }
+    /* `other` stays in the catalogue, and every type a shipped fraud rule
+     * names has a row. */
+    assert_non_null(hb_catalog_find(catalog, "other"));
+    for (size_t i = 0; i < hb_rules_count(rules); i++) {
+        const hb_rule_info *info = hb_rules_info(rules, i);
+        if (strcmp(info->task, "fraud") == 0 && info->type[0] &&
+            !hb_catalog_find(catalog, info->type))
+            fail_msg("rule %s names type %s, missing from types.tsv", info->id,
+                     info->type);
+    }
+}
+
+struct probe {
+    const char *type;
+    const char *text;
+};
+
+static const struct probe zh_probes[] = {
+    {"expiry_phishing", "【某银行】尊敬的客户，您的信用卡积分8650分将于今日清零，"
+                        "可兑换286元现金，请登录 jfdh-yh.top 领取，逾期作废。"},
+    {"expiry_phishing", "【网银中心】您的电子密码器已于今日过期，请尽快登录 "
+                        "www.yh-mmq.cc 进行升级，以免影响使用。"},
+    {"expiry_phishing", "【ETC】您的ETC卡认证已失效，请点击 http://etc-rz.top "
+                        "重新认证，否则将无法通行。"},
+    {"travel_refund", "尊敬的旅客，您预订的明日航班因机械故障取消，请致电客服"
+                      "4008-123-456办理退票，每位旅客可获得300元延误补偿。"},
+    {"credit_repair", "您好，我是征信中心工作人员，您大学期间开通过校园贷账户，"
+                      "现在必须注销，否则会影响您的个人征信。"},
+    {"credit_repair", "专业修复征信，消除逾期记录，三天见效，不成功不收费。"},
+    {"fake_shopping", "闲鱼上的东西不走平台，你直接微信转账给我，价格再便宜一百。"},
+    {"fake_shopping", "你在闲鱼卖的东西我已经拍下付款了，但平台说你需要先开通"
+                      "商家认证才能收款，点这个链接 http://xy-rz.top 操作。"},
+    {"romance", "宝贝，我舅舅在这个平台做技术，知道后台漏洞，带你一起下注稳赚。"},
+    {"sextortion", "你的裸聊视频我已经录下来了，不转5000元就发给你通讯录里的"
+                   "所有人。"},
+    {"fake_subsidy", "【人社局】您符合2025年职业技能提升补贴申领条件，请登录 "
+                     "btsl-rs.top 填写银行卡号和密码申领，逾期作废。"},
+    {"malware_lure", "老同学，这是不是你？快看 http://xc-photo.cn/a.apk"},
+    {"malware_lure", "同学聚会的照片出来了，你看看 http://tp-jh.xyz/p"},
+    {"payment_redirect", "您好，我们公司的对公账户在年审，本期货款请打到以下新账户，"
+                         "户名张三，开户行建设银行。"},
+};
+
+static const struct probe en_probes[] = {
+    {"expiry_phishing", "Your reward points worth £150 expire today. Redeem them "
+                        "at http://points-redeem.top before they are lost."},
+    {"expiry_phishing", "Your TV Licence has expired. To avoid prosecution renew "
+                        "now at tvlicensing-renew.co.uk"},
+    {"travel_refund", "Your flight BA117 has been cancelled. You are entitled to "
+                      "£520 compensation. Call our refund team on +44 20 3000 "
+                      "1234 to claim."},
+    {"credit_repair", "Your old student loan account must be closed today or it "
+                      "will damage your credit score. Call us now."},
+    {"credit_repair", "We can remove negative items and CCJs from your credit "
+                      "file in 30 days, guaranteed."},
+    {"fake_shopping", "Hi, I paid for your item but Zelle shows the payment is "
+                      "pending until you upgrade to a business account. Please "
+                      "pay the $50 fee."},
+    {"romance", "My love, my uncle works at a crypto trading platform and knows "
+                "the signals, we can earn profits together."},
+    {"romance", "Honey I need $800 for my visa fee to come see you, can you "
+                "send it by gift card?"},
+    {"sextortion", "I recorded you watching adult videos. Pay $500 in bitcoin "
+                   "within 48 hours or I will send the video to all your "
+                   "contacts."},
+    {"fake_subsidy", "Cost of living payment: to receive your support payment, "
+                     "confirm your bank details at http://col-payment.support"},
+    {"malware_lure", "Is this you in this video? http://vid-share.top/v"},
+    {"malware_lure", "You have a new voicemail. Listen here: "
+                     "http://vm-listen.xyz/3x"},
+    {"payment_redirect", "Please note our bank details have changed. Kindly "
+                         "send the invoice payment to the new account below. "
+                         "Account name: ABC Trading, sort code 20-00-00."},
+};
+
+static void test_every_new_type_has_probes(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < NTYPES; t++) {
+        int zh = 0, en = 0;
+        for (size_t i = 0; i < sizeof zh_probes / sizeof *zh_probes; i++)
+            zh += strcmp(zh_probes[i].type, new_types[t]) == 0;
+        for (size_t i = 0; i < sizeof en_probes / sizeof *en_probes; i++)
+            en += strcmp(en_probes[i].type, new_types[t]) == 0;
+        if (!zh || !en)
+            fail_msg("%s lacks a Chinese or an English probe", new_types[t]);
+    }
+}
+
+static void test_chinese_probes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof zh_probes / sizeof *zh_probes; i++)
+        expect_type(zh_probes[i].text, zh_probes[i].type);
+}
+
+static void test_english_probes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof en_probes / sizeof *en_probes; i++)
+        expect_type(en_probes[i].text, en_probes[i].type);
+}
+
+/* Genuine messages sharing the new types' vocabulary. */
+static const char *const genuine[] = {
+    /* bank and operator points reminders pointing to their own app */
+    "【招商银行】您的信用卡积分将于12月31日到期，可在掌上生活App兑换礼品。",
+    "【中国移动】尊敬的客户，您的积分将于年底清零，请发送JF到10086查询兑换，"
+    "或登录中国移动App。",
+    "【中国移动】您的积分即将到期，可兑换话费，详情请登录 "
+    "http://www.10086.cn/jf 查询。",
+    "【工商银行】我行网银系统将于6月1日0:00-6:00升级，期间暂停服务，敬请谅解。",
+    /* real airline and railway notices: no compensation call, own channels */
+    "【东方航空】尊敬的旅客，您预订的MU5101航班因天气原因取消，请通过东航官方"
+    "App免费退改签，或致电95530。",
+    "【12306】您购买的G123次列车因故停运，票款将原路退回，无需办理退票手续。",
+    /* anti-fraud advice */
+    "【国家反诈中心】提醒：凡是自称客服称需要注销校园贷、否则影响征信的，"
+    "都是诈骗。",
+    "警惕裸聊敲诈，陌生人邀请视频聊天并要求下载App的，一律是诈骗，请拨打96110。",
+    "谨防虚假补贴诈骗：补贴只在官方App申领，不会发短信链接，请勿点击。",
+    /* official notices */
+    "【个人所得税】您2024年度汇算退税已到账，请登录个人所得税App查看。",
+    "【某银行】您的贷款本期还款已成功，请按时归还本金和利息，以免影响您的个人"
+    "征信。",
+    "【闲鱼】您的宝贝已被拍下，买家已付款，请在闲鱼App内尽快发货。",
+    /* ordinary chat */
+    "你看这个视频笑死我了 https://v.douyin.com/abc123/",
+    "周末聚会的照片我发群里了，你看看有没有你。",
+    "老婆，我这个月基金赚了两千，晚上请你吃饭。",
+    "房东你好，房租已经转到你的建设银行卡了。",
+    "航班延误了，我晚点到，别等我吃饭。",
+    "你把钱转我微信就行，我在闲鱼买的那个东西到了。",
+    "公司财务说下个月工资卡要换成工行的。",
+    /* an advert is spam, not fraud */
+    "【某商城】积分兑换好礼，满100积分可抵扣1元，点击 http://mall.example.com "
+    "领取，回T退订",
+    /* English */
+    "Your Tesco Clubcard vouchers expire at the end of the month. Spend them in "
+    "store or online.",
+    "BA: Flight BA117 to New York is delayed. New departure 18:40, gate B32. "
+    "Check the BA app for updates.",
+    "Your train has been cancelled. You can claim Delay Repay in the app or at "
+    "the station.",
+    "Beware of scam texts claiming to be from HMRC offering tax refunds. "
+    "Forward them to 7726.",
+    "Are you still selling the bike? I can pay by bank transfer tonight.",
+    "Love you babe, miss you so much, can't wait to see you soon!",
+    "Your new card is on its way and will arrive within 5 days. Your old card "
+    "will expire at the end of the month.",
+    "Send me the photos from the party when you get a chance!",
+    "Did you pay the rent to the landlord yet? He gave me new bank details "
+    "yesterday.",
+    "Your payee details have been updated. If this wasn't you, call us on the "
+    "number on your card.",
+    "Sorry wrong number mate.",
+    "482913 is your verification code. Do not share this code with anyone.",
+};
+
+static void test_genuine_messages(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof genuine / sizeof *genuine; i++)
+        expect_no_new_type(genuine[i]);
+    /* The points reminder is recognised as genuine, not just left alone. */
+    assert_true(fires(genuine[0], "fraud.zh.legit.points_notice"));
+    assert_true(fraud_weight(genuine[0]) < 0.0);
+    assert_true(fires(genuine[4], "fraud.zh.legit.travel_notice"));
+}
+
+/* Strengthened existing types. */
+static void test_strengthened_types(void **state)
+{
+    (void)state;
+    /* "this is my new number": a hint alone, much more with a money ask */
+    const char *new_no = "妈，我换号了，这是我新号码，存一下，加我微信。";
+    const char *new_no_money = "爸，我手机丢了，这是我新号，急用钱，先借我两千。";
+    expect_type(new_no, "acquaintance");
+    expect_type(new_no_money, "acquaintance");
+    assert_true(fires(new_no_money, "fraud.zh.acquaintance.new_number_money"));
+    assert_true(fraud_weight(new_no) < 1.0);
+    assert_true(fraud_weight(new_no_money) >= 2.0);
+    assert_false(fires("我们这里办理不换号升级5G套餐，详询营业厅。",
+                       "fraud.zh.acquaintance.new_number"));
+
+    const char *en_new = "Hi mum, this is my new number, save it and text me.";
+    const char *en_money = "Hi mum, I lost my phone, this is my new number. "
+                           "Can you pay a bill for me? I'll pay you back.";
+    expect_type(en_new, "acquaintance");
+    expect_type(en_money, "acquaintance");
+    assert_true(fraud_weight(en_new) < 1.0);
+    assert_true(fraud_weight(en_money) >= 1.5);
+
+    /* a TV show's lucky viewer, claim at a website */
+    const char *show = "恭喜您被某卫视节目组抽选为场外幸运观众，获得奖金12.8万元，"
+                       "请登录 www.jm-cj.cc 领取，验证码8866。";
+    expect_type(show, "prize");
+    assert_true(fires(show, "fraud.zh.prize.show_claim_link"));
+
+    /* account phishing with a login link */
+    const char *login = "尊敬的用户，您的支付宝账户需要重新实名认证，请登录 "
+                        "alipay-rz.top 完成认证。";
+    expect_type(login, "account_phishing");
+    assert_true(fires(login, "fraud.zh.account_phishing.login_to_verify"));
+    assert_true(fires(login, "fraud.zh.any.lookalike_domain"));
+    const char *en_login = "Your Apple ID has been locked. Sign in at "
+                           "http://appleid-verify.top to verify your account.";
+    expect_type(en_login, "account_phishing");
+    assert_true(fires(en_login, "fraud.en.account_phishing.login_link"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_catalogue),
+        cmocka_unit_test(test_every_new_type_has_probes),
+        cmocka_unit_test(test_chinese_probes),
+        cmocka_unit_test(test_english_probes),
+        cmocka_unit_test(test_genuine_messages),
+        cmocka_unit_test(test_strengthened_types),
+    };
+    return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
+}
