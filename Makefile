@@ -11,7 +11,7 @@
 # binary each.
 
 CC      ?= cc
-PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto
+PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto opencc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2

@@ -3,7 +3,7 @@
  * rules, entities and features work on, remembering where every output
  * character came from.
  *
- * The work is five passes over one reusable hb_text:
+ * The work is six passes over one reusable hb_text:
  *
  *   1. decode_and_fold   UTF-8 -> code points.  Validates with
  *                        utf8proc_iterate and folds each character on its
@@ -13,16 +13,20 @@
  *                        runs and trims the ends.  ASCII never reaches
  *                        utf8proc's tables, and CJK ideographs, kana and
  *                        hangul syllables pass through untouched (see
- *                        below).
+ *                        below).  Also notes whether any character is
+ *                        traditional Chinese.
  *   2. join_cjk          drops spaces and filler punctuation between two CJK
  *                        characters ("安 * 全" -> "安全").
- *   3. fold_disguises    the look-alike spellings: 薇信 -> 微信, 扣扣 -> qq,
+ *   3. fold_traditional  traditional Chinese -> simplified with OpenCC's
+ *                        t2s, one character for one ("帳戶" -> "账户");
+ *                        only for text pass 1 found traditional characters in.
+ *   4. fold_disguises    the look-alike spellings: 薇信 -> 微信, 扣扣 -> qq,
  *                        hxxp -> http, [.] / (dot) / " dot " / 。 -> ".".
- *   4. fold_word_digits  0 and 1 inside a Latin word read as o and l.
- *   5. encode_utf8       code points -> the NUL-terminated UTF-8 string and
+ *   5. fold_word_digits  0 and 1 inside a Latin word read as o and l.
+ *   6. encode_utf8       code points -> the NUL-terminated UTF-8 string and
  *                        its per-code-point byte offsets.
  *
- * Passes 2 to 4 work in place on the code point array: every rule maps a
+ * Passes 2 to 5 work in place on the code point array: every rule maps a
  * span to a span no longer than itself, so a write index that never
  * overtakes the read index is enough and no second buffer is needed.  Each
  * output code point carries src_byte, the input offset of the first
@@ -41,16 +45,49 @@
  * half-width voicing mark (ｶﾞ -> カ); such text is rare in the messages
  * we classify and the loss is harmless for classification.
  *
+ * Traditional to simplified.  OpenCC converts phrase by phrase (乾隆 stays,
+ * 乾燥 -> 干燥), but a call costs microseconds and allocates, while most
+ * messages have no traditional character at all.  So a process-wide
+ * bitmap marks the code points t2s changes when alone (and 帐, below).
+ * Pass 1 ORs one bit per CJK character; text without a marked one skips
+ * pass 3 entirely.  Otherwise the CJK runs holding a converted character
+ * go through OpenCC in one call, and a run whose conversion has as many
+ * characters as the run is taken character for character, so every
+ * src_byte stays exact; a run whose conversion changed length (a phrase
+ * mapped to a longer or shorter one) is converted character by character
+ * instead.  The join of pass 2 only asks "is it CJK", which t2s never
+ * changes, so it runs first and a phrase spaced out by a scammer ("乾 燥")
+ * still converts as a phrase.  t2s leaves 帳 as 帐, which simplified
+ * writing also uses for "account" (帐户, 帐号); pass 3 reads that 帐 as 账
+ * so that rules need one spelling, except in the tent words (帐篷, 蚊帐).
+ *
+ * The bitmap is learnt from OpenCC itself, 64 code points at a time, the
+ * first time a character of those 64 is seen: asking OpenCC about every
+ * CJK code point at once takes ~35 ms (~1 s under AddressSanitizer, whose
+ * allocator OpenCC leans on), which would land on the first request a
+ * worker serves.  Until its 64 are learnt a character counts as marked,
+ * so the first messages of a process take the slow path and teach the
+ * table; bits only go from 1 to 0, under a mutex, and readers use relaxed
+ * atomic loads (plain loads on x86).  OpenCC's conversion is thread-safe.
+ *
  * Cost: ASCII never calls utf8proc; Chinese ideographs, full-width ASCII
- * and the commonest CJK punctuation cost one utf8proc_iterate and a range
- * check; only other non-ASCII characters pay for a decomposition lookup.
- * Pass 2 is skipped for text without CJK.  Buffers grow geometrically and
- * are kept, so a warmed-up hb_text normalises without allocating.  Measured
- * (-O2, best of 7 x 100k): ~0.3 us for a 100-byte English message, ~0.3 us
- * for a 110-byte Chinese one, ~0.5 us for 190 bytes of Chinese.
+ * and the commonest CJK punctuation cost one utf8proc_iterate, a range
+ * check and a bitmap test; only other non-ASCII characters pay for a
+ * decomposition lookup.  Pass 2 is skipped for text without CJK, pass 3
+ * for text without traditional characters.  Buffers grow geometrically and
+ * are kept, so a warmed-up hb_text normalises without allocating (OpenCC
+ * allocates inside its own call, for text with traditional characters).
+ * Measured (-O2, best of 7 x 100k): ~0.3 us for a 100-byte English
+ * message, ~0.3 us for a 110-byte Chinese one, ~0.5 us for 190 bytes of
+ * Chinese.  The traditional fold adds ~200 instructions (~20 ns) to a
+ * message without traditional characters (callgrind, 3,000 bench
+ * messages) and ~6 us, nearly all inside OpenCC, to one with them.
  */
 #include "normalize.h"
 
+#include <opencc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -69,9 +106,11 @@ enum {
     CP_IDEO_STOP = 0x3002,      /* 。 */
     CP_REN_RADICAL = 0x4EBB,    /* 亻, left half of 信 */
     CP_XIN = 0x4FE1,            /* 信 */
+    CP_ZHANG = 0x5E10,          /* 帐, tent; also written for 账 */
     CP_WEI = 0x5FAE,            /* 微 */
     CP_KOU = 0x6263,            /* 扣 */
     CP_YAN = 0x8A00,            /* 言, right half of 信 */
+    CP_ZHANG_ACCOUNT = 0x8D26,  /* 账, account */
 };
 
 /* ------------------------------------------------------------------ */
@@ -300,6 +339,216 @@ static int is_lookalike_word(uint32_t before, uint32_t lookalike)
 }
 
 /* ------------------------------------------------------------------ */
+/* The traditional-to-simplified table                                */
+/* ------------------------------------------------------------------ */
+
+/* OpenCC's configuration: traditional Chinese (OpenCC's standard forms,
+ * which cover Taiwan's and Hong Kong's characters) to simplified. */
+#define T2S_CONFIG "t2s.json"
+
+/* The CJK ideograph blocks OpenCC's dictionaries draw on: ext A, unified,
+ * compatibility, ext B-F with the compatibility supplement, ext G-H. */
+static const uint32_t t2s_blocks[][2] = {
+    {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xF900, 0xFAFF},
+    {0x20000, 0x2FA1F}, {0x30000, 0x323AF},
+};
+enum {
+    T2S_LIMIT = 0x323B0,                /* one past the last block */
+    T2S_WORDS = (T2S_LIMIT + 63) / 64,  /* 64 code points per word */
+    T2S_STAGE = 64 * 5 + 1,             /* a word's code points, one a line */
+};
+
+/* The process-wide table, set up once by t2s_open and learnt a word (64
+ * code points) at a time by t2s_learn.  A bit only ever goes from 1 to 0,
+ * and only while its word is being learnt, so a reader that sees 0 can
+ * trust it, and one that sees 1 checks learnt[] before believing it. */
+static struct {
+    pthread_once_t once;
+    hb_error error;             /* code 0, or why OpenCC could not be opened */
+    opencc_t cc;                /* the converter, for phrases and learning */
+    pthread_mutex_t learning;   /* one t2s_learn at a time */
+    /* bit cp % 64 of word cp / 64: cp needs pass 3, because t2s changes
+     * it, it is 帐, or its word is not learnt yet */
+    _Atomic uint64_t marks[T2S_WORDS];
+    _Atomic unsigned char learnt[T2S_WORDS];   /* marks[w] is exact */
+} t2s = {.once = PTHREAD_ONCE_INIT, .learning = PTHREAD_MUTEX_INITIALIZER};
+
+/* Bit 0 is set when cp (below T2S_LIMIT) is marked; the other bits are
+ * noise, so that pass 1 can OR the value and test bit 0 once at the end. */
+static inline uint64_t t2s_mark_bits(uint32_t cp)
+{
+    return atomic_load_explicit(&t2s.marks[cp >> 6], memory_order_relaxed) >>
+           (cp & 63);
+}
+
+static inline int t2s_marked(uint32_t cp)
+{
+    return cp < T2S_LIMIT && (t2s_mark_bits(cp) & 1);
+}
+
+/* True if OpenCC changes cp (帐 is marked for pass 3, not for OpenCC);
+ * exact once cp's word is learnt. */
+static inline int t2s_converts(uint32_t cp)
+{
+    return cp != CP_ZHANG && t2s_marked(cp);
+}
+
+static int in_t2s_blocks(uint32_t cp)
+{
+    for (size_t b = 0; b < sizeof t2s_blocks / sizeof t2s_blocks[0]; b++)
+        if (cp >= t2s_blocks[b][0] && cp <= t2s_blocks[b][1])
+            return 1;
+    return 0;
+}
+
+/* Write cp as UTF-8 at o; returns the byte count (1 to 4). */
+static inline size_t put_utf8(unsigned char *o, uint32_t c)
+{
+    if (c < 0x80) {
+        o[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (c >> 6));
+        o[1] = (unsigned char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (c >> 12));
+        o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (c >> 18));
+    o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Decode the UTF-8 in s[0..len) into at most max code points of out.
+ * Returns how many code points s holds (which may exceed max; only the
+ * first max are stored), or -1 if s is not valid UTF-8. */
+static long get_utf8(const unsigned char *s, size_t len, uint32_t *out,
+                     size_t max)
+{
+    size_t n = 0;
+    for (size_t pos = 0; pos < len; n++) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t clen = utf8proc_iterate(
+            s + pos, (utf8proc_ssize_t)(len - pos < 4 ? len - pos : 4), &cp);
+        if (clen < 0)
+            return -1;
+        if (n < max)
+            out[n] = (uint32_t)cp;
+        pos += (size_t)clen;
+    }
+    return (long)n;
+}
+
+/* Convert each of the n code points of cps through OpenCC on its own,
+ * without phrase context, in one call: they go one a line through stage
+ * (room for 5 * n + 1 bytes).  to[i] receives the conversion of cps[i]
+ * when that is one code point, else 0.  Returns 0, or -1 when OpenCC
+ * failed (to[] is then untouched). */
+static int t2s_convert_chars(const uint32_t *cps, size_t n, uint32_t *to,
+                             unsigned char *stage)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        len += put_utf8(stage + len, cps[i]);
+        stage[len++] = '\n';
+    }
+    stage[len] = '\0';
+    char *out = opencc_convert_utf8(t2s.cc, (const char *)stage, len);
+    if (!out)
+        return -1;
+    const unsigned char *p = (const unsigned char *)out;
+    const unsigned char *end = p + strlen(out);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            rc = -1;    /* lines lost: cannot line up */
+            break;
+        }
+        uint32_t c;
+        to[i] = get_utf8(p, (size_t)(nl - p), &c, 1) == 1 ? c : 0;
+        p = nl + 1;
+    }
+    opencc_convert_utf8_free(out);
+    return rc;
+}
+
+/* Learn word w of the table: run its code points through OpenCC one by
+ * one and keep the bits of those it changes (and of 帐).  Returns 1, or 0
+ * when OpenCC failed and the word stays unlearnt (a later call tries
+ * again); from then on the word's bits never change. */
+static int t2s_learn(size_t w)
+{
+    pthread_mutex_lock(&t2s.learning);
+    if (atomic_load_explicit(&t2s.learnt[w], memory_order_relaxed)) {
+        pthread_mutex_unlock(&t2s.learning);
+        return 1;
+    }
+    uint32_t cps[64] = {0}, to[64] = {0};
+    size_t n = 0;
+    for (uint32_t c = (uint32_t)w * 64; c < (uint32_t)w * 64 + 64; c++)
+        if (in_t2s_blocks(c))
+            cps[n++] = c;
+    unsigned char stage[T2S_STAGE];
+    int ok = t2s_convert_chars(cps, n, to, stage) == 0;
+    if (ok) {
+        uint64_t bits = 0;
+        for (size_t i = 0; i < n; i++)
+            if (to[i] != cps[i] || cps[i] == CP_ZHANG)
+                bits |= (uint64_t)1 << (cps[i] & 63);
+        atomic_store_explicit(&t2s.marks[w], bits, memory_order_relaxed);
+        atomic_store_explicit(&t2s.learnt[w], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&t2s.learning);
+    return ok;
+}
+
+/* pthread_once routine: open OpenCC and mark every code point of
+ * t2s_blocks as not learnt.  On failure t2s.error says why. */
+static void t2s_open(void)
+{
+    t2s.cc = opencc_open(T2S_CONFIG);
+    if (t2s.cc == (opencc_t)-1) {
+        const char *why = opencc_error();
+        if (!why)
+            why = "unknown error";
+        size_t n = strlen(why);
+        if (n > 0 && why[n - 1] == '.')     /* OpenCC ends with a stop */
+            n--;
+        hb_error_set(&t2s.error, HB_ENOTFOUND,
+                     "cannot fold traditional Chinese with OpenCC's "
+                     "configuration %s: %.*s; install libopencc-data "
+                     "(tools/install-deps does)", T2S_CONFIG, (int)n, why);
+        return;
+    }
+    for (size_t w = 0; w < T2S_WORDS; w++)
+        atomic_init(&t2s.learnt[w], 1);     /* nothing to learn */
+    for (size_t b = 0; b < sizeof t2s_blocks / sizeof t2s_blocks[0]; b++)
+        for (uint32_t c = t2s_blocks[b][0]; c <= t2s_blocks[b][1]; c++) {
+            atomic_fetch_or_explicit(&t2s.marks[c >> 6],
+                                     (uint64_t)1 << (c & 63),
+                                     memory_order_relaxed);
+            atomic_store_explicit(&t2s.learnt[c >> 6], 0,
+                                  memory_order_relaxed);
+        }
+}
+
+int hb_normalize_init(hb_error *err)
+{
+    pthread_once(&t2s.once, t2s_open);
+    if (t2s.error.code != 0)
+        return hb_error_set(err, t2s.error.code, "%s", t2s.error.message);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Pass 1: decode and fold each character                             */
 /* ------------------------------------------------------------------ */
 
@@ -322,6 +571,8 @@ typedef struct sink {
     size_t n;
     uint32_t any;   /* OR of every code point emitted; below 0x1100
                        proves there is no CJK (hb_is_cjk starts there) */
+    uint32_t trad;  /* OR of t2s_mark_bits of the CJK emitted: bit 0 set
+                       when some character needs pass 3 */
 } sink;
 
 /* Append cp (from input offset src), collapsing spaces: a space is dropped
@@ -357,6 +608,10 @@ static void emit_folded(sink *k, uint32_t cp, uint32_t src)
         default:
             break;
         }
+        /* compatibility ideographs decompose to unified ones, which are
+         * checked here; extensions B and up come here as themselves */
+        if (cp >= 0x3400 && cp < T2S_LIMIT)
+            k->trad |= (uint32_t)(t2s_mark_bits(cp) & 1);
     }
     if (cp)
         emit(k, cp, src);
@@ -364,10 +619,11 @@ static void emit_folded(sink *k, uint32_t cp, uint32_t src)
 
 /* Decode src[0..len) into t->cps / t->src_byte with per-character folding,
  * whitespace collapsed and both ends trimmed.  *any receives the OR of all
- * code points, which lets pass 2 be skipped for text without CJK.
+ * code points, which lets pass 2 be skipped for text without CJK; *trad
+ * is set when a character is marked in the t2s table (pass 3 is needed).
  * Returns 0, HB_EUTF8 or HB_ENOMEM. */
 static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
-                           uint32_t *any, hb_error *err)
+                           uint32_t *any, int *trad, hb_error *err)
 {
     /* Every fast path gives at most one code point per input byte, so
      * len + 1 entries (the +1 for the final offsets) cover everything but
@@ -375,7 +631,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
     if (reserve_cps(t, len + 1))
         return hb_error_set(err, HB_ENOMEM,
                             "out of memory normalising %zu bytes", len);
-    sink k = {t->cps, t->src_byte, 0, 0};
+    sink k = {t->cps, t->src_byte, 0, 0, 0};
     size_t pos = 0;
     while (pos < len) {
         uint32_t c = src[pos];
@@ -398,6 +654,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
         c = (uint32_t)cp;
 
         if (is_passthrough(c)) {
+            k.trad |= (uint32_t)t2s_mark_bits(c);   /* c < T2S_LIMIT */
             emit(&k, c, (uint32_t)pos);
         } else if (is_fullwidth_ascii(c)) {
             emit(&k, fold_ascii(c - 0xFEE0), (uint32_t)pos);
@@ -431,6 +688,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
         k.n--;
     t->ncps = k.n;
     *any = k.any;
+    *trad = (int)(k.trad & 1);
     return 0;
 }
 
@@ -467,7 +725,157 @@ static size_t join_cjk(uint32_t *cps, uint32_t *src, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Pass 3: look-alike spellings                                       */
+/* Pass 3: traditional to simplified                                  */
+/* ------------------------------------------------------------------ */
+
+/* Find the first run of CJK characters at or after from that holds a
+ * character OpenCC converts; store it as [*a, *b) and return 1, or return
+ * 0 when there is none. */
+static int next_t2s_run(const uint32_t *cps, size_t n, size_t from,
+                        size_t *a, size_t *b)
+{
+    size_t i = from;
+    while (i < n) {
+        if (!hb_is_cjk(cps[i])) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        int convert = 0;
+        for (; i < n && hb_is_cjk(cps[i]); i++)
+            convert |= t2s_converts(cps[i]);
+        if (convert) {
+            *a = start;
+            *b = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* True if the UTF-8 s[0..len) holds exactly want CJK characters. */
+static int piece_fits(const unsigned char *s, size_t len, size_t want)
+{
+    size_t n = 0;
+    for (size_t pos = 0; pos < len; n++) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t clen = utf8proc_iterate(
+            s + pos, (utf8proc_ssize_t)(len - pos < 4 ? len - pos : 4), &cp);
+        if (clen < 0 || n == want || !hb_is_cjk((uint32_t)cp))
+            return 0;
+        pos += (size_t)clen;
+    }
+    return n == want;
+}
+
+/* 帐 is a tent or curtain after 蚊 营 军 纱 罗 床 幔 帷 毡 锦 绛 篷 and
+ * before 篷 蓬 幕 子 幔 幄 帘 (蚊帐, 帐篷, 帐幕); anywhere else it is the
+ * older spelling of 账, account (帐户, 转帐), and what t2s makes of 帳. */
+static int is_tent_before(uint32_t cp)
+{
+    switch (cp) {
+    case 0x868A: case 0x8425: case 0x519B: case 0x7EB1: case 0x7F57:
+    case 0x5E8A: case 0x5E54: case 0x5E37: case 0x6BE1: case 0x9526:
+    case 0x7EDB: case 0x7BF7:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_tent_after(uint32_t cp)
+{
+    switch (cp) {
+    case 0x7BF7: case 0x84EC: case 0x5E55: case 0x5B50: case 0x5E54:
+    case 0x5E44: case 0x5E18:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* 帐 in the sense of account -> 账, so that rules need one spelling. */
+static void fold_account_zhang(uint32_t *cps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cps[i] == CP_ZHANG && !(i > 0 && is_tent_before(cps[i - 1])) &&
+            !(i + 1 < n && is_tent_after(cps[i + 1])))
+            cps[i] = CP_ZHANG_ACCOUNT;
+}
+
+/* Convert the run cps[a..b) character by character, without phrase
+ * context (when OpenCC's conversion of the run changed its length).
+ * stage and to are scratch for 5 * (b - a) + 1 bytes and b - a entries. */
+static void t2s_run_by_char(uint32_t *cps, size_t a, size_t b,
+                            unsigned char *stage, uint32_t *to)
+{
+    if (t2s_convert_chars(cps + a, b - a, to, stage) != 0)
+        return;
+    for (size_t i = a; i < b; i++)
+        if (to[i - a] != 0 && hb_is_cjk(to[i - a]))
+            cps[i] = to[i - a];
+}
+
+/* Fold t's traditional characters to simplified, one for one, so src_byte
+ * stays as it is.  First the table learns the words of the marked
+ * characters it does not know yet, so that the bits read below cannot
+ * change under us; then the CJK runs that hold a character OpenCC
+ * converts go to OpenCC in one call, one run a line.  t->utf8 and
+ * t->cp_byte, not yet written by pass 6, are the scratch.  Returns 0 or
+ * HB_ENOMEM; when OpenCC itself fails, the text is left as it is. */
+static int fold_traditional(hb_text *t, size_t srclen, hb_error *err)
+{
+    uint32_t *cps = t->cps;
+    size_t n = t->ncps;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if (t2s_marked(c) &&
+            !atomic_load_explicit(&t2s.learnt[c >> 6],
+                                  memory_order_acquire) &&
+            !t2s_learn(c >> 6))
+            return 0;
+    }
+
+    if (n > (SIZE_MAX - 1) / 5 || reserve_bytes(t, n * 5 + 1))
+        return hb_error_set(err, HB_ENOMEM,
+                            "out of memory normalising %zu bytes", srclen);
+    unsigned char *stage = (unsigned char *)t->utf8;
+    size_t len = 0, runs = 0, a, b;
+    for (size_t i = 0; next_t2s_run(cps, n, i, &a, &b); i = b) {
+        for (size_t k = a; k < b; k++)
+            len += put_utf8(stage + len, cps[k]);
+        stage[len++] = '\n';
+        runs++;
+    }
+    if (runs > 0) {
+        stage[len] = '\0';
+        char *out = opencc_convert_utf8(t2s.cc, (const char *)stage, len);
+        if (out) {
+            const unsigned char *p = (const unsigned char *)out;
+            const unsigned char *end = p + strlen(out);
+            size_t lines = 0;
+            for (const unsigned char *q = p; q < end; q++)
+                lines += *q == '\n';
+            if (lines != runs)
+                p = NULL;   /* cannot line up: go character by character */
+            for (size_t i = 0; next_t2s_run(cps, n, i, &a, &b); i = b) {
+                const unsigned char *nl =
+                    p ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+                if (nl && piece_fits(p, (size_t)(nl - p), b - a))
+                    get_utf8(p, (size_t)(nl - p), cps + a, b - a);
+                else
+                    t2s_run_by_char(cps, a, b, stage, t->cp_byte);
+                p = nl ? nl + 1 : NULL;
+            }
+            opencc_convert_utf8_free(out);
+        }
+    }
+    fold_account_zhang(cps, n);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 4: look-alike spellings                                       */
 /* ------------------------------------------------------------------ */
 
 /* The rules below read cps[r..n) and write at *w (never past r); each
@@ -687,7 +1095,7 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Pass 4: 0 and 1 inside Latin words                                 */
+/* Pass 5: 0 and 1 inside Latin words                                 */
 /* ------------------------------------------------------------------ */
 
 /* In a word of ASCII letters and digits, read 0 as o and 1 as l, but only
@@ -731,7 +1139,7 @@ static void fold_word_digits(uint32_t *cps, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Pass 5: encode                                                     */
+/* Pass 6: encode                                                     */
 /* ------------------------------------------------------------------ */
 
 /* Write t->cps as UTF-8 into t->utf8 with cp_byte offsets, and the final
@@ -745,23 +1153,8 @@ static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
     unsigned char *o = (unsigned char *)t->utf8;
     size_t b = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t c = t->cps[i];
         t->cp_byte[i] = (uint32_t)b;    /* checked for overflow below */
-        if (c < 0x80) {
-            o[b++] = (unsigned char)c;
-        } else if (c < 0x800) {
-            o[b++] = (unsigned char)(0xC0 | (c >> 6));
-            o[b++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            o[b++] = (unsigned char)(0xE0 | (c >> 12));
-            o[b++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            o[b++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            o[b++] = (unsigned char)(0xF0 | (c >> 18));
-            o[b++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            o[b++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            o[b++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
+        b += put_utf8(o + b, t->cps[i]);
     }
     o[b] = '\0';
     if (b > UINT32_MAX)
@@ -790,11 +1183,23 @@ int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err)
                             "text of %zu bytes is over the 4 GiB limit", len);
     }
 
+    int rc = hb_normalize_init(err);
+    if (rc != 0) {
+        set_empty(out);
+        return rc;
+    }
+
     uint32_t any = 0;
-    int rc = decode_and_fold((const unsigned char *)src, len, out, &any, err);
+    int trad = 0;
+    rc = decode_and_fold((const unsigned char *)src, len, out, &any, &trad,
+                         err);
     if (rc == 0) {
         if (any >= 0x1100)      /* there may be CJK to join */
             out->ncps = join_cjk(out->cps, out->src_byte, out->ncps);
+        if (trad)
+            rc = fold_traditional(out, len, err);
+    }
+    if (rc == 0) {
         out->ncps = fold_disguises(out->cps, out->src_byte, out->ncps);
         fold_word_digits(out->cps, out->ncps);
         rc = encode_utf8(out, len, err);

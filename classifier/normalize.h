@@ -17,7 +17,14 @@
  *     between two CJK characters are dropped ("安 全 账 户" -> "安全账户");
  *     sentence punctuation (，。、！) is kept.  Hangul counts as CJK, so
  *     the spaces between Korean words go too;
- *   - obfuscated spellings folded: 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信
+ *   - traditional Chinese folded to simplified with OpenCC's t2s, phrase
+ *     by phrase (乾燥 -> 干燥, 乾隆 stays) but always one character for
+ *     one, so offsets stay exact; 帐 in the sense of account reads 账
+ *     (帳戶, 帐户 -> 账户; 帐篷, 蚊帐 are kept).  Text without traditional
+ *     characters costs one table look-up per CJK character, once the
+ *     process's first messages have taught the table its characters;
+ *   - obfuscated spellings folded (after the two steps above, so that
+ *     "薇 * 信" and the traditional 維信 fold too): 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信
  *     (not where the look-alike ends a word: 权威信息, 安徽信用社), 扣扣 → qq,
  *     hxxp(s) → http(s), [.] (.) {.} (dot) [dot] {dot} → ".", [:] → ":",
  *     "example。com" → "example.com", and "example dot com" likewise when
@@ -39,7 +46,9 @@
  * pasted it.
  *
  * Hot path: an hb_text is reusable scratch; after its buffers have grown to
- * the largest message seen, hb_normalize allocates nothing.
+ * the largest message seen, hb_normalize allocates nothing (OpenCC
+ * allocates inside its own call, made only for text with traditional
+ * characters).
  */
 #ifndef HB_NORMALIZE_H
 #define HB_NORMALIZE_H
@@ -63,6 +72,14 @@ typedef struct hb_text {
     size_t cap_cps;      /* allocated entries of the three arrays */
 } hb_text;
 
+/* Load OpenCC's traditional-to-simplified configuration (t2s.json), once
+ * per process (thread-safe; later calls only report the first outcome).
+ * The first hb_normalize does this itself; call it at start-up to fail
+ * early and to pay the few milliseconds there.  Returns 0 or HB_ENOTFOUND,
+ * with a message that names the configuration and says to install
+ * libopencc-data.  The converter lives until the process exits. */
+int hb_normalize_init(hb_error *err);
+
 /* Prepare an empty hb_text (no allocation). */
 void hb_text_init(hb_text *text);
 
@@ -75,8 +92,9 @@ void hb_text_release(hb_text *text);
  * may hold NUL bytes (dropped as control characters).
  * Returns 0, HB_EUTF8 (message gives the byte offset of the first invalid
  * sequence: truncated, overlong, surrogate, over U+10FFFF or a stray
- * continuation byte), HB_ENOMEM, HB_ETOOBIG (input or output over 4 GiB)
- * or HB_EINVAL (NULL out, or NULL src with len > 0).  On error out->len
+ * continuation byte), HB_ENOMEM, HB_ETOOBIG (input or output over 4 GiB),
+ * HB_EINVAL (NULL out, or NULL src with len > 0) or hb_normalize_init's
+ * error when OpenCC cannot be loaded.  On error out->len
  * and out->ncps are 0 and out->utf8, if allocated, is "".  Empty or
  * all-whitespace input gives an empty out->utf8 and returns 0: deciding
  * whether that is an error is the caller's business. */

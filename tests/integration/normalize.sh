@@ -1,8 +1,9 @@
 #!/bin/sh
 # `hubao normalize` (the AddressSanitizer build): text comes out as the
-# n-gram features read it - disguises folded, digits and digit masks as 0
-# unless --keep-digits - one line per line with labels kept, and a line that
-# is not UTF-8 is reported by number without shifting the lines after it.
+# n-gram features read it - disguises folded, traditional Chinese as
+# simplified, digits and digit masks as 0 unless --keep-digits - one line
+# per line with labels kept, and a line that is not UTF-8 is reported by
+# number without shifting the lines after it.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
 TMP=build/tmp/normalize-it.$$
@@ -28,6 +29,18 @@ PY
 
 printf 'x\t１３８ fax xxx元\n' | "$HUBAO" normalize --keep-digits >"$TMP/keep.tsv"
 expect "--keep-digits leaves digits and masks alone" grep -qx "$(printf 'x\t138 fax xxx元')" "$TMP/keep.tsv"
+
+printf 'x\t媽，我換號了，急需用錢，別告訴爸\n' | "$HUBAO" normalize >"$TMP/trad.tsv"
+expect "traditional Chinese reads as simplified" grep -qx "$(printf 'x\t妈,我换号了,急需用钱,别告诉爸')" "$TMP/trad.tsv"
+
+# OpenCC reads a t2s.json in the working directory before its own: a
+# broken one must stop normalisation with a message naming it, not be
+# skipped.
+case $HUBAO in /*) hubao_abs=$HUBAO ;; *) hubao_abs=$PWD/$HUBAO ;; esac
+mkdir -p "$TMP/badcfg" && echo '{' >"$TMP/badcfg/t2s.json"
+(cd "$TMP/badcfg" && printf 'x\n' | "$hubao_abs" normalize) >/dev/null 2>"$TMP/badcfg.err"
+expect "an unusable OpenCC configuration fails, named" test $? -ne 0
+expect "and the message names t2s.json" grep -q "configuration t2s.json" "$TMP/badcfg.err"
 
 "$HUBAO" normalize "$TMP/absent.tsv" >/dev/null 2>&1
 expect "a missing file exits 3" test $? -eq 3

@@ -6,6 +6,7 @@
  * monotonic, final entries, cps and utf8 agreeing), so each case below
  * doubles as a test of the provenance arrays.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <opencc.h>
 #include <utf8proc.h>
 
 #include "normalize.h"
@@ -102,15 +104,22 @@ static void test_fullwidth(void **state)
     CHECK_NORM("０１３８８８８８８８８", "01388888888");
     CHECK_NORM("ｅｘａｍｐｌｅ．ｃｏｍ／ｐａｔｈ：８０", "example.com/path:80");
     CHECK_NORM("ﬁnance ①② 𝐁𝐀𝐍𝐊", "finance 12 bank");
-    CHECK_NORM("⼀⼆三 豈", "一二三豈");      /* Kangxi radicals, compat ideograph */
+    /* Kangxi radicals; a compatibility ideograph, which becomes the
+     * unified 豈 and then, that being traditional, 岂 */
+    CHECK_NORM("⼀⼆三 豈", "一二三岂");
 }
 
 /* normalize.c folds full-width ASCII by a fixed offset and passes Chinese
  * text and its commonest punctuation through without asking utf8proc; both
- * shortcuts must agree with what utf8proc would have done. */
+ * shortcuts must agree with what utf8proc would have done.  A Chinese
+ * character then goes through the traditional-to-simplified table, which
+ * must agree with OpenCC on the character alone (and read a lone 帐 as
+ * 账). */
 static void test_fast_paths_match_utf8proc(void **state)
 {
     (void)state;
+    opencc_t cc = opencc_open("t2s.json");
+    assert_true(cc != (opencc_t)-1);
     static const uint32_t ranges[][2] = {
         {0xFF01, 0xFF5E},   /* full-width ASCII */
         {0x3001, 0x3011},   /* CJK punctuation and brackets */
@@ -135,16 +144,24 @@ static void test_fast_paths_match_utf8proc(void **state)
                 wlen += (size_t)utf8proc_encode_char(
                     d[i], (utf8proc_uint8_t *)want + wlen);
             want[wlen] = '\0';
+            if (cp >= 0x3400) {
+                char *simple = opencc_convert_utf8(cc, want, wlen);
+                assert_non_null(simple);
+                assert_true(strlen(simple) < sizeof want);
+                strcpy(want, strcmp(simple, "帐") == 0 ? "账" : simple);
+                opencc_convert_utf8_free(simple);
+            }
             char in[5] = "";
             size_t ilen = (size_t)utf8proc_encode_char(
                 (utf8proc_int32_t)cp, (utf8proc_uint8_t *)in);
             const char *got = norm_len(&t, in, ilen);
             if (strcmp(got, want) != 0)
-                fail_msg("U+%04X: got \"%s\", utf8proc gives \"%s\"",
-                         (unsigned)cp, got, want);
+                fail_msg("U+%04X: got \"%s\", utf8proc and OpenCC give "
+                         "\"%s\"", (unsigned)cp, got, want);
         }
     }
     hb_text_release(&t);
+    opencc_close(cc);
 }
 
 static void test_case_folding(void **state)
@@ -453,6 +470,191 @@ static void test_source_spans(void **state)
     hb_text_release(&t);
 }
 
+/* Both spellings of a message must normalise to the same text. */
+#define CHECK_SAME(trad, simp, expected)                                    \
+    do {                                                                    \
+        CHECK_NORM((trad), (expected));                                     \
+        CHECK_NORM((simp), (expected));                                     \
+    } while (0)
+
+static void test_traditional(void **state)
+{
+    (void)state;
+    hb_error err;
+    assert_int_equal(hb_normalize_init(&err), 0);
+    assert_int_equal(hb_normalize_init(NULL), 0);   /* once is enough */
+
+    CHECK_SAME("媽，我換號了，急需用錢，能不能先轉我5000？別告訴爸",
+               "妈，我换号了，急需用钱，能不能先转我5000？别告诉爸",
+               "妈,我换号了,急需用钱,能不能先转我5000?别告诉爸");
+    CHECK_SAME("您的帳戶存在異常", "您的账户存在异常", "您的账户存在异常");
+    CHECK_SAME("驗證碼：834120", "验证码：834120", "验证码:834120");
+    CHECK_SAME("中國銀行提醒您", "中国银行提醒您", "中国银行提醒您");
+    CHECK_SAME("請點擊鏈接領取", "请点击链接领取", "请点击链接领取");
+    CHECK_NORM("臺灣", "台湾");
+    CHECK_NORM("台灣", "台湾");
+    CHECK_NORM("台湾", "台湾");
+
+    /* Phrase by phrase: 乾 is 干 in 乾燥 but stays in 乾隆, also when a
+     * scammer spaced the phrase out (pass 2 joins it first). */
+    CHECK_NORM("乾燥", "干燥");
+    CHECK_NORM("乾隆皇帝", "乾隆皇帝");
+    CHECK_NORM("乾 * 隆", "乾隆");
+
+    /* 帐 for account reads 账, in either script; tents and nets stay. */
+    CHECK_NORM("帳號", "账号");
+    CHECK_NORM("帐号", "账号");
+    CHECK_NORM("请转帐到帐户", "请转账到账户");
+    CHECK_NORM("帳篷和蚊帳", "帐篷和蚊帐");
+    CHECK_NORM("帐", "账");
+
+    /* Mixed with Latin text, digits and disguises. */
+    CHECK_NORM("Click 這裡 to 驗證 your 帳號: hxxp://t[.]cn 謝謝",
+               "click 这里 to 验证 your 账号: http://t.cn 谢谢");
+    CHECK_NORM("ＡＰＰ下載 ８８８", "app下载 888");
+
+    /* Disguises are folded after simplification: the traditional
+     * look-alikes fold, and 權威 is the word 权威 before 信息. */
+    CHECK_SAME("請加薇信 abc123", "请加薇信 abc123", "请加微信 abc123");
+    CHECK_NORM("加維信", "加微信");
+    CHECK_NORM("加 維 * 信", "加微信");
+    CHECK_NORM("權威信息發布", "权威信息发布");
+    CHECK_NORM("安徽信用社", "安徽信用社");
+
+    /* Text without traditional characters comes out as before. */
+    CHECK_NORM("请点击链接验证您的银行账户 hello", "请点击链接验证您的银行账户 hello");
+    CHECK_NORM("著名作家", "著名作家");
+    CHECK_NORM("ガイドが 안녕", "ガイドが안녕");
+}
+
+/* Every output character of a traditional text maps back to the input
+ * character it came from, byte for byte. */
+static void test_traditional_offsets(void **state)
+{
+    (void)state;
+    /* 𠁞 (extension B) is traditional too: 𠀾 */
+    const char *in = "媽，我換號了 OK 帳戶！𠁞，乾燥 x";
+    const char *want = "妈,我换号了 ok 账户!𠀾,干燥 x";
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm(&t, in), want);
+
+    /* One output code point per input code point, so the i-th output one
+     * came from the i-th input one. */
+    size_t pos = 0, i = 0, len = strlen(in);
+    while (pos < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t clen = utf8proc_iterate(
+            (const utf8proc_uint8_t *)in + pos, (utf8proc_ssize_t)(len - pos),
+            &cp);
+        assert_true(clen > 0);
+        assert_true(i < t.ncps);
+        if (t.src_byte[i] != pos)
+            fail_msg("output %zu (U+%04X) comes from byte %u, not %zu", i,
+                     (unsigned)t.cps[i], (unsigned)t.src_byte[i], pos);
+        pos += (size_t)clen;
+        i++;
+    }
+    assert_int_equal(i, t.ncps);
+
+    char buf[64];
+    source_of_match(&t, in, "账户", buf, sizeof buf);
+    assert_string_equal(buf, "帳戶");
+    source_of_match(&t, in, "换号", buf, sizeof buf);
+    assert_string_equal(buf, "換號");
+    source_of_match(&t, in, "妈", buf, sizeof buf);
+    assert_string_equal(buf, "媽");
+    source_of_match(&t, in, "干燥", buf, sizeof buf);
+    assert_string_equal(buf, "乾燥");
+    source_of_match(&t, in, "\xf0\xa0\x80\xbe", buf, sizeof buf);   /* 𠀾 */
+    assert_string_equal(buf, "𠁞");
+
+    /* Spaces joined away between traditional characters: the span still
+     * covers what the user typed. */
+    const char *spaced = "安 全 帳 戶";
+    assert_string_equal(norm(&t, spaced), "安全账户");
+    source_of_match(&t, spaced, "账户", buf, sizeof buf);
+    assert_string_equal(buf, "帳 戶");
+    hb_text_release(&t);
+}
+
+/* Threads that meet characters the table has not learnt yet (extension
+ * B, which no other test touches) learn them together and all get what
+ * one thread alone gets. */
+enum { T2S_THREADS = 4, T2S_TEXTS = 64, T2S_TEXT_CPS = 48 };
+
+typedef struct t2s_job {
+    int id;
+    char *in[T2S_TEXTS];
+    char *out[T2S_TEXTS];
+} t2s_job;
+
+/* Text number k: T2S_TEXT_CPS extension B code points, spread over many
+ * table words, interleaved with 帳 so that every text holds traditional
+ * characters. */
+static char *ext_b_text(int k)
+{
+    char *s = malloc(T2S_TEXT_CPS * 8 + 1);
+    assert_non_null(s);
+    size_t len = 0;
+    for (int i = 0; i < T2S_TEXT_CPS; i++) {
+        utf8proc_int32_t cp = 0x21000 + ((k * 97 + i * 61) % 0x2000);
+        len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)s + len);
+        if (i % 8 == 0)
+            len += (size_t)utf8proc_encode_char(0x5E33,
+                                                (utf8proc_uint8_t *)s + len);
+    }
+    s[len] = '\0';
+    return s;
+}
+
+static void *t2s_worker(void *arg)
+{
+    t2s_job *job = arg;
+    hb_text t;
+    hb_text_init(&t);
+    for (int k = 0; k < T2S_TEXTS; k++) {
+        int i = (k + job->id * 16) % T2S_TEXTS;
+        int rc = hb_normalize(job->in[i], strlen(job->in[i]), &t, NULL);
+        job->out[i] = rc == 0 ? strdup(t.utf8) : NULL;
+    }
+    hb_text_release(&t);
+    return NULL;
+}
+
+static void test_traditional_threads(void **state)
+{
+    (void)state;
+    t2s_job jobs[T2S_THREADS];
+    pthread_t threads[T2S_THREADS];
+    for (int j = 0; j < T2S_THREADS; j++) {
+        jobs[j].id = j;
+        for (int k = 0; k < T2S_TEXTS; k++)
+            jobs[j].in[k] = ext_b_text(k);
+        assert_int_equal(
+            pthread_create(&threads[j], NULL, t2s_worker, &jobs[j]), 0);
+    }
+    for (int j = 0; j < T2S_THREADS; j++)
+        assert_int_equal(pthread_join(threads[j], NULL), 0);
+
+    hb_text t;
+    hb_text_init(&t);
+    for (int k = 0; k < T2S_TEXTS; k++) {
+        const char *want = norm(&t, jobs[0].in[k]);
+        assert_non_null(strstr(want, "账"));
+        for (int j = 0; j < T2S_THREADS; j++) {
+            assert_non_null(jobs[j].out[k]);
+            assert_string_equal(jobs[j].out[k], want);
+        }
+    }
+    for (int j = 0; j < T2S_THREADS; j++)
+        for (int k = 0; k < T2S_TEXTS; k++) {
+            free(jobs[j].in[k]);
+            free(jobs[j].out[k]);
+        }
+    hb_text_release(&t);
+}
+
 static void test_is_cjk(void **state)
 {
     (void)state;
@@ -483,6 +685,7 @@ static void test_reuse(void **state)
         "安 全 账 户",
         "x",
         "Ｇ００ｇｌｅ\xe2\x80\x8b dot com",
+        "請點擊連結驗證您的帳戶",
     };
     static const char *const expected[] = {
         "【通知】您的账户存在异常,请加微信 abc123 处理。",
@@ -491,6 +694,7 @@ static void test_reuse(void **state)
         "安全账户",
         "x",
         "google.com",
+        "请点击连结验证您的账户",
     };
     const size_t ninputs = sizeof inputs / sizeof inputs[0];
     hb_text t;
@@ -556,6 +760,17 @@ static void test_long_input(void **state)
     assert_int_equal(t.ncps, (len / 3) * 18);
     free(wide);
 
+    /* Traditional text throughout: one OpenCC call for all its runs, and
+     * still one output character per input character. */
+    char *trad = repeat("請點擊連結，驗證帳戶 OK。", 1 << 18, &len);
+    norm_len(&t, trad, len);
+    assert_memory_equal(t.utf8, "请点击连结,验证账户 ok。",
+                        strlen("请点击连结,验证账户 ok。"));
+    hb_text_source_span(&t, t.len - 3, t.len, &s, &e);
+    assert_int_equal(s, len - 3);
+    assert_int_equal(e, len);
+    free(trad);
+
     char *ascii = repeat("The quick brown fox jumps over the lazy dog. ",
                          1 << 20, &len);
     norm_len(&t, ascii, len);
@@ -584,6 +799,9 @@ int main(void)
         cmocka_unit_test(test_digits_in_words),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_source_spans),
+        cmocka_unit_test(test_traditional),
+        cmocka_unit_test(test_traditional_offsets),
+        cmocka_unit_test(test_traditional_threads),
         cmocka_unit_test(test_is_cjk),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_long_input),
