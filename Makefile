@@ -15,7 +15,10 @@ PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -iquote classifier -iquote feeds $(PKG_CFLAGS)
+# OpenCC's traditional-to-simplified configuration, by absolute path
+OPENCC_T2S := $(shell pkg-config --variable=prefix opencc 2>/dev/null)/share/opencc/t2s.json
+CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -iquote classifier -iquote feeds $(PKG_CFLAGS) \
+                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"'
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
 LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread
@@ -97,7 +100,10 @@ $(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
-run: deps build
+# build in a second make: the first read pkg-config's answers before
+# install-deps had put the packages there
+run: deps
+	@$(MAKE) --no-print-directory build
 	@sh tools/run
 
 test: deps

@@ -343,8 +343,14 @@ static int is_lookalike_word(uint32_t before, uint32_t lookalike)
 /* ------------------------------------------------------------------ */
 
 /* OpenCC's configuration: traditional Chinese (OpenCC's standard forms,
- * which cover Taiwan's and Hong Kong's characters) to simplified. */
-#define T2S_CONFIG "t2s.json"
+ * which cover Taiwan's and Hong Kong's characters) to simplified.  By
+ * absolute path (the Makefile asks pkg-config where OpenCC's data is):
+ * given a bare name, OpenCC looks in the working directory first, where a
+ * stray t2s.json would change what every message reads as. */
+#ifndef HB_OPENCC_T2S
+#error "HB_OPENCC_T2S: the absolute path of OpenCC's t2s.json (see the Makefile)"
+#endif
+#define T2S_CONFIG HB_OPENCC_T2S
 
 /* The CJK ideograph blocks OpenCC's dictionaries draw on: ext A, unified,
  * compatibility, ext B-F with the compatibility supplement, ext G-H. */

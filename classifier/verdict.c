@@ -177,6 +177,10 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
         return NULL;
     }
     e->max_text = HB_DEFAULT_MAX_TEXT;
+    /* OpenCC's configuration: a worker without it must fail at start,
+     * not on its first message */
+    if (hb_normalize_init(err) != 0)
+        goto fail;
     if (!(e->rules = hb_rules_load_dir(rules_dir, err)))
         goto fail;
     char path[4096];

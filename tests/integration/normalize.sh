@@ -33,14 +33,13 @@ expect "--keep-digits leaves digits and masks alone" grep -qx "$(printf 'x\t138 
 printf 'x\t媽，我換號了，急需用錢，別告訴爸\n' | "$HUBAO" normalize >"$TMP/trad.tsv"
 expect "traditional Chinese reads as simplified" grep -qx "$(printf 'x\t妈,我换号了,急需用钱,别告诉爸')" "$TMP/trad.tsv"
 
-# OpenCC reads a t2s.json in the working directory before its own: a
-# broken one must stop normalisation with a message naming it, not be
-# skipped.
+# OpenCC looks for a bare configuration name in the working directory
+# first; Hubao names it by absolute path, so a stray t2s.json there
+# changes nothing.
 case $HUBAO in /*) hubao_abs=$HUBAO ;; *) hubao_abs=$PWD/$HUBAO ;; esac
 mkdir -p "$TMP/badcfg" && echo '{' >"$TMP/badcfg/t2s.json"
-(cd "$TMP/badcfg" && printf 'x\n' | "$hubao_abs" normalize) >/dev/null 2>"$TMP/badcfg.err"
-expect "an unusable OpenCC configuration fails, named" test $? -ne 0
-expect "and the message names t2s.json" grep -q "configuration t2s.json" "$TMP/badcfg.err"
+(cd "$TMP/badcfg" && printf 'x\t帳戶\n' | "$hubao_abs" normalize) >"$TMP/badcfg.out" 2>&1
+expect "a t2s.json in the working directory is not read" grep -qx "$(printf 'x\t账户')" "$TMP/badcfg.out"
 
 "$HUBAO" normalize "$TMP/absent.tsv" >/dev/null 2>&1
 expect "a missing file exits 3" test $? -eq 3
