@@ -16,7 +16,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-11-25")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-04")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices
 # and legal adverts in both languages.  Every recipe trains on all of them.
@@ -26,6 +26,10 @@ HANDWRITTEN = [
     "models/data/ham-chat.tsv",
     "models/data/ham-notices.tsv",
     "models/data/spam-adverts.tsv",
+    "models/data/fraud-en.tsv",
+    "models/data/ham-chat-en.tsv",
+    "models/data/ham-notices-en.tsv",
+    "models/data/spam-adverts-en.tsv",
 ]
 
 # Sets whose terms forbid shipping a model trained on them: evaluation
