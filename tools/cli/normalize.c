@@ -39,8 +39,9 @@ typedef struct normalizer {
 } normalizer;
 
 /* Print text's view to stdout after prefix (the label and its TAB, or
- * nothing).  Returns 0, EXIT_INPUT when text is not UTF-8 (reported as
- * name:lineno), or -1 when out of memory. */
+ * nothing).  Returns 0, EXIT_INPUT when text is not UTF-8, EXIT_SETUP
+ * when normalisation cannot run at all (both reported as name:lineno), or
+ * -1 when out of memory. */
 static int print_line(normalizer *n, const char *prefix, size_t prefix_len,
                       const char *text, size_t len, const char *name, long lineno)
 {
@@ -50,7 +51,7 @@ static int print_line(normalizer *n, const char *prefix, size_t prefix_len,
     if (rc != 0) {
         putchar('\n');
         cli_error("%s:%ld: %s", name, lineno, err.message);
-        return rc == HB_EUTF8 ? EXIT_INPUT : -1;
+        return rc == HB_EUTF8 ? EXIT_INPUT : rc == HB_ENOMEM ? -1 : EXIT_SETUP;
     }
     const uint32_t *view = hb_features_view(&n->cfg, &n->text, &n->view);
     if (!view)
@@ -86,8 +87,9 @@ static int normalize_stream(normalizer *n, FILE *in, const char *name)
         size_t prefix = tab ? (size_t)(tab - line) + 1 : 0;
         int rc = print_line(n, line, prefix, line + prefix, (size_t)len - prefix,
                             name, lineno);
-        if (rc < 0) {
-            cli_error("out of memory");
+        if (rc < 0 || rc == EXIT_SETUP) {
+            if (rc < 0)
+                cli_error("out of memory");
             status = EXIT_SETUP;
             break;
         }
