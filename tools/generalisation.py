@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""How the shipped models do on text they were not tuned on: tables 5 and 6
-of `make eval` (tools/evaluate.py runs both and writes docs/generalisation.md).
+"""How the shipped models do on text they were not tuned on: tables 5, 6
+and 7 of `make eval` (tools/evaluate.py runs them and writes
+docs/generalisation.md).
 
   5. false alarms: every shipped model (spam, fraud, rumour) on the test
      split of every data set under ../shared/data (url-iscx2016 aside; the
@@ -15,8 +16,18 @@ of `make eval` (tools/evaluate.py runs both and writes docs/generalisation.md).
      TASKS) retrained without one of its data sets, Hubao and the
      scikit-learn peer alike, and both scored on that set's test split: how
      the recipe does on a source it has never seen.  HUBAO_LODO=0 skips it.
+  7. fraud types: per true type (labels fraud_<type>) of zh-telecom-fraud's
+     test split and of the hand-written examples (models/data, per
+     language), fraud recall (likely; likely or possible), the share whose
+     tasks.fraud.type (from the rules in models/rules, not the model) is
+     the true type, of all and of those caught, with Wilson intervals, and
+     the commonest wrong types.  zh-telecom-fraud's customer_service is
+     given strictly and with credit_repair accepted (its campus-loan
+     cancellation scams, which the catalogue types credit_repair).
 
-  tools/generalisation.py [--tables 5,6] [--lodo-rows TASK:DATASET,...] [--write-doc]
+  tools/generalisation.py [--tables 5,6,7] [--lodo-rows TASK:DATASET,...] [--write-doc]
+
+A table not asked for reads "Not run." in the document --write-doc writes.
 
 Models retrained here stay under build/eval/lodo and are never shipped.
 """
@@ -25,6 +36,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -93,7 +105,7 @@ def class_name(task, label):
 def check_replies(texts, models=None):
     """One `hubao check --json` pass over texts (one message a line): per
     message, what the tables need of its reply - {"error": code}, or
-    {"verdict", "headline", "tasks": {task: {"positive", "possible"?}}}."""
+    {"verdict", "headline", "tasks": {task: {"positive", "possible"?, "type"?}}}."""
     cmd = [ev.HUBAO, "check", "--json", "--models", models or MODELS]
     r = subprocess.run(cmd, input="".join(t + "\n" for t in texts), capture_output=True,
                        text=True)
@@ -115,6 +127,8 @@ def brief(reply):
         tasks[name] = {"positive": bool(t["positive"])}
         if "possible" in t:
             tasks[name]["possible"] = bool(t["possible"])
+        if "type" in t:  # fraud's type (from the rules); null when none fired
+            tasks[name]["type"] = t["type"]
     return {"verdict": reply.get("verdict"), "headline": headline(reply), "tasks": tasks}
 
 
@@ -490,10 +504,281 @@ def lodo_table(report, only=None, shipped=None):
     return lines
 
 
+# ------------------------------------------------------------- table 7 rows
+
+TYPES = os.path.join(MODELS, "rules", "types.tsv")
+TYPES_SET = "zh-telecom-fraud"  # evaluation-only, four fraud types
+# the hand-written examples: training rows of the SVM, never seen by the rules
+HANDWRITTEN = [os.path.join("models", "data", f)
+               for f in ("fraud-types.tsv", "fraud-handwritten.tsv", "fraud-en.tsv")]
+# per source, true type -> other types also counted right, on a row of its
+# own under the strict one: zh-telecom-fraud's customer_service class holds
+# campus-loan cancellation scams, which the catalogue now types credit_repair
+ACCEPT = {TYPES_SET: {"customer_service": ("credit_repair",)}}
+NO_TYPE = "(no type)"
+ALL_TYPES = "(all types)"
+CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+LANGUAGES = ("zh", "en")
+
+
+def catalogue(path=None):
+    """The fraud types of models/rules/types.tsv (first column), in order."""
+    with open(path or TYPES, encoding="utf-8") as f:
+        types = [line.split("\t", 1)[0].strip() for line in f][1:]  # a header row
+    return [t for t in types if t]
+
+
+def language(text):
+    """"zh" for a text holding any CJK ideograph (Chinese character), else "en"."""
+    return "zh" if CJK.search(text) else "en"
+
+
+def type_rows(labels, replies, accept=None):
+    """Per true fraud type (label fraud_<type>; smishing, which has no type,
+    and every label that is not fraud are skipped), by name, then with more
+    than one type an ALL_TYPES row pooling them.  Each row: type, n
+    (answered), errors (rejected), caught (fraud positive), possible (likely
+    or possible; None when the replies carry no tier), right (the reply's
+    tasks.fraud.type is the true type), right_caught (right and caught),
+    wrong (reply type or NO_TYPE -> count, the true type aside; pooled:
+    "true → reply"), and accepted, accepted_caught: as right and
+    right_caught with the types accept (true type -> other types) lists
+    also counted right; None for a type accept does not name."""
+    accept = accept or {}
+    rows, has_possible = {}, False
+    for label, rep in zip(labels, replies):
+        if not label.startswith("fraud_"):
+            continue
+        true = label[len("fraud_"):]
+        lenient = true in accept
+        r = rows.setdefault(true, {"type": true, "n": 0, "errors": 0, "caught": 0, "possible": 0,
+                                   "right": 0, "right_caught": 0,
+                                   "accepted": 0 if lenient else None,
+                                   "accepted_caught": 0 if lenient else None, "wrong": {}})
+        if "error" in rep or "fraud" not in rep["tasks"]:
+            r["errors"] += 1
+            continue
+        t = rep["tasks"]["fraud"]
+        got = t.get("type") or NO_TYPE
+        caught = bool(t["positive"])
+        right = got == true
+        r["n"] += 1
+        r["caught"] += caught
+        if "possible" in t:
+            has_possible = True
+            r["possible"] += bool(t["possible"])
+        r["right"] += right
+        r["right_caught"] += right and caught
+        if lenient:
+            ok = right or got in accept[true]
+            r["accepted"] += ok
+            r["accepted_caught"] += ok and caught
+        if not right:
+            r["wrong"][got] = r["wrong"].get(got, 0) + 1
+    out = [rows[k] for k in sorted(rows)]
+    if len(out) > 1:
+        pooled = {"type": ALL_TYPES,
+                  **{k: sum(r[k] for r in out)
+                     for k in ("n", "errors", "caught", "possible", "right", "right_caught")},
+                  "accepted": None, "accepted_caught": None,
+                  "wrong": {f"{r['type']} → {g}": c for r in out for g, c in r["wrong"].items()}}
+        if any(r["accepted"] is not None for r in out):
+            for k, strict in (("accepted", "right"), ("accepted_caught", "right_caught")):
+                pooled[k] = sum(r[strict] if r[k] is None else r[k] for r in out)
+        out.append(pooled)
+    if not has_possible:
+        for r in out:
+            r["possible"] = None
+    return out
+
+
+def still_wrong(row, accept=None):
+    """row's wrong types, those accept counts right removed."""
+    accept = accept or {}
+    if row["type"] != ALL_TYPES:
+        return {g: c for g, c in row["wrong"].items() if g not in accept.get(row["type"], ())}
+    return {k: c for k, c in row["wrong"].items()
+            if k.split(" → ")[1] not in accept.get(k.split(" → ")[0], ())}
+
+
+def top_wrong(wrong, k=3):
+    """The k most common wrong types as (type, count), most common first,
+    ties by name."""
+    return sorted(wrong.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def type_line(source, lang, name, row, right, right_caught, wrong):
+    """One line of table 7."""
+    cells = [source, lang, name, str(row["n"]), rate_cell(row["caught"], row["n"]),
+             "-" if row["possible"] is None else rate_cell(row["possible"], row["n"]),
+             rate_cell(right, row["n"]), str(row["caught"]), rate_cell(right_caught, row["caught"]),
+             ", ".join(f"{t} {c}" for t, c in top_wrong(wrong)) or "-"]
+    if row["errors"]:
+        cells[-1] += f" ({row['errors']} rejected)"
+    return "| " + " | ".join(cells) + " |"
+
+
+TYPE_HEADER = ["| source | language | true type | n | fraud recall (95%) | likely or possible (95%) | type right, of all (95%) | caught | type right, of caught (95%) | most common wrong types (of all) |",
+               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+
+
+def type_lines(source, lang, rows, accept=None, known=None):
+    """Table 7's lines for one source and language: per type the strict
+    line, and under a type accept names (and under the pooled row), the
+    line with the accepted types counted right, so named."""
+    accept = accept or {}
+    lines = []
+    for r in rows:
+        name = r["type"]
+        if known is not None and name != ALL_TYPES and name not in known:
+            name += " (not in the catalogue)"
+        lines.append(type_line(source, lang, name, r, r["right"], r["right_caught"], r["wrong"]))
+        if r["accepted"] is not None:
+            if r["type"] == ALL_TYPES:
+                mine = {x["type"] for x in rows}
+                name = "; ".join(f"{', '.join(v)} accepted for {k}"
+                                 for k, v in accept.items() if k in mine)
+                name = f"{ALL_TYPES}, {name}"
+            else:
+                name = f"{name}, {', '.join(accept[r['type']])} accepted"
+            lines.append(type_line(source, lang, f"*{name}*", r, r["accepted"],
+                                   r["accepted_caught"], still_wrong(r, accept)))
+    return lines
+
+
+def share_of(k, n):
+    """k of n for the report: the share and its 95% Wilson interval."""
+    return {"k": k, "n": n, "share": k / n if n else None,
+            "wilson95": list(ev.wilson(k, n)) if n else None}
+
+
+def type_report(row):
+    """A table 7 row for report.json: its counts, shares with Wilson
+    intervals, and the three most common wrong types."""
+    out = {k: v for k, v in row.items() if k != "wrong"}
+    out["shares"] = {"recall": share_of(row["caught"], row["n"]),
+                     "type_right": share_of(row["right"], row["n"]),
+                     "type_right_of_caught": share_of(row["right_caught"], row["caught"])}
+    if row["possible"] is not None:
+        out["shares"]["possible"] = share_of(row["possible"], row["n"])
+    if row["accepted"] is not None:
+        out["shares"]["type_accepted"] = share_of(row["accepted"], row["n"])
+        out["shares"]["type_accepted_of_caught"] = share_of(row["accepted_caught"], row["caught"])
+    out["top_wrong"] = top_wrong(row["wrong"])
+    return out
+
+
+def fraud_rows(files):
+    """Labels and texts of the fraud_<type> rows of files, in file order."""
+    labels, texts = [], []
+    for f in files:
+        for label, text in zip(*peer.read_tsv(f)):
+            if label.startswith("fraud_"):
+                labels.append(label)
+                texts.append(text)
+    return labels, texts
+
+
+def training_status(files, trained, recipe):
+    """What the caption of 7b says of the hand-written files: which the
+    shipped fraud model was trained on (trained: its manifest's files),
+    which only `make models`'s recipe lists (recipe), which neither."""
+    def are(mine):
+        return ", ".join(mine) + (" is" if len(mine) == 1 else " are")
+    seen = [f for f in files if f in trained]
+    later = [f for f in files if f not in trained and f in recipe]
+    never = [f for f in files if f not in trained and f not in recipe]
+    out = [f"the shipped fraud model was trained on {', '.join(seen)}"] if seen else []
+    out += [f"{are(later)} in the recipe of `make models` (tools/build_models.py) but not yet "
+            "in the shipped model's training"] if later else []
+    out += [f"{are(never)} in neither the shipped model's training nor its recipe"] if never else []
+    return "; ".join(out)
+
+
+def type_captions(files, trained=(), recipe=()):
+    """The captions of 7a and 7b; files: the hand-written files present,
+    trained and recipe: the files the shipped fraud model and its recipe
+    train on."""
+    a = ["zh-telecom-fraud's test split, its four fraud classes (its ham is in table 5). "
+         "The set is **evaluation-only**: no shipped model is trained, thresholded or tuned "
+         "on it. The fraud type is `tasks.fraud.type` of `build/hubao check --json`, which "
+         "comes from the rules in models/rules (the type whose fired rules weigh most), not "
+         "from the trained model. **Type right** counts a message whose type is its class: "
+         "of all its messages, and of those the fraud task caught (positive).", "",
+         "This set's `customer_service` class includes campus-loan cancellation scams "
+         "(\"注销校园贷账户，否则影响征信\"), which the catalogue (models/rules/types.tsv) now "
+         "types `credit_repair`. The `customer_service` line is the **strict** figure (only "
+         "customer_service counts as right); the line under it, *credit_repair accepted*, "
+         "also counts `credit_repair` as right for customer_service, and so does the pooled "
+         "line under `(all types)`. The wrong types are counted over all messages of the "
+         "class; `(no type)` is a reply with no type (no typed rule fired)."]
+    b = [f"The hand-written examples ({', '.join(files)}), their fraud_* rows, per language "
+         "(a row is zh when it holds any CJK ideograph). These are **training rows of the "
+         "SVM** (" + (training_status(files, trained, recipe) or "no file") + "), so the two "
+         "recall columns are, where the model trained on them, measured on text it has seen "
+         "and flatter it. The type, though, comes only from the rules in models/rules, "
+         "which another engineer wrote separately without seeing these examples: the type "
+         "columns measure **whether the rules recognise each type** as these examples "
+         "describe it, not the model's generalisation."]
+    return a, b
+
+
+def fraud_type_table(report):
+    """Table 7 (7a zh-telecom-fraud's test split, 7b the hand-written
+    examples per language): per true fraud type, fraud recall (likely, and
+    likely or possible), type accuracy of all and of the caught, and the
+    commonest wrong types; one `hubao check --json` pass per source.  Fills
+    report and returns the markdown lines."""
+    if not os.path.exists(os.path.join(MODELS, "fraud", "manifest.json")):
+        return ["(no shipped fraud model under models/)"]
+    known = catalogue()
+    report["catalogue"] = known
+    report["sources"] = []
+    hand = [f for f in HANDWRITTEN if os.path.exists(f)]
+    trained = [d["path"] for d in shipped_models().get("fraud", {}).get("data", [])]
+    recipe = [build_models.data_path(d) for d in build_models.TASKS.get("fraud", {}).get("train", [])]
+    report["hand_written_in_training"] = {f: {"shipped_model": f in trained, "recipe": f in recipe}
+                                          for f in hand}
+    cap_a, cap_b = type_captions(hand, trained, recipe)
+    lines = []
+    for tag, source, files, caption, accept in (
+            ("7a", TYPES_SET, [ev.path(TYPES_SET, "test")], cap_a, ACCEPT.get(TYPES_SET)),
+            ("7b", "hand-written", hand, cap_b, ACCEPT.get("hand-written"))):
+        files = [f for f in files if os.path.exists(f)]
+        lines += ([""] if lines else []) + [f"### {tag}. {source}", ""]
+        labels, texts = fraud_rows(files)
+        if not labels:
+            lines.append(f"({' '.join(files) or source}: absent or without fraud_* rows)")
+            continue
+        t0 = time.perf_counter()
+        replies = check_replies(texts)
+        print(f"  hubao check --json: {source} ({len(texts)} messages, "
+              f"{time.perf_counter() - t0:.1f} s)", flush=True)
+        lines += caption + [""] + TYPE_HEADER
+        absent = []
+        langs = [lang for lang in LANGUAGES if any(language(t) == lang for t in texts)]
+        for lang in langs:
+            idx = [i for i, t in enumerate(texts) if language(t) == lang]
+            rows = type_rows([labels[i] for i in idx], [replies[i] for i in idx], accept)
+            lines += type_lines(source, lang, rows, accept, known)
+            report["sources"].append({"source": source, "files": files, "language": lang,
+                                      "accept": accept or {},
+                                      "rows": [type_report(r) for r in rows]})
+            mine = {r["type"] for r in rows}
+            missing = [t for t in known if t not in mine and t != "other"]
+            if source == "hand-written" and missing:
+                absent.append(f"{lang}: {', '.join(missing)}")
+        if absent:
+            lines += ["", "Catalogue types without an example here (`other` aside): " +
+                      "; ".join(absent) + "."]
+    return lines
+
+
 # ------------------------------------------------------------- the document
 
 T5_TITLE = "5. False alarms and recall of the shipped models on every test split"
 T6_TITLE = "6. Leave one data set out: each recipe retrained without one of its sets"
+T7_TITLE = "7. Fraud types: recall and type accuracy per true type"
 
 GUIDE = """## Reading guide
 
@@ -536,12 +821,24 @@ GUIDE = """## Reading guide
   en-smishing come from one corpus, and the two Weibo rumour sets overlap;
   the exclude list removes their shared texts (normalised, digits as 0)
   but not their shared style.
+- **Table 7** asks, per true fraud type (labels `fraud_<type>`;
+  `smishing` has no type), how often the fraud task caught the message
+  (likely, and likely or possible) and whether `tasks.fraud.type` named
+  the right type: of all the type's messages, and of those caught. The
+  type comes from the rules in models/rules, not from the model; the
+  catalogue is models/rules/types.tsv. 7a is the evaluation-only
+  zh-telecom-fraud test split; its `customer_service` class holds
+  campus-loan cancellation scams the catalogue now types `credit_repair`,
+  so it has a strict line and a line with credit_repair accepted. 7b is
+  the hand-written examples per language: training rows of the model (so
+  recall there flatters it), but rows the rules' author never saw, so
+  its type columns test the rules.
 """
 
 
-def document(t5, t6, command, when=None):
-    """docs/generalisation.md: title, the command, the date, both tables
-    (None: not run) and the reading guide."""
+def document(t5, t6, command, when=None, t7=None):
+    """docs/generalisation.md: title, the command, the date, tables 5, 6
+    and 7 (None: not run) and the reading guide."""
     when = when or datetime.date.today().isoformat()
     lines = ["# Generalisation: the shipped models on text they were not tuned on", "",
              f"Generated by `{command}` on {when} (tools/generalisation.py; do not edit by hand).",
@@ -550,12 +847,14 @@ def document(t5, t6, command, when=None):
     lines += t5 if t5 is not None else ["Not run."]
     lines += ["", f"## {T6_TITLE}", ""]
     lines += t6 if t6 is not None else ["Not run (`HUBAO_LODO=0`)."]
+    lines += ["", f"## {T7_TITLE}", ""]
+    lines += t7 if t7 is not None else ["Not run."]
     return "\n".join(lines + ["", GUIDE])
 
 
-def write_document(t5, t6, command, path=None):
+def write_document(t5, t6, command, path=None, t7=None):
     with open(path or DOC, "w", encoding="utf-8") as f:
-        f.write(document(t5, t6, command))
+        f.write(document(t5, t6, command, t7=t7))
 
 
 def run(report, lodo=True, only=None):
@@ -574,31 +873,45 @@ def run(report, lodo=True, only=None):
     return t5, t6
 
 
+def run_types(report):
+    """Table 7 into report["fraud_types"]; its markdown lines."""
+    report["fraud_types"] = {}
+    print(f"\n== {T7_TITLE}")
+    t7 = fraud_type_table(report["fraud_types"])
+    print("\n".join(t7), flush=True)
+    return t7
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tables", default="5,6", help="which tables: 5, 6 or 5,6")
+    ap.add_argument("--tables", default="5,6,7", help="which tables: any of 5, 6 and 7, "
+                    "comma-separated")
     ap.add_argument("--lodo-rows", help="table 6 rows only: TASK or TASK:DATASET, comma-separated")
     ap.add_argument("--write-doc", action="store_true", help=f"write {DOC}")
     args = ap.parse_args()
     tables = set(args.tables.split(","))
+    if not tables <= {"5", "6", "7"}:
+        ap.error(f"--tables {args.tables}: tables are 5, 6 and 7")
     if not os.path.isdir(ev.DATA):
         print(f"generalisation: {ev.DATA} is absent (../shared/data beside the repository)",
               file=sys.stderr)
         return 2
     only = set(args.lodo_rows.split(",")) if args.lodo_rows else None
     report = {}
+    t5 = t6 = t7 = None
     if "5" in tables:
         t5, t6 = run(report, lodo="6" in tables, only=only)
-    else:
-        t5 = None
+    elif "6" in tables:
         report["lodo"] = []
         print(f"== {T6_TITLE}")
         t6 = lodo_table(report["lodo"], only)
+    if "7" in tables:
+        t7 = run_types(report)
     os.makedirs(ev.OUT, exist_ok=True)
     with open(os.path.join(ev.OUT, "generalisation.json"), "w") as f:
         json.dump(report, f, indent=1)
     if args.write_doc:
-        write_document(t5, t6, "tools/generalisation.py " + " ".join(sys.argv[1:]))
+        write_document(t5, t6, "tools/generalisation.py " + " ".join(sys.argv[1:]), t7=t7)
         print(f"wrote {DOC}")
     return 0
 

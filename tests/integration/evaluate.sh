@@ -12,7 +12,11 @@
 # headlines on made-up replies, one `hubao check` pass over tiny made-up
 # test sets, and the leave-one-dataset-out rows, which drop exactly the
 # left-out set from a recipe's training list and keep its exclude list.
-# Debian's python3 (numpy,
+# Table 7 (fraud types) on made-up replies: per true type the recall, the
+# type accuracy of all and of the caught, the wrong types, the Wilson
+# cells, zh-telecom-fraud's credit_repair acceptance for customer_service
+# beside the strict figure, the language split; and one `hubao check`
+# pass per made-up source that carries the type.  Debian's python3 (numpy,
 # sklearn), no data sets needed.
 set -u
 TMP=build/tmp/evaluate-it.$$
@@ -334,13 +338,116 @@ assert line.startswith('| spam | a | 12 (') and len(line.split('|')) == len(gen.
 assert '(not run' in gen.lodo_line({'task': 'spam', 'left_out': 'z', 'missing': ['z.tsv']})
 "
 
-gcheck "docs/generalisation.md: title, command, date, both tables and the guide" '
+gcheck "table 7: per-type recall, type accuracy, wrong types and the credit_repair acceptance" '
+def typed(positive, possible, t):  # a made-up reply: its fraud task and type only
+    return gen.brief({"verdict": "fraud" if positive else "clean", "summary": {"en": ""},
+                      "tasks": {"fraud": {"positive": positive, "possible": possible, "type": t}}})
+cs = ([typed(True, True, "customer_service")] * 4 + [typed(True, True, "credit_repair")] * 3 +
+      [typed(True, True, "loan"), typed(False, True, "customer_service"), typed(False, False, None)])
+loan = ([typed(True, True, "loan")] * 2 + [typed(True, True, "credit_repair"), typed(True, True, None),
+        gen.brief({"error": {"code": "empty_text"}})])
+labels = ["fraud_customer_service"] * 10 + ["fraud_loan"] * 5 + ["smishing", "smishing", "ham"]
+replies = cs + loan + [typed(True, True, "loan"), typed(True, True, None), typed(True, True, "loan")]
+assert cs[0]["tasks"]["fraud"] == {"positive": True, "possible": True, "type": "customer_service"}
+accept = gen.ACCEPT["zh-telecom-fraud"]
+assert accept == {"customer_service": ("credit_repair",)}, accept
+rows = {r["type"]: r for r in gen.type_rows(labels, replies, accept)}
+assert list(rows) == ["customer_service", "loan", gen.ALL_TYPES], list(rows)  # no smishing, no ham
+c, l, a = rows["customer_service"], rows["loan"], rows[gen.ALL_TYPES]
+assert c == {"type": "customer_service", "n": 10, "errors": 0, "caught": 8, "possible": 9, "right": 5,
+             "right_caught": 4, "accepted": 8, "accepted_caught": 7,
+             "wrong": {"credit_repair": 3, "loan": 1, gen.NO_TYPE: 1}}, c
+assert l == {"type": "loan", "n": 4, "errors": 1, "caught": 4, "possible": 4, "right": 2, "right_caught": 2,
+             "accepted": None, "accepted_caught": None, "wrong": {"credit_repair": 1, gen.NO_TYPE: 1}}, l
+assert (a["n"], a["errors"], a["caught"], a["possible"], a["right"], a["right_caught"]) == (14, 1, 12, 13, 7, 6), a
+assert (a["accepted"], a["accepted_caught"]) == (10, 9), a  # credit_repair right only for customer_service
+assert a["wrong"]["customer_service → credit_repair"] == 3 and a["wrong"]["loan → credit_repair"] == 1, a
+assert gen.top_wrong(c["wrong"]) == [("credit_repair", 3), (gen.NO_TYPE, 1), ("loan", 1)]  # ties by name
+assert gen.still_wrong(c, accept) == {"loan": 1, gen.NO_TYPE: 1}
+assert gen.still_wrong(l, accept) == l["wrong"]  # credit_repair stays wrong for a loan
+assert "customer_service → credit_repair" not in gen.still_wrong(a, accept)
+assert "loan → credit_repair" in gen.still_wrong(a, accept)
+# strict only: without accept nothing is accepted and there is no second line
+strict = {r["type"]: r for r in gen.type_rows(labels, replies)}
+assert strict["customer_service"]["accepted"] is None and strict[gen.ALL_TYPES]["accepted"] is None
+assert len(gen.type_lines("x", "zh", list(strict.values()))) == 3
+# the lines: strict first, the accepted one under it; Wilson cells worked by hand
+# (8 of 10: 49.0-94.3; 5 of 10: 23.7-76.3; 4 of 8: 21.5-78.5)
+lines = gen.type_lines("x", "zh", list(rows.values()), accept, gen.catalogue())
+assert len(lines) == 5, lines
+assert lines[0] == ("| x | zh | customer_service | 10 | 80.0% (49.0-94.3) | 90.0% (59.6-98.2) | "
+                    "50.0% (23.7-76.3) | 8 | 50.0% (21.5-78.5) | credit_repair 3, (no type) 1, loan 1 |"), lines[0]
+assert lines[1] == ("| x | zh | *customer_service, credit_repair accepted* | 10 | 80.0% (49.0-94.3) | "
+                    "90.0% (59.6-98.2) | 80.0% (49.0-94.3) | 8 | 87.5% (52.9-97.8) | (no type) 1, loan 1 |"), lines[1]
+assert lines[2] == ("| x | zh | loan | 4 | 100.0% (51.0-100.0) | 100.0% (51.0-100.0) | 50.0% (15.0-85.0) | 4 | "
+                    "50.0% (15.0-85.0) | (no type) 1, credit_repair 1 (1 rejected) |"), lines[2]
+assert lines[3].startswith("| x | zh | (all types) | 14 | 85.7% (60.1-96.0) | 92.9% (68.5-98.7) | "
+                           "50.0% (26.8-73.2) | 12 | 50.0% (25.4-74.6) | customer_service → credit_repair 3, "), lines[3]
+assert lines[4].startswith("| x | zh | *(all types), credit_repair accepted for customer_service* | 14 | "
+                           "85.7% (60.1-96.0) | 92.9% (68.5-98.7) | 71.4% (45.4-88.3) | 12 | 75.0% (46.8-91.1) | "), lines[4]
+assert all(len(x.split("|")) == len(gen.TYPE_HEADER[0].split("|")) for x in lines)
+r = gen.type_report(c)
+assert r["shares"]["type_right"]["k"] == 5 and r["shares"]["type_accepted_of_caught"]["n"] == 8, r
+assert abs(r["shares"]["recall"]["wilson95"][0] - 0.4902) < 5e-4 and r["top_wrong"][0] == ("credit_repair", 3)
+assert "type_accepted" not in gen.type_report(l)["shares"]
+# a type outside the catalogue says so; the catalogue is types.tsv without its header
+cat = gen.catalogue()
+assert cat[0] == "authority" and "credit_repair" in cat and "other" in cat and "type" not in cat, cat
+x = gen.type_lines("x", "en", gen.type_rows(["fraud_nosuch"], [typed(True, True, None)]), None, cat)
+assert x[0].startswith("| x | en | nosuch (not in the catalogue) | 1 |"), x
+# no tier in the replies: no possible share
+old = [gen.brief({"tasks": {"fraud": {"positive": True, "type": "loan"}}})]
+assert gen.type_rows(["fraud_loan"], old)[0]["possible"] is None
+assert gen.language("转账 now") == "zh" and gen.language("Pay now") == "en"
+assert gen.language("ＰＡＹ，now") == "en" and gen.language("𠀀") == "zh"
+'
+
+mkdir -p "$TMP/tdata/zh-telecom-fraud" "$TMP/hand"
+printf 'ham\t今晚一起吃饭吗\nfraud_customer_service\t您好，我是客服，您的校园贷账户未注销会影响征信，请配合操作\nfraud_loan\t无抵押贷款，先交保证金即可放款\n' >"$TMP/tdata/zh-telecom-fraud/test.tsv"
+printf 'fraud_prize\t恭喜您中奖，请先交手续费领取\nham\thello\nsmishing\tYour parcel is held, pay at http://x.example\n' >"$TMP/hand/a.tsv"
+printf 'fraud_loan\tLoan approved, pay the processing fee first\nfraud_authority\tThis is the police, move your money to a safe account\n' >"$TMP/hand/b.tsv"
+gcheck "table 7: one hubao check pass per source, fraud rows only, the type in each reply" "
+ev.DATA = '$TMP/tdata'
+gen.HANDWRITTEN = ['$TMP/hand/a.tsv', '$TMP/hand/b.tsv', '$TMP/hand/absent.tsv']
+calls = []
+check = gen.check_replies
+def spy(texts):
+    rep = check(texts)
+    calls.append((list(texts), rep))
+    return rep
+gen.check_replies = spy
+report = {}
+lines = gen.fraud_type_table(report)
+assert [len(t) for t, _ in calls] == [2, 3], calls  # no ham, no smishing
+assert all('type' in r['tasks']['fraud'] for _, rep in calls for r in rep), calls
+got = [(s['source'], s['language']) for s in report['sources']]
+assert got == [('zh-telecom-fraud', 'zh'), ('hand-written', 'zh'), ('hand-written', 'en')], got
+assert report['sources'][0]['accept'] == {'customer_service': ('credit_repair',)}
+assert report['sources'][1]['accept'] == {} and report['sources'][1]['files'] == gen.HANDWRITTEN[:2]
+assert [r['type'] for r in report['sources'][0]['rows']] == ['customer_service', 'loan', '(all types)']
+assert [r['type'] for r in report['sources'][2]['rows']] == ['authority', 'loan', '(all types)']
+assert report['hand_written_in_training'] == {f: {'shipped_model': False, 'recipe': False} for f in gen.HANDWRITTEN[:2]}
+assert report['catalogue'] == gen.catalogue()
+assert '### 7a. zh-telecom-fraud' in lines and '### 7b. hand-written' in lines
+assert any(x.startswith('| zh-telecom-fraud | zh | *customer_service, credit_repair accepted* | 1 |') for x in lines)
+assert any('strict' in x for x in lines) and any('without seeing these examples' in x for x in lines)
+en = 'en: ' + ', '.join(t for t in gen.catalogue() if t not in ('authority', 'loan', 'other'))
+assert any(x.startswith('Catalogue types without an example here') and en + '.' in x for x in lines), lines
+assert '$TMP/hand/absent.tsv' not in ' '.join(lines)
+"
+
+expect "tools/generalisation.py --tables: 5, 6 and 7 only" sh -c '
+/usr/bin/python3 tools/generalisation.py --tables 7,8 >"$0/tables.out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "tables are 5, 6 and 7" "$0/tables.out"' "$TMP"
+
+gcheck "docs/generalisation.md: title, command, date, the three tables and the guide" '
 doc = gen.document(["| t5 |"], None, "HUBAO_LODO=0 make eval", when="2026-12-01")
 assert doc.startswith("# Generalisation") and "`HUBAO_LODO=0 make eval` on 2026-12-01" in doc
 assert "| t5 |" in doc and "Not run (`HUBAO_LODO=0`)" in doc and "## Reading guide" in doc
-assert gen.T5_TITLE in doc and gen.T6_TITLE in doc
-doc = gen.document(["| t5 |"], ["| t6 |"], "make eval")
-assert "| t6 |" in doc and "Not run" not in doc
+assert gen.T5_TITLE in doc and gen.T6_TITLE in doc and f"## {gen.T7_TITLE}\n\nNot run." in doc
+doc = gen.document(["| t5 |"], ["| t6 |"], "make eval", t7=["| t7 |"])
+assert "| t6 |" in doc and "| t7 |" in doc and "Not run" not in doc and "**Table 7**" in doc
+assert doc.index("| t6 |") < doc.index("| t7 |") < doc.index("## Reading guide")
 '
 
 [ "$fails" -eq 0 ] && rm -rf "$TMP"
