@@ -875,13 +875,17 @@ int hb_brand_owns_number(const hb_brand_info *brand, const char *number, size_t 
     return 0;
 }
 
+/* What ends a sentence, for the call-to-action window. */
+static const char *const SENTENCE_ENDS[] = {"。", "！", "？", "!", "?", ";", "\n", ". "};
+enum { NSENTENCE_ENDS = sizeof SENTENCE_ENDS / sizeof *SENTENCE_ENDS };
+
 /* Byte offset just past the last sentence end in text[from, to), or from
  * if there is none. */
 static size_t sentence_start(const char *text, size_t from, size_t to)
 {
-    static const char *const ends[] = {"。", "！", "？", "!", "?", ";", "\n", ". "};
+    const char *const *ends = SENTENCE_ENDS;
     size_t best = from;
-    for (size_t e = 0; e < sizeof ends / sizeof *ends; e++) {
+    for (size_t e = 0; e < NSENTENCE_ENDS; e++) {
         size_t el = strlen(ends[e]);
         for (size_t i = from; i + el <= to; i++)
             if (text[i] == ends[e][0] && memcmp(text + i, ends[e], el) == 0 &&
@@ -894,9 +898,9 @@ static size_t sentence_start(const char *text, size_t from, size_t to)
 /* End of the sentence that starts at from (exclusive), at most to. */
 static size_t sentence_end(const char *text, size_t from, size_t to)
 {
-    static const char *const ends[] = {"。", "！", "？", "!", "?", ";", "\n", ". "};
+    const char *const *ends = SENTENCE_ENDS;
     size_t best = to;
-    for (size_t e = 0; e < sizeof ends / sizeof *ends; e++) {
+    for (size_t e = 0; e < NSENTENCE_ENDS; e++) {
         size_t el = strlen(ends[e]);
         for (size_t i = from; i + el <= best; i++)
             if (text[i] == ends[e][0] && memcmp(text + i, ends[e], el) == 0) {

@@ -188,6 +188,18 @@ static int get_number(const json_t *obj, const char *key, double *out)
     return isfinite(*out) ? 0 : -1;
 }
 
+/* "possible_threshold" of obj: 0..likely, or likely when absent (no
+ * possible tier).  -1 when present but not such a number. */
+static int get_possible_threshold(const json_t *obj, double likely, double *out)
+{
+    *out = likely;
+    if (!json_object_get(obj, "possible_threshold"))
+        return 0;
+    if (get_number(obj, "possible_threshold", out) != 0 || *out < 0 || *out > likely)
+        return -1;
+    return 0;
+}
+
 static int parse_manifest(hb_model *m, const char *path, hb_error *err)
 {
     json_error_t jerr;
@@ -232,10 +244,7 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         m->threshold > 1)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"threshold\" must be a probability 0..1", path);
-    m->possible_threshold = m->threshold; /* no possible tier unless given */
-    if (json_object_get(man, "possible_threshold") &&
-        (get_number(man, "possible_threshold", &m->possible_threshold) != 0 ||
-         m->possible_threshold < 0 || m->possible_threshold > m->threshold))
+    if (get_possible_threshold(man, m->threshold, &m->possible_threshold) != 0)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"possible_threshold\" must be a probability "
                             "0..threshold",
@@ -287,10 +296,7 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
                                 "%s: calibration.by_script.%s needs \"a\", \"b\" "
                                 "and a \"threshold\" 0..1",
                                 path, SCRIPT_NAME[k]);
-        sc->possible_threshold = sc->threshold;
-        if (json_object_get(c, "possible_threshold") &&
-            (get_number(c, "possible_threshold", &sc->possible_threshold) != 0 ||
-             sc->possible_threshold < 0 || sc->possible_threshold > sc->threshold))
+        if (get_possible_threshold(c, sc->threshold, &sc->possible_threshold) != 0)
             return hb_error_set(err, HB_EFORMAT,
                                 "%s: calibration.by_script.%s: \"possible_threshold\" "
                                 "must be a probability 0..threshold",

@@ -44,15 +44,6 @@ static hb_engine *open_engine(void)
     return e;
 }
 
-static const hb_task_result *task(const hb_verdict *v, const char *name)
-{
-    for (size_t i = 0; i < v->ntasks; i++)
-        if (strcmp(v->tasks[i].task, name) == 0)
-            return &v->tasks[i];
-    fail_msg("no task %s", name);
-    return NULL;
-}
-
 static const hb_verdict *classify(hb_engine *e, hb_session *s, const char *text)
 {
     const hb_verdict *v;
@@ -82,10 +73,10 @@ static void test_no_possible_tier_without_threshold(void **state)
     hb_engine *e = open_engine();
     hb_session *s = hb_session_new();
     const hb_verdict *v = classify(e, s, AD);
-    const hb_task_result *fraud = task(v, "fraud");
+    const hb_task_result *fraud = tu_task(v, "fraud");
     assert_int_equal(fraud->tier, HB_TIER_NONE);
     assert_true(fraud->possible_threshold == fraud->threshold);
-    assert_int_equal(task(v, "spam")->tier, HB_TIER_LIKELY);
+    assert_int_equal(tu_task(v, "spam")->tier, HB_TIER_LIKELY);
     assert_string_equal(hb_verdict_name(v), "spam");
     hb_session_free(s);
     hb_engine_free(e);
@@ -100,10 +91,10 @@ static void test_possible_fraud_outranks_advertising(void **state)
     hb_engine *e = open_engine();
     hb_session *s = hb_session_new();
     const hb_verdict *v = classify(e, s, AD);
-    const hb_task_result *fraud = task(v, "fraud");
+    const hb_task_result *fraud = tu_task(v, "fraud");
     assert_false(fraud->positive);
     assert_int_equal(fraud->tier, HB_TIER_POSSIBLE);
-    assert_true(task(v, "spam")->positive);
+    assert_true(tu_task(v, "spam")->positive);
     assert_ptr_equal(hb_verdict_headline(v), fraud);
     assert_string_equal(hb_verdict_name(v), "possible_fraud");
     char en[256], zh[256];
@@ -145,19 +136,19 @@ static void test_likely_and_none(void **state)
     hb_engine *e = open_engine();
     hb_session *s = hb_session_new();
     const hb_verdict *v = classify(e, s, CHAT);
-    double p = task(v, "fraud")->probability, t = task(v, "fraud")->threshold;
+    double p = tu_task(v, "fraud")->probability, t = tu_task(v, "fraud")->threshold;
     hb_engine_free(e);
     set_manifest("fraud", "possible_threshold", p + (t - p) / 2);
     e = open_engine();
     v = classify(e, s, CHAT);
-    assert_int_equal(task(v, "fraud")->tier, HB_TIER_NONE);
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
     assert_null(hb_verdict_headline(v));
     assert_string_equal(hb_verdict_name(v), "clean");
     char en[256];
     hb_verdict_summary(e, v, "en", en, sizeof en);
     assert_string_equal(en, "No fraud signs found");
     v = classify(e, s, "您好，这里是公安局，您的银行卡涉嫌洗钱，请把存款转入安全账户。");
-    assert_int_equal(task(v, "fraud")->tier, HB_TIER_LIKELY);
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_LIKELY);
     assert_string_equal(hb_verdict_name(v), "fraud");
     hb_session_free(s);
     hb_engine_free(e);
@@ -195,8 +186,8 @@ static void test_brands_move_the_fraud_tier(void **state)
     const hb_verdict *v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 icbc-vip.top");
     assert_int_equal(brand(v)->status, HB_BRAND_IMPERSONATION);
     assert_int_equal(brand(v)->cause, HB_BRAND_CAUSE_LINK);
-    assert_true(task(v, "fraud")->tier >= HB_TIER_POSSIBLE);
-    assert_string_equal(hb_verdict_name(v), task(v, "fraud")->positive ? "fraud" : "possible_fraud");
+    assert_true(tu_task(v, "fraud")->tier >= HB_TIER_POSSIBLE);
+    assert_string_equal(hb_verdict_name(v), tu_task(v, "fraud")->positive ? "fraud" : "possible_fraud");
     hb_render_options opt = hb_render_defaults();
     json_t *j = hb_verdict_to_json(e, s, v, &opt);
     json_t *b = json_array_get(json_object_get(j, "brands"), 0);
@@ -212,11 +203,11 @@ static void test_brands_move_the_fraud_tier(void **state)
     e = open_engine();
     v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 www.icbc.com.cn");
     assert_int_equal(brand(v)->status, HB_BRAND_OFFICIAL);
-    assert_false(task(v, "fraud")->positive);
-    assert_int_equal(task(v, "fraud")->tier, HB_TIER_NONE);
+    assert_false(tu_task(v, "fraud")->positive);
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
     /* without the brand the same score is possible */
     v = classify(e, s, "周年庆会员日，详情见 www.example.com.cn");
-    assert_int_equal(task(v, "fraud")->tier, HB_TIER_POSSIBLE);
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
     hb_session_free(s);
     hb_engine_free(e);
 }

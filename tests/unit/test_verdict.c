@@ -52,15 +52,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static const hb_task_result *task(const hb_verdict *v, const char *name)
-{
-    for (size_t i = 0; i < v->ntasks; i++)
-        if (strcmp(v->tasks[i].task, name) == 0)
-            return &v->tasks[i];
-    fail_msg("no task %s", name);
-    return NULL;
-}
-
 static const hb_verdict *classify(fixture *f, const char *text)
 {
     const hb_verdict *v;
@@ -75,7 +66,7 @@ static void test_tasks_are_separate(void **state)
     fixture *f = *state;
     assert_int_equal(hb_engine_ntasks(f->engine), 2);
     const hb_verdict *v = classify(f, "您好，这里是公安局，您的银行卡涉嫌洗钱，请把存款转入安全账户。");
-    const hb_task_result *fraud = task(v, "fraud");
+    const hb_task_result *fraud = tu_task(v, "fraud");
     assert_true(fraud->positive);
     assert_string_equal(fraud->label, "fraud");
     assert_non_null(fraud->type);
@@ -84,16 +75,16 @@ static void test_tasks_are_separate(void **state)
     assert_string_equal(hb_verdict_headline(v)->task, "fraud");
 
     v = classify(f, "周年庆大促，全场五折，会员买一送一，退订回T");
-    assert_false(task(v, "fraud")->positive);
-    assert_true(task(v, "spam")->positive);
+    assert_false(tu_task(v, "fraud")->positive);
+    assert_true(tu_task(v, "spam")->positive);
     assert_string_equal(hb_verdict_headline(v)->task, "spam");
     char line[256];
     hb_verdict_summary(f->engine, v, "en", line, sizeof line);
     assert_non_null(strstr(line, "Advertising, not fraud"));
 
     v = classify(f, "明天上午开会，记得带上报表。");
-    assert_false(task(v, "fraud")->positive);
-    assert_false(task(v, "spam")->positive);
+    assert_false(tu_task(v, "fraud")->positive);
+    assert_false(tu_task(v, "spam")->positive);
     assert_null(hb_verdict_headline(v));
     hb_verdict_summary(f->engine, v, "zh", line, sizeof line);
     assert_string_equal(line, "未发现诈骗迹象");

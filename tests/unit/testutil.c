@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,4 +60,13 @@ void tu_train_fixture_model(const char *task, const char *models_dir)
     }
     hb_dataset_release(&ds);
     hb_engine_free(e);
+}
+
+const hb_task_result *tu_task(const hb_verdict *v, const char *name)
+{
+    for (size_t i = 0; i < v->ntasks; i++)
+        if (strcmp(v->tasks[i].task, name) == 0)
+            return &v->tasks[i];
+    fprintf(stderr, "no task %s in the verdict\n", name);
+    abort();
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "verdict.h"
+
 /* Path of a file under tests/fixtures (static buffer, overwritten by the
  * next call).  Tests run from the repository root. */
 const char *tu_fixture(const char *name);
@@ -22,5 +24,8 @@ void tu_write_file(const char *path, const char *data, size_t len);
  * (TU_RULES) into models_dir/task; aborts the test on failure. */
 #define TU_RULES "tests/fixtures/engine/rules"
 void tu_train_fixture_model(const char *task, const char *models_dir);
+
+/* The result of task name in v; aborts the test when v has no such task. */
+const hb_task_result *tu_task(const hb_verdict *v, const char *name);
 
 #endif
