@@ -462,6 +462,13 @@ static void assess_brands(const hb_engine *e, hb_session *s)
     hb_verdict *v = &s->verdict;
     if (!e->brands)
         return;
+    /* without a link or a number, naming a brand says nothing either way
+     * (no impersonation, no official channel): most messages skip the scan */
+    int channels = v->nurls > 0;
+    for (size_t i = 0; i < v->nentities && !channels; i++)
+        channels = v->entities[i].kind == HB_ENTITY_PHONE;
+    if (!channels)
+        return;
     int n = hb_brands_match(e->brands, s->brands, s->text.utf8, s->text.len, v->brand_hits,
                             HB_MAX_BRANDS);
     if (n <= 0)

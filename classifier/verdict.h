@@ -13,8 +13,9 @@
  * the largest total weight among the task's fired rules.
  *
  * Brands: when the models directory holds brands.tsv (brands.h), the
- * brands a message names are assessed against its links and phone
- * numbers.  A brand named with a link or a number to call that is not its
+ * brands a message with a link or a phone number names are assessed
+ * against those (a message with neither is not searched: naming a brand
+ * alone is evidence neither way).  A brand named with a link or a number to call that is not its
  * own (impersonation) makes fraud at least "possible"; a brand named with
  * only its own channels, with no fraud rule of positive weight fired,
  * exonerates: fraud is then not "possible" on the model's score alone.
