@@ -1,0 +1,54 @@
+#!/bin/sh
+# The shipped models, rules and brand table (models/) as a user meets
+# them through `hubao check` (the AddressSanitizer build): traditional
+# Chinese reads like simplified, a brand named beside a link that is not
+# its own is never answered "advertising" or "no fraud signs", genuine
+# notices and chat stay clean, and replies carry the tiers.  The texts are
+# written for this test.  Needs no data set.
+set -u
+HUBAO=${HUBAO:-build/asan/hubao}
+TMP=build/tmp/shipped-it.$$
+rm -rf "$TMP"; mkdir -p "$TMP"
+. tests/integration/lib/expect.sh
+
+cat >"$TMP/in.txt" <<'EOF2'
+媽，我換號了，急需用錢，能不能先轉我5000？別告訴爸
+妈，我换号了，急需用钱，能不能先转我5000？别告诉爸
+【工商银行】尊敬的客户，您的积分即将清零，请登录 icbc-jfdh.top 兑换现金
+工商银行年终会员日活动，详情见 icbc-vip.top
+Your Barclays account is locked. Verify now at barclays-secure-login.xyz to avoid closure
+【招商银行】您尾号3321的信用卡本期账单已出，详情请登录招商银行App查看。
+晚上一起吃火锅吗？我七点下班
+Hi mum, I'll be home late tonight, save me some dinner x
+EOF2
+"$HUBAO" check --json --models models <"$TMP/in.txt" >"$TMP/out.json" 2>"$TMP/err"
+expect "hubao check on the shipped models exits 0" test $? -eq 0
+expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 8, len(r)
+for x in r:
+    for name, t in x["tasks"].items():
+        assert t["tier"] in ("likely", "possible", "none"), (name, t)
+        assert t["possible"] == (t["tier"] != "none"), (name, t)
+        assert t["possible_threshold"] <= t["threshold"], (name, t)
+        assert t["positive"] == (t["tier"] == "likely"), (name, t)
+# traditional and simplified: one verdict, one type
+trad, simp = r[0], r[1]
+assert trad["verdict"] == simp["verdict"] == "fraud", (trad["summary"], simp["summary"])
+assert trad["tasks"]["fraud"]["type"] == simp["tasks"]["fraud"]["type"] == "acquaintance"
+# a brand beside a link that is not its own: impersonation, at least possible fraud
+for x in r[2:5]:
+    assert x["verdict"] in ("fraud", "possible_fraud"), x["summary"]
+    assert not x["summary"]["en"].startswith(("Advertising", "No fraud")), x["summary"]
+    b = [b for b in x["brands"] if b["status"] == "impersonation"]
+    assert b and b[0]["reason"]["en"].startswith("Names "), x["brands"]
+assert r[2]["brands"][0]["id"] == "icbc" and r[2]["brands"][0]["link"] == "icbc-jfdh.top"
+assert r[4]["brands"][0]["id"] == "barclays"
+# a genuine notice and chat: clean
+for x in r[5:]:
+    assert x["verdict"] == "clean", x["summary"]
+PY
+expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
+[ $fails -eq 0 ] && rm -rf "$TMP"
+[ $fails -eq 0 ]
