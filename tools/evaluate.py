@@ -25,7 +25,7 @@ Seven tables, printed and written to build/eval/report.{md,json}:
      hand-written examples, fraud recall and whether the type the rules
      give is the true one;
   tables 5, 6 and 7 come from tools/generalisation.py, which also writes
-  them to docs/generalisation.md.
+  them to docs/generalisation.md and the model cards.
 Models trained here for comparison stay under build/eval and are never
 shipped (some sets are research-only).
 """
@@ -488,6 +488,7 @@ def main():
     env = " ".join(f"{k}={os.environ[k]}" for k in ("HUBAO_RESPLITS", "HUBAO_LODO")
                    if k in os.environ)
     generalisation.write_document(t5, t6, (env + " make eval").strip(), t7=t7)
+    generalisation.write_cards(report)
     with open(os.path.join(OUT, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     for row in report["single"] + report["shipped"]:

@@ -852,6 +852,55 @@ def document(t5, t6, command, when=None, t7=None):
     return "\n".join(lines + ["", GUIDE])
 
 
+CARD_HEAD = "## Generalisation (`make eval`)"
+
+
+def card_section(task, report, when=None):
+    """The model card's generalisation section for task, from a report of
+    run(): its false alarms and recall per class of every test split, and
+    its leave-one-dataset-out rows."""
+    when = when or datetime.date.today().isoformat()
+    lines = [CARD_HEAD, "",
+             f"Measured {when} by `make eval` (tables 5 and 6 of docs/generalisation.md, which "
+             "has the intervals and the reading guide): how this model does on text it was not "
+             "tuned on, including the evaluation-only sets.", "",
+             "| test set | class | share is | n | called " + task + " | likely or possible |",
+             "| --- | --- | --- | ---: | ---: | ---: |"]
+    for row in report.get("false_alarms", {}).get("rows", []):
+        if row["task"] != task:
+            continue
+        for c in row["classes"]:
+            possible = "-" if c["possible"] is None else rate_cell(c["possible"], c["n"]).split(" (")[0]
+            lines.append(f"| {row['dataset']} | {class_name(task, c['label'])} | "
+                         f"{'recall' if c['positive'] else 'false alarms'} | {c['n']} | "
+                         f"{rate_cell(c['called'], c['n']).split(' (')[0]} | {possible} |")
+    lodo = [r for r in report.get("lodo", []) if r["task"] == task and "missing" not in r]
+    if lodo:
+        lines += ["", "Retrained by this recipe without one data set, scored on that set's test split "
+                  "(MCC, the scikit-learn peer trained the same way):", "",
+                  "| left out | Hubao | peer | Δ (95% interval) |", "| --- | ---: | ---: | :---: |"]
+        for r in lodo:
+            lo, hi = r["delta_mcc_95"]
+            lines.append(f"| {r['left_out']} | {f4(r['hubao']['mcc'])} | {f4(r['peer']['mcc'])} | "
+                         f"{f4(r['hubao']['mcc'] - r['peer']['mcc'], True)} ({lo:+.4f} .. {hi:+.4f}) |")
+    return lines
+
+
+def write_cards(report, models_dir=MODELS):
+    """Put card_section into every shipped text model's README.md, replacing
+    the one a previous run wrote (the section runs to the next "## " or the
+    end)."""
+    for task in TASKS:
+        path = os.path.join(models_dir, task, "README.md")
+        if not os.path.exists(path):
+            continue
+        text = open(path, encoding="utf-8").read()
+        head, _, rest = text.partition("\n" + CARD_HEAD)
+        tail = rest[rest.find("\n## "):] if rest and "\n## " in rest else ""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(head.rstrip("\n") + "\n\n" + "\n".join(card_section(task, report)) + "\n" + tail)
+
+
 def write_document(t5, t6, command, path=None, t7=None):
     with open(path or DOC, "w", encoding="utf-8") as f:
         f.write(document(t5, t6, command, t7=t7))
@@ -887,8 +936,15 @@ def main():
     ap.add_argument("--tables", default="5,6,7", help="which tables: any of 5, 6 and 7, "
                     "comma-separated")
     ap.add_argument("--lodo-rows", help="table 6 rows only: TASK or TASK:DATASET, comma-separated")
-    ap.add_argument("--write-doc", action="store_true", help=f"write {DOC}")
+    ap.add_argument("--write-doc", action="store_true", help=f"write {DOC} and the "
+                    "generalisation section of each model card")
+    ap.add_argument("--cards-from", metavar="JSON", help="only write the model cards' "
+                    "generalisation sections from a saved report (build/eval/generalisation.json)")
     args = ap.parse_args()
+    if args.cards_from:
+        with open(args.cards_from) as f:
+            write_cards(json.load(f))
+        return 0
     tables = set(args.tables.split(","))
     if not tables <= {"5", "6", "7"}:
         ap.error(f"--tables {args.tables}: tables are 5, 6 and 7")
@@ -912,6 +968,8 @@ def main():
         json.dump(report, f, indent=1)
     if args.write_doc:
         write_document(t5, t6, "tools/generalisation.py " + " ".join(sys.argv[1:]), t7=t7)
+        if t5 is not None:
+            write_cards(report)
         print(f"wrote {DOC}")
     return 0
 

@@ -450,5 +450,26 @@ assert "| t6 |" in doc and "| t7 |" in doc and "Not run" not in doc and "**Table
 assert doc.index("| t6 |") < doc.index("| t7 |") < doc.index("## Reading guide")
 '
 
+gcheck "model cards: the generalisation section is written once, replaced on the next run, the rest kept" "
+import os
+d = '$TMP/cards'
+os.makedirs(d + '/spam', exist_ok=True)
+open(d + '/spam/README.md', 'w').write('# Model card\n\n## Metrics\n\nold\n\n## Known weaknesses\n\nw\n')
+def report(called):
+    return {'false_alarms': {'rows': [{'task': 'spam', 'dataset': 'zh-chat-lccc', 'classes': [
+                {'label': 'ham', 'positive': False, 'n': 200, 'called': called, 'possible': None, 'errors': 0}]},
+            {'task': 'fraud', 'dataset': 'zh-chat-lccc', 'classes': []}]},
+            'lodo': [{'task': 'spam', 'left_out': 'en-sms-uci', 'hubao': {'mcc': 0.9}, 'peer': {'mcc': 0.8},
+                      'delta_mcc_95': [0.01, 0.2]}]}
+gen.write_cards(report(3), d)
+gen.write_cards(report(4), d)
+card = open(d + '/spam/README.md').read()
+assert card.count(gen.CARD_HEAD) == 1, card
+assert '| zh-chat-lccc | ham | false alarms | 200 | 2.0% | - |' in card, card
+assert '1.5%' not in card
+assert '| en-sms-uci | 0.9000 | 0.8000 | +0.1000 (+0.0100 .. +0.2000) |' in card, card
+assert card.index('## Known weaknesses') < card.index(gen.CARD_HEAD) and 'old' in card and 'w' in card
+"
+
 [ "$fails" -eq 0 ] && rm -rf "$TMP"
 [ "$fails" -eq 0 ]
