@@ -305,7 +305,16 @@ hb_blocklist *hb_blocklist_load_dir(const char *dir, hb_error *err)
     char **names = NULL;
     size_t n = 0, total = 0;
     DIR *d = dir ? opendir(dir) : NULL;
-    if (!d && dir && errno != ENOENT) {
+    if (!d && dir && errno == ENOENT) {
+        /* a directory that was configured and is gone (moved, unmounted)
+         * must not quietly switch every blocklist off */
+        hb_error_set(err, HB_ENOTFOUND,
+                     "%s: feeds directory does not exist (create it, or run "
+                     "`hubao feeds update --dir %s`)",
+                     dir, dir);
+        goto fail;
+    }
+    if (!d && dir) {
         hb_error_set(err, HB_EIO, "%s: cannot read feeds directory: %s", dir,
                      strerror(errno));
         goto fail;

@@ -43,9 +43,11 @@ typedef struct hb_feed_info {
 } hb_feed_info;
 
 /* Load every feed copy (DIR/NAME.list) in dir, in name order; other files
- * (NAME.meta sidecars, temporaries, dot files) are ignored.  A missing or
- * empty dir gives an empty blocklist (Hubao works offline with whatever
- * copies it has).  Returns an owned blocklist, or NULL with err: HB_EFORMAT
+ * (NAME.meta sidecars, temporaries, dot files) are ignored.  An empty dir
+ * gives an empty blocklist (Hubao works offline with whatever copies it
+ * has); a dir that does not exist is HB_ENOTFOUND, so that a reload never
+ * drops every list because the directory went away.  dir NULL: no feeds,
+ * an empty blocklist.  Returns an owned blocklist, or NULL with err: HB_EFORMAT
  * naming file:line for a copy that fails validation (a damaged copy is
  * refused whole, never half-loaded), HB_EIO, HB_ETOOBIG, HB_ELIMIT (over
  * 1024 copies), HB_ENOMEM. */

@@ -121,6 +121,10 @@ assert pairs.count((0, 0)) == r["tn"] and pairs.count((1, 0)) == r["fn"], pairs
 assert all(0 <= float(x[2]) <= 1 for x in rows)
 PY
 
+"$HUBAO" check --models "$TMP/models" --feeds "$TMP/no-such-feeds" hello 2>"$TMP/nofeeds.err"
+expect "a feeds directory that does not exist: exit 3, named" sh -c \
+  'test $0 -eq 3 && grep -q "no-such-feeds: feeds directory does not exist" "$1"' $? "$TMP/nofeeds.err"
+
 # a blocklisted link makes a message fraud, whatever the text says, and the
 # verdict names the feed
 mkdir -p "$TMP/feeds"

@@ -156,11 +156,21 @@ expect "SIGTERM under load: every request answered" \
 stop_wait $A 20
 expect "... and hubaod exits 0" test "$STATUS" = 0
 
-# ---- instance F: stats are fresh without waiting for a heartbeat --------
-start F --workers 2 --models "$TMP/live" --heartbeat-ms 30000
-F=$PID
+# ---- instance F: stats are fresh without waiting for a heartbeat; a
+# feeds directory that goes away is refused on reload ---------------------
+mkdir -p "$TMP/feeds"
+printf '# hubao feed copy v1\nd evil-bank.top\n# end 1\n' >"$TMP/feeds/testfeed.list"
+start F --workers 2 --models "$TMP/live" --heartbeat-ms 30000 --feeds "$TMP/feeds"
+F=$PID; FEP=$EP
 expect "instance F: two workers" client wait "$EP" 2
 expect "stats count each reply's items and error codes at once" client fresh "$EP"
+listed() { "$HUBAO" check --server "$FEP" --json "明天开会 www.evil-bank.top/x" | grep -q '"listed":"domain"'; }
+expect "a blocklisted domain is listed" listed
+mv "$TMP/feeds" "$TMP/feeds.gone"
+kill -HUP $F
+expect "SIGHUP with the feeds directory gone: refused, and says why" \
+  wait_log "$TMP/F.log" "feeds directory does not exist" 2
+expect "... and the domain is still listed" listed
 kill -TERM $F
 stop_wait $F 20
 expect "broker F exits 0" test "$STATUS" = 0

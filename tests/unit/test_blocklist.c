@@ -163,7 +163,12 @@ static void test_missing_and_empty(void **state)
 {
     (void)state;
     hb_error err;
-    hb_blocklist *b = hb_blocklist_load_dir("build/tmp/no/such/feeds/dir", &err);
+    /* a configured directory that is gone is refused, never read as "no
+     * lists" (a reload would then unlist every domain) */
+    assert_null(hb_blocklist_load_dir("build/tmp/no/such/feeds/dir", &err));
+    assert_int_equal(err.code, HB_ENOTFOUND);
+    assert_non_null(strstr(err.message, "build/tmp/no/such/feeds/dir: feeds directory does not exist"));
+    hb_blocklist *b = hb_blocklist_load_dir(NULL, &err);
     assert_non_null(b);
     assert_int_equal(hb_blocklist_feed_count(b), 0);
     const char *feed = "unset";
