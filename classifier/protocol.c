@@ -488,9 +488,17 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                          hb_request_error *err)
 {
     json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    /* a key given twice has no one meaning ({"control":"ping",
+     * "control":"reload"} must not run whichever the parser keeps) */
+    json_t *root = json_loadb(body, len,
+                              JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        if (json_error_code(&je) == json_error_invalid_utf8 ||
+        if (json_error_code(&je) == json_error_duplicate_key)
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "request has a key twice (%s at line %d, column %d); give each "
+                          "key once",
+                          je.text, je.line, je.column);
+        else if (json_error_code(&je) == json_error_invalid_utf8 ||
             strncmp(je.text, "invalid Unicode", 15) == 0)
             request_error(err, hb_err_name(HB_EUTF8),
                           "request is not valid UTF-8 (%s at byte %d); send "

@@ -614,7 +614,9 @@ static void reload_finish(hb_broker *b)
  * an ordinary request. */
 static int handle_control(hb_broker *b, request *r)
 {
-    json_t *root = json_loadb(zmq_msg_data(&r->body), zmq_msg_size(&r->body), 0, NULL);
+    /* a body with a key twice is no command: the worker refuses it */
+    json_t *root = json_loadb(zmq_msg_data(&r->body), zmq_msg_size(&r->body),
+                              JSON_REJECT_DUPLICATES, NULL);
     json_t *cmd = json_object_get(root, "control");
     if (!json_is_string(cmd)) {
         json_decref(root);

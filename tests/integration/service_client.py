@@ -167,6 +167,8 @@ def cmd_malformed(ep, max_bytes):
         ("too_large", json.dumps({"id": 10, "text": "b" * (max_bytes + 10)}).encode(), None),
         ("batch_too_large", json.dumps([{"text": "x"}] * 300).encode(), None),
         ("invalid_request", b'{"id": 12, "control": "no-such-command"}', 12),
+        # a key twice: refused, never run as whichever command the parser keeps
+        ("invalid_request", b'{"control": "ping", "control": "reload"}', None),
     ]
     before = [w["pid"] for w in stats(ep)["workers"]]
     for code, body, want_id in cases:

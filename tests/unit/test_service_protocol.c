@@ -53,6 +53,9 @@ static void test_parse_refusals(void **state)
     expect_refused("null", HB_CODE_INVALID_REQUEST);
     expect_refused("[]", HB_CODE_INVALID_REQUEST);
     expect_refused("[{},{},{},{},{}]", HB_CODE_BATCH_TOO_LARGE);
+    /* a key twice has no one meaning, in an item or a batch */
+    expect_refused("{\"control\":\"ping\",\"control\":\"reload\"}", HB_CODE_INVALID_REQUEST);
+    expect_refused("[{\"text\":\"a\",\"text\":\"b\"}]", HB_CODE_INVALID_REQUEST);
 }
 
 static void test_parse_keeps_nul_bytes(void **state)
