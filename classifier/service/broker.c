@@ -50,6 +50,8 @@ enum {
     QUIET_US = 100000,  /* drain: front end idle this long means done */
     PEEK_MAX = 65536,   /* larger bodies are not parsed for an error's id */
     RELOAD_MIN_WAIT_MS = 30000,
+    FRAME_SLACK = 65536, /* frames up to 2 x max request + this are read */
+    HANDSHAKE_MS = 5000,
 };
 
 typedef enum { R_FREE, R_QUEUED, R_INFLIGHT, R_WAITING } req_state;
@@ -1087,6 +1089,14 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     int hwm = 10000, on = 1, linger = 0;
     zmq_setsockopt(b->front, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(b->front, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* A frame somewhat over --max-request-bytes is read and answered
+     * too_large; one far over it (a client announcing a gigabyte) makes
+     * libzmq drop the connection before buffering it.  A peer gets 5 s to
+     * finish the ZMTP handshake. */
+    int64_t max_frame = (int64_t)cfg->max_request_bytes * 2 + FRAME_SLACK;
+    int handshake_ms = HANDSHAKE_MS;
+    zmq_setsockopt(b->front, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    zmq_setsockopt(b->front, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms);
     zmq_setsockopt(b->back, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     zmq_setsockopt(b->back, ZMQ_LINGER, &linger, sizeof linger);
     if (cfg->backend[0])

@@ -164,6 +164,8 @@ start F --workers 2 --models "$TMP/live" --heartbeat-ms 30000 --feeds "$TMP/feed
 F=$PID; FEP=$EP
 expect "instance F: two workers" client wait "$EP" 2
 expect "stats count each reply's items and error codes at once" client fresh "$EP"
+expect "a 64 MiB frame is cut off at the socket, the next client served" \
+  client oversize "$EP" 67108864 $F
 listed() { "$HUBAO" check --server "$FEP" --json "明天开会 www.evil-bank.top/x" | grep -q '"listed":"domain"'; }
 expect "a blocklisted domain is listed" listed
 mv "$TMP/feeds" "$TMP/feeds.gone"

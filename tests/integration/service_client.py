@@ -17,6 +17,9 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
                              overloaded at once, then deadline_exceeded
   flood EP N                 N at once into a tiny queue: every one answered,
                              some "overloaded"
+  oversize EP BYTES          a DEALER sending one frame of BYTES is cut off
+                             (no reply, broker RSS stays small), and the
+                             next client is served
   fresh EP                   stats right after each reply count it: items
                              and worker-side error codes (run it against a
                              long heartbeat interval, which would hide them)
@@ -277,6 +280,31 @@ def cmd_flood(ep, n):
     kinds = set(got.values())
     if not kinds <= {"ok", "overloaded"} or "overloaded" not in kinds or "ok" not in kinds:
         fail("expected verdicts and overloaded replies, got %r" % kinds)
+
+
+def broker_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cmd_oversize(ep, nbytes, pid):
+    before = broker_rss_kib(int(pid))
+    d = CTX.socket(zmq.DEALER)
+    d.setsockopt(zmq.LINGER, 0)
+    d.connect(ep)
+    d.send_multipart([b"", b'{"text":"' + b"a" * int(nbytes) + b'"}'])
+    if d.poll(3000):
+        fail("an oversize frame got a reply: %r" % d.recv_multipart()[-1][:80])
+    d.close()
+    after = broker_rss_kib(int(pid))
+    if after - before > int(nbytes) // 1024 // 2:
+        fail("broker RSS grew %d KiB for a %s-byte frame" % (after - before, nbytes))
+    r = ask(ep, {"id": "next", "text": "hello"})
+    if r.get("id") != "next" or "verdict" not in r:
+        fail("the next client was not served: %r" % r)
 
 
 def cmd_fresh(ep):
