@@ -133,7 +133,7 @@ if [ "${UPDATE_SCREENSHOT:-0}" = 1 ] && [ -s "$SHOTS/zh-fraud.png" ]; then
 fi
 kill -KILL "$D_PID" 2>/dev/null # the page test killed it; make sure
 
-curl -s -o "$TMP/down.json" -w '%{http_code}' -X POST -d '{"text":"hello"}' "$FRONT/api/check" >"$TMP/down.code"
+curl -s -o "$TMP/down.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"text":"hello"}' "$FRONT/api/check" >"$TMP/down.code"
 expect "service down is 502 service_unavailable" sh -c \
   'grep -q 502 "$1/down.code" && grep -q service_unavailable "$1/down.json"' _ "$TMP"
 curl -s -o /dev/null -w '%{http_code}' "$FRONT/healthz" >"$TMP/hdown.code"

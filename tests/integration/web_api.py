@@ -35,6 +35,23 @@ def call(base, path, body=None, raw=None, headers=None, method=None):
         return status, hdrs, text
 
 
+def raw_http(base, request):
+    """(status, headers text, body) of one request sent byte for byte."""
+    import socket
+    host, port = base.split("//")[1].rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=20) as sk:
+        sk.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sk.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    return status, head.decode("latin-1"), body
+
+
 def check(name, cond):
     print(("  ok   " if cond else "  FAIL ") + name)
     if not cond:
@@ -80,6 +97,24 @@ s, _, j = call(MAIN, "/api/check", raw=b'{"text": "' + b"a" * 300000 + b'"}')
 check("body over --max-body is 413", s == 413 and code(j) == "too_large")
 s, _, j = call(MAIN, "/api/check", raw=b"\xff\xfe")
 check("invalid UTF-8 is 400", s == 400 and code(j) == "invalid_utf8")
+# ---- what a page on another site, or a careless client, cannot do ----------
+s, _, j = call(MAIN, "/api/check", {"control": "reload", "text": "x"})
+check("a control command over HTTP is 403", s == 403 and code(j) == "forbidden")
+s, _, j = call(MAIN, "/api/check", [{"text": "a"}, {"control": "stats"}])
+check("... in a batch too", s == 403 and code(j) == "forbidden")
+s, _, j = call(MAIN, "/api/feedback", raw=json.dumps({"verdict": "clean", "text": "x", "correct": True}).encode(),
+               headers={"Content-Type": "text/plain"})
+check("a text/plain body (a cross-site form) is 415", s == 415 and code(j) == "unsupported_media_type")
+s, _, j = call(MAIN, "/api/feedback", {"verdict": "clean", "text": "x", "correct": True},
+               headers={"Origin": "http://evil.example"})
+check("a request from another origin is 403", s == 403 and code(j) == "forbidden")
+host = MAIN.split("//")[1]
+s, _, j = call(MAIN, "/api/check", {"text": POLICE}, headers={"Origin": "http://" + host})
+check("the page's own origin is served", s == 200 and j.get("verdict") == "fraud")
+st, _, _ = raw_http(MAIN, b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 12\r\nContent-Length: 13\r\n\r\n{\"text\":\"a\"} ")
+check("two different Content-Length headers are 400", st == 400)
+
 s, _, j = call(MAIN, "/api/check", method="GET")
 check("GET on the API is 405", s == 405)
 s, _, j = call(MAIN, "/nope")
@@ -89,8 +124,12 @@ s, _, j = call(LIMITED, "/api/check", {"text": POLICE})
 check("missing token is 401", s == 401 and code(j) == "unauthorized")
 s, _, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer wrong"})
 check("wrong token is 401", s == 401 and code(j) == "unauthorized")
-s, _, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer secret"})
-check("right token is 200 (rate limited after 3)", s == 200 and j.get("verdict") == "fraud")
+for _ in range(10):
+    call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer wrong"})
+ok = [call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer secret"})
+      for _ in range(3)]
+check("requests without the token spend nothing: the right token gets its 3 a minute",
+      all(s == 200 and j.get("verdict") == "fraud" for s, _, j in ok))
 s, h, j = call(LIMITED, "/api/check", {"text": POLICE}, headers={"Authorization": "Bearer secret"})
 check("rate limit is 429 with Retry-After", s == 429 and code(j) == "rate_limited" and h.get("Retry-After"))
 s, _, _ = call(LIMITED, "/healthz")

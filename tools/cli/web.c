@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -56,6 +57,8 @@ static const char USAGE[] =
     "  --token T           require `Authorization: Bearer T` on /api/* (default\n"
     "                      $HUBAO_WEB_TOKEN; none if unset)\n"
     "  --max-body BYTES    largest request body (default 262144)\n"
+    "  --allow-origin O    a browser origin besides the page's own that may\n"
+    "                      call /api/* (e.g. https://hotline.example.org; repeat)\n"
     "  --timeout-ms N      how long to wait for hubaod (default 5000)\n"
     "\n"
     "Stops on SIGINT or SIGTERM.  Exit codes: 0 stopped; 2 usage; 3 could not\n"
@@ -77,11 +80,15 @@ typedef struct rate_slot {
     double last; /* seconds, monotonic */
 } rate_slot;
 
+enum { MAX_ORIGINS = 8 };
+
 typedef struct web {
     web_backend *backend;
     cli_feedback *feedback;
     static_file files[3];
     const char *token;
+    const char *origins[MAX_ORIGINS]; /* --allow-origin */
+    int norigins;
     size_t max_body;
     double rate;        /* per minute; 0 = unlimited */
     rate_slot *slots;   /* RATE_SLOTS */
@@ -214,12 +221,31 @@ static unsigned status_of(const char *code)
 
 /* POST /api/check: refuse what is malformed here (so a bad request is a 4xx
  * even while hubaod is down), then let the backend answer. */
+/* Control commands (stats, reload, ping) are hubaod's, on its own socket;
+ * the web API answers checks only. */
+static int has_control(const json_t *req)
+{
+    if (json_is_object(req))
+        return json_object_get(req, "control") != NULL;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(req, i, item) if (json_is_object(item) &&
+                                         json_object_get(item, "control")) return 1;
+    return 0;
+}
+
 static enum MHD_Result api_check(web *w, struct MHD_Connection *c, const request *rq)
 {
     hb_request_error rerr;
     json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
     if (!req)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
+    if (has_control(req)) {
+        json_decref(req);
+        return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+                          "control commands are not accepted over HTTP; use hubaod's "
+                          "own socket");
+    }
     if (json_is_object(req)) {
         hb_request_item it;
         if (hb_request_item_check(req, &it, &rerr) != 0) {
@@ -317,15 +343,73 @@ static int authorised(const web *w, struct MHD_Connection *c)
 {
     if (!w->token)
         return 1;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+    /* by length, not to the first NUL (libmicrohttpd 0.9.75 itself ends a
+     * header value at a NUL byte before we see it) */
+    const char *auth = NULL;
+    size_t a = 0;
+    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "Authorization", 13, &auth, &a) !=
+            MHD_YES ||
+        a < 7 || strncmp(auth, "Bearer ", 7) != 0)
         return 0;
     auth += 7;
-    size_t a = strlen(auth), t = strlen(w->token);
+    a -= 7;
+    size_t t = strlen(w->token);
     unsigned char diff = a != t;
     for (size_t i = 0; i < a; i++)
         diff |= (unsigned char)(auth[i] ^ w->token[i % (t ? t : 1)]);
     return diff == 0;
+}
+
+/* Counts the Content-Length headers of a request and whether they differ. */
+typedef struct length_headers {
+    int n, differ;
+    const char *first;
+} length_headers;
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    length_headers *l = cls;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (l->n++ == 0)
+            l->first = value;
+        else if (strcmp(l->first, value) != 0)
+            l->differ = 1;
+    }
+    return MHD_YES;
+}
+
+/* A browser page may call the API only from the page's own origin (or one
+ * allowed by --allow-origin): a form on another site must not store
+ * feedback (training data) or run checks in a staff member's name.
+ * Clients that are not browsers send no Origin and pass. */
+static int same_origin(const web *w, struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcmp(site, "cross-site") == 0 && !origin)
+        return 0;
+    if (!origin)
+        return 1;
+    for (int i = 0; i < w->norigins; i++)
+        if (strcmp(origin, w->origins[i]) == 0)
+            return 1;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                             : NULL;
+    return host && rest && strcmp(rest, host) == 0;
+}
+
+/* The body is JSON: a form (text/plain, urlencoded, multipart) is never a
+ * request, whatever it holds. */
+static int json_body(struct MHD_Connection *c)
+{
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!type || strncasecmp(type, "application/json", 16) != 0)
+        return 0;
+    return type[16] == '\0' || type[16] == ';' || type[16] == ' ';
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -366,18 +450,32 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     int post = strcmp(method, "POST") == 0;
+    length_headers lengths = {0, 0, NULL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &lengths);
+    if (lengths.differ) /* RFC 9112 6.3: a message framing error */
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                          "Content-Length is given twice with different values");
     if (strncmp(url, "/api/", 5) == 0) {
         char ip[INET6_ADDRSTRLEN];
         client_ip(c, ip, sizeof ip);
-        if (!rate_allow(w, ip))
-            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
-                              "too many requests from this address; wait a minute");
+        /* authentication first: requests without the token must not spend
+         * the bucket of a client that has it */
         if (!authorised(w, c))
             return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                               "this API needs \"Authorization: Bearer TOKEN\"");
+        if (!rate_allow(w, ip))
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                              "too many requests from this address; wait a minute");
         if (!post)
             return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                               "use POST with a JSON body");
+        if (!same_origin(w, c))
+            return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+                              "requests from another site's page are refused; "
+                              "see --allow-origin");
+        if (!json_body(c))
+            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "send the body as Content-Type: application/json");
         if (rq->too_big) {
             char msg[128];
             snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes",
@@ -482,6 +580,7 @@ int cmd_web(int argc, char **argv)
         {"static", required_argument, NULL, 'S'}, {"db", required_argument, NULL, 'd'},
         {"rate", required_argument, NULL, 'R'},   {"token", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'B'},
+        {"allow-origin", required_argument, NULL, 'O'},
         {"timeout-ms", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
@@ -489,7 +588,8 @@ int cmd_web(int argc, char **argv)
     const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
     const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
     long rate = 120, max_body = 256 * 1024, timeout_ms = 5000;
-    int local = 0, c;
+    int local = 0, c, norigins = 0;
+    const char *origins[MAX_ORIGINS];
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -503,6 +603,10 @@ int cmd_web(int argc, char **argv)
         case 'S': dir = optarg; break;
         case 'd': db = optarg; break;
         case 't': token = optarg; break;
+        case 'O':
+            if (norigins == MAX_ORIGINS) goto usage;
+            origins[norigins++] = optarg;
+            break;
         case 'R':
             rate = strtol(optarg, &end, 10);
             if (*end || rate < 0) goto usage;
@@ -535,7 +639,9 @@ int cmd_web(int argc, char **argv)
         .token = token && *token ? token : NULL,
         .max_body = (size_t)max_body,
         .rate = (double)rate,
+        .norigins = norigins,
     };
+    memcpy(w.origins, origins, (size_t)norigins * sizeof *origins);
     int rc = EXIT_SETUP;
     char err[1024];
     struct MHD_Daemon *d = NULL;
