@@ -8,6 +8,7 @@ LIMITED_URL one started with --rate 3 --token secret; DB is MAIN_URL's
 feedback database.  Prints one ok/FAIL line per check; exits 1 on failure.
 """
 import json
+import os
 import sqlite3
 import sys
 import urllib.error
@@ -151,6 +152,13 @@ check("feedback is stored (201)", s == 201 and j.get("stored") is True)
 s, _, j = call(MAIN, "/api/feedback", {"verdict": "clean", "text": "转账到 6222021234567890123 微信abc123", "correct": False,
                                        "label": "fraud", "fraud_type": "authority"})
 check("correction with a label is stored", s == 201)
+# personal data a client may slip in: e-mail addresses, numbers spelt in
+# Chinese numerals, and fields the server does not compute (models, summary)
+EMAIL, ZH_PHONE = "zhang.wei88@163.com", "一三八一二三四五六七八"
+forged = dict(reply, models={"fraud": "v1", "note": "call " + EMAIL}, summary={"en": "ring " + ZH_PHONE})
+s, _, j = call(MAIN, "/api/feedback", {"verdict": forged, "correct": True,
+                                       "text": "支付宝账号 " + EMAIL + "，电话" + ZH_PHONE + "。"})
+check("feedback with an e-mail and a spelt-out number is stored (201)", s == 201)
 s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "correct": True})
 check("feedback without text is 400", s == 400 and code(j) == "missing_text")
 s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "text": "x", "correct": True, "label": "DROP TABLE"})
@@ -163,7 +171,13 @@ rows = con.execute("SELECT verdict, verdict_label, correct, label, fraud_type, t
 mode = con.execute("PRAGMA journal_mode").fetchone()[0]
 con.close()
 check("database is in WAL mode", mode == "wal")
-check("two feedback rows stored", len(rows) == 2)
+check("three feedback rows stored", len(rows) == 3)
+at_rest = b"".join(open(DB + sfx, "rb").read() for sfx in ("", "-wal") if os.path.exists(DB + sfx))
+check("no e-mail or spelt-out number at rest (database and WAL bytes)",
+      EMAIL.encode() not in at_rest and ZH_PHONE.encode() not in at_rest
+      and b"zhang.wei88" not in at_rest and "三四五六七".encode() not in at_rest)
+check("... masked as <EMAIL> and <NUMBER>, forged model names dropped",
+      "<EMAIL>" in rows[2][5] and "<NUMBER>" in rows[2][5] and json.loads(rows[2][6]) == {"fraud": "v1"})
 dump = json.dumps(rows, ensure_ascii=False)
 check("no phone or account number in clear", PHONE not in dump and "6222021234567890123" not in dump and "abc123" not in dump)
 check("placeholders typed", "<PHONE>" in rows[0][5] and "<ACCOUNT>" in rows[1][5] and "<HANDLE>" in rows[1][5])

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "cli.h"
@@ -115,29 +116,74 @@ static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
     return 0;
 }
 
-/* Copy s (n bytes) replacing runs of 7+ ASCII digits with <NUMBER>, and
+/* Bytes of the digit at s[i..n) - an ASCII digit (1) or a Chinese numeral
+ * (3: 〇零一二三四五六七八九两, as phone numbers are spelt out to dodge
+ * filters) - or 0. */
+static size_t digit_at(const char *s, size_t i, size_t n)
+{
+    static const char *const NUMERALS[] = {"〇", "零", "一", "二", "三", "四", "五",
+                                           "六", "七", "八", "九", "两"};
+    if (isdigit((unsigned char)s[i]))
+        return 1;
+    for (size_t k = 0; k < sizeof NUMERALS / sizeof *NUMERALS; k++)
+        if (i + 3 <= n && memcmp(s + i, NUMERALS[k], 3) == 0)
+            return 3;
+    return 0;
+}
+
+static int email_char(unsigned char c, int domain)
+{
+    return isalnum(c) || c == '.' || c == '-' || (!domain && (c == '_' || c == '+'));
+}
+
+/* Length of an e-mail address whose '@' is at s[at], starting at *start
+ * (set here), or 0: a local part and a dotted domain around the '@'. */
+static size_t email_at(const char *s, size_t n, size_t at, size_t *start)
+{
+    size_t b = at, e = at + 1, dot = 0;
+    while (b > 0 && email_char((unsigned char)s[b - 1], 0))
+        b--;
+    while (e < n && email_char((unsigned char)s[e], 1))
+        dot |= s[e++] == '.';
+    while (e > at + 1 && s[e - 1] == '.') /* a sentence's full stop */
+        e--;
+    if (b == at || !dot || e == at + 1)
+        return 0;
+    *start = b;
+    return e - b;
+}
+
+/* Copy s (n bytes) replacing runs of 7+ digits (ASCII or Chinese
+ * numerals, mixed) with <NUMBER> and e-mail addresses with <EMAIL>, and
  * tabs and line breaks with spaces (the export is one record per line). */
 static int put_scrubbed(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
-    size_t i = 0;
+    size_t i = 0, done = 0; /* s[done..i) is plain text not yet copied */
     while (i < n) {
-        size_t j = i;
-        while (j < n && isdigit((unsigned char)s[j]))
-            j++;
-        if (j - i >= 7) {
-            if (put(buf, len, cap, "<NUMBER>", 8))
-                return -1;
-            i = j;
-        } else if (j > i) {
-            if (put(buf, len, cap, s + i, j - i))
-                return -1;
-            i = j;
-        } else {
-            char c = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
-            if (put(buf, len, cap, &c, 1))
-                return -1;
-            i++;
+        size_t j = i, digits = 0, d;
+        while (j < n && (d = digit_at(s, j, n)) > 0) {
+            j += d;
+            digits++;
         }
+        size_t start = 0, mail = s[i] == '@' ? email_at(s, n, i, &start) : 0;
+        if (digits >= 7 || (mail && start >= done)) {
+            size_t from = mail ? start : i, to = mail ? start + mail : j;
+            for (size_t k = done; k < from; k++) {
+                char c = s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ? ' ' : s[k];
+                if (put(buf, len, cap, &c, 1))
+                    return -1;
+            }
+            if (put(buf, len, cap, mail ? "<EMAIL>" : "<NUMBER>", mail ? 7 : 8))
+                return -1;
+            i = done = to;
+        } else {
+            i = j > i ? j : i + 1;
+        }
+    }
+    for (size_t k = done; k < n; k++) {
+        char c = s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ? ' ' : s[k];
+        if (put(buf, len, cap, &c, 1))
+            return -1;
     }
     return 0;
 }
@@ -212,6 +258,51 @@ static void verdict_label(const char *verdict, const char *type, char *out, size
     }
 }
 
+/* 1 if s is 1..max bytes of letters, digits and " ._:,-" (a model
+ * version or a feed's status line). */
+static int plain_string(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(" ._:,-", s[i]))
+            return 0;
+    return 1;
+}
+
+/* The record's "models" as stored: only {"task": "version"} members whose
+ * names and values look like what the service sends (a client could put
+ * anything there).  Owned by the caller. */
+static char *validated_models(const char *models)
+{
+    json_t *in = models ? json_loads(models, 0, NULL) : NULL, *out = json_object(), *v;
+    const char *k;
+    json_object_foreach(in, k, v)
+    {
+        if (plain_string(k, 64) && json_is_string(v) && plain_string(json_string_value(v), 80))
+            json_object_set(out, k, v);
+    }
+    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(in);
+    json_decref(out);
+    return text;
+}
+
+/* The summary as stored: scrubbed like the text, at most 300 bytes. */
+static char *scrubbed_summary(const char *summary)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    if (!summary)
+        return NULL;
+    if (put_scrubbed(&out, &len, &cap, summary, strnlen(summary, 300)) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char *err,
                            size_t cap)
 {
@@ -230,6 +321,7 @@ long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char 
         snprintf(err, cap, "\"text\" is not valid UTF-8");
         return -1;
     }
+    char *models = validated_models(r->models), *summary = scrubbed_summary(r->summary);
     char created[32], vlabel[64];
     time_t now = time(NULL);
     struct tm tm;
@@ -245,15 +337,17 @@ long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char 
     if (sqlite3_exec(fb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         seterr(err, cap, "cannot store feedback", fb->db);
         free(masked);
+        free(models);
+        free(summary);
         return -1;
     }
     if (sqlite3_prepare_v2(fb->db, SQL, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, created, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->models ? r->models : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, models ? models : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, r->verdict, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, r->verdict_type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, vlabel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->summary, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, summary, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 7, r->correct ? 1 : 0);
         sqlite3_bind_text(st, 8, r->label, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, r->fraud_type, -1, SQLITE_STATIC);
@@ -266,10 +360,14 @@ long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char 
         sqlite3_finalize(st);
         sqlite3_exec(fb->db, "ROLLBACK", NULL, NULL, NULL);
         free(masked);
+        free(models);
+        free(summary);
         return -1;
     }
     sqlite3_finalize(st);
     free(masked);
+    free(models);
+    free(summary);
     return id;
 }
 

@@ -7,7 +7,7 @@
  * Everything is put on the page with textContent, never innerHTML.  Phone
  * and account numbers stay masked: the reply masks them already, and the
  * pasted text is shown with the reply's masked entities in place of the
- * numbers and any other run of 7+ digits starred.
+ * numbers, any other run of 7+ digits starred and e-mail names hidden.
  */
 'use strict';
 
@@ -147,9 +147,11 @@ async function check() {
   }
 }
 
-/* Star the middle of every run of 7+ ASCII or full-width digits. */
+/* Star the middle of every run of 7+ digits (ASCII, full-width or Chinese
+ * numerals, as numbers are spelt out to dodge filters), and the name of
+ * every e-mail address. */
 function maskDigits(chars) {
-  const isDigit = (c) => /[0-9\uFF10-\uFF19]/.test(c);
+  const isDigit = (c) => /[0-9\uFF10-\uFF19〇零一二三四五六七八九两]/.test(c);
   let i = 0;
   while (i < chars.length) {
     if (!isDigit(chars[i])) { i++; continue; }
@@ -157,6 +159,11 @@ function maskDigits(chars) {
     while (j < chars.length && isDigit(chars[j])) j++;
     if (j - i >= 7) for (let k = i + 3; k < j - 4; k++) chars[k] = '*';
     i = j;
+  }
+  const local = (c) => /[A-Za-z0-9._+-]/.test(c);
+  for (let at = 0; at < chars.length; at++) {
+    if (chars[at] !== '@' || !/[A-Za-z0-9]/.test(chars[at + 1] || '')) continue;
+    for (let k = at - 1; k >= 0 && local(chars[k]); k--) chars[k] = '*';
   }
 }
 
