@@ -45,10 +45,19 @@ SVC_OBJ_ASAN := $(SVC_SRC:%.c=$(ASAN)/obj/%.o)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/unit/%.c=$(ASAN)/%)
 
+# libFuzzer targets (clang): the library built again with coverage
+# instrumentation, one binary per tests/fuzz/fuzz_*.c
+FUZZ_CC  := clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
 BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
-.PHONY: all deps build run test unit integration models eval bench lint clean
+.PHONY: all deps build run test unit integration models eval bench lint fuzz clean
 .DEFAULT_GOAL := all
 
 all: build
@@ -96,6 +105,18 @@ $(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
 
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -O1 -c $< -o $@
+
+$(BUILD)/fuzz/libhubao.a: $(FUZZ_OBJ)
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libhubao.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(FUZZ_SAN) -fsanitize=fuzzer -O1 -o $@ $^ $(LIBS)
+
 $(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.o $(ASAN)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
@@ -107,8 +128,13 @@ run: deps
 	@sh tools/run
 
 test: deps
-	@$(MAKE) --no-print-directory build $(BINS_ASAN) $(TEST_BIN)
+	@$(MAKE) --no-print-directory build $(BINS_ASAN) $(TEST_BIN) $(FUZZ_BIN)
 	@sh tests/run-all $(TEST_BIN)
+
+# every fuzz target for FUZZ_SECONDS on its committed seed corpus
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@sh tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 models: deps build
 	@sh tools/make-models

@@ -24,6 +24,7 @@
 #include "half.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -43,10 +44,13 @@ typedef struct weight_table {
 } weight_table;
 
 #if defined(__x86_64__) && defined(__GNUC__)
+/* F16C from CPUID leaf 1 (clang's __builtin_cpu_supports does not know
+ * "f16c"); "avx" also says the OS saves the YMM registers. */
 static int cpu_has_f16c(void)
 {
+    unsigned a, b, c, d;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 #endif
 

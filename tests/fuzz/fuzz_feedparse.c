@@ -16,13 +16,8 @@
  *   - the copy written for the entries has one line per entry between
  *     the magic line and "# end N".
  *
- * Build and run (not part of `make`):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
- *     -D_POSIX_C_SOURCE=200809L -Iclassifier -Ifeeds \
- *     tests/fuzz/fuzz_feedparse.c feeds/feedparse.c feeds/feedconf.c \
- *     classifier/urls.c classifier/error.c -lcurl -lpsl -ljansson \
- *     -o build/fuzz_feedparse
- *   ./build/fuzz_feedparse -max_len=4096 -max_total_time=60
+ * Built and run by `make fuzz` on tests/fuzz/corpus/feedparse (and for a few
+ * seconds by `make test`).
  */
 #include <stddef.h>
 #include <stdint.h>

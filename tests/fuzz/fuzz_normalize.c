@@ -12,11 +12,8 @@
  *   - hb_text_source_span stays inside the input for every range.
  * One hb_text is reused across inputs, as a worker would.
  *
- * Build (not part of `make`):
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -D_DEFAULT_SOURCE -Iclassifier classifier/error.c \
- *     classifier/normalize.c tests/fuzz/fuzz_normalize.c -lutf8proc \
- *     -o build/fuzz_normalize
+ * Built and run by `make fuzz` on tests/fuzz/corpus/normalize (and for a few
+ * seconds by `make test`).
  */
 #include <stddef.h>
 #include <stdint.h>

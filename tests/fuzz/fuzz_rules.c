@@ -15,12 +15,8 @@
  *     the text and in rule order.
  * One scratch is reused across inputs, as a worker would.
  *
- * Build (not part of `make`):
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -D_DEFAULT_SOURCE -Iclassifier classifier/error.c \
- *     classifier/rules.c tests/fuzz/fuzz_rules.c -lpcre2-8 -lhs \
- *     -o build/fuzz_rules
- *   ./build/fuzz_rules -max_len=4096 tests/fixtures/rules models/rules
+ * Built and run by `make fuzz` on tests/fuzz/corpus/rules (and for a few
+ * seconds by `make test`).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 

@@ -11,11 +11,8 @@
  *   - normalising is idempotent: parsing the normalised URL gives it back
  *     (when it is still within the input limit).
  *
- * Build and run (not part of `make`):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
- *     -D_POSIX_C_SOURCE=200809L -Iclassifier tests/fuzz/fuzz_urls.c \
- *     classifier/urls.c classifier/error.c -lcurl -lpsl -o build/fuzz_urls
- *   ./build/fuzz_urls -max_len=2100 -max_total_time=60
+ * Built and run by `make fuzz` on tests/fuzz/corpus/urls (and for a few
+ * seconds by `make test`).
  */
 #include <stddef.h>
 #include <stdint.h>

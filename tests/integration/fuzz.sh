@@ -1,0 +1,11 @@
+#!/bin/sh
+# A short run of every libFuzzer target (built by `make test` into
+# build/fuzz), each on its committed seed corpus: `make fuzz` runs them
+# longer (FUZZ_SECONDS, default 60).
+set -u
+. tests/integration/lib/expect.sh
+for t in build/fuzz/fuzz_*; do
+  [ -x "$t" ] || continue
+  expect "fuzz smoke: $(basename "$t") (5 s)" sh tests/fuzz/run 5 "$t"
+done
+[ "$fails" -eq 0 ]
