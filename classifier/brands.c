@@ -877,20 +877,27 @@ int hb_brand_owns_number(const hb_brand_info *brand, const char *number, size_t 
 
 /* What ends a sentence, for the call-to-action window. */
 static const char *const SENTENCE_ENDS[] = {"。", "！", "？", "!", "?", ";", "\n", ". "};
-enum { NSENTENCE_ENDS = sizeof SENTENCE_ENDS / sizeof *SENTENCE_ENDS };
+
+/* Bytes of the sentence end at text[i] (within to), or 0. */
+static size_t end_at(const char *text, size_t i, size_t to)
+{
+    for (size_t e = 0; e < sizeof SENTENCE_ENDS / sizeof *SENTENCE_ENDS; e++) {
+        size_t el = strlen(SENTENCE_ENDS[e]);
+        if (i + el <= to && memcmp(text + i, SENTENCE_ENDS[e], el) == 0)
+            return el;
+    }
+    return 0;
+}
 
 /* Byte offset just past the last sentence end in text[from, to), or from
  * if there is none. */
 static size_t sentence_start(const char *text, size_t from, size_t to)
 {
-    const char *const *ends = SENTENCE_ENDS;
     size_t best = from;
-    for (size_t e = 0; e < NSENTENCE_ENDS; e++) {
-        size_t el = strlen(ends[e]);
-        for (size_t i = from; i + el <= to; i++)
-            if (text[i] == ends[e][0] && memcmp(text + i, ends[e], el) == 0 &&
-                i + el > best)
-                best = i + el;
+    for (size_t i = from; i < to; i++) {
+        size_t el = end_at(text, i, to);
+        if (el && i + el > best)
+            best = i + el;
     }
     return best;
 }
@@ -898,17 +905,10 @@ static size_t sentence_start(const char *text, size_t from, size_t to)
 /* End of the sentence that starts at from (exclusive), at most to. */
 static size_t sentence_end(const char *text, size_t from, size_t to)
 {
-    const char *const *ends = SENTENCE_ENDS;
-    size_t best = to;
-    for (size_t e = 0; e < NSENTENCE_ENDS; e++) {
-        size_t el = strlen(ends[e]);
-        for (size_t i = from; i + el <= best; i++)
-            if (text[i] == ends[e][0] && memcmp(text + i, ends[e], el) == 0) {
-                best = i;
-                break;
-            }
-    }
-    return best;
+    for (size_t i = from; i < to; i++)
+        if (end_at(text, i, to))
+            return i;
+    return to;
 }
 
 static int window_has(const char *text, size_t from, size_t to,
