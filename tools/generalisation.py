@@ -877,12 +877,16 @@ def card_section(task, report, when=None):
     lodo = [r for r in report.get("lodo", []) if r["task"] == task and "missing" not in r]
     if lodo:
         lines += ["", "Retrained by this recipe without one data set, scored on that set's test split "
-                  "(MCC, the scikit-learn peer trained the same way):", "",
-                  "| left out | Hubao | peer | Δ (95% interval) |", "| --- | ---: | ---: | :---: |"]
+                  "beside the scikit-learn peer trained the same way (MCC where the set has "
+                  "positives for this task; the false-positive rate on its negatives):", "",
+                  "| left out | Hubao MCC | peer MCC | Δ (95% interval) | Hubao FPR | peer FPR |",
+                  "| --- | ---: | ---: | :---: | ---: | ---: |"]
         for r in lodo:
             lo, hi = r["delta_mcc_95"]
-            lines.append(f"| {r['left_out']} | {f4(r['hubao']['mcc'])} | {f4(r['peer']['mcc'])} | "
-                         f"{f4(r['hubao']['mcc'] - r['peer']['mcc'], True)} ({lo:+.4f} .. {hi:+.4f}) |")
+            h, p = r["hubao"], r["peer"]
+            mcc = (f"{f4(h['mcc'])} | {f4(p['mcc'])} | {f4(h['mcc'] - p['mcc'], True)} "
+                   f"({lo:+.4f} .. {hi:+.4f})") if r.get("positives", 1) else "- | - | -"
+            lines.append(f"| {r['left_out']} | {mcc} | {f4(h.get('fpr'))} | {f4(p.get('fpr'))} |")
     return lines
 
 
