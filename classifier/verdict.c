@@ -275,7 +275,7 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
     hb_verdict *v = &s->verdict;
     v->text = NULL;
     v->ntasks = v->nhits = v->nentities = v->rules_limited = v->nurls = 0;
-    v->fraud_link = v->suspect_link = NULL;
+    v->fraud_link = NULL;
     v->nbrand_hits = v->nbrands = v->nbrand_numbers = 0;
     s->raw = text;
     if (len > e->max_text)
@@ -447,12 +447,9 @@ static void score_links(const hb_engine *e, hb_session *s,
             v->nurls++;
         }
     }
-    for (size_t i = 0; i < v->nurls; i++) {
-        if (v->urls[i].decides && !v->fraud_link)
+    for (size_t i = 0; i < v->nurls && !v->fraud_link; i++)
+        if (v->urls[i].decides)
             v->fraud_link = &v->urls[i];
-        else if (v->urls[i].malicious && !v->suspect_link)
-            v->suspect_link = &v->urls[i];
-    }
 }
 
 /* The brands the message names, assessed against its links and the
@@ -504,15 +501,35 @@ static int has_brand_status(const hb_verdict *v, hb_brand_status status)
     return 0;
 }
 
-/* The fraud task's tier from the evidence beside its score: a malicious-
- * looking link or an impersonated brand make it at least possible; a
- * brand using only its own channels, with no fraud rule for it, takes a
- * possible that rests on the score alone back. */
+/* 1 if a fraud rule of positive weight matched inside a link of the
+ * message (a look-alike domain, a bank name dressed up with a cheap
+ * ending): the link itself looks malicious. */
+static int rule_flags_a_link(const hb_engine *e, const hb_verdict *v, const char *task)
+{
+    for (size_t i = 0; i < v->nhits; i++) {
+        const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
+        if (info->weight <= 0 || strcmp(info->task, task) != 0)
+            continue;
+        for (size_t k = 0; k < v->nentities; k++)
+            if (v->entities[k].kind == HB_ENTITY_URL && v->hits[i].start < v->entities[k].end &&
+                v->entities[k].start < v->hits[i].end)
+                return 1;
+    }
+    return 0;
+}
+
+/* The fraud task's tier from the evidence beside its score: an
+ * impersonated brand, or a link a fraud rule finds malicious-looking,
+ * makes it at least possible (such a message must never read
+ * "advertising, not fraud"); a brand using only its own channels, with no
+ * fraud rule for it, takes a possible that rests on the score alone back.
+ * The URL model's own call is evidence only: on links in SMS it calls
+ * nearly every shortener and shop malicious (models/url/README.md). */
 static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v, const hb_task_result *r)
 {
     if (r->tier == HB_TIER_LIKELY)
         return HB_TIER_LIKELY;
-    if (v->suspect_link || has_brand_status(v, HB_BRAND_IMPERSONATION))
+    if (has_brand_status(v, HB_BRAND_IMPERSONATION) || rule_flags_a_link(e, v, r->task))
         return HB_TIER_POSSIBLE;
     if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL)) {
         for (size_t i = 0; i < v->nhits; i++) {
@@ -570,8 +587,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         r->threshold = hb_model_threshold_in(m, v->script);
         r->possible_threshold = hb_model_possible_threshold_in(m, v->script);
         r->positive = r->probability >= r->threshold;
-        int fraud = strcmp(r->task, "fraud") == 0;
-        if (fraud && v->fraud_link) {
+        if (strcmp(r->task, "fraud") == 0 && v->fraud_link) {
             /* a blocklisted (or surely malicious) link outranks the text */
             r->positive = r->by_link = 1;
             double p = v->fraud_link->listed ? 1.0 : v->fraud_link->probability;
@@ -581,7 +597,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
         r->tier = r->positive                                ? HB_TIER_LIKELY
                   : r->probability >= r->possible_threshold ? HB_TIER_POSSIBLE
                                                             : HB_TIER_NONE;
-        if (fraud)
+        if (strcmp(r->task, "fraud") == 0)
             r->tier = fraud_tier(e, v, r);
         if (r->by_link && !r->type)
             r->type = "malicious_link";

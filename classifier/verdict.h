@@ -80,7 +80,8 @@ typedef struct hb_task_result {
     int positive;              /* probability >= model threshold */
     hb_tier tier;              /* LIKELY exactly when positive; POSSIBLE
                                   from the possible threshold, and for fraud
-                                  also when a link looks malicious */
+                                  also on a brand impersonation, or a link
+                                  a fraud rule finds malicious-looking */
     double possible_threshold; /* the model's, for that script */
     double probability;        /* calibrated (for the message's script) */
     double threshold;          /* the model's threshold for that script */
@@ -119,9 +120,6 @@ typedef struct hb_verdict {
     hb_url_verdict urls[HB_MAX_URLS];    /* links, text order, then given */
     size_t nurls;
     const hb_url_verdict *fraud_link;    /* the link that made it fraud, or NULL */
-    const hb_url_verdict *suspect_link;  /* a link the URL model calls
-                                            malicious that did not decide
-                                            (fraud is then at least possible) */
     hb_brand_hit brand_hits[HB_MAX_BRANDS];        /* where brands are named */
     size_t nbrand_hits;
     hb_brand_assessment brands[HB_MAX_BRANDS];     /* one per named brand */

@@ -942,6 +942,8 @@ def main():
     ap.add_argument("--lodo-rows", help="table 6 rows only: TASK or TASK:DATASET, comma-separated")
     ap.add_argument("--write-doc", action="store_true", help=f"write {DOC} and the "
                     "generalisation section of each model card")
+    ap.add_argument("--lodo-from", metavar="JSON", help="table 6 as saved in an earlier "
+                    "report (build/eval/generalisation.json) instead of retraining")
     ap.add_argument("--cards-from", metavar="JSON", help="only write the model cards' "
                     "generalisation sections from a saved report (build/eval/generalisation.json)")
     args = ap.parse_args()
@@ -965,6 +967,13 @@ def main():
         report["lodo"] = []
         print(f"== {T6_TITLE}")
         t6 = lodo_table(report["lodo"], only)
+    if args.lodo_from and "6" not in tables:
+        with open(args.lodo_from) as f:
+            report["lodo"] = json.load(f).get("lodo", [])
+        shipped = {(r["task"], r["dataset"]): r["mcc"]
+                   for r in report.get("false_alarms", {}).get("rows", [])}
+        t6 = list(LODO_HEADER) + [lodo_line(r, shipped.get((r["task"], r["left_out"])))
+                                  for r in report["lodo"]]
     if "7" in tables:
         t7 = run_types(report)
     os.makedirs(ev.OUT, exist_ok=True)

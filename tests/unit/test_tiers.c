@@ -212,6 +212,46 @@ static void test_brands_move_the_fraud_tier(void **state)
     hb_engine_free(e);
 }
 
+/* A fraud rule matching inside a link (a look-alike domain) makes fraud
+ * possible whatever the score; the URL model's call alone does not. */
+static void test_rule_on_a_link_makes_fraud_possible(void **state)
+{
+    (void)state;
+    char rules[1100], path[1300];
+    snprintf(rules, sizeof rules, "%s", tu_tmpdir("tier_rules"));
+    static const char *const COPY[] = {"test.rules", "types.tsv"};
+    for (size_t i = 0; i < 2; i++) {
+        char from[1300];
+        snprintf(from, sizeof from, "%s/%s", TU_RULES, COPY[i]);
+        FILE *in = fopen(from, "rb");
+        assert_non_null(in);
+        static char buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, in);
+        fclose(in);
+        snprintf(path, sizeof path, "%s/%s", rules, COPY[i]);
+        tu_write_file(path, buf, n);
+    }
+    static const char LINK_RULE[] = "[test.fraud.lookalike]\ntask = fraud\nweight = 0.001\n"
+                                    "pattern = [a-z]+-jf\\.top\n"
+                                    "description = A look-alike points address.\n";
+    snprintf(path, sizeof path, "%s/link.rules", rules);
+    tu_write_file(path, LINK_RULE, sizeof LINK_RULE - 1);
+    set_manifest("fraud", "threshold", 1.0);
+    set_manifest("fraud", "possible_threshold", 1.0); /* nothing from the score */
+    hb_error err;
+    hb_engine *e = hb_engine_open(rules, models, &err);
+    if (!e)
+        fail_msg("%s", err.message);
+    hb_session *s = hb_session_new();
+    const hb_verdict *v = classify(e, s, "周年庆大促，积分兑换礼品 abc-jf.top");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
+    assert_string_equal(hb_verdict_name(v), "possible_fraud");
+    v = classify(e, s, "周年庆大促，积分兑换礼品 abc-shop.top");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
 /* A possible threshold above the likely one makes no sense: refused. */
 static void test_bad_possible_threshold_refused(void **state)
 {
@@ -231,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_possible_fraud_outranks_advertising),
         cmocka_unit_test(test_likely_and_none),
         cmocka_unit_test(test_brands_move_the_fraud_tier),
+        cmocka_unit_test(test_rule_on_a_link_makes_fraud_possible),
         cmocka_unit_test(test_bad_possible_threshold_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
