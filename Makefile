@@ -5,6 +5,7 @@
 #   make models  retrain the shipped models from ../shared/data
 #   make eval    evaluate the shipped models (and the scikit-learn peer)
 #   make bench   measure throughput and latency against the scikit-learn peer
+#   make fuzz    run every libFuzzer target FUZZ_SECONDS (default 60) on its seeds
 #
 # Sources are found by wildcard: classifier/*.c and feeds/*.c form the
 # library, tools/cli/*.c the `hubao` command, tests/unit/test_*.c one cmocka
