@@ -210,6 +210,20 @@ static void add_value(builder *b, const char *raw, size_t len, size_t line)
             return;
         }
     }
+    /* The copy is read back by the same classifier (blocklist.c), which
+     * refuses the whole copy if an entry does not come out as itself: a
+     * value that normalises to something else again (a byte-order mark
+     * inside a host name) is rejected here, as one bad record. */
+    hb_feed_kind again_kind;
+    hb_url again;
+    if (hb_feedparse_entry(v, vlen, &again_kind, &again, &err) != 0 || again_kind != kind ||
+        strcmp(kind == HB_FEED_URL    ? again.url
+               : kind == HB_FEED_HOST ? again.host
+                                      : again.domain,
+               v) != 0) {
+        reject(b, line, "value does not read back as itself once normalised");
+        return;
+    }
     if (grow((void **)&b->arena, &b->acap, b->alen + vlen + 1, 1) < 0 ||
         grow((void **)&b->items, &b->cap, b->n + 1, sizeof *b->items) < 0) {
         b->oom = 1;
