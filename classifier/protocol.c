@@ -388,12 +388,10 @@ static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
         hb_verdict_summary(e, v, "zh", zh, sizeof zh);
         json_object_set_new(root, "summary", json_pack("{s:s, s:s}", "en", en, "zh", zh));
         /* a possible scam of no known type gets the general advice */
-        const hb_type_info *ti =
-            head && strcmp(head->task, "fraud") == 0
-                ? hb_catalog_find(hb_engine_catalog(e), head->type ? head->type
-                                                      : head->tier == HB_TIER_POSSIBLE ? "other"
-                                                                                        : NULL)
-                : NULL;
+        const char *type = NULL;
+        if (head && strcmp(head->task, "fraud") == 0)
+            type = head->type ? head->type : head->tier == HB_TIER_POSSIBLE ? "other" : NULL;
+        const hb_type_info *ti = hb_catalog_find(hb_engine_catalog(e), type);
         if (ti)
             json_object_set_new(root, "advice", json_pack("{s:s, s:s}", "en", ti->advice_en,
                                                           "zh", ti->advice_zh));

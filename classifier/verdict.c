@@ -198,9 +198,11 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
     }
     if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
         goto fail;
-    snprintf(path, sizeof path, "%s/brands.tsv", models_dir ? models_dir : ".");
-    if (models_dir && stat(path, &st) == 0 && !(e->brands = hb_brands_load(path, err)))
-        goto fail;
+    if (models_dir) {
+        snprintf(path, sizeof path, "%s/brands.tsv", models_dir);
+        if (stat(path, &st) == 0 && !(e->brands = hb_brands_load(path, err)))
+            goto fail;
+    }
     return e;
 fail:
     hb_engine_free(e);
@@ -501,15 +503,18 @@ static int has_brand_status(const hb_verdict *v, hb_brand_status status)
     return 0;
 }
 
-/* 1 if a fraud rule of positive weight matched inside a link of the
- * message (a look-alike domain, a bank name dressed up with a cheap
- * ending): the link itself looks malicious. */
-static int rule_flags_a_link(const hb_engine *e, const hb_verdict *v, const char *task)
+/* 1 if a rule of task with positive weight fired; with in_link, only one
+ * whose match lies inside a link of the message (a look-alike domain, a
+ * bank name dressed up with a cheap ending: the link looks malicious). */
+static int positive_rule_fired(const hb_engine *e, const hb_verdict *v, const char *task,
+                               int in_link)
 {
     for (size_t i = 0; i < v->nhits; i++) {
         const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
         if (info->weight <= 0 || strcmp(info->task, task) != 0)
             continue;
+        if (!in_link)
+            return 1;
         for (size_t k = 0; k < v->nentities; k++)
             if (v->entities[k].kind == HB_ENTITY_URL && v->hits[i].start < v->entities[k].end &&
                 v->entities[k].start < v->hits[i].end)
@@ -529,16 +534,11 @@ static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v, const hb_task
 {
     if (r->tier == HB_TIER_LIKELY)
         return HB_TIER_LIKELY;
-    if (has_brand_status(v, HB_BRAND_IMPERSONATION) || rule_flags_a_link(e, v, r->task))
+    if (has_brand_status(v, HB_BRAND_IMPERSONATION) || positive_rule_fired(e, v, r->task, 1))
         return HB_TIER_POSSIBLE;
-    if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL)) {
-        for (size_t i = 0; i < v->nhits; i++) {
-            const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
-            if (strcmp(info->task, r->task) == 0 && info->weight > 0)
-                return HB_TIER_POSSIBLE;
-        }
+    if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL) &&
+        !positive_rule_fired(e, v, r->task, 0))
         return HB_TIER_NONE;
-    }
     return r->tier;
 }
 

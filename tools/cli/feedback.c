@@ -289,14 +289,18 @@ static char *validated_models(const char *models)
     return text;
 }
 
-/* The summary as stored: scrubbed like the text, at most 300 bytes. */
+/* The summary as stored: scrubbed like the text, at most 300 bytes, cut
+ * at a character boundary. */
 static char *scrubbed_summary(const char *summary)
 {
     char *out = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0, cap = 0, n = summary ? strnlen(summary, 301) : 0;
     if (!summary)
         return NULL;
-    if (put_scrubbed(&out, &len, &cap, summary, strnlen(summary, 300)) != 0) {
+    if (n > 300)
+        for (n = 300; n > 0 && ((unsigned char)summary[n] & 0xc0) == 0x80; n--)
+            ;
+    if (put_scrubbed(&out, &len, &cap, summary, n) != 0) {
         free(out);
         return NULL;
     }

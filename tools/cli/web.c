@@ -229,8 +229,11 @@ static int has_control(const json_t *req)
         return json_object_get(req, "control") != NULL;
     size_t i;
     const json_t *item;
-    json_array_foreach(req, i, item) if (json_is_object(item) &&
-                                         json_object_get(item, "control")) return 1;
+    json_array_foreach(req, i, item)
+    {
+        if (json_is_object(item) && json_object_get(item, "control"))
+            return 1;
+    }
     return 0;
 }
 
