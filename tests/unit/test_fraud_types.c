@@ -427,6 +427,87 @@ static void test_strengthened_types(void **state)
     assert_true(fires(en_login, "fraud.en.account_phishing.login_link"));
 }
 
+/* Every type a fraud rule names has an English rule too, and the
+ * English rules added for the types that had none or one recognise a
+ * probe of each, while the genuine messages that share their words (a
+ * lender's own notices, a job board, a bank's receipt, police advice) fire
+ * none of them. */
+static const struct probe en_type_probes[] = {
+    {"loan", "Congratulations, your loan of N300,000 has been approved. Pay the "
+             "insurance fee of N12,000 to receive your funds today."},
+    {"loan", "Guaranteed loan approval, no credit check, bad credit OK. Reply "
+             "YES to claim your cash."},
+    {"order_brushing", "Part-time job: earn $300 per day liking YouTube videos "
+                       "from home. Contact our HR on WhatsApp."},
+    {"order_brushing", "To withdraw your commission you must top up 500 USDT to "
+                       "unlock the next set of tasks."},
+    {"authority", "This is the police. A warrant has been issued for your arrest "
+                  "for unpaid tax. Call this number immediately to settle."},
+    {"authority", "Your social security number has been suspended due to "
+                  "suspicious activity. Press 1 to speak to an officer."},
+    {"customer_service", "To process your refund please install AnyDesk so our "
+                         "technician can help you."},
+    {"customer_service", "Your Amazon order of an iPhone 15 for $1,249.99 has "
+                         "shipped. If this was not you, call 1-888-555-0199 to "
+                         "cancel."},
+    {"investment", "Join our VIP trading group on WhatsApp: our mentor shares "
+                   "crypto signals with 30% weekly profit."},
+};
+
+static const char *const en_type_genuine[] = {
+    "Your loan repayment of $250 is due on 5 June. Pay in the app or at any "
+    "branch.",
+    "Your loan of $5,000 has been approved and paid into your account ending "
+    "4412. The arrangement fee was deducted from the loan.",
+    "Indeed: 12 new remote jobs match your search for data analyst. See them "
+    "on indeed.com.",
+    "Thanks for your order of $42.50. If you did not make this purchase, call "
+    "the number on the back of your card.",
+    "Police will never ask you to transfer money or buy gift cards. Beware of "
+    "callers claiming there is a warrant for your arrest.",
+    "We will never ask you to install AnyDesk or share your screen.",
+    "Your pension contribution of $120 has been invested in the growth fund.",
+    "Hey, the HR team is hiring again, they posted the job on LinkedIn.",
+};
+
+static const char *const en_type_rules[] = {
+    "fraud.en.loan.fee_before_release",
+    "fraud.en.loan.guaranteed_approval",
+    "fraud.en.order_brushing.paid_tasks",
+    "fraud.en.order_brushing.recharge_to_unlock",
+    "fraud.en.order_brushing.chat_recruiter",
+    "fraud.en.authority.arrest_threat",
+    "fraud.en.authority.id_misused",
+    "fraud.en.customer_service.remote_access",
+    "fraud.en.customer_service.not_you_call",
+    "fraud.en.investment.signal_group",
+};
+
+static void test_english_rules_for_every_type(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < hb_rules_count(rules); t++) {
+        const char *type = hb_rules_info(rules, t)->type;
+        if (strcmp(hb_rules_info(rules, t)->task, "fraud") != 0 || !type[0])
+            continue;
+        int found = 0;
+        for (size_t i = 0; i < hb_rules_count(rules) && !found; i++) {
+            const hb_rule_info *info = hb_rules_info(rules, i);
+            found = strncmp(info->id, "fraud.en.", 9) == 0 && strcmp(info->type, type) == 0;
+        }
+        if (!found)
+            fail_msg("type %s has no English rule (fraud.en.*)", type);
+    }
+    for (size_t i = 0; i < sizeof en_type_probes / sizeof *en_type_probes; i++)
+        expect_type(en_type_probes[i].text, en_type_probes[i].type);
+    for (size_t g = 0; g < sizeof en_type_genuine / sizeof *en_type_genuine; g++)
+        for (size_t r = 0; r < sizeof en_type_rules / sizeof *en_type_rules; r++)
+            if (fires(en_type_genuine[g], en_type_rules[r])) {
+                dump(en_type_genuine[g], match(en_type_genuine[g]));
+                fail_msg("genuine message fired %s", en_type_rules[r]);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_english_probes),
         cmocka_unit_test(test_genuine_messages),
         cmocka_unit_test(test_strengthened_types),
+        cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
 }
