@@ -320,3 +320,34 @@ int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
                                 ds->rows[i].label, map->task);
     return 0;
 }
+
+int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map,
+                              size_t *removed, hb_error *err)
+{
+    *removed = 0;
+    uint64_t *keys = malloc((ds->n ? ds->n : 1) * sizeof *keys);
+    uint64_t *positive = malloc((ds->n ? ds->n : 1) * sizeof *positive);
+    if (!keys || !positive) {
+        free(keys);
+        free(positive);
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    }
+    hb_dataset_text_keys(ds, keys);
+    size_t npos = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (keys[i] && hb_label_map_classify(map, ds->rows[i].label) == 1)
+            positive[npos++] = keys[i];
+    qsort(positive, npos, sizeof *positive, cmp_u64);
+    size_t kept = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        if (keys[i] && hb_label_map_classify(map, ds->rows[i].label) == 0 &&
+            bsearch(&keys[i], positive, npos, sizeof *positive, cmp_u64))
+            continue;
+        ds->rows[kept++] = ds->rows[i];
+    }
+    *removed = ds->n - kept;
+    ds->n = kept;
+    free(keys);
+    free(positive);
+    return 0;
+}

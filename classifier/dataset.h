@@ -81,4 +81,13 @@ int hb_label_map_classify(const hb_label_map *map, const char *label);
 int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
                        hb_error *err);
 
+/* Remove every negative row whose text (compared as hb_dataset_exclude
+ * does) also occurs with a positive label: training --conflicts positive.
+ * Data sets that label the same message differently (en-sms-uci's "spam"
+ * is en-smishing's "smishing" for many texts) would otherwise teach the
+ * model both answers; the positive label is the more specific claim.
+ * *removed gets the count.  Returns 0 or HB_ENOMEM. */
+int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map,
+                              size_t *removed, hb_error *err);
+
 #endif

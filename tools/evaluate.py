@@ -169,35 +169,49 @@ def read_rows(f, view="raw"):
 _fitted = {}
 
 
-def peer_fit(task, train_files, positive=None, exclude=(), view="raw"):
+def conflicts_positive(args):
+    """Whether `hubao train` args say --conflicts positive."""
+    return "--conflicts" in args and args[args.index("--conflicts") + 1] == "positive"
+
+
+def peer_fit(task, train_files, positive=None, exclude=(), view="raw", conflicts=False):
     """The peer trained on train_files minus the rows whose text is in
-    exclude, reading texts through view.  The two latest are kept: the
-    shipped table scores every test set with the same two."""
-    key = (task, tuple(train_files), positive, tuple(exclude), view)
+    exclude, reading texts through view; with conflicts, also minus the
+    negative rows whose text occurs with a positive label (as `hubao train
+    --conflicts positive`).  The two latest are kept: the shipped table
+    scores every test set with the same two."""
+    key = (task, tuple(train_files), positive, tuple(exclude), view, conflicts)
     if key in _fitted:
         return _fitted[key]
     pos = positive.split(",") if positive else peer.POSITIVE[task]
     held_out = set()
     for f in exclude:
         held_out.update(text_key(t) for t in peer.read_tsv(f)[1])
-    labels, texts = [], []
+    labels, texts, keys = [], [], []
     for f in train_files:
         raw = peer.read_tsv(f)
         l, t = raw if view == "raw" else read_rows(f, view)
         for a, b, r in zip(l, t, raw[1]):
-            if text_key(r) not in held_out:  # same rows as Hubao trained on
+            k = text_key(r)
+            if k not in held_out:  # same rows as Hubao trained on
                 labels.append(a)
                 texts.append(b)
+                keys.append(k)
+    y = [1 if peer.is_positive(l, pos) else 0 for l in labels]
+    if conflicts:
+        positive_keys = {k for k, v in zip(keys, y) if v}
+        keep = [i for i, (k, v) in enumerate(zip(keys, y)) if v or k not in positive_keys]
+        texts, y = [texts[i] for i in keep], [y[i] for i in keep]
     p = peer.Peer()
-    p.fit(texts, [1 if peer.is_positive(l, pos) else 0 for l in labels])
+    p.fit(texts, y)
     while len(_fitted) >= 2:
         del _fitted[next(iter(_fitted))]
     _fitted[key] = p
     return p
 
 
-def peer_eval(task, train_files, test, positive=None, exclude=(), view="raw"):
-    p = peer_fit(task, train_files, positive, exclude, view)
+def peer_eval(task, train_files, test, positive=None, exclude=(), view="raw", conflicts=False):
+    p = peer_fit(task, train_files, positive, exclude, view, conflicts)
     pos = positive.split(",") if positive else peer.POSITIVE[task]
     tl, tt = read_rows(test, view)
     ty = [1 if peer.is_positive(l, pos) else 0 for l in tl]
@@ -269,14 +283,16 @@ def shipped_table(rows):
         man = json.load(open(os.path.join(model, "manifest.json")))
         train_files = [d["path"] for d in man.get("data", [])]
         excluded = [f for f in man.get("excluded", {}).get("files", "").split(",") if f]
+        conflicts = man.get("conflicts", {}).get("policy") == "positive"
         for ds in tests:
             if not os.path.exists(path(ds, "test")):
                 continue
             h = hubao_eval(model, path(ds, "test"))
             trainable = all(map(os.path.exists, train_files))
-            p = peer_eval(task, train_files, path(ds, "test"), exclude=excluded) if trainable else None
+            p = (peer_eval(task, train_files, path(ds, "test"), exclude=excluded, conflicts=conflicts)
+                 if trainable else None)
             q, q_cells = same_text(h, peer_eval(task, train_files, path(ds, "test"), exclude=excluded,
-                                                view="hubao") if trainable else None)
+                                                view="hubao", conflicts=conflicts) if trainable else None)
             ci = compare(h, p, path(ds, "test"), None, task)
             rows.append({"model": task, "dataset": ds, "hubao": h, "peer": p, "peer_same_text": q})
             pm = p["mcc"] if p else None
@@ -351,7 +367,8 @@ def resplit(ds, task, splits, seed=1, positive=None, shipped=None):
         cmd += ["--data", ",".join(train_files)] + (["--positive", positive] if positive else [])
         run_hubao(cmd)
         h = hubao_eval(base, base + ".test.tsv", positive, base + ".predictions.tsv")
-        p = peer_eval(task, train_files, base + ".test.tsv", positive, exclude=excluded)
+        p = peer_eval(task, train_files, base + ".test.tsv", positive, exclude=excluded,
+                      conflicts=bool(shipped) and conflicts_positive(shipped["args"]))
         yield len(test), h["mcc"], p["mcc"]
 
 

@@ -139,6 +139,45 @@ static void test_positive_override_and_check(void **state)
     hb_dataset_release(&ds);
 }
 
+/* Two sets label the same SMS differently (en-sms-uci "spam", en-smishing
+ * "smishing"): for fraud only the positive row stays, matched as
+ * --exclude matches (case, spacing and digits do not matter); a negative
+ * text with no positive twin and unrelated rows stay. */
+static void test_drop_conflicts_keeps_positive(void **state)
+{
+    (void)state;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/conflicts.tsv", tu_tmpdir("dataset_conflicts"));
+    const char *tsv = "spam\tWINNER! Call 09061701461 to claim your prize\n"
+                      "smishing\twinner!  call 09061709999 to CLAIM your prize\n"
+                      "spam\tHalf price pizza this Friday, reply STOP to opt out\n"
+                      "ham\tsee you at eight\n"
+                      "fraud_prize\tsee you at eight\n";
+    tu_write_file(path, tsv, strlen(tsv));
+    hb_dataset ds;
+    hb_dataset_init(&ds);
+    assert_int_equal(hb_dataset_load(&ds, path, NULL), 0);
+    hb_label_map map;
+    assert_int_equal(hb_label_map_default("fraud", &map, NULL), 0);
+    size_t removed = 99;
+    assert_int_equal(hb_dataset_drop_conflicts(&ds, &map, &removed, NULL), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(ds.n, 3);
+    assert_string_equal(ds.rows[0].label, "smishing");
+    assert_string_equal(ds.rows[1].label, "spam");
+    assert_int_equal(ds.rows[1].line, 3);
+    assert_string_equal(ds.rows[2].label, "fraud_prize");
+    /* for spam every row of the first pair is positive: nothing to drop */
+    hb_dataset_release(&ds);
+    hb_dataset_init(&ds);
+    assert_int_equal(hb_dataset_load(&ds, path, NULL), 0);
+    assert_int_equal(hb_label_map_default("spam", &map, NULL), 0);
+    assert_int_equal(hb_dataset_drop_conflicts(&ds, &map, &removed, NULL), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(ds.n, 4);
+    hb_dataset_release(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_default_label_maps),
         cmocka_unit_test(test_positive_override_and_check),
+        cmocka_unit_test(test_drop_conflicts_keeps_positive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

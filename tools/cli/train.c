@@ -56,6 +56,9 @@ static const char USAGE[] =
     "  --version V         version string recorded in the manifest\n"
     "  --exclude F,...     leave out training rows whose text (normalised, digits\n"
     "                      as 0) occurs in these files, e.g. the test splits\n"
+    "  --conflicts P       a text that occurs with both a positive and a negative\n"
+    "                      label (compared as --exclude does): keep (default)\n"
+    "                      trains both rows; positive drops the negative ones\n"
     "  --rules DIR         rule files (default $HUBAO_RULES or models/rules)\n";
 
 /* sha256 of a file as hex, or "" if unreadable. */
@@ -114,6 +117,7 @@ int cmd_train(int argc, char **argv)
         {"version", required_argument, NULL, 'V'},
         {"rules", required_argument, NULL, 'r'},
         {"exclude", required_argument, NULL, 'x'},
+        {"conflicts", required_argument, NULL, 'X'},
         {"no-idf", no_argument, NULL, 'I'},
         {"keep-digits", no_argument, NULL, 'K'},
         {"balanced", no_argument, NULL, 'A'},
@@ -126,6 +130,7 @@ int cmd_train(int argc, char **argv)
     };
     const char *task = NULL, *data = NULL, *out = NULL, *positive = NULL;
     const char *rules = NULL, *labels = NULL, *version = NULL, *exclude = NULL;
+    int conflicts_positive = 0;
     hb_train_options o = hb_train_defaults("");
     char *end;
     int c;
@@ -140,6 +145,11 @@ int cmd_train(int argc, char **argv)
         case 'L': labels = optarg; break;
         case 'V': version = optarg; break;
         case 'x': exclude = optarg; break;
+        case 'X':
+            if (strcmp(optarg, "positive") != 0 && strcmp(optarg, "keep") != 0)
+                goto usage;
+            conflicts_positive = strcmp(optarg, "positive") == 0;
+            break;
         case 'I': o.features.use_idf = 0; break;
         case 'K': o.features.map_digits = 0; break;
         case 'A': o.balanced_calibration = 1; break;
@@ -289,6 +299,17 @@ int cmd_train(int argc, char **argv)
                                                          "rows_removed", (json_int_t)removed));
         fprintf(stderr, "excluded %zu training rows whose text occurs in %s\n", removed,
                 exclude);
+    }
+    if (conflicts_positive) {
+        size_t removed = 0;
+        if (hb_dataset_drop_conflicts(&ds, &map, &removed, &err) != 0) {
+            cli_error("%s", err.message);
+            goto done;
+        }
+        json_object_set_new(extra, "conflicts", json_pack("{s:s, s:I}", "policy", "positive",
+                                                          "rows_removed", (json_int_t)removed));
+        fprintf(stderr, "dropped %zu negative rows whose text also occurs with a positive "
+                "label\n", removed);
     }
     if (positive)
         json_object_set_new(extra, "positive_labels", json_string(positive));
