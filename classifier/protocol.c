@@ -496,6 +496,14 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                           "request has a key twice (%s at line %d, column %d); give each "
                           "key once",
                           je.text, je.line, je.column);
+        else if (json_error_code(&je) == json_error_numeric_overflow)
+            /* jansson holds numbers as 64-bit integers or doubles and has
+             * no raw-number type, so such an id could not be echoed exactly */
+            request_error(err, HB_CODE_INVALID_REQUEST,
+                          "request has a number too large to hold exactly (%s at line %d, "
+                          "column %d); numbers must fit a 64-bit integer or a double: send "
+                          "a large id as a string",
+                          je.text, je.line, je.column);
         else if (json_error_code(&je) == json_error_invalid_utf8 ||
             strncmp(je.text, "invalid Unicode", 15) == 0)
             request_error(err, hb_err_name(HB_EUTF8),

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -56,6 +57,17 @@ static void test_parse_refusals(void **state)
     /* a key twice has no one meaning, in an item or a batch */
     expect_refused("{\"control\":\"ping\",\"control\":\"reload\"}", HB_CODE_INVALID_REQUEST);
     expect_refused("[{\"text\":\"a\",\"text\":\"b\"}]", HB_CODE_INVALID_REQUEST);
+    /* numbers beyond 64-bit integers or doubles: a request error that says
+     * what to do, not malformed_json (the request is valid JSON) */
+    expect_refused("{\"id\": 9223372036854775808, \"text\": \"a\"}", HB_CODE_INVALID_REQUEST);
+    expect_refused("{\"id\": 1e400, \"text\": \"a\"}", HB_CODE_INVALID_REQUEST);
+    hb_request_error err;
+    json_t *r = parse("{\"id\": 9223372036854775807, \"text\": \"a\"}", &err);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), INT64_MAX);
+    json_decref(r);
+    r = parse("{\"id\": \"9223372036854775808\", \"text\": \"a\"}", &err);
+    assert_string_equal(json_string_value(json_object_get(r, "id")), "9223372036854775808");
+    json_decref(r);
 }
 
 static void test_parse_keeps_nul_bytes(void **state)
