@@ -2,9 +2,11 @@
 # End-to-end test of `hubao web` (the AddressSanitizer build): train small
 # models, start web servers on free loopback ports (two with --local, one in
 # front of a real hubaod), test every API error class with
-# tests/integration/web_api.py, export the feedback, then drive the page in
-# headless Chromium with tests/integration/web_page.js (playwright-core,
-# installed once under build/node).  Screenshots go to
+# tests/integration/web_api.py, export the feedback, check with
+# tests/integration/web_stall.py that a stopped hubaod worker holds up no
+# other request, then drive the page in headless Chromium with
+# tests/integration/web_page.js (playwright-core, installed once under
+# build/node).  Screenshots go to
 # build/tests/screenshots/; with UPDATE_SCREENSHOT=1 the Chinese verdict
 # also becomes docs/hotline.png (the README's picture), so a test run does
 # not leave the checkout modified.
@@ -95,7 +97,7 @@ wait "$LIMITED_PID"; st2=$?
 expect "SIGTERM stops the server cleanly (exit 0, no leaks)" test "$st1" -eq 0 -a "$st2" -eq 0
 
 # ---- in front of a real hubaod ---------------------------------------------
-"$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 1 --models "$TMP/models" --feeds "$TMP/feeds" 2>"$TMP/hubaod.log" &
+"$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 2 --models "$TMP/models" --feeds "$TMP/feeds" 2>"$TMP/hubaod.log" &
 D_PID=$!
 PIDS="$PIDS $D_PID"
 EP=""; i=0
@@ -113,6 +115,14 @@ expect "healthz reports hubaod's models" python3 -c '
 import json, sys
 h = json.load(open(sys.argv[1]))
 assert h["ready"] and h["mode"] == "server" and "fraud" in h["models"], h' "$TMP/health.json"
+
+# one slow answer holds up nobody: 50 checks and a /healthz at once while
+# one, then both, of hubaod's workers are stopped (SIGSTOP, then SIGCONT)
+timeout 60 python3 tests/integration/web_stall.py one-paused "$FRONT" "$D_PID"
+expect "a stopped worker holds up no other check, nor /healthz" test $? -eq 0
+timeout 60 python3 tests/integration/web_stall.py all-paused "$FRONT" "$D_PID" 1.5
+expect "with every worker stopped all checks time out at once, /healthz answers" test $? -eq 0
+PIDS="$PIDS $(pgrep -P "$D_PID")"
 
 # the page, in headless Chromium
 if [ ! -d build/node/node_modules/playwright-core ]; then
