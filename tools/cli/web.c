@@ -18,10 +18,12 @@
  * its own answer, and for --timeout-ms at most.
  *
  * Safety: bodies over --max-body get 413 (the rest is read and dropped, not
- * stored); each client IP has a token bucket of --rate requests a minute on
- * /api/...; with --token every /api/... request needs `Authorization: Bearer
- * TOKEN`; every response carries a strict CSP (no inline script or style,
- * nothing from another origin) and friends.  Message texts are never
+ * stored); slow and greedy clients are cut off and capped by webguard.h
+ * (header and body deadlines, connection shares, trusted proxies); each
+ * client has a token bucket of --rate requests a minute on /api/...; with
+ * --token every /api/... request needs `Authorization: Bearer TOKEN`;
+ * every response carries a strict CSP (no inline script or style, nothing
+ * from another origin) and friends.  Message texts are never
  * logged: the server writes one start-up line and errors about itself.
  */
 #include <arpa/inet.h>
@@ -45,6 +47,7 @@
 #include "feedback.h"
 #include "protocol.h"
 #include "webcheck.h"
+#include "webguard.h"
 #include "webpool.h"
 
 static const char USAGE[] =
@@ -69,6 +72,15 @@ static const char USAGE[] =
     "                      call /api/* (e.g. https://hotline.example.org; repeat)\n"
     "  --timeout-ms N      how long to wait for hubaod (default 5000)\n"
     "  --threads N         with --local: classifier threads (default: one per core)\n"
+    "  --max-connections N open connections at most (default 512; the last\n"
+    "                      quarter is kept for clients holding none)\n"
+    "  --max-per-client N  connections (behind a trusted proxy: requests in\n"
+    "                      progress) one client may hold (default 64)\n"
+    "  --header-timeout S  seconds a connection has to send a request's headers\n"
+    "                      (default 10)\n"
+    "  --body-timeout S    seconds to send the body, and to read the reply (default 30)\n"
+    "  --trusted-proxy A   believe X-Forwarded-For from address A (or A/PREFIX):\n"
+    "                      limits then apply to the client it names (repeat)\n"
     "\n"
     "Stops on SIGINT or SIGTERM.  Exit codes: 0 stopped; 2 usage; 3 could not\n"
     "load models, the page or the database, or bind the address.\n";
@@ -84,14 +96,15 @@ typedef struct static_file {
 } static_file;
 
 typedef struct rate_slot {
-    char ip[INET6_ADDRSTRLEN];
+    char client[WEB_CLIENT_MAX];
     double tokens;
     double last; /* seconds, monotonic */
 } rate_slot;
 
-enum { MAX_ORIGINS = 8 };
+enum { MAX_ORIGINS = 8, MAX_PROXIES = 16 };
 
 typedef struct web {
+    web_guard *guard;
     web_backend *backend;
     cli_feedback *feedback; /* used on the store thread only */
     web_pool *store;        /* one thread: feedback writes */
@@ -114,6 +127,7 @@ typedef struct request {
     char *body;
     size_t len, cap;
     int too_big;
+    char client[WEB_CLIENT_MAX]; /* whom it is from (webguard.h) */
     struct MHD_Connection *conn;
     job_kind job;    /* what is (or was) answering off the event thread */
     int answered;
@@ -129,30 +143,30 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take a token from ip's bucket (capacity rate, refilled at rate per
- * minute).  Returns 1 if allowed.  A full table evicts the least recently
+/* Take a token from the bucket of client (as web_guard_request names it):
+ * capacity rate, refilled at rate per minute.  Returns 1 if allowed.  A full table evicts the least recently
  * seen of the probed slots: at worst a busy attacker resets someone's
  * bucket, never blocks them. */
-static int rate_allow(web *w, const char *ip)
+static int rate_allow(web *w, const char *client)
 {
     if (w->rate <= 0)
         return 1;
     uint32_t h = 2166136261u;
-    for (const char *p = ip; *p; p++)
+    for (const char *p = client; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     double t = now_s();
     rate_slot *pick = NULL;
     for (int i = 0; i < RATE_PROBE; i++) {
         rate_slot *s = &w->slots[(h + (uint32_t)i) % RATE_SLOTS];
-        if (strcmp(s->ip, ip) == 0) {
+        if (strcmp(s->client, client) == 0) {
             pick = s;
             break;
         }
-        if (!pick || s->ip[0] == '\0' || (pick->ip[0] && s->last < pick->last))
+        if (!pick || s->client[0] == '\0' || (pick->client[0] && s->last < pick->last))
             pick = s;
     }
-    if (strcmp(pick->ip, ip) != 0) {
-        snprintf(pick->ip, sizeof pick->ip, "%s", ip);
+    if (strcmp(pick->client, client) != 0) {
+        snprintf(pick->client, sizeof pick->client, "%s", client);
         pick->tokens = w->rate;
         pick->last = t;
     }
@@ -164,22 +178,6 @@ static int rate_allow(web *w, const char *ip)
         return 0;
     pick->tokens -= 1.0;
     return 1;
-}
-
-static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, cap, "?");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)cap);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)cap);
 }
 
 /* Queue a response with the security headers every response carries.  A
@@ -194,6 +192,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
             free((void *)data);
         return MHD_NO;
     }
+    web_guard_replying(c);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -347,6 +346,7 @@ static enum MHD_Result start_job(web *w, struct MHD_Connection *c, request *rq,
                                  job_kind job)
 {
     rq->job = job;
+    web_guard_waiting(c);
     MHD_suspend_connection(c);
     int rc = job == JOB_CHECK    ? web_backend_check(w->backend, rq->body ? rq->body : "",
                                                      rq->len, answered, rq)
@@ -533,6 +533,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         rq->conn = c;
         *con_cls = rq;
+        if (web_guard_request(c, rq->client, sizeof rq->client) != 0)
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_connections",
+                              "this client has too many requests in progress; let them "
+                              "finish first");
         return MHD_YES;
     }
     if (rq->answered)
@@ -567,14 +571,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
                           "Content-Length is given twice with different values");
     if (strncmp(url, "/api/", 5) == 0) {
-        char ip[INET6_ADDRSTRLEN];
-        client_ip(c, ip, sizeof ip);
         /* authentication first: requests without the token must not spend
          * the bucket of a client that has it */
         if (!authorised(w, c))
             return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                               "this API needs \"Authorization: Bearer TOKEN\"");
-        if (!rate_allow(w, ip))
+        if (!rate_allow(w, rq->client))
             return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
                               "too many requests from this address; wait a minute");
         if (!post)
@@ -613,8 +615,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
+    web_guard_done(c);
     request *rq = *con_cls;
     if (rq) {
         free(rq->body);
@@ -643,6 +645,17 @@ static int read_static(const char *dir, static_file *f)
         cli_error("cannot read %s (over %d bytes, or an I/O error)", path, MAX_STATIC);
         return -1;
     }
+    return 0;
+}
+
+/* Parse a whole number from lo to hi into *out.  0, or -1. */
+static int parse_count(const char *s, long lo, long hi, unsigned *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
     return 0;
 }
 
@@ -692,15 +705,23 @@ int cmd_web(int argc, char **argv)
         {"allow-origin", required_argument, NULL, 'O'},
         {"timeout-ms", required_argument, NULL, 'T'},
         {"threads", required_argument, NULL, 'n'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-per-client", required_argument, NULL, 'P'},
+        {"header-timeout", required_argument, NULL, 'H'},
+        {"body-timeout", required_argument, NULL, 'Y'},
+        {"trusted-proxy", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
     const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
     const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
     long rate = 120, max_body = 256 * 1024, timeout_ms = 5000;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int local = 0, c, norigins = 0;
-    const char *origins[MAX_ORIGINS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cores > 0 ? (unsigned)cores : 1;
+    web_guard_limits limits = {.max_connections = 512, .max_per_client = 64,
+                               .header_timeout = 10, .body_timeout = 30};
+    int local = 0, c, norigins = 0, nproxies = 0;
+    const char *origins[MAX_ORIGINS], *proxies[MAX_PROXIES];
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -731,8 +752,23 @@ int cmd_web(int argc, char **argv)
             if (*end || timeout_ms < 1 || timeout_ms > 600000) goto usage;
             break;
         case 'n':
-            threads = strtol(optarg, &end, 10);
-            if (*end || threads < 1 || threads > 256) goto usage;
+            if (parse_count(optarg, 1, 256, &threads) != 0) goto usage;
+            break;
+        case 'C':
+            if (parse_count(optarg, 4, 65536, &limits.max_connections) != 0) goto usage;
+            break;
+        case 'P':
+            if (parse_count(optarg, 1, 65536, &limits.max_per_client) != 0) goto usage;
+            break;
+        case 'H':
+            if (parse_count(optarg, 1, 3600, &limits.header_timeout) != 0) goto usage;
+            break;
+        case 'Y':
+            if (parse_count(optarg, 1, 3600, &limits.body_timeout) != 0) goto usage;
+            break;
+        case 'X':
+            if (nproxies == MAX_PROXIES) goto usage;
+            proxies[nproxies++] = optarg;
             break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: goto usage;
@@ -760,6 +796,15 @@ int cmd_web(int argc, char **argv)
     int rc = EXIT_SETUP;
     char err[1024];
     struct MHD_Daemon *d = NULL;
+    if (!(w.guard = web_guard_new(&limits)))
+        goto done;
+    for (int i = 0; i < nproxies; i++)
+        if (web_guard_trust(w.guard, proxies[i]) != 0) {
+            cli_error("--trusted-proxy wants an address or ADDR/PREFIX, e.g. 10.0.0.5 or "
+                      "10.0.0.0/24, not \"%s\"", proxies[i]);
+            rc = EXIT_USAGE;
+            goto done;
+        }
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
         if (read_static(dir, &w.files[i]) != 0)
             goto done;
@@ -770,7 +815,7 @@ int cmd_web(int argc, char **argv)
         goto done;
     }
 
-    /* signals are taken by sigwait below; block them before any thread
+    /* signals are taken by sigtimedwait below; block them before any thread
      * starts (backend, store, ZeroMQ's, MHD's) so that all inherit the mask */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -793,18 +838,22 @@ int cmd_web(int argc, char **argv)
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
                              MHD_ALLOW_SUSPEND_RESUME |
                              (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
+                         0, web_guard_accept, w.guard, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 256u,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_CONNECTION, web_guard_connection, w.guard,
+                         /* an idle limit behind the guard's deadlines */
+                         MHD_OPTION_CONNECTION_TIMEOUT, limits.body_timeout,
+                         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_END);
     if (!d) {
         cli_error("cannot listen on %s (in use, or not an address of this machine?)", bind);
         goto done;
     }
     fprintf(stderr, "hubao web: serving http://%s/ (%s%s)\n", bind,
             local ? "models loaded here" : "hubaod at ", local ? "" : endpoint);
-    int sig;
-    sigwait(&sigs, &sig);
+    /* wait for a signal, cutting connections past their deadlines meanwhile */
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    while (sigtimedwait(&sigs, NULL, &tick) < 0)
+        web_guard_sweep(w.guard);
     rc = 0;
 done:
     /* answer every suspended connection before MHD stops (it must not stop
@@ -815,6 +864,7 @@ done:
         MHD_stop_daemon(d);
     web_backend_free(w.backend);
     web_pool_free(w.store);
+    web_guard_free(w.guard);
     cli_feedback_close(w.feedback);
     free(w.slots);
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
