@@ -323,21 +323,7 @@ static void receive_replies(web_backend *b)
 {
     for (;;) {
         zmq_msg_t frame[3];
-        int n = 0, more = 1;
-        while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, b->sock, n ? 0 : ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
-                break;
-            }
-            more = zmq_msg_more(&m);
-            if (n < 3) {
-                zmq_msg_init(&frame[n]);
-                zmq_msg_move(&frame[n++], &m);
-            }
-            zmq_msg_close(&m);
-        }
+        int n = cli_recv_frames(b->sock, frame, 3, ZMQ_DONTWAIT);
         if (n == 0)
             return;
         uint64_t seq;
