@@ -715,7 +715,7 @@ int cmd_web(int argc, char **argv)
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
     const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
     const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
-    long rate = 120, max_body = 256 * 1024, timeout_ms = 5000;
+    long rate = 120, max_body = 256L * 1024, timeout_ms = 5000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cores > 0 ? (unsigned)cores : 1;
     web_guard_limits limits = {.max_connections = 512, .max_per_client = 64,
@@ -851,7 +851,7 @@ int cmd_web(int argc, char **argv)
     fprintf(stderr, "hubao web: serving http://%s/ (%s%s)\n", bind,
             local ? "models loaded here" : "hubaod at ", local ? "" : endpoint);
     /* wait for a signal, cutting connections past their deadlines meanwhile */
-    const struct timespec tick = {0, 250 * 1000 * 1000};
+    const struct timespec tick = {0, 250000000L};
     while (sigtimedwait(&sigs, NULL, &tick) < 0)
         web_guard_sweep(w.guard);
     rc = 0;

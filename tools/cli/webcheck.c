@@ -228,14 +228,14 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
 
 static void unlink_pending(web_backend *b, pending *p)
 {
-    if (p->prev)
-        p->prev->next = p->next;
-    else
+    if (p == b->head)
         b->head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
     else
+        p->prev->next = p->next;
+    if (p == b->tail)
         b->tail = p->prev;
+    else
+        p->next->prev = p->prev;
     if (!p->sent)
         b->unsent--;
 }
@@ -408,16 +408,14 @@ static int submit(web_backend *b, const char *body, size_t len, int health,
                    .done = done,
                    .ctx = ctx};
     pthread_mutex_lock(&b->lock);
-    int stopping = b->stopping;
-    if (!stopping) {
-        p->next = b->submitted;
-        b->submitted = p;
-    }
-    pthread_mutex_unlock(&b->lock);
-    if (stopping) {
+    if (b->stopping) {
+        pthread_mutex_unlock(&b->lock);
         free(p);
         return -1;
     }
+    p->next = b->submitted;
+    b->submitted = p;
+    pthread_mutex_unlock(&b->lock);
     /* a full pipe already holds a wake-up: losing this byte is fine */
     ssize_t ignored = write(b->wake[1], "", 1);
     (void)ignored;

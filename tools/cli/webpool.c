@@ -86,20 +86,18 @@ int web_pool_submit(web_pool *p, web_pool_job_fn *fn, void *arg)
         return -1;
     *j = (job){NULL, fn, arg};
     pthread_mutex_lock(&p->lock);
-    int stopping = p->stopping;
-    if (!stopping) {
-        if (p->tail)
-            p->tail->next = j;
-        else
-            p->head = j;
-        p->tail = j;
-        pthread_cond_signal(&p->ready);
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (stopping) {
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->lock);
         free(j);
         return -1;
     }
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->ready);
+    pthread_mutex_unlock(&p->lock);
     return 0;
 }
 
@@ -111,7 +109,7 @@ void web_pool_stop(web_pool *p)
     p->stopping = 1;
     pthread_cond_broadcast(&p->ready);
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->nthreads; i++)
+    for (int i = 0; p->workers && i < p->nthreads; i++)
         if (p->workers[i].started)
             pthread_join(p->workers[i].thread, NULL);
     p->stopped = 1;
@@ -122,7 +120,7 @@ void web_pool_free(web_pool *p)
     if (!p)
         return;
     web_pool_stop(p);
-    for (int i = 0; i < p->nthreads; i++)
+    for (int i = 0; p->workers && i < p->nthreads; i++)
         if (p->fini && p->workers[i].state)
             p->fini(p->workers[i].state);
     free(p->workers);
