@@ -1,10 +1,13 @@
 #!/bin/sh
 # End-to-end test of `hubao web` (the AddressSanitizer build): train small
-# models, start web servers on free loopback ports (two with --local, one in
-# front of a real hubaod), test every API error class with
-# tests/integration/web_api.py, export the feedback, then drive the page in
-# headless Chromium with tests/integration/web_page.js (playwright-core,
-# installed once under build/node).  Screenshots go to
+# models, start web servers on free loopback ports (four with --local, one
+# in front of a real hubaod), test every API error class with
+# tests/integration/web_api.py, export the feedback, check with
+# tests/integration/web_stall.py that slow clients are cut off and cannot
+# lock others out, that limits follow X-Forwarded-For only from a trusted
+# proxy, and that a stopped hubaod worker holds up no other request, then
+# drive the page in headless Chromium with tests/integration/web_page.js
+# (playwright-core, installed once under build/node).  Screenshots go to
 # build/tests/screenshots/; with UPDATE_SCREENSHOT=1 the Chinese verdict
 # also becomes docs/hotline.png (the README's picture), so a test run does
 # not leave the checkout modified.
@@ -57,6 +60,8 @@ printf '# hubao feed copy v1\nd evil-bank.top\n# end 1\n' >"$TMP/feeds/testfeed.
 expect "--help lists the options" sh -c '"$1" web --help | grep -q -- "--rate N"' _ "$HUBAO"
 "$HUBAO" web --bind nonsense >/dev/null 2>&1
 expect "a bad --bind is a usage error" test $? -eq 2
+"$HUBAO" web --trusted-proxy 10.0.0.0/33 --db "$TMP/x.db" >/dev/null 2>&1
+expect "a bad --trusted-proxy is a usage error" test $? -eq 2
 "$HUBAO" web --local --models "$TMP/none" --bind 127.0.0.1:1 --db "$TMP/x.db" 2>"$TMP/none.err"
 expect "missing models exit 3" test $? -eq 3
 "$HUBAO" web --local --models "$TMP/models" --static "$TMP/none" --db "$TMP/x.db" 2>"$TMP/static.err"
@@ -87,15 +92,32 @@ expect "hubao train accepts the export" test -s "$TMP/retrained/manifest.json"
 "$HUBAO" feedback export --since 2999-01-01 --db "$TMP/main.db" >"$TMP/none.tsv"
 expect "--since filters by date" test ! -s "$TMP/none.tsv"
 
-kill -TERM "$MAIN_PID" "$LIMITED_PID"
+# ---- slow and greedy clients ------------------------------------------------
+# 256 connections from 8 addresses that send a byte at a time; behind a
+# trusted proxy, limits that follow the client it names
+web slow --local --models "$TMP/models" --db "$TMP/slow.db" --header-timeout 2 \
+  --body-timeout 3 --max-connections 64 --max-per-client 16
+SLOW_PID=$PID
+timeout 60 python3 tests/integration/web_stall.py slowloris "$URL" 2 3
+expect "slow connections are cut off and cannot lock new clients out" test $? -eq 0
+web proxied --local --models "$TMP/models" --db "$TMP/proxied.db" --trusted-proxy 127.0.0.1 \
+  --rate 3 --max-per-client 4
+PROXIED_PID=$PID
+timeout 60 python3 tests/integration/web_stall.py proxy "$URL"
+expect "behind a trusted proxy the limits follow X-Forwarded-For, nobody else's" test $? -eq 0
+
+kill -TERM "$MAIN_PID" "$LIMITED_PID" "$SLOW_PID" "$PROXIED_PID"
 i=0
-while { running "$MAIN_PID" || running "$LIMITED_PID"; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-wait "$MAIN_PID"; st1=$?
-wait "$LIMITED_PID"; st2=$?
-expect "SIGTERM stops the server cleanly (exit 0, no leaks)" test "$st1" -eq 0 -a "$st2" -eq 0
+while { running "$MAIN_PID" || running "$LIMITED_PID" || running "$SLOW_PID" ||
+        running "$PROXIED_PID"; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+st=0
+for p in "$MAIN_PID" "$LIMITED_PID" "$SLOW_PID" "$PROXIED_PID"; do
+  wait "$p" || st=$?
+done
+expect "SIGTERM stops the servers cleanly (exit 0, no leaks)" test "$st" -eq 0
 
 # ---- in front of a real hubaod ---------------------------------------------
-"$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 1 --models "$TMP/models" --feeds "$TMP/feeds" 2>"$TMP/hubaod.log" &
+"$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 2 --models "$TMP/models" --feeds "$TMP/feeds" 2>"$TMP/hubaod.log" &
 D_PID=$!
 PIDS="$PIDS $D_PID"
 EP=""; i=0
@@ -113,6 +135,14 @@ expect "healthz reports hubaod's models" python3 -c '
 import json, sys
 h = json.load(open(sys.argv[1]))
 assert h["ready"] and h["mode"] == "server" and "fraud" in h["models"], h' "$TMP/health.json"
+
+# one slow answer holds up nobody: 50 checks and a /healthz at once while
+# one, then both, of hubaod's workers are stopped (SIGSTOP, then SIGCONT)
+timeout 60 python3 tests/integration/web_stall.py one-paused "$FRONT" "$D_PID"
+expect "a stopped worker holds up no other check, nor /healthz" test $? -eq 0
+timeout 60 python3 tests/integration/web_stall.py all-paused "$FRONT" "$D_PID" 1.5
+expect "with every worker stopped all checks time out at once, /healthz answers" test $? -eq 0
+PIDS="$PIDS $(pgrep -P "$D_PID")"
 
 # the page, in headless Chromium
 if [ ! -d build/node/node_modules/playwright-core ]; then

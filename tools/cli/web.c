@@ -7,15 +7,23 @@
  *   POST /api/feedback   staff say a verdict was right or wrong (SQLite)
  *   GET  /healthz        ready or not, with the model versions
  *
- * libmicrohttpd runs everything on one event thread, so the rate limiter,
- * the check backend (webcheck.h) and the feedback store need no locks; a
- * hotline's load is a few requests a minute, and a check is milliseconds.
+ * libmicrohttpd reads and writes every connection on one event thread,
+ * which also keeps the rate limiter, so that needs no lock.  Nothing that
+ * can be slow runs there: a check, a health check and a feedback write
+ * suspend their connection (MHD_suspend_connection) and are handed to a
+ * backend thread (webcheck.h: hubaod over ZeroMQ, or a pool of classifier
+ * threads) or to the feedback thread (webpool.h; SQLite and its fsync),
+ * whose answer resumes the connection.  So a check that waits seconds for
+ * a stopped hubaod worker holds up no other request: each waits only for
+ * its own answer, and for --timeout-ms at most.
  *
  * Safety: bodies over --max-body get 413 (the rest is read and dropped, not
- * stored); each client IP has a token bucket of --rate requests a minute on
- * /api/...; with --token every /api/... request needs `Authorization: Bearer
- * TOKEN`; every response carries a strict CSP (no inline script or style,
- * nothing from another origin) and friends.  Message texts are never
+ * stored); slow and greedy clients are cut off and capped by webguard.h
+ * (header and body deadlines, connection shares, trusted proxies); each
+ * client has a token bucket of --rate requests a minute on /api/...; with
+ * --token every /api/... request needs `Authorization: Bearer TOKEN`;
+ * every response carries a strict CSP (no inline script or style, nothing
+ * from another origin) and friends.  Message texts are never
  * logged: the server writes one start-up line and errors about itself.
  */
 #include <arpa/inet.h>
@@ -30,6 +38,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -38,6 +47,8 @@
 #include "feedback.h"
 #include "protocol.h"
 #include "webcheck.h"
+#include "webguard.h"
+#include "webpool.h"
 
 static const char USAGE[] =
     "usage: hubao web [OPTIONS]\n"
@@ -60,6 +71,16 @@ static const char USAGE[] =
     "  --allow-origin O    a browser origin besides the page's own that may\n"
     "                      call /api/* (e.g. https://hotline.example.org; repeat)\n"
     "  --timeout-ms N      how long to wait for hubaod (default 5000)\n"
+    "  --threads N         with --local: classifier threads (default: one per core)\n"
+    "  --max-connections N open connections at most (default 512; the last\n"
+    "                      quarter is kept for clients holding none)\n"
+    "  --max-per-client N  connections (behind a trusted proxy: requests in\n"
+    "                      progress) one client may hold (default 64)\n"
+    "  --header-timeout S  seconds a connection has to send a request's headers\n"
+    "                      (default 10)\n"
+    "  --body-timeout S    seconds to send the body, and to read the reply (default 30)\n"
+    "  --trusted-proxy A   believe X-Forwarded-For from address A (or A/PREFIX):\n"
+    "                      limits then apply to the client it names (repeat)\n"
     "\n"
     "Stops on SIGINT or SIGTERM.  Exit codes: 0 stopped; 2 usage; 3 could not\n"
     "load models, the page or the database, or bind the address.\n";
@@ -75,16 +96,18 @@ typedef struct static_file {
 } static_file;
 
 typedef struct rate_slot {
-    char ip[INET6_ADDRSTRLEN];
+    char client[WEB_CLIENT_MAX];
     double tokens;
     double last; /* seconds, monotonic */
 } rate_slot;
 
-enum { MAX_ORIGINS = 8 };
+enum { MAX_ORIGINS = 8, MAX_PROXIES = 16 };
 
 typedef struct web {
+    web_guard *guard;
     web_backend *backend;
-    cli_feedback *feedback;
+    cli_feedback *feedback; /* used on the store thread only */
+    web_pool *store;        /* one thread: feedback writes */
     static_file files[3];
     const char *token;
     const char *origins[MAX_ORIGINS]; /* --allow-origin */
@@ -94,11 +117,23 @@ typedef struct web {
     rate_slot *slots;   /* RATE_SLOTS */
 } web;
 
-/* What is kept between the calls MHD makes for one request. */
+typedef enum { JOB_NONE, JOB_CHECK, JOB_HEALTH, JOB_FEEDBACK } job_kind;
+
+/* What is kept between the calls MHD makes for one request.  While the
+ * connection is suspended a backend or store thread owns the answer
+ * fields and sets answered last, then resumes the connection; the event
+ * thread reads them when MHD calls the handler again. */
 typedef struct request {
     char *body;
     size_t len, cap;
     int too_big;
+    char client[WEB_CLIENT_MAX]; /* whom it is from (webguard.h) */
+    struct MHD_Connection *conn;
+    job_kind job;    /* what is (or was) answering off the event thread */
+    int answered;
+    char *reply;     /* the answer, malloc'd; NULL: none came */
+    size_t reply_len;
+    unsigned status; /* JOB_FEEDBACK: the answer's HTTP status */
 } request;
 
 static double now_s(void)
@@ -108,30 +143,30 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take a token from ip's bucket (capacity rate, refilled at rate per
- * minute).  Returns 1 if allowed.  A full table evicts the least recently
+/* Take a token from the bucket of client (as web_guard_request names it):
+ * capacity rate, refilled at rate per minute.  Returns 1 if allowed.  A full table evicts the least recently
  * seen of the probed slots: at worst a busy attacker resets someone's
  * bucket, never blocks them. */
-static int rate_allow(web *w, const char *ip)
+static int rate_allow(web *w, const char *client)
 {
     if (w->rate <= 0)
         return 1;
     uint32_t h = 2166136261u;
-    for (const char *p = ip; *p; p++)
+    for (const char *p = client; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     double t = now_s();
     rate_slot *pick = NULL;
     for (int i = 0; i < RATE_PROBE; i++) {
         rate_slot *s = &w->slots[(h + (uint32_t)i) % RATE_SLOTS];
-        if (strcmp(s->ip, ip) == 0) {
+        if (strcmp(s->client, client) == 0) {
             pick = s;
             break;
         }
-        if (!pick || s->ip[0] == '\0' || (pick->ip[0] && s->last < pick->last))
+        if (!pick || s->client[0] == '\0' || (pick->client[0] && s->last < pick->last))
             pick = s;
     }
-    if (strcmp(pick->ip, ip) != 0) {
-        snprintf(pick->ip, sizeof pick->ip, "%s", ip);
+    if (strcmp(pick->client, client) != 0) {
+        snprintf(pick->client, sizeof pick->client, "%s", client);
         pick->tokens = w->rate;
         pick->last = t;
     }
@@ -145,30 +180,19 @@ static int rate_allow(web *w, const char *ip)
     return 1;
 }
 
-static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, cap, "?");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)cap);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)cap);
-}
-
-/* Queue a response with the security headers every response carries. */
+/* Queue a response with the security headers every response carries.  A
+ * MUST_FREE buffer is freed whatever happens. */
 static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
                                      const char *type, const char *data, size_t len,
                                      enum MHD_ResponseMemoryMode mode)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mode);
-    if (!r)
+    if (!r) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free((void *)data);
         return MHD_NO;
+    }
+    web_guard_replying(c);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -187,14 +211,15 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
     return ret;
 }
 
+static const char JSON_TYPE[] = "application/json; charset=utf-8";
+
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
     char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
     json_decref(j);
     if (!s)
         return MHD_NO;
-    return send_response(c, status, "application/json; charset=utf-8", s, strlen(s),
-                         MHD_RESPMEM_MUST_FREE);
+    return send_response(c, status, JSON_TYPE, s, strlen(s), MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
@@ -219,60 +244,18 @@ static unsigned status_of(const char *code)
     return MHD_HTTP_BAD_REQUEST;
 }
 
-/* POST /api/check: refuse what is malformed here (so a bad request is a 4xx
- * even while hubaod is down), then let the backend answer. */
-/* Control commands (stats, reload, ping) are hubaod's, on its own socket;
- * the web API answers checks only. */
-static int has_control(const json_t *req)
-{
-    if (json_is_object(req))
-        return json_object_get(req, "control") != NULL;
-    size_t i;
-    const json_t *item;
-    json_array_foreach(req, i, item)
-    {
-        if (json_is_object(item) && json_object_get(item, "control"))
-            return 1;
-    }
-    return 0;
-}
+/* ---- answers made off the event thread -------------------------------- */
 
-static enum MHD_Result api_check(web *w, struct MHD_Connection *c, const request *rq)
+/* The answer to rq's job has come (on a backend or the store thread):
+ * keep it and have MHD call the handler again, which sends it.  Nothing
+ * may touch rq after the resume: the event thread owns it again. */
+static void answered(void *ctx, char *reply, size_t len)
 {
-    hb_request_error rerr;
-    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
-    if (!req)
-        return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
-    if (has_control(req)) {
-        json_decref(req);
-        return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
-                          "control commands are not accepted over HTTP; use hubaod's "
-                          "own socket");
-    }
-    if (json_is_object(req)) {
-        hb_request_item it;
-        if (hb_request_item_check(req, &it, &rerr) != 0) {
-            json_t *e = hb_error_reply(it.id, rerr.code, rerr.message);
-            json_decref(req);
-            return send_json(c, status_of(rerr.code), e);
-        }
-    }
-    json_decref(req);
-    size_t n = 0;
-    char *reply = web_backend_check(w->backend, rq->body, rq->len, &n);
-    if (!reply)
-        return send_error(c, MHD_HTTP_BAD_GATEWAY, "service_unavailable",
-                          "the classifier service (hubaod) did not answer; "
-                          "is it running?");
-    /* a single item's error (empty, too long) is the request's status */
-    unsigned status = MHD_HTTP_OK;
-    json_t *j = json_loadb(reply, n, 0, NULL);
-    if (json_is_object(j))
-        status = status_of(json_string_value(
-            json_object_get(json_object_get(j, "error"), "code")));
-    json_decref(j);
-    return send_response(c, status, "application/json; charset=utf-8", reply, n,
-                         MHD_RESPMEM_MUST_FREE);
+    request *rq = ctx;
+    rq->reply = reply;
+    rq->reply_len = len;
+    rq->answered = 1;
+    MHD_resume_connection(rq->conn);
 }
 
 /* A string member, or NULL. */
@@ -281,29 +264,30 @@ static const char *str_of(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* POST /api/feedback: {"verdict": reply or {"verdict": ..}, "text": ..,
- * "correct": bool, "label": .., "fraud_type": ..}. */
-static enum MHD_Result api_feedback(web *w, struct MHD_Connection *c, const request *rq)
+/* Store feedback {"verdict": reply or {"verdict": ..}, "text": ..,
+ * "correct": bool, "label": .., "fraud_type": ..} and make its answer
+ * (owned), with the HTTP status in *status. */
+static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *status)
 {
     json_error_t jerr;
     json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    *status = MHD_HTTP_BAD_REQUEST;
     if (!j) {
         char msg[256];
         snprintf(msg, sizeof msg, "body is not JSON: %s (line %d, column %d)", jerr.text,
                  jerr.line, jerr.column);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_MALFORMED_JSON, msg);
+        return hb_error_reply(NULL, HB_CODE_MALFORMED_JSON, msg);
     }
     const json_t *text = json_object_get(j, "text");
     const json_t *correct = json_object_get(j, "correct");
     const json_t *v = json_object_get(j, "verdict");
-    enum MHD_Result ret;
+    json_t *answer;
     if (!json_is_string(text)) {
-        ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_MISSING_TEXT,
-                         "feedback has no string \"text\"");
+        answer = hb_error_reply(NULL, HB_CODE_MISSING_TEXT, "feedback has no string \"text\"");
     } else if (!json_is_boolean(correct) || !(json_is_object(v) || json_is_string(v))) {
-        ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_INVALID_REQUEST,
-                         "feedback needs \"verdict\" (the reply, or its verdict name) and "
-                         "\"correct\": true or false");
+        answer = hb_error_reply(NULL, HB_CODE_INVALID_REQUEST,
+                                "feedback needs \"verdict\" (the reply, or its verdict name) "
+                                "and \"correct\": true or false");
     } else {
         /* the verdict's fraud type is that of its headline task */
         const char *name = json_is_string(v) ? json_string_value(v) : str_of(v, "verdict");
@@ -327,18 +311,139 @@ static enum MHD_Result api_feedback(web *w, struct MHD_Connection *c, const requ
                               : NULL,
         };
         char err[512];
-        long long id = cli_feedback_add(w->feedback, &r, err, sizeof err);
+        long long id = cli_feedback_add(fb, &r, err, sizeof err);
         free(models_s);
-        if (id > 0)
-            ret = send_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:b}", "id", (json_int_t)id,
-                                                           "stored", 1));
-        else if (strncmp(err, "cannot store", 12) == 0)
-            ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", err);
-        else
-            ret = send_error(c, MHD_HTTP_BAD_REQUEST, HB_CODE_INVALID_REQUEST, err);
+        if (id > 0) {
+            *status = MHD_HTTP_CREATED;
+            answer = json_pack("{s:I, s:b}", "id", (json_int_t)id, "stored", 1);
+        } else if (strncmp(err, "cannot store", 12) == 0) {
+            *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            answer = hb_error_reply(NULL, "internal", err);
+        } else {
+            answer = hb_error_reply(NULL, HB_CODE_INVALID_REQUEST, err);
+        }
     }
     json_decref(j);
-    return ret;
+    return answer;
+}
+
+/* A store-thread job (webpool.h): write one piece of feedback.  The
+ * thread's state is the feedback store, which only that thread uses. */
+static void store_feedback(void *state, void *job)
+{
+    request *rq = job;
+    unsigned status;
+    json_t *j = feedback_answer(state, rq, &status);
+    char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
+    json_decref(j);
+    rq->status = status;
+    answered(rq, s, s ? strlen(s) : 0);
+}
+
+/* Suspend c and hand rq's job to the thread that answers it; MHD calls
+ * the handler again once answered() has run. */
+static enum MHD_Result start_job(web *w, struct MHD_Connection *c, request *rq,
+                                 job_kind job)
+{
+    rq->job = job;
+    web_guard_waiting(c);
+    MHD_suspend_connection(c);
+    int rc = job == JOB_CHECK    ? web_backend_check(w->backend, rq->body ? rq->body : "",
+                                                     rq->len, answered, rq)
+             : job == JOB_HEALTH ? web_backend_health(w->backend, answered, rq)
+                                 : web_pool_submit(w->store, store_feedback, rq);
+    if (rc != 0) { /* stopping, or out of memory */
+        rq->job = JOB_NONE;
+        answered(rq, NULL, 0);
+    }
+    return MHD_YES;
+}
+
+/* The HTTP status of a check's reply: a single item's error (empty, too
+ * long) is the request's; a batch is 200, its items carry their own. */
+static unsigned check_status(const char *reply, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", reply[i]))
+        i++;
+    if (i == len || reply[i] != '{')
+        return MHD_HTTP_OK;
+    json_t *j = json_loadb(reply, len, 0, NULL);
+    unsigned status =
+        status_of(json_string_value(json_object_get(json_object_get(j, "error"), "code")));
+    json_decref(j);
+    return status;
+}
+
+/* Send the answer a job left in rq. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq)
+{
+    char *reply = rq->reply;
+    size_t n = rq->reply_len;
+    rq->reply = NULL; /* send_response owns it now */
+    if (rq->job == JOB_NONE)
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, HB_CODE_SHUTTING_DOWN,
+                          "the web server is stopping (or out of memory); try again");
+    if (!reply && rq->job == JOB_CHECK)
+        return send_error(c, MHD_HTTP_BAD_GATEWAY, "service_unavailable",
+                          "the classifier service (hubaod) did not answer; "
+                          "is it running?");
+    if (!reply)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+    unsigned status = rq->status;
+    if (rq->job == JOB_CHECK) {
+        status = check_status(reply, n);
+    } else if (rq->job == JOB_HEALTH) {
+        json_t *h = json_loadb(reply, n, 0, NULL);
+        status = json_is_true(json_object_get(h, "ready")) ? MHD_HTTP_OK
+                                                           : MHD_HTTP_SERVICE_UNAVAILABLE;
+        json_decref(h);
+    }
+    return send_response(c, status, JSON_TYPE, reply, n, MHD_RESPMEM_MUST_FREE);
+}
+
+/* ---- requests answered on the event thread ---------------------------- */
+
+/* Control commands (stats, reload, ping) are hubaod's, on its own socket;
+ * the web API answers checks only. */
+static int has_control(const json_t *req)
+{
+    if (json_is_object(req))
+        return json_object_get(req, "control") != NULL;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(req, i, item)
+    {
+        if (json_is_object(item) && json_object_get(item, "control"))
+            return 1;
+    }
+    return 0;
+}
+
+/* POST /api/check: refuse what is malformed here (so a bad request is a 4xx
+ * even while hubaod is down), then let the backend answer. */
+static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
+{
+    hb_request_error rerr;
+    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
+    if (!req)
+        return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
+    if (has_control(req)) {
+        json_decref(req);
+        return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+                          "control commands are not accepted over HTTP; use hubaod's "
+                          "own socket");
+    }
+    if (json_is_object(req)) {
+        hb_request_item it;
+        if (hb_request_item_check(req, &it, &rerr) != 0) {
+            json_t *e = hb_error_reply(it.id, rerr.code, rerr.message);
+            json_decref(req);
+            return send_json(c, status_of(rerr.code), e);
+        }
+    }
+    json_decref(req);
+    return start_job(w, c, rq, JOB_CHECK);
 }
 
 /* Constant-time comparison of the Authorization header with the token. */
@@ -426,9 +531,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
+        rq->conn = c;
         *con_cls = rq;
+        if (web_guard_request(c, rq->client, sizeof rq->client) != 0)
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_connections",
+                              "this client has too many requests in progress; let them "
+                              "finish first");
         return MHD_YES;
     }
+    if (rq->answered)
+        return send_answer(c, rq);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -459,14 +571,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
                           "Content-Length is given twice with different values");
     if (strncmp(url, "/api/", 5) == 0) {
-        char ip[INET6_ADDRSTRLEN];
-        client_ip(c, ip, sizeof ip);
         /* authentication first: requests without the token must not spend
          * the bucket of a client that has it */
         if (!authorised(w, c))
             return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                               "this API needs \"Authorization: Bearer TOKEN\"");
-        if (!rate_allow(w, ip))
+        if (!rate_allow(w, rq->client))
             return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
                               "too many requests from this address; wait a minute");
         if (!post)
@@ -488,14 +598,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (strcmp(url, "/api/check") == 0)
             return api_check(w, c, rq);
         if (strcmp(url, "/api/feedback") == 0)
-            return api_feedback(w, c, rq);
+            return start_job(w, c, rq, JOB_FEEDBACK);
         return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such API");
     }
-    if (strcmp(url, "/healthz") == 0 && get) {
-        json_t *h = web_backend_health(w->backend);
-        int ready = json_is_true(json_object_get(h, "ready"));
-        return send_json(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, h);
-    }
+    if (strcmp(url, "/healthz") == 0 && get)
+        return start_job(w, c, rq, JOB_HEALTH);
     for (size_t i = 0; get && i < sizeof w->files / sizeof w->files[0]; i++)
         if (strcmp(url, w->files[i].name) == 0 ||
             (i == 0 && strcmp(url, "/index.html") == 0))
@@ -508,11 +615,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
+    web_guard_done(c);
     request *rq = *con_cls;
     if (rq) {
         free(rq->body);
+        free(rq->reply);
         free(rq);
     }
     *con_cls = NULL;
@@ -537,6 +645,17 @@ static int read_static(const char *dir, static_file *f)
         cli_error("cannot read %s (over %d bytes, or an I/O error)", path, MAX_STATIC);
         return -1;
     }
+    return 0;
+}
+
+/* Parse a whole number from lo to hi into *out.  0, or -1. */
+static int parse_count(const char *s, long lo, long hi, unsigned *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
     return 0;
 }
 
@@ -585,14 +704,24 @@ int cmd_web(int argc, char **argv)
         {"max-body", required_argument, NULL, 'B'},
         {"allow-origin", required_argument, NULL, 'O'},
         {"timeout-ms", required_argument, NULL, 'T'},
+        {"threads", required_argument, NULL, 'n'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-per-client", required_argument, NULL, 'P'},
+        {"header-timeout", required_argument, NULL, 'H'},
+        {"body-timeout", required_argument, NULL, 'Y'},
+        {"trusted-proxy", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
     const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
     const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
-    long rate = 120, max_body = 256 * 1024, timeout_ms = 5000;
-    int local = 0, c, norigins = 0;
-    const char *origins[MAX_ORIGINS];
+    long rate = 120, max_body = 256L * 1024, timeout_ms = 5000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cores > 0 ? (unsigned)cores : 1;
+    web_guard_limits limits = {.max_connections = 512, .max_per_client = 64,
+                               .header_timeout = 10, .body_timeout = 30};
+    int local = 0, c, norigins = 0, nproxies = 0;
+    const char *origins[MAX_ORIGINS], *proxies[MAX_PROXIES];
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -622,6 +751,25 @@ int cmd_web(int argc, char **argv)
             timeout_ms = strtol(optarg, &end, 10);
             if (*end || timeout_ms < 1 || timeout_ms > 600000) goto usage;
             break;
+        case 'n':
+            if (parse_count(optarg, 1, 256, &threads) != 0) goto usage;
+            break;
+        case 'C':
+            if (parse_count(optarg, 4, 65536, &limits.max_connections) != 0) goto usage;
+            break;
+        case 'P':
+            if (parse_count(optarg, 1, 65536, &limits.max_per_client) != 0) goto usage;
+            break;
+        case 'H':
+            if (parse_count(optarg, 1, 3600, &limits.header_timeout) != 0) goto usage;
+            break;
+        case 'Y':
+            if (parse_count(optarg, 1, 3600, &limits.body_timeout) != 0) goto usage;
+            break;
+        case 'X':
+            if (nproxies == MAX_PROXIES) goto usage;
+            proxies[nproxies++] = optarg;
+            break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: goto usage;
         }
@@ -648,6 +796,15 @@ int cmd_web(int argc, char **argv)
     int rc = EXIT_SETUP;
     char err[1024];
     struct MHD_Daemon *d = NULL;
+    if (!(w.guard = web_guard_new(&limits)))
+        goto done;
+    for (int i = 0; i < nproxies; i++)
+        if (web_guard_trust(w.guard, proxies[i]) != 0) {
+            cli_error("--trusted-proxy wants an address or ADDR/PREFIX, e.g. 10.0.0.5 or "
+                      "10.0.0.0/24, not \"%s\"", proxies[i]);
+            rc = EXIT_USAGE;
+            goto done;
+        }
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
         if (read_static(dir, &w.files[i]) != 0)
             goto done;
@@ -657,15 +814,9 @@ int cmd_web(int argc, char **argv)
         cli_error("%s", err);
         goto done;
     }
-    w.backend = local ? web_backend_local(models, rules, feeds, err, sizeof err)
-                      : web_backend_remote(endpoint, (int)timeout_ms);
-    if (!w.backend) {
-        cli_error("%s", local ? err : "out of memory");
-        goto done;
-    }
 
-    /* signals are taken by sigwait below; block them before MHD starts
-     * its thread so that it inherits the mask */
+    /* signals are taken by sigtimedwait below; block them before any thread
+     * starts (backend, store, ZeroMQ's, MHD's) so that all inherit the mask */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -673,25 +824,47 @@ int cmd_web(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    w.backend = local ? web_backend_local(models, rules, feeds, (int)threads, err, sizeof err)
+                      : web_backend_remote(endpoint, (int)timeout_ms, err, sizeof err);
+    if (!w.backend) {
+        cli_error("%s", err);
+        goto done;
+    }
+    if (!(w.store = web_pool_new(1, NULL, NULL, w.feedback))) {
+        cli_error("cannot start the feedback thread");
+        goto done;
+    }
+
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                             MHD_ALLOW_SUSPEND_RESUME |
                              (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
+                         0, web_guard_accept, w.guard, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 256u,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_CONNECTION, web_guard_connection, w.guard,
+                         /* an idle limit behind the guard's deadlines */
+                         MHD_OPTION_CONNECTION_TIMEOUT, limits.body_timeout,
+                         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_END);
     if (!d) {
         cli_error("cannot listen on %s (in use, or not an address of this machine?)", bind);
         goto done;
     }
     fprintf(stderr, "hubao web: serving http://%s/ (%s%s)\n", bind,
             local ? "models loaded here" : "hubaod at ", local ? "" : endpoint);
-    int sig;
-    sigwait(&sigs, &sig);
+    /* wait for a signal, cutting connections past their deadlines meanwhile */
+    const struct timespec tick = {0, 250000000L};
+    while (sigtimedwait(&sigs, NULL, &tick) < 0)
+        web_guard_sweep(w.guard);
     rc = 0;
 done:
+    /* answer every suspended connection before MHD stops (it must not stop
+     * with one suspended); requests that come meanwhile get 503 */
+    web_backend_stop(w.backend);
+    web_pool_stop(w.store);
     if (d)
         MHD_stop_daemon(d);
     web_backend_free(w.backend);
+    web_pool_free(w.store);
+    web_guard_free(w.guard);
     cli_feedback_close(w.feedback);
     free(w.slots);
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)

@@ -2,41 +2,208 @@
  * webcheck.c - answer checks for `hubao web` (webcheck.h).
  *
  * Local mode does what a hubaod worker does with one body (parse, classify
- * each item, render with hb_verdict_to_json, add "id" and "models") on an
- * engine and session of its own.  Remote mode hands the body to the
- * pipelined client of stream.c with a window of one: a fresh ZeroMQ
- * connection per request costs well under a millisecond on loopback and
- * means a reply that arrives after its timeout can never be mistaken for
- * the next request's.
+ * each item, render with hb_verdict_to_json, add "id" and "models") on a
+ * pool of threads that share the engine (read-only once built) and own a
+ * session each.
+ *
+ * Remote mode is one dispatcher thread that owns a DEALER socket connected
+ * to hubaod, so every request can be in flight at once and ZeroMQ's socket
+ * is only ever touched by one thread.  Each request goes out as
+ * [seq][""][body] and hubaod returns the frames before the delimiter, so
+ * replies are matched by sequence number whatever order they come in; a
+ * request not answered timeout_ms after it was submitted is answered NULL
+ * and forgotten, so a late reply is dropped, never given to another
+ * request.  The socket is ZMQ_IMMEDIATE: while hubaod is down nothing is
+ * queued for it (a check waits for a connection until its deadline and is
+ * never sent stale; a health check says "not ready" at once).  Requests
+ * reach the thread through a mutex-guarded list and a byte on a pipe that
+ * zmq_poll watches beside the socket.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
 
 #include "cli.h"
 #include "protocol.h"
 #include "webcheck.h"
+#include "webpool.h"
 
 enum { MAX_BATCH = 256 };
 
+static const char STATS[] = "{\"control\":\"stats\"}";
+
+/* A request handed to the dispatcher, until it is answered. */
+typedef struct pending {
+    struct pending *prev, *next;
+    uint64_t seq;
+    int64_t deadline_ms; /* monotonic */
+    int health, sent;
+    const char *body; /* borrowed until done is called */
+    size_t len;
+    web_reply_fn *done;
+    void *ctx;
+} pending;
+
 struct web_backend {
-    hb_engine *engine;     /* local mode */
-    hb_session *session;
-    json_t *models;        /* {"task": "version"} of engine */
-    char *endpoint;        /* remote mode */
+    /* local mode */
+    hb_engine *engine;
+    json_t *models; /* {"task": "version"} of engine */
+    web_pool *pool;
+    /* remote mode */
     int timeout_ms;
+    void *zctx, *sock; /* the socket is the dispatcher's alone */
+    int wake[2];       /* pipe: submitter -> dispatcher */
+    pthread_t thread;
+    int started, stopped;
+    pthread_mutex_t lock; /* guards submitted and stopping */
+    pending *submitted;   /* newest first */
+    int stopping;
+    /* the dispatcher's own: in submission (= deadline) order */
+    pending *head, *tail;
+    size_t unsent;
+    uint64_t next_seq;
 };
 
-/* {"task": "version"} of every model the engine loaded. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* done(ctx, a copy of text), or done(ctx, NULL) when memory ran out. */
+static void answer_copy(web_reply_fn *done, void *ctx, const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    done(ctx, copy, copy ? len : 0);
+}
+
+/* done(ctx, j serialised); takes j. */
+static void answer_json(web_reply_fn *done, void *ctx, json_t *j)
+{
+    char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
+    json_decref(j);
+    done(ctx, s, s ? strlen(s) : 0);
+}
+
+/* An empty backend, or NULL when out of memory. */
+static web_backend *backend_new(void)
+{
+    web_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->wake[0] = b->wake[1] = -1;
+    pthread_mutex_init(&b->lock, NULL);
+    return b;
+}
+
+static json_t *health_json(int ready, const char *mode, json_t *models)
+{
+    return json_pack("{s:b, s:s, s:O}", "ready", ready, "mode", mode, "models", models);
+}
+
+/* ---- local mode --------------------------------------------------------- */
+
+typedef struct local_job {
+    web_backend *b;
+    const char *body;
+    size_t len;
+    web_reply_fn *done;
+    void *ctx;
+} local_job;
+
+/* A pool thread's own: its session, and its copy of the model versions
+ * (every reply holds a reference, and jansson's reference counts are not
+ * for sharing between threads). */
+typedef struct local_worker {
+    hb_session *session;
+    json_t *models;
+} local_worker;
+
+/* The reply to one item, as hubaod's handler makes it. */
+static json_t *local_item(const hb_engine *engine, local_worker *lw, const json_t *item)
+{
+    hb_request_item it;
+    hb_request_error rerr;
+    if (hb_request_item_check(item, &it, &rerr) != 0)
+        return hb_error_reply(it.id, rerr.code, rerr.message);
+    hb_render_options opt = hb_render_defaults();
+    hb_error err;
+    json_t *reply = hb_answer_item(engine, lw->session, &it, lw->models, &opt, &err);
+    if (!reply && err.code != HB_ENOMEM)
+        return hb_error_reply(it.id, hb_err_name(err.code), err.message);
+    return reply;
+}
+
+/* A pool job: classify one body on this thread. */
+static void local_check(void *state, void *arg)
+{
+    local_worker *lw = state;
+    local_job *j = arg;
+    const hb_engine *engine = j->b->engine;
+    hb_request_error rerr;
+    json_t *req = hb_request_parse(j->body, j->len, MAX_BATCH, &rerr);
+    json_t *reply;
+    if (!req) {
+        reply = hb_error_reply(NULL, rerr.code, rerr.message);
+    } else if (json_is_object(req)) {
+        reply = local_item(engine, lw, req);
+    } else {
+        reply = json_array();
+        for (size_t i = 0; reply && i < json_array_size(req); i++) {
+            json_t *r = local_item(engine, lw, json_array_get(req, i));
+            if (!r) {
+                json_decref(reply);
+                reply = NULL;
+                break;
+            }
+            json_array_append_new(reply, r);
+        }
+    }
+    json_decref(req);
+    answer_json(j->done, j->ctx, reply);
+    free(j);
+}
+
+static void local_worker_free(void *state)
+{
+    local_worker *lw = state;
+    hb_session_free(lw->session);
+    json_decref(lw->models);
+    free(lw);
+}
+
+static void *local_worker_new(void *arg)
+{
+    const web_backend *b = arg;
+    local_worker *lw = calloc(1, sizeof *lw);
+    if (lw && (!(lw->session = hb_session_new()) ||
+               !(lw->models = json_deep_copy(b->models)))) {
+        local_worker_free(lw);
+        return NULL;
+    }
+    return lw;
+}
+
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
-                               char *err, size_t cap)
+                               int threads, char *err, size_t cap)
 {
     char rules_buf[4096];
     const char *models_dir = cli_models_dir(models);
     const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
     feeds = cli_feeds_dir(feeds);
-    web_backend *b = calloc(1, sizeof *b);
+    web_backend *b = backend_new();
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_error e;
     if (!b) {
@@ -48,139 +215,271 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
         web_backend_free(b);
         return NULL;
     }
-    if (!(b->session = hb_session_new()) || !(b->models = hb_engine_versions_json(b->engine))) {
-        snprintf(err, cap, "out of memory");
+    if (!(b->models = hb_engine_versions_json(b->engine)) ||
+        !(b->pool = web_pool_new(threads, local_worker_new, local_worker_free, b))) {
+        snprintf(err, cap, "out of memory, or cannot start %d threads", threads);
         web_backend_free(b);
         return NULL;
     }
     return b;
 }
 
-web_backend *web_backend_remote(const char *endpoint, int timeout_ms)
+/* ---- remote mode: the dispatcher ---------------------------------------- */
+
+static void unlink_pending(web_backend *b, pending *p)
 {
-    web_backend *b = calloc(1, sizeof *b);
-    if (b && !(b->endpoint = strdup(endpoint))) {
-        free(b);
+    if (p == b->head)
+        b->head = p->next;
+    else
+        p->prev->next = p->next;
+    if (p == b->tail)
+        b->tail = p->prev;
+    else
+        p->next->prev = p->prev;
+    if (!p->sent)
+        b->unsent--;
+}
+
+/* Answer p with hubaod's reply (NULL: none) and forget it. */
+static void finish(web_backend *b, pending *p, const char *reply, size_t len)
+{
+    unlink_pending(b, p);
+    if (!p->health) {
+        if (reply)
+            answer_copy(p->done, p->ctx, reply, len);
+        else
+            p->done(p->ctx, NULL, 0);
+    } else {
+        json_t *stats = reply ? json_loadb(reply, len, 0, NULL) : NULL;
+        json_t *models = json_object_get(json_object_get(stats, "stats"), "models");
+        json_t *none = json_object();
+        answer_json(
+            p->done, p->ctx,
+            health_json(stats != NULL, "server", json_is_object(models) ? models : none));
+        json_decref(none);
+        json_decref(stats);
+    }
+    free(p);
+}
+
+/* Move what was submitted onto the dispatcher's list, oldest first.
+ * Returns 1 when the backend is stopping. */
+static int take_submitted(web_backend *b)
+{
+    char drain[64];
+    while (read(b->wake[0], drain, sizeof drain) > 0)
+        ;
+    pthread_mutex_lock(&b->lock);
+    pending *p = b->submitted;
+    int stopping = b->stopping;
+    b->submitted = NULL;
+    pthread_mutex_unlock(&b->lock);
+    pending *oldest = NULL;
+    while (p) { /* reverse newest-first into oldest-first */
+        pending *next = p->next;
+        p->next = oldest;
+        oldest = p;
+        p = next;
+    }
+    for (p = oldest; p; p = oldest) {
+        oldest = p->next;
+        p->seq = b->next_seq++;
+        p->next = NULL;
+        p->prev = b->tail;
+        if (b->tail)
+            b->tail->next = p;
+        else
+            b->head = p;
+        b->tail = p;
+        b->unsent++;
+    }
+    return stopping;
+}
+
+/* Send what is not sent yet.  With no connection to hubaod a check stays
+ * for later and a health check is answered "not ready" at once. */
+static void send_unsent(web_backend *b)
+{
+    pending *next;
+    for (pending *p = b->head; p && b->unsent; p = next) {
+        next = p->next;
+        if (p->sent)
+            continue;
+        if (zmq_send(b->sock, &p->seq, sizeof p->seq, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (p->health)
+                finish(b, p, NULL, 0);
+            continue;
+        }
+        /* the first frame is queued: the rest of the message cannot block */
+        zmq_send(b->sock, "", 0, ZMQ_SNDMORE);
+        zmq_send(b->sock, p->body, p->len, 0);
+        p->sent = 1;
+        b->unsent--;
+    }
+}
+
+/* Read every reply waiting on the socket and hand each to its request. */
+static void receive_replies(web_backend *b)
+{
+    for (;;) {
+        zmq_msg_t frame[3];
+        int n = cli_recv_frames(b->sock, frame, 3, ZMQ_DONTWAIT);
+        if (n == 0)
+            return;
+        uint64_t seq;
+        if (n == 3 && zmq_msg_size(&frame[0]) == sizeof seq) {
+            memcpy(&seq, zmq_msg_data(&frame[0]), sizeof seq);
+            for (pending *p = b->head; p; p = p->next)
+                if (p->seq == seq && p->sent) {
+                    finish(b, p, zmq_msg_data(&frame[2]), zmq_msg_size(&frame[2]));
+                    break;
+                }
+        }
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&frame[i]);
+    }
+}
+
+static void *dispatch(void *arg)
+{
+    web_backend *b = arg;
+    for (;;) {
+        int stopping = take_submitted(b);
+        int64_t now = now_ms();
+        while (b->head && (stopping || b->head->deadline_ms <= now))
+            finish(b, b->head, NULL, 0);
+        if (stopping)
+            return NULL;
+        send_unsent(b);
+        receive_replies(b);
+        zmq_pollitem_t items[2] = {
+            {b->sock, 0, (short)(ZMQ_POLLIN | (b->unsent ? ZMQ_POLLOUT : 0)), 0},
+            {NULL, b->wake[0], ZMQ_POLLIN, 0},
+        };
+        long wait = b->head ? (long)(b->head->deadline_ms - now_ms()) : -1;
+        zmq_poll(items, 2, wait < 0 && b->head ? 0 : wait);
+    }
+}
+
+web_backend *web_backend_remote(const char *endpoint, int timeout_ms, char *err,
+                                size_t cap)
+{
+    web_backend *b = backend_new();
+    if (!b) {
+        snprintf(err, cap, "out of memory");
         return NULL;
     }
-    if (b)
-        b->timeout_ms = timeout_ms;
+    b->timeout_ms = timeout_ms;
+    int one = 1, linger = 0;
+    if (pipe(b->wake) != 0 || fcntl(b->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+        fcntl(b->wake[1], F_SETFL, O_NONBLOCK) != 0 || !(b->zctx = zmq_ctx_new()) ||
+        !(b->sock = zmq_socket(b->zctx, ZMQ_DEALER)) ||
+        zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(b->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0) {
+        snprintf(err, cap, "cannot set up a ZeroMQ socket: %s", strerror(errno));
+        web_backend_free(b);
+        return NULL;
+    }
+    if (zmq_connect(b->sock, endpoint) != 0) {
+        snprintf(err, cap, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        web_backend_free(b);
+        return NULL;
+    }
+    if (pthread_create(&b->thread, NULL, dispatch, b) != 0) {
+        snprintf(err, cap, "cannot start a thread: %s", strerror(errno));
+        web_backend_free(b);
+        return NULL;
+    }
+    b->started = 1;
     return b;
+}
+
+/* Hand a request to the dispatcher. */
+static int submit(web_backend *b, const char *body, size_t len, int health,
+                  web_reply_fn *done, void *ctx)
+{
+    pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    *p = (pending){.deadline_ms = now_ms() + b->timeout_ms,
+                   .health = health,
+                   .body = body,
+                   .len = len,
+                   .done = done,
+                   .ctx = ctx};
+    pthread_mutex_lock(&b->lock);
+    if (b->stopping) {
+        pthread_mutex_unlock(&b->lock);
+        free(p);
+        return -1;
+    }
+    p->next = b->submitted;
+    b->submitted = p;
+    pthread_mutex_unlock(&b->lock);
+    /* a full pipe already holds a wake-up: losing this byte is fine */
+    ssize_t ignored = write(b->wake[1], "", 1);
+    (void)ignored;
+    return 0;
+}
+
+/* ---- either mode -------------------------------------------------------- */
+
+int web_backend_check(web_backend *b, const char *body, size_t len, web_reply_fn *done,
+                      void *ctx)
+{
+    if (!b->engine)
+        return submit(b, body, len, 0, done, ctx);
+    local_job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (local_job){b, body, len, done, ctx};
+    if (web_pool_submit(b->pool, local_check, j) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+int web_backend_health(web_backend *b, web_reply_fn *done, void *ctx)
+{
+    if (!b->engine)
+        return submit(b, STATS, sizeof STATS - 1, 1, done, ctx);
+    answer_json(done, ctx, health_json(1, "local", b->models));
+    return 0;
+}
+
+void web_backend_stop(web_backend *b)
+{
+    if (!b || b->stopped)
+        return;
+    web_pool_stop(b->pool);
+    if (b->started) {
+        pthread_mutex_lock(&b->lock);
+        b->stopping = 1;
+        pthread_mutex_unlock(&b->lock);
+        ssize_t ignored = write(b->wake[1], "", 1);
+        (void)ignored;
+        pthread_join(b->thread, NULL);
+    }
+    b->stopped = 1;
 }
 
 void web_backend_free(web_backend *b)
 {
     if (!b)
         return;
-    hb_session_free(b->session);
+    web_backend_stop(b);
+    web_pool_free(b->pool);
     hb_engine_free(b->engine);
     json_decref(b->models);
-    free(b->endpoint);
+    if (b->sock)
+        zmq_close(b->sock);
+    if (b->zctx)
+        zmq_ctx_term(b->zctx);
+    if (b->wake[0] >= 0) {
+        close(b->wake[0]);
+        close(b->wake[1]);
+    }
+    pthread_mutex_destroy(&b->lock);
     free(b);
-}
-
-/* The reply to one item, as hubaod's handler makes it. */
-static json_t *local_item(web_backend *b, const json_t *item)
-{
-    hb_request_item it;
-    hb_request_error rerr;
-    if (hb_request_item_check(item, &it, &rerr) != 0)
-        return hb_error_reply(it.id, rerr.code, rerr.message);
-    hb_render_options opt = hb_render_defaults();
-    hb_error err;
-    json_t *reply = hb_answer_item(b->engine, b->session, &it, b->models, &opt, &err);
-    if (!reply && err.code != HB_ENOMEM)
-        return hb_error_reply(it.id, hb_err_name(err.code), err.message);
-    return reply;
-}
-
-static char *local_check(web_backend *b, const char *body, size_t len, size_t *out_len)
-{
-    hb_request_error rerr;
-    json_t *req = hb_request_parse(body, len, MAX_BATCH, &rerr);
-    json_t *reply;
-    if (!req) {
-        reply = hb_error_reply(NULL, rerr.code, rerr.message);
-    } else if (json_is_object(req)) {
-        reply = local_item(b, req);
-    } else {
-        reply = json_array();
-        for (size_t i = 0; reply && i < json_array_size(req); i++) {
-            json_t *r = local_item(b, json_array_get(req, i));
-            if (!r) {
-                json_decref(reply);
-                reply = NULL;
-                break;
-            }
-            json_array_append_new(reply, r);
-        }
-    }
-    json_decref(req);
-    char *out = reply ? json_dumps(reply, HB_JSON_FLAGS) : NULL;
-    json_decref(reply);
-    if (out)
-        *out_len = strlen(out);
-    return out;
-}
-
-/* One request to hubaod and its reply, through cli_pipeline. */
-typedef struct one_shot {
-    const char *body;
-    size_t len;
-    int sent;
-    char *reply;
-    size_t reply_len;
-} one_shot;
-
-static int one_next(void *ctx, cli_request *out)
-{
-    one_shot *o = ctx;
-    if (o->sent)
-        return 0;
-    o->sent = 1;
-    *out = (cli_request){.data = o->body, .len = o->len, .local = 0};
-    return 1;
-}
-
-static void one_reply(void *ctx, const char *reply, size_t len)
-{
-    one_shot *o = ctx;
-    free(o->reply);
-    if ((o->reply = malloc(len + 1))) {
-        memcpy(o->reply, reply, len);
-        o->reply[len] = '\0';
-        o->reply_len = len;
-    }
-}
-
-static char *remote_call(web_backend *b, const char *body, size_t len, size_t *out_len)
-{
-    one_shot o = {body, len, 0, NULL, 0};
-    if (cli_pipeline(b->endpoint, 1, b->timeout_ms, one_next, one_reply, &o) != 0 || !o.reply) {
-        free(o.reply);
-        return NULL;
-    }
-    *out_len = o.reply_len;
-    return o.reply;
-}
-
-char *web_backend_check(web_backend *b, const char *body, size_t len, size_t *out_len)
-{
-    return b->engine ? local_check(b, body, len, out_len) : remote_call(b, body, len, out_len);
-}
-
-json_t *web_backend_health(web_backend *b)
-{
-    if (b->engine)
-        return json_pack("{s:b, s:s, s:O}", "ready", 1, "mode", "local", "models", b->models);
-    static const char STATS[] = "{\"control\":\"stats\"}";
-    size_t n = 0;
-    char *reply = remote_call(b, STATS, sizeof STATS - 1, &n);
-    json_t *j = reply ? json_loadb(reply, n, 0, NULL) : NULL;
-    free(reply);
-    json_t *models = json_object_get(json_object_get(j, "stats"), "models");
-    json_t *m = models ? json_incref(models) : json_object();
-    json_t *h = json_pack("{s:b, s:s, s:o}", "ready", j != NULL, "mode", "server", "models", m);
-    json_decref(j);
-    return h;
 }

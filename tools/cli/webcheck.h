@@ -4,34 +4,56 @@
  * the request and reply are the ZeroMQ protocol's JSON (docs/protocol.md),
  * so the HTTP API and the service can never disagree.
  *
- * Not thread-safe: the web server calls it from its one event thread.
+ * Asynchronous, so that one slow answer holds up no other: a request is
+ * handed over and its reply comes back later through a callback, from
+ * another thread.  Remote mode keeps every request in flight on one
+ * ZeroMQ DEALER socket owned by one thread; local mode classifies on a
+ * pool of threads (webpool.h), one hb_session each.  Submitting is for
+ * one thread at a time (web.c's event thread).
  */
 #ifndef HB_CLI_WEBCHECK_H
 #define HB_CLI_WEBCHECK_H
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 typedef struct web_backend web_backend;
 
+/* A request's answer: reply is malloc'd JSON of len bytes that the
+ * callee owns, or NULL when there is none (the service did not answer
+ * within the timeout, is down, the backend is stopping, or memory ran
+ * out).  Called exactly once per accepted request, from a backend thread
+ * or, for an answer known at once, before the submitting call returns. */
+typedef void web_reply_fn(void *ctx, char *reply, size_t len);
+
 /* Load models and rules (cli_models_dir / cli_rules_dir rules apply to
- * NULL arguments) and answer in process.  NULL with a message in err. */
+ * NULL arguments) and answer in process on threads threads.  NULL with a
+ * message in err. */
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
-                               char *err, size_t cap);
+                               int threads, char *err, size_t cap);
 
-/* Forward to hubaod at endpoint, waiting at most timeout_ms per request. */
-web_backend *web_backend_remote(const char *endpoint, int timeout_ms);
+/* Forward to hubaod at endpoint, answering NULL to what is not answered
+ * within timeout_ms.  NULL with a message in err. */
+web_backend *web_backend_remote(const char *endpoint, int timeout_ms, char *err,
+                                size_t cap);
 
+/* Answer a request body already checked by hb_request_parse.  body must
+ * stay valid until done is called.  Returns 0, or -1 when the backend is
+ * stopping or out of memory (done is then never called). */
+int web_backend_check(web_backend *b, const char *body, size_t len, web_reply_fn *done,
+                      void *ctx);
+
+/* Answer {"ready": true|false, "mode": "local"|"server", "models": {...}}
+ * through done (reply NULL only when out of memory): local mode at once;
+ * remote mode asks hubaod for its model versions, and says not ready at
+ * once while no connection to hubaod is up.  Returns as
+ * web_backend_check. */
+int web_backend_health(web_backend *b, web_reply_fn *done, void *ctx);
+
+/* Answer everything pending (local: classify what is queued; remote:
+ * NULL), then refuse new requests.  Safe to call twice. */
+void web_backend_stop(web_backend *b);
+
+/* Stop, then free; NULL is fine. */
 void web_backend_free(web_backend *b);
-
-/* Answer a request body already checked by hb_request_parse: returns the
- * reply JSON (malloc'd, *out_len bytes, caller frees), or NULL when the
- * service did not answer (down, or out of memory). */
-char *web_backend_check(web_backend *b, const char *body, size_t len, size_t *out_len);
-
-/* {"ready": true|false, "mode": "local"|"server", "models": {...}} (owned);
- * a remote backend pings hubaod and asks for its model versions. */
-json_t *web_backend_health(web_backend *b);
 
 #endif
