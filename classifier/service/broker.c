@@ -81,6 +81,7 @@ typedef struct worker {
     uint64_t replies;
     int64_t seen_us, joined_us;
     json_t *models;      /* {"task": "version"} */
+    json_t *fallback;    /* why it serves the snapshot (a string), or NULL */
     json_t *counts;      /* last heartbeat payload */
     json_t *last_reload; /* last RELOADED payload */
     int reloading;
@@ -359,6 +360,7 @@ static void worker_lost(hb_broker *b, int wi, const char *why)
     }
     add_counts(b->retired, w->counts);
     json_decref(w->models);
+    json_decref(w->fallback);
     json_decref(w->counts);
     json_decref(w->last_reload);
     memset(w, 0, sizeof *w);
@@ -490,13 +492,16 @@ static json_t *stats_json(hb_broker *b)
         worker *w = &b->workers[i];
         if (!w->used)
             continue;
-        json_t *wj = json_pack("{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:O?}", "pid",
+        json_t *wj = json_pack("{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:b, s:O?}", "pid",
                                w->pid, "host", w->host, "state",
                                w->reloading ? "reloading" : w->inflight ? "busy" : "idle",
                                "in_flight", w->inflight, "replies", (json_int_t)w->replies,
                                "uptime_s", (double)(now - w->joined_us) / 1e6,
                                "last_seen_ms", (double)(now - w->seen_us) / 1e3,
-                               "models", w->models, "last_reload", w->last_reload);
+                               "models", w->models, "models_fallback", w->fallback != NULL,
+                               "last_reload", w->last_reload);
+        if (wj && w->fallback)
+            json_object_set(wj, "fallback_reason", w->fallback);
         json_array_append_new(workers, wj);
         add_counts(tot, w->counts);
     }
@@ -589,6 +594,8 @@ static void reload_finish(hb_broker *b)
                failed, n);
     else
         hb_log(HB_LOG_INFO, "reload: all %zu workers switched", n);
+    if (n > failed && b->sup)
+        hb_supervisor_snapshot(b->sup); /* what loaded is the set to fall back to */
     for (int i = 0; i < b->reload.nwaiters; i++) {
         request *r = b->reqs[b->reload.waiters[i]];
         json_t *j = json_pack("{s:{s:b, s:O}}", "reload", "ok", ok, "workers",
@@ -807,6 +814,8 @@ static void on_ready(hb_broker *b, const unsigned char *id, size_t idlen,
     const char *host = json_string_value(json_object_get(info, "host"));
     snprintf(w->host, sizeof w->host, "%s", host ? host : "?");
     w->models = json_incref(json_object_get(info, "models"));
+    json_t *fallback = json_object_get(info, "fallback");
+    w->fallback = json_is_string(fallback) ? json_incref(fallback) : NULL;
     w->joined_us = w->seen_us = hb_clock_us();
     char line[512] = "";
     size_t used = 0;
@@ -819,7 +828,12 @@ static void on_ready(hb_broker *b, const unsigned char *id, size_t idlen,
         if (n > 0 && (size_t)n < sizeof line - used)
             used += (size_t)n;
     }
-    hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host, line);
+    if (w->fallback)
+        hb_log(HB_LOG_WARN, "worker pid %d on %s ready on the snapshot of the last models "
+               "that loaded, because the configured ones do not load (%s); models:%s",
+               w->pid, w->host, json_string_value(w->fallback), line);
+    else
+        hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host, line);
     json_decref(info);
 }
 
@@ -873,6 +887,9 @@ static void on_reload_result(hb_broker *b, int wi, const zmq_msg_t *payload)
         json_decref(w->models);
         w->models = json_incref(models);
     }
+    json_t *fallback = json_object_get(res, "fallback");
+    json_decref(w->fallback);
+    w->fallback = json_is_string(fallback) ? json_incref(fallback) : NULL;
     json_decref(w->last_reload);
     w->last_reload = res;
     if (ok)
@@ -1146,6 +1163,7 @@ void hb_broker_free(hb_broker *b)
     free(b->reqs);
     for (int i = 0; i < MAX_WORKERS; i++) {
         json_decref(b->workers[i].models);
+        json_decref(b->workers[i].fallback);
         json_decref(b->workers[i].counts);
         json_decref(b->workers[i].last_reload);
     }

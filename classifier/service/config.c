@@ -49,6 +49,12 @@ const char HB_CONFIG_USAGE[] =
     "  --feeds DIR              blocklist copies written by `hubao feeds update`\n"
     "                           (default $HUBAO_FEEDS_DIR, else feeds/data if it\n"
     "                           exists); re-read on SIGHUP\n"
+    "  --snapshot-dir DIR       where the broker keeps a copy of the last models,\n"
+    "                           rules and feeds that loaded, for workers that\n"
+    "                           restart while the configured ones are broken\n"
+    "                           (default: a private directory under $TMPDIR or\n"
+    "                           /tmp, removed at exit); with --worker: fall back\n"
+    "                           to the copy kept there\n"
     "  --top-features N         n-grams listed as evidence per task (default 5)\n"
     "  --unmask                 show phone and account numbers in clear\n"
     "  --brief                  brief replies (scores, types, rule ids, link\n"
@@ -80,6 +86,7 @@ static const opt_def OPTIONS[] = {
     {"models", OPT_PATH, OFF(models), 0, 0},
     {"rules", OPT_PATH, OFF(rules), 0, 0},
     {"feeds", OPT_PATH, OFF(feeds), 0, 0},
+    {"snapshot-dir", OPT_PATH, OFF(snapshot_dir), 0, 0},
     {"workers", OPT_LONG, OFF(workers), 0, 256},
     {"queue", OPT_LONG, OFF(queue), 0, 1000000},
     {"credit", OPT_LONG, OFF(credit), 1, 64},
@@ -95,6 +102,7 @@ static const opt_def OPTIONS[] = {
     {"brief", OPT_FLAG, OFF(brief), 0, 0},
     {"worker", OPT_FLAG, OFF(worker_mode), 0, 0},
     {"supervised", OPT_FLAG, OFF(supervised), 0, 0},
+    {"snapshot", OPT_FLAG, OFF(snapshot_mode), 0, 0},
     {"help", OPT_FLAG, OFF(help), 0, 0},
     {"log-level", OPT_LEVEL, OFF(log_level), 0, 0},
 };
@@ -212,7 +220,8 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
         char where[HB_CONFIG_PATH + 32];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         const opt_def *o = find_opt(s, klen);
-        if (!o || strcmp(o->name, "supervised") == 0 || strcmp(o->name, "help") == 0)
+        if (!o || strcmp(o->name, "supervised") == 0 || strcmp(o->name, "snapshot") == 0 ||
+            strcmp(o->name, "help") == 0)
             rc = hb_error_set(err, HB_EINVAL, "%s: unknown setting \"%.*s\"", where,
                               (int)klen, s);
         else if (!*v && o->kind != OPT_FLAG)

@@ -27,6 +27,7 @@ typedef struct hb_service_config {
     /* roles */
     int worker_mode;       /* --worker: run one worker, no broker */
     int supervised;        /* --supervised (internal): started by hubaod */
+    int snapshot_mode;     /* --snapshot (internal): take one snapshot, exit */
     int help;              /* --help was given */
     char connect[HB_CONFIG_PATH]; /* --connect: broker's worker endpoint */
 
@@ -46,6 +47,7 @@ typedef struct hb_service_config {
     char models[HB_CONFIG_PATH];  /* model bundles directory */
     char rules[HB_CONFIG_PATH];   /* rule files directory */
     char feeds[HB_CONFIG_PATH];   /* blocklist copies (hubao feeds update); "" none */
+    char snapshot_dir[HB_CONFIG_PATH]; /* last set that loaded (snapshot.h); "" none */
     long max_text_bytes;          /* text of one message, max */
     long max_batch;               /* items in one batch, max */
     long top_features;            /* evidence n-grams per task */

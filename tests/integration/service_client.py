@@ -20,6 +20,10 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
   oversize EP BYTES          a DEALER sending one frame of BYTES is cut off
                              (no reply, broker RSS stays small), and the
                              next client is served
+  fallback EP N T=V WHY      SIGKILL N workers while the bundle on disk is
+                             broken: their replacements serve the last set
+                             that loaded (version V of task T), and stats
+                             say so with a reason containing WHY
   fresh EP                   stats right after each reply count it: items
                              and worker-side error codes (run it against a
                              long heartbeat interval, which would hide them)
@@ -305,6 +309,31 @@ def cmd_oversize(ep, nbytes, pid):
     r = ask(ep, {"id": "next", "text": "hello"})
     if r.get("id") != "next" or "verdict" not in r:
         fail("the next client was not served: %r" % r)
+
+
+def cmd_fallback(ep, n, version, why):
+    task, v = version.split("=")
+    before = stats(ep)["workers"]
+    victims = [w["pid"] for w in before[:int(n)]]
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    end = time.time() + 30
+    while time.time() < end:
+        workers = stats(ep)["workers"]
+        new = [w for w in workers if w["pid"] not in [x["pid"] for x in before]]
+        if len(workers) == len(before) and len(new) == len(victims):
+            break
+        time.sleep(0.1)
+    else:
+        fail("killed workers %r not replaced after 30 s: %r" % (victims, stats(ep)["workers"]))
+    for w in new:
+        if w.get("models_fallback") is not True or why not in w.get("fallback_reason", ""):
+            fail("worker %d is not on the snapshot, or does not say why: %r" % (w["pid"], w))
+        if w["models"].get(task) != v:
+            fail("worker %d serves %r, not %s" % (w["pid"], w["models"], version))
+    for w in workers:
+        if w not in new and w.get("models_fallback") is not False:
+            fail("a worker that was not restarted reports a fallback: %r" % w)
 
 
 def cmd_fresh(ep):

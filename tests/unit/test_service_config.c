@@ -40,6 +40,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_batch, 256);
     assert_false(c.worker_mode);
     assert_false(c.brief); /* full replies unless asked */
+    assert_string_equal(c.snapshot_dir, ""); /* hubaod makes a private one */
 }
 
 static void test_flags(void **state)
@@ -93,6 +94,14 @@ static void test_file_then_flags(void **state)
     assert_int_equal(c.workers, 5); /* the flag wins, wherever it is */
     assert_int_equal(c.deadline_ms, 150);
     assert_true(c.unmask);
+
+    const char *snap = "snapshot-dir = /var/lib/hubao/snapshot\n";
+    tu_write_file(path, snap, strlen(snap));
+    assert_int_equal(parse(&c, &err, 5, argv), 0);
+    assert_string_equal(c.snapshot_dir, "/var/lib/hubao/snapshot");
+    const char *internal = "snapshot = 1\n"; /* a role, never a setting */
+    tu_write_file(path, internal, strlen(internal));
+    assert_int_equal(parse(&c, &err, 5, argv), HB_EINVAL);
 
     const char *bad = "queue = 9\nspeed = fast\n";
     tu_write_file(path, bad, strlen(bad));
