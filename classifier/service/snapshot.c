@@ -50,7 +50,8 @@ static int copy_file(const char *src, const char *dst, hb_error *err)
         for (ssize_t done = 0; done < n && rc == 0;) {
             ssize_t w = write(out, buf + done, (size_t)(n - done));
             if (w < 0 && errno != EINTR)
-                rc = hb_error_set(err, HB_EIO, "%s: cannot write: %s", dst, strerror(errno));
+                rc = hb_error_set(err, HB_EIO, "%s: cannot write: %s", dst,
+                                  strerror(errno));
             else if (w > 0)
                 done += w;
         }
@@ -134,9 +135,11 @@ static unsigned long current_number(const char *dir)
 static int set_paths(const char *dir, unsigned long n, int feeds, hb_snapshot_paths *out,
                      hb_error *err)
 {
+    memset(out, 0, sizeof *out);
     int a = snprintf(out->models, sizeof out->models, "%s/set.%lu/models", dir, n);
     int b = snprintf(out->rules, sizeof out->rules, "%s/set.%lu/rules", dir, n);
-    int c = feeds ? snprintf(out->feeds, sizeof out->feeds, "%s/set.%lu/feeds", dir, n) : 0;
+    int c =
+        feeds ? snprintf(out->feeds, sizeof out->feeds, "%s/set.%lu/feeds", dir, n) : 0;
     if (!feeds)
         out->feeds[0] = '\0';
     if (a >= (int)sizeof out->models || b >= (int)sizeof out->rules ||
