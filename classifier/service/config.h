@@ -38,6 +38,9 @@ typedef struct hb_service_config {
     long queue;                   /* requests waiting for a worker, max */
     long credit;                  /* requests a worker may hold at once */
     long max_request_bytes;       /* size of one request frame, max */
+    long client_in_flight;        /* requests held for one client, max */
+    long client_bytes;            /* one client's requests + unread replies */
+    long buffer_bytes;            /* the same for all clients together */
     long deadline_ms;             /* per request, from arrival */
     long heartbeat_ms;            /* heartbeat interval, both directions */
     long liveness;                /* missed heartbeats before "dead" */

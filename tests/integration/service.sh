@@ -5,11 +5,15 @@
 # clients, `hubao check --server` and `hubao stream`, a worker SIGKILLed
 # under load, SIGHUP with a corrupt and then a good bundle, workers killed
 # while the bundle on disk is corrupt (they come back on the last set that
-# loaded), overload and deadlines, a worker started alone with --worker,
-# SIGTERM under load.
+# loaded), clients that never read their replies (broker memory bounded,
+# everyone else served), overload and deadlines, a worker started alone
+# with --worker, SIGTERM under load.
 # Every wait is bounded; the clients are tests/integration/service_client.py.
 set -u
 HUBAOD=${HUBAOD:-build/asan/hubaod}
+# memory is measured on the optimised build: AddressSanitizer keeps freed
+# memory in quarantine, so its RSS says nothing about what hubaod holds
+HUBAOD_RSS=${HUBAOD_RSS:-build/hubaod}
 HUBAO=${HUBAO:-build/asan/hubao}
 PY=/usr/bin/python3
 CLIENT=tests/integration/service_client.py
@@ -193,11 +197,31 @@ kill -TERM $F
 stop_wait $F 20
 expect "broker F exits 0" test "$STATUS" = 0
 
+# ---- instance H: clients that never read their replies -------------------
+HUBAOD_SAVED=$HUBAOD; HUBAOD=$HUBAOD_RSS
+start H --workers 2 --models "$TMP/live" --client-in-flight 100 \
+  --client-bytes 2097152 --buffer-bytes 8388608
+HUBAOD=$HUBAOD_SAVED; H=$PID
+expect "instance H: two workers" client wait "$EP" 2
+expect "a client pipelining past --client-in-flight: too_many_in_flight, all answered" \
+  client inflight "$EP" 300 100
+expect "one client never reading 256-item full replies: broker bounded, others served" \
+  client hog "$EP" $H 1 256 full 6 24
+expect "16 clients never reading 16-item full replies: the same" \
+  client hog "$EP" $H 16 16 full 6 48
+expect "... the log names the client cut off and why" \
+  wait_log "$TMP/H.log" "client at 127.0.0.1 cut off: .*closed its connection" 1
+kill -TERM $H
+stop_wait $H 20
+expect "broker H exits 0" test "$STATUS" = 0
+
 # ---- instance B: no local workers, config file, a worker started alone -----
 cat >"$TMP/b.conf" <<EOF
-# hubaod settings for the overload test
+# hubaod settings for the overload test (the queue alone: no client is
+# held to a share of it)
 workers = 0
 queue = 2
+client-in-flight = 1000
 deadline-ms = 400
 backend = tcp://127.0.0.1:*
 EOF
