@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,12 +232,36 @@ int hb_snapshot_current(const char *dir, hb_snapshot_paths *out, hb_error *err)
     return 0;
 }
 
+/* Remove the directories hb_snapshot_mkdir made in tmp for processes of
+ * this user that are gone (killed before they could remove them). */
+static void sweep_dead(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char *end, path[4096];
+        struct stat st;
+        if (strncmp(de->d_name, "hubaod-", 7) != 0)
+            continue;
+        long pid = strtol(de->d_name + 7, &end, 10);
+        if (end == de->d_name + 7 || *end != '-' || pid <= 0 || pid == (long)getpid() ||
+            snprintf(path, sizeof path, "%s/%s", tmp, de->d_name) >= (int)sizeof path ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+            continue;
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            hb_snapshot_remove(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 int hb_snapshot_mkdir(char *out, size_t cap, hb_error *err)
 {
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    if (snprintf(out, cap, "%s/hubaod-XXXXXX", tmp) >= (int)cap)
+    sweep_dead(tmp);
+    if (snprintf(out, cap, "%s/hubaod-%ld-XXXXXX", tmp, (long)getpid()) >= (int)cap)
         return hb_error_set(err, HB_EIO, "TMPDIR %s: path too long", tmp);
     if (!mkdtemp(out))
         return hb_error_set(err, HB_EIO, "%s: cannot make a private directory: %s", tmp,

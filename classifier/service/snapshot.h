@@ -43,8 +43,10 @@ typedef struct hb_snapshot_paths {
 } hb_snapshot_paths;
 
 /* Make a new private snapshot directory (mode 0700) under $TMPDIR, or
- * /tmp, and write its path to out (cap bytes).  Returns 0 or HB_EIO with
- * err. */
+ * /tmp, named hubaod-PID-XXXXXX, and write its path to out (cap bytes).
+ * Directories so named of this user's processes that are gone (a hubaod
+ * killed with SIGKILL cannot remove its own) are removed first.  Returns 0
+ * or HB_EIO with err. */
 int hb_snapshot_mkdir(char *out, size_t cap, hb_error *err);
 
 /* Copy from (from->feeds may be NULL) into a new set under dir (created

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
 #include "service/snapshot.c"
 #include "testutil.h"
 
@@ -143,11 +145,22 @@ static void test_remove(void **state)
 static void test_mkdir_is_private(void **state)
 {
     (void)state;
-    char dir[1300];
+    char dir[1300], dead[1300], alive[1300];
     hb_error err;
+    pid_t gone = fork(); /* a pid nobody has once it is reaped */
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    snprintf(dead, sizeof dead, "%s/hubaod-%ld-abcdef", root, (long)gone);
+    snprintf(alive, sizeof alive, "%s/hubaod-%ld-abcdef", root, (long)getppid());
+    mkdir(dead, 0700);
+    mkdir(alive, 0700);
     setenv("TMPDIR", root, 1);
     assert_int_equal(hb_snapshot_mkdir(dir, sizeof dir, &err), 0);
     unsetenv("TMPDIR");
+    assert_false(exists(dead, ""));  /* left by a process that is gone */
+    assert_true(exists(alive, "")); /* its process still runs */
+    hb_snapshot_remove(alive);
     struct stat st;
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
