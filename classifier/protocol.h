@@ -105,6 +105,7 @@ size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start,
 #define HB_CODE_MISSING_TEXT "missing_text"           /* no string "text" */
 #define HB_CODE_BATCH_TOO_LARGE "batch_too_large"     /* over the item limit */
 #define HB_CODE_OVERLOADED "overloaded"               /* queue full */
+#define HB_CODE_TOO_MANY_IN_FLIGHT "too_many_in_flight" /* one client over its share */
 #define HB_CODE_DEADLINE "deadline_exceeded"          /* not answered in time */
 #define HB_CODE_SHUTTING_DOWN "shutting_down"         /* arrived after SIGTERM */
 

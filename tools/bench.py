@@ -84,7 +84,8 @@ def main():
     endpoint = f"tcp://127.0.0.1:{port}"
     log = open(os.path.join(OUT, "hubaod.log"), "w")
     d = subprocess.Popen(["build/hubaod", "--bind", endpoint, "--models", "models",
-                          "--queue", "4096", "--log-level", "warn", "--brief"], stdout=log, stderr=log)
+                          "--queue", "4096", "--client-in-flight", "4096", "--log-level", "warn",
+                          "--brief"], stdout=log, stderr=log)
     try:
         deadline = time.time() + 30
         while time.time() < deadline:  # ready when a request is answered

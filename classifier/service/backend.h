@@ -5,8 +5,11 @@
  * Every message starts with a command frame whose first byte names it:
  *
  *   worker -> broker
- *     'R' READY      + frame: {"protocol", "pid", "host", "models"}
- *                    sent on every (re)connect; the broker then sends work
+ *     'R' READY      + frame: {"protocol", "pid", "host", "models", "fallback"}
+ *                    sent on every (re)connect; the broker then sends work.
+ *                    "fallback" (a string, only when the worker serves the
+ *                    snapshot of the last models that loaded) says why the
+ *                    configured models did not load
  *     'H' HEARTBEAT  + frame: {"requests", "items", "errors", "error_codes"}
  *                    every heartbeat interval, and right before a reply
  *                    whose request added an error, so that a client
@@ -15,7 +18,9 @@
  *                    JSON; + frame: HB_COUNTS_FRAME bytes, the worker's
  *                    requests, items and errors so far (three uint64 in
  *                    host order: broker and worker run the same build)
- *     'L' RELOADED   + frame: {"ok": true, "models"} or {"ok": false, "error"}
+ *     'L' RELOADED   + frame: {"ok": true, "models"} or {"ok": false, "error",
+ *                    "models", "fallback"}: a reload that loads ends a
+ *                    fallback, one that fails leaves it as it was
  *
  *   broker -> worker
  *     'Q' REQUEST    8-byte request number after the 'Q'; + frame: request body

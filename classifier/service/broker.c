@@ -19,6 +19,10 @@
  * The broker never parses a request on the hot path: a body is looked at
  * only when it could be a control command (small and naming "control"),
  * or when the broker must answer it itself and wants the "id".
+ *
+ * Every slot in use is accounted to the client that sent it (clients.h),
+ * and every reply leaves through that client's record, which sends it or,
+ * when the client's pipe is full, keeps it until the client reads.
  */
 #define _GNU_SOURCE /* memmem */
 #include "broker.h"
@@ -34,6 +38,7 @@
 #include <zmq.h>
 
 #include "backend.h"
+#include "clients.h"
 #include "clock.h"
 #include "latency.h"
 #include "log.h"
@@ -52,6 +57,8 @@ enum {
     RELOAD_MIN_WAIT_MS = 30000,
     FRAME_SLACK = 65536, /* frames up to 2 x max request + this are read */
     HANDSHAKE_MS = 5000,
+    FLUSH_MS = 5,        /* retry a reply backlog this often */
+    TICK_US = 1000000,   /* hb_clients_tick */
 };
 
 typedef enum { R_FREE, R_QUEUED, R_INFLIGHT, R_WAITING } req_state;
@@ -68,6 +75,8 @@ typedef struct request {
     int tries;
     int prev, next;      /* FIFO links while QUEUED; free list while FREE */
     json_t *control_id;  /* while WAITING: the command's "id" */
+    hb_client *client;   /* who sent it (clients.h); NULL while FREE */
+    size_t held;         /* bytes accounted to the client for it */
 } request;
 
 typedef struct worker {
@@ -81,6 +90,7 @@ typedef struct worker {
     uint64_t replies;
     int64_t seen_us, joined_us;
     json_t *models;      /* {"task": "version"} */
+    json_t *fallback;    /* why it serves the snapshot (a string), or NULL */
     json_t *counts;      /* last heartbeat payload */
     json_t *last_reload; /* last RELOADED payload */
     int reloading;
@@ -103,7 +113,10 @@ struct hb_broker {
     worker workers[MAX_WORKERS];
     uint64_t pick_clock;
 
-    int64_t started_us, next_heartbeat_us, next_sweep_us, last_front_us;
+    hb_clients *clients;
+    size_t backlogged;   /* clients with replies waiting for room */
+
+    int64_t started_us, next_heartbeat_us, next_sweep_us, next_tick_us, last_front_us;
     uint64_t requests, replies, resent, dropped, stale;
     json_t *errors;  /* {"code": n} of errors made here */
     json_t *retired; /* summed heartbeat counts of workers gone */
@@ -157,6 +170,9 @@ static void slot_free(hb_broker *b, request *r)
     zmq_msg_close(&r->body);
     json_decref(r->control_id);
     r->control_id = NULL;
+    if (r->client)
+        hb_clients_release(b->clients, r->client, r->held);
+    r->client = NULL;
     r->state = R_FREE;
     r->gen++;
     r->next = b->free_head;
@@ -203,15 +219,29 @@ static void queue_push(hb_broker *b, request *r, int front)
 
 /* ---- replies to clients --------------------------------------------- */
 
-/* Send the client's envelope then body to the front end, and free the
- * slot.  body is the caller's to close (sent or not). */
+/* Send the client's envelope then body to the front end (or into the
+ * client's backlog, clients.h), and free the slot.  body is the caller's
+ * to close (sent or not). */
 static void send_reply(hb_broker *b, request *r, zmq_msg_t *body)
 {
-    for (int i = 0; i < r->nenv; i++)
-        zmq_msg_send(&r->env[i], b->front, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_msg_t frames[MAX_ENVELOPE + 2];
+    int n = 0;
+    for (int i = 0; i < r->nenv; i++) {
+        zmq_msg_init(&frames[n]);
+        zmq_msg_move(&frames[n++], &r->env[i]);
+    }
     if (r->delimited)
-        zmq_send(b->front, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_msg_send(body, b->front, ZMQ_DONTWAIT);
+        zmq_msg_init(&frames[n++]);
+    zmq_msg_init(&frames[n]);
+    zmq_msg_move(&frames[n++], body);
+    if (r->client) {
+        hb_clients_send(b->clients, r->client, frames, n);
+    } else {
+        for (int i = 0; i < n; i++) {
+            zmq_msg_send(&frames[i], b->front, ZMQ_DONTWAIT | (i < n - 1 ? ZMQ_SNDMORE : 0));
+            zmq_msg_close(&frames[i]);
+        }
+    }
     slot_free(b, r);
 }
 
@@ -359,6 +389,7 @@ static void worker_lost(hb_broker *b, int wi, const char *why)
     }
     add_counts(b->retired, w->counts);
     json_decref(w->models);
+    json_decref(w->fallback);
     json_decref(w->counts);
     json_decref(w->last_reload);
     memset(w, 0, sizeof *w);
@@ -490,13 +521,16 @@ static json_t *stats_json(hb_broker *b)
         worker *w = &b->workers[i];
         if (!w->used)
             continue;
-        json_t *wj = json_pack("{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:O?}", "pid",
+        json_t *wj = json_pack("{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:b, s:O?}", "pid",
                                w->pid, "host", w->host, "state",
                                w->reloading ? "reloading" : w->inflight ? "busy" : "idle",
                                "in_flight", w->inflight, "replies", (json_int_t)w->replies,
                                "uptime_s", (double)(now - w->joined_us) / 1e6,
                                "last_seen_ms", (double)(now - w->seen_us) / 1e3,
-                               "models", w->models, "last_reload", w->last_reload);
+                               "models", w->models, "models_fallback", w->fallback != NULL,
+                               "last_reload", w->last_reload);
+        if (wj && w->fallback)
+            json_object_set(wj, "fallback_reason", w->fallback);
         json_array_append_new(workers, wj);
         add_counts(tot, w->counts);
     }
@@ -509,7 +543,7 @@ static json_t *stats_json(hb_broker *b)
     json_t *items = json_object_get(tot, "items");
     json_t *s = json_pack(
         "{s:f, s:I, s:I, s:I, s:{s:I, s:o}, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:o, "
-        "s:o, s:I, s:I, s:b, s:b}",
+        "s:o, s:I, s:I, s:b, s:b, s:o}",
         "uptime_s", (double)(now - b->started_us) / 1e6, "requests",
         (json_int_t)b->requests, "replies", (json_int_t)b->replies, "items",
         items ? json_integer_value(items) : (json_int_t)0, "errors", "total", total,
@@ -519,7 +553,8 @@ static json_t *stats_json(hb_broker *b)
         (json_int_t)b->inflight, "workers", workers, "models", models_json(b),
         "workers_running", (json_int_t)(b->sup ? hb_supervisor_running(b->sup) : 0),
         "restarts", (json_int_t)(b->sup ? hb_supervisor_restarts(b->sup) : 0),
-        "draining", b->draining, "reloading", b->reload.active);
+        "draining", b->draining, "reloading", b->reload.active, "clients",
+        hb_clients_stats(b->clients));
     json_decref(tot);
     return s;
 }
@@ -589,6 +624,8 @@ static void reload_finish(hb_broker *b)
                failed, n);
     else
         hb_log(HB_LOG_INFO, "reload: all %zu workers switched", n);
+    if (n > failed && b->sup)
+        hb_supervisor_snapshot(b->sup); /* what loaded is the set to fall back to */
     for (int i = 0; i < b->reload.nwaiters; i++) {
         request *r = b->reqs[b->reload.waiters[i]];
         json_t *j = json_pack("{s:{s:b, s:O}}", "reload", "ok", ok, "workers",
@@ -731,6 +768,13 @@ static void admit(hb_broker *b, request *r, int64_t now)
                     "hubaod is shutting down; send the request again later or elsewhere");
         return;
     }
+    char why[256];
+    const char *refused =
+        r->client ? hb_clients_admit(b->clients, r->client, why, sizeof why) : NULL;
+    if (refused) {
+        reply_error(b, r, 1, refused, "%s", why);
+        return;
+    }
     if (b->q_len >= (size_t)b->cfg.queue)
         dispatch(b);
     if (b->q_len >= (size_t)b->cfg.queue && !(b->q_len == 0 && pick_worker(b) >= 0)) {
@@ -764,7 +808,21 @@ static void read_front(hb_broker *b)
             hb_log(HB_LOG_WARN, "dropped a request with more than %d envelope frames",
                    MAX_ENVELOPE - 1);
             slot_free(b, r);
-        } else if (bad == 2) {
+            continue;
+        }
+        /* everything the slot holds counts against the client's budget;
+         * without a record (out of memory) the request goes unaccounted */
+        int fd = zmq_msg_get(&r->body, ZMQ_SRCFD);
+        if (fd < 0 && r->nenv > 1)
+            fd = zmq_msg_get(&r->env[1], ZMQ_SRCFD);
+        r->client = hb_clients_get(b->clients, zmq_msg_data(&r->env[0]),
+                                   zmq_msg_size(&r->env[0]), fd);
+        r->held = zmq_msg_size(&r->body);
+        for (int k = 0; k < r->nenv; k++)
+            r->held += zmq_msg_size(&r->env[k]);
+        if (r->client)
+            hb_clients_hold(b->clients, r->client, r->held);
+        if (bad == 2) {
             b->requests++;
             reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
                         "send one JSON frame after the empty delimiter frame");
@@ -807,6 +865,8 @@ static void on_ready(hb_broker *b, const unsigned char *id, size_t idlen,
     const char *host = json_string_value(json_object_get(info, "host"));
     snprintf(w->host, sizeof w->host, "%s", host ? host : "?");
     w->models = json_incref(json_object_get(info, "models"));
+    json_t *fallback = json_object_get(info, "fallback");
+    w->fallback = json_is_string(fallback) ? json_incref(fallback) : NULL;
     w->joined_us = w->seen_us = hb_clock_us();
     char line[512] = "";
     size_t used = 0;
@@ -819,7 +879,12 @@ static void on_ready(hb_broker *b, const unsigned char *id, size_t idlen,
         if (n > 0 && (size_t)n < sizeof line - used)
             used += (size_t)n;
     }
-    hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host, line);
+    if (w->fallback)
+        hb_log(HB_LOG_WARN, "worker pid %d on %s ready on the snapshot of the last models "
+               "that loaded, because the configured ones do not load (%s); models:%s",
+               w->pid, w->host, json_string_value(w->fallback), line);
+    else
+        hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host, line);
     json_decref(info);
 }
 
@@ -873,6 +938,9 @@ static void on_reload_result(hb_broker *b, int wi, const zmq_msg_t *payload)
         json_decref(w->models);
         w->models = json_incref(models);
     }
+    json_t *fallback = json_object_get(res, "fallback");
+    json_decref(w->fallback);
+    w->fallback = json_is_string(fallback) ? json_incref(fallback) : NULL;
     json_decref(w->last_reload);
     w->last_reload = res;
     if (ok)
@@ -1086,9 +1154,19 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     }
     b->front = zmq_socket(b->ctx, ZMQ_ROUTER);
     b->back = zmq_socket(b->ctx, ZMQ_ROUTER);
-    int hwm = 10000, on = 1, linger = 0;
-    zmq_setsockopt(b->front, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    /* replies beyond a few per client wait in the broker, counted in
+     * bytes (clients.h); ROUTER_MANDATORY makes a full pipe say EAGAIN */
+    int hwm = 10000, sndhwm = HB_CLIENTS_SNDHWM, on = 1, linger = 0;
+    zmq_setsockopt(b->front, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(b->front, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->front, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
+    hb_clients_limits limits = {cfg->client_in_flight, (size_t)cfg->client_bytes,
+                                (size_t)cfg->buffer_bytes};
+    if (!(b->clients = hb_clients_new(b->front, &limits))) {
+        hb_error_set(err, HB_ENOMEM, "out of memory");
+        hb_broker_free(b);
+        return NULL;
+    }
     /* A frame somewhat over --max-request-bytes is read and answered
      * too_large; one far over it (a client announcing a gigabyte) makes
      * libzmq drop the connection before buffering it.  A peer gets 5 s to
@@ -1144,8 +1222,10 @@ void hb_broker_free(hb_broker *b)
         free(r);
     }
     free(b->reqs);
+    hb_clients_free(b->clients);
     for (int i = 0; i < MAX_WORKERS; i++) {
         json_decref(b->workers[i].models);
+        json_decref(b->workers[i].fallback);
         json_decref(b->workers[i].counts);
         json_decref(b->workers[i].last_reload);
     }
@@ -1179,9 +1259,14 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
     int64_t now = hb_clock_us();
     b->next_heartbeat_us = now + b->cfg.heartbeat_ms * 1000;
     b->next_sweep_us = now;
+    b->next_tick_us = now + TICK_US;
     while (!b->stop) {
+        /* whatever the last round answered, replies that found a full
+         * pipe are sent now if they fit */
+        b->backlogged = hb_clients_flush(b->clients);
         now = hb_clock_us();
         long timeout = min_timeout(-1, b->next_heartbeat_us, now);
+        timeout = min_timeout(timeout, b->next_tick_us, now);
         if (b->q_len + b->inflight > 0)
             timeout = min_timeout(timeout, b->next_sweep_us, now);
         if (sup) {
@@ -1193,6 +1278,8 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             timeout = 1000;
         if (b->draining && timeout > 10)
             timeout = 10;
+        if (b->backlogged && timeout > FLUSH_MS)
+            timeout = FLUSH_MS; /* libzmq does not say when a pipe has room */
         zmq_pollitem_t items[3] = {{b->front, 0, ZMQ_POLLIN, 0},
                                    {b->back, 0, ZMQ_POLLIN, 0},
                                    {NULL, b->sigfd, ZMQ_POLLIN, 0}};
@@ -1221,6 +1308,10 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             heartbeat(b, now);
         if (now >= b->next_sweep_us)
             sweep(b, now);
+        if (now >= b->next_tick_us) {
+            hb_clients_tick(b->clients); /* memory back after a backlog drained */
+            b->next_tick_us = now + TICK_US;
+        }
         long reload_wait_ms = b->cfg.heartbeat_ms * b->cfg.liveness * 3;
         if (reload_wait_ms < RELOAD_MIN_WAIT_MS)
             reload_wait_ms = RELOAD_MIN_WAIT_MS;
@@ -1232,7 +1323,8 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
                     reload_note(b, &b->workers[i], 0, "no answer");
         }
         if (b->draining) {
-            int idle = b->q_len == 0 && b->inflight == 0 && now - b->last_front_us >= QUIET_US;
+            int idle = b->q_len == 0 && b->inflight == 0 && b->backlogged == 0 &&
+                       now - b->last_front_us >= QUIET_US;
             if (idle || now - b->drain_started_us >= b->cfg.drain_ms * 1000) {
                 if (!idle)
                     hb_log(HB_LOG_WARN, "drain time (%ld ms) is up with %zu queued and %zu "

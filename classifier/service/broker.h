@@ -5,13 +5,17 @@
  *
  * What it guarantees:
  *   - every request frame gets exactly one reply frame: the worker's, or
- *     an error made here (too_large, overloaded, deadline_exceeded,
- *     shutting_down, invalid_request for a bad envelope);
+ *     an error made here (too_large, overloaded, too_many_in_flight,
+ *     deadline_exceeded, shutting_down, invalid_request for a bad
+ *     envelope), unless the client stops reading its replies and is cut
+ *     off (clients.h);
  *   - a request held by a worker that dies or falls silent is re-sent to
  *     another (at most three tries in all, so a request that crashes
  *     workers cannot take the pool down in a loop);
  *   - bounded memory: at most --queue requests wait, each worker holds at
- *     most --credit, and beyond that requests are refused at once.
+ *     most --credit, and beyond that requests are refused at once; what is
+ *     held for clients, requests and the replies they have not read, is
+ *     budgeted in bytes per client and in all (clients.h).
  *
  * Single-threaded: one zmq_poll loop over the two sockets and the signal
  * pipe, which also drives the supervisor (restarts), heartbeats, deadline

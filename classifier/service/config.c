@@ -35,6 +35,18 @@ const char HB_CONFIG_USAGE[] =
     "                           get \"overloaded\" (default 1024)\n"
     "  --credit N               requests a worker holds at once (default 8)\n"
     "  --max-request-bytes N    largest request frame (default 1048576)\n"
+    "  --client-in-flight N     requests one client may have waiting or being\n"
+    "                           classified; more get \"too_many_in_flight\"\n"
+    "                           (default: half of --queue)\n"
+    "  --client-bytes N         bytes hubaod holds for one client: its requests\n"
+    "                           and the replies it has not read; more requests\n"
+    "                           get \"too_many_in_flight\", and a client whose\n"
+    "                           unread replies pass it is disconnected (default\n"
+    "                           16777216; at least --max-request-bytes)\n"
+    "  --buffer-bytes N         the same for all clients together; more requests\n"
+    "                           get \"overloaded\", and the client with the most\n"
+    "                           unread replies is disconnected (default\n"
+    "                           134217728; at least --client-bytes)\n"
     "  --max-text-bytes N       largest message text (default 65536)\n"
     "  --max-batch N            most items in a batch (default 256)\n"
     "  --deadline-ms N          answer \"deadline_exceeded\" when a request is\n"
@@ -49,6 +61,12 @@ const char HB_CONFIG_USAGE[] =
     "  --feeds DIR              blocklist copies written by `hubao feeds update`\n"
     "                           (default $HUBAO_FEEDS_DIR, else feeds/data if it\n"
     "                           exists); re-read on SIGHUP\n"
+    "  --snapshot-dir DIR       where the broker keeps a copy of the last models,\n"
+    "                           rules and feeds that loaded, for workers that\n"
+    "                           restart while the configured ones are broken\n"
+    "                           (default: a private directory under $TMPDIR or\n"
+    "                           /tmp, removed at exit); with --worker: fall back\n"
+    "                           to the copy kept there\n"
     "  --top-features N         n-grams listed as evidence per task (default 5)\n"
     "  --unmask                 show phone and account numbers in clear\n"
     "  --brief                  brief replies (scores, types, rule ids, link\n"
@@ -80,10 +98,14 @@ static const opt_def OPTIONS[] = {
     {"models", OPT_PATH, OFF(models), 0, 0},
     {"rules", OPT_PATH, OFF(rules), 0, 0},
     {"feeds", OPT_PATH, OFF(feeds), 0, 0},
+    {"snapshot-dir", OPT_PATH, OFF(snapshot_dir), 0, 0},
     {"workers", OPT_LONG, OFF(workers), 0, 256},
     {"queue", OPT_LONG, OFF(queue), 0, 1000000},
     {"credit", OPT_LONG, OFF(credit), 1, 64},
     {"max-request-bytes", OPT_LONG, OFF(max_request_bytes), 64, 256L << 20},
+    {"client-in-flight", OPT_LONG, OFF(client_in_flight), 1, 1000000},
+    {"client-bytes", OPT_LONG, OFF(client_bytes), 64, 1L << 40},
+    {"buffer-bytes", OPT_LONG, OFF(buffer_bytes), 64, 1L << 40},
     {"max-text-bytes", OPT_LONG, OFF(max_text_bytes), 1, 16L << 20},
     {"max-batch", OPT_LONG, OFF(max_batch), 1, 100000},
     {"deadline-ms", OPT_LONG, OFF(deadline_ms), 1, 3600000},
@@ -95,6 +117,7 @@ static const opt_def OPTIONS[] = {
     {"brief", OPT_FLAG, OFF(brief), 0, 0},
     {"worker", OPT_FLAG, OFF(worker_mode), 0, 0},
     {"supervised", OPT_FLAG, OFF(supervised), 0, 0},
+    {"snapshot", OPT_FLAG, OFF(snapshot_mode), 0, 0},
     {"help", OPT_FLAG, OFF(help), 0, 0},
     {"log-level", OPT_LEVEL, OFF(log_level), 0, 0},
 };
@@ -116,6 +139,9 @@ void hb_config_defaults(hb_service_config *cfg)
     cfg->queue = 1024;
     cfg->credit = 8;
     cfg->max_request_bytes = 1L << 20;
+    cfg->client_in_flight = -1; /* half of queue, once that is known */
+    cfg->client_bytes = 16L << 20;
+    cfg->buffer_bytes = 128L << 20;
     cfg->max_text_bytes = 64 * 1024;
     cfg->max_batch = 256;
     cfg->deadline_ms = 5000;
@@ -212,7 +238,8 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
         char where[HB_CONFIG_PATH + 32];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         const opt_def *o = find_opt(s, klen);
-        if (!o || strcmp(o->name, "supervised") == 0 || strcmp(o->name, "help") == 0)
+        if (!o || strcmp(o->name, "supervised") == 0 || strcmp(o->name, "snapshot") == 0 ||
+            strcmp(o->name, "help") == 0)
             rc = hb_error_set(err, HB_EINVAL, "%s: unknown setting \"%.*s\"", where,
                               (int)klen, s);
         else if (!*v && o->kind != OPT_FLAG)
@@ -278,6 +305,17 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
             snprintf(cfg->rules, sizeof cfg->rules, "%.*s/rules",
                      (int)(sizeof cfg->rules - 8), cfg->models);
     }
+    if (cfg->client_in_flight < 0)
+        cfg->client_in_flight = cfg->queue / 2 > 0 ? cfg->queue / 2 : 1;
+    if (cfg->client_bytes < cfg->max_request_bytes)
+        return hb_error_set(err, HB_EINVAL,
+                            "client-bytes (%ld) must be at least max-request-bytes (%ld): "
+                            "a request that size could never be taken",
+                            cfg->client_bytes, cfg->max_request_bytes);
+    if (cfg->buffer_bytes < cfg->client_bytes)
+        return hb_error_set(err, HB_EINVAL,
+                            "buffer-bytes (%ld) must be at least client-bytes (%ld)",
+                            cfg->buffer_bytes, cfg->client_bytes);
     if (cfg->worker_mode && !cfg->connect[0] && !cfg->help)
         return hb_error_set(err, HB_EINVAL,
                             "--worker needs --connect ENDPOINT (the broker's "

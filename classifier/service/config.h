@@ -27,6 +27,7 @@ typedef struct hb_service_config {
     /* roles */
     int worker_mode;       /* --worker: run one worker, no broker */
     int supervised;        /* --supervised (internal): started by hubaod */
+    int snapshot_mode;     /* --snapshot (internal): take one snapshot, exit */
     int help;              /* --help was given */
     char connect[HB_CONFIG_PATH]; /* --connect: broker's worker endpoint */
 
@@ -37,6 +38,9 @@ typedef struct hb_service_config {
     long queue;                   /* requests waiting for a worker, max */
     long credit;                  /* requests a worker may hold at once */
     long max_request_bytes;       /* size of one request frame, max */
+    long client_in_flight;        /* requests held for one client, max */
+    long client_bytes;            /* one client's requests + unread replies */
+    long buffer_bytes;            /* the same for all clients together */
     long deadline_ms;             /* per request, from arrival */
     long heartbeat_ms;            /* heartbeat interval, both directions */
     long liveness;                /* missed heartbeats before "dead" */
@@ -46,6 +50,7 @@ typedef struct hb_service_config {
     char models[HB_CONFIG_PATH];  /* model bundles directory */
     char rules[HB_CONFIG_PATH];   /* rule files directory */
     char feeds[HB_CONFIG_PATH];   /* blocklist copies (hubao feeds update); "" none */
+    char snapshot_dir[HB_CONFIG_PATH]; /* last set that loaded (snapshot.h); "" none */
     long max_text_bytes;          /* text of one message, max */
     long max_batch;               /* items in one batch, max */
     long top_features;            /* evidence n-grams per task */

@@ -9,6 +9,12 @@
  * new one loaded completely: a broken bundle never replaces a working one.
  * Loading and swapping are separate steps so that a worker can load on
  * another thread while it keeps serving with the old engine.
+ *
+ * A handler given a snapshot directory (snapshot.h) that cannot load the
+ * configured directories when it is made falls back to the snapshot's
+ * current set, the last that loaded, and says so (hb_handler_fallback);
+ * reloads still read the configured directories, and the first that
+ * loads ends the fallback.
  */
 #ifndef HB_SERVICE_HANDLER_H
 #define HB_SERVICE_HANDLER_H
@@ -26,6 +32,7 @@ typedef struct hb_handler_config {
     const char *models_dir;   /* copied */
     const char *rules_dir;    /* copied */
     const char *feeds_dir;    /* copied; NULL or "" for none */
+    const char *snapshot_dir; /* copied; NULL or "" for none: no fallback */
     size_t max_text;          /* bytes of one text */
     size_t max_batch;         /* items of one batch */
     int top_features;         /* evidence n-grams per task */
@@ -40,8 +47,10 @@ typedef struct hb_handler_counts {
     uint64_t errors;          /* error replies (items, or whole requests) */
 } hb_handler_counts;
 
-/* Load the engine.  Returns an owned handler, or NULL with err saying why
- * the models or rules could not be loaded. */
+/* Load the engine from the configured directories or, if they fail and
+ * there is a snapshot, from its current set.  Returns an owned handler, or
+ * NULL with err saying why the models or rules could not be loaded (and,
+ * if it was tried, why the snapshot could not either). */
 hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err);
 
 /* Free the handler and its engine; NULL is fine. */
@@ -70,6 +79,11 @@ int hb_handler_reload(hb_handler *h, hb_error *err);
 /* The loaded models as {"task": "version", ...} (borrowed; valid until the
  * next successful reload). */
 const json_t *hb_handler_models(const hb_handler *h);
+
+/* NULL while the engine came from the configured directories; while it
+ * came from the snapshot, why the configured directories did not load
+ * (borrowed; valid until the next successful reload, which clears it). */
+const char *hb_handler_fallback(const hb_handler *h);
 
 /* Called between items of a batch, so a long batch can keep heartbeats
  * going; NULL to stop. */

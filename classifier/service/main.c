@@ -4,10 +4,12 @@
  *
  *   hubaod [OPTIONS]                         broker + workers (parent process)
  *   hubaod --worker --connect ENDPOINT       one worker, e.g. on another host
+ *   hubaod --snapshot --snapshot-dir DIR     (internal) snapshot the models
  *
  * The broker loads the models once and binds its sockets before any worker
  * starts, so bad models or a port that is taken fail fast with exit code 3
- * and no stray processes.
+ * and no stray processes.  That first load is made from the first snapshot
+ * (snapshot.h), the set a restarted worker falls back to.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,15 +23,40 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "snapshot.h"
 #include "supervisor.h"
 #include "verdict.h"
 #include "worker.h"
 
+/* Snapshot the configured models, rules and feeds into cfg->snapshot_dir
+ * (none: just load them).  A set that does not load is reported by loading
+ * the configured directories themselves, so that the error names the
+ * operator's files; if those load after all (the snapshot could not be
+ * written), the service runs without a new snapshot.  Returns 0 when the
+ * configured directories load, else 3 (the exit code for bad models). */
+static int take_snapshot(const hb_service_config *cfg)
+{
+    hb_error err;
+    hb_engine_paths paths = {cfg->rules, cfg->models, cfg->feeds[0] ? cfg->feeds : NULL};
+    if (cfg->snapshot_dir[0] && hb_snapshot_take(cfg->snapshot_dir, &paths, &err) == 0)
+        return 0;
+    hb_error snap = err;
+    hb_engine *e = hb_engine_open_paths(&paths, &err);
+    if (!e)
+        hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
+    else if (cfg->snapshot_dir[0])
+        hb_log(HB_LOG_WARN, "no new snapshot of the models (%s); a worker restarting while "
+               "they are broken falls back to an older one, if any", snap.message);
+    hb_engine_free(e);
+    return e ? 0 : 3;
+}
+
 /* Load the engine once before starting workers, so that a wrong --models
  * or --rules fails at start-up with the reason instead of workers failing
- * and being restarted forever.  The load runs in a short-lived child
- * (forked before any thread or ZeroMQ context exists) so the broker never
- * holds the tens of megabytes an engine takes.  Returns 0 or -1. */
+ * and being restarted forever; the load is the first snapshot.  It runs in
+ * a short-lived child (forked before any thread or ZeroMQ context exists)
+ * so the broker never holds the tens of megabytes an engine takes.
+ * Returns 0 or -1. */
 static int preflight(const hb_service_config *cfg)
 {
     pid_t pid = fork();
@@ -37,15 +64,8 @@ static int preflight(const hb_service_config *cfg)
         hb_log(HB_LOG_ERROR, "cannot check the models: fork: %s", strerror(errno));
         return -1;
     }
-    if (pid == 0) {
-        hb_error err;
-        hb_engine_paths paths = {cfg->rules, cfg->models, cfg->feeds[0] ? cfg->feeds : NULL};
-        hb_engine *e = hb_engine_open_paths(&paths, &err);
-        if (!e)
-            hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
-        hb_engine_free(e);
-        _exit(e ? 0 : 3);
-    }
+    if (pid == 0)
+        _exit(take_snapshot(cfg));
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -68,13 +88,24 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT); /* URL parsing, before any thread */
     int rc;
-    if (cfg.worker_mode) {
+    if (cfg.snapshot_mode) {
+        hb_log_init((hb_log_level)cfg.log_level, "snapshot");
+        rc = take_snapshot(&cfg);
+    } else if (cfg.worker_mode) {
         hb_log_init((hb_log_level)cfg.log_level, "worker");
         rc = hb_worker_run(&cfg);
     } else {
         hb_log_init((hb_log_level)cfg.log_level, "broker");
         hb_broker *b = NULL;
         hb_supervisor *sup = NULL;
+        int own_snapshot_dir = 0;
+        if (cfg.workers > 0 && !cfg.snapshot_dir[0]) {
+            if (hb_snapshot_mkdir(cfg.snapshot_dir, sizeof cfg.snapshot_dir, &err) == 0)
+                own_snapshot_dir = 1;
+            else
+                hb_log(HB_LOG_WARN, "no snapshot of the models (%s): a worker restarting "
+                       "while they are broken will not start", err.message);
+        }
         if (cfg.workers > 0 && preflight(&cfg) != 0) {
             rc = 3;
         } else if (!(b = hb_broker_new(&cfg, &err))) {
@@ -90,6 +121,8 @@ int main(int argc, char **argv)
         }
         hb_supervisor_free(sup);
         hb_broker_free(b);
+        if (own_snapshot_dir)
+            hb_snapshot_remove(cfg.snapshot_dir);
     }
     curl_global_cleanup();
     return rc;

@@ -1,5 +1,6 @@
 /*
- * supervisor.c - fork/exec, reap and restart workers (see supervisor.h).
+ * supervisor.c - fork/exec, reap and restart workers, and run the snapshot
+ * helper (see supervisor.h).
  *
  * Between fork and exec the child only calls async-signal-safe functions:
  * the broker process runs ZeroMQ's I/O threads, and only the forking
@@ -21,6 +22,12 @@
 
 enum { MAX_ARGS = 40, FAST_EXIT_US = 5000000, MAX_DELAY_MS = 30000 };
 
+/* An argument vector for execv. */
+typedef struct args {
+    char *v[MAX_ARGS];
+    int n;
+} args;
+
 typedef struct slot {
     pid_t pid;          /* 0: not running */
     int64_t started_us;
@@ -31,26 +38,50 @@ typedef struct slot {
 struct hb_supervisor {
     slot *slots;
     size_t nslots;
-    char *argv[MAX_ARGS];
-    int nargs;
+    args worker;        /* a worker's command line */
+    args snapshot;      /* the snapshot helper's; n == 0 without a snapshot dir */
+    pid_t snapshot_pid; /* the helper running now, or 0 */
+    int snapshot_again; /* asked for again while it ran */
     int stopping;
     uint64_t restarts;
     pid_t self;
 };
 
-static int add_arg(hb_supervisor *s, const char *a)
+static int add_arg(args *a, const char *arg)
 {
-    if (s->nargs >= MAX_ARGS - 1 || !(s->argv[s->nargs] = strdup(a)))
+    if (a->n >= MAX_ARGS - 1 || !(a->v[a->n] = strdup(arg)))
         return -1;
-    s->nargs++;
+    a->n++;
     return 0;
 }
 
-static int add_opt(hb_supervisor *s, const char *name, long v)
+static int add_opt(args *a, const char *name, long v)
 {
     char num[32];
     snprintf(num, sizeof num, "%ld", v);
-    return add_arg(s, name) | add_arg(s, num);
+    return add_arg(a, name) | add_arg(a, num);
+}
+
+static void args_free(args *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    a->n = 0;
+}
+
+/* What a worker and the snapshot helper both need: the directories to
+ * load and the log level. */
+static int add_common(args *a, const hb_service_config *cfg)
+{
+    static const char *const LEVEL[] = {"debug", "info", "warn", "error"};
+    int bad = add_arg(a, "--models") | add_arg(a, cfg->models);
+    bad |= add_arg(a, "--rules") | add_arg(a, cfg->rules);
+    if (cfg->feeds[0])
+        bad |= add_arg(a, "--feeds") | add_arg(a, cfg->feeds);
+    if (cfg->snapshot_dir[0])
+        bad |= add_arg(a, "--snapshot-dir") | add_arg(a, cfg->snapshot_dir);
+    bad |= add_arg(a, "--log-level") | add_arg(a, LEVEL[cfg->log_level & 3]);
+    return bad;
 }
 
 hb_supervisor *hb_supervisor_new(const hb_service_config *cfg, const char *backend)
@@ -61,24 +92,22 @@ hb_supervisor *hb_supervisor_new(const hb_service_config *cfg, const char *backe
     s->self = getpid();
     s->nslots = (size_t)cfg->workers;
     s->slots = calloc(s->nslots ? s->nslots : 1, sizeof *s->slots);
-    static const char *const LEVEL[] = {"debug", "info", "warn", "error"};
+    args *w = &s->worker;
     int bad = !s->slots;
-    bad |= add_arg(s, "hubaod") | add_arg(s, "--worker") | add_arg(s, "--supervised");
-    bad |= add_arg(s, "--connect") | add_arg(s, backend);
-    bad |= add_arg(s, "--models") | add_arg(s, cfg->models);
-    bad |= add_arg(s, "--rules") | add_arg(s, cfg->rules);
-    if (cfg->feeds[0])
-        bad |= add_arg(s, "--feeds") | add_arg(s, cfg->feeds);
-    bad |= add_opt(s, "--max-text-bytes", cfg->max_text_bytes);
-    bad |= add_opt(s, "--max-batch", cfg->max_batch);
-    bad |= add_opt(s, "--top-features", cfg->top_features);
-    bad |= add_opt(s, "--heartbeat-ms", cfg->heartbeat_ms);
-    bad |= add_opt(s, "--liveness", cfg->liveness);
-    bad |= add_arg(s, "--log-level") | add_arg(s, LEVEL[cfg->log_level & 3]);
+    bad |= add_arg(w, "hubaod") | add_arg(w, "--worker") | add_arg(w, "--supervised");
+    bad |= add_arg(w, "--connect") | add_arg(w, backend) | add_common(w, cfg);
+    bad |= add_opt(w, "--max-text-bytes", cfg->max_text_bytes);
+    bad |= add_opt(w, "--max-batch", cfg->max_batch);
+    bad |= add_opt(w, "--top-features", cfg->top_features);
+    bad |= add_opt(w, "--heartbeat-ms", cfg->heartbeat_ms);
+    bad |= add_opt(w, "--liveness", cfg->liveness);
     if (cfg->unmask)
-        bad |= add_arg(s, "--unmask");
+        bad |= add_arg(w, "--unmask");
     if (cfg->brief)
-        bad |= add_arg(s, "--brief");
+        bad |= add_arg(w, "--brief");
+    if (cfg->snapshot_dir[0])
+        bad |= add_arg(&s->snapshot, "hubaod") | add_arg(&s->snapshot, "--snapshot") |
+               add_common(&s->snapshot, cfg);
     if (bad) {
         hb_supervisor_free(s);
         return NULL;
@@ -98,14 +127,10 @@ static void describe_status(int status, char *out, size_t cap)
         snprintf(out, cap, "stopped (status %d)", status);
 }
 
-static void start(hb_supervisor *s, slot *sl, int64_t now)
+/* Start this binary with a's arguments; the child's pid, or -1. */
+static pid_t spawn(const hb_supervisor *s, const args *a)
 {
     pid_t pid = fork();
-    if (pid < 0) {
-        hb_log(HB_LOG_ERROR, "cannot start a worker: fork: %s", strerror(errno));
-        sl->due_us = now + 1000000;
-        return;
-    }
     if (pid == 0) {
         /* the child: async-signal-safe calls only until exec */
         sigset_t none;
@@ -114,8 +139,19 @@ static void start(hb_supervisor *s, slot *sl, int64_t now)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != s->self)
             _exit(1); /* the broker died before the prctl */
-        execv("/proc/self/exe", s->argv);
+        execv("/proc/self/exe", a->v);
         _exit(127);
+    }
+    return pid;
+}
+
+static void start(hb_supervisor *s, slot *sl, int64_t now)
+{
+    pid_t pid = spawn(s, &s->worker);
+    if (pid < 0) {
+        hb_log(HB_LOG_ERROR, "cannot start a worker: fork: %s", strerror(errno));
+        sl->due_us = now + 1000000;
+        return;
     }
     sl->pid = pid;
     sl->started_us = now;
@@ -139,11 +175,48 @@ long hb_supervisor_tick(hb_supervisor *s, int64_t now)
     return next <= now ? 0 : (long)((next - now + 999) / 1000);
 }
 
+void hb_supervisor_snapshot(hb_supervisor *s)
+{
+    if (s->snapshot.n == 0 || s->stopping)
+        return;
+    if (s->snapshot_pid) {
+        s->snapshot_again = 1; /* the files may have changed since it began */
+        return;
+    }
+    s->snapshot_again = 0;
+    s->snapshot_pid = spawn(s, &s->snapshot);
+    if (s->snapshot_pid < 0) {
+        hb_log(HB_LOG_ERROR, "cannot take a snapshot of the models: fork: %s",
+               strerror(errno));
+        s->snapshot_pid = 0;
+    }
+}
+
+/* The snapshot helper exited: say how, and start it again if asked. */
+static void snapshot_done(hb_supervisor *s, int status)
+{
+    s->snapshot_pid = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        hb_log(HB_LOG_INFO, "snapshot taken: a worker that restarts while the configured "
+               "models are broken loads this set");
+    } else {
+        char why[128];
+        describe_status(status, why, sizeof why);
+        hb_log(HB_LOG_WARN, "snapshot helper %s; the previous snapshot stays", why);
+    }
+    if (s->snapshot_again)
+        hb_supervisor_snapshot(s);
+}
+
 void hb_supervisor_reap(hb_supervisor *s, hb_worker_gone_fn *gone, void *ctx)
 {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == s->snapshot_pid) {
+            snapshot_done(s, status);
+            continue;
+        }
         slot *sl = NULL;
         for (size_t i = 0; i < s->nslots; i++)
             if (s->slots[i].pid == pid)
@@ -193,6 +266,11 @@ size_t hb_supervisor_running(const hb_supervisor *s)
 void hb_supervisor_stop(hb_supervisor *s, int grace_ms)
 {
     s->stopping = 1;
+    if (s->snapshot_pid) { /* a half-made set is never current: just stop it */
+        kill(s->snapshot_pid, SIGKILL);
+        waitpid(s->snapshot_pid, NULL, 0);
+        s->snapshot_pid = 0;
+    }
     for (size_t i = 0; i < s->nslots; i++)
         if (s->slots[i].pid)
             kill(s->slots[i].pid, SIGTERM);
@@ -220,10 +298,10 @@ void hb_supervisor_free(hb_supervisor *s)
 {
     if (!s)
         return;
-    if (hb_supervisor_running(s) > 0)
+    if (hb_supervisor_running(s) > 0 || s->snapshot_pid)
         hb_supervisor_stop(s, 2000);
-    for (int i = 0; i < s->nargs; i++)
-        free(s->argv[i]);
+    args_free(&s->worker);
+    args_free(&s->snapshot);
     free(s->slots);
     free(s);
 }

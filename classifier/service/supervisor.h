@@ -11,6 +11,9 @@
  * seconds of starting (a bundle that fails to load, a crash on start-up)
  * is restarted after a delay that doubles each time, up to 30 s, so a
  * broken installation logs a reason every few seconds instead of spinning.
+ * With a snapshot directory, workers are told to fall back to its last
+ * good set (snapshot.h), so a worker restarted while the configured
+ * bundles are broken starts anyway.
  */
 #ifndef HB_SERVICE_SUPERVISOR_H
 #define HB_SERVICE_SUPERVISOR_H
@@ -46,6 +49,14 @@ void hb_supervisor_reap(hb_supervisor *sup, hb_worker_gone_fn *gone, void *ctx);
  * Returns the milliseconds until the next scheduled start, or -1 if none
  * is pending.  Does nothing once hb_supervisor_stop_restarts was called. */
 long hb_supervisor_tick(hb_supervisor *sup, int64_t now_us);
+
+/* Take a new snapshot of the configured models, rules and feeds
+ * (snapshot.h) in a helper process (this binary with --snapshot), which
+ * logs why if the set does not load; call after a reload some worker
+ * accepted.  One helper at a time: asked again while one runs, it runs
+ * once more afterwards.  Does nothing without cfg->snapshot_dir, or once
+ * stopping. */
+void hb_supervisor_snapshot(hb_supervisor *sup);
 
 /* No more restarts (the service is shutting down). */
 void hb_supervisor_stop_restarts(hb_supervisor *sup);

@@ -119,9 +119,10 @@ static int connect_broker(worker *w)
     }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    json_t *ready = json_pack("{s:s, s:i, s:s, s:O}", "protocol", HB_BACKEND_PROTOCOL,
+    json_t *ready = json_pack("{s:s, s:i, s:s, s:O, s:s?}", "protocol", HB_BACKEND_PROTOCOL,
                               "pid", (int)getpid(), "host", host, "models",
-                              hb_handler_models(w->handler));
+                              hb_handler_models(w->handler), "fallback",
+                              hb_handler_fallback(w->handler));
     if (ready)
         send_json(w, HB_CMD_READY, ready);
     json_decref(ready);
@@ -199,8 +200,9 @@ static void reload_finish(worker *w)
     } else {
         hb_log(HB_LOG_ERROR, "reload failed, still serving the models loaded before: %s",
                w->load_err.message);
-        result = json_pack("{s:b, s:s, s:O}", "ok", 0, "error", w->load_err.message,
-                           "models", hb_handler_models(w->handler));
+        result = json_pack("{s:b, s:s, s:O, s:s?}", "ok", 0, "error", w->load_err.message,
+                           "models", hb_handler_models(w->handler), "fallback",
+                           hb_handler_fallback(w->handler));
     }
     if (result && w->sock)
         send_json(w, HB_CMD_RELOAD, result);
@@ -284,6 +286,10 @@ static int run(worker *w)
         return 3;
     char line[512];
     models_line(hb_handler_models(w->handler), line, sizeof line);
+    if (hb_handler_fallback(w->handler))
+        hb_log(HB_LOG_WARN, "cannot load the configured models (%s); serving the last set "
+               "that loaded, from the snapshot in %s: %s", hb_handler_fallback(w->handler),
+               w->cfg->snapshot_dir, line);
     hb_log(HB_LOG_INFO, "connected to %s; models: %s", w->cfg->connect, line);
     while (!w->stop) {
         int64_t now = hb_clock_us();
@@ -355,6 +361,7 @@ int hb_worker_run(const hb_service_config *cfg)
         .models_dir = cfg->models,
         .rules_dir = cfg->rules,
         .feeds_dir = cfg->feeds,
+        .snapshot_dir = cfg->snapshot_dir,
         .max_text = (size_t)cfg->max_text_bytes,
         .max_batch = (size_t)cfg->max_batch,
         .top_features = (int)cfg->top_features,

@@ -3,11 +3,17 @@
 # workers it starts) on loopback, with models the test trains itself:
 # single and batch requests, every error kind, REQ and pipelined DEALER
 # clients, `hubao check --server` and `hubao stream`, a worker SIGKILLed
-# under load, SIGHUP with a corrupt and then a good bundle, overload and
-# deadlines, a worker started alone with --worker, SIGTERM under load.
+# under load, SIGHUP with a corrupt and then a good bundle, workers killed
+# while the bundle on disk is corrupt (they come back on the last set that
+# loaded), clients that never read their replies (broker memory bounded,
+# everyone else served), overload and deadlines, a worker started alone
+# with --worker, SIGTERM under load.
 # Every wait is bounded; the clients are tests/integration/service_client.py.
 set -u
 HUBAOD=${HUBAOD:-build/asan/hubaod}
+# memory is measured on the optimised build: AddressSanitizer keeps freed
+# memory in quarantine, so its RSS says nothing about what hubaod holds
+HUBAOD_RSS=${HUBAOD_RSS:-build/hubaod}
 HUBAO=${HUBAO:-build/asan/hubao}
 PY=/usr/bin/python3
 CLIENT=tests/integration/service_client.py
@@ -142,6 +148,12 @@ r = json.loads(s.recv())
 assert r["id"] == "r1" and r["reload"]["ok"] is False, r
 assert all("checksum" in w["error"] for w in r["reload"]["workers"]), r' "$AEP"
 
+expect "every worker SIGKILLed while the bundle on disk is corrupt: back on the last set that loaded" \
+  client fallback "$AEP" 2 spam=v1 "live/spam/model.svm: checksum"
+expect "... the log says which bundle failed and why" \
+  wait_log "$TMP/A.log" "ready on the snapshot.*live/spam/model.svm: checksum" 2
+expect "... and they serve" client load "$AEP" 200 --expect-models spam=v1
+
 rm -rf "$TMP/live/spam" && cp -r "$TMP/v2/spam" "$TMP/live/spam"
 expect "SIGHUP with a good bundle under load: no failed request" \
   client load "$AEP" 2000 --signal HUP --pid $A --after 300
@@ -150,6 +162,14 @@ i=0; while [ $i -lt 100 ]; do
   "$0" "$1" stats "$2" models | grep -q "\"spam\": \"v2\"" && exit 0; sleep 0.1; i=$((i + 1)); done; exit 1' \
   "$PY" "$CLIENT" "$AEP"
 expect "... and replies carry it" client load "$AEP" 100 --expect-models spam=v2
+expect "... no worker is on the snapshot any more" sh -c '
+"$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": false" &&
+! "$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": true"' "$PY" "$CLIENT" "$AEP"
+expect "... and the accepted reload is the new snapshot" wait_log "$TMP/A.log" "snapshot taken" 1
+printf 'garbage' >>"$TMP/live/spam/model.svm"
+expect "a worker SIGKILLed after that comes back on spam=v2, not v1" \
+  client fallback "$AEP" 1 spam=v2 "live/spam/model.svm: checksum"
+rm -rf "$TMP/live/spam" && cp -r "$TMP/v2/spam" "$TMP/live/spam"
 
 expect "SIGTERM under load: every request answered" \
   client load "$AEP" 3000 --signal TERM --pid $A --after 800 --allow shutting_down
@@ -177,11 +197,31 @@ kill -TERM $F
 stop_wait $F 20
 expect "broker F exits 0" test "$STATUS" = 0
 
+# ---- instance H: clients that never read their replies -------------------
+HUBAOD_SAVED=$HUBAOD; HUBAOD=$HUBAOD_RSS
+start H --workers 2 --models "$TMP/live" --client-in-flight 100 \
+  --client-bytes 2097152 --buffer-bytes 8388608
+HUBAOD=$HUBAOD_SAVED; H=$PID
+expect "instance H: two workers" client wait "$EP" 2
+expect "a client pipelining past --client-in-flight: too_many_in_flight, all answered" \
+  client inflight "$EP" 300 100
+expect "one client never reading 256-item full replies: broker bounded, others served" \
+  client hog "$EP" $H 1 256 full 6 24
+expect "16 clients never reading 16-item full replies: the same" \
+  client hog "$EP" $H 16 16 full 6 48
+expect "... the log names the client cut off and why" \
+  wait_log "$TMP/H.log" "client at 127.0.0.1 cut off: .*closed its connection" 1
+kill -TERM $H
+stop_wait $H 20
+expect "broker H exits 0" test "$STATUS" = 0
+
 # ---- instance B: no local workers, config file, a worker started alone -----
 cat >"$TMP/b.conf" <<EOF
-# hubaod settings for the overload test
+# hubaod settings for the overload test (the queue alone: no client is
+# held to a share of it)
 workers = 0
 queue = 2
+client-in-flight = 1000
 deadline-ms = 400
 backend = tcp://127.0.0.1:*
 EOF

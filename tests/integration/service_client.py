@@ -20,6 +20,21 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
   oversize EP BYTES          a DEALER sending one frame of BYTES is cut off
                              (no reply, broker RSS stays small), and the
                              next client is served
+  fallback EP N T=V WHY      SIGKILL N workers while the bundle on disk is
+                             broken: their replacements serve the last set
+                             that loaded (version V of task T), and stats
+                             say so with a reason containing WHY
+  hog EP PID N BATCH DETAIL SECONDS MAX_MIB
+                             N DEALERs that never read (RCVHWM 1) send
+                             batches of BATCH items (DETAIL full or brief)
+                             for SECONDS while a REQ client is served: every
+                             one of its requests answered, broker (PID) RSS
+                             never more than MAX_MIB over where it started,
+                             the hogs cut off, and the memory given back
+                             once they leave
+  inflight EP N LIMIT        N requests pipelined at once by a client that
+                             reads: each answered once, those over LIMIT
+                             "too_many_in_flight"
   fresh EP                   stats right after each reply count it: items
                              and worker-side error codes (run it against a
                              long heartbeat interval, which would hide them)
@@ -260,8 +275,9 @@ def cmd_overload(ep):
             fail("deadline_exceeded after %.2f s (deadline 0.4 s)" % dt)
 
 
-def cmd_flood(ep, n):
-    n = int(n)
+def burst(ep, n):
+    """Send n requests at once on a DEALER, then read the replies (30 s at
+    most): {id: reply}, or fail if one is missing or comes twice."""
     d = CTX.socket(zmq.DEALER)
     d.setsockopt(zmq.LINGER, 0)
     d.connect(ep)
@@ -273,11 +289,18 @@ def cmd_flood(ep, n):
     while len(got) < n and time.time() < end:
         if d.poll(1000):
             r = json.loads(d.recv_multipart()[1])
-            got[r["id"]] = "ok" if is_verdict(r) else r["error"]["code"]
+            if r.get("id") in got:
+                fail("two replies for id %r" % r.get("id"))
+            got[r.get("id")] = r
     d.close()
     if len(got) != n:
         fail("%d of %d answered" % (len(got), n))
-    kinds = set(got.values())
+    return got
+
+
+def cmd_flood(ep, n):
+    got = burst(ep, int(n))
+    kinds = set("ok" if is_verdict(r) else r["error"]["code"] for r in got.values())
     if not kinds <= {"ok", "overloaded"} or "overloaded" not in kinds or "ok" not in kinds:
         fail("expected verdicts and overloaded replies, got %r" % kinds)
 
@@ -305,6 +328,118 @@ def cmd_oversize(ep, nbytes, pid):
     r = ask(ep, {"id": "next", "text": "hello"})
     if r.get("id") != "next" or "verdict" not in r:
         fail("the next client was not served: %r" % r)
+
+
+def cmd_fallback(ep, n, version, why):
+    task, v = version.split("=")
+    before = stats(ep)["workers"]
+    victims = [w["pid"] for w in before[:int(n)]]
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    end = time.time() + 30
+    while time.time() < end:
+        workers = stats(ep)["workers"]
+        new = [w for w in workers if w["pid"] not in [x["pid"] for x in before]]
+        if len(workers) == len(before) and len(new) == len(victims):
+            break
+        time.sleep(0.1)
+    else:
+        fail("killed workers %r not replaced after 30 s: %r" % (victims, stats(ep)["workers"]))
+    for w in new:
+        if w.get("models_fallback") is not True or why not in w.get("fallback_reason", ""):
+            fail("worker %d is not on the snapshot, or does not say why: %r" % (w["pid"], w))
+        if w["models"].get(task) != v:
+            fail("worker %d serves %r, not %s" % (w["pid"], w["models"], version))
+    for w in workers:
+        if w not in new and w.get("models_fallback") is not False:
+            fail("a worker that was not restarted reports a fallback: %r" % w)
+
+
+def cmd_hog(ep, pid, n, batch, detail, seconds, max_mib):
+    import threading
+    pid, n, batch, seconds, max_mib = int(pid), int(n), int(batch), float(seconds), int(max_mib)
+    t = texts()
+    body = json.dumps([{"id": i, "text": t[i % len(t)], "detail": detail}
+                       for i in range(batch)]).encode()
+    if batch == 1:
+        body = json.dumps({"id": 0, "text": t[0], "detail": detail}).encode()
+    base = broker_rss_kib(pid)
+    cut_before = stats(ep).get("clients", {}).get("cut_off", 0)
+    hogs = []
+    for _ in range(n):
+        d = CTX.socket(zmq.DEALER)
+        d.setsockopt(zmq.RCVHWM, 1)
+        d.setsockopt(zmq.LINGER, 0)
+        d.connect(ep)
+        hogs.append(d)
+    stop = []
+
+    def flood():
+        while not stop:
+            for d in hogs:
+                try:
+                    d.send_multipart([b"", body], zmq.DONTWAIT)
+                except zmq.Again:
+                    pass
+            time.sleep(0.002)
+    th = threading.Thread(target=flood)
+    th.start()
+    good = req_socket(ep, 10000)
+    served, peak, codes, i = 0, base, {}, 0
+    end = time.time() + seconds
+    try:
+        while time.time() < end:
+            i += 1
+            good.send(json.dumps({"id": i, "text": t[i % len(t)]}).encode())
+            try:
+                r = json.loads(good.recv())
+            except zmq.Again:
+                fail("a well-behaved client got no reply within 10 s beside %d hogs" % n)
+            if r.get("id") != i:
+                fail("reply for id %r, expected %d" % (r.get("id"), i))
+            if is_verdict(r):
+                served += 1
+            else:
+                codes[r["error"]["code"]] = codes.get(r["error"]["code"], 0) + 1
+            peak = max(peak, broker_rss_kib(pid))
+    finally:
+        stop.append(1)
+        th.join()
+        for d in hogs:
+            d.close()
+        good.close()
+    grown = (peak - base) // 1024
+    cl = stats(ep).get("clients", {"cut_off": 0, "replies_dropped": 0})
+    end = time.time() + 5
+    while time.time() < end and broker_rss_kib(pid) > base + 8192:
+        time.sleep(0.1)
+    after = broker_rss_kib(pid)
+    print("broker RSS %d MiB at start, peak %d MiB, %d MiB after the hogs left; the good "
+          "client: %d verdicts, errors %r; clients cut off %d, replies dropped %d" %
+          (base // 1024, peak // 1024, after // 1024, served, codes, cl["cut_off"],
+           cl["replies_dropped"]))
+    if grown > max_mib:
+        fail("broker RSS grew %d MiB (limit %d) under %d clients that never read" %
+             (grown, max_mib, n))
+    if served < 0.9 * i or set(codes) - {"overloaded"}:
+        fail("the well-behaved client was not served: %d verdicts of %d, errors %r" %
+             (served, i, codes))
+    if cl["cut_off"] < cut_before + 1:
+        fail("no client was cut off: %r" % cl)
+    if after > base + 8192:
+        fail("broker RSS %d MiB 5 s after the hogs left (%d before)" % (after // 1024,
+                                                                      base // 1024))
+
+
+def cmd_inflight(ep, n, limit):
+    got = burst(ep, int(n))
+    limit = int(limit)
+    refused = [r for r in got.values() if not is_verdict(r)]
+    if not refused or any(r["error"]["code"] != "too_many_in_flight" or
+                          "read the replies" not in r["error"]["message"] for r in refused):
+        fail("expected some too_many_in_flight with advice, got %r" % refused[:3])
+    if len(got) - len(refused) < limit:
+        fail("only %d verdicts, the limit is %d" % (len(got) - len(refused), limit))
 
 
 def cmd_fresh(ep):

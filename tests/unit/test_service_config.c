@@ -40,6 +40,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_batch, 256);
     assert_false(c.worker_mode);
     assert_false(c.brief); /* full replies unless asked */
+    assert_string_equal(c.snapshot_dir, ""); /* hubaod makes a private one */
+    assert_int_equal(c.client_in_flight, c.queue / 2);
+    assert_int_equal(c.client_bytes, 16L << 20);
+    assert_int_equal(c.buffer_bytes, 128L << 20);
 }
 
 static void test_flags(void **state)
@@ -76,6 +80,14 @@ static void test_bad_flags_are_named(void **state)
     assert_non_null(strstr(err.message, "--connect"));
     char *a5[] = {"hubaod", "--bind"};
     assert_int_equal(parse(&c, &err, 2, a5), HB_EINVAL);
+    char *a6[] = {"hubaod", "--client-bytes", "1000"}; /* under --max-request-bytes */
+    assert_int_equal(parse(&c, &err, 3, a6), HB_EINVAL);
+    assert_non_null(strstr(err.message, "max-request-bytes"));
+    char *a7[] = {"hubaod", "--buffer-bytes", "2000000"}; /* under --client-bytes */
+    assert_int_equal(parse(&c, &err, 3, a7), HB_EINVAL);
+    char *a8[] = {"hubaod", "--queue", "10", "--client-in-flight", "3"};
+    assert_int_equal(parse(&c, &err, 5, a8), 0);
+    assert_int_equal(c.client_in_flight, 3);
 }
 
 static void test_file_then_flags(void **state)
@@ -93,6 +105,14 @@ static void test_file_then_flags(void **state)
     assert_int_equal(c.workers, 5); /* the flag wins, wherever it is */
     assert_int_equal(c.deadline_ms, 150);
     assert_true(c.unmask);
+
+    const char *snap = "snapshot-dir = /var/lib/hubao/snapshot\n";
+    tu_write_file(path, snap, strlen(snap));
+    assert_int_equal(parse(&c, &err, 5, argv), 0);
+    assert_string_equal(c.snapshot_dir, "/var/lib/hubao/snapshot");
+    const char *internal = "snapshot = 1\n"; /* a role, never a setting */
+    tu_write_file(path, internal, strlen(internal));
+    assert_int_equal(parse(&c, &err, 5, argv), HB_EINVAL);
 
     const char *bad = "queue = 9\nspeed = fast\n";
     tu_write_file(path, bad, strlen(bad));

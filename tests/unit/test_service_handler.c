@@ -1,11 +1,13 @@
 /*
  * test_service_handler.c - what a worker does with a request body, without
  * sockets: verdicts with "id" and "models", batches in order, an error
- * reply for each bad input, and a reload that keeps the old engine when
- * the new bundle is broken.  Models are trained by the test itself.
+ * reply for each bad input, a reload that keeps the old engine when the
+ * new bundle is broken, and a handler made while the bundle is broken
+ * falling back to the snapshot of the last set that loaded.  Models are
+ * trained by the test itself.
  *
  * The service's modules are not part of libhubao.a, so the handler's
- * source is compiled in here.
+ * source (and the snapshot's, which it uses) is compiled in here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "service/handler.c"
+#include "service/snapshot.c"
 #include "testutil.h"
 #include "trainer.h"
 
@@ -177,15 +180,20 @@ static void test_urls_are_normalised(void **state)
     json_decref(r);
 }
 
-static void test_failed_reload_keeps_serving(void **state)
+static void corrupt_spam(void)
 {
-    hb_handler *h = *state;
     char path[1300];
     snprintf(path, sizeof path, "%s/spam/model.svm", models);
     FILE *f = fopen(path, "ab");
     assert_non_null(f);
     fputs("garbage", f);
     fclose(f);
+}
+
+static void test_failed_reload_keeps_serving(void **state)
+{
+    hb_handler *h = *state;
+    corrupt_spam();
     const json_t *before = hb_handler_models(h);
     hb_error err;
     assert_int_not_equal(hb_handler_reload(h, &err), 0);
@@ -201,6 +209,41 @@ static void test_failed_reload_keeps_serving(void **state)
     json_decref(r);
 }
 
+static void test_start_falls_back_to_the_snapshot(void **state)
+{
+    (void)state;
+    char snap[1200];
+    snprintf(snap, sizeof snap, "%s.snapshot", models);
+    hb_engine_paths from = {RULES, models, NULL};
+    hb_error err;
+    assert_int_equal(hb_snapshot_take(snap, &from, &err), 0);
+    corrupt_spam();
+    hb_handler_config cfg = {.models_dir = models, .rules_dir = RULES, .max_text = 1000,
+                             .max_batch = 3, .top_features = 2};
+    assert_null(hb_handler_new(&cfg, &err)); /* no snapshot: no worker */
+    assert_non_null(strstr(err.message, "checksum"));
+    cfg.snapshot_dir = snap;
+    hb_handler *h = hb_handler_new(&cfg, &err);
+    assert_non_null(h);
+    assert_non_null(hb_handler_fallback(h));
+    assert_non_null(strstr(hb_handler_fallback(h), "spam/model.svm: checksum"));
+    json_t *r = handle(h, "{\"text\": \"served from the snapshot\"}");
+    assert_non_null(json_object_get(r, "verdict"));
+    json_decref(r);
+    assert_int_not_equal(hb_handler_reload(h, &err), 0); /* still broken */
+    assert_non_null(hb_handler_fallback(h));
+    tu_train_fixture_model("spam", models);
+    assert_int_equal(hb_handler_reload(h, &err), 0);
+    assert_null(hb_handler_fallback(h)); /* the configured models serve again */
+    hb_handler_free(h);
+    hb_snapshot_remove(snap);
+    corrupt_spam();
+    cfg.snapshot_dir = snap; /* gone: the configured error is the one reported */
+    assert_null(hb_handler_new(&cfg, &err));
+    assert_non_null(strstr(err.message, "checksum"));
+    tu_train_fixture_model("spam", models);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_every_bad_input_gets_an_error),
         cmocka_unit_test(test_urls_are_normalised),
         cmocka_unit_test(test_failed_reload_keeps_serving),
+        cmocka_unit_test(test_start_falls_back_to_the_snapshot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
