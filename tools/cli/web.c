@@ -235,7 +235,10 @@ static unsigned status_of(const char *code)
         return MHD_HTTP_OK;
     if (strcmp(code, "too_large") == 0 || strcmp(code, HB_CODE_BATCH_TOO_LARGE) == 0)
         return MHD_HTTP_CONTENT_TOO_LARGE;
-    if (strcmp(code, HB_CODE_OVERLOADED) == 0 || strcmp(code, HB_CODE_SHUTTING_DOWN) == 0)
+    /* the web server is one client of hubaod: its share being full means
+     * hubaod is busy for everyone behind it, not that this request is bad */
+    if (strcmp(code, HB_CODE_OVERLOADED) == 0 || strcmp(code, HB_CODE_SHUTTING_DOWN) == 0 ||
+        strcmp(code, HB_CODE_TOO_MANY_IN_FLIGHT) == 0)
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     if (strcmp(code, HB_CODE_DEADLINE) == 0)
         return MHD_HTTP_GATEWAY_TIMEOUT;
