@@ -682,7 +682,8 @@ static int handle_control(hb_broker *b, request *r)
         int n = 0;
         for (int i = 0; i < MAX_WORKERS; i++)
             n += b->workers[i].used;
-        json_object_set_new(j, "pong", json_pack("{s:i}", "workers", n));
+        json_object_set_new(
+            j, "pong", json_pack("{s:i, s:o}", "workers", n, "models", models_json(b)));
         reply_json(b, r, j);
     } else {
         reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,

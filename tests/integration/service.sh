@@ -82,6 +82,7 @@ expect "missing models exit 3 with the reason" sh -c 'test $1 -eq 3 && grep -q "
 start A --workers 2 --models "$TMP/live" --max-request-bytes 100000 --deadline-ms 20000
 A=$PID; AEP=$EP
 expect "hubaod starts and two workers connect" client wait "$AEP" 2
+expect "ping answers with the workers and the model versions" client ping "$AEP" 2 spam=v1
 expect "single and batch requests" client basic "$AEP"
 expect "every malformed input gets its error reply, nothing dies" client malformed "$AEP" 100000
 expect "DEALER pipelining: 500 requests matched by id" client dealer "$AEP" 500

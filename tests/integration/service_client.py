@@ -7,6 +7,9 @@ bounded in time.  Needs pyzmq (Debian python3-zmq).
 
   wait EP N                  until N workers are connected (ping)
   stats EP [KEY]             print the stats JSON (or one top-level key)
+  ping EP N T=V              ping (the health probe): id echoed, N workers,
+                             and the model versions they serve (version V
+                             of task T)
   basic EP                   single request, batch, id echo, models
   brief EP                   a worker started with --brief: brief replies,
                              full ones when an item asks
@@ -113,6 +116,15 @@ def cmd_wait(ep, n):
             s.close()
         time.sleep(0.1)
     fail("fewer than %s workers after 30 s" % n)
+
+
+def cmd_ping(ep, n, version):
+    task, v = version.split("=")
+    r = ask(ep, {"id": "p", "control": "ping"})
+    pong = r.get("pong", {})
+    if r.get("id") != "p" or pong.get("workers") != int(n) or \
+            pong.get("models", {}).get(task) != v:
+        fail("ping: expected id p, %s workers and %s, got %r" % (n, version, r))
 
 
 def cmd_stats(ep, key=None):
