@@ -37,8 +37,8 @@
 
 enum { MAX_BATCH = 256 };
 
-/* hubaod's liveness probe: answered by the broker itself, with the model
- * versions. */
+/* hubaod's liveness probe, the one control command its request socket
+ * takes: answered by the broker itself, with the model versions. */
 static const char PING[] = "{\"control\":\"ping\"}";
 
 /* A request handed to the dispatcher, until it is answered. */
