@@ -83,10 +83,10 @@ const char HB_CONFIG_USAGE[] =
     "  --connect ENDPOINT       with --worker: the broker's --backend endpoint\n"
     "  --help                   this text\n"
     "\n"
-    "Control commands ({\"control\": \"stats\"}, \"reload\") are taken on the\n"
-    "control endpoint; the client endpoint answers them \"forbidden\", and\n"
-    "takes only \"ping\".  Exit codes: 0 stopped cleanly; 2 usage error;\n"
-    "3 models, rules or sockets could not be set up.\n";
+    "Control commands: `hubao control stats|reload|ping` (or {\"control\":\n"
+    "\"stats\"} sent to the control endpoint; the client endpoint answers\n"
+    "\"forbidden\", and takes only \"ping\").  Exit codes: 0 stopped cleanly;\n"
+    "2 usage error; 3 models, rules or sockets could not be set up.\n";
 
 typedef enum { OPT_FLAG, OPT_LONG, OPT_PATH, OPT_LEVEL } opt_kind;
 

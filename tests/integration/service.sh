@@ -8,7 +8,8 @@
 # loaded), clients that never read their replies (broker memory bounded,
 # everyone else served), overload and deadlines, a worker started alone
 # with --worker, SIGTERM under load; control commands only on the control
-# endpoint, which by default is a socket in a private directory.
+# endpoint (`hubao control`), which by default is a socket in a private
+# directory.
 # Every wait is bounded; the clients are tests/integration/service_client.py.
 set -u
 HUBAOD=${HUBAOD:-build/asan/hubaod}
@@ -80,6 +81,10 @@ cp -r "$TMP/v1" "$TMP/live"
 expect "--help lists the settings" sh -c '"$1" --help | grep -q -- "--max-batch N"' _ "$HUBAOD"
 "$HUBAOD" --no-such-flag 2>"$TMP/usage.err"
 expect "unknown flag exits 2" test $? -eq 2
+expect "hubao --help lists hubao control" sh -c '"$1" --help | grep -q "control  ask hubaod"' _ "$HUBAO"
+"$HUBAO" control shutdown 2>"$TMP/cusage.err"
+expect "hubao control with an unknown command exits 2" sh -c \
+  'test $1 -eq 2 && grep -q "ping, stats or reload" "$2"' _ $? "$TMP/cusage.err"
 "$HUBAOD" --bind 'tcp://127.0.0.1:*' --models "$TMP/nowhere" 2>"$TMP/nomodels.err"
 expect "missing models exit 3 with the reason" sh -c 'test $1 -eq 3 && grep -q "cannot load models" "$2"' _ $? "$TMP/nomodels.err"
 
@@ -153,6 +158,9 @@ s.send(b"{\"id\": \"r1\", \"control\": \"reload\"}")
 r = json.loads(s.recv())
 assert r["id"] == "r1" and r["reload"]["ok"] is False, r
 assert all("checksum" in w["error"] for w in r["reload"]["workers"]), r' "$ACEP"
+"$HUBAO" control reload --control "$ACEP" >"$TMP/reload-bad.json"
+expect "hubao control reload exits 1 when the workers refuse, and prints why" sh -c \
+  'test $1 -eq 1 && grep -q "\"ok\": false" "$2" && grep -q checksum "$2"' _ $? "$TMP/reload-bad.json"
 
 expect "every worker SIGKILLed while the bundle on disk is corrupt: back on the last set that loaded" \
   client fallback "$AEP" 2 spam=v1 "live/spam/model.svm: checksum"
@@ -177,6 +185,15 @@ expect "... no worker is on the snapshot any more" sh -c '
 "$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": false" &&
 ! "$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": true"' "$PY" "$CLIENT" "$AEP"
 expect "... and the accepted reload is the new snapshot" wait_log "$TMP/A.log" "snapshot taken" 1
+"$HUBAO" control reload --control "$ACEP" >"$TMP/reload.json"
+expect "hubao control reload: every worker reloads, exit 0" sh -c \
+  'test $1 -eq 0 && grep -q "\"ok\": true" "$2" && ! grep -q "\"ok\": false" "$2"' _ $? "$TMP/reload.json"
+"$HUBAO" control stats --control "$ACEP" >"$TMP/cstats.json"
+expect "hubao control stats prints the stats" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[2]))["stats"]
+assert int(sys.argv[1]) == 0 and s["requests"] > 500 and len(s["workers"]) == 2, s
+assert s["models"]["spam"] == "v2", s["models"]' $? "$TMP/cstats.json"
 printf 'garbage' >>"$TMP/live/spam/model.svm"
 expect "a worker SIGKILLed after that comes back on spam=v2, not v1" \
   client fallback "$AEP" 1 spam=v2 "live/spam/model.svm: checksum"
@@ -227,8 +244,8 @@ stop_wait $H 20
 expect "broker H exits 0" test "$STATUS" = 0
 
 # ---- instance D: the default control endpoint ------------------------------
-# a private directory under XDG_RUNTIME_DIR; one that others could enter,
-# or not ours, is refused
+# a private directory under XDG_RUNTIME_DIR, found alike by hubaod and
+# `hubao control`; one that others could enter, or not ours, is refused
 XDG="$(pwd)/$TMP/xdg"
 mkdir -m 700 "$XDG"
 XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
@@ -240,8 +257,9 @@ expect "default control endpoint: \$XDG_RUNTIME_DIR/hubaod/control" \
 expect "... its directory is made mode 0700" test "$(stat -c %a "$XDG/hubaod")" = 700
 expect "... the socket is for its owner only" sh -c \
   'test -S "$1" && case $(stat -c %a "$1") in *00) ;; *) exit 1;; esac' _ "$XDG/hubaod/control"
-expect "... and takes control commands" \
-  env HUBAO_TEST_CONTROL="ipc://$XDG/hubaod/control" timeout 60 "$PY" "$CLIENT" stats -
+XDG_RUNTIME_DIR=$XDG "$HUBAO" control ping >"$TMP/dping.json"
+expect "... and hubao control finds it without --control" sh -c \
+  'test $1 -eq 0 && grep -q "\"pong\"" "$2"' _ $? "$TMP/dping.json"
 XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
   2>"$TMP/D2.log"
 expect "a second hubaod on the same control endpoint exits 3, the first keeps it" sh -c \
@@ -250,6 +268,9 @@ kill -TERM $D
 stop_wait $D 20
 expect "... the first exits 0 and removes its socket" sh -c \
   'test "$1" = 0 && test ! -e "$2"' _ "$STATUS" "$XDG/hubaod/control"
+XDG_RUNTIME_DIR=$XDG "$HUBAO" control ping --timeout-ms 2000 2>"$TMP/dnone.err"
+expect "hubao control with no hubaod exits 3 and says so" sh -c \
+  'test $1 -eq 3 && grep -q "no control socket" "$2"' _ $? "$TMP/dnone.err"
 chmod 755 "$XDG/hubaod"
 XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
   2>"$TMP/D3.log"

@@ -435,7 +435,7 @@ static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
         json_decref(req);
         return send_error(c, MHD_HTTP_FORBIDDEN, HB_CODE_FORBIDDEN,
                           "control commands are not accepted over HTTP; use hubaod's "
-                          "control endpoint");
+                          "control endpoint (hubao control)");
     }
     if (json_is_object(req)) {
         hb_request_item it;
