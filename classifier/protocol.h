@@ -108,6 +108,7 @@ size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start,
 #define HB_CODE_TOO_MANY_IN_FLIGHT "too_many_in_flight" /* one client over its share */
 #define HB_CODE_DEADLINE "deadline_exceeded"          /* not answered in time */
 #define HB_CODE_SHUTTING_DOWN "shutting_down"         /* arrived after SIGTERM */
+#define HB_CODE_FORBIDDEN "forbidden" /* a control command where none is taken */
 
 enum { HB_MAX_REQUEST_URLS = 64 };
 

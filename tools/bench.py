@@ -84,6 +84,7 @@ def main():
     endpoint = f"tcp://127.0.0.1:{port}"
     log = open(os.path.join(OUT, "hubaod.log"), "w")
     d = subprocess.Popen(["build/hubaod", "--bind", endpoint, "--models", "models",
+                          "--control", f"ipc://{OUT}/control",
                           "--queue", "4096", "--client-in-flight", "4096", "--log-level", "warn",
                           "--brief"], stdout=log, stderr=log)
     try:

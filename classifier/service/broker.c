@@ -20,6 +20,15 @@
  * only when it could be a control command (small and naming "control"),
  * or when the broker must answer it itself and wants the "id".
  *
+ * Control commands that change or reveal the service (reload, stats) are
+ * taken only from a second ROUTER socket, the control endpoint (control.h:
+ * by default a unix socket only the service's user can reach); the request
+ * socket answers them "forbidden" and takes only "ping", the liveness
+ * probe.  Control requests use the same slots, marked as the control
+ * socket's, so that a reload's late reply leaves where the command came
+ * in; they are not held to a client's share (clients.h), which is the
+ * request socket's.
+ *
  * Every slot in use is accounted to the client that sent it (clients.h),
  * and every reply leaves through that client's record, which sends it or,
  * when the client's pipe is full, keeps it until the client reads.
@@ -40,6 +49,8 @@
 #include "backend.h"
 #include "clients.h"
 #include "clock.h"
+#include "control.h"
+#include "endpoint.h"
 #include "latency.h"
 #include "log.h"
 #include "protocol.h"
@@ -69,6 +80,7 @@ typedef struct request {
     zmq_msg_t env[MAX_ENVELOPE];
     int nenv;
     int delimited;       /* the client sent the empty delimiter frame */
+    int control;         /* it came on the control socket */
     zmq_msg_t body;
     int64_t recv_us, deadline_us;
     int worker;          /* while INFLIGHT */
@@ -98,7 +110,8 @@ typedef struct worker {
 
 struct hb_broker {
     hb_service_config cfg;
-    void *ctx, *front, *back;
+    void *ctx, *front, *back, *ctl;
+    int ctl_bound; /* the control socket file is ours to remove at the end */
     char backend[HB_CONFIG_PATH];
     char hostname[64];
     int sigfd;
@@ -237,8 +250,9 @@ static void send_reply(hb_broker *b, request *r, zmq_msg_t *body)
     if (r->client) {
         hb_clients_send(b->clients, r->client, frames, n);
     } else {
+        void *sock = r->control ? b->ctl : b->front;
         for (int i = 0; i < n; i++) {
-            zmq_msg_send(&frames[i], b->front, ZMQ_DONTWAIT | (i < n - 1 ? ZMQ_SNDMORE : 0));
+            zmq_msg_send(&frames[i], sock, ZMQ_DONTWAIT | (i < n - 1 ? ZMQ_SNDMORE : 0));
             zmq_msg_close(&frames[i]);
         }
     }
@@ -650,7 +664,8 @@ static void reload_finish(hb_broker *b)
 }
 
 /* If r is a control command, answer or start it and return 1; 0 if it is
- * an ordinary request. */
+ * an ordinary request.  On the request socket only ping is answered:
+ * every other command, known or not, is refused "forbidden". */
 static int handle_control(hb_broker *b, request *r)
 {
     /* a body with a key twice is no command: the worker refuses it */
@@ -664,7 +679,20 @@ static int handle_control(hb_broker *b, request *r)
     json_t *id = json_object_get(root, "id");
     r->control_id = id ? json_incref(id) : NULL;
     const char *name = json_string_value(cmd);
-    if (strcmp(name, "stats") == 0) {
+    if (strcmp(name, "ping") == 0) {
+        json_t *j = json_object();
+        if (id)
+            json_object_set(j, "id", id);
+        int n = 0;
+        for (int i = 0; i < MAX_WORKERS; i++)
+            n += b->workers[i].used;
+        json_object_set_new(
+            j, "pong", json_pack("{s:i, s:o}", "workers", n, "models", models_json(b)));
+        reply_json(b, r, j);
+    } else if (!r->control) {
+        reply_error(b, r, 0, HB_CODE_FORBIDDEN,
+                    "control commands are taken on the control endpoint (--control)");
+    } else if (strcmp(name, "stats") == 0) {
         json_t *j = json_object();
         if (id)
             json_object_set(j, "id", id);
@@ -675,15 +703,6 @@ static int handle_control(hb_broker *b, request *r)
             reply_error(b, r, 0, HB_CODE_SHUTTING_DOWN, "hubaod is shutting down");
         else
             reload_request(b, r);
-    } else if (strcmp(name, "ping") == 0) {
-        json_t *j = json_object();
-        if (id)
-            json_object_set(j, "id", id);
-        int n = 0;
-        for (int i = 0; i < MAX_WORKERS; i++)
-            n += b->workers[i].used;
-        json_object_set_new(j, "pong", json_pack("{s:i}", "workers", n));
-        reply_json(b, r, j);
     } else {
         reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
                     "unknown control command \"%.64s\"; use stats, reload or ping", name);
@@ -694,11 +713,12 @@ static int handle_control(hb_broker *b, request *r)
 
 /* ---- the front end -------------------------------------------------- */
 
-/* Receive one client message into r: 1 if one was read, 0 if none was
- * waiting.  Sets *bad to 1 for more than MAX_ENVELOPE envelope frames
- * (dropped: there is no way to address the reply) and 2 for more than one
- * frame after the delimiter. */
-static int recv_request(hb_broker *b, request *r, int *bad)
+/* Receive one client message from sock (the request or the control
+ * socket) into r: 1 if one was read, 0 if none was waiting.  Sets *bad to
+ * 1 for more than MAX_ENVELOPE envelope frames (dropped: there is no way
+ * to address the reply) and 2 for more than one frame after the
+ * delimiter. */
+static int recv_request(void *sock, request *r, int *bad)
 {
     int have_body = 0, first = 1, more = 1;
     r->nenv = 0;
@@ -707,7 +727,7 @@ static int recv_request(hb_broker *b, request *r, int *bad)
     while (more) {
         zmq_msg_t m;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, b->front, first ? ZMQ_DONTWAIT : 0) < 0) {
+        if (zmq_msg_recv(&m, sock, first ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close(&m);
             if (first)
                 return 0;
@@ -786,7 +806,17 @@ static void admit(hb_broker *b, request *r, int64_t now)
     dispatch(b);
 }
 
-static void read_front(hb_broker *b)
+/* What comes in on the control socket: a control command, or a refusal. */
+static void admit_control(hb_broker *b, request *r)
+{
+    if (zmq_msg_size(&r->body) > CONTROL_MAX || !handle_control(b, r))
+        reply_error(b, r, 1, HB_CODE_INVALID_REQUEST,
+                    "the control endpoint takes control commands only: "
+                    "{\"control\": \"stats\"}, \"reload\" or \"ping\"");
+}
+
+/* Read what waits on sock, the request socket or the control socket. */
+static void read_requests(hb_broker *b, void *sock)
 {
     for (int i = 0; i < BURST; i++) {
         request *r = slot_alloc(b);
@@ -795,19 +825,29 @@ static void read_front(hb_broker *b)
             return;
         }
         int bad;
-        if (!recv_request(b, r, &bad)) {
+        if (!recv_request(sock, r, &bad)) {
             r->nenv = 0;
             zmq_msg_init(&r->body);
             slot_free(b, r);
             return;
         }
+        r->control = sock == b->ctl;
         int64_t now = hb_clock_us();
-        b->last_front_us = now;
+        if (!r->control)
+            b->last_front_us = now;
         if (bad == 1) {
             b->dropped++;
             hb_log(HB_LOG_WARN, "dropped a request with more than %d envelope frames",
                    MAX_ENVELOPE - 1);
             slot_free(b, r);
+            continue;
+        }
+        if (r->control) {
+            if (bad == 2)
+                reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
+                            "send one JSON frame after the empty delimiter frame");
+            else
+                admit_control(b, r);
             continue;
         }
         /* everything the slot holds counts against the client's budget;
@@ -1154,6 +1194,7 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     }
     b->front = zmq_socket(b->ctx, ZMQ_ROUTER);
     b->back = zmq_socket(b->ctx, ZMQ_ROUTER);
+    b->ctl = zmq_socket(b->ctx, ZMQ_ROUTER);
     /* replies beyond a few per client wait in the broker, counted in
      * bytes (clients.h); ROUTER_MANDATORY makes a full pipe say EAGAIN */
     int hwm = 10000, sndhwm = HB_CLIENTS_SNDHWM, on = 1, linger = 0;
@@ -1175,6 +1216,9 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     int handshake_ms = HANDSHAKE_MS;
     zmq_setsockopt(b->front, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     zmq_setsockopt(b->front, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms);
+    int64_t max_control = PEEK_MAX;
+    zmq_setsockopt(b->ctl, ZMQ_MAXMSGSIZE, &max_control, sizeof max_control);
+    zmq_setsockopt(b->ctl, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms);
     zmq_setsockopt(b->back, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     zmq_setsockopt(b->back, ZMQ_LINGER, &linger, sizeof linger);
     if (cfg->backend[0])
@@ -1186,6 +1230,15 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
         hb_broker_free(b);
         return NULL;
     }
+    const char *private_dir = cfg->control_dir[0] ? cfg->control_dir : NULL;
+    if (hb_control_bind(b->ctl, cfg->control, private_dir, err) != 0) {
+        hb_broker_free(b);
+        return NULL;
+    }
+    b->ctl_bound = 1;
+    const char *exposed = hb_endpoint_exposure(cfg->control);
+    if (exposed)
+        hb_log(HB_LOG_WARN, "control endpoint %s: %s", cfg->control, exposed);
     if (zmq_bind(b->back, b->backend) != 0) {
         hb_error_set(err, HB_EIO, "cannot bind the worker endpoint %s: %s", b->backend,
                      zmq_strerror(errno));
@@ -1193,15 +1246,17 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
         return NULL;
     }
     resolve_endpoint(b->back, b->backend, sizeof b->backend);
-    char front[HB_CONFIG_PATH] = "";
+    char front[HB_CONFIG_PATH] = "", ctl[HB_CONFIG_PATH] = "";
     resolve_endpoint(b->front, front, sizeof front);
+    resolve_endpoint(b->ctl, ctl, sizeof ctl);
     b->sigfd = hb_signals_open(HB_SIG_TERM | HB_SIG_HUP | HB_SIG_CHLD);
     if (b->sigfd < 0) {
         hb_error_set(err, HB_EIO, "cannot install signal handlers: %s", strerror(errno));
         hb_broker_free(b);
         return NULL;
     }
-    hb_log(HB_LOG_INFO, "listening on %s; workers connect to %s", front, b->backend);
+    hb_log(HB_LOG_INFO, "listening on %s; control on %s; workers connect to %s", front,
+           ctl, b->backend);
     return b;
 }
 
@@ -1234,10 +1289,17 @@ void hb_broker_free(hb_broker *b)
         zmq_setsockopt(b->front, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(b->front);
     }
+    if (b->ctl) {
+        int linger = 2000;
+        zmq_setsockopt(b->ctl, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(b->ctl);
+    }
     if (b->back)
         zmq_close(b->back);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    if (b->ctl_bound)
+        hb_control_unbind(b->cfg.control);
     if (b->sigfd >= 0)
         hb_signals_close();
     json_decref(b->errors);
@@ -1280,10 +1342,11 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             timeout = 10;
         if (b->backlogged && timeout > FLUSH_MS)
             timeout = FLUSH_MS; /* libzmq does not say when a pipe has room */
-        zmq_pollitem_t items[3] = {{b->front, 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[4] = {{b->front, 0, ZMQ_POLLIN, 0},
                                    {b->back, 0, ZMQ_POLLIN, 0},
-                                   {NULL, b->sigfd, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
+                                   {NULL, b->sigfd, ZMQ_POLLIN, 0},
+                                   {b->ctl, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 4, timeout) < 0 && errno != EINTR) {
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             break;
         }
@@ -1302,7 +1365,9 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
         if (items[1].revents & ZMQ_POLLIN)
             read_back(b);
         if (items[0].revents & ZMQ_POLLIN)
-            read_front(b);
+            read_requests(b, b->front);
+        if (items[3].revents & ZMQ_POLLIN)
+            read_requests(b, b->ctl);
         now = hb_clock_us();
         if (now >= b->next_heartbeat_us)
             heartbeat(b, now);

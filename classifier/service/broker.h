@@ -1,13 +1,16 @@
 /*
  * broker.h - hubaod's broker: clients on a ROUTER front end, workers on a
- * ROUTER back end, requests queued in between (docs/protocol.md for the
- * client side, backend.h for the worker side).
+ * ROUTER back end, requests queued in between, and control commands on a
+ * ROUTER control endpoint of their own (docs/protocol.md for the client
+ * side, backend.h for the worker side, control.h for who may reach the
+ * control endpoint).
  *
  * What it guarantees:
  *   - every request frame gets exactly one reply frame: the worker's, or
  *     an error made here (too_large, overloaded, too_many_in_flight,
  *     deadline_exceeded, shutting_down, invalid_request for a bad
- *     envelope), unless the client stops reading its replies and is cut
+ *     envelope, forbidden for a control command other than ping on the
+ *     front end), unless the client stops reading its replies and is cut
  *     off (clients.h);
  *   - a request held by a worker that dies or falls silent is re-sent to
  *     another (at most three tries in all, so a request that crashes
@@ -17,7 +20,7 @@
  *     held for clients, requests and the replies they have not read, is
  *     budgeted in bytes per client and in all (clients.h).
  *
- * Single-threaded: one zmq_poll loop over the two sockets and the signal
+ * Single-threaded: one zmq_poll loop over the three sockets and the signal
  * pipe, which also drives the supervisor (restarts), heartbeats, deadline
  * sweeps, reloads and the drain on SIGTERM.
  */
@@ -30,9 +33,11 @@
 
 typedef struct hb_broker hb_broker;
 
-/* Bind the front and back ends and install the signal handlers.  Returns
- * an owned broker, or NULL with err (an endpoint that cannot be bound,
- * for instance because the port is in use). */
+/* Bind the front end, the control endpoint (cfg->control, made private
+ * as control.h says) and the back end, and install the signal handlers.
+ * Returns an owned broker, or NULL with err (an endpoint that cannot be
+ * bound, for instance because the port is in use, or a control directory
+ * that is not private). */
 hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err);
 
 /* Close the sockets (replies already sent are flushed for up to 2 s) and

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "log.h"
 
 const char HB_CONFIG_USAGE[] =
@@ -27,6 +28,12 @@ const char HB_CONFIG_USAGE[] =
     "  --config FILE            read settings from FILE (one `name = value` a\n"
     "                           line, names as below); flags override it\n"
     "  --bind ENDPOINT          client endpoint (default tcp://127.0.0.1:7531)\n"
+    "  --control ENDPOINT       control endpoint, the only one that takes stats\n"
+    "                           and reload (default ipc://$XDG_RUNTIME_DIR/hubaod/\n"
+    "                           control, else ipc:///tmp/hubaod-UID/control, in a\n"
+    "                           directory only this user may enter); anyone who\n"
+    "                           can connect to it can reload and read the stats,\n"
+    "                           so a tcp:// one belongs on 127.0.0.1\n"
     "  --backend ENDPOINT       worker endpoint; remote workers need tcp://\n"
     "                           (default ipc://@hubaod-PID, private to the host)\n"
     "  --workers N              local worker processes (default: one per core;\n"
@@ -76,9 +83,10 @@ const char HB_CONFIG_USAGE[] =
     "  --connect ENDPOINT       with --worker: the broker's --backend endpoint\n"
     "  --help                   this text\n"
     "\n"
-    "Control commands (JSON on the client socket): {\"control\": \"stats\"},\n"
-    "{\"control\": \"reload\"}.  Exit codes: 0 stopped cleanly; 2 usage error;\n"
-    "3 models, rules or sockets could not be set up.\n";
+    "Control commands: `hubao control stats|reload|ping` (or {\"control\":\n"
+    "\"stats\"} sent to the control endpoint; the client endpoint answers\n"
+    "\"forbidden\", and takes only \"ping\").  Exit codes: 0 stopped cleanly;\n"
+    "2 usage error; 3 models, rules or sockets could not be set up.\n";
 
 typedef enum { OPT_FLAG, OPT_LONG, OPT_PATH, OPT_LEVEL } opt_kind;
 
@@ -93,6 +101,7 @@ typedef struct opt_def {
 
 static const opt_def OPTIONS[] = {
     {"bind", OPT_PATH, OFF(bind), 0, 0},
+    {"control", OPT_PATH, OFF(control), 0, 0},
     {"backend", OPT_PATH, OFF(backend), 0, 0},
     {"connect", OPT_PATH, OFF(connect), 0, 0},
     {"models", OPT_PATH, OFF(models), 0, 0},
@@ -316,6 +325,11 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
         return hb_error_set(err, HB_EINVAL,
                             "buffer-bytes (%ld) must be at least client-bytes (%ld)",
                             cfg->buffer_bytes, cfg->client_bytes);
+    if (!cfg->control[0] && !cfg->worker_mode && !cfg->snapshot_mode &&
+        hb_endpoint_control_default(getenv("XDG_RUNTIME_DIR"), (unsigned long)geteuid(),
+                                    cfg->control_dir, sizeof cfg->control_dir,
+                                    cfg->control, sizeof cfg->control, err) != 0)
+        return HB_EINVAL;
     if (cfg->worker_mode && !cfg->connect[0] && !cfg->help)
         return hb_error_set(err, HB_EINVAL,
                             "--worker needs --connect ENDPOINT (the broker's "

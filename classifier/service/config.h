@@ -33,6 +33,9 @@ typedef struct hb_service_config {
 
     /* broker */
     char bind[HB_CONFIG_PATH];    /* client endpoint */
+    char control[HB_CONFIG_PATH]; /* control endpoint (endpoint.h's default) */
+    char control_dir[HB_CONFIG_PATH]; /* the default's private directory; ""
+                                       * when --control names the endpoint */
     char backend[HB_CONFIG_PATH]; /* worker endpoint ("" = private ipc) */
     long workers;                 /* local worker processes (0 = none) */
     long queue;                   /* requests waiting for a worker, max */
@@ -68,7 +71,9 @@ extern const char HB_CONFIG_USAGE[];
 void hb_config_defaults(hb_service_config *cfg);
 
 /* Apply the config file named by --config (if any), then every flag of
- * argv, then derive what was left unset (rules from models).  Returns 0,
+ * argv, then derive what was left unset (rules from models; the broker's
+ * control endpoint from $XDG_RUNTIME_DIR and the user id, endpoint.h).
+ * Returns 0,
  * or HB_EINVAL / HB_EIO with err naming the flag, file:line or value that
  * is wrong. */
 int hb_config_parse(hb_service_config *cfg, int argc, char **argv,

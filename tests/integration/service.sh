@@ -7,7 +7,9 @@
 # while the bundle on disk is corrupt (they come back on the last set that
 # loaded), clients that never read their replies (broker memory bounded,
 # everyone else served), overload and deadlines, a worker started alone
-# with --worker, SIGTERM under load.
+# with --worker, SIGTERM under load; control commands only on the control
+# endpoint (`hubao control`), which by default is a socket in a private
+# directory.
 # Every wait is bounded; the clients are tests/integration/service_client.py.
 set -u
 HUBAOD=${HUBAOD:-build/asan/hubaod}
@@ -26,11 +28,13 @@ PIDS=""
 cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 
-# start NAME ARGS...: run hubaod on an ephemeral loopback port; sets PID
-# and EP (client endpoint) and BACKEND (worker endpoint) from its log
+# start NAME ARGS...: run hubaod on an ephemeral loopback port, with its
+# control endpoint in $TMP; sets PID and EP (client endpoint), CEP (control
+# endpoint, also exported as HUBAO_TEST_CONTROL for service_client.py) and
+# BACKEND (worker endpoint) from its log
 start() {
   name=$1; shift
-  "$HUBAOD" --bind 'tcp://127.0.0.1:*' "$@" 2>"$TMP/$name.log" &
+  "$HUBAOD" --bind 'tcp://127.0.0.1:*' --control "ipc://$TMP/$name.ctl" "$@" 2>"$TMP/$name.log" &
   PID=$!
   PIDS="$PIDS $PID"
   EP=""; i=0
@@ -39,6 +43,8 @@ start() {
     EP=$(sed -n 's/.*listening on \(tcp:[^;]*\);.*/\1/p' "$TMP/$name.log" | head -1)
   done
   BACKEND=$(sed -n 's/.*workers connect to \(.*\)$/\1/p' "$TMP/$name.log" | head -1)
+  CEP=$(sed -n 's/.*; control on \([^;]*\);.*/\1/p' "$TMP/$name.log" | head -1)
+  export HUBAO_TEST_CONTROL="$CEP"
 }
 
 # running PID: the process exists and is not a zombie waiting to be reaped
@@ -75,13 +81,18 @@ cp -r "$TMP/v1" "$TMP/live"
 expect "--help lists the settings" sh -c '"$1" --help | grep -q -- "--max-batch N"' _ "$HUBAOD"
 "$HUBAOD" --no-such-flag 2>"$TMP/usage.err"
 expect "unknown flag exits 2" test $? -eq 2
+expect "hubao --help lists hubao control" sh -c '"$1" --help | grep -q "control  ask hubaod"' _ "$HUBAO"
+"$HUBAO" control shutdown 2>"$TMP/cusage.err"
+expect "hubao control with an unknown command exits 2" sh -c \
+  'test $1 -eq 2 && grep -q "ping, stats or reload" "$2"' _ $? "$TMP/cusage.err"
 "$HUBAOD" --bind 'tcp://127.0.0.1:*' --models "$TMP/nowhere" 2>"$TMP/nomodels.err"
 expect "missing models exit 3 with the reason" sh -c 'test $1 -eq 3 && grep -q "cannot load models" "$2"' _ $? "$TMP/nomodels.err"
 
 # ---- instance A: two supervised workers ------------------------------------
 start A --workers 2 --models "$TMP/live" --max-request-bytes 100000 --deadline-ms 20000
-A=$PID; AEP=$EP
+A=$PID; AEP=$EP; ACEP=$CEP
 expect "hubaod starts and two workers connect" client wait "$AEP" 2
+expect "ping answers with the workers and the model versions" client ping "$AEP" 2 spam=v1
 expect "single and batch requests" client basic "$AEP"
 expect "every malformed input gets its error reply, nothing dies" client malformed "$AEP" 100000
 expect "DEALER pipelining: 500 requests matched by id" client dealer "$AEP" 500
@@ -140,13 +151,16 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["models"] == {"fraud": "v1", "spam": "v1"}, s["models"]
 assert all(w["last_reload"]["ok"] is False for w in s["workers"]), s["workers"]' "$TMP/stats2.json"
-expect "reload control command reports the failure" "$PY" -c '
+expect "reload on the control endpoint reports the failure" "$PY" -c '
 import json, sys, zmq
 s = zmq.Context().socket(zmq.REQ); s.RCVTIMEO = 30000; s.connect(sys.argv[1])
 s.send(b"{\"id\": \"r1\", \"control\": \"reload\"}")
 r = json.loads(s.recv())
 assert r["id"] == "r1" and r["reload"]["ok"] is False, r
-assert all("checksum" in w["error"] for w in r["reload"]["workers"]), r' "$AEP"
+assert all("checksum" in w["error"] for w in r["reload"]["workers"]), r' "$ACEP"
+"$HUBAO" control reload --control "$ACEP" >"$TMP/reload-bad.json"
+expect "hubao control reload exits 1 when the workers refuse, and prints why" sh -c \
+  'test $1 -eq 1 && grep -q "\"ok\": false" "$2" && grep -q checksum "$2"' _ $? "$TMP/reload-bad.json"
 
 expect "every worker SIGKILLed while the bundle on disk is corrupt: back on the last set that loaded" \
   client fallback "$AEP" 2 spam=v1 "live/spam/model.svm: checksum"
@@ -155,6 +169,11 @@ expect "... the log says which bundle failed and why" \
 expect "... and they serve" client load "$AEP" 200 --expect-models spam=v1
 
 rm -rf "$TMP/live/spam" && cp -r "$TMP/v2/spam" "$TMP/live/spam"
+reloads=$(grep -c "reloading models and rules" "$TMP/A.log")
+expect "stats, reload on the request socket: forbidden, id echoed, nothing reloads" \
+  client control "$AEP" spam=v1
+expect "... and the broker never started a reload" \
+  test "$(grep -c "reloading models and rules" "$TMP/A.log")" -eq "$reloads"
 expect "SIGHUP with a good bundle under load: no failed request" \
   client load "$AEP" 2000 --signal HUP --pid $A --after 300
 expect "... and every worker now serves spam=v2" sh -c '
@@ -166,6 +185,15 @@ expect "... no worker is on the snapshot any more" sh -c '
 "$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": false" &&
 ! "$0" "$1" stats "$2" workers | grep -q "\"models_fallback\": true"' "$PY" "$CLIENT" "$AEP"
 expect "... and the accepted reload is the new snapshot" wait_log "$TMP/A.log" "snapshot taken" 1
+"$HUBAO" control reload --control "$ACEP" >"$TMP/reload.json"
+expect "hubao control reload: every worker reloads, exit 0" sh -c \
+  'test $1 -eq 0 && grep -q "\"ok\": true" "$2" && ! grep -q "\"ok\": false" "$2"' _ $? "$TMP/reload.json"
+"$HUBAO" control stats --control "$ACEP" >"$TMP/cstats.json"
+expect "hubao control stats prints the stats" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[2]))["stats"]
+assert int(sys.argv[1]) == 0 and s["requests"] > 500 and len(s["workers"]) == 2, s
+assert s["models"]["spam"] == "v2", s["models"]' $? "$TMP/cstats.json"
 printf 'garbage' >>"$TMP/live/spam/model.svm"
 expect "a worker SIGKILLed after that comes back on spam=v2, not v1" \
   client fallback "$AEP" 1 spam=v2 "live/spam/model.svm: checksum"
@@ -214,6 +242,47 @@ expect "... the log names the client cut off and why" \
 kill -TERM $H
 stop_wait $H 20
 expect "broker H exits 0" test "$STATUS" = 0
+
+# ---- instance D: the default control endpoint ------------------------------
+# a private directory under XDG_RUNTIME_DIR, found alike by hubaod and
+# `hubao control`; one that others could enter, or not ours, is refused
+XDG="$(pwd)/$TMP/xdg"
+mkdir -m 700 "$XDG"
+XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
+  2>"$TMP/D.log" &
+D=$!; PIDS="$PIDS $D"
+wait_log "$TMP/D.log" "listening on" 1
+expect "default control endpoint: \$XDG_RUNTIME_DIR/hubaod/control" \
+  grep -q "control on ipc://$XDG/hubaod/control;" "$TMP/D.log"
+expect "... its directory is made mode 0700" test "$(stat -c %a "$XDG/hubaod")" = 700
+expect "... the socket is for its owner only" sh -c \
+  'test -S "$1" && case $(stat -c %a "$1") in *00) ;; *) exit 1;; esac' _ "$XDG/hubaod/control"
+XDG_RUNTIME_DIR=$XDG "$HUBAO" control ping >"$TMP/dping.json"
+expect "... and hubao control finds it without --control" sh -c \
+  'test $1 -eq 0 && grep -q "\"pong\"" "$2"' _ $? "$TMP/dping.json"
+XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
+  2>"$TMP/D2.log"
+expect "a second hubaod on the same control endpoint exits 3, the first keeps it" sh -c \
+  'test $1 -eq 3 && grep -q "another process" "$2" && test -S "$3"' _ $? "$TMP/D2.log" "$XDG/hubaod/control"
+kill -TERM $D
+stop_wait $D 20
+expect "... the first exits 0 and removes its socket" sh -c \
+  'test "$1" = 0 && test ! -e "$2"' _ "$STATUS" "$XDG/hubaod/control"
+XDG_RUNTIME_DIR=$XDG "$HUBAO" control ping --timeout-ms 2000 2>"$TMP/dnone.err"
+expect "hubao control with no hubaod exits 3 and says so" sh -c \
+  'test $1 -eq 3 && grep -q "no control socket" "$2"' _ $? "$TMP/dnone.err"
+chmod 755 "$XDG/hubaod"
+XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
+  2>"$TMP/D3.log"
+expect "a control directory others can enter: hubaod exits 3 and says why" sh -c \
+  'test $1 -eq 3 && grep -q "open to group or others (mode 0755)" "$2"' _ $? "$TMP/D3.log"
+if [ "$(id -u)" = 0 ]; then
+  chmod 700 "$XDG/hubaod" && chown 65534 "$XDG/hubaod"
+  XDG_RUNTIME_DIR=$XDG "$HUBAOD" --bind 'tcp://127.0.0.1:*' --workers 0 --models "$TMP/live" \
+    2>"$TMP/D4.log"
+  expect "a control directory of another user: hubaod exits 3 and says why" sh -c \
+    'test $1 -eq 3 && grep -q "belongs to uid 65534" "$2"' _ $? "$TMP/D4.log"
+fi
 
 # ---- instance B: no local workers, config file, a worker started alone -----
 cat >"$TMP/b.conf" <<EOF

@@ -3,10 +3,21 @@
 
 Each subcommand talks to a running hubaod, checks what it gets back and
 exits 0 (pass) or 1 (fail, with the reason on stderr).  Every wait is
-bounded in time.  Needs pyzmq (Debian python3-zmq).
+bounded in time.  Needs pyzmq (Debian python3-zmq).  EP is hubaod's
+request endpoint; stats and reloads go to its control endpoint, taken from
+$HUBAO_TEST_CONTROL (service.sh sets it for the hubaod it started last).
 
   wait EP N                  until N workers are connected (ping)
   stats EP [KEY]             print the stats JSON (or one top-level key)
+  ping EP N T=V              ping (the health probe): id echoed, N workers,
+                             and the model versions they serve (version V
+                             of task T)
+  control EP T=V             control commands: on the request socket stats,
+                             reload and unknown ones are "forbidden" (id
+                             echoed) and nothing reloads (workers, models,
+                             still version V of task T, and their last
+                             reload unchanged); the control endpoint takes
+                             commands and refuses anything else
   basic EP                   single request, batch, id echo, models
   brief EP                   a worker started with --brief: brief replies,
                              full ones when an item asks
@@ -95,8 +106,52 @@ def ask(ep, body, timeout_ms=10000):
         s.close()
 
 
+def control_ep():
+    ep = os.environ.get("HUBAO_TEST_CONTROL")
+    if not ep:
+        fail("HUBAO_TEST_CONTROL (hubaod's control endpoint) is not set")
+    return ep
+
+
 def stats(ep):
-    return ask(ep, {"control": "stats"})["stats"]
+    """Stats from the control endpoint of the hubaod serving ep."""
+    return ask(control_ep(), {"control": "stats"})["stats"]
+
+
+def error_code(r):
+    return r.get("error", {}).get("code") if isinstance(r, dict) else None
+
+
+def cmd_control(ep, version):
+    task, v = version.split("=")
+    before = stats(ep)["workers"]
+    for cmd, rid in (("stats", "s1"), ("reload", {"n": 1}), ("shutdown", 7)):
+        r = ask(ep, {"id": rid, "control": cmd})
+        if error_code(r) != "forbidden" or r.get("id") != rid:
+            fail("%s on the request socket: expected forbidden with id %r, got %r" %
+                 (cmd, rid, r))
+        if "--control" not in r["error"].get("message", ""):
+            fail("forbidden does not say where control commands go: %r" % r)
+    time.sleep(1)  # a reload, had one started, would be under way by now
+    after = stats(ep)
+    if sorted((w["pid"], json.dumps(w.get("last_reload"), sort_keys=True))
+              for w in after["workers"]) != \
+            sorted((w["pid"], json.dumps(w.get("last_reload"), sort_keys=True))
+                   for w in before):
+        fail("workers changed or reloaded: %r -> %r" % (before, after["workers"]))
+    if after["models"].get(task) != v or after["reloading"]:
+        fail("models changed: %r (reloading %r)" % (after["models"], after["reloading"]))
+    if after["errors"]["by_code"].get("forbidden", 0) < 3:
+        fail("forbidden not counted: %r" % after["errors"])
+    # the control endpoint takes commands, and commands only
+    r = ask(control_ep(), {"id": "c1", "control": "ping"})
+    if r.get("id") != "c1" or r.get("pong", {}).get("models", {}).get(task) != v:
+        fail("ping on the control endpoint: %r" % r)
+    for body, rid in (({"id": "t", "text": "hello"}, "t"), (b"[]", None),
+                      ({"id": "u", "control": "shutdown"}, "u")):
+        r = ask(control_ep(), body)
+        if error_code(r) != "invalid_request" or r.get("id") != rid:
+            fail("%r on the control endpoint: expected invalid_request, got %r" % (body, r))
 
 
 def cmd_wait(ep, n):
@@ -113,6 +168,15 @@ def cmd_wait(ep, n):
             s.close()
         time.sleep(0.1)
     fail("fewer than %s workers after 30 s" % n)
+
+
+def cmd_ping(ep, n, version):
+    task, v = version.split("=")
+    r = ask(ep, {"id": "p", "control": "ping"})
+    pong = r.get("pong", {})
+    if r.get("id") != "p" or pong.get("workers") != int(n) or \
+            pong.get("models", {}).get(task) != v:
+        fail("ping: expected id p, %s workers and %s, got %r" % (n, version, r))
 
 
 def cmd_stats(ep, key=None):
@@ -184,7 +248,7 @@ def cmd_malformed(ep, max_bytes):
         ("too_large", json.dumps({"id": 9, "text": "a" * 70000}).encode(), 9),
         ("too_large", json.dumps({"id": 10, "text": "b" * (max_bytes + 10)}).encode(), None),
         ("batch_too_large", json.dumps([{"text": "x"}] * 300).encode(), None),
-        ("invalid_request", b'{"id": 12, "control": "no-such-command"}', 12),
+        ("forbidden", b'{"id": 12, "control": "no-such-command"}', 12),
         # a key twice: refused, never run as whichever command the parser keeps
         ("invalid_request", b'{"control": "ping", "control": "reload"}', None),
     ]

@@ -62,6 +62,28 @@ static void test_flags(void **state)
     assert_int_equal(c.log_level, HB_LOG_DEBUG);
 }
 
+static void test_control_endpoint(void **state)
+{
+    (void)state;
+    hb_service_config c;
+    hb_error err;
+    char *argv[] = {"hubaod"};
+    setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+    assert_int_equal(parse(&c, &err, 1, argv), 0);
+    assert_string_equal(c.control, "ipc:///run/user/1000/hubaod/control");
+    assert_string_equal(c.control_dir, "/run/user/1000/hubaod"); /* made private */
+    unsetenv("XDG_RUNTIME_DIR");
+    assert_int_equal(parse(&c, &err, 1, argv), 0);
+    char want[64];
+    snprintf(want, sizeof want, "ipc:///tmp/hubaod-%lu/control",
+             (unsigned long)geteuid());
+    assert_string_equal(c.control, want);
+    char *named[] = {"hubaod", "--control", "tcp://127.0.0.1:7532"};
+    assert_int_equal(parse(&c, &err, 3, named), 0);
+    assert_string_equal(c.control, "tcp://127.0.0.1:7532");
+    assert_string_equal(c.control_dir, ""); /* the operator's endpoint */
+}
+
 static void test_bad_flags_are_named(void **state)
 {
     (void)state;
@@ -110,6 +132,11 @@ static void test_file_then_flags(void **state)
     tu_write_file(path, snap, strlen(snap));
     assert_int_equal(parse(&c, &err, 5, argv), 0);
     assert_string_equal(c.snapshot_dir, "/var/lib/hubao/snapshot");
+    const char *control = "control = ipc:///run/hubaod/control\n";
+    tu_write_file(path, control, strlen(control));
+    assert_int_equal(parse(&c, &err, 5, argv), 0);
+    assert_string_equal(c.control, "ipc:///run/hubaod/control");
+    assert_string_equal(c.control_dir, "");
     const char *internal = "snapshot = 1\n"; /* a role, never a setting */
     tu_write_file(path, internal, strlen(internal));
     assert_int_equal(parse(&c, &err, 5, argv), HB_EINVAL);
@@ -128,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_control_endpoint),
         cmocka_unit_test(test_bad_flags_are_named),
         cmocka_unit_test(test_file_then_flags),
     };

@@ -25,6 +25,7 @@ int cmd_feeds(int argc, char **argv);
 int cmd_web(int argc, char **argv);      /* web.c */
 int cmd_feedback(int argc, char **argv); /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
+int cmd_control(int argc, char **argv);  /* control.c */
 
 /* Where models and rules live: --models/--rules, else $HUBAO_MODELS and
  * $HUBAO_RULES, else ./models and MODELS/rules.  rules_buf holds the

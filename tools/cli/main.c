@@ -25,6 +25,7 @@ static const char USAGE[] =
     "  web     serve the hotline page and HTTP API (docs/web.md)\n"
     "  feedback  export hotline feedback for training: hubao feedback export --since DATE\n"
     "  normalize  print text as the models read it (normalised, digits as 0)\n"
+    "  control  ask hubaod's control endpoint: hubao control ping|stats|reload\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
         rc = cmd_feedback(argc - 1, argv + 1);
     else if (strcmp(argv[1], "normalize") == 0)
         rc = cmd_normalize(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "control") == 0)
+        rc = cmd_control(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

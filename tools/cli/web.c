@@ -407,8 +407,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq)
 
 /* ---- requests answered on the event thread ---------------------------- */
 
-/* Control commands (stats, reload, ping) are hubaod's, on its own socket;
- * the web API answers checks only. */
+/* Control commands (stats, reload, ping) are hubaod's, on its control
+ * endpoint; the web API answers checks only. */
 static int has_control(const json_t *req)
 {
     if (json_is_object(req))
@@ -433,9 +433,9 @@ static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
     if (has_control(req)) {
         json_decref(req);
-        return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+        return send_error(c, MHD_HTTP_FORBIDDEN, HB_CODE_FORBIDDEN,
                           "control commands are not accepted over HTTP; use hubaod's "
-                          "own socket");
+                          "control endpoint (hubao control)");
     }
     if (json_is_object(req)) {
         hb_request_item it;
@@ -586,7 +586,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                               "use POST with a JSON body");
         if (!same_origin(w, c))
-            return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden",
+            return send_error(c, MHD_HTTP_FORBIDDEN, HB_CODE_FORBIDDEN,
                               "requests from another site's page are refused; "
                               "see --allow-origin");
         if (!json_body(c))

@@ -37,7 +37,9 @@
 
 enum { MAX_BATCH = 256 };
 
-static const char STATS[] = "{\"control\":\"stats\"}";
+/* hubaod's liveness probe, the one control command its request socket
+ * takes: answered by the broker itself, with the model versions. */
+static const char PING[] = "{\"control\":\"ping\"}";
 
 /* A request handed to the dispatcher, until it is answered. */
 typedef struct pending {
@@ -250,14 +252,15 @@ static void finish(web_backend *b, pending *p, const char *reply, size_t len)
         else
             p->done(p->ctx, NULL, 0);
     } else {
-        json_t *stats = reply ? json_loadb(reply, len, 0, NULL) : NULL;
-        json_t *models = json_object_get(json_object_get(stats, "stats"), "models");
+        json_t *j = reply ? json_loadb(reply, len, 0, NULL) : NULL;
+        json_t *pong = json_object_get(j, "pong");
+        json_t *models = json_object_get(pong, "models");
         json_t *none = json_object();
-        answer_json(
-            p->done, p->ctx,
-            health_json(stats != NULL, "server", json_is_object(models) ? models : none));
+        answer_json(p->done, p->ctx,
+                    health_json(json_is_object(pong), "server",
+                                json_is_object(models) ? models : none));
         json_decref(none);
-        json_decref(stats);
+        json_decref(j);
     }
     free(p);
 }
@@ -443,7 +446,7 @@ int web_backend_check(web_backend *b, const char *body, size_t len, web_reply_fn
 int web_backend_health(web_backend *b, web_reply_fn *done, void *ctx)
 {
     if (!b->engine)
-        return submit(b, STATS, sizeof STATS - 1, 1, done, ctx);
+        return submit(b, PING, sizeof PING - 1, 1, done, ctx);
     answer_json(done, ctx, health_json(1, "local", b->models));
     return 0;
 }

@@ -44,9 +44,10 @@ int web_backend_check(web_backend *b, const char *body, size_t len, web_reply_fn
 
 /* Answer {"ready": true|false, "mode": "local"|"server", "models": {...}}
  * through done (reply NULL only when out of memory): local mode at once;
- * remote mode asks hubaod for its model versions, and says not ready at
- * once while no connection to hubaod is up.  Returns as
- * web_backend_check. */
+ * remote mode pings hubaod ({"control": "ping"}, the one control command
+ * its request socket takes; the reply carries the model versions): ready
+ * when it answers, not ready when it does not, and at once while no
+ * connection to hubaod is up.  Returns as web_backend_check. */
 int web_backend_health(web_backend *b, web_reply_fn *done, void *ctx);
 
 /* Answer everything pending (local: classify what is queued; remote:

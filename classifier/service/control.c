@@ -1,0 +1,119 @@
+/*
+ * control.c - make the control endpoint private, then bind it (see
+ * control.h).
+ *
+ * The umask is process-wide: it is changed only around zmq_bind, which
+ * creates an ipc socket file in the calling thread, at start-up before
+ * any worker exists; libzmq's own threads create no files.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "endpoint.h"
+
+/* Create dir mode 0700 if it does not exist, then insist that it is a
+ * directory of ours that nobody else can enter. */
+static int prepare_dir(const char *dir, hb_error *err)
+{
+    if (mkdir(dir, 0700) == 0) {
+        if (chmod(dir, 0700) != 0) /* in case the umask took bits we need */
+            return hb_error_set(err, HB_EIO, "cannot set the mode of %s: %s", dir,
+                                strerror(errno));
+    } else if (errno != EEXIST) {
+        return hb_error_set(err, HB_EIO, "cannot create the control directory %s: %s",
+                            dir, strerror(errno));
+    }
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return hb_error_set(err, HB_EIO, "cannot check the control directory %s: %s", dir,
+                            strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return hb_error_set(
+            err, HB_EIO,
+            "%s is not a directory (a symbolic link?): refusing to put the "
+            "control socket there; remove it, or give --control",
+            dir);
+    if (st.st_uid != geteuid())
+        return hb_error_set(
+            err, HB_EIO,
+            "the control directory %s belongs to uid %lu, not to this user "
+            "(uid %lu): whoever made it could reach the control socket; "
+            "remove it, or give --control",
+            dir, (unsigned long)st.st_uid, (unsigned long)geteuid());
+    if (st.st_mode & 077)
+        return hb_error_set(err, HB_EIO,
+                            "the control directory %s is open to group or others (mode "
+                            "%04o): make it private (chmod 700 %s), or give --control",
+                            dir, (unsigned)(st.st_mode & 07777), dir);
+    return 0;
+}
+
+/* Refuse to bind over a live socket or a file that is not a socket; a
+ * socket nobody listens on (left by a hubaod killed outright) is fine:
+ * libzmq replaces it. */
+static int check_free(const char *path, hb_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode))
+        return hb_error_set(
+            err, HB_EIO,
+            "%s exists and is not a socket: refusing to replace it with the "
+            "control socket; give another --control",
+            path);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* zmq_bind will say what is wrong */
+    int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    if (live)
+        return hb_error_set(
+            err, HB_EIO,
+            "another process (another hubaod?) is listening on the control "
+            "socket %s; stop it, or give this one its own --control",
+            path);
+    return 0;
+}
+
+int hb_control_bind(void *sock, const char *endpoint, const char *private_dir,
+                    hb_error *err)
+{
+    const char *path = hb_endpoint_ipc_path(endpoint);
+    if (path && strlen(path) > HB_ENDPOINT_IPC_PATH_MAX)
+        return hb_error_set(err, HB_EIO,
+                            "the control socket path %s is longer than a unix socket "
+                            "path may be (%d bytes)",
+                            path, HB_ENDPOINT_IPC_PATH_MAX);
+    if (private_dir && prepare_dir(private_dir, err) != 0)
+        return HB_EIO;
+    if (path && check_free(path, err) != 0)
+        return HB_EIO;
+    mode_t old = umask(077);
+    int rc = zmq_bind(sock, endpoint);
+    int e = errno;
+    umask(old);
+    if (rc != 0)
+        return hb_error_set(err, HB_EIO, "cannot bind the control endpoint %s: %s",
+                            endpoint, zmq_strerror(e));
+    return 0;
+}
+
+void hb_control_unbind(const char *endpoint)
+{
+    const char *path = hb_endpoint_ipc_path(endpoint);
+    struct stat st;
+    if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+}
