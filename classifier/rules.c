@@ -67,6 +67,8 @@
 
 #include "rules.h"
 
+#include "grow.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <hs/hs.h>
@@ -184,23 +186,6 @@ static char *dup_range(const char *s, size_t n)
         p[n] = '\0';
     }
     return p;
-}
-
-/* Grow *array (of elements of size elem) so that it holds at least need;
- * *cap is updated.  Returns 0 or -1 on allocation failure (array intact). */
-static int grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*array, ncap * elem);
-    if (!p)
-        return -1;
-    *array = p;
-    *cap = ncap;
-    return 0;
 }
 
 static int is_space(char c)
@@ -435,7 +420,7 @@ static int add_pattern(pending *p, int is_unless, const char *v, size_t vn,
     pattern **arr = is_unless ? &p->r.unless : &p->r.patterns;
     size_t *cnt = is_unless ? &p->r.nunless : &p->r.npatterns;
     size_t *cap = is_unless ? &p->cap_unless : &p->cap_patterns;
-    if (grow((void **)arr, cap, *cnt + 1, sizeof(pattern)))
+    if (hb_grow((void **)arr, cap, *cnt + 1, sizeof(pattern)))
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     pcre2_code *code = NULL;
     int rc = compile_pattern(v, vn, file, line, &code, err);
@@ -482,7 +467,7 @@ static int finish_rule(hb_rules *set, pending *p, const char *origin,
         if (!p->r.info.description_zh)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
-    if (grow((void **)&set->rules, &set->cap, set->count + 1, sizeof(rule)))
+    if (hb_grow((void **)&set->rules, &set->cap, set->count + 1, sizeof(rule)))
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     set->rules[set->count++] = p->r;
     memset(p, 0, sizeof *p);
@@ -742,7 +727,7 @@ static void rw_put(rewriter *w, const char *s, size_t n)
 {
     if (!w->emit || w->refused)
         return;
-    if (grow((void **)&w->out, &w->cap, w->len + n + 1, 1)) {
+    if (hb_grow((void **)&w->out, &w->cap, w->len + n + 1, 1)) {
         rw_refuse(w);
         return;
     }
@@ -1215,7 +1200,7 @@ static void rw_end_piece(rewriter *w, size_t *start, int *nullable,
         w->widened = 1;
     if (!*nullable && w->len > *start && *kept < PREFILTER_MAX_PIECES) {
         rw_put(w, "", 1); /* its NUL */
-        if (grow((void **)&w->branch, &w->cap_pieces, w->npieces + 1,
+        if (hb_grow((void **)&w->branch, &w->cap_pieces, w->npieces + 1,
                  sizeof *w->branch)) {
             rw_refuse(w);
             return;
@@ -1523,7 +1508,7 @@ static int read_file(const char *path, char **out, size_t *outlen,
     size_t n = 0, cap = 0;
     int rc = 0;
     for (;;) {
-        if (grow((void **)&buf, &cap, n + 65536, 1)) {
+        if (hb_grow((void **)&buf, &cap, n + 65536, 1)) {
             rc = hb_error_set(err, HB_ENOMEM, "%s: out of memory", path);
             break;
         }
@@ -1619,7 +1604,7 @@ hb_rules *hb_rules_load_dir(const char *dir, hb_error *err)
             continue;
         size_t need = strlen(dir) + strlen(e->d_name) + 2;
         char *path = malloc(need);
-        if (!path || grow((void **)&names, &cap, nnames + 1, sizeof *names)) {
+        if (!path || hb_grow((void **)&names, &cap, nnames + 1, sizeof *names)) {
             free(path);
             rc = hb_error_set(err, HB_ENOMEM, "out of memory");
             break;
