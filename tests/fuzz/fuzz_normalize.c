@@ -23,14 +23,9 @@
 #include <utf8proc.h>
 
 #include "normalize.h"
+#include "require.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                       \
-    do {                                                                    \
-        if (!(cond))                                                        \
-            abort();                                                        \
-    } while (0)
 
 static void check_text(const hb_text *t, size_t size)
 {

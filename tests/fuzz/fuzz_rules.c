@@ -28,14 +28,9 @@
 #include <string.h>
 
 #include "rules.h"
+#include "require.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                       \
-    do {                                                                    \
-        if (!(cond))                                                        \
-            abort();                                                        \
-    } while (0)
 
 #define ORIGIN "fuzz.rules"
 

@@ -5,11 +5,17 @@
 
 #include "trainer.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 const char *tu_fixture(const char *name)
 {
@@ -69,4 +75,48 @@ const hb_task_result *tu_task(const hb_verdict *v, const char *name)
             return &v->tasks[i];
     fprintf(stderr, "no task %s in the verdict\n", name);
     abort();
+}
+
+size_t tu_rules_run(const hb_rules *r, hb_rules_scratch *s, const char *text,
+                    hb_rule_hit *hits, size_t *limited)
+{
+    size_t n = 0, lim = 0;
+    assert_int_equal(hb_rules_match(r, s, text, strlen(text), hits,
+                                    hb_rules_count(r), &n, &lim),
+                     0);
+    if (limited)
+        *limited = lim;
+    return n;
+}
+
+size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text,
+                                    size_t len)
+{
+    size_t count = hb_rules_count(r);
+    hb_rule_hit *a = calloc(count, sizeof *a);
+    hb_rule_hit *b = calloc(count, sizeof *b);
+    hb_rules_scratch *pre = hb_rules_scratch_new();
+    hb_rules_scratch *all = hb_rules_scratch_new();
+    assert_true(a && b && pre && all);
+    hb_rules_scratch_set_prefilter(all, 0);
+    size_t na = 0, nb = 0, la = 0, lb = 0;
+    assert_int_equal(hb_rules_match(r, pre, text, len, a, count, &na, &la), 0);
+    assert_int_equal(hb_rules_match(r, all, text, len, b, count, &nb, &lb), 0);
+    if (na != nb)
+        fail_msg("%zu hits with the prefilter, %zu without, on \"%.*s\"", na,
+                 nb, (int)(len > 80 ? 80 : len), text);
+    for (size_t i = 0; i < na; i++)
+        if (a[i].rule != b[i].rule || a[i].start != b[i].start ||
+            a[i].end != b[i].end)
+            fail_msg("hit %zu: rule %s %u-%u with the prefilter, rule %s "
+                     "%u-%u without, on \"%.*s\"",
+                     i, hb_rules_info(r, a[i].rule)->id, a[i].start, a[i].end,
+                     hb_rules_info(r, b[i].rule)->id, b[i].start, b[i].end,
+                     (int)(len > 80 ? 80 : len), text);
+    assert_true(la <= lb);
+    hb_rules_scratch_free(pre);
+    hb_rules_scratch_free(all);
+    free(a);
+    free(b);
+    return na;
 }
