@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "hex.h"
 
 /* Largest repeat count the prefilter keeps: x{40} is widened to x{16,}.
  * Counted repeats are what makes Hyperscan's compile time and database
@@ -218,17 +219,6 @@ static void rw_put_cp(rewriter *w, uint32_t cp)
     rw_put(w, buf, k);
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Read up to max digits of base 8 or 16 at w->i into *cp; with braces,
  * read "{digits}" instead.  Returns 0, or -1 when malformed or above
  * U+10FFFF. */
@@ -244,7 +234,7 @@ static int rw_number(rewriter *w, int base, size_t max, int braces,
         max = 8;
     }
     while (digits < max && w->i < w->n) {
-        int d = hex_value(w->p[w->i]);
+        int d = hb_hex_value(w->p[w->i]);
         if (d < 0 || d >= base)
             break;
         v = v * (uint32_t)base + (uint32_t)d;

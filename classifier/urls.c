@@ -58,6 +58,7 @@
  * module never calls it: it is not thread-safe and belongs to main().
  */
 #include "urls.h"
+#include "hex.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -123,17 +124,6 @@ static int has_scheme(const char *raw, size_t len)
     return len - i >= 3 && memcmp(raw + i, "://", 3) == 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_unreserved(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -160,8 +150,8 @@ static int normalise_escapes(const char *url, char *dst, size_t cap)
     while (*r) {
         char esc[3];
         size_t w = 1;
-        int hi = r[0] == '%' ? hex_value(r[1]) : -1;
-        int lo = hi >= 0 ? hex_value(r[2]) : -1;
+        int hi = r[0] == '%' ? hb_hex_value(r[1]) : -1;
+        int lo = hi >= 0 ? hb_hex_value(r[2]) : -1;
         if (r[0] != '%') {
             esc[0] = *r++;
         } else if (lo < 0) {
