@@ -12,7 +12,8 @@
  * Checked here: the set loads, with nothing left out of the prefilter
  * (no pattern runs on every message); a few representative scams trip the
  * rules meant for them; legitimate one-time-code notices, bank notices
- * and shop adverts trip no positive fraud rule; chain letters score as
+ * and shop adverts trip no positive fraud rule; subscription prices mark
+ * adverts and account notices count against spam; chain letters score as
  * rumours; and over ~45 varied messages (scams, adverts, rumours, ham,
  * hostile input; raw and normalised) and long near-misses, the hits with
  * the prefilter are exactly those of running every pattern.
@@ -190,6 +191,41 @@ static void test_shipped_legitimate(void **state)
     assert_true(task_score(en_advert, "spam", &npos) >= 1.5);
 }
 
+/* Operator subscription adverts carry their price per day, week or
+ * message in any currency; receipts and balance notices of the reader's own
+ * account share the adverts' words ("recharge", "bonus", "dial") and count
+ * against spam, unless they also carry an advert's call to action. */
+static void test_shipped_subscription_and_notice(void **state)
+{
+    (void)state;
+    size_t npos;
+    const char *priced[] = {
+        "daily tips: text tips to 33070. n50/day",
+        "football news every morning. sms news to 32011, ksh 10 per sms",
+        "set your caller tune for \u20a6100/month. reply 1 to 4100",
+        "150p/msg. txt stop to 87021",
+    };
+    for (size_t i = 0; i < sizeof priced / sizeof *priced; i++)
+        assert_true(shipped_fires(priced[i], "spam.en.premium_billing"));
+    assert_false(shipped_fires("your caller tune has been renewed for 30 days "
+                               "at n100", "spam.en.premium_billing"));
+
+    const char *notices[] = {
+        "you have recharged n500. your new balance is n612.40",
+        "acct:012****889 amt:ngn12,000.00 dr desc:pos purchase bal: ngn43,902.11",
+        "your transfer of ngn20,000.00 to adeola was successful",
+        "kes 1,000 has been deducted for your monthly plan",
+    };
+    for (size_t i = 0; i < sizeof notices / sizeof *notices; i++) {
+        assert_true(shipped_fires(notices[i], "spam.en.account_notice"));
+        assert_true(task_score(notices[i], "spam", &npos) < 0.0);
+        assert_int_equal(npos, 0);
+    }
+    /* An advert that opens with a receipt is still an advert. */
+    assert_false(shipped_fires("you have received 100mb free! win more: send "
+                               "win to 20419, n100/sms", "spam.en.account_notice"));
+}
+
 static void test_shipped_rumour(void **state)
 {
     (void)state;
@@ -363,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_shipped_code_request),
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_legitimate),
+        cmocka_unit_test(test_shipped_subscription_and_notice),
         cmocka_unit_test(test_shipped_rumour),
         cmocka_unit_test(test_shipped_prefilter_changes_nothing),
     };
