@@ -465,8 +465,9 @@ static int authorised(const web *w, struct MHD_Connection *c)
 {
     if (!w->token)
         return 1;
-    /* by length, not to the first NUL (libmicrohttpd 0.9.75 itself ends a
-     * header value at a NUL byte before we see it) */
+    /* over the length libmicrohttpd reports, not up to a NUL, so that a NUL
+     * passed on cannot end the token early; 0.9.75 itself ends the value
+     * at a NUL and reports the cut length (docs/web.md, "Safety") */
     const char *auth = NULL;
     size_t a = 0;
     if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "Authorization", 13, &auth, &a) !=
