@@ -5,7 +5,8 @@
 # tests/integration/web_api.py, export the feedback, check with
 # tests/integration/web_stall.py that slow clients are cut off and cannot
 # lock others out, that limits follow X-Forwarded-For only from a trusted
-# proxy, and that a stopped hubaod worker holds up no other request, then
+# proxy, that a stopped hubaod worker holds up no other request, and that
+# SIGTERM lets a request in progress finish (web_stall.py drain), then
 # drive the page in headless Chromium with tests/integration/web_page.js
 # (playwright-core, installed once under build/node).  Screenshots go to
 # build/tests/screenshots/; with UPDATE_SCREENSHOT=1 the Chinese verdict
@@ -27,6 +28,13 @@ trap cleanup EXIT
 running() {
   st=$(sed 's/^[0-9]* ([^)]*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
   [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# exit_status PID: the exit status of PID, a child that should have exited
+# (killed first if it has not, so that the wait is bounded)
+exit_status() {
+  running "$1" && kill -KILL "$1"
+  wait "$1"
 }
 
 free_port() {
@@ -144,6 +152,19 @@ expect "a stopped worker holds up no other check, nor /healthz" test $? -eq 0
 timeout 60 python3 tests/integration/web_stall.py all-paused "$FRONT" "$D_PID" 1.5
 expect "with every worker stopped all checks time out at once, /healthz answers" test $? -eq 0
 PIDS="$PIDS $(pgrep -P "$D_PID")"
+
+# SIGTERM drains: a check in flight (both workers stopped) is answered
+# before the server exits 0; past --drain-timeout it is answered 503
+web drain --server "$EP" --timeout-ms 10000 --drain-timeout 10 --db "$TMP/drain.db"
+timeout 60 python3 tests/integration/web_stall.py drain "$URL" "$PID" "$D_PID"
+expect "SIGTERM takes no new connection and lets the check in flight finish" test $? -eq 0
+exit_status "$PID"
+expect "... then the server exits 0" test $? -eq 0
+web drained --server "$EP" --timeout-ms 10000 --drain-timeout 1 --db "$TMP/drained.db"
+timeout 60 python3 tests/integration/web_stall.py drain-deadline "$URL" "$PID" "$D_PID" 1
+expect "past --drain-timeout the check in flight is answered 503" test $? -eq 0
+exit_status "$PID"
+expect "... and the server exits 0" test $? -eq 0
 
 # the page, in headless Chromium
 if [ ! -d build/node/node_modules/playwright-core ]; then

@@ -7,6 +7,8 @@ usage: web_stall.py one-paused URL HUBAOD_PID
        web_stall.py all-paused URL HUBAOD_PID TIMEOUT_S
        web_stall.py slowloris URL HEADER_S BODY_S
        web_stall.py proxy URL
+       web_stall.py drain URL WEB_PID HUBAOD_PID
+       web_stall.py drain-deadline URL WEB_PID HUBAOD_PID DRAIN_S
 
 one-paused / all-paused: URL is a `hubao web` in front of the hubaod whose
 pid is given (two workers); one or both workers are stopped with SIGSTOP
@@ -22,6 +24,15 @@ served at once, and every slow connection must be cut after its timeout.
 proxy: URL is a `hubao web --local` started with --trusted-proxy 127.0.0.1,
 --rate 3 and --max-per-client 4: limits apply to the X-Forwarded-For
 client behind the proxy, and X-Forwarded-For from anyone else is ignored.
+
+drain / drain-deadline: URL is a `hubao web` (pid WEB_PID) in front of the
+hubaod whose pid is given, started with --timeout-ms 10000 and, for
+drain-deadline, --drain-timeout DRAIN_S (for drain, well over 2 s).  A
+check goes out while both workers are stopped, then the web server gets
+SIGTERM: it must take no new connection and close an idle one at once;
+with drain the workers are continued a second later and the check must
+get its whole answer before the server exits; with drain-deadline they
+stay stopped and the check must be answered 503 once DRAIN_S is over.
 
 Bounded in count and time; prints one ok/FAIL line per check (with the
 figures measured); exits 1 on failure.
@@ -280,6 +291,146 @@ def cmd_proxy(url):
           "progress (the 5th is 429)", statuses == [None] * 4 + [429])
 
 
+def exited(pid):
+    """Whether process pid has exited (gone, or a zombie its parent has not
+    reaped yet)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_exit(pid, limit):
+    """When (monotonic) pid was seen to have exited, polled for limit
+    seconds at most; None if it has not."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if exited(pid):
+            return time.monotonic()
+        time.sleep(0.02)
+    return None
+
+
+def answer(url, body, out):
+    """One check on a fresh connection; fills out with status, reply and
+    when it came (monotonic).  Run on a thread."""
+    host, port = host_port(url)
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("POST", "/api/check", body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        out["status"], out["reply"] = r.status, json.loads(r.read())
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        out["status"] = type(e).__name__
+    finally:
+        out["at"] = time.monotonic()
+        conn.close()
+
+
+def idle_connection(url):
+    """A kept-alive connection that has had its answer and now waits."""
+    sock = socket.create_connection(host_port(url), timeout=5)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.recv(65536)
+    return sock
+
+
+def closed_within(sock, limit):
+    """Whether the server closes sock within limit seconds (reading and
+    dropping whatever else comes)."""
+    sock.settimeout(0.1)
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def refused_within(url, limit):
+    """Whether a new connection is refused within limit seconds."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(host_port(url), timeout=0.5).close()
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def stop_with_check_in_flight(url, web, workers):
+    """Stop the workers, send a check, SIGTERM the web server once it is in
+    flight.  Returns (the check's result dict, its thread, SIGTERM time),
+    the workers still stopped."""
+    idle = idle_connection(url)
+    for p in workers:
+        os.kill(p, signal.SIGSTOP)
+    out = {}
+    t = threading.Thread(target=answer, args=(url, {"id": 41, "text": POLICE}, out))
+    t.start()
+    time.sleep(0.5)
+    os.kill(web, signal.SIGTERM)
+    sent = time.monotonic()
+    check("after SIGTERM an idle kept-alive connection is closed at once (within 1 s)",
+          closed_within(idle, 1.0))
+    idle.close()
+    check("... and a new connection is refused (within 1 s)", refused_within(url, 1.0))
+    check("... while the check in flight is still waiting", "status" not in out)
+    return out, t, sent
+
+
+def cmd_drain(url, web, hubaod):
+    workers = workers_of(hubaod)
+    check("hubaod has two workers", len(workers) == 2)
+    try:
+        out, t, sent = stop_with_check_in_flight(url, web, workers)
+        time.sleep(max(0.0, sent + 1.0 - time.monotonic()))
+    finally:
+        for p in workers:
+            os.kill(p, signal.SIGCONT)
+    resumed = time.monotonic()
+    t.join(20)
+    gone = wait_exit(web, 10)
+    reply = out.get("reply") or {}
+    print("    check in flight at SIGTERM: %s %.2f s after the workers went on; server "
+          "exited %s" % (out.get("status"), out.get("at", resumed) - resumed,
+                         "%.2f s after" % (gone - resumed) if gone else "never (10 s)"))
+    check("the check in flight at SIGTERM gets its whole answer (200, its verdict and id)",
+          out.get("status") == 200 and reply.get("verdict") == "fraud" and reply.get("id") == 41)
+    check("the server exits once it is answered (within 2 s of the workers going on)",
+          gone is not None and gone - resumed < 2.0)
+
+
+def cmd_drain_deadline(url, web, hubaod, drain_s):
+    workers = workers_of(hubaod)
+    check("hubaod has two workers", len(workers) == 2)
+    try:
+        out, t, sent = stop_with_check_in_flight(url, web, workers)
+        gone = wait_exit(web, drain_s + 10)
+        t.join(20)
+    finally:
+        for p in workers:
+            os.kill(p, signal.SIGCONT)
+    code = (out.get("reply") or {}).get("error", {}).get("code")
+    print("    check in flight, workers stopped: %s %s %.2f s after SIGTERM; server exited "
+          "%s" % (out.get("status"), code, out.get("at", sent) - sent,
+                  "%.2f s after" % (gone - sent) if gone else "never"))
+    check("past --drain-timeout the check in flight is answered 503 shutting_down",
+          out.get("status") == 503 and code == "shutting_down")
+    check("... not before --drain-timeout, and the server exits within it + 2 s",
+          out.get("at", 0) - sent >= drain_s - 0.1 and gone is not None
+          and gone - sent < drain_s + 2.0)
+
+
 def main():
     cmd, url, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     if cmd == "one-paused":
@@ -290,6 +441,10 @@ def main():
         cmd_slowloris(url, float(rest[0]), float(rest[1]))
     elif cmd == "proxy":
         cmd_proxy(url)
+    elif cmd == "drain":
+        cmd_drain(url, int(rest[0]), int(rest[1]))
+    elif cmd == "drain-deadline":
+        cmd_drain_deadline(url, int(rest[0]), int(rest[1]), float(rest[2]))
     else:
         sys.exit(__doc__)
     sys.exit(1 if FAILS else 0)

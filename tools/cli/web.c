@@ -25,12 +25,19 @@
  * every response carries a strict CSP (no inline script or style, nothing
  * from another origin) and friends.  Message texts are never
  * logged: the server writes one start-up line and errors about itself.
+ *
+ * Stopping (SIGTERM, SIGINT) drains: the listening socket is shut, idle
+ * connections are cut, and requests in progress have --drain-timeout
+ * seconds to be answered; what is left then is answered 503 and given a
+ * second to be written before the daemon stops.  A second signal skips
+ * the waits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,9 +88,12 @@ static const char USAGE[] =
     "  --body-timeout S    seconds to send the body, and to read the reply (default 30)\n"
     "  --trusted-proxy A   believe X-Forwarded-For from address A (or A/PREFIX):\n"
     "                      limits then apply to the client it names (repeat)\n"
+    "  --drain-timeout S   on SIGTERM or SIGINT, seconds that requests in progress\n"
+    "                      have to finish before they are answered 503 (default 10)\n"
     "\n"
-    "Stops on SIGINT or SIGTERM.  Exit codes: 0 stopped; 2 usage; 3 could not\n"
-    "load models, the page or the database, or bind the address.\n";
+    "Stops on SIGINT or SIGTERM: takes no new connection, lets requests in\n"
+    "progress finish (a second signal: at once).  Exit codes: 0 stopped; 2 usage;\n"
+    "3 could not load models, the page or the database, or bind the address.\n";
 
 enum { RATE_SLOTS = 1024, RATE_PROBE = 8, MAX_STATIC = 1 << 20 };
 
@@ -115,6 +125,7 @@ typedef struct web {
     size_t max_body;
     double rate;        /* per minute; 0 = unlimited */
     rate_slot *slots;   /* RATE_SLOTS */
+    atomic_int stopping; /* the backends are stopped: no answer means that */
 } web;
 
 typedef enum { JOB_NONE, JOB_CHECK, JOB_HEALTH, JOB_FEEDBACK } job_kind;
@@ -379,12 +390,12 @@ static unsigned check_status(const char *reply, size_t len)
 }
 
 /* Send the answer a job left in rq. */
-static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq)
+static enum MHD_Result send_answer(web *w, struct MHD_Connection *c, request *rq)
 {
     char *reply = rq->reply;
     size_t n = rq->reply_len;
     rq->reply = NULL; /* send_response owns it now */
-    if (rq->job == JOB_NONE)
+    if (rq->job == JOB_NONE || (!reply && atomic_load(&w->stopping)))
         return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, HB_CODE_SHUTTING_DOWN,
                           "the web server is stopping (or out of memory); try again");
     if (!reply && rq->job == JOB_CHECK)
@@ -454,8 +465,9 @@ static int authorised(const web *w, struct MHD_Connection *c)
 {
     if (!w->token)
         return 1;
-    /* by length, not to the first NUL (libmicrohttpd 0.9.75 itself ends a
-     * header value at a NUL byte before we see it) */
+    /* over the length libmicrohttpd reports, not up to a NUL, so that a NUL
+     * passed on cannot end the token early; 0.9.75 itself ends the value
+     * at a NUL and reports the cut length (docs/web.md, "Safety") */
     const char *auth = NULL;
     size_t a = 0;
     if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "Authorization", 13, &auth, &a) !=
@@ -543,7 +555,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (rq->answered)
-        return send_answer(c, rq);
+        return send_answer(w, c, rq);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -696,6 +708,44 @@ static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len
     return 0;
 }
 
+/* Wait until no request is in progress, for seconds at most, cutting
+ * connections as web_guard_sweep does meanwhile.  Returns 1 when a signal
+ * of sigs came (stop waiting altogether), else 0. */
+static int wait_idle(web *w, double seconds, const sigset_t *sigs)
+{
+    const struct timespec tick = {0, 50000000L};
+    double end = now_s() + seconds;
+    while (web_guard_busy(w->guard) > 0 && now_s() < end) {
+        if (sigtimedwait(sigs, NULL, &tick) >= 0)
+            return 1;
+        web_guard_sweep(w->guard);
+    }
+    return 0;
+}
+
+/* A stop signal came: refuse new connections, give requests in progress
+ * that many seconds to finish, then answer what is left (503 for a check
+ * still waiting for hubaod) and give those answers a second to be written.
+ * Returns the listening socket, for the caller to close once MHD stopped
+ * (MHD_quiesce_daemon's contract), or MHD_INVALID_SOCKET. */
+static MHD_socket drain(web *w, struct MHD_Daemon *d, unsigned seconds,
+                        const sigset_t *sigs)
+{
+    MHD_socket listener = MHD_quiesce_daemon(d);
+    /* shut, not closed (MHD's thread may still hold it): connections
+     * that were not accepted yet are reset, new ones refused */
+    if (listener != MHD_INVALID_SOCKET)
+        shutdown(listener, SHUT_RDWR);
+    web_guard_drain(w->guard);
+    int hurry = wait_idle(w, seconds, sigs);
+    atomic_store(&w->stopping, 1);
+    web_backend_stop(w->backend);
+    web_pool_stop(w->store);
+    if (!hurry)
+        wait_idle(w, 1.0, sigs);
+    return listener;
+}
+
 int cmd_web(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -713,6 +763,7 @@ int cmd_web(int argc, char **argv)
         {"header-timeout", required_argument, NULL, 'H'},
         {"body-timeout", required_argument, NULL, 'Y'},
         {"trusted-proxy", required_argument, NULL, 'X'},
+        {"drain-timeout", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
@@ -720,7 +771,7 @@ int cmd_web(int argc, char **argv)
     const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
     long rate = 120, max_body = 256L * 1024, timeout_ms = 5000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = cores > 0 ? (unsigned)cores : 1;
+    unsigned threads = cores > 0 ? (unsigned)cores : 1, drain_timeout = 10;
     web_guard_limits limits = {.max_connections = 512, .max_per_client = 64,
                                .header_timeout = 10, .body_timeout = 30};
     int local = 0, c, norigins = 0, nproxies = 0;
@@ -773,6 +824,9 @@ int cmd_web(int argc, char **argv)
             if (nproxies == MAX_PROXIES) goto usage;
             proxies[nproxies++] = optarg;
             break;
+        case 'D':
+            if (parse_count(optarg, 0, 3600, &drain_timeout) != 0) goto usage;
+            break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: goto usage;
         }
@@ -799,6 +853,7 @@ int cmd_web(int argc, char **argv)
     int rc = EXIT_SETUP;
     char err[1024];
     struct MHD_Daemon *d = NULL;
+    MHD_socket listener = MHD_INVALID_SOCKET;
     if (!(w.guard = web_guard_new(&limits)))
         goto done;
     for (int i = 0; i < nproxies; i++)
@@ -857,6 +912,7 @@ int cmd_web(int argc, char **argv)
     const struct timespec tick = {0, 250000000L};
     while (sigtimedwait(&sigs, NULL, &tick) < 0)
         web_guard_sweep(w.guard);
+    listener = drain(&w, d, drain_timeout, &sigs);
     rc = 0;
 done:
     /* answer every suspended connection before MHD stops (it must not stop
@@ -865,6 +921,8 @@ done:
     web_pool_stop(w.store);
     if (d)
         MHD_stop_daemon(d);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     web_backend_free(w.backend);
     web_pool_free(w.store);
     web_guard_free(w.guard);

@@ -56,6 +56,7 @@ struct web_guard {
     pthread_mutex_t lock; /* guards the list and every conn's phase */
     conn *head;
     unsigned open;
+    int draining; /* web_guard_drain was called */
 };
 
 static double now_s(void)
@@ -393,16 +394,44 @@ void web_guard_done(struct MHD_Connection *c)
     pthread_mutex_unlock(&k->guard->lock);
 }
 
+/* Whether k's connection is to be cut at t: past its deadline, or idle
+ * while the server drains. */
+static int expired(const web_guard *g, const conn *k, double t)
+{
+    if (k->deadline > 0 && t >= k->deadline)
+        return 1;
+    return g->draining && k->phase == WAIT_HEADERS;
+}
+
 void web_guard_sweep(web_guard *g)
 {
     double t = now_s();
     pthread_mutex_lock(&g->lock);
     for (conn *k = g->head; k; k = k->next)
-        if (!k->cut && k->deadline > 0 && t >= k->deadline) {
+        if (!k->cut && expired(g, k, t)) {
             /* the event thread sees end-of-file (or a write error) and
-             * closes the connection itself */
+             * closes the connection itself; a reply already written is
+             * still delivered before the FIN */
             shutdown(k->fd, SHUT_RDWR);
             k->cut = 1;
         }
     pthread_mutex_unlock(&g->lock);
+}
+
+void web_guard_drain(web_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->draining = 1;
+    pthread_mutex_unlock(&g->lock);
+    web_guard_sweep(g);
+}
+
+unsigned web_guard_busy(web_guard *g)
+{
+    unsigned busy = 0;
+    pthread_mutex_lock(&g->lock);
+    for (const conn *k = g->head; k; k = k->next)
+        busy += k->phase != WAIT_HEADERS;
+    pthread_mutex_unlock(&g->lock);
+    return busy;
 }

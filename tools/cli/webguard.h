@@ -17,6 +17,9 @@
  *   clients: its connections are not held to max_per_client; instead the
  *   client it names in X-Forwarded-For is, for requests in progress and
  *   for the rate limit.  X-Forwarded-For from anyone else is ignored.
+ * - stopping (web_guard_drain): a connection waiting for a request's
+ *   headers is cut at once, and every other at the first sweep after its
+ *   request is over, so that only requests already in progress finish.
  *
  * The accept and connection callbacks and the request phase calls run on
  * libmicrohttpd's event thread; web_guard_sweep runs on another (cmd_web's
@@ -79,7 +82,16 @@ void web_guard_replying(struct MHD_Connection *c);
 /* The request is over: the connection waits for the next one's headers. */
 void web_guard_done(struct MHD_Connection *c);
 
-/* Cut every connection past its deadline.  Any thread. */
+/* Cut every connection past its deadline (and, once draining, every one
+ * that has no request in progress).  Any thread. */
 void web_guard_sweep(web_guard *g);
+
+/* The server is stopping: from now on a connection is kept only while its
+ * request is in progress (headers in, reply not yet all sent); the others
+ * are cut, now and by each later sweep.  Any thread. */
+void web_guard_drain(web_guard *g);
+
+/* How many requests are in progress.  Any thread. */
+unsigned web_guard_busy(web_guard *g);
 
 #endif
