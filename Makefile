@@ -7,9 +7,17 @@
 #   make bench   measure throughput and latency against the scikit-learn peer
 #   make fuzz    run every libFuzzer target FUZZ_SECONDS (default 60) on its seeds
 #
-# Sources are found by wildcard: classifier/*.c and feeds/*.c form the
-# library, tools/cli/*.c the `hubao` command, tests/unit/test_*.c one cmocka
-# binary each.
+# Sources are found by wildcard: classifier/*.c form the library
+# (libhubao.a), feeds/*.c the feed updater built on it (libhubao-feeds.a),
+# classifier/service/*.c hubaod, tools/cli/*.c the `hubao` command,
+# tests/unit/test_*.c one cmocka binary each.
+#
+# Dependencies point one way: feeds/ uses the library, never the reverse.
+# The build holds it: a file under classifier/ is compiled with
+# `-iquote classifier` only, so including a feeds/ header there fails;
+# everything else (feeds/, tools, tests) gets `-iquote classifier -iquote
+# feeds`.  hubaod and hubao-bench link libhubao.a alone; hubao, the feeds
+# tests and the fuzz targets link libhubao-feeds.a before libhubao.a.
 
 CC      ?= cc
 PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto opencc
@@ -18,8 +26,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 # OpenCC's traditional-to-simplified configuration, by absolute path
 OPENCC_T2S := $(shell pkg-config --variable=prefix opencc 2>/dev/null)/share/opencc/t2s.json
-CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -iquote classifier -iquote feeds $(PKG_CFLAGS) \
+CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) \
                 -DHB_OPENCC_T2S='"$(OPENCC_T2S)"'
+# quoted include paths by the folder of the source being compiled ($<)
+LIB_IQUOTE  := -iquote classifier
+APP_IQUOTE  := -iquote classifier -iquote feeds
+IQUOTE = $(if $(filter classifier/%,$<),$(LIB_IQUOTE),$(APP_IQUOTE))
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
 LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread
@@ -31,7 +43,8 @@ Q := $(if $(V),,@)
 BUILD   := build
 ASAN    := build/asan
 
-LIB_SRC  := $(sort $(wildcard classifier/*.c feeds/*.c))
+LIB_SRC  := $(sort $(wildcard classifier/*.c))
+FEEDS_SRC := $(sort $(wildcard feeds/*.c))
 CLI_SRC  := $(sort $(wildcard tools/cli/*.c))
 SVC_SRC  := $(sort $(wildcard classifier/service/*.c))
 BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
@@ -39,19 +52,25 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(ASAN)/obj/%.o)
+FEEDS_OBJ      := $(FEEDS_SRC:%.c=$(BUILD)/obj/%.o)
+FEEDS_OBJ_ASAN := $(FEEDS_SRC:%.c=$(ASAN)/obj/%.o)
 CLI_OBJ      := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ_ASAN := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
 SVC_OBJ      := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
 SVC_OBJ_ASAN := $(SVC_SRC:%.c=$(ASAN)/obj/%.o)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/unit/%.c=$(ASAN)/%)
+# the tests that need feeds/: its own modules', and the blocklist's, which
+# writes its copies as `hubao feeds update` does
+TEST_BIN_FEEDS := $(filter $(ASAN)/test_feed% $(ASAN)/test_blocklist,$(TEST_BIN))
 
-# libFuzzer targets (clang): the library built again with coverage
-# instrumentation, one binary per tests/fuzz/fuzz_*.c
+# libFuzzer targets (clang): the library and feeds/ built again with
+# coverage instrumentation, one binary per tests/fuzz/fuzz_*.c
 FUZZ_CC  := clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_FEEDS_OBJ := $(FEEDS_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -71,12 +90,12 @@ build: $(BINS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(IQUOTE) -MMD -MP -c $< -o $@
 
 $(ASAN)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC asan $<"
-	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(IQUOTE) $(SAN) -O1 -MMD -MP -c $< -o $@
 
 $(BUILD)/libhubao.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -86,11 +105,19 @@ $(ASAN)/libhubao.a: $(LIB_OBJ_ASAN)
 	@mkdir -p $(dir $@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao.a
+$(BUILD)/libhubao-feeds.a: $(FEEDS_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)ar rcs $@ $^
+
+$(ASAN)/libhubao-feeds.a: $(FEEDS_OBJ_ASAN)
+	@mkdir -p $(dir $@)
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao-feeds.a $(BUILD)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao.a
+$(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS)
 
@@ -109,16 +136,23 @@ $(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC fuzz $<"
-	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -O1 -c $< -o $@
+	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(IQUOTE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -O1 -c $< -o $@
 
 $(BUILD)/fuzz/libhubao.a: $(FUZZ_OBJ)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libhubao.a
+$(BUILD)/fuzz/libhubao-feeds.a: $(FUZZ_FEEDS_OBJ)
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libhubao-feeds.a $(BUILD)/fuzz/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(FUZZ_SAN) -fsanitize=fuzzer -O1 -o $@ $^ $(LIBS)
+	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(IQUOTE) $(FUZZ_SAN) -fsanitize=fuzzer -O1 -o $@ $^ $(LIBS)
 
 $(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.o $(ASAN)/libhubao.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+$(TEST_BIN_FEEDS): $(ASAN)/test_%: $(ASAN)/obj/tests/unit/test_%.o $(ASAN)/obj/tests/unit/testutil.o $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
@@ -147,8 +181,10 @@ bench: deps build
 	@sh tools/make-bench
 
 lint:
-	clang-tidy $(LIB_SRC) $(CLI_SRC) $(SVC_SRC) -- $(CPPFLAGS_ALL) -std=c11
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier $(LIB_SRC) $(CLI_SRC) $(SVC_SRC)
+	clang-tidy $(LIB_SRC) $(SVC_SRC) -- $(CPPFLAGS_ALL) $(LIB_IQUOTE) -std=c11
+	clang-tidy $(FEEDS_SRC) $(CLI_SRC) -- $(CPPFLAGS_ALL) $(APP_IQUOTE) -std=c11
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier $(LIB_SRC) $(SVC_SRC)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier -Ifeeds $(FEEDS_SRC) $(CLI_SRC)
 
 clean:
 	rm -rf $(BUILD)

@@ -17,21 +17,6 @@
 /* A configuration is a few lines; anything this big is the wrong file. */
 #define HB_FEEDCONF_MAX_BYTES (1024 * 1024)
 
-int hb_feedconf_name_ok(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > HB_FEED_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-            return 0;
-    }
-    return 1;
-}
-
 /* Split s (n bytes) into at most cap blank-separated fields, stopping at a
  * field that starts with '#'.  Returns the number of fields found, which
  * may exceed cap (the extra ones are not stored). */
@@ -73,7 +58,7 @@ static int parse_line(const char *s, size_t n, const char *origin,
                             "%s:%zu: feed name is over %d characters", origin,
                             line, HB_FEED_NAME_MAX);
     memcpy(out->name, f[0], fl[0]);
-    if (!hb_feedconf_name_ok(out->name))
+    if (!hb_blocklist_feed_name_ok(out->name))
         return hb_error_set(err, HB_EFORMAT,
                             "%s:%zu: feed name \"%s\" must be letters, digits, "
                             "'.', '_' or '-', starting with a letter or digit",

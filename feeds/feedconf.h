@@ -6,12 +6,13 @@
  *   NAME FORMAT URL
  *
  * NAME names the feed's copy (DIR/NAME.list) and the verdicts that cite
- * it: 1 to 64 of [A-Za-z0-9._-], starting with a letter or digit, unique
- * in the file.  FORMAT is text, csv or json (feedparse.h).  URL is an
- * http:// or https:// URL of printable ASCII; whether plain http is
- * fetched is the updater's decision (fetch.h), not the file's.  '#' at the
- * start of a line or of a field starts a comment that runs to the end of
- * the line; blank lines are ignored.  Every mistake is reported as
+ * it: 1 to 64 of [A-Za-z0-9._-], starting with a letter or digit
+ * (hb_blocklist_feed_name_ok, blocklist.h), unique in the file.  FORMAT
+ * is text, csv or json (feedparse.h).  URL is an http:// or https:// URL
+ * of printable ASCII; whether plain http is fetched is the updater's
+ * decision (fetch.h), not the file's.  '#' at the start of a line or of a
+ * field starts a comment that runs to the end of the line; blank lines
+ * are ignored.  Every mistake is reported as
  * "FILE:LINE: what is wrong".
  */
 #ifndef HB_FEEDCONF_H
@@ -19,10 +20,10 @@
 
 #include <stddef.h>
 
+#include "blocklist.h"
 #include "error.h"
 #include "feedparse.h"
 
-#define HB_FEED_NAME_MAX 64
 #define HB_FEED_URL_MAX 2048
 
 typedef struct hb_feed_source {
@@ -47,8 +48,5 @@ hb_feedconf *hb_feedconf_parse(const char *text, size_t len, const char *origin,
                                hb_error *err);
 
 void hb_feedconf_free(hb_feedconf *conf);
-
-/* 1 if name is a valid feed name (see above). */
-int hb_feedconf_name_ok(const char *name);
 
 #endif

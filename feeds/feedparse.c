@@ -210,10 +210,11 @@ static void add_value(builder *b, const char *raw, size_t len, size_t line)
             return;
         }
     }
-    /* The copy is read back by the same classifier (blocklist.c), which
-     * refuses the whole copy if an entry does not come out as itself: a
-     * value that normalises to something else again (a byte-order mark
-     * inside a host name) is rejected here, as one bad record. */
+    /* The copy is read back by the classifier (classifier/blocklist.c),
+     * which refuses the whole copy if an entry does not come out as
+     * itself: a value that normalises to something else again (a
+     * byte-order mark inside a host name) is rejected here, as one bad
+     * record. */
     hb_feed_kind again_kind;
     hb_url again;
     if (hb_feedparse_entry(v, vlen, &again_kind, &again, &err) != 0 || again_kind != kind ||

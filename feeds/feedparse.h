@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "blocklist.h"
 #include "error.h"
 #include "urls.h"
 
@@ -35,15 +36,8 @@ typedef enum hb_feed_format {
     HB_FEED_JSON,     /* array of strings, or of objects with "url" */
 } hb_feed_format;
 
-/* Entry kinds; the values are the tags used in feed copies. */
-typedef enum hb_feed_kind {
-    HB_FEED_URL = 'u',
-    HB_FEED_HOST = 'h',
-    HB_FEED_DOMAIN = 'd',
-} hb_feed_kind;
-
 typedef struct hb_feed_entry {
-    hb_feed_kind kind;
+    hb_feed_kind kind; /* blocklist.h */
     const char *value; /* normalised URL, host or domain; owned by the set */
 } hb_feed_entry;
 
@@ -88,25 +82,8 @@ hb_feed_entries *hb_feedparse(const char *data, size_t len, hb_feed_format fmt,
 
 void hb_feed_entries_free(hb_feed_entries *e);
 
-/*
- * Feed copies.  `hubao feeds update` stores each validated feed as
- * DIR/NAME.list, which hb_blocklist_load_dir (blocklist.h) reads:
- *
- *   # hubao feed copy v1
- *   d evil.com
- *   h login.evil.org
- *   u https://pages.example.net/phish/index.html
- *   # end 3
- *
- * The first line is HB_FEED_COPY_MAGIC; then one entry a line, its kind
- * tag, one space and its value (no blanks or control characters); then
- * "# end N" with the number of entries, so a cut copy is detected.
- */
-#define HB_FEED_COPY_MAGIC "# hubao feed copy v1"
-#define HB_FEED_COPY_END "# end "
-
-/* Write e as a feed copy to f.  Returns 0, or HB_EIO (errno kept) when a
- * write fails. */
+/* Write e as a feed copy (the format is in blocklist.h, which reads it) to
+ * f.  Returns 0, or HB_EIO (errno kept) when a write fails. */
 int hb_feed_entries_write(const hb_feed_entries *e, FILE *f);
 
 #endif

@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blocklist.h"
 #include "feedparse.h"
 
 #define HB_FETCH_MAX_REDIRS 5L
@@ -383,7 +384,7 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
         opts = &defaults;
     }
     memset(rep, 0, sizeof *rep);
-    if (!feed || !dir || !hb_feedconf_name_ok(feed->name))
+    if (!feed || !dir || !hb_blocklist_feed_name_ok(feed->name))
         return hb_error_set(err, HB_EINVAL, "fetch: bad feed or directory");
 
     char list[4096], metap[4096];

@@ -2,7 +2,7 @@
  * fuzz_feedconf.c - libFuzzer target for the feeds.conf parser
  * (hb_feedconf_parse): any byte string is either refused with an error
  * naming the origin, or gives a configuration whose feed names pass
- * hb_feedconf_name_ok.  Aborts on the first violation.
+ * hb_blocklist_feed_name_ok.  Aborts on the first violation.
  *
  * Built and run by `make fuzz` (and for a few seconds by `make test`).
  */
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklist.h"
 #include "feedconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     for (size_t i = 0; i < conf->count; i++)
-        if (!hb_feedconf_name_ok(conf->feeds[i].name))
+        if (!hb_blocklist_feed_name_ok(conf->feeds[i].name))
             abort();
     hb_feedconf_free(conf);
     return 0;

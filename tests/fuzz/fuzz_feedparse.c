@@ -27,6 +27,7 @@
 
 #include <curl/curl.h>
 
+#include "blocklist.h"
 #include "feedconf.h"
 #include "feedparse.h"
 
@@ -55,7 +56,7 @@ static void check_conf(const char *text, size_t len)
         return;
     }
     for (size_t i = 0; i < c->count; i++) {
-        if (!hb_feedconf_name_ok(c->feeds[i].name) || !c->feeds[i].url[0])
+        if (!hb_blocklist_feed_name_ok(c->feeds[i].name) || !c->feeds[i].url[0])
             abort();
         for (size_t j = 0; j < i; j++) {
             if (strcmp(c->feeds[i].name, c->feeds[j].name) == 0)

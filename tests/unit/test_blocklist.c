@@ -230,6 +230,25 @@ static void test_damaged_copies(void **state)
     assert_non_null(strstr(err.message, "not a valid feed name"));
 }
 
+/* The feed-name rule the loader and feeds.conf share. */
+static void test_names(void **state)
+{
+    (void)state;
+    assert_true(hb_blocklist_feed_name_ok("a"));
+    assert_true(hb_blocklist_feed_name_ok("URLhaus-recent.v2_x"));
+    assert_false(hb_blocklist_feed_name_ok(""));
+    assert_false(hb_blocklist_feed_name_ok(NULL));
+    assert_false(hb_blocklist_feed_name_ok(".hidden"));
+    assert_false(hb_blocklist_feed_name_ok("a b"));
+    assert_false(hb_blocklist_feed_name_ok("../x"));
+    char longname[HB_FEED_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_false(hb_blocklist_feed_name_ok(longname));
+    longname[HB_FEED_NAME_MAX] = '\0';
+    assert_true(hb_blocklist_feed_name_ok(longname));
+}
+
 /* Enough entries to exercise probing and a large table. */
 static void test_many_entries(void **state)
 {
@@ -277,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_empty),
         cmocka_unit_test(test_damaged_copies),
         cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_names),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

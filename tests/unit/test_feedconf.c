@@ -115,31 +115,12 @@ static void test_load(void **state)
     hb_feedconf_free(c);
 }
 
-static void test_names(void **state)
-{
-    (void)state;
-    assert_true(hb_feedconf_name_ok("a"));
-    assert_true(hb_feedconf_name_ok("URLhaus-recent.v2_x"));
-    assert_false(hb_feedconf_name_ok(""));
-    assert_false(hb_feedconf_name_ok(NULL));
-    assert_false(hb_feedconf_name_ok(".hidden"));
-    assert_false(hb_feedconf_name_ok("a b"));
-    assert_false(hb_feedconf_name_ok("../x"));
-    char longname[HB_FEED_NAME_MAX + 2];
-    memset(longname, 'a', sizeof longname - 1);
-    longname[sizeof longname - 1] = '\0';
-    assert_false(hb_feedconf_name_ok(longname));
-    longname[HB_FEED_NAME_MAX] = '\0';
-    assert_true(hb_feedconf_name_ok(longname));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_load),
-        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,10 @@
  * feeds.c - `hubao feeds update` and `hubao feeds list`: keep the URL
  * blocklist copies in a feeds directory current, and show what is there.
  *
- * The work is in feeds/: feedconf.h reads the configuration, fetch.h
- * downloads and installs each feed, blocklist.h loads the copies.  This
- * file turns options into calls and outcomes into one line per feed.
+ * The work is in feeds/ (feedconf.h reads the configuration, fetch.h
+ * downloads and installs each feed) and in the library's blocklist.h,
+ * which loads the copies.  This file turns options into calls and
+ * outcomes into one line per feed.
  */
 #include <errno.h>
 #include <getopt.h>

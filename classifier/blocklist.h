@@ -8,6 +8,11 @@
  * precedence, the exact normalised URL, the host, and the registrable
  * domain (urls.h), and say which feed listed it.
  *
+ * This header also owns what the copies look like (the feed copy format,
+ * the entry kinds, the feed-name rule): the reader is the contract the
+ * writer in feeds/ (feedparse.h, fetch.h) follows, so the library never
+ * needs feeds/.
+ *
  * What each entry kind catches (feedparse.h decides the kind of a feed
  * line; docs/feeds.md has the full story):
  *   url     the same normalised URL, ignoring its scheme and fragment
@@ -25,6 +30,39 @@
 
 #include "error.h"
 #include "urls.h"
+
+/* Entry kinds; the values are the tags used in feed copies. */
+typedef enum hb_feed_kind {
+    HB_FEED_URL = 'u',
+    HB_FEED_HOST = 'h',
+    HB_FEED_DOMAIN = 'd',
+} hb_feed_kind;
+
+/*
+ * Feed copies.  `hubao feeds update` stores each validated feed as
+ * DIR/NAME.list (hb_feed_entries_write, feedparse.h), which
+ * hb_blocklist_load_dir reads:
+ *
+ *   # hubao feed copy v1
+ *   d evil.com
+ *   h login.evil.org
+ *   u https://pages.example.net/phish/index.html
+ *   # end 3
+ *
+ * The first line is HB_FEED_COPY_MAGIC; then one entry a line, its kind
+ * tag, one space and its value (no blanks or control characters); then
+ * "# end N" with the number of entries, so a cut copy is detected.
+ */
+#define HB_FEED_COPY_MAGIC "# hubao feed copy v1"
+#define HB_FEED_COPY_END "# end "
+
+/* A feed NAME names its copy (DIR/NAME.list), its line in feeds.conf and
+ * the verdicts that cite it: 1 to HB_FEED_NAME_MAX of [A-Za-z0-9._-],
+ * starting with a letter or digit. */
+#define HB_FEED_NAME_MAX 64
+
+/* 1 if name is a valid feed name (see above), else 0; NULL is not. */
+int hb_blocklist_feed_name_ok(const char *name);
 
 typedef struct hb_blocklist hb_blocklist;
 

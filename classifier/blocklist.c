@@ -41,9 +41,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "feedconf.h"
-#include "feedparse.h"
-
 /* Limits that keep a stray file from exhausting memory: copies are
  * written by `hubao feeds update` from downloads capped well below this. */
 #define HB_BLOCKLIST_MAX_COPY_BYTES ((size_t)1 << 30)
@@ -80,6 +77,21 @@ const char *hb_block_match_name(hb_block_match m)
     case HB_BLOCK_NONE: break;
     }
     return "none";
+}
+
+int hb_blocklist_feed_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > HB_FEED_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return 0;
+    }
+    return 1;
 }
 
 /* The lookup key of a normalised URL: after "scheme://", before '#'. */
@@ -335,7 +347,7 @@ hb_blocklist *hb_blocklist_load_dir(const char *dir, hb_error *err)
         copy *f = &b->feeds[b->nfeeds];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         names[i][strlen(names[i]) - 5] = '\0';
-        if (!hb_feedconf_name_ok(names[i])) {
+        if (!hb_blocklist_feed_name_ok(names[i])) {
             hb_error_set(err, HB_EFORMAT,
                          "%s: \"%s\" is not a valid feed name; remove or "
                          "rename the file",
