@@ -104,6 +104,14 @@ struct hb_rules {
     /* Every pattern of every rule, in rule order (rule.first_id), as
      * numbered for the prefilter. */
     hb_prefilter *prefilter;
+    /* first_ids: bitset over pattern ids, set at each rule's first_id;
+     * rule_at[first_id]: that rule's index.  A rule can only fire when its
+     * first pattern line is a candidate, so the matcher walks the
+     * candidate set through this mask instead of visiting every rule
+     * (most messages leave all but a few rules out). */
+    uint64_t *first_ids;
+    uint32_t *rule_at;
+    size_t npattern_ids;
 };
 
 struct hb_rules_scratch {
@@ -295,6 +303,8 @@ void hb_rules_free(hb_rules *rules)
         free(rules->files[i]);
     free(rules->files);
     hb_prefilter_free(rules->prefilter);
+    free(rules->first_ids);
+    free(rules->rule_at);
     free(rules);
 }
 
@@ -605,8 +615,9 @@ static int parse_into(hb_rules *set, const char *text, size_t len,
 }
 
 /* Finish a freshly parsed set: number its patterns (rule by rule, each
- * rule's pattern lines, then its unless lines) and build the prefilter
- * over them.  Returns set, or NULL (set freed) with err filled in. */
+ * rule's pattern lines, then its unless lines), map first pattern ids to
+ * rules and build the prefilter over the patterns.  Returns set, or NULL
+ * (set freed) with err filled in. */
 static hb_rules *finish_set(hb_rules *set, hb_error *err)
 {
     size_t nids = 0;
@@ -615,14 +626,20 @@ static hb_rules *finish_set(hb_rules *set, hb_error *err)
         r->first_id = (uint32_t)nids;
         nids += r->npatterns + r->nunless;
     }
+    set->npattern_ids = nids;
     const char **sources = malloc((nids ? nids : 1) * sizeof *sources);
-    if (!sources) {
+    set->first_ids = calloc(nids / 64 + 1, sizeof *set->first_ids);
+    set->rule_at = malloc((nids ? nids : 1) * sizeof *set->rule_at);
+    if (!sources || !set->first_ids || !set->rule_at) {
+        free(sources);
         hb_error_set(err, HB_ENOMEM, "out of memory");
         hb_rules_free(set);
         return NULL;
     }
     for (size_t i = 0; i < set->count; i++) {
         const rule *r = &set->rules[i];
+        set->first_ids[r->first_id >> 6] |= UINT64_C(1) << (r->first_id & 63);
+        set->rule_at[r->first_id] = (uint32_t)i;
         for (size_t k = 0; k < r->npatterns; k++)
             sources[r->first_id + k] = r->patterns[k].source;
         for (size_t k = 0; k < r->nunless; k++)
@@ -981,6 +998,36 @@ static enum outcome decide_filtered(const rule *r, const uint64_t *cand,
     return abandoned ? ABANDONED : MATCH;
 }
 
+/* Hits and abandoned rules of one hb_rules_match call. */
+typedef struct tally {
+    hb_rule_hit *hits;
+    size_t n, max, abandoned;
+} tally;
+
+/* Decide rule i (with the candidate set cand, or by running every line if
+ * it is NULL) and record the outcome in t. */
+static void consider(const hb_rules *rules, size_t i, const uint64_t *cand,
+                     hb_rules_scratch *s, const char *text, size_t len,
+                     tally *t)
+{
+    const rule *r = &rules->rules[i];
+    PCRE2_SIZE start = 0, end = 0;
+    enum outcome o =
+        cand ? decide_filtered(r, cand, hb_prefilter_exact(rules->prefilter),
+                               s, text, len, &start, &end)
+             : decide_all(r, s, text, len, &start, &end);
+    if (o == ABANDONED)
+        t->abandoned++;
+    if (o != MATCH)
+        return;
+    /* \K inside a lookahead could report start > end; keep the span
+     * well-formed for highlighting. */
+    if (start > end)
+        start = end;
+    t->hits[t->n++] =
+        (hb_rule_hit){(uint32_t)i, (uint32_t)start, (uint32_t)end};
+}
+
 int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
                    const char *text, size_t len, hb_rule_hit *hits,
                    size_t max_hits, size_t *nhits, size_t *limited)
@@ -1001,32 +1048,23 @@ int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
                                                scratch->prefilter_scratch, text,
                                                len)
                            : NULL;
-    const uint64_t *exact = hb_prefilter_exact(rules->prefilter);
-    size_t n = 0, abandoned = 0;
-    for (size_t i = 0; i < rules->count && n < max_hits; i++) {
-        const rule *r = &rules->rules[i];
-        PCRE2_SIZE start = 0, end = 0;
-        enum outcome o =
-            cand ? decide_filtered(r, cand, exact, scratch, text, len,
-                                   &start, &end)
-                 : decide_all(r, scratch, text, len, &start, &end);
-        if (o == ABANDONED) {
-            abandoned++;
-            continue;
-        }
-        if (o != MATCH)
-            continue;
-        /* \K inside a lookahead could report start > end; keep the span
-         * well-formed for highlighting. */
-        if (start > end)
-            start = end;
-        hits[n].rule = (uint32_t)i;
-        hits[n].start = (uint32_t)start;
-        hits[n].end = (uint32_t)end;
-        n++;
+    tally t = {hits, 0, max_hits, 0};
+    if (cand) {
+        /* Only rules whose first line is a candidate can fire: walk those,
+         * in rule order (first ids grow with the rule index). */
+        for (size_t w = 0; w <= rules->npattern_ids / 64 && t.n < t.max; w++)
+            for (uint64_t bits = cand[w] & rules->first_ids[w];
+                 bits && t.n < t.max; bits &= bits - 1) {
+                size_t id = w * 64 + (size_t)__builtin_ctzll(bits);
+                consider(rules, rules->rule_at[id], cand, scratch, text, len,
+                         &t);
+            }
+    } else {
+        for (size_t i = 0; i < rules->count && t.n < t.max; i++)
+            consider(rules, i, NULL, scratch, text, len, &t);
     }
-    *nhits = n;
+    *nhits = t.n;
     if (limited)
-        *limited = abandoned;
+        *limited = t.abandoned;
     return 0;
 }
