@@ -267,7 +267,7 @@ static void free_text(void *data, void *hint)
 
 static void reply_json(hb_broker *b, request *r, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? hb_reply_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     zmq_msg_t m;
     if (!text || zmq_msg_init_data(&m, text, strlen(text), free_text, NULL) != 0) {
