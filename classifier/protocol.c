@@ -983,28 +983,49 @@ static int sink_json(sink *o, const json_t *j, size_t flags)
     return n ? 0 : -1;
 }
 
-/* One reply: {"id":TEXT then its other members, when it is an object
- * with an exact id; else as jansson writes it. */
+/* A member's name as jansson writes it: quoted, escaped where JSON must. */
+static int sink_key(sink *o, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < n; i++)
+        if (key[i] == '"' || key[i] == '\\' || (unsigned char)key[i] < 0x20) {
+            json_t *k = json_string(key);
+            int rc = k ? sink_json(o, k, JSON_ENCODE_ANY) : -1;
+            json_decref(k);
+            return rc;
+        }
+    sink_put(o, "\"", 1);
+    sink_put(o, key, n);
+    sink_put(o, "\"", 1);
+    return 0;
+}
+
+/* One reply: when it is an object with an exact id, {"id":TEXT and then
+ * its other members one by one, in order and compact (a copy of the
+ * reply without its id would cost more than the writing); else as
+ * jansson writes it. */
 static int sink_reply(sink *o, const json_t *reply, size_t flags)
 {
     const json_t *text = exact_of(json_object_get(reply, "id"));
     if (!text)
         return sink_json(o, reply, flags);
-    json_t *rest = json_copy((json_t *)reply); /* shallow: members shared */
-    if (!rest || json_object_del(rest, "id") != 0) {
-        json_decref(rest);
-        return -1;
-    }
     sink_put(o, "{\"id\":", 6);
     sink_put(o, json_string_value(text), json_string_length(text));
-    size_t brace = o->len;
-    int rc = json_object_size(rest) ? sink_json(o, rest, flags) : 0;
-    if (rc == 0 && json_object_size(rest) == 0)
-        sink_put(o, "}", 1);
-    else if (rc == 0 && brace < o->cap)
-        o->buf[brace] = ','; /* its '{' joins the members to the id */
-    json_decref(rest);
-    return rc;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)reply, key, value)
+    {
+        if (strcmp(key, "id") == 0)
+            continue;
+        sink_put(o, ",", 1);
+        if (sink_key(o, key) != 0)
+            return -1;
+        sink_put(o, ":", 1);
+        if (sink_json(o, value, flags | JSON_ENCODE_ANY) != 0)
+            return -1;
+    }
+    sink_put(o, "}", 1);
+    return 0;
 }
 
 /* 1 if reply, or a reply in the array reply, has an exact id. */

@@ -183,9 +183,10 @@ json_t *hb_error_reply(const json_t *id, const char *code, const char *message);
 
 /* Write a reply, or an array of replies, as json_dumpb(reply, buf, cap,
  * flags) does (the bytes needed, written only if they fit in cap; 0 on
- * failure), except that an exact id in a reply's "id" is written as its
- * JSON text.  Every front end writes replies with these, so that a number
- * in an id comes back as the client wrote it. */
+ * failure), except that a reply whose "id" is an exact id is written with
+ * that id's JSON text first and then its other members, compactly (flags
+ * apply within their values).  Every front end writes replies with these,
+ * so that a number in an id comes back as the client wrote it. */
 size_t hb_reply_dumpb(const json_t *reply, char *buf, size_t cap, size_t flags);
 
 /* The same as a new NUL-terminated string (free it), like json_dumps;

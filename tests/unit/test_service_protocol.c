@@ -328,6 +328,36 @@ static void test_reply_dumpb_counts_and_stays_in_bounds(void **state)
     json_decref(req);
 }
 
+/* A reply with an exact id is the id's text, then the bytes jansson writes
+ * for its other members: in order, keys escaped, values written with the
+ * flags (six significant digits here), wherever the id stood. */
+static void test_reply_with_exact_id_as_jansson_writes_it(void **state)
+{
+    (void)state;
+    const char *body = "{\"id\": 7, \"text\": \"a\"}";
+    json_t *req = hb_request_parse(body, strlen(body), 8, NULL);
+    json_t *id = json_object_get(req, "id");
+    json_t *members = json_pack("{s:s, s:f, s:{s:[i, f]}, s:[]}", "verdict", "fraud", "p",
+                                0.123456789, "tasks", "q\"\\\n", 1, 2.5, "empty");
+    char *rest = json_dumps(members, HB_JSON_FLAGS);
+    char want[256];
+    snprintf(want, sizeof want, "{\"id\":7,%s", rest + 1);
+    json_t *first = json_pack("{s:O}", "id", id), *last = json_copy(members);
+    json_object_update(first, members);
+    json_object_set(last, "id", id);
+    char *a = hb_reply_dumps(first, HB_JSON_FLAGS),
+         *b = hb_reply_dumps(last, HB_JSON_FLAGS);
+    assert_string_equal(a, want);
+    assert_string_equal(b, want);
+    free(a);
+    free(b);
+    free(rest);
+    json_decref(first);
+    json_decref(last);
+    json_decref(members);
+    json_decref(req);
+}
+
 static void test_peek_id(void **state)
 {
     (void)state;
@@ -366,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_ids_followed_by_nul),
         cmocka_unit_test(test_ids_without_numbers_as_before),
         cmocka_unit_test(test_reply_dumpb_counts_and_stays_in_bounds),
+        cmocka_unit_test(test_reply_with_exact_id_as_jansson_writes_it),
         cmocka_unit_test(test_parse_keeps_nul_bytes),
         cmocka_unit_test(test_item_check),
         cmocka_unit_test(test_peek_id),
