@@ -122,7 +122,10 @@ typedef struct hb_request_error {
 /* One item of a request, checked; every pointer is borrowed from the
  * parsed request and lives as long as it. */
 typedef struct hb_request_item {
-    const json_t *id;     /* the item's "id" (any JSON value), NULL if none */
+    const json_t *id;     /* the item's "id" to echo, NULL if none: as
+                           * jansson read it when a string, true, false or
+                           * null, else an exact id (hb_request_parse):
+                           * copy it into replies, do not read it */
     const char *text;     /* "text": valid UTF-8, may hold NUL bytes */
     size_t len;           /* bytes of text */
     const json_t *urls;   /* "urls": array of strings, NULL if none */
@@ -133,9 +136,17 @@ typedef struct hb_request_item {
  * of 1..max_batch items.  Returns the parsed value (owned: json_decref it),
  * or NULL with err: malformed_json (with line and column), invalid_utf8
  * (bytes that are not UTF-8, or escapes of lone surrogates),
- * invalid_request (a scalar or an empty array), batch_too_large.  Items
- * are checked one by one with hb_request_item_check, so one bad item
- * does not spoil a batch. */
+ * invalid_request (a scalar, an empty array, a key twice),
+ * batch_too_large, internal (out of memory).  Items are checked one by
+ * one with hb_request_item_check, so one bad item does not spoil a batch.
+ *
+ * Any number is valid, also one jansson cannot hold (9223372036854775808,
+ * 1e400: read as 0, since the service reads no number but the id).  An
+ * item's "id" that is a number, an object or an array is replaced by an
+ * exact id, an object private to this module that holds the id's JSON
+ * text: compact, strings as jansson writes them, numbers byte for byte as
+ * the client wrote them (1.0, -0, 1E+2 stay so).  Replies carrying one
+ * must be written with hb_reply_dumpb or hb_reply_dumps. */
 json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                          hb_request_error *err);
 
@@ -158,14 +169,28 @@ json_t *hb_answer_item(const hb_engine *engine, hb_session *session,
                        const hb_request_item *item, const json_t *models,
                        const hb_render_options *opt, hb_error *err);
 
-/* The "id" of a request body that is an object (a new reference), or
- * NULL (no id, a batch, not JSON): for error replies made by a component
- * that does not otherwise parse requests, like the service's broker. */
+/* The "id" of a request body that is an object (a new reference; an
+ * exact id as hb_request_parse makes them), or NULL (no id, a batch, not
+ * a request hb_request_parse takes): for error replies made by a
+ * component that does not otherwise parse requests, like the service's
+ * broker. */
 json_t *hb_request_peek_id(const char *body, size_t len);
 
 /* {"id": id, "error": {"code": code, "message": message}} with "id" left
  * out when id is NULL (borrowed, copied).  NULL only on allocation
  * failure. */
 json_t *hb_error_reply(const json_t *id, const char *code, const char *message);
+
+/* Write a reply, or an array of replies, as json_dumpb(reply, buf, cap,
+ * flags) does (the bytes needed, written only if they fit in cap; 0 on
+ * failure), except that a reply whose "id" is an exact id is written with
+ * that id's JSON text first and then its other members, compactly (flags
+ * apply within their values).  Every front end writes replies with these,
+ * so that a number in an id comes back as the client wrote it. */
+size_t hb_reply_dumpb(const json_t *reply, char *buf, size_t cap, size_t flags);
+
+/* The same as a new NUL-terminated string (free it), like json_dumps;
+ * NULL on failure. */
+char *hb_reply_dumps(const json_t *reply, size_t flags);
 
 #endif

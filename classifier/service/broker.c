@@ -267,7 +267,7 @@ static void free_text(void *data, void *hint)
 
 static void reply_json(hb_broker *b, request *r, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? hb_reply_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     zmq_msg_t m;
     if (!text || zmq_msg_init_data(&m, text, strlen(text), free_text, NULL) != 0) {
@@ -668,9 +668,9 @@ static void reload_finish(hb_broker *b)
  * every other command, known or not, is refused "forbidden". */
 static int handle_control(hb_broker *b, request *r)
 {
-    /* a body with a key twice is no command: the worker refuses it */
-    json_t *root = json_loadb(zmq_msg_data(&r->body), zmq_msg_size(&r->body),
-                              JSON_REJECT_DUPLICATES, NULL);
+    /* read as workers read requests: a body with a key twice is no
+     * command (the worker refuses it), and the id comes back exactly */
+    json_t *root = hb_request_parse(zmq_msg_data(&r->body), zmq_msg_size(&r->body), 1, NULL);
     json_t *cmd = json_object_get(root, "control");
     if (!json_is_string(cmd)) {
         json_decref(root);
@@ -678,7 +678,10 @@ static int handle_control(hb_broker *b, request *r)
     }
     json_t *id = json_object_get(root, "id");
     r->control_id = id ? json_incref(id) : NULL;
+    /* a name with a NUL in it ("ping\u0000x") is no command's name */
     const char *name = json_string_value(cmd);
+    if (strlen(name) != json_string_length(cmd))
+        name = "";
     if (strcmp(name, "ping") == 0) {
         json_t *j = json_object();
         if (id)

@@ -251,11 +251,11 @@ static int reserve(hb_handler *h, size_t used, size_t need)
 /* Serialise j into the reply buffer at *used, growing it as needed. */
 static int append_json(hb_handler *h, const json_t *j, size_t *used)
 {
-    size_t n = json_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
+    size_t n = hb_reply_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
     if (n > h->out_cap - *used) {
         if (reserve(h, *used, n) != 0)
             return -1;
-        n = json_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
+        n = hb_reply_dumpb(j, h->out + *used, h->out_cap - *used, HB_JSON_FLAGS);
     }
     if (n == 0)
         return -1;

@@ -95,6 +95,8 @@ expect "hubaod starts and two workers connect" client wait "$AEP" 2
 expect "ping answers with the workers and the model versions" client ping "$AEP" 2 spam=v1
 expect "single and batch requests" client basic "$AEP"
 expect "every malformed input gets its error reply, nothing dies" client malformed "$AEP" 100000
+expect "ids come back as written: beyond 64 bits, 1e400, 1.0, -0, nested; broker replies too" \
+  client ids "$AEP"
 expect "DEALER pipelining: 500 requests matched by id" client dealer "$AEP" 500
 
 out=$("$HUBAO" check --server "$AEP" "公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系13812345678")
@@ -107,18 +109,20 @@ assert r["tasks"]["spam"]["positive"] and r["models"]["spam"] == "v1", r' "$TMP/
 "$HUBAO" check --server tcp://127.0.0.1:1 --timeout-ms 300 hi 2>/dev/null
 expect "check --server without a server exits 3" test $? -eq 3
 
-printf 'hello there\n{"id":"x","text":"周年庆大促，全场五折，退订回T"}\nbad \377 utf8\n\n[{"text":"a"},{"id":"b"}]\n' |
+printf 'hello there\n{"id":"x","text":"周年庆大促，全场五折，退订回T"}\nbad \377 utf8\n\n[{"text":"a"},{"id":"b"}]\n{"id": 1.0E+400, "text": "hi"}\n' |
   "$HUBAO" stream --server "$AEP" --window 4 >"$TMP/stream.out"
 expect "stream exits 1 when some replies are errors" test $? -eq 1
-expect "stream: one reply per line, in input order" "$PY" -c '
+expect "stream: one reply per line, in input order, ids as written" "$PY" -c '
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(rows) == 5, rows
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+rows = [json.loads(l) for l in lines]
+assert len(rows) == 6, rows
 assert rows[0]["verdict"] == "clean" and "id" not in rows[0]
 assert rows[1]["id"] == "x" and rows[1]["tasks"]["spam"]["positive"]
 assert rows[2]["error"]["code"] == "invalid_utf8"
 assert rows[3]["error"]["code"] == "empty_text"
-assert "verdict" in rows[4][0] and rows[4][1]["error"]["code"] == "missing_text"' "$TMP/stream.out"
+assert "verdict" in rows[4][0] and rows[4][1]["error"]["code"] == "missing_text"
+assert lines[5].startswith("{\"id\":1.0E+400,\"verdict\":"), lines[5]' "$TMP/stream.out"
 "$PY" -c '
 import sys
 t = [l.split("\t", 1)[1] for l in open(sys.argv[1], encoding="utf-8") if "\t" in l]

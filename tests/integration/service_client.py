@@ -22,10 +22,15 @@ $HUBAO_TEST_CONTROL (service.sh sets it for the hubaod it started last).
   brief EP                   a worker started with --brief: brief replies,
                              full ones when an item asks
   malformed EP MAX_BYTES     one request per error kind; the service lives on
+  ids EP                     ids as a client writes them (beyond 64 bits,
+                             1e400, 1.0, -0, nested) come back byte for byte
+                             in verdicts, batches, worker and broker errors,
+                             and ping on both endpoints
   dealer EP N                N pipelined requests on a DEALER, matched by id;
                              address frames before the delimiter come back
   overload EP                with no worker, --queue 2, --deadline-ms 400:
-                             overloaded at once, then deadline_exceeded
+                             overloaded at once, then deadline_exceeded,
+                             each with its id (beyond 64 bits) as sent
   flood EP N                 N at once into a tiny queue: every one answered,
                              some "overloaded"
   oversize EP BYTES          a DEALER sending one frame of BYTES is cut off
@@ -125,7 +130,9 @@ def error_code(r):
 def cmd_control(ep, version):
     task, v = version.split("=")
     before = stats(ep)["workers"]
-    for cmd, rid in (("stats", "s1"), ("reload", {"n": 1}), ("shutdown", 7)):
+    # a name with a NUL is no name: "ping\0x" is not ping
+    for cmd, rid in (("stats", "s1"), ("reload", {"n": 1}), ("shutdown", 7),
+                     ("ping\0x", 8)):
         r = ask(ep, {"id": rid, "control": cmd})
         if error_code(r) != "forbidden" or r.get("id") != rid:
             fail("%s on the request socket: expected forbidden with id %r, got %r" %
@@ -282,6 +289,50 @@ def cmd_malformed(ep, max_bytes):
         fail("service does not answer after bad input")
 
 
+def ask_raw(ep, body, timeout_ms=10000):
+    """One request of raw bytes on a fresh REQ socket: the reply's bytes."""
+    s = req_socket(ep, timeout_ms)
+    s.send(body)
+    try:
+        return s.recv()
+    except zmq.Again:
+        fail("no reply within %d ms to %r" % (timeout_ms, body[:80]))
+    finally:
+        s.close()
+
+
+def cmd_ids(ep):
+    text = '"text": "公安局通知：请把存款转入安全账户"'
+    # (where, body, bytes the reply must start with, bytes it must hold)
+    cases = [
+        (ep, '{"id": 9223372036854775808, %s}' % text,
+         '{"id":9223372036854775808,"verdict":"fraud",', None),
+        (ep, '{%s, "id" : -9223372036854775809 }' % text,
+         '{"id":-9223372036854775809,"verdict":', None),
+        (ep, '{"id": {"seq": 1.0, "n": [1E+2, -0, 1e400], "s": "a\\"b"}, %s}' % text,
+         '{"id":{"seq":1.0,"n":[1E+2,-0,1e400],"s":"a\\"b"},"verdict":', None),
+        (ep, '{"id": 0.1234567, "detail": "brief", %s}' % text,
+         '{"id":0.1234567,"verdict":', None),
+        (ep, '[{"id": 1e400, %s}, {"id": -0}, {"id": "q\\"\\u0041"}]' % text,
+         '[{"id":1e400,"verdict":', ('},{"id":-0,"error":{"code":"missing_text"',
+                                     '},{"id":"q\\"A","error":{"code":"missing_text"')),
+        (ep, '{"id": 1E+2, "text": "x", "urls": "no"}',
+         '{"id":1E+2,"error":{"code":"invalid_request"', None),
+        # answered by the broker, before any worker sees them
+        (ep, '{"id": 1e400, "control": "ping"}', '{"id":1e400,"pong":', None),
+        (ep, '{"id": [9223372036854775808], "control": "stats"}',
+         '{"id":[9223372036854775808],"error":{"code":"forbidden"', None),
+        (control_ep(), '{"id": -0.0, "control": "ping"}', '{"id":-0.0,"pong":', None),
+        (control_ep(), '{"id": 1.50, "text": "x"}',
+         '{"id":1.50,"error":{"code":"invalid_request"', None),
+    ]
+    for where, body, start, holds in cases:
+        r = ask_raw(where, body.encode()).decode()
+        if not r.startswith(start) or any(h not in r for h in holds or ()):
+            fail("%s: expected a reply starting %s holding %r, got %s" %
+                 (body[:60], start, holds, r[:300]))
+
+
 def cmd_dealer(ep, n):
     n = int(n)
     d = CTX.socket(zmq.DEALER)
@@ -321,12 +372,16 @@ def cmd_overload(ep):
     d.setsockopt(zmq.LINGER, 0)
     d.connect(ep)
     t0 = time.time()
+    big = 2 ** 63  # beyond 64-bit integers: the broker's errors echo it as sent
     for i in range(6):
-        d.send_multipart([b"", json.dumps({"id": i, "text": "hello"}).encode()])
+        d.send_multipart([b"", json.dumps({"id": big + i, "text": "hello"}).encode()])
     got = {}
     while len(got) < 6 and time.time() < t0 + 10:
         if d.poll(1000):
-            r = json.loads(d.recv_multipart()[1])
+            raw = d.recv_multipart()[1]
+            r = json.loads(raw)
+            if not raw.startswith(b'{"id":%d,"error":' % r["id"]) or r["id"] - big not in range(6):
+                fail("broker error without the id as sent: %r" % raw)
             got[r["id"]] = (r["error"]["code"], time.time() - t0)
     d.close()
     codes = sorted(c for c, _ in got.values())

@@ -87,6 +87,26 @@ check("batch is answered in order with errors in place",
       s == 200 and isinstance(j, list) and len(j) == 3 and j[0]["verdict"] == "fraud"
       and code(j[1]) == "missing_text" and j[1]["id"] == 2 and "verdict" in j[2])
 
+# ---- ids come back as the client wrote them, as over ZeroMQ ----------------
+def reply_bytes(body):
+    """(status, reply bytes) of one /api/check with body."""
+    req = urllib.request.Request(MAIN + "/api/check", data=body,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+s, b = reply_bytes(b'[{"id": 9223372036854775808, "text": "hi"}, {"id": {"n": [1.0, -0]}}]')
+check("ids beyond 64 bits, 1.0 and -0 come back as written",
+      s == 200 and b.startswith(b'[{"id":9223372036854775808,"verdict":')
+      and b'},{"id":{"n":[1.0,-0]},"error":{"code":"missing_text"' in b)
+s, b = reply_bytes(b'{"id": 1e400}')
+check("a request refused before classifying echoes its id as written",
+      s == 400 and b.startswith(b'{"id":1e400,"error":{"code":"missing_text"'))
+
 # ---- every error class ----------------------------------------------------
 s, _, j = call(MAIN, "/api/check", raw=b"{not json")
 check("bad JSON is 400 malformed_json", s == 400 and code(j) == "malformed_json")

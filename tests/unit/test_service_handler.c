@@ -1,10 +1,10 @@
 /*
  * test_service_handler.c - what a worker does with a request body, without
  * sockets: verdicts with "id" and "models", batches in order, an error
- * reply for each bad input, a reload that keeps the old engine when the
- * new bundle is broken, and a handler made while the bundle is broken
- * falling back to the snapshot of the last set that loaded.  Models are
- * trained by the test itself.
+ * reply for each bad input, ids echoed as the client wrote them, a reload
+ * that keeps the old engine when the new bundle is broken, and a handler
+ * made while the bundle is broken falling back to the snapshot of the
+ * last set that loaded.  Models are trained by the test itself.
  *
  * The service's modules are not part of libhubao.a, so the handler's
  * source (and the snapshot's, which it uses) is compiled in here.
@@ -135,6 +135,54 @@ static void test_batch_in_order_with_item_errors(void **state)
     json_decref(r);
 }
 
+/* The reply's bytes as a string (the handler's buffer, copied). */
+static char *handle_raw(hb_handler *h, const char *body)
+{
+    size_t n = 0;
+    const char *out = hb_handler_handle(h, body, strlen(body), &n);
+    assert_non_null(out);
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memcpy(s, out, n);
+    s[n] = '\0';
+    return s;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Ids that jansson cannot hold, or would write otherwise, come back in
+ * verdicts and item errors as the client wrote them; the verdict after
+ * the id is the one a string id gets. */
+static void test_ids_echoed_exactly(void **state)
+{
+    hb_handler *h = *state;
+    char *plain =
+        handle_raw(h, "{\"id\": \"s\", \"text\": \"公安局通知：请把存款转入安全账户\"}");
+    char *big = handle_raw(
+        h,
+        "{\"id\": 9223372036854775808, \"text\": \"公安局通知：请把存款转入安全账户\"}");
+    assert_true(starts_with(big, "{\"id\":9223372036854775808,\"verdict\":\"fraud\","));
+    assert_string_equal(big + strlen("{\"id\":9223372036854775808"),
+                        plain + strlen("{\"id\":\"s\""));
+    free(big);
+    free(plain);
+    char *r = handle_raw(
+        h, "[{\"id\": 1e400, \"text\": \"hello\"}, {\"id\": -0},"
+           " {\"id\": {\"seq\": 0.1234567, \"at\": [1.0, 1E+2]}, \"text\": \"  \"}]");
+    assert_true(starts_with(r, "[{\"id\":1e400,\"verdict\":"));
+    assert_non_null(strstr(r, "},{\"id\":-0,\"error\":{\"code\":\"missing_text\""));
+    assert_non_null(strstr(r, "},{\"id\":{\"seq\":0.1234567,\"at\":[1.0,1E+2]},\"error\":"
+                              "{\"code\":\"empty_text\""));
+    free(r);
+    r = handle_raw(h, "{\"id\": -9223372036854775809}");
+    assert_true(starts_with(
+        r, "{\"id\":-9223372036854775809,\"error\":{\"code\":\"missing_text\""));
+    free(r);
+}
+
 static void test_every_bad_input_gets_an_error(void **state)
 {
     hb_handler *h = *state;
@@ -250,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_verdict_with_id_and_models),
         cmocka_unit_test(test_brief_reply),
         cmocka_unit_test(test_batch_in_order_with_item_errors),
+        cmocka_unit_test(test_ids_echoed_exactly),
         cmocka_unit_test(test_every_bad_input_gets_an_error),
         cmocka_unit_test(test_urls_are_normalised),
         cmocka_unit_test(test_failed_reload_keeps_serving),

@@ -226,7 +226,7 @@ static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
-    char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
+    char *s = j ? hb_reply_dumps(j, HB_JSON_FLAGS) : NULL;
     json_decref(j);
     if (!s)
         return MHD_NO;

@@ -94,7 +94,7 @@ static void answer_copy(web_reply_fn *done, void *ctx, const char *text, size_t 
 /* done(ctx, j serialised); takes j. */
 static void answer_json(web_reply_fn *done, void *ctx, json_t *j)
 {
-    char *s = j ? json_dumps(j, HB_JSON_FLAGS) : NULL;
+    char *s = j ? hb_reply_dumps(j, HB_JSON_FLAGS) : NULL;
     json_decref(j);
     done(ctx, s, s ? strlen(s) : 0);
 }
