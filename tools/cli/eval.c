@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "metrics.h"
+#include "paths.h"
 #include "protocol.h"
 #include "urls.h"
 #include "verdict.h"
@@ -221,7 +222,7 @@ int cmd_eval(int argc, char **argv)
     const char *file = argv[optind];
     hb_error err;
     char rules_buf[4096];
-    hb_engine *e = hb_engine_open(cli_rules_dir(rules, NULL, rules_buf, sizeof rules_buf),
+    hb_engine *e = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf, sizeof rules_buf),
                                   model_dir, &err);
     if (!e) {
         cli_error("cannot load %s: %s", model_dir, err.message);

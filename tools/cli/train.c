@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "trainer.h"
 
 static const char USAGE[] =
@@ -319,7 +320,7 @@ int cmd_train(int argc, char **argv)
     json_object_set_new(extra, "trained_at", json_string(stamp));
 
     char rules_buf[4096];
-    hb_engine *engine = hb_engine_open(cli_rules_dir(rules, NULL, rules_buf,
+    hb_engine *engine = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf,
                                                      sizeof rules_buf),
                                        NULL, &err);
     if (!engine) {

@@ -31,6 +31,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "protocol.h"
 #include "webcheck.h"
 #include "webpool.h"
@@ -202,9 +203,9 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
                                int threads, char *err, size_t cap)
 {
     char rules_buf[4096];
-    const char *models_dir = cli_models_dir(models);
-    const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
-    feeds = cli_feeds_dir(feeds);
+    const char *models_dir = hb_paths_models(models);
+    const char *rules_dir = hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
+    feeds = hb_paths_feeds(feeds);
     web_backend *b = backend_new();
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_error e;

@@ -25,9 +25,8 @@ typedef struct web_backend web_backend;
  * or, for an answer known at once, before the submitting call returns. */
 typedef void web_reply_fn(void *ctx, char *reply, size_t len);
 
-/* Load models and rules (cli_models_dir / cli_rules_dir rules apply to
- * NULL arguments) and answer in process on threads threads.  NULL with a
- * message in err. */
+/* Load models and rules (paths.h resolves NULL arguments) and answer in
+ * process on threads threads.  NULL with a message in err. */
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
                                int threads, char *err, size_t cap);
 
