@@ -52,6 +52,7 @@
 
 #include "cli.h"
 #include "feedback.h"
+#include "handler.h"
 #include "protocol.h"
 #include "webcheck.h"
 #include "webguard.h"
@@ -439,7 +440,8 @@ static int has_control(const json_t *req)
 static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
 {
     hb_request_error rerr;
-    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
+    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, HB_HANDLER_MAX_BATCH,
+                                   &rerr);
     if (!req)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
     if (has_control(req)) {

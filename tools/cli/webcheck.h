@@ -7,9 +7,10 @@
  * Asynchronous, so that one slow answer holds up no other: a request is
  * handed over and its reply comes back later through a callback, from
  * another thread.  Remote mode keeps every request in flight on one
- * ZeroMQ DEALER socket owned by one thread; local mode classifies on a
- * pool of threads (webpool.h), one hb_session each.  Submitting is for
- * one thread at a time (web.c's event thread).
+ * ZeroMQ DEALER socket owned by one thread; local mode answers on a pool
+ * of threads (webpool.h) with hubaod's request handler (handler.h), one
+ * each, at its default limits.  Submitting is for one thread at a time
+ * (web.c's event thread).
  */
 #ifndef HB_CLI_WEBCHECK_H
 #define HB_CLI_WEBCHECK_H
