@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "handler.h"
 #include "log.h"
 #include "paths.h"
 
@@ -151,8 +152,8 @@ void hb_config_defaults(hb_service_config *cfg)
     cfg->client_in_flight = -1; /* half of queue, once that is known */
     cfg->client_bytes = 16L << 20;
     cfg->buffer_bytes = 128L << 20;
-    cfg->max_text_bytes = 64 * 1024;
-    cfg->max_batch = 256;
+    cfg->max_text_bytes = HB_DEFAULT_MAX_TEXT;
+    cfg->max_batch = HB_HANDLER_MAX_BATCH;
     cfg->deadline_ms = 5000;
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
