@@ -21,8 +21,7 @@ const char *hb_paths_models(const char *given)
     return pick(given, "HUBAO_MODELS", "models");
 }
 
-const char *hb_paths_rules(const char *given, const char *models, char *buf,
-                           size_t cap)
+const char *hb_paths_rules(const char *given, const char *models, char *buf, size_t cap)
 {
     const char *p = pick(given, "HUBAO_RULES", NULL);
     if (p)

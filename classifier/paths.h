@@ -36,8 +36,7 @@ const char *hb_paths_models(const char *given);
 /* The rule files directory.  Its default is written into buf (cap bytes)
  * from models, the resolved models directory (NULL: hb_paths_models(NULL));
  * "" when it does not fit, which then fails to load. */
-const char *hb_paths_rules(const char *given, const char *models, char *buf,
-                           size_t cap);
+const char *hb_paths_rules(const char *given, const char *models, char *buf, size_t cap);
 
 /* The blocklist copies to load, or NULL for none. */
 const char *hb_paths_feeds(const char *given);

@@ -20,7 +20,8 @@ struct hb_loader {
 };
 
 /* Load an engine from paths, set up as every worker's is. */
-static hb_engine *load_from(const hb_loader *l, const hb_engine_paths *paths, hb_error *err)
+static hb_engine *load_from(const hb_loader *l, const hb_engine_paths *paths,
+                            hb_error *err)
 {
     hb_engine *e = hb_engine_open_paths(paths, err);
     if (!e)
@@ -36,7 +37,8 @@ static hb_engine *load_from(const hb_loader *l, const hb_engine_paths *paths, hb
 
 hb_engine *hb_loader_load(const hb_loader *l, hb_error *err)
 {
-    hb_engine_paths paths = {l->rules_dir, l->models_dir, *l->feeds_dir ? l->feeds_dir : NULL};
+    hb_engine_paths paths = {l->rules_dir, l->models_dir,
+                             *l->feeds_dir ? l->feeds_dir : NULL};
     return load_from(l, &paths, err);
 }
 
@@ -53,7 +55,8 @@ static hb_engine *load_snapshot(hb_loader *l, hb_error *err)
     hb_engine *e = load_from(l, &paths, &serr);
     if (!e) {
         hb_error first = *err; /* not formatted into itself */
-        hb_error_set(err, first.code, "%.250s; the last models that loaded failed too: %.200s",
+        hb_error_set(err, first.code,
+                     "%.250s; the last models that loaded failed too: %.200s",
                      first.message, serr.message);
         return NULL;
     }
@@ -116,6 +119,12 @@ void hb_loader_free(hb_loader *l)
     free(l);
 }
 
-const hb_engine *hb_loader_engine(const hb_loader *l) { return l->engine; }
+const hb_engine *hb_loader_engine(const hb_loader *l)
+{
+    return l->engine;
+}
 
-const char *hb_loader_fallback(const hb_loader *l) { return l->fallback; }
+const char *hb_loader_fallback(const hb_loader *l)
+{
+    return l->fallback;
+}

@@ -74,7 +74,8 @@ static void test_failed_reload_keeps_serving(void **state)
     assert_non_null(strstr(err.message, "checksum"));
     assert_ptr_equal(hb_loader_engine(l), before);
     assert_answers(hb_loader_engine(l), "{\"text\": \"still here\"}");
-    tu_train_fixture_model("spam", models); /* a good bundle again: the reload goes through */
+    tu_train_fixture_model("spam",
+                           models); /* a good bundle again: the reload goes through */
     hb_engine *e = hb_loader_load(l, &err);
     assert_non_null(e);
     hb_loader_swap(l, e);
