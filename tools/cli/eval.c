@@ -33,7 +33,8 @@ static const char USAGE[] =
     "  --predictions F    write one line per row to F: line<TAB>truth<TAB>\n"
     "                     probability<TAB>called (truth and called 1 or 0), for\n"
     "                     paired comparisons (make eval's confidence intervals)\n"
-    "  --rules DIR        rule files (default $HUBAO_RULES or models/rules)\n"
+    "  --rules DIR        rule files (default $HUBAO_RULES, else\n"
+    "                     $HUBAO_MODELS/rules, else models/rules)\n"
     "  --unseen-domains TRAIN.tsv\n"
     "                     URL models: keep only rows whose registrable domain\n"
     "                     does not occur in TRAIN.tsv (the host-grouped estimate)\n";

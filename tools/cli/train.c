@@ -60,7 +60,8 @@ static const char USAGE[] =
     "  --conflicts P       a text that occurs with both a positive and a negative\n"
     "                      label (compared as --exclude does): keep (default)\n"
     "                      trains both rows; positive drops the negative ones\n"
-    "  --rules DIR         rule files (default $HUBAO_RULES or models/rules)\n";
+    "  --rules DIR         rule files (default $HUBAO_RULES, else\n"
+    "                      $HUBAO_MODELS/rules, else models/rules)\n";
 
 /* sha256 of a file as hex, or "" if unreadable. */
 static void sha256_file(const char *path, char hex[65])
