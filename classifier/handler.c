@@ -45,7 +45,7 @@ hb_handler *hb_handler_new(const hb_engine *engine, const hb_handler_options *op
     h->render = opt->render;
     h->session = hb_session_new();
     h->error_counts = json_object();
-    h->out_cap = 64 * 1024;
+    h->out_cap = (size_t)64 * 1024;
     h->out = malloc(h->out_cap);
     if (!h->session || !h->error_counts || !h->out ||
         hb_handler_set_engine(h, engine, err) != 0) {
