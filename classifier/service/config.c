@@ -11,11 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "handler.h"
 #include "log.h"
+#include "paths.h"
 
 const char HB_CONFIG_USAGE[] =
     "usage: hubaod [OPTIONS]                      broker and worker pool\n"
@@ -151,22 +152,17 @@ void hb_config_defaults(hb_service_config *cfg)
     cfg->client_in_flight = -1; /* half of queue, once that is known */
     cfg->client_bytes = 16L << 20;
     cfg->buffer_bytes = 128L << 20;
-    cfg->max_text_bytes = 64 * 1024;
-    cfg->max_batch = 256;
+    cfg->max_text_bytes = HB_DEFAULT_MAX_TEXT;
+    cfg->max_batch = HB_HANDLER_MAX_BATCH;
     cfg->deadline_ms = 5000;
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->drain_ms = 10000;
     cfg->top_features = 5;
     cfg->log_level = HB_LOG_INFO;
-    const char *m = getenv("HUBAO_MODELS");
-    snprintf(cfg->models, sizeof cfg->models, "%s", m && *m ? m : "models");
-    const char *f = getenv("HUBAO_FEEDS_DIR");
-    struct stat st;
-    if (f && *f)
-        snprintf(cfg->feeds, sizeof cfg->feeds, "%s", f);
-    else if (stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(cfg->feeds, sizeof cfg->feeds, "feeds/data");
+    snprintf(cfg->models, sizeof cfg->models, "%s", hb_paths_models(NULL));
+    const char *feeds = hb_paths_feeds(NULL);
+    snprintf(cfg->feeds, sizeof cfg->feeds, "%s", feeds ? feeds : "");
 }
 
 /* Set one option from its text value; where names the source for errors
@@ -307,12 +303,9 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
             rules_given = 1;
     }
     if (!rules_given) {
-        const char *env = getenv("HUBAO_RULES");
-        if (env && *env)
-            snprintf(cfg->rules, sizeof cfg->rules, "%s", env);
-        else if (strlen(cfg->models) + 7 < sizeof cfg->rules)
-            snprintf(cfg->rules, sizeof cfg->rules, "%.*s/rules",
-                     (int)(sizeof cfg->rules - 8), cfg->models);
+        char buf[HB_CONFIG_PATH];
+        snprintf(cfg->rules, sizeof cfg->rules, "%s",
+                 hb_paths_rules(NULL, cfg->models, buf, sizeof buf));
     }
     if (cfg->client_in_flight < 0)
         cfg->client_in_flight = cfg->queue / 2 > 0 ? cfg->queue / 2 : 1;

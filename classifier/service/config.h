@@ -66,15 +66,15 @@ typedef struct hb_service_config {
 /* The --help text. */
 extern const char HB_CONFIG_USAGE[];
 
-/* Fill cfg with the defaults (workers = online CPUs, models from
- * $HUBAO_MODELS or ./models, rules from $HUBAO_RULES or MODELS/rules). */
+/* Fill cfg with the defaults (workers = online CPUs; models and feeds as
+ * paths.h resolves them when not given; rules are left to
+ * hb_config_parse, which knows the models directory). */
 void hb_config_defaults(hb_service_config *cfg);
 
 /* Apply the config file named by --config (if any), then every flag of
- * argv, then derive what was left unset (rules from models; the broker's
- * control endpoint from $XDG_RUNTIME_DIR and the user id, endpoint.h).
- * Returns 0,
- * or HB_EINVAL / HB_EIO with err naming the flag, file:line or value that
+ * argv, then derive what was left unset (rules as paths.h resolves them
+ * from models; the broker's control endpoint from $XDG_RUNTIME_DIR and
+ * the user id, endpoint.h).  Returns 0, or HB_EINVAL / HB_EIO with err naming the flag, file:line or value that
  * is wrong. */
 int hb_config_parse(hb_service_config *cfg, int argc, char **argv,
                     hb_error *err);

@@ -9,7 +9,9 @@
  * A reload loads the new engine on a second thread while this one keeps
  * serving (and heartbeating) with the old engine; the loader writes one
  * byte into a pipe when done, the loop sees it like any other input and
- * swaps the engines, or keeps the old one and reports why.  Loading a big
+ * swaps the engines, or keeps the old one and reports why.  The loader
+ * (loader.h) owns the engine; the handler (handler.h) borrows it, so a
+ * swap moves the handler to the new engine before the old one is freed.  Loading a big
  * bundle under load can take seconds: a worker that stopped to load would
  * stall its requests and be taken for dead.
  */
@@ -29,6 +31,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "handler.h"
+#include "loader.h"
 #include "log.h"
 #include "signals.h"
 
@@ -36,6 +39,7 @@ enum { BACKOFF_MIN_MS = 1000, BACKOFF_MAX_MS = 32000 };
 
 typedef struct worker {
     const hb_service_config *cfg;
+    hb_loader *engines;
     hb_handler *handler;
     void *ctx, *sock;
     int sigfd;
@@ -48,7 +52,7 @@ typedef struct worker {
     int loading, load_again;
     int load_pipe[2];
     pthread_t loader;
-    hb_handler_engine *loaded;
+    hb_engine *loaded;
     hb_error load_err;
 } worker;
 
@@ -122,7 +126,7 @@ static int connect_broker(worker *w)
     json_t *ready = json_pack("{s:s, s:i, s:s, s:O, s:s?}", "protocol", HB_BACKEND_PROTOCOL,
                               "pid", (int)getpid(), "host", host, "models",
                               hb_handler_models(w->handler), "fallback",
-                              hb_handler_fallback(w->handler));
+                              hb_loader_fallback(w->engines));
     if (ready)
         send_json(w, HB_CMD_READY, ready);
     json_decref(ready);
@@ -157,7 +161,7 @@ static void pause_ms(worker *w, long ms)
 static void *load_engine(void *arg)
 {
     worker *w = arg;
-    w->loaded = hb_handler_load(w->handler, &w->load_err);
+    w->loaded = hb_loader_load(w->engines, &w->load_err);
     char done = 1;
     ssize_t n = write(w->load_pipe[1], &done, 1);
     (void)n; /* the pipe is empty: one reload at a time */
@@ -181,6 +185,21 @@ static void reload_start(worker *w)
     w->loading = 1;
 }
 
+/* Serve with the engine the loader thread made: the handler moves to it
+ * before the loader frees the old one.  Returns 0, or -1 (the engine is
+ * freed, the old one still serves) with w->load_err. */
+static int swap_engine(worker *w)
+{
+    hb_engine *e = w->loaded;
+    w->loaded = NULL;
+    if (hb_handler_set_engine(w->handler, e, &w->load_err) != 0) {
+        hb_engine_free(e);
+        return -1;
+    }
+    hb_loader_swap(w->engines, e);
+    return 0;
+}
+
 /* The loader thread is done: swap, or keep the old engine and say why. */
 static void reload_finish(worker *w)
 {
@@ -190,9 +209,7 @@ static void reload_finish(worker *w)
     pthread_join(w->loader, NULL);
     w->loading = 0;
     json_t *result;
-    if (w->loaded) {
-        hb_handler_swap(w->handler, w->loaded);
-        w->loaded = NULL;
+    if (w->loaded && swap_engine(w) == 0) {
         char line[512];
         models_line(hb_handler_models(w->handler), line, sizeof line);
         hb_log(HB_LOG_INFO, "reloaded models and rules: %s", line);
@@ -202,7 +219,7 @@ static void reload_finish(worker *w)
                w->load_err.message);
         result = json_pack("{s:b, s:s, s:O, s:s?}", "ok", 0, "error", w->load_err.message,
                            "models", hb_handler_models(w->handler), "fallback",
-                           hb_handler_fallback(w->handler));
+                           hb_loader_fallback(w->engines));
     }
     if (result && w->sock)
         send_json(w, HB_CMD_RELOAD, result);
@@ -286,9 +303,9 @@ static int run(worker *w)
         return 3;
     char line[512];
     models_line(hb_handler_models(w->handler), line, sizeof line);
-    if (hb_handler_fallback(w->handler))
+    if (hb_loader_fallback(w->engines))
         hb_log(HB_LOG_WARN, "cannot load the configured models (%s); serving the last set "
-               "that loaded, from the snapshot in %s: %s", hb_handler_fallback(w->handler),
+               "that loaded, from the snapshot in %s: %s", hb_loader_fallback(w->engines),
                w->cfg->snapshot_dir, line);
     hb_log(HB_LOG_INFO, "connected to %s; models: %s", w->cfg->connect, line);
     while (!w->stop) {
@@ -357,21 +374,22 @@ int hb_worker_run(const hb_service_config *cfg)
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
     }
-    hb_handler_config hc = {
+    hb_loader_config lc = {
         .models_dir = cfg->models,
         .rules_dir = cfg->rules,
         .feeds_dir = cfg->feeds,
         .snapshot_dir = cfg->snapshot_dir,
         .max_text = (size_t)cfg->max_text_bytes,
-        .max_batch = (size_t)cfg->max_batch,
-        .top_features = (int)cfg->top_features,
-        .unmask = cfg->unmask,
-        .brief = cfg->brief,
     };
+    hb_handler_options ho = hb_handler_defaults();
+    ho.max_batch = (size_t)cfg->max_batch;
+    ho.render.top_features = (int)cfg->top_features;
+    ho.render.unmask = cfg->unmask;
+    ho.render.detail = cfg->brief ? HB_DETAIL_BRIEF : HB_DETAIL_FULL;
     hb_error err;
-    w.handler = hb_handler_new(&hc, &err);
     int rc = 3;
-    if (!w.handler) {
+    if (!(w.engines = hb_loader_new(&lc, &err)) ||
+        !(w.handler = hb_handler_new(hb_loader_engine(w.engines), &ho, &err))) {
         hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
     } else if (!(w.ctx = zmq_ctx_new())) {
         hb_log(HB_LOG_ERROR, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
@@ -381,7 +399,7 @@ int hb_worker_run(const hb_service_config *cfg)
     }
     if (w.loading) {
         pthread_join(w.loader, NULL);
-        hb_handler_engine_free(w.loaded);
+        hb_engine_free(w.loaded);
     }
     close(w.load_pipe[0]);
     close(w.load_pipe[1]);
@@ -390,6 +408,7 @@ int hb_worker_run(const hb_service_config *cfg)
     if (w.ctx)
         zmq_ctx_term(w.ctx);
     hb_handler_free(w.handler);
+    hb_loader_free(w.engines);
     hb_signals_close();
     return rc;
 }

@@ -2,9 +2,9 @@
  * worker.h - one worker process: connect to the broker's backend socket,
  * classify what it sends, reply, heartbeat (backend.h).
  *
- * One handler (engine + session), one DEALER socket, one thread serving
- * requests; a second thread exists only while a reload loads.  A
- * worker started by hubaod's supervisor (cfg->supervised) leaves SIGINT
+ * One engine (loader.h) and one handler (handler.h), one DEALER socket,
+ * one thread serving requests; a second thread exists only while a reload
+ * loads.  A worker started by hubaod's supervisor (cfg->supervised) leaves SIGINT
  * and SIGHUP to the broker (a Ctrl-C in the terminal must not kill the
  * workers before the broker has drained them); a worker started alone
  * with --worker reloads on SIGHUP.  SIGTERM finishes the current request

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "protocol.h"
 #include "verdict.h"
 
@@ -329,10 +330,10 @@ int cmd_check(int argc, char **argv)
         return check_server(server, timeout_ms, argc, argv, &o);
     }
     char rules_buf[4096];
-    const char *models_dir = cli_models_dir(models);
-    const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
+    const char *models_dir = hb_paths_models(models);
+    const char *rules_dir = hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
     hb_error err;
-    feeds = cli_feeds_dir(feeds);
+    feeds = hb_paths_feeds(feeds);
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_engine *e = hb_engine_open_paths(&paths, &err);
     if (!e) {

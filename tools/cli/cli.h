@@ -27,17 +27,6 @@ int cmd_feedback(int argc, char **argv); /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
 int cmd_control(int argc, char **argv);  /* control.c */
 
-/* Where models and rules live: --models/--rules, else $HUBAO_MODELS and
- * $HUBAO_RULES, else ./models and MODELS/rules.  rules_buf holds the
- * derived rules path. */
-const char *cli_models_dir(const char *opt);
-const char *cli_rules_dir(const char *opt, const char *models_dir,
-                          char *rules_buf, size_t cap);
-
-/* Where blocklist copies live: --feeds, else $HUBAO_FEEDS_DIR, else
- * feeds/data when it exists (what `hubao feeds update` writes), else NULL. */
-const char *cli_feeds_dir(const char *opt);
-
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
 void cli_progress(void *ctx, const char *stage, size_t done, size_t total);

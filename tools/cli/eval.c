@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "metrics.h"
+#include "paths.h"
 #include "protocol.h"
 #include "urls.h"
 #include "verdict.h"
@@ -32,7 +33,8 @@ static const char USAGE[] =
     "  --predictions F    write one line per row to F: line<TAB>truth<TAB>\n"
     "                     probability<TAB>called (truth and called 1 or 0), for\n"
     "                     paired comparisons (make eval's confidence intervals)\n"
-    "  --rules DIR        rule files (default $HUBAO_RULES or models/rules)\n"
+    "  --rules DIR        rule files (default $HUBAO_RULES, else\n"
+    "                     $HUBAO_MODELS/rules, else models/rules)\n"
     "  --unseen-domains TRAIN.tsv\n"
     "                     URL models: keep only rows whose registrable domain\n"
     "                     does not occur in TRAIN.tsv (the host-grouped estimate)\n";
@@ -221,7 +223,7 @@ int cmd_eval(int argc, char **argv)
     const char *file = argv[optind];
     hb_error err;
     char rules_buf[4096];
-    hb_engine *e = hb_engine_open(cli_rules_dir(rules, NULL, rules_buf, sizeof rules_buf),
+    hb_engine *e = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf, sizeof rules_buf),
                                   model_dir, &err);
     if (!e) {
         cli_error("cannot load %s: %s", model_dir, err.message);

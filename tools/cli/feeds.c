@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "feedconf.h"
 #include "fetch.h"
+#include "paths.h"
 
 static const char USAGE[] =
     "usage: hubao feeds update [OPTIONS]\n"
@@ -42,12 +43,6 @@ static const char USAGE[] =
     "Exit codes: 0 every feed is current; 1 some feed failed (the others were\n"
     "still updated, and a failed feed keeps its previous copy); 2 usage error;\n"
     "3 configuration unreadable or invalid, or the directory unusable.\n";
-
-static const char *feeds_dir(const char *opt)
-{
-    const char *env = getenv("HUBAO_FEEDS_DIR");
-    return opt ? opt : env && *env ? env : "feeds/data";
-}
 
 /* Seconds (decimal) to milliseconds; -1 if not a number in (0, 1 day]. */
 static long parse_seconds(const char *s)
@@ -214,11 +209,8 @@ static int cmd_update(int argc, char **argv)
                   USAGE);
         return EXIT_USAGE;
     }
-    if (!config) {
-        const char *env = getenv("HUBAO_FEEDS_CONF");
-        config = env && *env ? env : "feeds/feeds.conf";
-    }
-    dir = feeds_dir(dir);
+    config = hb_paths_feeds_conf(config);
+    dir = hb_paths_feeds_store(dir);
 
     hb_error err;
     hb_feedconf *conf = hb_feedconf_load(config, &err);
@@ -276,7 +268,7 @@ static int cmd_list(int argc, char **argv)
         cli_error("feeds list takes no arguments (\"%s\")", argv[optind]);
         return EXIT_USAGE;
     }
-    dir = feeds_dir(dir);
+    dir = hb_paths_feeds_store(dir);
     hb_error err;
     hb_blocklist *list = hb_blocklist_load_dir(dir, &err);
     if (!list) {

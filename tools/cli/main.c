@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -50,37 +49,6 @@ ssize_t cli_read_line(char **line, size_t *cap, FILE *in)
     if (len > 0 && (*line)[len - 1] == '\r')
         (*line)[--len] = '\0';
     return len;
-}
-
-const char *cli_models_dir(const char *opt)
-{
-    if (opt)
-        return opt;
-    const char *env = getenv("HUBAO_MODELS");
-    return env && *env ? env : "models";
-}
-
-const char *cli_rules_dir(const char *opt, const char *models_dir, char *buf,
-                          size_t cap)
-{
-    if (opt)
-        return opt;
-    const char *env = getenv("HUBAO_RULES");
-    if (env && *env)
-        return env;
-    snprintf(buf, cap, "%s/rules", models_dir ? models_dir : cli_models_dir(NULL));
-    return buf;
-}
-
-const char *cli_feeds_dir(const char *opt)
-{
-    if (opt)
-        return opt;
-    const char *env = getenv("HUBAO_FEEDS_DIR");
-    struct stat st;
-    if (env && *env)
-        return env;
-    return stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode) ? "feeds/data" : NULL;
 }
 
 void cli_progress(void *ctx, const char *stage, size_t done, size_t total)

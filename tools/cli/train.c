@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "trainer.h"
 
 static const char USAGE[] =
@@ -59,7 +60,8 @@ static const char USAGE[] =
     "  --conflicts P       a text that occurs with both a positive and a negative\n"
     "                      label (compared as --exclude does): keep (default)\n"
     "                      trains both rows; positive drops the negative ones\n"
-    "  --rules DIR         rule files (default $HUBAO_RULES or models/rules)\n";
+    "  --rules DIR         rule files (default $HUBAO_RULES, else\n"
+    "                      $HUBAO_MODELS/rules, else models/rules)\n";
 
 /* sha256 of a file as hex, or "" if unreadable. */
 static void sha256_file(const char *path, char hex[65])
@@ -319,7 +321,7 @@ int cmd_train(int argc, char **argv)
     json_object_set_new(extra, "trained_at", json_string(stamp));
 
     char rules_buf[4096];
-    hb_engine *engine = hb_engine_open(cli_rules_dir(rules, NULL, rules_buf,
+    hb_engine *engine = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf,
                                                      sizeof rules_buf),
                                        NULL, &err);
     if (!engine) {

@@ -52,6 +52,7 @@
 
 #include "cli.h"
 #include "feedback.h"
+#include "handler.h"
 #include "protocol.h"
 #include "webcheck.h"
 #include "webguard.h"
@@ -68,7 +69,8 @@ static const char USAGE[] =
     "  --local             load the models in this process instead of asking hubaod\n"
     "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or models)\n"
     "  --rules DIR         with --local: rules (default $HUBAO_RULES or MODELS/rules)\n"
-    "  --feeds DIR         with --local: blocklist copies (default feeds/data if present)\n"
+    "  --feeds DIR         with --local: blocklist copies (default $HUBAO_FEEDS_DIR,\n"
+    "                      else feeds/data if present)\n"
     "  --static DIR        the page's files (default tools/web)\n"
     "  --db FILE           feedback database (default feedback.db)\n"
     "  --rate N            API requests per minute per client IP (default 120; 0: no limit)\n"
@@ -439,7 +441,8 @@ static int has_control(const json_t *req)
 static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
 {
     hb_request_error rerr;
-    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, 256, &rerr);
+    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, HB_HANDLER_MAX_BATCH,
+                                   &rerr);
     if (!req)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
     if (has_control(req)) {

@@ -1,10 +1,9 @@
 /*
  * webcheck.c - answer checks for `hubao web` (webcheck.h).
  *
- * Local mode does what a hubaod worker does with one body (parse, classify
- * each item, render with hb_verdict_to_json, add "id" and "models") on a
- * pool of threads that share the engine (read-only once built) and own a
- * session each.
+ * Local mode answers each body with the request handler hubaod's workers
+ * use (handler.h), on a pool of threads that share the engine (read-only
+ * once built) and own a handler each.
  *
  * Remote mode is one dispatcher thread that owns a DEALER socket connected
  * to hubaod, so every request can be in flight at once and ZeroMQ's socket
@@ -31,11 +30,11 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "handler.h"
+#include "paths.h"
 #include "protocol.h"
 #include "webcheck.h"
 #include "webpool.h"
-
-enum { MAX_BATCH = 256 };
 
 /* hubaod's liveness probe, the one control command its request socket
  * takes: answered by the broker itself, with the model versions. */
@@ -80,10 +79,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* done(ctx, a copy of text), or done(ctx, NULL) when memory ran out. */
+/* done(ctx, a copy of text), or done(ctx, NULL) when text is NULL (no
+ * answer) or memory ran out. */
 static void answer_copy(web_reply_fn *done, void *ctx, const char *text, size_t len)
 {
-    char *copy = malloc(len + 1);
+    char *copy = text ? malloc(len + 1) : NULL;
     if (copy) {
         memcpy(copy, text, len);
         copy[len] = '\0';
@@ -125,86 +125,35 @@ typedef struct local_job {
     void *ctx;
 } local_job;
 
-/* A pool thread's own: its session, and its copy of the model versions
- * (every reply holds a reference, and jansson's reference counts are not
- * for sharing between threads). */
-typedef struct local_worker {
-    hb_session *session;
-    json_t *models;
-} local_worker;
-
-/* The reply to one item, as hubaod's handler makes it. */
-static json_t *local_item(const hb_engine *engine, local_worker *lw, const json_t *item)
-{
-    hb_request_item it;
-    hb_request_error rerr;
-    if (hb_request_item_check(item, &it, &rerr) != 0)
-        return hb_error_reply(it.id, rerr.code, rerr.message);
-    hb_render_options opt = hb_render_defaults();
-    hb_error err;
-    json_t *reply = hb_answer_item(engine, lw->session, &it, lw->models, &opt, &err);
-    if (!reply && err.code != HB_ENOMEM)
-        return hb_error_reply(it.id, hb_err_name(err.code), err.message);
-    return reply;
-}
-
-/* A pool job: classify one body on this thread. */
+/* A pool job: answer one body with this thread's handler. */
 static void local_check(void *state, void *arg)
 {
-    local_worker *lw = state;
     local_job *j = arg;
-    const hb_engine *engine = j->b->engine;
-    hb_request_error rerr;
-    json_t *req = hb_request_parse(j->body, j->len, MAX_BATCH, &rerr);
-    json_t *reply;
-    if (!req) {
-        reply = hb_error_reply(NULL, rerr.code, rerr.message);
-    } else if (json_is_object(req)) {
-        reply = local_item(engine, lw, req);
-    } else {
-        reply = json_array();
-        for (size_t i = 0; reply && i < json_array_size(req); i++) {
-            json_t *r = local_item(engine, lw, json_array_get(req, i));
-            if (!r) {
-                json_decref(reply);
-                reply = NULL;
-                break;
-            }
-            json_array_append_new(reply, r);
-        }
-    }
-    json_decref(req);
-    answer_json(j->done, j->ctx, reply);
+    size_t n = 0;
+    const char *out = hb_handler_handle(state, j->body, j->len, &n);
+    answer_copy(j->done, j->ctx, out, n);
     free(j);
 }
 
-static void local_worker_free(void *state)
-{
-    local_worker *lw = state;
-    hb_session_free(lw->session);
-    json_decref(lw->models);
-    free(lw);
-}
+static void local_worker_free(void *state) { hb_handler_free(state); }
 
+/* A pool thread's state: a handler of its own (a session, a reply buffer
+ * and its copy of the model versions, since jansson's reference counts
+ * are not for sharing between threads) on the shared engine. */
 static void *local_worker_new(void *arg)
 {
     const web_backend *b = arg;
-    local_worker *lw = calloc(1, sizeof *lw);
-    if (lw && (!(lw->session = hb_session_new()) ||
-               !(lw->models = json_deep_copy(b->models)))) {
-        local_worker_free(lw);
-        return NULL;
-    }
-    return lw;
+    hb_handler_options opt = hb_handler_defaults();
+    return hb_handler_new(b->engine, &opt, NULL);
 }
 
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
                                int threads, char *err, size_t cap)
 {
     char rules_buf[4096];
-    const char *models_dir = cli_models_dir(models);
-    const char *rules_dir = cli_rules_dir(rules, models_dir, rules_buf, sizeof rules_buf);
-    feeds = cli_feeds_dir(feeds);
+    const char *models_dir = hb_paths_models(models);
+    const char *rules_dir = hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
+    feeds = hb_paths_feeds(feeds);
     web_backend *b = backend_new();
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
     hb_error e;
@@ -247,10 +196,7 @@ static void finish(web_backend *b, pending *p, const char *reply, size_t len)
 {
     unlink_pending(b, p);
     if (!p->health) {
-        if (reply)
-            answer_copy(p->done, p->ctx, reply, len);
-        else
-            p->done(p->ctx, NULL, 0);
+        answer_copy(p->done, p->ctx, reply, len);
     } else {
         json_t *j = reply ? json_loadb(reply, len, 0, NULL) : NULL;
         json_t *pong = json_object_get(j, "pong");

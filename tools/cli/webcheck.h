@@ -7,9 +7,10 @@
  * Asynchronous, so that one slow answer holds up no other: a request is
  * handed over and its reply comes back later through a callback, from
  * another thread.  Remote mode keeps every request in flight on one
- * ZeroMQ DEALER socket owned by one thread; local mode classifies on a
- * pool of threads (webpool.h), one hb_session each.  Submitting is for
- * one thread at a time (web.c's event thread).
+ * ZeroMQ DEALER socket owned by one thread; local mode answers on a pool
+ * of threads (webpool.h) with hubaod's request handler (handler.h), one
+ * each, at its default limits.  Submitting is for one thread at a time
+ * (web.c's event thread).
  */
 #ifndef HB_CLI_WEBCHECK_H
 #define HB_CLI_WEBCHECK_H
@@ -25,9 +26,8 @@ typedef struct web_backend web_backend;
  * or, for an answer known at once, before the submitting call returns. */
 typedef void web_reply_fn(void *ctx, char *reply, size_t len);
 
-/* Load models and rules (cli_models_dir / cli_rules_dir rules apply to
- * NULL arguments) and answer in process on threads threads.  NULL with a
- * message in err. */
+/* Load models and rules (paths.h resolves NULL arguments) and answer in
+ * process on threads threads.  NULL with a message in err. */
 web_backend *web_backend_local(const char *models, const char *rules, const char *feeds,
                                int threads, char *err, size_t cap);
 

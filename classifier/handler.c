@@ -10,160 +10,49 @@
  */
 #include "handler.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include "protocol.h"
-#include "snapshot.h"
-#include "urls.h"
-#include "verdict.h"
 
 struct hb_handler {
-    char *models_dir, *rules_dir, *feeds_dir, *snapshot_dir;
-    char *fallback;        /* why the engine is the snapshot's, or NULL */
-    size_t max_text, max_batch;
-    hb_render_options render;
-    hb_engine *engine;
+    const hb_engine *engine; /* borrowed */
+    json_t *models;          /* {"task": "version"} of engine */
     hb_session *session;
-    json_t *models;        /* {"task": "version"} of engine */
-    json_t *error_counts;  /* {"code": n} */
+    size_t max_batch;
+    hb_render_options render;
+    json_t *error_counts;    /* {"code": n} */
     hb_handler_counts counts;
-    char *out;             /* reply buffer */
+    char *out;               /* reply buffer */
     size_t out_cap;
     void (*tick)(void *ctx);
     void *tick_ctx;
 };
 
-struct hb_handler_engine {
-    hb_engine *engine;
-    json_t *models;  /* {"task": "version"} of engine */
-    char *fallback;  /* loaded from the snapshot because of this, or NULL */
-};
-
-void hb_handler_engine_free(hb_handler_engine *x)
+hb_handler_options hb_handler_defaults(void)
 {
-    if (!x)
-        return;
-    hb_engine_free(x->engine);
-    json_decref(x->models);
-    free(x->fallback);
-    free(x);
+    return (hb_handler_options){.max_batch = HB_HANDLER_MAX_BATCH,
+                                .render = hb_render_defaults()};
 }
 
-/* Load an engine from paths. */
-static hb_handler_engine *load_from(const hb_handler *h, const hb_engine_paths *paths,
-                                    hb_error *err)
-{
-    hb_handler_engine *x = calloc(1, sizeof *x);
-    if (!x) {
-        hb_error_set(err, HB_ENOMEM, "out of memory");
-        return NULL;
-    }
-    if (!(x->engine = hb_engine_open_paths(paths, err))) {
-        free(x);
-        return NULL;
-    }
-#ifdef __GLIBC__
-    /* parsing the model files leaves megabytes of freed heap behind; hand
-     * them back so every worker's resident size is what it really uses */
-    malloc_trim(0);
-#endif
-    hb_engine_set_max_text(x->engine, h->max_text);
-    if (!(x->models = hb_engine_versions_json(x->engine))) {
-        hb_handler_engine_free(x);
-        hb_error_set(err, HB_ENOMEM, "out of memory");
-        return NULL;
-    }
-    return x;
-}
-
-hb_handler_engine *hb_handler_load(const hb_handler *h, hb_error *err)
-{
-    hb_engine_paths paths = {h->rules_dir, h->models_dir, *h->feeds_dir ? h->feeds_dir : NULL};
-    return load_from(h, &paths, err);
-}
-
-/* The configured directories failed with err: load the snapshot's current
- * set instead, remembering why.  NULL (err then says why both failed) when
- * there is no snapshot or it does not load either. */
-static hb_handler_engine *load_snapshot(const hb_handler *h, hb_error *err)
-{
-    hb_snapshot_paths p;
-    hb_error serr;
-    if (hb_snapshot_current(h->snapshot_dir, &p, &serr) != 0)
-        return NULL; /* nothing to fall back to: the first error is the one */
-    hb_engine_paths paths = {p.rules, p.models, *p.feeds ? p.feeds : NULL};
-    hb_handler_engine *x = load_from(h, &paths, &serr);
-    if (!x) {
-        hb_error first = *err; /* not formatted into itself */
-        hb_error_set(err, first.code, "%.250s; the last models that loaded failed too: %.200s",
-                     first.message, serr.message);
-        return NULL;
-    }
-    if (!(x->fallback = strdup(err->message))) {
-        hb_handler_engine_free(x);
-        hb_error_set(err, HB_ENOMEM, "out of memory");
-        return NULL;
-    }
-    return x;
-}
-
-void hb_handler_swap(hb_handler *h, hb_handler_engine *x)
-{
-    /* the session holds nothing that outlives one request, so it works
-     * with the new engine as it is */
-    hb_engine_free(h->engine);
-    json_decref(h->models);
-    free(h->fallback);
-    h->engine = x->engine;
-    h->models = x->models;
-    h->fallback = x->fallback;
-    free(x);
-}
-
-hb_handler *hb_handler_new(const hb_handler_config *cfg, hb_error *err)
+hb_handler *hb_handler_new(const hb_engine *engine, const hb_handler_options *opt,
+                           hb_error *err)
 {
     hb_handler *h = calloc(1, sizeof *h);
     if (!h) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         return NULL;
     }
-    h->models_dir = strdup(cfg->models_dir);
-    h->rules_dir = strdup(cfg->rules_dir);
-    h->feeds_dir = strdup(cfg->feeds_dir ? cfg->feeds_dir : "");
-    h->snapshot_dir = strdup(cfg->snapshot_dir ? cfg->snapshot_dir : "");
-    h->max_text = cfg->max_text;
-    h->max_batch = cfg->max_batch;
-    h->render = hb_render_defaults();
-    h->render.top_features = cfg->top_features;
-    h->render.unmask = cfg->unmask;
-    h->render.detail = cfg->brief ? HB_DETAIL_BRIEF : HB_DETAIL_FULL;
+    h->max_batch = opt->max_batch;
+    h->render = opt->render;
     h->session = hb_session_new();
     h->error_counts = json_object();
-    h->out_cap = 64 * 1024;
+    h->out_cap = (size_t)64 * 1024;
     h->out = malloc(h->out_cap);
-    if (!h->models_dir || !h->rules_dir || !h->feeds_dir || !h->snapshot_dir || !h->session ||
-        !h->error_counts || !h->out) {
+    if (!h->session || !h->error_counts || !h->out ||
+        hb_handler_set_engine(h, engine, err) != 0) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         hb_handler_free(h);
         return NULL;
     }
-    hb_error first;
-    hb_handler_engine *x = hb_handler_load(h, &first);
-    if (!x && *h->snapshot_dir)
-        x = load_snapshot(h, &first);
-    if (!x) {
-        if (err)
-            *err = first;
-        hb_handler_free(h);
-        return NULL;
-    }
-    hb_handler_swap(h, x);
     return h;
 }
 
@@ -171,31 +60,27 @@ void hb_handler_free(hb_handler *h)
 {
     if (!h)
         return;
-    hb_engine_free(h->engine);
     hb_session_free(h->session);
     json_decref(h->models);
     json_decref(h->error_counts);
-    free(h->models_dir);
-    free(h->rules_dir);
-    free(h->feeds_dir);
-    free(h->snapshot_dir);
-    free(h->fallback);
     free(h->out);
     free(h);
 }
 
-int hb_handler_reload(hb_handler *h, hb_error *err)
+/* The session holds nothing that outlives one request, so it works with
+ * the new engine as it is. */
+int hb_handler_set_engine(hb_handler *h, const hb_engine *engine, hb_error *err)
 {
-    hb_handler_engine *x = hb_handler_load(h, err);
-    if (!x)
-        return err ? err->code : HB_EFORMAT;
-    hb_handler_swap(h, x);
+    json_t *models = hb_engine_versions_json(engine);
+    if (!models)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    json_decref(h->models);
+    h->models = models;
+    h->engine = engine;
     return 0;
 }
 
 const json_t *hb_handler_models(const hb_handler *h) { return h->models; }
-
-const char *hb_handler_fallback(const hb_handler *h) { return h->fallback; }
 
 void hb_handler_set_tick(hb_handler *h, void (*tick)(void *ctx), void *ctx)
 {

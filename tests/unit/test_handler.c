@@ -1,41 +1,60 @@
 /*
- * test_service_handler.c - what a worker does with a request body, without
- * sockets: verdicts with "id" and "models", batches in order, an error
- * reply for each bad input, ids echoed as the client wrote them, a reload
- * that keeps the old engine when the new bundle is broken, and a handler
- * made while the bundle is broken falling back to the snapshot of the
- * last set that loaded.  Models are trained by the test itself.
- *
- * The service's modules are not part of libhubao.a, so the handler's
- * source (and the snapshot's, which it uses) is compiled in here.
+ * test_handler.c - the request handler, request bytes in and reply bytes
+ * out: verdicts with "id" and "models", batches in order, an error reply
+ * for each bad input, ids echoed as the client wrote them, the options
+ * (batch limit, brief by default), the tick between batch items, moving
+ * to another engine, and one engine shared by handlers on two threads.
+ * Models are trained by the test itself.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "service/handler.c"
-#include "service/snapshot.c"
+#include "handler.h"
 #include "testutil.h"
 #include "trainer.h"
 
 #define RULES TU_RULES
 
 static char models[1100];
+static hb_engine *engine;
 
+/* The options every test handler uses unless it says otherwise. */
+static hb_handler_options test_options(void)
+{
+    hb_handler_options o = hb_handler_defaults();
+    o.max_batch = 3;
+    o.render.top_features = 2;
+    return o;
+}
+
+static hb_engine *open_engine(const char *dir)
+{
+    hb_error err;
+    hb_engine *e = hb_engine_open(RULES, dir, &err);
+    if (!e)
+        fprintf(stderr, "%s\n", err.message);
+    else
+        hb_engine_set_max_text(e, 1000);
+    return e;
+}
 
 static int setup(void **state)
 {
-    snprintf(models, sizeof models, "%s", tu_tmpdir("service_handler"));
+    snprintf(models, sizeof models, "%s", tu_tmpdir("handler"));
     tu_train_fixture_model("fraud", models);
     tu_train_fixture_model("spam", models);
-    hb_handler_config cfg = {.models_dir = models, .rules_dir = RULES, .max_text = 1000,
-                             .max_batch = 3, .top_features = 2, .unmask = 0};
+    if (!(engine = open_engine(models)))
+        return -1;
+    hb_handler_options o = test_options();
     hb_error err;
-    hb_handler *h = hb_handler_new(&cfg, &err);
+    hb_handler *h = hb_handler_new(engine, &o, &err);
     if (!h) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
@@ -47,6 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     hb_handler_free(*state);
+    hb_engine_free(engine);
     return 0;
 }
 
@@ -228,68 +248,95 @@ static void test_urls_are_normalised(void **state)
     json_decref(r);
 }
 
-static void corrupt_spam(void)
-{
-    char path[1300];
-    snprintf(path, sizeof path, "%s/spam/model.svm", models);
-    FILE *f = fopen(path, "ab");
-    assert_non_null(f);
-    fputs("garbage", f);
-    fclose(f);
-}
-
-static void test_failed_reload_keeps_serving(void **state)
-{
-    hb_handler *h = *state;
-    corrupt_spam();
-    const json_t *before = hb_handler_models(h);
-    hb_error err;
-    assert_int_not_equal(hb_handler_reload(h, &err), 0);
-    assert_non_null(strstr(err.message, "checksum"));
-    assert_ptr_equal(hb_handler_models(h), before);
-    json_t *r = handle(h, "{\"text\": \"still here\"}");
-    assert_non_null(json_object_get(r, "verdict"));
-    json_decref(r);
-    tu_train_fixture_model("spam", models); /* a good bundle again: the reload goes through */
-    assert_int_equal(hb_handler_reload(h, &err), 0);
-    r = handle(h, "{\"text\": \"still here\"}");
-    assert_non_null(json_object_get(r, "verdict"));
-    json_decref(r);
-}
-
-static void test_start_falls_back_to_the_snapshot(void **state)
+/* A handler made brief answers brief unless an item asks for full. */
+static void test_brief_by_default(void **state)
 {
     (void)state;
-    char snap[1200];
-    snprintf(snap, sizeof snap, "%s.snapshot", models);
-    hb_engine_paths from = {RULES, models, NULL};
-    hb_error err;
-    assert_int_equal(hb_snapshot_take(snap, &from, &err), 0);
-    corrupt_spam();
-    hb_handler_config cfg = {.models_dir = models, .rules_dir = RULES, .max_text = 1000,
-                             .max_batch = 3, .top_features = 2};
-    assert_null(hb_handler_new(&cfg, &err)); /* no snapshot: no worker */
-    assert_non_null(strstr(err.message, "checksum"));
-    cfg.snapshot_dir = snap;
-    hb_handler *h = hb_handler_new(&cfg, &err);
+    hb_handler_options o = test_options();
+    o.render.detail = HB_DETAIL_BRIEF;
+    hb_handler *h = hb_handler_new(engine, &o, NULL);
     assert_non_null(h);
-    assert_non_null(hb_handler_fallback(h));
-    assert_non_null(strstr(hb_handler_fallback(h), "spam/model.svm: checksum"));
-    json_t *r = handle(h, "{\"text\": \"served from the snapshot\"}");
-    assert_non_null(json_object_get(r, "verdict"));
+    json_t *r = handle(h, "[{\"text\": \"公安局通知\"}, {\"text\": \"公安局通知\", \"detail\": \"full\"}]");
+    assert_null(json_object_get(json_array_get(r, 0), "summary"));
+    assert_non_null(json_object_get(json_array_get(r, 1), "summary"));
     json_decref(r);
-    assert_int_not_equal(hb_handler_reload(h, &err), 0); /* still broken */
-    assert_non_null(hb_handler_fallback(h));
-    tu_train_fixture_model("spam", models);
-    assert_int_equal(hb_handler_reload(h, &err), 0);
-    assert_null(hb_handler_fallback(h)); /* the configured models serve again */
     hb_handler_free(h);
-    hb_snapshot_remove(snap);
-    corrupt_spam();
-    cfg.snapshot_dir = snap; /* gone: the configured error is the one reported */
-    assert_null(hb_handler_new(&cfg, &err));
-    assert_non_null(strstr(err.message, "checksum"));
-    tu_train_fixture_model("spam", models);
+}
+
+static void count_tick(void *ctx) { (*(int *)ctx)++; }
+
+static void test_tick_between_batch_items(void **state)
+{
+    hb_handler *h = *state;
+    int ticks = 0;
+    hb_handler_set_tick(h, count_tick, &ticks);
+    json_t *r = handle(h, "[{\"text\": \"a\"}, {\"text\": \"b\"}, {\"text\": \"c\"}]");
+    json_decref(r);
+    assert_int_equal(ticks, 3);
+    r = handle(h, "{\"text\": \"one\"}"); /* no batch, no tick */
+    json_decref(r);
+    assert_int_equal(ticks, 3);
+    hb_handler_set_tick(h, NULL, NULL);
+}
+
+/* Replies name the models of the engine that answered them. */
+static void test_another_engine(void **state)
+{
+    hb_handler *h = *state;
+    char fraud_only[1200];
+    snprintf(fraud_only, sizeof fraud_only, "%s", tu_tmpdir("handler_fraud_only"));
+    tu_train_fixture_model("fraud", fraud_only);
+    hb_engine *other = open_engine(fraud_only);
+    assert_non_null(other);
+    hb_error err;
+    assert_int_equal(hb_handler_set_engine(h, other, &err), 0);
+    json_t *r = handle(h, "{\"text\": \"公安局通知\"}");
+    assert_int_equal(json_object_size(json_object_get(r, "models")), 1);
+    assert_null(json_object_get(json_object_get(r, "tasks"), "spam"));
+    json_decref(r);
+    assert_int_equal(hb_handler_set_engine(h, engine, &err), 0);
+    hb_engine_free(other);
+    r = handle(h, "{\"text\": \"公安局通知\"}");
+    assert_int_equal(json_object_size(hb_handler_models(h)), 2);
+    assert_non_null(json_object_get(json_object_get(r, "tasks"), "spam"));
+    json_decref(r);
+}
+
+enum { THREAD_REQUESTS = 40 };
+
+static const char SHARED_BODY[] =
+    "[{\"id\": 1.50, \"text\": \"公安局通知：请把存款转入安全账户 13812345678\"},"
+    " {\"id\": 2, \"text\": \"周年庆大促，全场五折 http://shop.example/a\"}]";
+
+/* A thread with its own handler on the shared engine: every reply must be
+ * the bytes the main thread got. */
+static void *answer_repeatedly(void *arg)
+{
+    const char *expected = arg;
+    hb_handler_options o = test_options();
+    hb_handler *h = hb_handler_new(engine, &o, NULL);
+    long same = h != NULL;
+    for (int i = 0; same && i < THREAD_REQUESTS; i++) {
+        size_t n = 0;
+        const char *out = hb_handler_handle(h, SHARED_BODY, sizeof SHARED_BODY - 1, &n);
+        same = out && n == strlen(expected) && memcmp(out, expected, n) == 0;
+    }
+    hb_handler_free(h);
+    return (void *)same;
+}
+
+static void test_one_engine_two_threads(void **state)
+{
+    char *expected = handle_raw(*state, SHARED_BODY);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, answer_repeatedly, expected), 0);
+    for (int i = 0; i < 2; i++) {
+        void *same;
+        pthread_join(t[i], &same);
+        assert_true(same != NULL);
+    }
+    free(expected);
 }
 
 int main(void)
@@ -301,8 +348,10 @@ int main(void)
         cmocka_unit_test(test_ids_echoed_exactly),
         cmocka_unit_test(test_every_bad_input_gets_an_error),
         cmocka_unit_test(test_urls_are_normalised),
-        cmocka_unit_test(test_failed_reload_keeps_serving),
-        cmocka_unit_test(test_start_falls_back_to_the_snapshot),
+        cmocka_unit_test(test_brief_by_default),
+        cmocka_unit_test(test_tick_between_batch_items),
+        cmocka_unit_test(test_another_engine),
+        cmocka_unit_test(test_one_engine_two_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
