@@ -36,6 +36,9 @@ APP_IQUOTE  := -iquote classifier -iquote feeds
 IQUOTE = $(if $(filter classifier/%,$<),$(LIB_IQUOTE),$(APP_IQUOTE))
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL := -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
+# assert() checks invariants in the ASan, test and fuzz builds; the
+# release build (build/obj) compiles them out
+RELEASE := -DNDEBUG
 LIBS    := $(PKG_LIBS) -lsvm -llinear -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -96,7 +99,7 @@ build: $(BINS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_ALL) $(IQUOTE) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(RELEASE) $(IQUOTE) -MMD -MP -c $< -o $@
 
 $(ASAN)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
