@@ -85,6 +85,7 @@
  */
 #include "normalize.h"
 
+#include <assert.h>
 #include <opencc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1139,6 +1140,19 @@ static void fold_word_digits(uint32_t *cps, size_t n)
 /* Pass 6: encode                                                     */
 /* ------------------------------------------------------------------ */
 
+#ifndef NDEBUG
+/* 1 if t's src_byte, final entry included, never decreases: what the
+ * passes promise and hb_text_source_span's binary search relies on.  For
+ * assert() only: it walks the whole array. */
+static int src_byte_nondecreasing(const hb_text *t)
+{
+    for (size_t i = 0; i < t->ncps; i++)
+        if (t->src_byte[i] > t->src_byte[i + 1])
+            return 0;
+    return 1;
+}
+#endif
+
 /* Write t->cps as UTF-8 into t->utf8 with cp_byte offsets, and the final
  * entries of cp_byte and src_byte.  Returns 0, HB_ENOMEM or HB_ETOOBIG. */
 static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
@@ -1160,6 +1174,7 @@ static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
     t->len = b;
     t->cp_byte[n] = (uint32_t)b;
     t->src_byte[n] = (uint32_t)srclen;
+    assert(src_byte_nondecreasing(t));
     return 0;
 }
 
