@@ -9,6 +9,7 @@
  */
 #include "model.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -763,6 +764,11 @@ void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v, dou
 {
     const weight_table *t = models[0]->table;
     linear_sums a[HB_FUSE_MAX] = {0};
+    /* the models hb_models_fuse fused, in the order it fused them: model
+     * k's weights are column k of the shared table */
+    assert(n <= HB_FUSE_MAX);
+    for (size_t k = 0; k < n; k++)
+        assert(models[k]->table == t && models[k]->slot == k);
 #if defined(__x86_64__) && defined(__GNUC__)
     if (t->f16c)
         fused_sums_f16c(t, n, v, a);
