@@ -36,6 +36,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "broker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,7 @@ static request *slot_alloc(hb_broker *b)
 {
     if (b->free_head >= 0) {
         request *r = b->reqs[b->free_head];
+        assert(r->state == R_FREE);
         b->free_head = r->next;
         return r;
     }
@@ -177,6 +179,7 @@ static request *slot_alloc(hb_broker *b)
  * bump makes any later reply for it stale. */
 static void slot_free(hb_broker *b, request *r)
 {
+    assert(r->state != R_QUEUED); /* queue_unlink it first */
     for (int i = 0; i < r->nenv; i++)
         zmq_msg_close(&r->env[i]);
     r->nenv = 0;
@@ -194,6 +197,7 @@ static void slot_free(hb_broker *b, request *r)
 
 static void queue_unlink(hb_broker *b, request *r)
 {
+    assert(r->state == R_QUEUED && b->q_len > 0);
     if (r->prev >= 0)
         b->reqs[r->prev]->next = r->next;
     else
@@ -209,6 +213,7 @@ static void queue_unlink(hb_broker *b, request *r)
 static void queue_push(hb_broker *b, request *r, int front)
 {
     int i = (int)r->index;
+    assert(r->state != R_QUEUED); /* in the queue at most once */
     r->state = R_QUEUED;
     if (front) {
         r->prev = -1;
@@ -435,6 +440,7 @@ static int pick_worker(hb_broker *b)
 static int send_to_worker(hb_broker *b, int wi, request *r)
 {
     worker *w = &b->workers[wi];
+    assert(r->state == R_FREE); /* new, or just taken off the queue */
     char head[HB_SEQ_FRAME];
     uint64_t seq = (uint64_t)r->index << 32 | r->gen;
     head[0] = HB_CMD_REQUEST;
@@ -619,6 +625,7 @@ static void reload_request(hb_broker *b, request *waiter)
                         "%d reload commands are already waiting", MAX_WAITERS);
             return;
         }
+        assert(waiter->state == R_FREE);
         waiter->state = R_WAITING;
         b->reload.next_waiters[b->reload.nnext++] = (int)waiter->index;
     }
