@@ -86,8 +86,8 @@ int hb_blocklist_feed_name_ok(const char *name)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9');
+        int alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
             return 0;
     }
@@ -109,22 +109,21 @@ static uint64_t key_hash(uint8_t kind, const char *key, size_t len)
 }
 
 /* The slot holding (kind, key), or the empty slot where it would go. */
-static slot *find(const hb_blocklist *b, uint8_t kind, const char *key,
-                  size_t len, uint64_t h)
+static slot *find(const hb_blocklist *b, uint8_t kind, const char *key, size_t len,
+                  uint64_t h)
 {
     for (size_t i = (size_t)h & b->mask;; i = (i + 1) & b->mask) {
         slot *s = &b->slots[i];
-        if (!s->key ||
-            (s->hash == h && s->kind == kind && s->len == len &&
-             memcmp(s->key, key, len) == 0))
+        if (!s->key || (s->hash == h && s->kind == kind && s->len == len &&
+                        memcmp(s->key, key, len) == 0))
             return s;
     }
 }
 
 /* Read the whole file at path into a NUL-terminated buffer; *mtime is
  * when it was last written or touched. */
-static int read_copy(const char *path, char **out, size_t *size,
-                     time_t *mtime, hb_error *err)
+static int read_copy(const char *path, char **out, size_t *size, time_t *mtime,
+                     hb_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -140,8 +139,7 @@ static int read_copy(const char *path, char **out, size_t *size,
         return hb_error_set(err, HB_ETOOBIG,
                             "%s: feed copy of %lld bytes is over the %zu-byte "
                             "limit",
-                            path, (long long)st.st_size,
-                            HB_BLOCKLIST_MAX_COPY_BYTES);
+                            path, (long long)st.st_size, HB_BLOCKLIST_MAX_COPY_BYTES);
     }
     size_t cap = (size_t)st.st_size, n = 0;
     char *buf = malloc(cap + 1);
@@ -179,8 +177,8 @@ static int validate_copy(copy *f, const char *path, hb_error *err)
     size_t line = 0, entries = 0;
     int ended = 0;
     if (memchr(f->bytes, '\0', f->size))
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: contains a NUL byte (not a feed copy)", path);
+        return hb_error_set(err, HB_EFORMAT, "%s: contains a NUL byte (not a feed copy)",
+                            path);
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
@@ -192,8 +190,10 @@ static int validate_copy(copy *f, const char *path, hb_error *err)
         line++;
         size_t n = (size_t)(nl - p);
         if (ended)
-            return hb_error_set(err, HB_EFORMAT, "%s:%zu: text after the end "
-                                "line", path, line);
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s:%zu: text after the end "
+                                "line",
+                                path, line);
         if (line == 1) {
             if (strcmp(p, HB_FEED_COPY_MAGIC) != 0)
                 return hb_error_set(err, HB_EFORMAT,
@@ -203,8 +203,7 @@ static int validate_copy(copy *f, const char *path, hb_error *err)
         } else if (strncmp(p, HB_FEED_COPY_END, strlen(HB_FEED_COPY_END)) == 0) {
             char *e;
             errno = 0;
-            unsigned long long count =
-                strtoull(p + strlen(HB_FEED_COPY_END), &e, 10);
+            unsigned long long count = strtoull(p + strlen(HB_FEED_COPY_END), &e, 10);
             if (*e || errno || count != entries)
                 return hb_error_set(err, HB_EFORMAT,
                                     "%s:%zu: end line says \"%s\" but the "
@@ -212,24 +211,24 @@ static int validate_copy(copy *f, const char *path, hb_error *err)
                                     path, line, p, entries);
             ended = 1;
         } else {
-            int kind_ok = n > 2 && (p[0] == HB_FEED_URL || p[0] == HB_FEED_HOST ||
-                                    p[0] == HB_FEED_DOMAIN) && p[1] == ' ';
+            int kind_ok =
+                n > 2 &&
+                (p[0] == HB_FEED_URL || p[0] == HB_FEED_HOST || p[0] == HB_FEED_DOMAIN) &&
+                p[1] == ' ';
             for (size_t i = 2; kind_ok && i < n; i++)
                 kind_ok = (unsigned char)p[i] > 0x20 && p[i] != 0x7f;
             if (!kind_ok)
-                return hb_error_set(err, HB_EFORMAT,
-                                    "%s:%zu: expected \"u|h|d VALUE\"", path,
-                                    line);
-            if (n - 2 > UINT32_MAX)
-                return hb_error_set(err, HB_EFORMAT, "%s:%zu: value too long",
+                return hb_error_set(err, HB_EFORMAT, "%s:%zu: expected \"u|h|d VALUE\"",
                                     path, line);
+            if (n - 2 > UINT32_MAX)
+                return hb_error_set(err, HB_EFORMAT, "%s:%zu: value too long", path,
+                                    line);
             entries++;
         }
         p = nl + 1;
     }
     if (!ended)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: no \"%s\" line (copy cut short?)", path,
+        return hb_error_set(err, HB_EFORMAT, "%s: no \"%s\" line (copy cut short?)", path,
                             HB_FEED_COPY_END "N");
     f->info.entries = entries;
     return 0;
@@ -368,8 +367,7 @@ hb_blocklist *hb_blocklist_load_dir(const char *dir, hb_error *err)
         cap *= 2;
     b->slots = calloc(cap, sizeof *b->slots);
     if (!b->slots) {
-        hb_error_set(err, HB_ENOMEM,
-                     "out of memory indexing %zu feed entries", total);
+        hb_error_set(err, HB_ENOMEM, "out of memory indexing %zu feed entries", total);
         goto fail;
     }
     b->mask = cap - 1;
@@ -401,8 +399,7 @@ void hb_blocklist_free(hb_blocklist *list)
 }
 
 /* The feed listing (kind, key), or -1. */
-static int probe(const hb_blocklist *b, uint8_t kind, const char *key,
-                 size_t len)
+static int probe(const hb_blocklist *b, uint8_t kind, const char *key, size_t len)
 {
     if (len == 0)
         return -1;

@@ -68,16 +68,16 @@ typedef struct hb_blocklist hb_blocklist;
 
 typedef enum hb_block_match {
     HB_BLOCK_NONE = 0,
-    HB_BLOCK_URL,     /* the exact normalised URL is listed */
-    HB_BLOCK_HOST,    /* the host is listed */
-    HB_BLOCK_DOMAIN,  /* the registrable domain is listed */
+    HB_BLOCK_URL,    /* the exact normalised URL is listed */
+    HB_BLOCK_HOST,   /* the host is listed */
+    HB_BLOCK_DOMAIN, /* the registrable domain is listed */
 } hb_block_match;
 
 typedef struct hb_feed_info {
-    const char *name;     /* feed name from feeds.conf */
-    size_t entries;       /* URLs, hosts and domains it lists */
-    time_t updated;       /* when its copy was last known current: replaced,
-                           * or confirmed by a 304 (the copy's mtime) */
+    const char *name; /* feed name from feeds.conf */
+    size_t entries;   /* URLs, hosts and domains it lists */
+    time_t updated;   /* when its copy was last known current: replaced,
+                       * or confirmed by a 304 (the copy's mtime) */
 } hb_feed_info;
 
 /* Load every feed copy (DIR/NAME.list) in dir, in name order; other files

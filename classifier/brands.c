@@ -55,15 +55,15 @@ typedef struct pattern {
 } pattern;
 
 struct hb_brands {
-    char *buf;               /* the file, split in place */
+    char *buf; /* the file, split in place */
     hb_brand_info *info;
     size_t n;
-    const char **items;      /* every list item of every row */
-    char *literals;          /* bracketed signatures */
+    const char **items; /* every list item of every row */
+    char *literals;     /* bracketed signatures */
     pattern *patterns;
     size_t npatterns;
     hs_database_t *db;
-    uint64_t serial;         /* tells scratches which database they fit */
+    uint64_t serial; /* tells scratches which database they fit */
 };
 
 /* A match before overlaps are resolved. */
@@ -73,7 +73,7 @@ typedef struct candidate {
 
 struct hb_brands_scratch {
     hs_scratch_t *hs;
-    uint64_t serial;         /* of the database hs was sized for; 0: none */
+    uint64_t serial; /* of the database hs was sized for; 0: none */
     candidate *cands;
     size_t ncands, cap;
     const hb_brands *brands; /* during a scan */
@@ -315,8 +315,8 @@ static int check_items(const char *path, int line, const char *what,
     for (size_t i = 0; i < n; i++) {
         const char *why = check(items[i]);
         if (why)
-            return hb_error_set(err, HB_EFORMAT, "%s:%d: %s '%s' %s", path, line,
-                                what, items[i], why);
+            return hb_error_set(err, HB_EFORMAT, "%s:%d: %s '%s' %s", path, line, what,
+                                items[i], why);
     }
     return 0;
 }
@@ -350,16 +350,17 @@ static const char *check_number(const char *s)
 
 /* Parse one data row (line, NUL-terminated, tabs still in) into b->info[b->n],
  * taking list items from b->items at *nitems.  Returns 0 or HB_EFORMAT. */
-static int parse_row(hb_brands *b, char *p, int line, size_t *nitems,
-                     const char *path, hb_error *err)
+static int parse_row(hb_brands *b, char *p, int line, size_t *nitems, const char *path,
+                     hb_error *err)
 {
     char *cols[COLUMNS];
     int ncol = 0;
     for (char *q = p;;) {
         if (ncol == COLUMNS)
             return hb_error_set(err, HB_EFORMAT,
-                                "%s:%d: more than %d tab-separated columns (%s)",
-                                path, line, COLUMNS, "id name_zh name_en aliases "
+                                "%s:%d: more than %d tab-separated columns (%s)", path,
+                                line, COLUMNS,
+                                "id name_zh name_en aliases "
                                 "domains numbers signatures kind source");
         cols[ncol++] = q;
         char *tab = strchr(q, '\t');
@@ -388,8 +389,8 @@ static int parse_row(hb_brands *b, char *p, int line, size_t *nitems,
                             path, line, bi->id, MAX_ID);
     if (!*bi->name_zh || !*bi->name_en)
         return hb_error_set(err, HB_EFORMAT,
-                            "%s:%d: brand '%s' needs both name_zh and name_en",
-                            path, line, bi->id);
+                            "%s:%d: brand '%s' needs both name_zh and name_en", path,
+                            line, bi->id);
     int kind = -1;
     for (int k = 0; k < HB_BRAND_KINDS; k++)
         if (strcmp(cols[7], KIND_NAMES[k]) == 0)
@@ -423,14 +424,14 @@ static int parse_row(hb_brands *b, char *p, int line, size_t *nitems,
     *nitems = (size_t)(items - b->items);
 
     int rc;
-    if ((rc = check_items(path, line, "alias", bi->aliases, bi->naliases,
-                          check_alias, err)) ||
-        (rc = check_items(path, line, "domain", bi->domains, bi->ndomains,
-                          check_domain, err)) ||
-        (rc = check_items(path, line, "number", bi->numbers, bi->nnumbers,
-                          check_number, err)) ||
-        (rc = check_items(path, line, "signature", bi->signatures,
-                          bi->nsignatures, check_signature, err)))
+    if ((rc = check_items(path, line, "alias", bi->aliases, bi->naliases, check_alias,
+                          err)) ||
+        (rc = check_items(path, line, "domain", bi->domains, bi->ndomains, check_domain,
+                          err)) ||
+        (rc = check_items(path, line, "number", bi->numbers, bi->nnumbers, check_number,
+                          err)) ||
+        (rc = check_items(path, line, "signature", bi->signatures, bi->nsignatures,
+                          check_signature, err)))
         return rc;
     if (bi->naliases + bi->nsignatures == 0)
         return hb_error_set(err, HB_EFORMAT,
@@ -457,10 +458,9 @@ static int check_unique(const hb_brands *b, size_t nnames, const char *path,
     qsort(ids, b->n, sizeof *ids, cmp_ids);
     for (size_t i = 1; i < b->n; i++) {
         if (strcmp(ids[i].id, ids[i - 1].id) == 0) {
-            rc = hb_error_set(err, HB_EFORMAT,
-                              "%s:%d: id '%s' is already used on line %d", path,
-                              b->info[ids[i].brand].line, ids[i].id,
-                              b->info[ids[i - 1].brand].line);
+            rc = hb_error_set(
+                err, HB_EFORMAT, "%s:%d: id '%s' is already used on line %d", path,
+                b->info[ids[i].brand].line, ids[i].id, b->info[ids[i - 1].brand].line);
             goto done;
         }
     }
@@ -483,13 +483,12 @@ static int check_unique(const hb_brands *b, size_t nnames, const char *path,
             rc = hb_error_set(err, HB_EFORMAT,
                               "%s:%d: %s '%s' of brand '%s' already names brand "
                               "'%s' (line %d); a name must point to one brand",
-                              path, by->line, what, y->text, by->id, bx->id,
-                              bx->line);
+                              path, by->line, what, y->text, by->id, bx->id, bx->line);
             goto done;
         }
         if (x->is_signature == y->is_signature) {
-            rc = hb_error_set(err, HB_EFORMAT, "%s:%d: %s '%s' is listed twice",
-                              path, by->line, what, y->text);
+            rc = hb_error_set(err, HB_EFORMAT, "%s:%d: %s '%s' is listed twice", path,
+                              by->line, what, y->text);
             goto done;
         }
     }
@@ -541,8 +540,8 @@ static int build_matcher(hb_brands *b, const char *path, hb_error *err)
                 int l = sprintf(lit, "%s%s%s", open[f], bi->signatures[j], close[f]);
                 exprs[k] = lit;
                 lens[k] = (size_t)l;
-                b->patterns[k] = (pattern){(uint32_t)i, (uint32_t)l,
-                                           HB_BRAND_BY_SIGNATURE, 0, 0};
+                b->patterns[k] =
+                    (pattern){(uint32_t)i, (uint32_t)l, HB_BRAND_BY_SIGNATURE, 0, 0};
                 lit += l + 1;
                 k++;
             }
@@ -552,8 +551,8 @@ static int build_matcher(hb_brands *b, const char *path, hb_error *err)
         ids[i] = (unsigned)i;
     b->npatterns = n;
     hs_compile_error_t *cerr = NULL;
-    if (hs_compile_lit_multi(exprs, NULL, ids, lens, (unsigned)n, HS_MODE_BLOCK,
-                             NULL, &b->db, &cerr) != HS_SUCCESS) {
+    if (hs_compile_lit_multi(exprs, NULL, ids, lens, (unsigned)n, HS_MODE_BLOCK, NULL,
+                             &b->db, &cerr) != HS_SUCCESS) {
         rc = hb_error_set(err, HB_EFORMAT, "%s: Hyperscan cannot build the matcher: %s",
                           path, cerr && cerr->message ? cerr->message : "unknown error");
         hs_free_compile_error(cerr);
@@ -573,8 +572,8 @@ static char *read_file(const char *path, size_t *len, hb_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
-                     "%s: cannot open: %s", path, strerror(errno));
+        hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO, "%s: cannot open: %s",
+                     path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(MAX_BYTES + 1);
@@ -665,8 +664,7 @@ hb_brands *hb_brands_load(const char *path, hb_error *err)
         p = eol + 1;
     }
     if (line == 0) {
-        hb_error_set(err, HB_EFORMAT, "%s: empty file (expected a header line)",
-                     path);
+        hb_error_set(err, HB_EFORMAT, "%s: empty file (expected a header line)", path);
         goto fail;
     }
     if (b->n == 0) {
@@ -732,8 +730,8 @@ void hb_brands_scratch_free(hb_brands_scratch *s)
 
 /* Hyperscan callback: keep the match if its word boundaries hold.
  * Returns non-zero (stop scanning) when the candidate list is full. */
-static int on_literal(unsigned int id, unsigned long long from,
-                      unsigned long long to, unsigned int flags, void *ctx)
+static int on_literal(unsigned int id, unsigned long long from, unsigned long long to,
+                      unsigned int flags, void *ctx)
 {
     (void)from;
     (void)flags;
@@ -911,8 +909,8 @@ static size_t sentence_end(const char *text, size_t from, size_t to)
     return to;
 }
 
-static int window_has(const char *text, size_t from, size_t to,
-                      const char *const *words, size_t nwords)
+static int window_has(const char *text, size_t from, size_t to, const char *const *words,
+                      size_t nwords)
 {
     for (size_t w = 0; w < nwords; w++) {
         size_t wl = strlen(words[w]);
@@ -924,11 +922,11 @@ static int window_has(const char *text, size_t from, size_t to,
 }
 
 static const char *const CUES[] = {
-    "call",  "ring",     "dial",     "phone",   "tel",        "text", "sms",
-    "whatsapp", "contact", "hotline", "helpline", "reply", "message us",
-    "拨打", "致电", "来电", "回电", "回拨", "电话", "热线", "联系", "咨询",
-    "添加", "加我", "加微", "加v",  "加qq", "微信", "qq",   "短信", "发送",
-    "回复", "客服", "专线", "专员", "同号",
+    "call",    "ring",    "dial",     "phone", "tel",        "text", "sms",  "whatsapp",
+    "contact", "hotline", "helpline", "reply", "message us", "拨打", "致电", "来电",
+    "回电",    "回拨",    "电话",     "热线",  "联系",       "咨询", "添加", "加我",
+    "加微",    "加v",     "加qq",     "微信",  "qq",         "短信", "发送", "回复",
+    "客服",    "专线",    "专员",     "同号",
 };
 
 static const char *const OPT_OUTS[] = {"stop", "unsubscribe", "opt out", "退订"};
@@ -951,8 +949,7 @@ int hb_brands_solicits(const char *text, size_t len, size_t start, size_t end)
 }
 
 /* First occurrence of needle (nl bytes) in hay (hl bytes), or NULL. */
-static const char *find_bytes(const char *hay, size_t hl, const char *needle,
-                              size_t nl)
+static const char *find_bytes(const char *hay, size_t hl, const char *needle, size_t nl)
 {
     if (nl == 0 || nl > hl)
         return NULL;
@@ -997,8 +994,8 @@ static int asked_for(const hb_brand_message *msg, size_t i, signed char *asked)
 
 /* Whether a named brand other than self (among out[0, n)) owns the
  * domain (is_number 0) or number (1). */
-static int other_named_owns(const hb_brands *b, const hb_brand_assessment *out,
-                            size_t n, uint32_t self, const char *s, int is_number)
+static int other_named_owns(const hb_brands *b, const hb_brand_assessment *out, size_t n,
+                            uint32_t self, const char *s, int is_number)
 {
     for (size_t k = 0; k < n; k++) {
         if (out[k].brand == self)
@@ -1012,8 +1009,8 @@ static int other_named_owns(const hb_brands *b, const hb_brand_assessment *out,
 }
 
 int hb_brands_assess(const hb_brands *b, const hb_brand_message *msg,
-                     const hb_brand_hit *hits, size_t nhits,
-                     hb_brand_assessment *out, size_t max)
+                     const hb_brand_hit *hits, size_t nhits, hb_brand_assessment *out,
+                     size_t max)
 {
     if (!b || !msg || (!hits && nhits) || (!out && max) ||
         (!msg->domains && msg->ndomains) || (!msg->numbers && msg->nnumbers))
@@ -1043,8 +1040,7 @@ int hb_brands_assess(const hb_brands *b, const hb_brand_message *msg,
             items++;
             if (hb_brand_owns_domain(bi, d, strlen(d)))
                 a->own++;
-            else if (bad_link == SIZE_MAX &&
-                     !other_named_owns(b, out, n, a->brand, d, 0))
+            else if (bad_link == SIZE_MAX && !other_named_owns(b, out, n, a->brand, d, 0))
                 bad_link = i;
         }
         for (size_t i = 0; i < msg->nnumbers; i++) {

@@ -37,9 +37,9 @@
 
 typedef enum hb_brand_kind {
     HB_BRAND_BANK = 0,
-    HB_BRAND_OPERATOR,   /* mobile / telecom operator */
-    HB_BRAND_COURIER,    /* parcels and post */
-    HB_BRAND_PLATFORM,   /* shopping, food, video, travel, apps */
+    HB_BRAND_OPERATOR, /* mobile / telecom operator */
+    HB_BRAND_COURIER,  /* parcels and post */
+    HB_BRAND_PLATFORM, /* shopping, food, video, travel, apps */
     HB_BRAND_AIRLINE,
     HB_BRAND_GOVERNMENT, /* agencies, courts, police, public services */
     HB_BRAND_PAYMENT,    /* wallets and payment networks */
@@ -52,12 +52,12 @@ typedef enum hb_brand_kind {
  * ASCII (punycode for internationalised names); numbers are digits only,
  * as dialled inside the country ("95588", "03457404404", "18004321000"). */
 typedef struct hb_brand_info {
-    size_t index;              /* position in the table: hb_brands_info(b, index) */
-    const char *id;            /* stable identifier, [a-z0-9_]: "icbc" */
-    const char *name_zh;       /* "中国工商银行" */
-    const char *name_en;       /* "Industrial and Commercial Bank of China" */
+    size_t index;        /* position in the table: hb_brands_info(b, index) */
+    const char *id;      /* stable identifier, [a-z0-9_]: "icbc" */
+    const char *name_zh; /* "中国工商银行" */
+    const char *name_en; /* "Industrial and Commercial Bank of China" */
     hb_brand_kind kind;
-    const char *source;        /* URL where the domains / numbers are stated */
+    const char *source; /* URL where the domains / numbers are stated */
     const char *const *aliases;
     size_t naliases;
     const char *const *domains; /* registrable domains (or public suffixes
@@ -67,7 +67,7 @@ typedef struct hb_brand_info {
     size_t nnumbers;
     const char *const *signatures; /* text inside 【】: "工商银行" */
     size_t nsignatures;
-    int line;                  /* line of the row in the file */
+    int line; /* line of the row in the file */
 } hb_brand_info;
 
 typedef struct hb_brands hb_brands;
@@ -119,16 +119,16 @@ hb_brands_scratch *hb_brands_scratch_new(void);
 void hb_brands_scratch_free(hb_brands_scratch *scratch);
 
 typedef enum hb_brand_by {
-    HB_BRAND_BY_ALIAS = 0,     /* a name or alias in the text */
-    HB_BRAND_BY_SIGNATURE,     /* a signature in 【】 or [] */
+    HB_BRAND_BY_ALIAS = 0, /* a name or alias in the text */
+    HB_BRAND_BY_SIGNATURE, /* a signature in 【】 or [] */
 } hb_brand_by;
 
 /* One place a brand is named. */
 typedef struct hb_brand_hit {
-    uint32_t brand;            /* index into the table */
+    uint32_t brand; /* index into the table */
     hb_brand_by by;
-    uint32_t start, end;       /* bytes of the text; a signature's span
-                                  includes its brackets */
+    uint32_t start, end; /* bytes of the text; a signature's span
+                            includes its brackets */
 } hb_brand_hit;
 
 /* Find the brands named in len bytes of normalised text (hb_normalize's
@@ -149,50 +149,49 @@ typedef struct hb_brand_hit {
  * Precondition: text is valid UTF-8 (not re-checked).  At most 4096
  * candidate matches are considered per call; text beyond that is not
  * searched (a real message never comes near it). */
-int hb_brands_match(const hb_brands *brands, hb_brands_scratch *scratch,
-                    const char *text, size_t len, hb_brand_hit *out,
-                    size_t max);
+int hb_brands_match(const hb_brands *brands, hb_brands_scratch *scratch, const char *text,
+                    size_t len, hb_brand_hit *out, size_t max);
 
 /* What a message carries besides its text, for hb_brands_assess.  Plain
  * arrays so that any caller can fill them. */
 typedef struct hb_brand_message {
-    const char *text;             /* the normalised text the hits came from
-                                     (for the call-to-action test); may be NULL */
+    const char *text; /* the normalised text the hits came from
+                         (for the call-to-action test); may be NULL */
     size_t len;
-    const char *const *domains;   /* each link's registrable domain (or host),
-                                     NUL-terminated; NULL or "" entries are
-                                     skipped */
+    const char *const *domains; /* each link's registrable domain (or host),
+                                   NUL-terminated; NULL or "" entries are
+                                   skipped */
     size_t ndomains;
-    const char *const *numbers;   /* each phone / service number as written
-                                     ("07700 900123", "+86 138-0013-8000"),
-                                     NUL-terminated; NULL or "" skipped */
-    const uint32_t *number_at;    /* byte offset of numbers[i] in text, or
-                                     NULL: each is looked up in text */
+    const char *const *numbers; /* each phone / service number as written
+                                   ("07700 900123", "+86 138-0013-8000"),
+                                   NUL-terminated; NULL or "" skipped */
+    const uint32_t *number_at;  /* byte offset of numbers[i] in text, or
+                                   NULL: each is looked up in text */
     size_t nnumbers;
 } hb_brand_message;
 
 typedef enum hb_brand_status {
-    HB_BRAND_MENTIONED = 0,     /* named; nothing says more */
-    HB_BRAND_OFFICIAL,          /* every link and number is the brand's own */
-    HB_BRAND_IMPERSONATION,     /* named, but sends the reader elsewhere */
+    HB_BRAND_MENTIONED = 0, /* named; nothing says more */
+    HB_BRAND_OFFICIAL,      /* every link and number is the brand's own */
+    HB_BRAND_IMPERSONATION, /* named, but sends the reader elsewhere */
 } hb_brand_status;
 
 typedef enum hb_brand_cause {
     HB_BRAND_CAUSE_NONE = 0,
-    HB_BRAND_CAUSE_LINK,        /* domains[item] */
-    HB_BRAND_CAUSE_NUMBER,      /* numbers[item] */
+    HB_BRAND_CAUSE_LINK,   /* domains[item] */
+    HB_BRAND_CAUSE_NUMBER, /* numbers[item] */
 } hb_brand_cause;
 
 /* The assessment of one named brand. */
 typedef struct hb_brand_assessment {
-    uint32_t brand;             /* index into the table */
+    uint32_t brand; /* index into the table */
     hb_brand_status status;
-    hb_brand_cause cause;       /* what made it an impersonation; NONE for
-                                   official and mentioned */
-    size_t item;                /* index into domains[] or numbers[] (cause
-                                   LINK / NUMBER) */
-    size_t hit;                 /* index into hits[] of the brand's first hit */
-    size_t own;                 /* links and numbers that are the brand's */
+    hb_brand_cause cause; /* what made it an impersonation; NONE for
+                             official and mentioned */
+    size_t item;          /* index into domains[] or numbers[] (cause
+                             LINK / NUMBER) */
+    size_t hit;           /* index into hits[] of the brand's first hit */
+    size_t own;           /* links and numbers that are the brand's */
 } hb_brand_assessment;
 
 /* Assess each brand named in hits (hb_brands_match's output for
@@ -241,23 +240,20 @@ typedef struct hb_brand_assessment {
  * Writes at most max assessments (brands beyond that are left out) and
  * returns how many, or HB_EINVAL for NULL arguments.  Allocates nothing. */
 int hb_brands_assess(const hb_brands *brands, const hb_brand_message *msg,
-                     const hb_brand_hit *hits, size_t nhits,
-                     hb_brand_assessment *out, size_t max);
+                     const hb_brand_hit *hits, size_t nhits, hb_brand_assessment *out,
+                     size_t max);
 
 /* The rules above, one at a time.  1 if domain (len bytes) is one of
  * brand's per the link rule, else 0. */
-int hb_brand_owns_domain(const hb_brand_info *brand, const char *domain,
-                         size_t len);
+int hb_brand_owns_domain(const hb_brand_info *brand, const char *domain, size_t len);
 
 /* 1 if number (len bytes, as written) is one of brand's per the number
  * rule, else 0. */
-int hb_brand_owns_number(const hb_brand_info *brand, const char *number,
-                         size_t len);
+int hb_brand_owns_number(const hb_brand_info *brand, const char *number, size_t len);
 
 /* 1 if the number at bytes [start, end) of normalised text is one the
  * reader is asked to call, text or add (the call-to-action rule), else 0. */
-int hb_brands_solicits(const char *text, size_t len, size_t start,
-                       size_t end);
+int hb_brands_solicits(const char *text, size_t len, size_t start, size_t end);
 
 /* "mentioned", "official", "impersonation". */
 const char *hb_brand_status_name(hb_brand_status status);

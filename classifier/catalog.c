@@ -21,8 +21,8 @@ hb_catalog *hb_catalog_load(const char *path, hb_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
-                     "%s: cannot open: %s", path, strerror(errno));
+        hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO, "%s: cannot open: %s",
+                     path, strerror(errno));
         return NULL;
     }
     hb_catalog *c = calloc(1, sizeof *c);
@@ -67,12 +67,12 @@ hb_catalog *hb_catalog_load(const char *path, hb_error *err)
                 goto fail;
             }
             if (c->n == MAX_TYPES) {
-                hb_error_set(err, HB_ETOOBIG, "%s:%d: more than %d types", path,
-                             line, MAX_TYPES);
+                hb_error_set(err, HB_ETOOBIG, "%s:%d: more than %d types", path, line,
+                             MAX_TYPES);
                 goto fail;
             }
-            c->types[c->n++] = (hb_type_info){cols[0], cols[1], cols[2],
-                                              cols[3], cols[4]};
+            c->types[c->n++] =
+                (hb_type_info){cols[0], cols[1], cols[2], cols[3], cols[4]};
         }
         if (!eol)
             break;

@@ -24,7 +24,6 @@ hb_catalog *hb_catalog_load(const char *path, hb_error *err);
 void hb_catalog_free(hb_catalog *catalog);
 
 /* The entry for type, or NULL if the catalog (may be NULL) lacks it. */
-const hb_type_info *hb_catalog_find(const hb_catalog *catalog,
-                                    const char *type);
+const hb_type_info *hb_catalog_find(const hb_catalog *catalog, const char *type);
 
 #endif

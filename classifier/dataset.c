@@ -147,8 +147,8 @@ int hb_dataset_load(hb_dataset *ds, const char *path, hb_error *err)
             ds->rows = rows;
             ds->cap = cap;
         }
-        ds->rows[ds->n++] = (hb_example){p, tab + 1, (size_t)(stop - tab - 1),
-                                         file, line};
+        ds->rows[ds->n++] =
+            (hb_example){p, tab + 1, (size_t)(stop - tab - 1), file, line};
         if (!eol)
             break;
         p = eol + 1;
@@ -184,8 +184,8 @@ void hb_dataset_text_keys(const hb_dataset *ds, uint64_t *keys)
     hb_text_release(&t);
 }
 
-int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
-                       size_t *removed, hb_error *err)
+int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other, size_t *removed,
+                       hb_error *err)
 {
     *removed = 0;
     uint64_t *keys = malloc((other->n ? other->n : 1) * sizeof *keys);
@@ -270,8 +270,7 @@ int hb_label_map_default(const char *task, hb_label_map *map, hb_error *err)
                         task);
 }
 
-int hb_label_map_set_positive(hb_label_map *map, const char *csv,
-                              hb_error *err)
+int hb_label_map_set_positive(hb_label_map *map, const char *csv, hb_error *err)
 {
     size_t off = 0;
     int n = split_names(map, &off, csv, map->positive, 32);
@@ -307,8 +306,7 @@ int hb_label_map_classify(const hb_label_map *map, const char *label)
     return map->nnegative == 0 ? 0 : -1;
 }
 
-int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
-                       hb_error *err)
+int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds, hb_error *err)
 {
     for (size_t i = 0; i < ds->n; i++)
         if (hb_label_map_classify(map, ds->rows[i].label) < 0)
@@ -316,13 +314,13 @@ int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
                                 "%s:%d: label \"%s\" is neither positive nor "
                                 "negative for task %s; say which with "
                                 "--positive LABEL,...",
-                                ds->rows[i].file, ds->rows[i].line,
-                                ds->rows[i].label, map->task);
+                                ds->rows[i].file, ds->rows[i].line, ds->rows[i].label,
+                                map->task);
     return 0;
 }
 
-int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map,
-                              size_t *removed, hb_error *err)
+int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map, size_t *removed,
+                              hb_error *err)
 {
     *removed = 0;
     uint64_t *keys = malloc((ds->n ? ds->n : 1) * sizeof *keys);

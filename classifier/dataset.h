@@ -17,17 +17,17 @@
 #include "error.h"
 
 typedef struct hb_example {
-    const char *label;  /* as written in the file */
+    const char *label; /* as written in the file */
     const char *text;
     size_t text_len;
-    const char *file;   /* file it came from */
+    const char *file; /* file it came from */
     int line;
 } hb_example;
 
 typedef struct hb_dataset {
     hb_example *rows;
     size_t n, cap;
-    char **buffers;     /* file contents the rows point into */
+    char **buffers; /* file contents the rows point into */
     size_t nbuffers;
 } hb_dataset;
 
@@ -44,8 +44,8 @@ int hb_dataset_load(hb_dataset *ds, const char *path, hb_error *err);
  * in spacing, case, full-width forms or masked digits count as the same
  * text).  This keeps test texts out of training data when corpora overlap.
  * *removed gets the count.  Returns 0 or HB_ENOMEM. */
-int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other,
-                       size_t *removed, hb_error *err);
+int hb_dataset_exclude(hb_dataset *ds, const hb_dataset *other, size_t *removed,
+                       hb_error *err);
 
 /* keys[i] = a hash of row i's text as hb_dataset_exclude compares it
  * (normalised, digits as 0), so equal keys mean the same text.  Keys are
@@ -60,8 +60,8 @@ typedef struct hb_label_map {
     size_t npositive;
     const char *negative[32]; /* known negative names (for checking) */
     size_t nnegative;
-    int all_but_negative;     /* url: every label except the negatives */
-    char storage[1024];       /* backing store for names given by the user */
+    int all_but_negative; /* url: every label except the negatives */
+    char storage[1024];   /* backing store for names given by the user */
 } hb_label_map;
 
 /* The documented default mapping for task "fraud", "spam", "rumour" or
@@ -70,16 +70,14 @@ int hb_label_map_default(const char *task, hb_label_map *map, hb_error *err);
 
 /* Replace the positive labels by a comma-separated list (--positive);
  * every other label is then negative. */
-int hb_label_map_set_positive(hb_label_map *map, const char *csv,
-                              hb_error *err);
+int hb_label_map_set_positive(hb_label_map *map, const char *csv, hb_error *err);
 
 /* 1 positive, 0 negative, -1 unknown to the map. */
 int hb_label_map_classify(const hb_label_map *map, const char *label);
 
 /* Check every row's label is known; error names the first unknown label's
  * file:line and how to fix it. */
-int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
-                       hb_error *err);
+int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds, hb_error *err);
 
 /* Remove every negative row whose text (compared as hb_dataset_exclude
  * does) also occurs with a positive label: training --conflicts positive.
@@ -87,7 +85,7 @@ int hb_label_map_check(const hb_label_map *map, const hb_dataset *ds,
  * is en-smishing's "smishing" for many texts) would otherwise teach the
  * model both answers; the positive label is the more specific claim.
  * *removed gets the count.  Returns 0 or HB_ENOMEM. */
-int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map,
-                              size_t *removed, hb_error *err);
+int hb_dataset_drop_conflicts(hb_dataset *ds, const hb_label_map *map, size_t *removed,
+                              hb_error *err);
 
 #endif

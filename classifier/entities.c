@@ -91,39 +91,41 @@ struct hb_entities_scratch {
  * extensions are left out (no zip, mov, txt, jpg), as are TLDs that collide
  * with common words in mixed text (it, to, in, id). */
 static const char *const tlds[] = {
-    "com", "net", "org", "edu", "gov", "info", "biz", "mobi", "asia", "pro",
-    "cn", "hk", "tw", "mo", "jp", "kr", "sg", "my", "th", "vn", "ph", "la",
-    "uk", "ru", "de", "fr", "eu", "nl", "us", "ca", "au", "br",
-    "cc", "io", "me", "co", "tv", "ws", "su", "ly", "gd", "gl",
-    "tk", "ml", "ga", "cf", "gq",
-    "top", "xyz", "vip", "shop", "club", "online", "site", "live", "app",
-    "link", "icu", "buzz", "win", "bid", "loan", "work", "ltd", "tech",
-    "store", "fun", "ink", "wang", "ren", "xin", "cyou", "bond", "sbs",
-    "cfd", "lol", "rest", "click", "today", "world", "space", "website",
-    "host", "press", "love", "life", "cloud", "one", "vin", "run", "red",
-    "pub", "plus", "group", "email", "center", "chat",
+    "com",     "net",  "org",   "edu",   "gov",   "info",   "biz",   "mobi",   "asia",
+    "pro",     "cn",   "hk",    "tw",    "mo",    "jp",     "kr",    "sg",     "my",
+    "th",      "vn",   "ph",    "la",    "uk",    "ru",     "de",    "fr",     "eu",
+    "nl",      "us",   "ca",    "au",    "br",    "cc",     "io",    "me",     "co",
+    "tv",      "ws",   "su",    "ly",    "gd",    "gl",     "tk",    "ml",     "ga",
+    "cf",      "gq",   "top",   "xyz",   "vip",   "shop",   "club",  "online", "site",
+    "live",    "app",  "link",  "icu",   "buzz",  "win",    "bid",   "loan",   "work",
+    "ltd",     "tech", "store", "fun",   "ink",   "wang",   "ren",   "xin",    "cyou",
+    "bond",    "sbs",  "cfd",   "lol",   "rest",  "click",  "today", "world",  "space",
+    "website", "host", "press", "love",  "life",  "cloud",  "one",   "vin",    "run",
+    "red",     "pub",  "plus",  "group", "email", "center", "chat",
 };
 
 /* Chinese top-level domains accepted after an explicit scheme. */
 static const char *const idn_tlds[] = {
-    "中国", "中國", "公司", "网络", "網絡", "香港", "台湾", "台灣", "澳门",
-    "澳門", "在线", "网址", "网店", "商城", "集团", "手机", "游戏", "企业",
-    "我爱你", "新加坡",
+    "中国", "中國", "公司", "网络", "網絡", "香港", "台湾", "台灣", "澳门",   "澳門",
+    "在线", "网址", "网店", "商城", "集团", "手机", "游戏", "企业", "我爱你", "新加坡",
 };
 
 /* Messenger names.  A CJK name may be followed directly by the id
  * ("加微信abc123"; "加v" is how spam writes 加微信 when normalisation's
- * V信 -> 微信 fold has nothing to act on); an ASCII name must stand alone as a word and, unless a
+ * V信 -> 微信 fold has nothing to act on); an ASCII name must stand alone as a word and,
+ * unless a
  * ':' '=' or '@' introduces the id, the id must contain a digit - so "line
  * breaks" and "tg group" are not handles but "line:abcdef", "wx abc123" and
  * "tg @scamguy" are.  hb_entity_mask reads the same tables to find where the
  * id starts. */
 static const char *const handle_cjk[] = {
-    "微信", "电报", "飞机", "加v",
+    "微信",
+    "电报",
+    "飞机",
+    "加v",
 };
 static const char *const handle_ascii[] = {
-    "wechat", "weixin", "wx", "vx", "qq", "telegram", "tg", "whatsapp",
-    "line", "skype",
+    "wechat", "weixin", "wx", "vx", "qq", "telegram", "tg", "whatsapp", "line", "skype",
 };
 /* Words that may sit between the messenger name and the id: "微信号",
  * "qq群", "telegram id".  Longest first, as PCRE2 tries them in order. */
@@ -149,8 +151,8 @@ static const char *const handle_words[] = {
 #define PORT_PATH "(?::[0-9]{1,5}(?![0-9]))?(?:[/?#]" URLCHAR "*+)?"
 
 /* An amount: 1,000.50 or 5000 or 3.5, not followed by more of a number. */
-#define AMOUNT \
-    "(?:[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,12})(?:\\.[0-9]{1,2})?" \
+#define AMOUNT                                                                           \
+    "(?:[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,12})(?:\\.[0-9]{1,2})?"                     \
     "(?![0-9]|[.,][0-9])"
 
 static const char phone_pattern[] =
@@ -205,14 +207,12 @@ static int append(char *buf, size_t cap, size_t *len, const char *s)
 }
 
 /* Append the entries of table joined by sep, each preceded by prefix. */
-static int append_list(char *buf, size_t cap, size_t *len,
-                       const char *const *table, size_t count,
-                       const char *prefix, const char *sep)
+static int append_list(char *buf, size_t cap, size_t *len, const char *const *table,
+                       size_t count, const char *prefix, const char *sep)
 {
     for (size_t i = 0; i < count; i++) {
         if ((i > 0 && append(buf, cap, len, sep) < 0) ||
-            append(buf, cap, len, prefix) < 0 ||
-            append(buf, cap, len, table[i]) < 0)
+            append(buf, cap, len, prefix) < 0 || append(buf, cap, len, table[i]) < 0)
             return -1;
     }
     return 0;
@@ -235,12 +235,10 @@ static int build_url_pattern(char *buf, size_t cap)
                "(?:[\\p{L}\\p{N}][\\p{L}\\p{N}-]{0,62}\\.){1,8}(?:") < 0 ||
         append_list(buf, cap, &len, idn_tlds, COUNT(idn_tlds), "", "|") < 0 ||
         append(buf, cap, &len,
-               ")(?![a-z0-9-])" PORT_PATH
-               "|[a-z0-9\\[]" URLCHAR "*+)"
+               ")(?![a-z0-9-])" PORT_PATH "|[a-z0-9\\[]" URLCHAR "*+)"
                "|(?<![a-z0-9_%+@/.-])www[0-9]?\\." LABEL "(?:\\." LABEL ")++"
-               "(?![_@])" PORT_PATH
-               "|(?<![a-z0-9_%+@/-])(?<![a-z0-9]\\.)"
-               LABEL "(?:\\." LABEL ")++(?<=") < 0 ||
+               "(?![_@])" PORT_PATH "|(?<![a-z0-9_%+@/-])(?<![a-z0-9]\\.)" LABEL
+               "(?:\\." LABEL ")++(?<=") < 0 ||
         append_list(buf, cap, &len, tlds, COUNT(tlds), "\\.", "|") < 0 ||
         append(buf, cap, &len, ")(?![_@])" PORT_PATH) < 0)
         return -1;
@@ -254,19 +252,15 @@ static int build_handle_pattern(char *buf, size_t cap)
     buf[0] = '\0';
     /* sep: optional " 号" / " id" word, then an optional space */
     if (append(buf, cap, &len, "(?:(?:") < 0 ||
-        append_list(buf, cap, &len, handle_cjk, COUNT(handle_cjk), "",
-                    "|") < 0 ||
+        append_list(buf, cap, &len, handle_cjk, COUNT(handle_cjk), "", "|") < 0 ||
         append(buf, cap, &len, ")(?: ?(?:") < 0 ||
-        append_list(buf, cap, &len, handle_words, COUNT(handle_words), "",
-                    "|") < 0 ||
+        append_list(buf, cap, &len, handle_words, COUNT(handle_words), "", "|") < 0 ||
         append(buf, cap, &len, "))? ?(?:[:=] ?)?@?") < 0 ||
         append(buf, cap, &len, id) < 0 ||
         append(buf, cap, &len, "|(?<![a-z0-9])(?:") < 0 ||
-        append_list(buf, cap, &len, handle_ascii, COUNT(handle_ascii), "",
-                    "|") < 0 ||
+        append_list(buf, cap, &len, handle_ascii, COUNT(handle_ascii), "", "|") < 0 ||
         append(buf, cap, &len, ")(?: ?(?:") < 0 ||
-        append_list(buf, cap, &len, handle_words, COUNT(handle_words), "",
-                    "|") < 0 ||
+        append_list(buf, cap, &len, handle_words, COUNT(handle_words), "", "|") < 0 ||
         append(buf, cap, &len, "))? ?(?:(?:[:=] ?@?|@)") < 0 ||
         append(buf, cap, &len, id) < 0 ||
         append(buf, cap, &len, "|(?=[a-z_-]{0,19}[0-9])") < 0 ||
@@ -279,15 +273,14 @@ static int build_handle_pattern(char *buf, size_t cap)
  * Construction.
  * ------------------------------------------------------------------- */
 
-static pcre2_code *compile(const char *pattern, hb_entity_kind kind,
-                           hb_error *err)
+static pcre2_code *compile(const char *pattern, hb_entity_kind kind, hb_error *err)
 {
     int code;
     PCRE2_SIZE offset;
-    pcre2_code *re = pcre2_compile(
-        (PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-        PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
-        &code, &offset, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
+                      &code, &offset, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -311,7 +304,8 @@ hb_entities *hb_entities_new(hb_error *err)
         build_handle_pattern(handle, sizeof handle) < 0) {
         hb_error_set(err, HB_EFORMAT,
                      "entities: pattern tables exceed %d bytes; raise "
-                     "HB_ENTITIES_PATTERN_MAX", HB_ENTITIES_PATTERN_MAX);
+                     "HB_ENTITIES_PATTERN_MAX",
+                     HB_ENTITIES_PATTERN_MAX);
         return NULL;
     }
     const char *sources[HB_ENTITY_KINDS] = {
@@ -450,26 +444,21 @@ static int may_hold(const text_traits *t, int kind)
 {
     switch (kind) {
     case HB_ENTITY_PHONE:
-    case HB_ENTITY_ACCOUNT:
-        return t->digits >= MIN_PHONE_OR_ACCOUNT_DIGITS;
-    case HB_ENTITY_MONEY:
-        return t->digits > 0;
-    case HB_ENTITY_URL:
-        return t->host_dot;
-    default:
-        return 1;
+    case HB_ENTITY_ACCOUNT: return t->digits >= MIN_PHONE_OR_ACCOUNT_DIGITS;
+    case HB_ENTITY_MONEY: return t->digits > 0;
+    case HB_ENTITY_URL: return t->host_dot;
+    default: return 1;
     }
 }
 
 /* Find kind's next match at or after pos into *c. */
-static void next_match(const hb_entities *ents, hb_entities_scratch *scratch,
-                       int kind, const char *text, size_t len, size_t pos,
-                       candidate *c)
+static void next_match(const hb_entities *ents, hb_entities_scratch *scratch, int kind,
+                       const char *text, size_t len, size_t pos, candidate *c)
 {
     /* PCRE2_NO_UTF_CHECK: the caller promises valid UTF-8 (normalised text
      * is), and checking 64 KiB of text five times per message is waste. */
-    int rc = pcre2_match(ents->re[kind], (PCRE2_SPTR)text, len, pos,
-                         PCRE2_NO_UTF_CHECK, scratch->match, scratch->context);
+    int rc = pcre2_match(ents->re[kind], (PCRE2_SPTR)text, len, pos, PCRE2_NO_UTF_CHECK,
+                         scratch->match, scratch->context);
     if (rc < 0) {
         /* No match, or the match limit / JIT stack ran out: either way
          * this kind has nothing more to say about this text. */
@@ -485,8 +474,7 @@ static void next_match(const hb_entities *ents, hb_entities_scratch *scratch,
 }
 
 int hb_entities_find(const hb_entities *ents, hb_entities_scratch *scratch,
-                     const char *text, size_t len, hb_entity *out, size_t max,
-                     size_t *n)
+                     const char *text, size_t len, hb_entity *out, size_t max, size_t *n)
 {
     if (n)
         *n = 0;
@@ -575,7 +563,7 @@ static void put(sink *s, const char *p, size_t n)
 static int is_mask_char(const char *p, size_t left)
 {
     return *p == '*' || *p == 'x' || *p == 'X' ||
-           (left >= 3 && memcmp(p, "\xe2\x80\xa2", 3) == 0);  /* U+2022 • */
+           (left >= 3 && memcmp(p, "\xe2\x80\xa2", 3) == 0); /* U+2022 • */
 }
 
 /* Phone and account numbers: the digits (and mask symbols the sender
@@ -586,8 +574,7 @@ static void mask_number(sink *s, const char *text, size_t len)
 {
     size_t total = 0;
     for (size_t i = 0; i < len; i += utf8_len((unsigned char)text[i])) {
-        if ((text[i] >= '0' && text[i] <= '9') ||
-            is_mask_char(text + i, len - i))
+        if ((text[i] >= '0' && text[i] <= '9') || is_mask_char(text + i, len - i))
             total++;
     }
     size_t head = 3, tail = 4;
@@ -610,8 +597,8 @@ static void mask_number(sink *s, const char *text, size_t len)
 
 /* Length of the longest table entry that text starts with (ASCII entries
  * compared without case), or 0. */
-static size_t match_prefix(const char *text, size_t len,
-                           const char *const *table, size_t count)
+static size_t match_prefix(const char *text, size_t len, const char *const *table,
+                           size_t count)
 {
     size_t best = 0;
     for (size_t i = 0; i < count; i++) {
@@ -631,8 +618,7 @@ static size_t skip_separators(const char *text, size_t len, size_t i)
     size_t j = i;
     if (j < len && text[j] == ' ')
         j++;
-    size_t w = match_prefix(text + j, len - j, handle_words,
-                            COUNT(handle_words));
+    size_t w = match_prefix(text + j, len - j, handle_words, COUNT(handle_words));
     if (w > 0) {
         size_t k = j + w;
         while (k < len && in_set(text[k], " :=@"))
@@ -667,8 +653,8 @@ static void mask_handle(sink *s, const char *text, size_t len)
     put(s, "***", 3);
 }
 
-size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len,
-                      char *out, size_t cap)
+size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len, char *out,
+                      size_t cap)
 {
     if (!out || cap == 0)
         return 0;
@@ -679,12 +665,8 @@ size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len,
     sink s = {out, cap, 0, 0};
     switch (kind) {
     case HB_ENTITY_PHONE:
-    case HB_ENTITY_ACCOUNT:
-        mask_number(&s, text, len);
-        break;
-    case HB_ENTITY_HANDLE:
-        mask_handle(&s, text, len);
-        break;
+    case HB_ENTITY_ACCOUNT: mask_number(&s, text, len); break;
+    case HB_ENTITY_HANDLE: mask_handle(&s, text, len); break;
     default:
         /* URLs and amounts are not personal data; copy whole characters
          * while they fit. */

@@ -36,17 +36,17 @@
 #include "error.h"
 
 typedef enum hb_entity_kind {
-    HB_ENTITY_URL = 0,     /* http(s) link, www.host, or bare domain with a known TLD */
-    HB_ENTITY_PHONE,       /* mobile, landline, 400/800 or international number */
-    HB_ENTITY_ACCOUNT,     /* bank card / account number (12-19 digits) */
-    HB_ENTITY_MONEY,       /* an amount: ¥100, 100元, 5万, $20, 20 usd */
-    HB_ENTITY_HANDLE,      /* messenger id: 微信/qq/telegram/whatsapp handle */
+    HB_ENTITY_URL = 0, /* http(s) link, www.host, or bare domain with a known TLD */
+    HB_ENTITY_PHONE,   /* mobile, landline, 400/800 or international number */
+    HB_ENTITY_ACCOUNT, /* bank card / account number (12-19 digits) */
+    HB_ENTITY_MONEY,   /* an amount: ¥100, 100元, 5万, $20, 20 usd */
+    HB_ENTITY_HANDLE,  /* messenger id: 微信/qq/telegram/whatsapp handle */
     HB_ENTITY_KINDS
 } hb_entity_kind;
 
 typedef struct hb_entity {
     hb_entity_kind kind;
-    uint32_t start;  /* byte offsets in the normalised text */
+    uint32_t start; /* byte offsets in the normalised text */
     uint32_t end;
 } hb_entity;
 
@@ -72,8 +72,7 @@ void hb_entities_scratch_free(hb_entities_scratch *scratch);
  * kind that hits it stops reporting for that text, the call still
  * succeeds. */
 int hb_entities_find(const hb_entities *ents, hb_entities_scratch *scratch,
-                     const char *text, size_t len, hb_entity *out, size_t max,
-                     size_t *n);
+                     const char *text, size_t len, hb_entity *out, size_t max, size_t *n);
 
 /* Lower-case name of a kind: "url", "phone", "account", "money", "handle". */
 const char *hb_entity_kind_name(hb_entity_kind kind);
@@ -87,7 +86,7 @@ const char *hb_entity_kind_name(hb_entity_kind kind);
  * messenger name and the first two characters of the id ("微信:abc123" ->
  * "微信:ab***").  URLs and money are copied unchanged.  Output that does not
  * fit is cut at a character boundary.  Returns the length written. */
-size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len,
-                      char *out, size_t cap);
+size_t hb_entity_mask(hb_entity_kind kind, const char *text, size_t len, char *out,
+                      size_t cap);
 
 #endif

@@ -23,8 +23,8 @@ enum hb_err {
 };
 
 typedef struct hb_error {
-    int code;           /* one of enum hb_err */
-    char message[512];  /* human-readable, NUL-terminated */
+    int code;          /* one of enum hb_err */
+    char message[512]; /* human-readable, NUL-terminated */
 } hb_error;
 
 /* Record an error in err (which may be NULL) and return code, so that a

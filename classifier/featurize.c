@@ -32,8 +32,10 @@ enum {
 hb_feature_config hb_feature_config_default(void)
 {
     hb_feature_config cfg = {
-        .char_min = 1, .char_max = 3,
-        .word_min = 1, .word_max = 2,
+        .char_min = 1,
+        .char_max = 3,
+        .word_min = 1,
+        .word_max = 2,
         .hash_bits = 20,
         .map_digits = 1,
         .use_rules = 1,
@@ -46,28 +48,23 @@ hb_feature_config hb_feature_config_default(void)
 
 json_t *hb_feature_config_to_json(const hb_feature_config *cfg)
 {
-    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b, s:b, s:i}",
-                     "char_ngrams", cfg->char_min, cfg->char_max,
-                     "word_ngrams", cfg->word_min, cfg->word_max,
-                     "hash_bits", cfg->hash_bits,
-                     "map_digits", cfg->map_digits,
-                     "use_rules", cfg->use_rules,
-                     "use_entities", cfg->use_entities,
-                     "use_idf", cfg->use_idf,
-                     "min_df", cfg->min_df);
+    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b, s:b, s:i}", "char_ngrams",
+                     cfg->char_min, cfg->char_max, "word_ngrams", cfg->word_min,
+                     cfg->word_max, "hash_bits", cfg->hash_bits, "map_digits",
+                     cfg->map_digits, "use_rules", cfg->use_rules, "use_entities",
+                     cfg->use_entities, "use_idf", cfg->use_idf, "min_df", cfg->min_df);
 }
 
-static int read_range(const json_t *obj, const char *key, int limit, int *lo,
-                      int *hi, hb_error *err)
+static int read_range(const json_t *obj, const char *key, int limit, int *lo, int *hi,
+                      hb_error *err)
 {
     const json_t *a = json_object_get(obj, key);
     if (!a)
         return 0;
     if (!json_is_array(a) || json_array_size(a) != 2 ||
-        !json_is_integer(json_array_get(a, 0)) ||
-        !json_is_integer(json_array_get(a, 1)))
-        return hb_error_set(err, HB_EFORMAT,
-                            "features.%s must be [min, max] integers", key);
+        !json_is_integer(json_array_get(a, 0)) || !json_is_integer(json_array_get(a, 1)))
+        return hb_error_set(err, HB_EFORMAT, "features.%s must be [min, max] integers",
+                            key);
     json_int_t a0 = json_integer_value(json_array_get(a, 0));
     json_int_t a1 = json_integer_value(json_array_get(a, 1));
     if (a0 < 0 || a1 < a0 || a1 > limit || (a0 == 0 && a1 != 0))
@@ -80,21 +77,18 @@ static int read_range(const json_t *obj, const char *key, int limit, int *lo,
     return 0;
 }
 
-static int read_flag(const json_t *obj, const char *key, int *out,
-                     hb_error *err)
+static int read_flag(const json_t *obj, const char *key, int *out, hb_error *err)
 {
     const json_t *b = json_object_get(obj, key);
     if (!b)
         return 0;
     if (!json_is_boolean(b))
-        return hb_error_set(err, HB_EFORMAT, "features.%s must be true or false",
-                            key);
+        return hb_error_set(err, HB_EFORMAT, "features.%s must be true or false", key);
     *out = json_is_true(b);
     return 0;
 }
 
-int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg,
-                                hb_error *err)
+int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_error *err)
 {
     *cfg = hb_feature_config_default();
     if (!json_is_object(obj))
@@ -212,7 +206,7 @@ static int fvec_grow(hb_fvec *v)
 /* Add value at index, remembering the first origin seen.  Returns the entry
  * number or a negative error. */
 static inline long fvec_add(hb_fvec *v, uint32_t index, float value, uint8_t group,
-                     hb_feature_origin origin, const char *name)
+                            hb_feature_origin origin, const char *name)
 {
     if (v->n == v->cap && fvec_grow(v) != 0)
         return HB_ENOMEM;
@@ -306,8 +300,8 @@ static float hash_sign(uint64_t h)
 
 /* Character n-grams of one space-padded token m[start, end).  pad has
  * room for the token and its two padding spaces. */
-static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
-                      size_t start, size_t end, uint32_t *pad, hb_fvec *v)
+static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t start,
+                      size_t end, uint32_t *pad, hb_fvec *v)
 {
     size_t toklen = end - start;
     size_t plen = toklen + 2;
@@ -320,13 +314,14 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
             /* n-grams made only of padding carry nothing */
             if (n == 1 && (p == 0 || p == plen - 1))
                 continue;
-            uint64_t h = XXH3_64bits_withSeed(pad + p, (size_t)n * sizeof *pad, SEED_CHAR);
+            uint64_t h =
+                XXH3_64bits_withSeed(pad + p, (size_t)n * sizeof *pad, SEED_CHAR);
             size_t first = p == 0 ? 0 : p - 1;
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
                                    (uint32_t)(last > first ? last - first : 1)};
-            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), HB_GROUP_CHAR,
-                         o, NULL) < 0)
+            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), HB_GROUP_CHAR, o,
+                         NULL) < 0)
                 return HB_ENOMEM;
         }
     }
@@ -335,8 +330,8 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m,
 
 /* Word n-grams over runs of letters and digits.  Word hashes are chained
  * so bigrams need no string building. */
-static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
-                      size_t n, hb_fvec *v)
+static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
+                      hb_fvec *v)
 {
     enum { MAXW = 4 };
     uint64_t hist[MAXW];
@@ -366,8 +361,8 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m,
                                           SEED_WORD + (uint64_t)g);
             hb_feature_origin o = {spans[g - 1].start,
                                    spans[0].start + spans[0].len - spans[g - 1].start};
-            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh),
-                         HB_GROUP_WORD, o, NULL) < 0)
+            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh), HB_GROUP_WORD, o,
+                         NULL) < 0)
                 return HB_ENOMEM;
         }
         i = j;
@@ -381,8 +376,7 @@ const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
     return map_text(cfg, t, v) == 0 ? v->mapped : NULL;
 }
 
-int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
-                     hb_fvec *v)
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
 {
     if (!v->slot && fvec_grow(v) != 0)
         return HB_ENOMEM;
@@ -431,14 +425,13 @@ int hb_fvec_add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *key,
         return HB_ENOMEM;
     uint64_t h = XXH3_64bits_withSeed(key, len, SEED_NAMED);
     hb_feature_origin none = {0, 0};
-    return fvec_add(v, bucket(h, cfg->hash_bits), value, HB_GROUP_NAMED, none,
-                    label) < 0
+    return fvec_add(v, bucket(h, cfg->hash_bits), value, HB_GROUP_NAMED, none, label) < 0
                ? HB_ENOMEM
                : 0;
 }
 
-int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
-                      const char *name, float value)
+int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v, const char *name,
+                      float value)
 {
     return hb_fvec_add_keyed(cfg, v, name, strlen(name), name, value);
 }
@@ -456,8 +449,7 @@ void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out)
         out->group[g] = sq[g] > 0 ? sqrt(sq[g]) : 1.0;
 }
 
-double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf,
-                     const hb_norms *norms)
+double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf, const hb_norms *norms)
 {
     uint8_t g = v->group[e];
     if (g >= HB_TEXT_GROUPS)
@@ -488,8 +480,8 @@ int hb_fvec_sort(hb_fvec *v)
     if (!tmp)
         return HB_ENOMEM;
     for (size_t e = 0; e < v->n; e++)
-        tmp[e] = (sort_entry){v->idx[e], v->val[e], v->group[e], v->origin[e],
-                              v->name[e]};
+        tmp[e] =
+            (sort_entry){v->idx[e], v->val[e], v->group[e], v->origin[e], v->name[e]};
     qsort(tmp, v->n, sizeof *tmp, cmp_entry);
     for (size_t e = 0; e < v->n; e++) {
         v->idx[e] = tmp[e].idx;

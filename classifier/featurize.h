@@ -41,17 +41,17 @@
 #include "normalize.h"
 
 typedef struct hb_feature_config {
-    int char_min, char_max;  /* char n-gram lengths, 0/0 = off (max 8) */
-    int word_min, word_max;  /* word n-gram lengths, 0/0 = off (max 4) */
-    int hash_bits;           /* 10..24 */
-    int map_digits;          /* 1: digits and digit masks read as '0' */
-    int use_rules;           /* 1: rule ids are features */
-    int use_entities;        /* 1: entity counts are features */
-    int use_idf;             /* 1: text features weighted by IDF */
-    int min_df;              /* with IDF: n-grams seen in fewer training
-                                documents are left out when training; a
-                                bucket holding none of the kept ones has
-                                IDF 0 and is ignored when scoring */
+    int char_min, char_max; /* char n-gram lengths, 0/0 = off (max 8) */
+    int word_min, word_max; /* word n-gram lengths, 0/0 = off (max 4) */
+    int hash_bits;          /* 10..24 */
+    int map_digits;         /* 1: digits and digit masks read as '0' */
+    int use_rules;          /* 1: rule ids are features */
+    int use_entities;       /* 1: entity counts are features */
+    int use_idf;            /* 1: text features weighted by IDF */
+    int min_df;             /* with IDF: n-grams seen in fewer training
+                               documents are left out when training; a
+                               bucket holding none of the kept ones has
+                               IDF 0 and is ignored when scoring */
 } hb_feature_config;
 
 /* The defaults new models are trained with. */
@@ -60,8 +60,7 @@ hb_feature_config hb_feature_config_default(void);
 /* JSON round trip for model manifests.  from_json fills unspecified fields
  * with defaults, and rejects out-of-range values with HB_EFORMAT. */
 json_t *hb_feature_config_to_json(const hb_feature_config *cfg);
-int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg,
-                                hb_error *err);
+int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_error *err);
 
 /* Where a text feature came from: a span of code points of the normalised
  * text (for explanations); len 0 for named features. */
@@ -80,9 +79,9 @@ enum { HB_GROUP_CHAR = 0, HB_GROUP_WORD = 1, HB_GROUP_NAMED = 2, HB_TEXT_GROUPS 
 typedef struct hb_fvec {
     uint32_t *idx;
     float *val;
-    uint8_t *group;           /* HB_GROUP_* of each entry */
+    uint8_t *group; /* HB_GROUP_* of each entry */
     hb_feature_origin *origin;
-    const char **name;        /* for named features, the name; else NULL */
+    const char **name; /* for named features, the name; else NULL */
     size_t n, cap;
     /* scratch reused between messages: an open-addressing table from
      * index to entry, and the digit-mapped copy of the text */
@@ -97,8 +96,7 @@ void hb_fvec_release(hb_fvec *v);
 
 /* Extract the text features of t into v (cleared first): counts, then
  * sublinear tf.  Returns 0 or HB_ENOMEM. */
-int hb_features_text(const hb_feature_config *cfg, const hb_text *t,
-                     hb_fvec *v);
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v);
 
 /* The text as the n-gram features read it: t's code points, with digits
  * and digit masks read as '0' when cfg->map_digits is on (only ASCII
@@ -112,8 +110,8 @@ const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
  * given value (summed if already present).  Named features are neither
  * IDF-weighted nor normalised.  name must outlive v's use (it
  * is only kept for explanations).  Returns 0 or HB_ENOMEM. */
-int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v,
-                      const char *name, float value);
+int hb_fvec_add_named(const hb_feature_config *cfg, hb_fvec *v, const char *name,
+                      float value);
 
 /* The L2 norm of each text group of v after weighting by idf (may be
  * NULL: no weighting); 1 for an empty group. */
@@ -125,8 +123,7 @@ void hb_fvec_norms(const hb_fvec *v, const float *idf, hb_norms *out);
 /* The value entry e has in the vector a model scores: text features
  * IDF-weighted and divided by their group's norm, named features as they
  * are. */
-double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf,
-                     const hb_norms *norms);
+double hb_fvec_value(const hb_fvec *v, size_t e, const float *idf, const hb_norms *norms);
 
 /* Like hb_fvec_add_named, but hashed by the len bytes of key while label
  * (static, outliving v) names it in explanations: for features whose name

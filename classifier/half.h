@@ -45,7 +45,8 @@ static inline uint16_t hb_half_from_float(float f)
 static inline float hb_half_to_float(uint16_t h)
 {
     uint32_t mag = h & 0x7fffu;
-    uint32_t x = ((uint32_t)(h & 0x8000u) << 16) | (mag ? (mag << 13) + HB_HALF_REBIAS : 0);
+    uint32_t x =
+        ((uint32_t)(h & 0x8000u) << 16) | (mag ? (mag << 13) + HB_HALF_REBIAS : 0);
     float f;
     memcpy(&f, &x, sizeof f);
     return f;

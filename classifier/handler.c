@@ -19,9 +19,9 @@ struct hb_handler {
     hb_session *session;
     size_t max_batch;
     hb_render_options render;
-    json_t *error_counts;    /* {"code": n} */
+    json_t *error_counts; /* {"code": n} */
     hb_handler_counts counts;
-    char *out;               /* reply buffer */
+    char *out; /* reply buffer */
     size_t out_cap;
     void (*tick)(void *ctx);
     void *tick_ctx;
@@ -80,7 +80,10 @@ int hb_handler_set_engine(hb_handler *h, const hb_engine *engine, hb_error *err)
     return 0;
 }
 
-const json_t *hb_handler_models(const hb_handler *h) { return h->models; }
+const json_t *hb_handler_models(const hb_handler *h)
+{
+    return h->models;
+}
 
 void hb_handler_set_tick(hb_handler *h, void (*tick)(void *ctx), void *ctx)
 {
@@ -88,9 +91,15 @@ void hb_handler_set_tick(hb_handler *h, void (*tick)(void *ctx), void *ctx)
     h->tick_ctx = ctx;
 }
 
-hb_handler_counts hb_handler_counts_get(const hb_handler *h) { return h->counts; }
+hb_handler_counts hb_handler_counts_get(const hb_handler *h)
+{
+    return h->counts;
+}
 
-const json_t *hb_handler_error_counts(const hb_handler *h) { return h->error_counts; }
+const json_t *hb_handler_error_counts(const hb_handler *h)
+{
+    return h->error_counts;
+}
 
 static json_t *error_reply(hb_handler *h, const json_t *id, const char *code,
                            const char *message)
@@ -111,7 +120,8 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
     if (hb_request_item_check(item, &it, &rerr) != 0)
         return error_reply(h, it.id, rerr.code, rerr.message);
     hb_error err;
-    json_t *reply = hb_answer_item(h->engine, h->session, &it, h->models, &h->render, &err);
+    json_t *reply =
+        hb_answer_item(h->engine, h->session, &it, h->models, &h->render, &err);
     if (!reply && err.code != HB_ENOMEM)
         return error_reply(h, it.id, hb_err_name(err.code), err.message);
     return reply;
@@ -205,7 +215,8 @@ const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
     if (req && json_is_array(req)) {
         used = answer_batch(h, req);
     } else {
-        json_t *reply = req ? handle_item(h, req) : error_reply(h, NULL, rerr.code, rerr.message);
+        json_t *reply =
+            req ? handle_item(h, req) : error_reply(h, NULL, rerr.code, rerr.message);
         if (reply && append_reply(h, reply, &used) != 0)
             used = 0;
         json_decref(reply);

@@ -45,9 +45,9 @@ hb_handler_options hb_handler_defaults(void);
 
 /* Counters since the handler was made. */
 typedef struct hb_handler_counts {
-    uint64_t requests;        /* bodies handled */
-    uint64_t items;           /* items classified or refused */
-    uint64_t errors;          /* error replies (items, or whole requests) */
+    uint64_t requests; /* bodies handled */
+    uint64_t items;    /* items classified or refused */
+    uint64_t errors;   /* error replies (items, or whole requests) */
 } hb_handler_counts;
 
 /* A handler answering with engine (borrowed) as opt says (copied).

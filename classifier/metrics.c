@@ -33,32 +33,35 @@ static scored *sorted_copy(const double *p, const int *y, size_t n)
 
 double hb_mcc(size_t tp, size_t fp, size_t tn, size_t fn)
 {
-    double den = sqrt((double)(tp + fp) * (double)(tp + fn) *
-                      (double)(tn + fp) * (double)(tn + fn));
+    double den = sqrt((double)(tp + fp) * (double)(tp + fn) * (double)(tn + fp) *
+                      (double)(tn + fn));
     if (den == 0)
         return 0.0;
     return ((double)tp * (double)tn - (double)fp * (double)fn) / den;
 }
 
-int hb_metrics_compute(const double *p, const int *y, size_t n,
-                       double threshold, hb_metrics *m)
+int hb_metrics_compute(const double *p, const int *y, size_t n, double threshold,
+                       hb_metrics *m)
 {
     return hb_metrics_compute_pred(p, NULL, y, n, threshold, m);
 }
 
-int hb_metrics_compute_pred(const double *p, const int *pred_or_null,
-                            const int *y, size_t n, double threshold,
-                            hb_metrics *m)
+int hb_metrics_compute_pred(const double *p, const int *pred_or_null, const int *y,
+                            size_t n, double threshold, hb_metrics *m)
 {
     *m = (hb_metrics){.n = n};
     double bin_p[10] = {0}, bin_y[10] = {0};
     size_t bin_n[10] = {0};
     for (size_t i = 0; i < n; i++) {
         int pred = pred_or_null ? pred_or_null[i] != 0 : p[i] >= threshold;
-        if (pred && y[i]) m->tp++;
-        else if (pred) m->fp++;
-        else if (y[i]) m->fn++;
-        else m->tn++;
+        if (pred && y[i])
+            m->tp++;
+        else if (pred)
+            m->fp++;
+        else if (y[i])
+            m->fn++;
+        else
+            m->tn++;
         int b = (int)(p[i] * 10);
         b = b < 0 ? 0 : b > 9 ? 9 : b;
         bin_p[b] += p[i];
@@ -88,8 +91,10 @@ int hb_metrics_compute_pred(const double *p, const int *pred_or_null,
     for (size_t i = 0; i < n;) {
         size_t j = i, tie_pos = 0, tie_neg = 0;
         while (j < n && s[j].p == s[i].p) {
-            if (s[j].y) tie_pos++;
-            else tie_neg++;
+            if (s[j].y)
+                tie_pos++;
+            else
+                tie_neg++;
             j++;
         }
         /* each positive beats the negatives ranked below it */
@@ -112,8 +117,8 @@ typedef struct candidate {
     int allowed;
 } candidate;
 
-static candidate *candidates(const double *p, const int *y, size_t n,
-                             double max_fpr, size_t *count)
+static candidate *candidates(const double *p, const int *y, size_t n, double max_fpr,
+                             size_t *count)
 {
     scored *s = sorted_copy(p, y, n);
     candidate *c = malloc((n ? n : 1) * sizeof *c);
@@ -130,14 +135,16 @@ static candidate *candidates(const double *p, const int *y, size_t n,
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && s[j].p == s[i].p) {
-            if (s[j].y) tp++;
-            else fp++;
+            if (s[j].y)
+                tp++;
+            else
+                fp++;
             j++;
         }
-        c[k++] = (candidate){
-            s[i].p, j < n ? 0.5 * (s[i].p + s[j].p) : s[i].p,
-            hb_mcc(tp, fp, neg - fp, pos - tp),
-            max_fpr <= 0 || (neg && (double)fp / (double)neg <= max_fpr)};
+        c[k++] =
+            (candidate){s[i].p, j < n ? 0.5 * (s[i].p + s[j].p) : s[i].p,
+                        hb_mcc(tp, fp, neg - fp, pos - tp),
+                        max_fpr <= 0 || (neg && (double)fp / (double)neg <= max_fpr)};
         i = j;
     }
     free(s);
@@ -145,8 +152,7 @@ static candidate *candidates(const double *p, const int *y, size_t n,
     return c;
 }
 
-double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
-                                 double max_fpr)
+double hb_metrics_best_threshold(const double *p, const int *y, size_t n, double max_fpr)
 {
     size_t k;
     candidate *c = candidates(p, y, n, max_fpr, &k);
@@ -229,9 +235,8 @@ double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
     return best_t;
 }
 
-double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
-                                 double likely, double min_precision,
-                                 size_t min_rows, double neg_weight)
+double hb_metrics_band_threshold(const double *p, const int *y, size_t n, double likely,
+                                 double min_precision, size_t min_rows, double neg_weight)
 {
     scored *s = sorted_copy(p, y, n);
     if (!s)
@@ -247,7 +252,8 @@ double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
         if (i + 1 < n && s[i + 1].p == s[i].p)
             continue; /* cut only between distinct probabilities */
         double cut = i + 1 < n ? (s[i].p + s[i + 1].p) / 2 : s[i].p;
-        double top = cut > 0 && cut < 1 ? 1.0 / (1.0 + (1.0 - cut) / (cut * exp(1.0))) : likely;
+        double top =
+            cut > 0 && cut < 1 ? 1.0 / (1.0 + (1.0 - cut) / (cut * exp(1.0))) : likely;
         while (top_i < i && s[top_i].p >= top)
             tp -= (size_t)s[top_i++].y;
         size_t rows = i + 1 - top_i;

@@ -11,27 +11,26 @@
 typedef struct hb_metrics {
     size_t n, tp, fp, tn, fn;
     double accuracy, precision, recall, f1, mcc;
-    double auc;   /* ROC area; NaN when only one class is present */
-    double ece;   /* expected calibration error, 10 equal-width bins */
+    double auc; /* ROC area; NaN when only one class is present */
+    double ece; /* expected calibration error, 10 equal-width bins */
 } hb_metrics;
 
 /* Metrics of probabilities p[i] (0..1) against labels y[i] (1 positive,
  * 0 negative) when positive means p >= threshold.  Allocates a temporary
  * for the AUC; returns 0 or HB_ENOMEM. */
-int hb_metrics_compute(const double *p, const int *y, size_t n,
-                       double threshold, hb_metrics *out);
+int hb_metrics_compute(const double *p, const int *y, size_t n, double threshold,
+                       hb_metrics *out);
 
 /* The same, with the decisions given (pred[i] 1 = called positive) rather
  * than one threshold, for models whose threshold depends on the message;
  * threshold is then unused (pred may also be NULL: use threshold). */
-int hb_metrics_compute_pred(const double *p, const int *pred, const int *y,
-                            size_t n, double threshold, hb_metrics *out);
+int hb_metrics_compute_pred(const double *p, const int *pred, const int *y, size_t n,
+                            double threshold, hb_metrics *out);
 
 /* The threshold among the observed p values that maximises MCC, subject to
  * a false positive rate of at most max_fpr (ignored when max_fpr <= 0).
  * Returns 0.5 when nothing qualifies. */
-double hb_metrics_best_threshold(const double *p, const int *y, size_t n,
-                                 double max_fpr);
+double hb_metrics_best_threshold(const double *p, const int *y, size_t n, double max_fpr);
 
 /* Like hb_metrics_best_threshold for probabilities, but steadier: the
  * threshold t whose neighbourhood scores best, i.e. that maximises the
@@ -54,9 +53,9 @@ double hb_metrics_steady_threshold(const double *p, const int *y, size_t n,
  * classes were equally common).  Returns the lowest qualifying cut, or
  * likely when none qualifies (no possible tier), or -1 when memory runs
  * out. */
-double hb_metrics_band_threshold(const double *p, const int *y, size_t n,
-                                 double likely, double min_precision,
-                                 size_t min_rows, double neg_weight);
+double hb_metrics_band_threshold(const double *p, const int *y, size_t n, double likely,
+                                 double min_precision, size_t min_rows,
+                                 double neg_weight);
 
 /* The lowest threshold, halfway between observed probabilities, at which
  * at most max_fpr of the negatives have p >= it; 1.0 when even the

@@ -9,6 +9,7 @@
  */
 #include "model.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +51,8 @@ static int cpu_has_f16c(void)
 {
     unsigned a, b, c, d;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) &&
+           (c & bit_F16C);
 }
 #endif
 
@@ -111,7 +113,7 @@ struct hb_model {
     hb_feature_config features;
     double threshold;
     double possible_threshold; /* the "possible" tier; == threshold: none */
-    double override_at; /* URL models: probability that makes a message fraud */
+    double override_at;        /* URL models: probability that makes a message fraud */
     double rule_scale;
     double rule_scale_script[HB_SCRIPTS];
     double platt_a, platt_b;
@@ -128,7 +130,7 @@ struct hb_model {
     float *w;
     size_t dim;
     double bias;
-    float *idf;   /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
+    float *idf; /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
     /* kernel models */
     struct svm_model *svm;
     double svm_sign; /* +1 if libsvm's first label is the positive class */
@@ -149,8 +151,8 @@ static int read_file(const char *path, char **data, size_t *len, hb_error *err)
             if (cap > MAX_MODEL_BYTES) {
                 free(buf);
                 fclose(f);
-                return hb_error_set(err, HB_ETOOBIG, "%s: larger than %u MiB",
-                                    path, MAX_MODEL_BYTES >> 20);
+                return hb_error_set(err, HB_ETOOBIG, "%s: larger than %u MiB", path,
+                                    MAX_MODEL_BYTES >> 20);
             }
             char *nb = realloc(buf, cap);
             if (!nb) {
@@ -176,8 +178,7 @@ static int read_file(const char *path, char **data, size_t *len, hb_error *err)
     return 0;
 }
 
-static const char *get_string(const json_t *obj, const char *key,
-                              const char *fallback)
+static const char *get_string(const json_t *obj, const char *key, const char *fallback)
 {
     const json_t *s = json_object_get(obj, key);
     return json_is_string(s) ? json_string_value(s) : fallback;
@@ -222,26 +223,24 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
         return hb_error_set(err, HB_EFORMAT, "%s: not a JSON object", path);
     const char *format = get_string(man, "format", "");
     if (strcmp(format, MANIFEST_FORMAT) != 0)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: \"format\" is \"%s\", expected \"%s\"", path,
-                            format, MANIFEST_FORMAT);
+        return hb_error_set(err, HB_EFORMAT, "%s: \"format\" is \"%s\", expected \"%s\"",
+                            path, format, MANIFEST_FORMAT);
     m->task = get_string(man, "task", NULL);
     m->version = get_string(man, "version", NULL);
     if (!m->task || !*m->task || !m->version)
         return hb_error_set(err, HB_EFORMAT,
-                            "%s: \"task\" and \"version\" are required strings",
-                            path);
+                            "%s: \"task\" and \"version\" are required strings", path);
     m->kind = get_string(man, "kind", "text");
     if (strcmp(m->kind, "text") != 0 && strcmp(m->kind, "url") != 0)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: \"kind\" must be \"text\" or \"url\"", path);
+        return hb_error_set(err, HB_EFORMAT, "%s: \"kind\" must be \"text\" or \"url\"",
+                            path);
     const json_t *labels = json_object_get(man, "labels");
     m->positive = get_string(labels, "positive", m->task);
     m->negative = get_string(labels, "negative", "none");
 
     hb_error ferr;
-    if (hb_feature_config_from_json(json_object_get(man, "features"),
-                                    &m->features, &ferr) != 0)
+    if (hb_feature_config_from_json(json_object_get(man, "features"), &m->features,
+                                    &ferr) != 0)
         return hb_error_set(err, HB_EFORMAT, "%s: %s", path, ferr.message);
 
     if (get_number(man, "threshold", &m->threshold) != 0 || m->threshold < 0 ||
@@ -263,25 +262,24 @@ static int parse_manifest(hb_model *m, const char *path, hb_error *err)
                             path);
     m->rule_scale = 1.0;
     if (json_object_get(man, "rule_weight_scale") &&
-        (get_number(man, "rule_weight_scale", &m->rule_scale) != 0 ||
-         m->rule_scale < 0 || m->rule_scale > 10))
+        (get_number(man, "rule_weight_scale", &m->rule_scale) != 0 || m->rule_scale < 0 ||
+         m->rule_scale > 10))
         return hb_error_set(err, HB_EFORMAT,
-                            "%s: \"rule_weight_scale\" must be a number 0..10",
-                            path);
+                            "%s: \"rule_weight_scale\" must be a number 0..10", path);
     static const char *const SCALE_SCRIPT[HB_SCRIPTS] = {"other", "cjk"};
     const json_t *by_scale = json_object_get(man, "rule_weight_scale_by_script");
     for (int k = 0; k < HB_SCRIPTS; k++) {
         m->rule_scale_script[k] = m->rule_scale;
-        if (by_scale && (get_number(by_scale, SCALE_SCRIPT[k], &m->rule_scale_script[k]) != 0 ||
-                         m->rule_scale_script[k] < 0 || m->rule_scale_script[k] > 10))
+        if (by_scale &&
+            (get_number(by_scale, SCALE_SCRIPT[k], &m->rule_scale_script[k]) != 0 ||
+             m->rule_scale_script[k] < 0 || m->rule_scale_script[k] > 10))
             return hb_error_set(err, HB_EFORMAT,
                                 "%s: \"rule_weight_scale_by_script\" needs numbers "
                                 "0..10 for \"other\" and \"cjk\"",
                                 path);
     }
     const json_t *cal = json_object_get(man, "calibration");
-    if (get_number(cal, "a", &m->platt_a) != 0 ||
-        get_number(cal, "b", &m->platt_b) != 0)
+    if (get_number(cal, "a", &m->platt_a) != 0 || get_number(cal, "b", &m->platt_b) != 0)
         return hb_error_set(err, HB_EFORMAT,
                             "%s: \"calibration\" needs numbers \"a\" and \"b\" "
                             "(Platt scaling)",
@@ -314,18 +312,16 @@ static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
 {
     m->svm = svm_load_model(svm_path);
     if (!m->svm)
-        return hb_error_set(err, HB_EFORMAT, "%s: libsvm could not parse it",
-                            svm_path);
+        return hb_error_set(err, HB_EFORMAT, "%s: libsvm could not parse it", svm_path);
     struct svm_model *s = m->svm;
     if (svm_get_svm_type(s) != C_SVC || svm_get_nr_class(s) != 2)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: need a two-class C-SVC model", svm_path);
+        return hb_error_set(err, HB_EFORMAT, "%s: need a two-class C-SVC model",
+                            svm_path);
     int labels[2];
     svm_get_labels(s, labels);
-    if (!((labels[0] == 1 && labels[1] == -1) ||
-          (labels[0] == -1 && labels[1] == 1)))
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s: labels must be +1 (positive) and -1", svm_path);
+    if (!((labels[0] == 1 && labels[1] == -1) || (labels[0] == -1 && labels[1] == 1)))
+        return hb_error_set(err, HB_EFORMAT, "%s: labels must be +1 (positive) and -1",
+                            svm_path);
     m->svm_sign = labels[0] == 1 ? 1.0 : -1.0;
     if (s->param.kernel_type != LINEAR)
         return 0;
@@ -372,8 +368,7 @@ static int read_checked(const hb_model *m, const char *dir, const char *file_key
         return rc;
     const char *want = get_string(m->manifest, sum_key, NULL);
     char have[17];
-    snprintf(have, sizeof have, "%016llx",
-             (unsigned long long)XXH64(*data, *len, 0));
+    snprintf(have, sizeof have, "%016llx", (unsigned long long)XXH64(*data, *len, 0));
     if (!want || strcmp(want, have) != 0) {
         free(*data);
         *data = NULL;
@@ -487,22 +482,56 @@ void hb_model_free(hb_model *m)
     free(m);
 }
 
-const char *hb_model_task(const hb_model *m) { return m->task; }
-const char *hb_model_kind(const hb_model *m) { return m->kind; }
-const char *hb_model_version(const hb_model *m) { return m->version; }
-const char *hb_model_positive(const hb_model *m) { return m->positive; }
-const char *hb_model_negative(const hb_model *m) { return m->negative; }
-const char *hb_model_dir(const hb_model *m) { return m->dir; }
-const hb_feature_config *hb_model_features(const hb_model *m) { return &m->features; }
-double hb_model_threshold(const hb_model *m) { return m->threshold; }
-double hb_model_rule_scale(const hb_model *m) { return m->rule_scale; }
+const char *hb_model_task(const hb_model *m)
+{
+    return m->task;
+}
+const char *hb_model_kind(const hb_model *m)
+{
+    return m->kind;
+}
+const char *hb_model_version(const hb_model *m)
+{
+    return m->version;
+}
+const char *hb_model_positive(const hb_model *m)
+{
+    return m->positive;
+}
+const char *hb_model_negative(const hb_model *m)
+{
+    return m->negative;
+}
+const char *hb_model_dir(const hb_model *m)
+{
+    return m->dir;
+}
+const hb_feature_config *hb_model_features(const hb_model *m)
+{
+    return &m->features;
+}
+double hb_model_threshold(const hb_model *m)
+{
+    return m->threshold;
+}
+double hb_model_rule_scale(const hb_model *m)
+{
+    return m->rule_scale;
+}
 
 double hb_model_rule_scale_in(const hb_model *m, int script)
 {
-    return script >= 0 && script < HB_SCRIPTS ? m->rule_scale_script[script] : m->rule_scale;
+    return script >= 0 && script < HB_SCRIPTS ? m->rule_scale_script[script]
+                                              : m->rule_scale;
 }
-double hb_model_override_at(const hb_model *m) { return m->override_at; }
-const json_t *hb_model_manifest(const hb_model *m) { return m->manifest; }
+double hb_model_override_at(const hb_model *m)
+{
+    return m->override_at;
+}
+const json_t *hb_model_manifest(const hb_model *m)
+{
+    return m->manifest;
+}
 
 /* The features of v are read from rows megabytes apart: ask for each row
  * a few features ahead so the cache misses overlap. */
@@ -523,7 +552,8 @@ typedef struct linear_sums {
 /* Add one feature (value val, group g) with weight w and IDF idf to a;
  * returns its contribution before normalisation.  Every linear path goes
  * through here, so fused and single scoring stay bit-identical. */
-static inline double add_feature(linear_sums *a, float w, float idf, uint8_t g, double val)
+static inline double add_feature(linear_sums *a, float w, float idf, uint8_t g,
+                                 double val)
 {
     if (g < HB_TEXT_GROUPS) {
         double x = (double)idf * val;
@@ -546,8 +576,7 @@ static double finish_sums(const linear_sums *a, double bias, double inv[HB_TEXT_
     return d;
 }
 
-double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
-                                   float *contrib)
+double hb_model_decision_explained(const hb_model *m, const hb_fvec *v, float *contrib)
 {
     if (m->table) {
         const weight_table *t = m->table;
@@ -582,8 +611,8 @@ double hb_model_decision_explained(const hb_model *m, const hb_fvec *v,
         return 0.0;
     size_t k = 0;
     for (size_t e = 0; e < v->n; e++)
-        x[k++] = (struct svm_node){(int)v->idx[e] + 1,
-                                   hb_fvec_value(v, e, m->idf, &norms)};
+        x[k++] =
+            (struct svm_node){(int)v->idx[e] + 1, hb_fvec_value(v, e, m->idf, &norms)};
     /* insertion sort: vectors are short and this is the slow path anyway */
     for (size_t i = 1; i < k; i++)
         for (size_t j = i; j > 0 && x[j - 1].index > x[j].index; j--) {
@@ -666,7 +695,8 @@ int hb_models_fuse(hb_model *const *models, size_t n)
             }
         }
         for (size_t k = 0; k < n; k++)
-            drop_pages(row(models[k]->table, (uint32_t)j0), row(models[k]->table, (uint32_t)j1));
+            drop_pages(row(models[k]->table, (uint32_t)j0),
+                       row(models[k]->table, (uint32_t)j1));
     }
     for (size_t k = 0; k < n; k++) {
         table_release(models[k]->table);
@@ -691,9 +721,10 @@ static inline void decode_row_portable(const uint16_t *r, float out[2 * HB_FUSE_
 
 /* The sums of n fused models over v, decoding each row with decode (a
  * constant once inlined, so each caller gets its own loop). */
-static inline __attribute__((always_inline)) void
-fused_sums(const weight_table *t, size_t n, const hb_fvec *v, linear_sums *a,
-           decode_row_fn *decode)
+static inline __attribute__((always_inline)) void fused_sums(const weight_table *t,
+                                                             size_t n, const hb_fvec *v,
+                                                             linear_sums *a,
+                                                             decode_row_fn *decode)
 {
     for (size_t e = 0; e < PREFETCH_AHEAD; e++)
         prefetch_row(t, v, e);
@@ -729,11 +760,15 @@ fused_sums_f16c(const weight_table *t, size_t n, const hb_fvec *v, linear_sums *
 }
 #endif
 
-void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
-                        double *out)
+void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v, double *out)
 {
     const weight_table *t = models[0]->table;
     linear_sums a[HB_FUSE_MAX] = {0};
+    /* the models hb_models_fuse fused, in the order it fused them: model
+     * k's weights are column k of the shared table */
+    assert(n <= HB_FUSE_MAX);
+    for (size_t k = 0; k < n; k++)
+        assert(models[k]->table == t && models[k]->slot == k);
 #if defined(__x86_64__) && defined(__GNUC__)
     if (t->f16c)
         fused_sums_f16c(t, n, v, a);
@@ -745,8 +780,8 @@ void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
         out[k] = finish_sums(&a[k], models[k]->bias, inv);
 }
 
-static int write_svm(const char *path, const float *w, size_t dim,
-                     double bias, double prune, hb_error *err)
+static int write_svm(const char *path, const float *w, size_t dim, double bias,
+                     double prune, hb_error *err)
 {
     size_t nz = 0;
     for (size_t j = 0; j < dim; j++)
@@ -804,32 +839,28 @@ static int make_dirs(const char *dir)
 
 /* Write len bytes atomically (temporary file, then rename) and return its
  * xxh64 as hex in sum. */
-static int write_file(const char *path, const void *data, size_t len,
-                      char sum[17], hb_error *err)
+static int write_file(const char *path, const void *data, size_t len, char sum[17],
+                      hb_error *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 ||
-        rename(tmp, path) != 0)
-        return hb_error_set(err, HB_EIO, "%s: cannot write: %s", path,
-                            strerror(errno));
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot write: %s", path, strerror(errno));
     snprintf(sum, 17, "%016llx", (unsigned long long)XXH64(data, len, 0));
     return 0;
 }
 
-int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
-                         double bias, const float *idf, double prune,
-                         hb_error *err)
+int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, double bias,
+                         const float *idf, double prune, hb_error *err)
 {
     hb_feature_config cfg;
     hb_error ferr;
-    if (hb_feature_config_from_json(json_object_get(manifest, "features"), &cfg,
-                                    &ferr) != 0)
+    if (hb_feature_config_from_json(json_object_get(manifest, "features"), &cfg, &ferr) !=
+        0)
         return hb_error_set(err, HB_EINVAL, "manifest: %s", ferr.message);
     if (make_dirs(dir) != 0)
-        return hb_error_set(err, HB_EIO, "%s: cannot create: %s", dir,
-                            strerror(errno));
+        return hb_error_set(err, HB_EIO, "%s: cannot create: %s", dir, strerror(errno));
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/model.svm", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -837,8 +868,7 @@ int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
     if (rc != 0)
         return rc;
     if (rename(tmp, path) != 0)
-        return hb_error_set(err, HB_EIO, "%s: cannot rename: %s", path,
-                            strerror(errno));
+        return hb_error_set(err, HB_EIO, "%s: cannot rename: %s", path, strerror(errno));
     char *data;
     size_t len;
     if ((rc = read_file(path, &data, &len, err)) != 0)
@@ -874,8 +904,7 @@ int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
     json_object_set_new(manifest, "model_xxh64", json_string(sum));
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (json_dump_file(manifest, tmp, JSON_INDENT(2)) != 0 ||
-        rename(tmp, path) != 0)
+    if (json_dump_file(manifest, tmp, JSON_INDENT(2)) != 0 || rename(tmp, path) != 0)
         return hb_error_set(err, HB_EIO, "%s: cannot write", path);
     return 0;
 }

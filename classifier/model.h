@@ -46,8 +46,8 @@ hb_model *hb_model_load(const char *dir, hb_error *err);
 /* Free a model; NULL is fine. */
 void hb_model_free(hb_model *model);
 
-const char *hb_model_task(const hb_model *model);     /* "fraud", "url", ... */
-const char *hb_model_kind(const hb_model *model);     /* "text" or "url" */
+const char *hb_model_task(const hb_model *model); /* "fraud", "url", ... */
+const char *hb_model_kind(const hb_model *model); /* "text" or "url" */
 const char *hb_model_version(const hb_model *model);
 const char *hb_model_positive(const hb_model *model); /* label when positive */
 const char *hb_model_negative(const hb_model *model); /* label when negative */
@@ -111,8 +111,7 @@ int hb_models_fuse(hb_model *const *models, size_t n);
 /* out[k] = hb_model_decision(models[k], v), exactly, for models fused
  * together by one hb_models_fuse call (same models, same order), in one
  * pass over v. */
-void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v,
-                        double *out);
+void hb_models_decision(hb_model *const *models, size_t n, const hb_fvec *v, double *out);
 
 /* Calibrated probability of the positive class for a decision value
  * (Platt scaling: 1 / (1 + exp(a * d + b))). */
@@ -125,8 +124,7 @@ double hb_model_probability(const hb_model *model, double decision);
  * "model_xxh64" and "idf_file", "idf_xxh64".  Weights with |w| < prune are
  * left out to keep the bundle small.  Returns 0 or a negative code with
  * err. */
-int hb_model_save_linear(const char *dir, json_t *manifest, const float *w,
-                         double bias, const float *idf, double prune,
-                         hb_error *err);
+int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, double bias,
+                         const float *idf, double prune, hb_error *err);
 
 #endif

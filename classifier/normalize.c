@@ -85,6 +85,7 @@
  */
 #include "normalize.h"
 
+#include <assert.h>
 #include <opencc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -92,10 +93,9 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define FOLD_OPTIONS                                                        \
-    ((utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |              \
-                         UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |          \
-                         UTF8PROC_IGNORE | UTF8PROC_LUMP))
+#define FOLD_OPTIONS                                                                     \
+    ((utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |      \
+                         UTF8PROC_DECOMPOSE | UTF8PROC_IGNORE | UTF8PROC_LUMP))
 
 /* The longest full decomposition utf8proc produces is 18 code points
  * (U+FDFA); anything longer is treated as "leave the character alone". */
@@ -103,14 +103,14 @@
 
 /* Code points the look-alike rules refer to. */
 enum {
-    CP_IDEO_STOP = 0x3002,      /* 。 */
-    CP_REN_RADICAL = 0x4EBB,    /* 亻, left half of 信 */
-    CP_XIN = 0x4FE1,            /* 信 */
-    CP_ZHANG = 0x5E10,          /* 帐, tent; also written for 账 */
-    CP_WEI = 0x5FAE,            /* 微 */
-    CP_KOU = 0x6263,            /* 扣 */
-    CP_YAN = 0x8A00,            /* 言, right half of 信 */
-    CP_ZHANG_ACCOUNT = 0x8D26,  /* 账, account */
+    CP_IDEO_STOP = 0x3002,     /* 。 */
+    CP_REN_RADICAL = 0x4EBB,   /* 亻, left half of 信 */
+    CP_XIN = 0x4FE1,           /* 信 */
+    CP_ZHANG = 0x5E10,         /* 帐, tent; also written for 账 */
+    CP_WEI = 0x5FAE,           /* 微 */
+    CP_KOU = 0x6263,           /* 扣 */
+    CP_YAN = 0x8A00,           /* 言, right half of 信 */
+    CP_ZHANG_ACCOUNT = 0x8D26, /* 账, account */
 };
 
 /* ------------------------------------------------------------------ */
@@ -207,27 +207,27 @@ int hb_is_cjk(uint32_t cp)
 {
     if (cp < 0x1100)
         return 0;
-    if (cp >= 0x4E00 && cp <= 0x9FFF)       /* the common case first */
+    if (cp >= 0x4E00 && cp <= 0x9FFF) /* the common case first */
         return 1;
-    return (cp <= 0x11FF) ||                        /* hangul jamo */
-           (cp >= 0x2E80 && cp <= 0x2FDF) ||        /* radicals */
-           (cp >= 0x3005 && cp <= 0x3007) ||        /* 々 〆 〇 */
-           (cp >= 0x3041 && cp <= 0x3096) ||        /* hiragana */
+    return (cp <= 0x11FF) ||                 /* hangul jamo */
+           (cp >= 0x2E80 && cp <= 0x2FDF) || /* radicals */
+           (cp >= 0x3005 && cp <= 0x3007) || /* 々 〆 〇 */
+           (cp >= 0x3041 && cp <= 0x3096) || /* hiragana */
            (cp >= 0x309D && cp <= 0x309F) ||
-           (cp >= 0x30A1 && cp <= 0x30FA) ||        /* katakana */
-           (cp >= 0x30FC && cp <= 0x30FF) ||        /* ー ヽ ヾ ヿ */
-           (cp >= 0x3131 && cp <= 0x318E) ||        /* compatibility jamo */
-           (cp >= 0x31F0 && cp <= 0x31FF) ||        /* katakana ext */
-           (cp >= 0x3400 && cp <= 0x4DBF) ||        /* ext A */
-           (cp >= 0xA960 && cp <= 0xA97F) ||        /* jamo ext A */
-           (cp >= 0xAC00 && cp <= 0xD7A3) ||        /* hangul syllables */
-           (cp >= 0xD7B0 && cp <= 0xD7FF) ||        /* jamo ext B */
-           (cp >= 0xF900 && cp <= 0xFAFF) ||        /* compatibility */
-           (cp >= 0xFF66 && cp <= 0xFF9D) ||        /* half-width kana */
-           (cp >= 0xFFA0 && cp <= 0xFFDC) ||        /* half-width hangul */
-           (cp >= 0x1B000 && cp <= 0x1B16F) ||      /* kana supplement */
-           (cp >= 0x20000 && cp <= 0x2FA1F) ||      /* ext B-F, compat */
-           (cp >= 0x30000 && cp <= 0x323AF);        /* ext G-H */
+           (cp >= 0x30A1 && cp <= 0x30FA) ||   /* katakana */
+           (cp >= 0x30FC && cp <= 0x30FF) ||   /* ー ヽ ヾ ヿ */
+           (cp >= 0x3131 && cp <= 0x318E) ||   /* compatibility jamo */
+           (cp >= 0x31F0 && cp <= 0x31FF) ||   /* katakana ext */
+           (cp >= 0x3400 && cp <= 0x4DBF) ||   /* ext A */
+           (cp >= 0xA960 && cp <= 0xA97F) ||   /* jamo ext A */
+           (cp >= 0xAC00 && cp <= 0xD7A3) ||   /* hangul syllables */
+           (cp >= 0xD7B0 && cp <= 0xD7FF) ||   /* jamo ext B */
+           (cp >= 0xF900 && cp <= 0xFAFF) ||   /* compatibility */
+           (cp >= 0xFF66 && cp <= 0xFF9D) ||   /* half-width kana */
+           (cp >= 0xFFA0 && cp <= 0xFFDC) ||   /* half-width hangul */
+           (cp >= 0x1B000 && cp <= 0x1B16F) || /* kana supplement */
+           (cp >= 0x20000 && cp <= 0x2FA1F) || /* ext B-F, compat */
+           (cp >= 0x30000 && cp <= 0x323AF);   /* ext G-H */
 }
 
 /* Characters that skip utf8proc because folding leaves them as they are:
@@ -238,12 +238,9 @@ int hb_is_cjk(uint32_t cp)
  * the first group against utf8proc. */
 static inline int is_passthrough(uint32_t cp)
 {
-    return (cp >= 0x4E00 && cp <= 0x9FFF) ||
-           (cp >= 0x3001 && cp <= 0x3003) ||
-           (cp >= 0x300A && cp <= 0x3011) ||
-           (cp >= 0x3400 && cp <= 0x4DBF) ||
-           (cp >= 0xAC00 && cp <= 0xD7A3) ||
-           (cp >= 0x3041 && cp <= 0x3096) ||
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3001 && cp <= 0x3003) ||
+           (cp >= 0x300A && cp <= 0x3011) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x3041 && cp <= 0x3096) ||
            (cp >= 0x30A1 && cp <= 0x30FA);
 }
 
@@ -282,17 +279,23 @@ static inline int is_ascii_alnum(uint32_t cp)
 static inline int is_filler(uint32_t cp)
 {
     switch (cp) {
-    case ' ': case '*': case '_': case '-': case '|': case '~':
-    case '`': case '^': case '.': case '/':
-    case 0x00B7:    /* · middle dot */
-    case 0x2022:    /* • bullet */
-    case 0x2027:    /* ‧ hyphenation point */
-    case 0x2219:    /* ∙ bullet operator */
-    case 0x22C5:    /* ⋅ dot operator */
-    case 0x30FB:    /* ・ katakana middle dot */
-        return 1;
-    default:
-        return 0;
+    case ' ':
+    case '*':
+    case '_':
+    case '-':
+    case '|':
+    case '~':
+    case '`':
+    case '^':
+    case '.':
+    case '/':
+    case 0x00B7: /* · middle dot */
+    case 0x2022: /* • bullet */
+    case 0x2027: /* ‧ hyphenation point */
+    case 0x2219: /* ∙ bullet operator */
+    case 0x22C5: /* ⋅ dot operator */
+    case 0x30FB: /* ・ katakana middle dot */ return 1;
+    default: return 0;
     }
 }
 
@@ -300,14 +303,12 @@ static inline int is_filler(uint32_t cp)
 static inline int is_wechat_lookalike(uint32_t cp)
 {
     switch (cp) {
-    case 0x8587:    /* 薇 */
-    case 0x5A01:    /* 威 */
-    case 0x5FBD:    /* 徽 */
-    case 0x7EF4:    /* 维 */
-    case 0x7DAD:    /* 維 */
-        return 1;
-    default:
-        return 0;
+    case 0x8587: /* 薇 */
+    case 0x5A01: /* 威 */
+    case 0x5FBD: /* 徽 */
+    case 0x7EF4: /* 维 */
+    case 0x7DAD: /* 維 */ return 1;
+    default: return 0;
     }
 }
 
@@ -316,15 +317,15 @@ static inline int is_wechat_lookalike(uint32_t cp)
  * 权威信息, 安徽信用社, 思维信念.  Folding those would turn everyday news
  * into "微信" mentions. */
 static const uint32_t lookalike_words[][2] = {
-    {0x6743, 0x5A01}, {0x793A, 0x5A01}, {0x58F0, 0x5A01},   /* 权威 示威 声威 */
-    {0x56FD, 0x5A01}, {0x519B, 0x5A01}, {0x53D1, 0x5A01},   /* 国威 军威 发威 */
-    {0x52A9, 0x5A01}, {0x795E, 0x5A01}, {0x626C, 0x5A01},   /* 助威 神威 扬威 */
-    {0x5B89, 0x5FBD}, {0x56FD, 0x5FBD}, {0x6821, 0x5FBD},   /* 安徽 国徽 校徽 */
-    {0x515A, 0x5FBD}, {0x4F1A, 0x5FBD}, {0x8B66, 0x5FBD},   /* 党徽 会徽 警徽 */
-    {0x601D, 0x7EF4}, {0x7EA4, 0x7EF4}, {0x606D, 0x7EF4},   /* 思维 纤维 恭维 */
-    {0x4E8C, 0x7EF4}, {0x4E09, 0x7EF4}, {0x591A, 0x7EF4},   /* 二维 三维 多维 */
-    {0x601D, 0x7DAD}, {0x7E96, 0x7DAD}, {0x606D, 0x7DAD},   /* 思維 纖維 恭維 */
-    {0x8537, 0x8587}, {0x7D2B, 0x8587},                     /* 蔷薇 紫薇 */
+    {0x6743, 0x5A01}, {0x793A, 0x5A01}, {0x58F0, 0x5A01}, /* 权威 示威 声威 */
+    {0x56FD, 0x5A01}, {0x519B, 0x5A01}, {0x53D1, 0x5A01}, /* 国威 军威 发威 */
+    {0x52A9, 0x5A01}, {0x795E, 0x5A01}, {0x626C, 0x5A01}, /* 助威 神威 扬威 */
+    {0x5B89, 0x5FBD}, {0x56FD, 0x5FBD}, {0x6821, 0x5FBD}, /* 安徽 国徽 校徽 */
+    {0x515A, 0x5FBD}, {0x4F1A, 0x5FBD}, {0x8B66, 0x5FBD}, /* 党徽 会徽 警徽 */
+    {0x601D, 0x7EF4}, {0x7EA4, 0x7EF4}, {0x606D, 0x7EF4}, /* 思维 纤维 恭维 */
+    {0x4E8C, 0x7EF4}, {0x4E09, 0x7EF4}, {0x591A, 0x7EF4}, /* 二维 三维 多维 */
+    {0x601D, 0x7DAD}, {0x7E96, 0x7DAD}, {0x606D, 0x7DAD}, /* 思維 纖維 恭維 */
+    {0x8537, 0x8587}, {0x7D2B, 0x8587},                   /* 蔷薇 紫薇 */
 };
 
 /* True if before + lookalike is one of lookalike_words. */
@@ -332,8 +333,7 @@ static int is_lookalike_word(uint32_t before, uint32_t lookalike)
 {
     size_t n = sizeof lookalike_words / sizeof lookalike_words[0];
     for (size_t i = 0; i < n; i++)
-        if (lookalike_words[i][0] == before &&
-            lookalike_words[i][1] == lookalike)
+        if (lookalike_words[i][0] == before && lookalike_words[i][1] == lookalike)
             return 1;
     return 0;
 }
@@ -355,13 +355,13 @@ static int is_lookalike_word(uint32_t before, uint32_t lookalike)
 /* The CJK ideograph blocks OpenCC's dictionaries draw on: ext A, unified,
  * compatibility, ext B-F with the compatibility supplement, ext G-H. */
 static const uint32_t t2s_blocks[][2] = {
-    {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xF900, 0xFAFF},
+    {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xF900, 0xFAFF},
     {0x20000, 0x2FA1F}, {0x30000, 0x323AF},
 };
 enum {
-    T2S_LIMIT = 0x323B0,                /* one past the last block */
-    T2S_WORDS = (T2S_LIMIT + 63) / 64,  /* 64 code points per word */
-    T2S_STAGE = 64 * 5 + 1,             /* a word's code points, one a line */
+    T2S_LIMIT = 0x323B0,               /* one past the last block */
+    T2S_WORDS = (T2S_LIMIT + 63) / 64, /* 64 code points per word */
+    T2S_STAGE = 64 * 5 + 1,            /* a word's code points, one a line */
 };
 
 /* The process-wide table, set up once by t2s_open and learnt a word (64
@@ -370,21 +370,20 @@ enum {
  * trust it, and one that sees 1 checks learnt[] before believing it. */
 static struct {
     pthread_once_t once;
-    hb_error error;             /* code 0, or why OpenCC could not be opened */
-    opencc_t cc;                /* the converter, for phrases and learning */
-    pthread_mutex_t learning;   /* one t2s_learn at a time */
+    hb_error error;           /* code 0, or why OpenCC could not be opened */
+    opencc_t cc;              /* the converter, for phrases and learning */
+    pthread_mutex_t learning; /* one t2s_learn at a time */
     /* bit cp % 64 of word cp / 64: cp needs pass 3, because t2s changes
      * it, it is 帐, or its word is not learnt yet */
     _Atomic uint64_t marks[T2S_WORDS];
-    _Atomic unsigned char learnt[T2S_WORDS];   /* marks[w] is exact */
+    _Atomic unsigned char learnt[T2S_WORDS]; /* marks[w] is exact */
 } t2s = {.once = PTHREAD_ONCE_INIT, .learning = PTHREAD_MUTEX_INITIALIZER};
 
 /* Bit 0 is set when cp (below T2S_LIMIT) is marked; the other bits are
  * noise, so that pass 1 can OR the value and test bit 0 once at the end. */
 static inline uint64_t t2s_mark_bits(uint32_t cp)
 {
-    return atomic_load_explicit(&t2s.marks[cp >> 6], memory_order_relaxed) >>
-           (cp & 63);
+    return atomic_load_explicit(&t2s.marks[cp >> 6], memory_order_relaxed) >> (cp & 63);
 }
 
 static inline int t2s_marked(uint32_t cp)
@@ -435,8 +434,7 @@ static inline size_t put_utf8(unsigned char *o, uint32_t c)
 /* Decode the UTF-8 in s[0..len) into at most max code points of out.
  * Returns how many code points s holds (which may exceed max; only the
  * first max are stored), or -1 if s is not valid UTF-8. */
-static long get_utf8(const unsigned char *s, size_t len, uint32_t *out,
-                     size_t max)
+static long get_utf8(const unsigned char *s, size_t len, uint32_t *out, size_t max)
 {
     size_t n = 0;
     for (size_t pos = 0; pos < len; n++) {
@@ -475,7 +473,7 @@ static int t2s_convert_chars(const uint32_t *cps, size_t n, uint32_t *to,
     for (size_t i = 0; i < n && rc == 0; i++) {
         const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            rc = -1;    /* lines lost: cannot line up */
+            rc = -1; /* lines lost: cannot line up */
             break;
         }
         uint32_t c;
@@ -526,23 +524,22 @@ static void t2s_open(void)
         if (!why)
             why = "unknown error";
         size_t n = strlen(why);
-        if (n > 0 && why[n - 1] == '.')     /* OpenCC ends with a stop */
+        if (n > 0 && why[n - 1] == '.') /* OpenCC ends with a stop */
             n--;
         hb_error_set(&t2s.error, HB_ENOTFOUND,
                      "cannot fold traditional Chinese with OpenCC's "
                      "configuration %s: %.*s; install libopencc-data "
-                     "(tools/install-deps does)", T2S_CONFIG, (int)n, why);
+                     "(tools/install-deps does)",
+                     T2S_CONFIG, (int)n, why);
         return;
     }
     for (size_t w = 0; w < T2S_WORDS; w++)
-        atomic_init(&t2s.learnt[w], 1);     /* nothing to learn */
+        atomic_init(&t2s.learnt[w], 1); /* nothing to learn */
     for (size_t b = 0; b < sizeof t2s_blocks / sizeof t2s_blocks[0]; b++)
         for (uint32_t c = t2s_blocks[b][0]; c <= t2s_blocks[b][1]; c++) {
-            atomic_fetch_or_explicit(&t2s.marks[c >> 6],
-                                     (uint64_t)1 << (c & 63),
+            atomic_fetch_or_explicit(&t2s.marks[c >> 6], (uint64_t)1 << (c & 63),
                                      memory_order_relaxed);
-            atomic_store_explicit(&t2s.learnt[c >> 6], 0,
-                                  memory_order_relaxed);
+            atomic_store_explicit(&t2s.learnt[c >> 6], 0, memory_order_relaxed);
         }
 }
 
@@ -575,10 +572,10 @@ typedef struct sink {
     uint32_t *cps;
     uint32_t *src;
     size_t n;
-    uint32_t any;   /* OR of every code point emitted; below 0x1100
-                       proves there is no CJK (hb_is_cjk starts there) */
-    uint32_t trad;  /* OR of t2s_mark_bits of the CJK emitted: bit 0 set
-                       when some character needs pass 3 */
+    uint32_t any;  /* OR of every code point emitted; below 0x1100
+                      proves there is no CJK (hb_is_cjk starts there) */
+    uint32_t trad; /* OR of t2s_mark_bits of the CJK emitted: bit 0 set
+                      when some character needs pass 3 */
 } sink;
 
 /* Append cp (from input offset src), collapsing spaces: a space is dropped
@@ -604,15 +601,10 @@ static void emit_folded(sink *k, uint32_t cp, uint32_t src)
         switch (utf8proc_category((utf8proc_int32_t)cp)) {
         case UTF8PROC_CATEGORY_ZS:
         case UTF8PROC_CATEGORY_ZL:
-        case UTF8PROC_CATEGORY_ZP:
-            cp = ' ';
-            break;
+        case UTF8PROC_CATEGORY_ZP: cp = ' '; break;
         case UTF8PROC_CATEGORY_CC:
-        case UTF8PROC_CATEGORY_CF:
-            cp = 0;
-            break;
-        default:
-            break;
+        case UTF8PROC_CATEGORY_CF: cp = 0; break;
+        default: break;
         }
         /* compatibility ideographs decompose to unified ones, which are
          * checked here; extensions B and up come here as themselves */
@@ -635,8 +627,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
      * len + 1 entries (the +1 for the final offsets) cover everything but
      * long decompositions, which check for themselves. */
     if (reserve_cps(t, len + 1))
-        return hb_error_set(err, HB_ENOMEM,
-                            "out of memory normalising %zu bytes", len);
+        return hb_error_set(err, HB_ENOMEM, "out of memory normalising %zu bytes", len);
     sink k = {t->cps, t->src_byte, 0, 0, 0};
     size_t pos = 0;
     while (pos < len) {
@@ -650,8 +641,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
 
         utf8proc_int32_t cp;
         size_t avail = len - pos < 4 ? len - pos : 4;
-        utf8proc_ssize_t clen =
-            utf8proc_iterate(src + pos, (utf8proc_ssize_t)avail, &cp);
+        utf8proc_ssize_t clen = utf8proc_iterate(src + pos, (utf8proc_ssize_t)avail, &cp);
         if (clen < 0)
             return hb_error_set(err, HB_EUTF8,
                                 "invalid UTF-8 at byte offset %zu "
@@ -660,7 +650,7 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
         c = (uint32_t)cp;
 
         if (is_passthrough(c)) {
-            k.trad |= (uint32_t)t2s_mark_bits(c);   /* c < T2S_LIMIT */
+            k.trad |= (uint32_t)t2s_mark_bits(c); /* c < T2S_LIMIT */
             emit(&k, c, (uint32_t)pos);
         } else if (is_fullwidth_ascii(c)) {
             emit(&k, fold_ascii(c - 0xFEE0), (uint32_t)pos);
@@ -668,8 +658,8 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
             emit(&k, ' ', (uint32_t)pos);
         } else {
             utf8proc_int32_t d[MAX_DECOMP];
-            utf8proc_ssize_t nd = utf8proc_decompose_char(
-                cp, d, MAX_DECOMP, FOLD_OPTIONS, NULL);
+            utf8proc_ssize_t nd =
+                utf8proc_decompose_char(cp, d, MAX_DECOMP, FOLD_OPTIONS, NULL);
             if (nd < 0 || nd > MAX_DECOMP) {
                 d[0] = cp;
                 nd = 1;
@@ -681,7 +671,8 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
                 if (reserve_cps(t, need))
                     return hb_error_set(err, HB_ENOMEM,
                                         "out of memory normalising %zu "
-                                        "bytes", len);
+                                        "bytes",
+                                        len);
                 k.cps = t->cps;
                 k.src = t->src_byte;
             }
@@ -737,8 +728,7 @@ static size_t join_cjk(uint32_t *cps, uint32_t *src, size_t n)
 /* Find the first run of CJK characters at or after from that holds a
  * character OpenCC converts; store it as [*a, *b) and return 1, or return
  * 0 when there is none. */
-static int next_t2s_run(const uint32_t *cps, size_t n, size_t from,
-                        size_t *a, size_t *b)
+static int next_t2s_run(const uint32_t *cps, size_t n, size_t from, size_t *a, size_t *b)
 {
     size_t i = from;
     while (i < n) {
@@ -780,23 +770,33 @@ static int piece_fits(const unsigned char *s, size_t len, size_t want)
 static int is_tent_before(uint32_t cp)
 {
     switch (cp) {
-    case 0x868A: case 0x8425: case 0x519B: case 0x7EB1: case 0x7F57:
-    case 0x5E8A: case 0x5E54: case 0x5E37: case 0x6BE1: case 0x9526:
-    case 0x7EDB: case 0x7BF7:
-        return 1;
-    default:
-        return 0;
+    case 0x868A:
+    case 0x8425:
+    case 0x519B:
+    case 0x7EB1:
+    case 0x7F57:
+    case 0x5E8A:
+    case 0x5E54:
+    case 0x5E37:
+    case 0x6BE1:
+    case 0x9526:
+    case 0x7EDB:
+    case 0x7BF7: return 1;
+    default: return 0;
     }
 }
 
 static int is_tent_after(uint32_t cp)
 {
     switch (cp) {
-    case 0x7BF7: case 0x84EC: case 0x5E55: case 0x5B50: case 0x5E54:
-    case 0x5E44: case 0x5E18:
-        return 1;
-    default:
-        return 0;
+    case 0x7BF7:
+    case 0x84EC:
+    case 0x5E55:
+    case 0x5B50:
+    case 0x5E54:
+    case 0x5E44:
+    case 0x5E18: return 1;
+    default: return 0;
     }
 }
 
@@ -812,8 +812,8 @@ static void fold_account_zhang(uint32_t *cps, size_t n)
 /* Convert the run cps[a..b) character by character, without phrase
  * context (when OpenCC's conversion of the run changed its length).
  * stage and to are scratch for 5 * (b - a) + 1 bytes and b - a entries. */
-static void t2s_run_by_char(uint32_t *cps, size_t a, size_t b,
-                            unsigned char *stage, uint32_t *to)
+static void t2s_run_by_char(uint32_t *cps, size_t a, size_t b, unsigned char *stage,
+                            uint32_t *to)
 {
     if (t2s_convert_chars(cps + a, b - a, to, stage) != 0)
         return;
@@ -836,15 +836,14 @@ static int fold_traditional(hb_text *t, size_t srclen, hb_error *err)
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cps[i];
         if (t2s_marked(c) &&
-            !atomic_load_explicit(&t2s.learnt[c >> 6],
-                                  memory_order_acquire) &&
+            !atomic_load_explicit(&t2s.learnt[c >> 6], memory_order_acquire) &&
             !t2s_learn(c >> 6))
             return 0;
     }
 
     if (n > (SIZE_MAX - 1) / 5 || reserve_bytes(t, n * 5 + 1))
-        return hb_error_set(err, HB_ENOMEM,
-                            "out of memory normalising %zu bytes", srclen);
+        return hb_error_set(err, HB_ENOMEM, "out of memory normalising %zu bytes",
+                            srclen);
     unsigned char *stage = (unsigned char *)t->utf8;
     size_t len = 0, runs = 0, a, b;
     for (size_t i = 0; next_t2s_run(cps, n, i, &a, &b); i = b) {
@@ -863,10 +862,9 @@ static int fold_traditional(hb_text *t, size_t srclen, hb_error *err)
             for (const unsigned char *q = p; q < end; q++)
                 lines += *q == '\n';
             if (lines != runs)
-                p = NULL;   /* cannot line up: go character by character */
+                p = NULL; /* cannot line up: go character by character */
             for (size_t i = 0; next_t2s_run(cps, n, i, &a, &b); i = b) {
-                const unsigned char *nl =
-                    p ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+                const unsigned char *nl = p ? memchr(p, '\n', (size_t)(end - p)) : NULL;
                 if (nl && piece_fits(p, (size_t)(nl - p), b - a))
                     get_utf8(p, (size_t)(nl - p), cps + a, b - a);
                 else
@@ -897,8 +895,7 @@ static inline int at_token_start(const uint32_t *cps, size_t w)
 /* 信 (or 亻言) preceded by 薇 威 徽 维 維 (unless that ends a word such
  * as 权威), by a standalone v, or by a standalone vx: the prefix becomes
  * 微 and keeps its source offset. */
-static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r,
-                          size_t *w)
+static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t *w)
 {
     size_t used;
     if (cps[r] == CP_XIN)
@@ -927,8 +924,7 @@ static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r,
 }
 
 /* 扣扣 (a homophone of QQ) -> qq. */
-static size_t fold_koukou(uint32_t *cps, uint32_t *src, size_t n, size_t r,
-                          size_t *w)
+static size_t fold_koukou(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t *w)
 {
     if (cps[r] != CP_KOU || r + 1 >= n || cps[r + 1] != CP_KOU)
         return 0;
@@ -943,11 +939,10 @@ static size_t fold_koukou(uint32_t *cps, uint32_t *src, size_t n, size_t r,
 
 /* hxxp / hxxps at the start of a token -> http / https (the s, if any, is
  * copied by the main loop). */
-static size_t fold_hxxp(uint32_t *cps, uint32_t *src, size_t n, size_t r,
-                        size_t *w)
+static size_t fold_hxxp(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t *w)
 {
-    if (cps[r] != 'h' || r + 3 >= n || cps[r + 1] != 'x' ||
-        cps[r + 2] != 'x' || cps[r + 3] != 'p' || !at_token_start(cps, *w))
+    if (cps[r] != 'h' || r + 3 >= n || cps[r + 1] != 'x' || cps[r + 2] != 'x' ||
+        cps[r + 3] != 'p' || !at_token_start(cps, *w))
         return 0;
     static const uint32_t http[4] = {'h', 't', 't', 'p'};
     for (size_t k = 0; k < 4; k++) {
@@ -962,8 +957,8 @@ static size_t fold_hxxp(uint32_t *cps, uint32_t *src, size_t n, size_t r,
  * character sep.  When Latin alphanumerics sit on both sides (at most one
  * space away), the spaces around it go too: "example [dot] com" ->
  * "example.com". */
-static size_t put_separator(uint32_t *cps, uint32_t *src, size_t n, size_t r,
-                            size_t end, uint32_t sep, size_t *w)
+static size_t put_separator(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t end,
+                            uint32_t sep, size_t *w)
 {
     uint32_t at = src[r];
     size_t o = *w;
@@ -981,8 +976,7 @@ static size_t put_separator(uint32_t *cps, uint32_t *src, size_t n, size_t r,
 }
 
 /* [.] (.) {.} [dot] (dot) {dot} -> "." and [:] (:) {:} -> ":". */
-static size_t fold_bracketed(uint32_t *cps, uint32_t *src, size_t n,
-                             size_t r, size_t *w)
+static size_t fold_bracketed(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t *w)
 {
     uint32_t close;
     switch (cps[r]) {
@@ -993,12 +987,11 @@ static size_t fold_bracketed(uint32_t *cps, uint32_t *src, size_t n,
     }
     uint32_t sep;
     size_t end;
-    if (r + 2 < n && (cps[r + 1] == '.' || cps[r + 1] == ':') &&
-        cps[r + 2] == close) {
+    if (r + 2 < n && (cps[r + 1] == '.' || cps[r + 1] == ':') && cps[r + 2] == close) {
         sep = cps[r + 1];
         end = r + 3;
-    } else if (r + 4 < n && cps[r + 1] == 'd' && cps[r + 2] == 'o' &&
-               cps[r + 3] == 't' && cps[r + 4] == close) {
+    } else if (r + 4 < n && cps[r + 1] == 'd' && cps[r + 2] == 'o' && cps[r + 3] == 't' &&
+               cps[r + 4] == close) {
         sep = '.';
         end = r + 5;
     } else {
@@ -1022,10 +1015,10 @@ static int starts_with(const uint32_t *cps, size_t n, size_t i, const char *s)
 static int is_common_tld(const uint32_t *cps, size_t i, size_t end)
 {
     static const char *const tlds[] = {
-        "com", "net", "org", "cn", "top", "xyz", "info", "vip", "cc",
-        "io", "co", "me", "hk", "tw", "biz", "site", "online", "shop",
-        "app", "club", "ru", "uk", "us", "jp", "kr", "in", "de", "gov",
-        "edu", "link", "live", "icu", "win", "work", "fun", "asia",
+        "com", "net",  "org",  "cn",   "top", "xyz", "info", "vip",    "cc",
+        "io",  "co",   "me",   "hk",   "tw",  "biz", "site", "online", "shop",
+        "app", "club", "ru",   "uk",   "us",  "jp",  "kr",   "in",     "de",
+        "gov", "edu",  "link", "live", "icu", "win", "work", "fun",    "asia",
     };
     for (size_t k = 0; k < sizeof tlds / sizeof tlds[0]; k++)
         if (strlen(tlds[k]) == end - i && starts_with(cps, end, i, tlds[k]))
@@ -1036,8 +1029,8 @@ static int is_common_tld(const uint32_t *cps, size_t i, size_t end)
 /* " dot " between two Latin alphanumeric tokens -> ".", when it spells a
  * domain: the token after it is a common TLD or is itself followed by
  * " dot " or ".x" ("www dot example dot com"). */
-static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n,
-                               size_t r, size_t *w)
+static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
+                               size_t *w)
 {
     if (!starts_with(cps, n, r, " dot ") || r + 5 >= n || *w == 0 ||
         !is_ascii_alnum(cps[*w - 1]) || !is_ascii_alnum(cps[r + 5]))
@@ -1048,8 +1041,7 @@ static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n,
     int domain = is_common_tld(cps, r + 5, end) ||
                  (starts_with(cps, n, end, " dot ") && end + 5 < n &&
                   is_ascii_alnum(cps[end + 5])) ||
-                 (end + 1 < n && cps[end] == '.' &&
-                  is_ascii_alnum(cps[end + 1]));
+                 (end + 1 < n && cps[end] == '.' && is_ascii_alnum(cps[end + 1]));
     if (!domain)
         return 0;
     cps[*w] = '.';
@@ -1059,11 +1051,11 @@ static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n,
 }
 
 /* 。 between two Latin alphanumerics ("example。com") -> ".". */
-static size_t fold_ideographic_stop(uint32_t *cps, uint32_t *src, size_t n,
-                                    size_t r, size_t *w)
+static size_t fold_ideographic_stop(uint32_t *cps, uint32_t *src, size_t n, size_t r,
+                                    size_t *w)
 {
-    if (cps[r] != CP_IDEO_STOP || *w == 0 || !is_ascii_alnum(cps[*w - 1]) ||
-        r + 1 >= n || !is_ascii_alnum(cps[r + 1]))
+    if (cps[r] != CP_IDEO_STOP || *w == 0 || !is_ascii_alnum(cps[*w - 1]) || r + 1 >= n ||
+        !is_ascii_alnum(cps[r + 1]))
         return 0;
     cps[*w] = '.';
     src[*w] = src[r];
@@ -1148,18 +1140,31 @@ static void fold_word_digits(uint32_t *cps, size_t n)
 /* Pass 6: encode                                                     */
 /* ------------------------------------------------------------------ */
 
+#ifndef NDEBUG
+/* 1 if t's src_byte, final entry included, never decreases: what the
+ * passes promise and hb_text_source_span's binary search relies on.  For
+ * assert() only: it walks the whole array. */
+static int src_byte_nondecreasing(const hb_text *t)
+{
+    for (size_t i = 0; i < t->ncps; i++)
+        if (t->src_byte[i] > t->src_byte[i + 1])
+            return 0;
+    return 1;
+}
+#endif
+
 /* Write t->cps as UTF-8 into t->utf8 with cp_byte offsets, and the final
  * entries of cp_byte and src_byte.  Returns 0, HB_ENOMEM or HB_ETOOBIG. */
 static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
 {
     size_t n = t->ncps;
     if (n > (SIZE_MAX - 1) / 4 || reserve_bytes(t, n * 4 + 1))
-        return hb_error_set(err, HB_ENOMEM,
-                            "out of memory normalising %zu bytes", srclen);
+        return hb_error_set(err, HB_ENOMEM, "out of memory normalising %zu bytes",
+                            srclen);
     unsigned char *o = (unsigned char *)t->utf8;
     size_t b = 0;
     for (size_t i = 0; i < n; i++) {
-        t->cp_byte[i] = (uint32_t)b;    /* checked for overflow below */
+        t->cp_byte[i] = (uint32_t)b; /* checked for overflow below */
         b += put_utf8(o + b, t->cps[i]);
     }
     o[b] = '\0';
@@ -1169,6 +1174,7 @@ static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
     t->len = b;
     t->cp_byte[n] = (uint32_t)b;
     t->src_byte[n] = (uint32_t)srclen;
+    assert(src_byte_nondecreasing(t));
     return 0;
 }
 
@@ -1179,14 +1185,13 @@ static int encode_utf8(hb_text *t, size_t srclen, hb_error *err)
 int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err)
 {
     if (!out || (!src && len > 0))
-        return hb_error_set(err, HB_EINVAL,
-                            "hb_normalize: NULL %s", out ? "src" : "out");
+        return hb_error_set(err, HB_EINVAL, "hb_normalize: NULL %s", out ? "src" : "out");
     /* src_byte holds input offsets as uint32_t, and src_byte[ncps] holds
      * len itself. */
     if (len >= UINT32_MAX) {
         set_empty(out);
-        return hb_error_set(err, HB_ETOOBIG,
-                            "text of %zu bytes is over the 4 GiB limit", len);
+        return hb_error_set(err, HB_ETOOBIG, "text of %zu bytes is over the 4 GiB limit",
+                            len);
     }
 
     int rc = hb_normalize_init(err);
@@ -1197,10 +1202,9 @@ int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err)
 
     uint32_t any = 0;
     int trad = 0;
-    rc = decode_and_fold((const unsigned char *)src, len, out, &any, &trad,
-                         err);
+    rc = decode_and_fold((const unsigned char *)src, len, out, &any, &trad, err);
     if (rc == 0) {
-        if (any >= 0x1100)      /* there may be CJK to join */
+        if (any >= 0x1100) /* there may be CJK to join */
             out->ncps = join_cjk(out->cps, out->src_byte, out->ncps);
         if (trad)
             rc = fold_traditional(out, len, err);
@@ -1230,8 +1234,8 @@ static size_t cp_index(const hb_text *text, size_t off)
     return lo;
 }
 
-void hb_text_source_span(const hb_text *text, size_t start, size_t end,
-                         size_t *src_start, size_t *src_end)
+void hb_text_source_span(const hb_text *text, size_t start, size_t end, size_t *src_start,
+                         size_t *src_end)
 {
     if (!text->cp_byte || !text->src_byte) {
         *src_start = *src_end = 0;

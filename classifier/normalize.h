@@ -24,11 +24,11 @@
  *     characters costs one table look-up per CJK character, once the
  *     process's first messages have taught the table its characters;
  *   - obfuscated spellings folded (after the two steps above, so that
- *     "薇 * 信" and the traditional 維信 fold too): 薇信 威信 徽信 维信 亻言 V信 vx信 → 微信
- *     (not where the look-alike ends a word: 权威信息, 安徽信用社), 扣扣 → qq,
- *     hxxp(s) → http(s), [.] (.) {.} (dot) [dot] {dot} → ".", [:] → ":",
- *     "example。com" → "example.com", and "example dot com" likewise when
- *     the word after "dot" looks like a domain ("polka dot dress" stays);
+ *     "薇 * 信" and the traditional 維信 fold too): 薇信 威信 徽信 维信 亻言 V信 vx信 →
+ * 微信 (not where the look-alike ends a word: 权威信息, 安徽信用社), 扣扣 → qq, hxxp(s) →
+ * http(s), [.] (.) {.} (dot) [dot] {dot} → ".", [:] → ":", "example。com" →
+ * "example.com", and "example dot com" likewise when the word after "dot" looks like a
+ * domain ("polka dot dress" stays);
  *   - inside a Latin word, digits 0 and 1 sandwiched between letters read as
  *     o and l ("g00gle" -> "google", "app1e" -> "apple"), but only when the
  *     word has no other digits ("covid19", "top10", "h1n1" are kept).
@@ -59,17 +59,17 @@
 #include "error.h"
 
 typedef struct hb_text {
-    char *utf8;          /* normalised text, NUL-terminated */
-    size_t len;          /* bytes in utf8, excluding the NUL */
-    uint32_t *cps;       /* the same text as code points */
-    size_t ncps;         /* number of code points */
-    uint32_t *cp_byte;   /* cp_byte[i]: byte offset of cps[i] in utf8;
-                            cp_byte[ncps] == len */
-    uint32_t *src_byte;  /* src_byte[i]: byte offset in the original input
-                            of the character cps[i] came from;
-                            src_byte[ncps] == input length */
-    size_t cap_bytes;    /* allocated bytes of utf8 */
-    size_t cap_cps;      /* allocated entries of the three arrays */
+    char *utf8;         /* normalised text, NUL-terminated */
+    size_t len;         /* bytes in utf8, excluding the NUL */
+    uint32_t *cps;      /* the same text as code points */
+    size_t ncps;        /* number of code points */
+    uint32_t *cp_byte;  /* cp_byte[i]: byte offset of cps[i] in utf8;
+                           cp_byte[ncps] == len */
+    uint32_t *src_byte; /* src_byte[i]: byte offset in the original input
+                           of the character cps[i] came from;
+                           src_byte[ncps] == input length */
+    size_t cap_bytes;   /* allocated bytes of utf8 */
+    size_t cap_cps;     /* allocated entries of the three arrays */
 } hb_text;
 
 /* Load OpenCC's traditional-to-simplified configuration (t2s.json), once
@@ -108,8 +108,8 @@ int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err);
  * the match (spaces or filler joined away, zero-width characters); a
  * range ending inside the expansion of one input character (the "f" of
  * "ﬁ") covers that whole character.  O(log n), no allocation. */
-void hb_text_source_span(const hb_text *text, size_t start, size_t end,
-                         size_t *src_start, size_t *src_end);
+void hb_text_source_span(const hb_text *text, size_t start, size_t end, size_t *src_start,
+                         size_t *src_end);
 
 /* True if cp is a CJK ideograph (unified, extensions, compatibility,
  * radicals), kana or hangul (syllables and jamo); CJK punctuation such as

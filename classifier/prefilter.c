@@ -67,9 +67,9 @@
 struct hb_prefilter {
     hs_database_t *db; /* NULL: no pattern could be prefiltered */
     size_t npatterns;
-    uint64_t *always;  /* bitset over patterns: the fallbacks */
-    uint64_t *exact;   /* bitset over patterns: being a candidate means
-                          matching (see rewrite) */
+    uint64_t *always; /* bitset over patterns: the fallbacks */
+    uint64_t *exact;  /* bitset over patterns: being a candidate means
+                         matching (see rewrite) */
     size_t nfallbacks;
     /* The database's expressions are distinct pieces (see rewrite),
      * numbered by Hyperscan id.  Expression e is used by the branches
@@ -87,12 +87,12 @@ struct hb_prefilter {
 };
 
 struct hb_prefilter_scratch {
-    hs_scratch_t *hs;       /* NULL until the first scan */
-    uint64_t hs_serial;     /* serial of the prefilter hs was sized for,
-                               0: none */
-    uint64_t *candidates;   /* bitset over patterns, filled per scan */
+    hs_scratch_t *hs;     /* NULL until the first scan */
+    uint64_t hs_serial;   /* serial of the prefilter hs was sized for,
+                             0: none */
+    uint64_t *candidates; /* bitset over patterns, filled per scan */
     size_t ncandidate_words;
-    uint8_t *counters;      /* pieces seen per branch, per scan */
+    uint8_t *counters; /* pieces seen per branch, per scan */
     size_t ncounters;
 };
 
@@ -222,8 +222,7 @@ static void rw_put_cp(rewriter *w, uint32_t cp)
 /* Read up to max digits of base 8 or 16 at w->i into *cp; with braces,
  * read "{digits}" instead.  Returns 0, or -1 when malformed or above
  * U+10FFFF. */
-static int rw_number(rewriter *w, int base, size_t max, int braces,
-                     uint32_t *cp)
+static int rw_number(rewriter *w, int base, size_t max, int braces, uint32_t *cp)
 {
     uint32_t v = 0;
     size_t digits = 0;
@@ -268,14 +267,22 @@ static enum esc rw_escape(rewriter *w, int in_class)
     w->i += 2;
     uint32_t cp = 0;
     switch (c) {
-    case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
-    case 'h': case 'H': case 'v': case 'V':
-        return ESC_CLASS;
+    case 'd':
+    case 'D':
+    case 's':
+    case 'S':
+    case 'w':
+    case 'W':
+    case 'h':
+    case 'H':
+    case 'v':
+    case 'V': return ESC_CLASS;
     case 'N': /* any but newline, or \N{U+..}: not worth translating */
         if (in_class || rw_peek(w) == '{')
             return ESC_REFUSE;
         return ESC_CLASS;
-    case 'p': case 'P':
+    case 'p':
+    case 'P':
         if (w->i >= w->n)
             return ESC_REFUSE;
         if (rw_peek(w) == '{') {
@@ -292,8 +299,11 @@ static enum esc rw_escape(rewriter *w, int in_class)
             return ESC_CHAR;
         }
         return ESC_ASSERT;
-    case 'B': case 'A': case 'z': case 'Z': case 'G':
-        return in_class ? ESC_REFUSE : ESC_ASSERT;
+    case 'B':
+    case 'A':
+    case 'z':
+    case 'Z':
+    case 'G': return in_class ? ESC_REFUSE : ESC_ASSERT;
     case 'x':
         if (rw_number(w, 16, 2, rw_peek(w) == '{', &cp))
             return ESC_REFUSE;
@@ -331,10 +341,9 @@ static enum esc rw_escape(rewriter *w, int in_class)
             rw_copy_char(w);
             return ESC_CHAR;
         }
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-            (c >= 'A' && c <= 'Z'))
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
             return ESC_REFUSE; /* backreferences, \Q, \K, \R, \X, ... */
-        cp = c; /* escaped punctuation */
+        cp = c;                /* escaped punctuation */
         break;
     }
     rw_put_cp(w, cp);
@@ -397,8 +406,7 @@ static void rw_class(rewriter *w, int *any)
  * skipped: laziness does not change whether a match exists.  A possessive
  * quantifier, a '{' that is not a quantifier (PCRE2 versions disagree on
  * "{,n}") and a quantifier of a quantifier are refused. */
-static int rw_quantifier(rewriter *w, unsigned *min, int *optional,
-                         int *exact)
+static int rw_quantifier(rewriter *w, unsigned *min, int *optional, int *exact)
 {
     int c = rw_peek(w);
     *optional = c == '?';
@@ -514,9 +522,9 @@ static int rw_item(rewriter *w, int depth)
             /* named group: (?<name> (?'name' (?P<name> */
             size_t k = q[2] == 'P' ? 4 : 3;
             char close = q[2] == '\'' ? '\'' : '>';
-            while (k < left && (q[k] == '_' || (q[k] >= '0' && q[k] <= '9') ||
-                                (q[k] >= 'a' && q[k] <= 'z') ||
-                                (q[k] >= 'A' && q[k] <= 'Z')))
+            while (k < left &&
+                   (q[k] == '_' || (q[k] >= '0' && q[k] <= '9') ||
+                    (q[k] >= 'a' && q[k] <= 'z') || (q[k] >= 'A' && q[k] <= 'Z')))
                 k++;
             if (k < left && q[k] == close)
                 skip = k + 1;
@@ -579,9 +587,9 @@ static int rw_item(rewriter *w, int depth)
         if (c == '[' || c == '\\') {
             /* A class or an escape is narrow if it was written out with
              * ASCII bytes only, and is not "any character". */
-            wide = !w->emit ||
-                   (w->len - mark == sizeof ANY_CHAR - 1 &&
-                    memcmp(w->out + mark, ANY_CHAR, sizeof ANY_CHAR - 1) == 0);
+            wide =
+                !w->emit || (w->len - mark == sizeof ANY_CHAR - 1 &&
+                             memcmp(w->out + mark, ANY_CHAR, sizeof ANY_CHAR - 1) == 0);
             for (size_t k = mark; k < w->len && !wide; k++)
                 wide = (unsigned char)w->out[k] >= 0x80;
         } else if (c >= 0x80) {
@@ -612,15 +620,14 @@ static int rw_item(rewriter *w, int depth)
 /* End the piece being written at depth 0, which started at *start: keep
  * it if it cannot match the empty string (and the branch has room),
  * else forget it. */
-static void rw_end_piece(rewriter *w, size_t *start, int *nullable,
-                         uint32_t *kept)
+static void rw_end_piece(rewriter *w, size_t *start, int *nullable, uint32_t *kept)
 {
     if (*kept >= PREFILTER_MAX_PIECES)
         w->widened = 1;
     if (!*nullable && w->len > *start && *kept < PREFILTER_MAX_PIECES) {
         rw_put(w, "", 1); /* its NUL */
         if (hb_grow((void **)&w->branch, &w->cap_pieces, w->npieces + 1,
-                 sizeof *w->branch)) {
+                    sizeof *w->branch)) {
             rw_refuse(w);
             return;
         }
@@ -640,7 +647,7 @@ static int rw_alternatives(rewriter *w, int depth)
 {
     int any_nullable = 0;
     for (;;) {
-        int nullable = 1;     /* of the alternative (depth > 0) */
+        int nullable = 1;      /* of the alternative (depth > 0) */
         size_t start = w->len; /* of the piece (depth 0) */
         int piece_nullable = 1;
         uint32_t kept = 0;
@@ -734,7 +741,7 @@ static int cmp_uses(const void *a, const void *b)
     return strcmp(((const piece_use *)a)->text, ((const piece_use *)b)->text);
 }
 
-#define PREFILTER_FLAGS                                                     \
+#define PREFILTER_FLAGS                                                                  \
     (HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_UCP)
 #define EXACT_FLAGS (HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_UCP)
 
@@ -744,8 +751,7 @@ static int cmp_uses(const void *a, const void *b)
  * pf->use_start, exact if any of its users is.  Returns the number of
  * expressions. */
 static size_t gather_pieces(hb_prefilter *pf, const hb_prefilter_pieces *pieces,
-                            piece_use *uses, const char **exprs,
-                            unsigned *flags)
+                            piece_use *uses, const char **exprs, unsigned *flags)
 {
     size_t nuses = 0, ncounters = 0;
     for (size_t id = 0; id < pf->npatterns; id++) {
@@ -806,8 +812,7 @@ static size_t rewrite_all(hb_prefilter *pf, const char *const *patterns,
  * exact mode is tried again in prefilter mode, one it refuses in
  * prefilter mode makes its patterns fallbacks, and if Hyperscan fails as
  * a whole every pattern is one. */
-hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count,
-                               hb_error *err)
+hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count, hb_error *err)
 {
     if (count > UINT32_MAX / 2) { /* ids are 32-bit; not reachable in
                                      practice (16 MiB per rules file) */
@@ -840,8 +845,8 @@ hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count,
     pf->use_pattern = malloc(room * sizeof *pf->use_pattern);
     pf->use_counter = malloc(room * sizeof *pf->use_counter);
     pf->counter_need = malloc(room * sizeof *pf->counter_need);
-    if (!uses || !exprs || !flags || !ids || !pf->use_start ||
-        !pf->use_pattern || !pf->use_counter || !pf->counter_need) {
+    if (!uses || !exprs || !flags || !ids || !pf->use_start || !pf->use_pattern ||
+        !pf->use_counter || !pf->counter_need) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
@@ -855,8 +860,8 @@ hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count,
         if (n == 0)
             break;
         hs_compile_error_t *cerr = NULL;
-        hs_error_t hrc = hs_compile_multi(exprs, flags, ids, (unsigned)n,
-                                          HS_MODE_BLOCK, NULL, &pf->db, &cerr);
+        hs_error_t hrc = hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK,
+                                          NULL, &pf->db, &cerr);
         if (hrc == HS_SUCCESS)
             break;
         int bad = cerr ? cerr->expression : -1;
@@ -870,8 +875,7 @@ hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count,
                 bit_set(pf->always, id);
             break;
         }
-        for (uint32_t u = pf->use_start[bad]; u < pf->use_start[bad + 1];
-             u++) {
+        for (uint32_t u = pf->use_start[bad]; u < pf->use_start[bad + 1]; u++) {
             uint32_t id = pf->use_pattern[u];
             if (flags[bad] == EXACT_FLAGS)
                 pf->exact[id >> 6] &= ~(UINT64_C(1) << (id & 63));
@@ -953,8 +957,8 @@ typedef struct scan_state {
 /* Hyperscan's match callback: expression id was found (once at most, by
  * SINGLEMATCH).  Each pattern using it becomes a candidate if this
  * completes one of its branches.  Always goes on scanning. */
-static int on_piece(unsigned int id, unsigned long long from,
-                    unsigned long long to, unsigned int flags, void *context)
+static int on_piece(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *context)
 {
     (void)from;
     (void)to;
@@ -972,9 +976,8 @@ static int on_piece(unsigned int id, unsigned long long from,
 /* The candidates are the fallback patterns plus every pattern with a
  * branch whose pieces the Hyperscan scan all found.  The scratch is sized
  * for this prefilter the first time it is seen (the only allocation). */
-const uint64_t *hb_prefilter_scan(const hb_prefilter *pf,
-                                  hb_prefilter_scratch *s, const char *text,
-                                  size_t len)
+const uint64_t *hb_prefilter_scan(const hb_prefilter *pf, hb_prefilter_scratch *s,
+                                  const char *text, size_t len)
 {
     if (!pf || !s || !pf->db || (!text && len) || len > UINT_MAX)
         return NULL;
@@ -1005,8 +1008,8 @@ const uint64_t *hb_prefilter_scan(const hb_prefilter *pf,
     if (pf->ncounters)
         memset(s->counters, 0, pf->ncounters);
     scan_state st = {pf, s};
-    if (hs_scan(pf->db, text ? text : "", (unsigned int)len, 0, s->hs,
-                on_piece, &st) != HS_SUCCESS)
+    if (hs_scan(pf->db, text ? text : "", (unsigned int)len, 0, s->hs, on_piece, &st) !=
+        HS_SUCCESS)
         return NULL;
     return s->candidates;
 }

@@ -22,10 +22,11 @@ hb_render_options hb_render_defaults(void)
 const hb_task_result *hb_verdict_headline(const hb_verdict *v)
 {
     for (size_t o = 0; o < sizeof HEADLINE_ORDER / sizeof HEADLINE_ORDER[0]; o++) {
-        hb_tier least = strcmp(HEADLINE_ORDER[o], "fraud") == 0 ? HB_TIER_POSSIBLE
-                                                                 : HB_TIER_LIKELY;
+        hb_tier least =
+            strcmp(HEADLINE_ORDER[o], "fraud") == 0 ? HB_TIER_POSSIBLE : HB_TIER_LIKELY;
         for (size_t i = 0; i < v->ntasks; i++)
-            if (v->tasks[i].tier >= least && strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
+            if (v->tasks[i].tier >= least &&
+                strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
                 return &v->tasks[i];
     }
     for (size_t i = 0; i < v->ntasks; i++)
@@ -42,8 +43,8 @@ const char *hb_verdict_name(const hb_verdict *v)
     return h->tier == HB_TIER_POSSIBLE ? "possible_fraud" : h->task;
 }
 
-void hb_verdict_summary(const hb_engine *e, const hb_verdict *v,
-                        const char *lang, char *out, size_t cap)
+void hb_verdict_summary(const hb_engine *e, const hb_verdict *v, const char *lang,
+                        char *out, size_t cap)
 {
     int zh = lang && strcmp(lang, "zh") == 0;
     const hb_task_result *h = hb_verdict_headline(v);
@@ -54,20 +55,23 @@ void hb_verdict_summary(const hb_engine *e, const hb_verdict *v,
         const hb_type_info *t = hb_catalog_find(hb_engine_catalog(e), h->type);
         const char *name = t ? (zh ? t->name_zh : t->name_en) : NULL;
         if (h->tier == HB_TIER_POSSIBLE && name)
-            snprintf(out, cap, zh ? "可能是诈骗，请先核实：%s（%d%%）"
-                                  : "Possibly fraud: verify before acting: %s (%d%%)",
+            snprintf(out, cap,
+                     zh ? "可能是诈骗，请先核实：%s（%d%%）"
+                        : "Possibly fraud: verify before acting: %s (%d%%)",
                      name, pct);
         else if (h->tier == HB_TIER_POSSIBLE)
-            snprintf(out, cap, zh ? "可能是诈骗，请先核实（%d%%）"
-                                  : "Possibly fraud: verify before acting (%d%%)",
+            snprintf(out, cap,
+                     zh ? "可能是诈骗，请先核实（%d%%）"
+                        : "Possibly fraud: verify before acting (%d%%)",
                      pct);
         else if (name)
-            snprintf(out, cap, zh ? "疑似诈骗：%s（%d%%）" : "Likely fraud: %s (%d%%)", name,
-                     pct);
+            snprintf(out, cap, zh ? "疑似诈骗：%s（%d%%）" : "Likely fraud: %s (%d%%)",
+                     name, pct);
         else
             snprintf(out, cap, zh ? "疑似诈骗（%d%%）" : "Likely fraud (%d%%)", pct);
     } else if (strcmp(h->task, "spam") == 0) {
-        snprintf(out, cap, zh ? "广告推销，不是诈骗（%d%%）" : "Advertising, not fraud (%d%%)",
+        snprintf(out, cap,
+                 zh ? "广告推销，不是诈骗（%d%%）" : "Advertising, not fraud (%d%%)",
                  pct);
     } else if (strcmp(h->task, "rumour") == 0) {
         snprintf(out, cap, zh ? "疑似谣言（%d%%）" : "Likely rumour (%d%%)", pct);
@@ -95,8 +99,8 @@ static void put(char *out, size_t cap, size_t *used, const char *s, size_t n)
     out[*used] = '\0';
 }
 
-size_t hb_masked_excerpt(const hb_verdict *v, uint32_t start, uint32_t end,
-                         char *out, size_t cap)
+size_t hb_masked_excerpt(const hb_verdict *v, uint32_t start, uint32_t end, char *out,
+                         size_t cap)
 {
     const char *text = v->text->utf8;
     size_t used = 0;
@@ -125,9 +129,8 @@ size_t hb_masked_excerpt(const hb_verdict *v, uint32_t start, uint32_t end,
             p = next;
         } else if (ent->start == p && ent->end <= end) {
             char masked[256];
-            size_t n = hb_entity_mask(ent->kind, text + ent->start,
-                                      ent->end - ent->start, masked,
-                                      sizeof masked);
+            size_t n = hb_entity_mask(ent->kind, text + ent->start, ent->end - ent->start,
+                                      masked, sizeof masked);
             put(out, cap, &used, masked, n);
             p = ent->end;
         } else {
@@ -142,9 +145,8 @@ size_t hb_masked_excerpt(const hb_verdict *v, uint32_t start, uint32_t end,
     return used;
 }
 
-static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
-                             const hb_verdict *v, const char *task,
-                             const hb_render_options *opt)
+static json_t *rule_evidence(const hb_engine *e, const hb_session *s, const hb_verdict *v,
+                             const char *task, const hb_render_options *opt)
 {
     json_t *rules = json_array();
     for (size_t i = 0; i < v->nhits; i++) {
@@ -169,7 +171,8 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
         json_object_set_new_nocheck(r, "id", json_string_nocheck(info->id));
         json_object_set_new_nocheck(r, "type", json_string_nocheck(info->type));
         json_object_set_new_nocheck(r, "weight", json_real(info->weight));
-        json_object_set_new_nocheck(r, "description", json_string_nocheck(info->description));
+        json_object_set_new_nocheck(r, "description",
+                                    json_string_nocheck(info->description));
         if (info->description_zh && *info->description_zh)
             json_object_set_new_nocheck(r, "description_zh",
                                         json_string_nocheck(info->description_zh));
@@ -185,8 +188,8 @@ static json_t *rule_evidence(const hb_engine *e, const hb_session *s,
  * most 4 bytes and the ellipsis fit the buffer of feature_evidence. */
 enum { MAX_FEATURE_CPS = 32 };
 
-static json_t *feature_evidence(hb_session *s, const hb_verdict *v,
-                                size_t ti, const hb_render_options *opt)
+static json_t *feature_evidence(hb_session *s, const hb_verdict *v, size_t ti,
+                                const hb_render_options *opt)
 {
     json_t *features = json_array();
     hb_contribution top[32];
@@ -218,9 +221,12 @@ static json_t *feature_evidence(hb_session *s, const hb_verdict *v,
         }
         json_t *f = json_object();
         json_object_set_new_nocheck(f, "feature", json_string_nocheck(text));
-        json_object_set_new_nocheck(f, "kind", json_string_nocheck(
-            !top[i].name ? "ngram" : strncmp(top[i].name, "entity:", 7) == 0 ? "entity"
-                         : strncmp(top[i].name, "url:", 4) == 0 ? "url" : "rule"));
+        json_object_set_new_nocheck(
+            f, "kind",
+            json_string_nocheck(!top[i].name                              ? "ngram"
+                                : strncmp(top[i].name, "entity:", 7) == 0 ? "entity"
+                                : strncmp(top[i].name, "url:", 4) == 0    ? "url"
+                                                                          : "rule"));
         json_object_set_new_nocheck(f, "weight", json_real(top[i].weight));
         json_array_append_new(features, f);
     }
@@ -239,8 +245,8 @@ static json_t *rule_ids(const hb_engine *e, const hb_verdict *v, const char *tas
     return ids;
 }
 
-static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
-                         size_t i, const hb_render_options *opt)
+static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v, size_t i,
+                         const hb_render_options *opt)
 {
     const hb_task_result *r = &v->tasks[i];
     int brief = opt->detail == HB_DETAIL_BRIEF;
@@ -255,20 +261,22 @@ static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
         json_object_set_new_nocheck(t, "possible_threshold",
                                     json_real(r->possible_threshold));
     }
-    json_object_set_new_nocheck(t, "type", r->type ? json_string_nocheck(r->type) : json_null());
+    json_object_set_new_nocheck(t, "type",
+                                r->type ? json_string_nocheck(r->type) : json_null());
     json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
     if (brief) {
         json_object_set_new_nocheck(t, "rules", rule_ids(e, v, r->task));
         return t;
     }
-    json_object_set_new_nocheck(t, "model", json_string_nocheck(hb_model_version(r->model)));
+    json_object_set_new_nocheck(t, "model",
+                                json_string_nocheck(hb_model_version(r->model)));
     json_t *evidence = json_object();
     json_object_set_new_nocheck(evidence, "rules", rule_evidence(e, s, v, r->task, opt));
     /* the words that pushed a verdict explain a likely or possible one;
      * for a negative task the rules (some of them exonerating) say enough */
-    json_object_set_new_nocheck(evidence, "features",
-                                r->tier >= HB_TIER_POSSIBLE ? feature_evidence(s, v, i, opt)
-                                                            : json_array());
+    json_object_set_new_nocheck(
+        evidence, "features",
+        r->tier >= HB_TIER_POSSIBLE ? feature_evidence(s, v, i, opt) : json_array());
     json_object_set_new_nocheck(t, "evidence", evidence);
     return t;
 }
@@ -284,15 +292,14 @@ static json_t *entities_json(const hb_session *s, const hb_verdict *v,
             snprintf(text, sizeof text, "%.*s", (int)(x->end - x->start),
                      v->text->utf8 + x->start);
         else
-            hb_entity_mask(x->kind, v->text->utf8 + x->start, x->end - x->start,
-                           text, sizeof text);
+            hb_entity_mask(x->kind, v->text->utf8 + x->start, x->end - x->start, text,
+                           sizeof text);
         size_t cs = 0, ce = 0;
         hb_session_source_span(s, x->start, x->end, &cs, &ce);
-        json_array_append_new(ents, json_pack("{s:s, s:s, s:I, s:I}", "kind",
-                                              hb_entity_kind_name(x->kind),
-                                              "text", text, "start",
-                                              (json_int_t)cs, "end",
-                                              (json_int_t)ce));
+        json_array_append_new(ents,
+                              json_pack("{s:s, s:s, s:I, s:I}", "kind",
+                                        hb_entity_kind_name(x->kind), "text", text,
+                                        "start", (json_int_t)cs, "end", (json_int_t)ce));
     }
     return ents;
 }
@@ -309,8 +316,9 @@ static json_t *link_json(const hb_session *s, const hb_verdict *v,
     json_object_set_new(j, "malicious", json_boolean(u->malicious));
     json_object_set_new(j, "probability",
                         u->probability < 0 ? json_null() : json_real(u->probability));
-    json_object_set_new(j, "listed", u->listed ? json_string(hb_block_match_name(u->listed))
-                                               : json_null());
+    json_object_set_new(j, "listed",
+                        u->listed ? json_string(hb_block_match_name(u->listed))
+                                  : json_null());
     if (brief)
         return j;
     json_object_set_new(j, "feed", u->feed ? json_string(u->feed) : json_null());
@@ -356,18 +364,20 @@ static json_t *brands_json(const hb_engine *e, const hb_session *s, const hb_ver
         }
         if (a->status == HB_BRAND_IMPERSONATION) {
             int link = a->cause == HB_BRAND_CAUSE_LINK;
-            snprintf(en, sizeof en, "Names %s, but %s is not one of its %s", b->name_en, what,
-                     link ? "websites" : "service numbers");
+            snprintf(en, sizeof en, "Names %s, but %s is not one of its %s", b->name_en,
+                     what, link ? "websites" : "service numbers");
             snprintf(zh, sizeof zh, "自称%s，但%s不是其官方%s", b->name_zh, what,
                      link ? "网址" : "号码");
         } else if (a->status == HB_BRAND_OFFICIAL) {
-            snprintf(en, sizeof en, "Names %s and uses only its official channels", b->name_en);
+            snprintf(en, sizeof en, "Names %s and uses only its official channels",
+                     b->name_en);
             snprintf(zh, sizeof zh, "提到%s，只使用其官方网址或号码", b->name_zh);
         } else {
             snprintf(en, sizeof en, "Names %s", b->name_en);
             snprintf(zh, sizeof zh, "提到%s", b->name_zh);
         }
-        json_object_set_new(j, "name", json_pack("{s:s, s:s}", "en", b->name_en, "zh", b->name_zh));
+        json_object_set_new(j, "name",
+                            json_pack("{s:s, s:s}", "en", b->name_en, "zh", b->name_zh));
         json_object_set_new(j, "kind", json_string(hb_brand_kind_name(b->kind)));
         json_object_set_new(j, "start", json_integer((json_int_t)cs));
         json_object_set_new(j, "end", json_integer((json_int_t)ce));
@@ -391,11 +401,14 @@ static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
         /* a possible scam of no known type gets the general advice */
         const char *type = NULL;
         if (head && strcmp(head->task, "fraud") == 0)
-            type = head->type ? head->type : head->tier == HB_TIER_POSSIBLE ? "other" : NULL;
+            type = head->type                       ? head->type
+                   : head->tier == HB_TIER_POSSIBLE ? "other"
+                                                    : NULL;
         const hb_type_info *ti = hb_catalog_find(hb_engine_catalog(e), type);
         if (ti)
-            json_object_set_new(root, "advice", json_pack("{s:s, s:s}", "en", ti->advice_en,
-                                                          "zh", ti->advice_zh));
+            json_object_set_new(
+                root, "advice",
+                json_pack("{s:s, s:s}", "en", ti->advice_en, "zh", ti->advice_zh));
     }
     json_t *tasks = json_object();
     json_object_set_new(root, "tasks", tasks);
@@ -410,7 +423,8 @@ static void render_verdict(json_t *root, const hb_engine *e, hb_session *s,
     if (v->nbrands || !brief)
         json_object_set_new(root, "brands", brands_json(e, s, v, opt));
     if (!brief || v->rules_limited)
-        json_object_set_new(root, "rules_limited", json_integer((json_int_t)v->rules_limited));
+        json_object_set_new(root, "rules_limited",
+                            json_integer((json_int_t)v->rules_limited));
 }
 
 json_t *hb_verdict_to_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
@@ -427,7 +441,8 @@ json_t *hb_engine_versions_json(const hb_engine *e)
     json_t *m = json_object();
     for (size_t i = 0; m && i < hb_engine_ntasks(e); i++) {
         const hb_model *model = hb_engine_model(e, i);
-        json_object_set_new(m, hb_model_task(model), json_string(hb_model_version(model)));
+        json_object_set_new(m, hb_model_task(model),
+                            json_string(hb_model_version(model)));
     }
     const hb_model *url = hb_engine_url_model(e);
     if (m && url)
@@ -452,8 +467,8 @@ json_t *hb_error_reply(const json_t *id, const char *code, const char *message)
         return NULL;
     if (id)
         json_object_set_new(root, "id", json_deep_copy(id));
-    json_object_set_new(root, "error", json_pack("{s:s, s:s}", "code", code,
-                                                 "message", message));
+    json_object_set_new(root, "error",
+                        json_pack("{s:s, s:s}", "code", code, "message", message));
     return root;
 }
 
@@ -806,7 +821,7 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                           "key once",
                           je.text, je.line, je.column);
         else if (json_error_code(&je) == json_error_invalid_utf8 ||
-            strncmp(je.text, "invalid Unicode", 15) == 0)
+                 strncmp(je.text, "invalid Unicode", 15) == 0)
             request_error(err, hb_err_name(HB_EUTF8),
                           "request is not valid UTF-8 (%s at byte %d); send "
                           "UTF-8 text",
@@ -817,8 +832,8 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                           "{\"text\": \"...\"}");
         else
             request_error(err, HB_CODE_MALFORMED_JSON,
-                          "request is not JSON: %s at line %d, column %d",
-                          je.text, je.line, je.column);
+                          "request is not JSON: %s at line %d, column %d", je.text,
+                          je.line, je.column);
         return NULL;
     }
     if (json_is_object(root))
@@ -830,8 +845,8 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
                           "batch is empty; send at least one request object");
         else if (n > max_batch)
             request_error(err, HB_CODE_BATCH_TOO_LARGE,
-                          "batch of %zu items, over the limit of %zu; split it",
-                          n, max_batch);
+                          "batch of %zu items, over the limit of %zu; split it", n,
+                          max_batch);
         else
             return root;
     } else {
@@ -844,8 +859,7 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
     return NULL;
 }
 
-int hb_request_item_check(const json_t *item, hb_request_item *out,
-                          hb_request_error *err)
+int hb_request_item_check(const json_t *item, hb_request_item *out, hb_request_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(item)) {
@@ -857,13 +871,12 @@ int hb_request_item_check(const json_t *item, hb_request_item *out,
     out->id = json_object_get(item, "id");
     const json_t *text = json_object_get(item, "text");
     if (!text) {
-        request_error(err, HB_CODE_MISSING_TEXT,
-                      "request has no \"text\" member");
+        request_error(err, HB_CODE_MISSING_TEXT, "request has no \"text\" member");
         return -1;
     }
     if (!json_is_string(text)) {
-        request_error(err, HB_CODE_MISSING_TEXT,
-                      "\"text\" must be a string, not %s", json_kind(text));
+        request_error(err, HB_CODE_MISSING_TEXT, "\"text\" must be a string, not %s",
+                      json_kind(text));
         return -1;
     }
     const json_t *urls = json_object_get(item, "urls");
@@ -923,13 +936,13 @@ json_t *hb_request_peek_id(const char *body, size_t len)
 }
 
 json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item *it,
-                       const json_t *models, const hb_render_options *opt,
-                       hb_error *err)
+                       const json_t *models, const hb_render_options *opt, hb_error *err)
 {
     /* links the platform extracted are scored with those in the text */
     const char *links[HB_MAX_URLS];
     size_t lens[HB_MAX_URLS], nlinks = 0;
-    for (size_t i = 0; it->urls && i < json_array_size(it->urls) && nlinks < HB_MAX_URLS; i++) {
+    for (size_t i = 0; it->urls && i < json_array_size(it->urls) && nlinks < HB_MAX_URLS;
+         i++) {
         const json_t *u = json_array_get(it->urls, i);
         links[nlinks] = json_string_value(u);
         lens[nlinks++] = json_string_length(u);

@@ -26,8 +26,8 @@
 typedef enum hb_detail { HB_DETAIL_FULL, HB_DETAIL_BRIEF } hb_detail;
 
 typedef struct hb_render_options {
-    int unmask;        /* 1: show phone/account numbers in clear */
-    int top_features;  /* strongest n-grams listed per task (0 = none) */
+    int unmask;       /* 1: show phone/account numbers in clear */
+    int top_features; /* strongest n-grams listed per task (0 = none) */
     hb_detail detail;
 } hb_render_options;
 
@@ -77,8 +77,7 @@ void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
  * domain, malicious, probability, listed) and "rules_limited" when not 0.
  * NULL only on allocation failure. */
 json_t *hb_verdict_to_json(const hb_engine *engine, hb_session *session,
-                           const hb_verdict *verdict,
-                           const hb_render_options *opt);
+                           const hb_verdict *verdict, const hb_render_options *opt);
 
 /* {"task": "version", ..., "url": "version", "feed:NAME": "updated TIME,
  * N entries"}: what answers with this engine, so a reply can be traced to
@@ -92,22 +91,22 @@ json_t *hb_error_to_json(const json_t *id, int code, const char *message);
 /* Copy len bytes of normalised text starting at byte start into out (cap
  * bytes, NUL-terminated), masking the digits of any phone, account or
  * handle entity of the verdict that overlaps the range. */
-size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start,
-                         uint32_t end, char *out, size_t cap);
+size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start, uint32_t end,
+                         char *out, size_t cap);
 
 /* ---- Requests (docs/protocol.md) ------------------------------------ */
 
 /* Error codes of the request protocol, as sent in an error reply's
  * "code", beyond those of hb_err_name (invalid_utf8, empty_text,
  * too_large, internal). */
-#define HB_CODE_MALFORMED_JSON "malformed_json"       /* not JSON at all */
-#define HB_CODE_INVALID_REQUEST "invalid_request"     /* JSON, wrong shape */
-#define HB_CODE_MISSING_TEXT "missing_text"           /* no string "text" */
-#define HB_CODE_BATCH_TOO_LARGE "batch_too_large"     /* over the item limit */
-#define HB_CODE_OVERLOADED "overloaded"               /* queue full */
+#define HB_CODE_MALFORMED_JSON "malformed_json"         /* not JSON at all */
+#define HB_CODE_INVALID_REQUEST "invalid_request"       /* JSON, wrong shape */
+#define HB_CODE_MISSING_TEXT "missing_text"             /* no string "text" */
+#define HB_CODE_BATCH_TOO_LARGE "batch_too_large"       /* over the item limit */
+#define HB_CODE_OVERLOADED "overloaded"                 /* queue full */
 #define HB_CODE_TOO_MANY_IN_FLIGHT "too_many_in_flight" /* one client over its share */
-#define HB_CODE_DEADLINE "deadline_exceeded"          /* not answered in time */
-#define HB_CODE_SHUTTING_DOWN "shutting_down"         /* arrived after SIGTERM */
+#define HB_CODE_DEADLINE "deadline_exceeded"            /* not answered in time */
+#define HB_CODE_SHUTTING_DOWN "shutting_down"           /* arrived after SIGTERM */
 #define HB_CODE_FORBIDDEN "forbidden" /* a control command where none is taken */
 
 enum { HB_MAX_REQUEST_URLS = 64 };
@@ -122,14 +121,14 @@ typedef struct hb_request_error {
 /* One item of a request, checked; every pointer is borrowed from the
  * parsed request and lives as long as it. */
 typedef struct hb_request_item {
-    const json_t *id;     /* the item's "id" to echo, NULL if none: as
-                           * jansson read it when a string, true, false or
-                           * null, else an exact id (hb_request_parse):
-                           * copy it into replies, do not read it */
-    const char *text;     /* "text": valid UTF-8, may hold NUL bytes */
-    size_t len;           /* bytes of text */
-    const json_t *urls;   /* "urls": array of strings, NULL if none */
-    int detail;           /* "detail": an hb_detail, -1 if not given */
+    const json_t *id;   /* the item's "id" to echo, NULL if none: as
+                         * jansson read it when a string, true, false or
+                         * null, else an exact id (hb_request_parse):
+                         * copy it into replies, do not read it */
+    const char *text;   /* "text": valid UTF-8, may hold NUL bytes */
+    size_t len;         /* bytes of text */
+    const json_t *urls; /* "urls": array of strings, NULL if none */
+    int detail;         /* "detail": an hb_detail, -1 if not given */
 } hb_request_item;
 
 /* Parse a request body of len bytes: a JSON object (one item) or an array

@@ -89,7 +89,7 @@ typedef struct rule {
     hb_rule_info info;
     pattern *patterns; /* all must match */
     size_t npatterns;
-    pattern *unless;   /* none may match */
+    pattern *unless; /* none may match */
     size_t nunless;
     uint32_t first_id; /* prefilter id of patterns[0]; patterns[k] has
                           first_id + k, unless[k] first_id + npatterns + k */
@@ -317,14 +317,14 @@ typedef struct pending {
     rule r;
     size_t cap_patterns;
     size_t cap_unless;
-    int active;      /* a header has been read */
+    int active; /* a header has been read */
     int have_weight;
 } pending;
 
 /* Compile one pattern into *out.  Returns 0, or an error with err naming
  * origin:line, PCRE2's message and the offset in the pattern. */
-static int compile_pattern(const char *pat, size_t n, const char *origin,
-                           size_t line, pcre2_code **out, hb_error *err)
+static int compile_pattern(const char *pat, size_t n, const char *origin, size_t line,
+                           pcre2_code **out, hb_error *err)
 {
     int errcode = 0;
     PCRE2_SIZE erroff = 0;
@@ -332,21 +332,18 @@ static int compile_pattern(const char *pat, size_t n, const char *origin,
      * NEVER_BACKSLASH_C: \C could match half a character and yield a hit
      * span that is not on a code point boundary, which the evidence
      * highlighter (hb_text_source_span) relies on. */
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, n,
-                                     PCRE2_UTF | PCRE2_UCP |
-                                         PCRE2_NEVER_BACKSLASH_C,
-                                     &errcode, &erroff, NULL);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
+                      &errcode, &erroff, NULL);
     if (!code) {
         if (errcode == PCRE2_ERROR_NOMEMORY)
-            return hb_error_set(err, HB_ENOMEM,
-                                "%s:%zu: out of memory compiling pattern",
+            return hb_error_set(err, HB_ENOMEM, "%s:%zu: out of memory compiling pattern",
                                 origin, line);
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(errcode, msg, sizeof msg) < 0)
             snprintf((char *)msg, sizeof msg, "PCRE2 error %d", errcode);
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s:%zu: bad pattern: %s at offset %zu", origin,
-                            line, (const char *)msg, (size_t)erroff);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: bad pattern: %s at offset %zu",
+                            origin, line, (const char *)msg, (size_t)erroff);
     }
     /* JIT is an optimisation: if this platform or build has none
      * (PCRE2_ERROR_JIT_BADOPTION) or it runs out of executable memory,
@@ -382,8 +379,7 @@ static int add_pattern(pending *p, int is_unless, const char *v, size_t vn,
 
 /* Move a finished pending rule into the set, after checking it has every
  * required key.  Returns 0 or a negative code with err set. */
-static int finish_rule(hb_rules *set, pending *p, const char *origin,
-                       hb_error *err)
+static int finish_rule(hb_rules *set, pending *p, const char *origin, hb_error *err)
 {
     if (!p->active)
         return 0;
@@ -397,8 +393,7 @@ static int finish_rule(hb_rules *set, pending *p, const char *origin,
     else if (!p->r.info.description)
         missing = "description";
     if (missing)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s:%d: rule '%s' has no '%s' (required)",
+        return hb_error_set(err, HB_EFORMAT, "%s:%d: rule '%s' has no '%s' (required)",
                             origin, p->r.info.line, p->r.info.id, missing);
     if (!p->r.info.type) {
         p->r.info.type = dup_range("", 0);
@@ -423,15 +418,14 @@ static int start_rule(hb_rules *set, pending *p, const char *s, size_t n,
 {
     if (n < 2 || s[n - 1] != ']')
         return hb_error_set(err, HB_EFORMAT,
-                            "%s:%zu: rule header must look like [rule.id]",
-                            file, line);
+                            "%s:%zu: rule header must look like [rule.id]", file, line);
     const char *id = s + 1;
     size_t idn = n - 2;
     trim(&id, &idn);
     if (!is_ident(id, idn, 1))
         return hb_error_set(err, HB_EFORMAT,
-                            "%s:%zu: bad rule id '%.*s' (use a-z 0-9 _ . -)",
-                            file, line, (int)(idn > 100 ? 100 : idn), id);
+                            "%s:%zu: bad rule id '%.*s' (use a-z 0-9 _ . -)", file, line,
+                            (int)(idn > 100 ? 100 : idn), id);
     for (size_t i = 0; i < set->count; i++) {
         const hb_rule_info *o = &set->rules[i].info;
         if (strlen(o->id) == idn && memcmp(o->id, id, idn) == 0)
@@ -450,12 +444,11 @@ static int start_rule(hb_rules *set, pending *p, const char *s, size_t n,
 }
 
 /* Set a single-valued string key, refusing a second occurrence. */
-static int set_once(const char **slot, const char *key, const char *v,
-                    size_t vn, const char *file, size_t line, hb_error *err)
+static int set_once(const char **slot, const char *key, const char *v, size_t vn,
+                    const char *file, size_t line, hb_error *err)
 {
     if (*slot)
-        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%s' given twice",
-                            file, line, key);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%s' given twice", file, line, key);
     char *copy = dup_range(v, vn);
     if (!copy)
         return hb_error_set(err, HB_ENOMEM, "out of memory");
@@ -464,53 +457,48 @@ static int set_once(const char **slot, const char *key, const char *v,
 }
 
 /* Handle one `key = value` line of the current rule. */
-static int rule_key(pending *p, const char *key, size_t kn, const char *v,
-                    size_t vn, const char *file, size_t line, hb_error *err)
+static int rule_key(pending *p, const char *key, size_t kn, const char *v, size_t vn,
+                    const char *file, size_t line, hb_error *err)
 {
 #define KEY_IS(name) (kn == sizeof(name) - 1 && memcmp(key, name, kn) == 0)
-    if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") ||
-          KEY_IS("description") || KEY_IS("description_zh") ||
-          KEY_IS("pattern") || KEY_IS("unless")))
+    if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") || KEY_IS("description") ||
+          KEY_IS("description_zh") || KEY_IS("pattern") || KEY_IS("unless")))
         return hb_error_set(err, HB_EFORMAT,
                             "%s:%zu: unknown key '%.*s' (known: task, type, "
                             "weight, pattern, unless, description, "
                             "description_zh)",
                             file, line, (int)(kn > 60 ? 60 : kn), key);
     if (vn == 0)
-        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%.*s' has no value",
-                            file, line, (int)kn, key);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: '%.*s' has no value", file, line,
+                            (int)kn, key);
     if (KEY_IS("task") || KEY_IS("type")) {
         if (!is_ident(v, vn, 0))
             return hb_error_set(err, HB_EFORMAT,
-                                "%s:%zu: bad %.*s '%.*s' (use a-z 0-9 _)",
-                                file, line, (int)kn, key,
-                                (int)(vn > 100 ? 100 : vn), v);
+                                "%s:%zu: bad %.*s '%.*s' (use a-z 0-9 _)", file, line,
+                                (int)kn, key, (int)(vn > 100 ? 100 : vn), v);
         return set_once(KEY_IS("task") ? &p->r.info.task : &p->r.info.type,
-                        KEY_IS("task") ? "task" : "type", v, vn, file, line,
-                        err);
+                        KEY_IS("task") ? "task" : "type", v, vn, file, line, err);
     }
     if (KEY_IS("weight")) {
         double w;
         if (p->have_weight)
-            return hb_error_set(err, HB_EFORMAT, "%s:%zu: 'weight' given twice",
-                                file, line);
+            return hb_error_set(err, HB_EFORMAT, "%s:%zu: 'weight' given twice", file,
+                                line);
         if (parse_weight(v, vn, &w) || !isfinite(w) || fabs(w) > MAX_WEIGHT)
             return hb_error_set(err, HB_EFORMAT,
                                 "%s:%zu: bad weight '%.*s' (want a decimal "
                                 "number such as 1.5 or -0.5, at most %g in "
                                 "size)",
-                                file, line, (int)(vn > 100 ? 100 : vn), v,
-                                MAX_WEIGHT);
+                                file, line, (int)(vn > 100 ? 100 : vn), v, MAX_WEIGHT);
         p->r.info.weight = w;
         p->have_weight = 1;
         return 0;
     }
     if (KEY_IS("description"))
-        return set_once(&p->r.info.description, "description", v, vn, file,
-                        line, err);
+        return set_once(&p->r.info.description, "description", v, vn, file, line, err);
     if (KEY_IS("description_zh"))
-        return set_once(&p->r.info.description_zh, "description_zh", v, vn,
-                        file, line, err);
+        return set_once(&p->r.info.description_zh, "description_zh", v, vn, file, line,
+                        err);
     return add_pattern(p, KEY_IS("unless"), v, vn, file, line, err);
 #undef KEY_IS
 }
@@ -531,8 +519,8 @@ static const char *intern_origin(hb_rules *set, const char *origin)
 
 /* Parse text and append its rules to set.  On error set may hold some of
  * the text's rules; the caller frees it. */
-static int parse_into(hb_rules *set, const char *text, size_t len,
-                      const char *origin, hb_error *err)
+static int parse_into(hb_rules *set, const char *text, size_t len, const char *origin,
+                      hb_error *err)
 {
     size_t bad = 0;
     int rc = check_utf8((const unsigned char *)text, len, &bad);
@@ -662,8 +650,7 @@ static hb_rules *rules_new(hb_error *err)
     return set;
 }
 
-hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
-                         hb_error *err)
+hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin, hb_error *err)
 {
     hb_error_clear(err);
     if (!text && len) {
@@ -683,8 +670,7 @@ hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
 }
 
 /* Read a whole file into a malloc'd buffer.  Returns 0 or an error. */
-static int read_file(const char *path, char **out, size_t *outlen,
-                     hb_error *err)
+static int read_file(const char *path, char **out, size_t *outlen, hb_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -702,8 +688,8 @@ static int read_file(const char *path, char **out, size_t *outlen,
         n += got;
         if (n > MAX_FILE_BYTES) {
             rc = hb_error_set(err, HB_ETOOBIG,
-                              "%s: larger than %u bytes; not a rules file?",
-                              path, MAX_FILE_BYTES);
+                              "%s: larger than %u bytes; not a rules file?", path,
+                              MAX_FILE_BYTES);
             break;
         }
         if (got == 0) {
@@ -773,8 +759,7 @@ hb_rules *hb_rules_load_dir(const char *dir, hb_error *err)
     DIR *d = opendir(dir);
     if (!d) {
         hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
-                     "%s: cannot open rules directory: %s", dir,
-                     strerror(errno));
+                     "%s: cannot open rules directory: %s", dir, strerror(errno));
         return NULL;
     }
 
@@ -904,13 +889,13 @@ void hb_rules_scratch_set_prefilter(hb_rules_scratch *scratch, int enabled)
 
 enum outcome { NO_MATCH, MATCH, ABANDONED };
 
-static enum outcome run(const pattern *pat, hb_rules_scratch *s,
-                        const char *text, size_t len)
+static enum outcome run(const pattern *pat, hb_rules_scratch *s, const char *text,
+                        size_t len)
 {
     /* NO_UTF_CHECK: the text comes from hb_normalize, which has already
      * validated it; re-checking would cost one full pass per pattern. */
-    int rc = pcre2_match(pat->code, (PCRE2_SPTR)text, len, 0,
-                         PCRE2_NO_UTF_CHECK, s->match, s->context);
+    int rc = pcre2_match(pat->code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK,
+                         s->match, s->context);
     if (rc >= 0)
         return MATCH;
     if (rc == PCRE2_ERROR_NOMATCH)
@@ -923,9 +908,8 @@ static enum outcome run(const pattern *pat, hb_rules_scratch *s,
 /* Decide rule r by running its patterns in order, as written: all pattern
  * lines must match, then no unless line may.  The span is that of the
  * first pattern line.  Used when the prefilter is off or cannot run. */
-static enum outcome decide_all(const rule *r, hb_rules_scratch *s,
-                               const char *text, size_t len,
-                               PCRE2_SIZE *start, PCRE2_SIZE *end)
+static enum outcome decide_all(const rule *r, hb_rules_scratch *s, const char *text,
+                               size_t len, PCRE2_SIZE *start, PCRE2_SIZE *end)
 {
     enum outcome o = MATCH;
     for (size_t k = 0; k < r->npatterns && o == MATCH; k++) {
@@ -954,9 +938,8 @@ static enum outcome decide_all(const rule *r, hb_rules_scratch *s,
  * at a limit is decided here whenever some line settles it without the
  * limit (so this abandons a subset of what decide_all abandons). */
 static enum outcome decide_filtered(const rule *r, const uint64_t *cand,
-                                    const uint64_t *exact,
-                                    hb_rules_scratch *s, const char *text,
-                                    size_t len, PCRE2_SIZE *start,
+                                    const uint64_t *exact, hb_rules_scratch *s,
+                                    const char *text, size_t len, PCRE2_SIZE *start,
                                     PCRE2_SIZE *end)
 {
     uint32_t id = r->first_id;
@@ -1007,15 +990,13 @@ typedef struct tally {
 /* Decide rule i (with the candidate set cand, or by running every line if
  * it is NULL) and record the outcome in t. */
 static void consider(const hb_rules *rules, size_t i, const uint64_t *cand,
-                     hb_rules_scratch *s, const char *text, size_t len,
-                     tally *t)
+                     hb_rules_scratch *s, const char *text, size_t len, tally *t)
 {
     const rule *r = &rules->rules[i];
     PCRE2_SIZE start = 0, end = 0;
-    enum outcome o =
-        cand ? decide_filtered(r, cand, hb_prefilter_exact(rules->prefilter),
-                               s, text, len, &start, &end)
-             : decide_all(r, s, text, len, &start, &end);
+    enum outcome o = cand ? decide_filtered(r, cand, hb_prefilter_exact(rules->prefilter),
+                                            s, text, len, &start, &end)
+                          : decide_all(r, s, text, len, &start, &end);
     if (o == ABANDONED)
         t->abandoned++;
     if (o != MATCH)
@@ -1024,40 +1005,37 @@ static void consider(const hb_rules *rules, size_t i, const uint64_t *cand,
      * well-formed for highlighting. */
     if (start > end)
         start = end;
-    t->hits[t->n++] =
-        (hb_rule_hit){(uint32_t)i, (uint32_t)start, (uint32_t)end};
+    t->hits[t->n++] = (hb_rule_hit){(uint32_t)i, (uint32_t)start, (uint32_t)end};
 }
 
-int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
-                   const char *text, size_t len, hb_rule_hit *hits,
-                   size_t max_hits, size_t *nhits, size_t *limited)
+int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch, const char *text,
+                   size_t len, hb_rule_hit *hits, size_t max_hits, size_t *nhits,
+                   size_t *limited)
 {
     if (nhits)
         *nhits = 0;
     if (limited)
         *limited = 0;
-    if (!rules || !scratch || !nhits || (!text && len) ||
-        (!hits && max_hits) || len > UINT32_MAX)
+    if (!rules || !scratch || !nhits || (!text && len) || (!hits && max_hits) ||
+        len > UINT32_MAX)
         return HB_EINVAL;
     if (!text)
         text = "";
 
     /* cand is NULL when every pattern has to run. */
     const uint64_t *cand =
-        scratch->prefilter ? hb_prefilter_scan(rules->prefilter,
-                                               scratch->prefilter_scratch, text,
-                                               len)
-                           : NULL;
+        scratch->prefilter
+            ? hb_prefilter_scan(rules->prefilter, scratch->prefilter_scratch, text, len)
+            : NULL;
     tally t = {hits, 0, max_hits, 0};
     if (cand) {
         /* Only rules whose first line is a candidate can fire: walk those,
          * in rule order (first ids grow with the rule index). */
         for (size_t w = 0; w <= rules->npattern_ids / 64 && t.n < t.max; w++)
-            for (uint64_t bits = cand[w] & rules->first_ids[w];
-                 bits && t.n < t.max; bits &= bits - 1) {
+            for (uint64_t bits = cand[w] & rules->first_ids[w]; bits && t.n < t.max;
+                 bits &= bits - 1) {
                 size_t id = w * 64 + (size_t)__builtin_ctzll(bits);
-                consider(rules, rules->rule_at[id], cand, scratch, text, len,
-                         &t);
+                consider(rules, rules->rule_at[id], cand, scratch, text, len, &t);
             }
     } else {
         for (size_t i = 0; i < rules->count && t.n < t.max; i++)

@@ -47,20 +47,20 @@ typedef struct hb_rules_scratch hb_rules_scratch;
 /* What a rule is, for evidence and explanations.  Strings are owned by the
  * hb_rules and live as long as it does. */
 typedef struct hb_rule_info {
-    const char *id;          /* unique, e.g. "fraud.safe_account" */
-    const char *task;        /* "fraud", "spam", "rumour", ... */
-    const char *type;        /* sub-type, e.g. "authority"; "" if none */
-    const char *description; /* one line a hotline worker can read out */
+    const char *id;             /* unique, e.g. "fraud.safe_account" */
+    const char *task;           /* "fraud", "spam", "rumour", ... */
+    const char *type;           /* sub-type, e.g. "authority"; "" if none */
+    const char *description;    /* one line a hotline worker can read out */
     const char *description_zh; /* the same in Chinese; "" if none */
-    double weight;           /* added to the task's decision value */
-    const char *file;        /* file it was loaded from */
-    int line;                /* line of its header in that file */
+    double weight;              /* added to the task's decision value */
+    const char *file;           /* file it was loaded from */
+    int line;                   /* line of its header in that file */
 } hb_rule_info;
 
 /* One rule that fired: the span of its first pattern's first match, in
  * bytes of the normalised text. */
 typedef struct hb_rule_hit {
-    uint32_t rule;   /* index for hb_rules_info */
+    uint32_t rule; /* index for hb_rules_info */
     uint32_t start;
     uint32_t end;
 } hb_rule_hit;
@@ -72,8 +72,7 @@ typedef struct hb_rule_hit {
  * (including PCRE2's own message and offset for a bad pattern).  Codes:
  * HB_EFORMAT (syntax, keys, weights, patterns, duplicate ids, NUL bytes),
  * HB_EUTF8, HB_EEMPTY (no rule at all in the text), HB_ENOMEM. */
-hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin,
-                         hb_error *err);
+hb_rules *hb_rules_parse(const char *text, size_t len, const char *origin, hb_error *err);
 
 /* Load one *.rules file, as hb_rules_parse with origin = path; also
  * HB_ENOTFOUND / HB_EIO when the file cannot be read and HB_ETOOBIG above
@@ -151,8 +150,8 @@ void hb_rules_scratch_set_prefilter(hb_rules_scratch *scratch, int enabled);
  * available, except on the first message after a new rule set (see
  * hb_rules_scratch_new); the interpreter fallback may grow the scratch's
  * frame vector on first use, bounded by the heap limit. */
-int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch,
-                   const char *text, size_t len, hb_rule_hit *hits,
-                   size_t max_hits, size_t *nhits, size_t *limited);
+int hb_rules_match(const hb_rules *rules, hb_rules_scratch *scratch, const char *text,
+                   size_t len, hb_rule_hit *hits, size_t max_hits, size_t *nhits,
+                   size_t *limited);
 
 #endif

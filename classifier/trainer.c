@@ -19,18 +19,18 @@
 
 typedef struct rows {
     struct feature_node **x;
-    double *y;          /* +1 / -1 for liblinear */
-    int *label;         /* 1 / 0 for metrics */
-    double *rule_w;     /* the task's fired rule weights */
+    double *y;      /* +1 / -1 for liblinear */
+    int *label;     /* 1 / 0 for metrics */
+    double *rule_w; /* the task's fired rule weights */
     int *fold;
-    uint64_t *group;    /* rows with the same text share a group (and a fold) */
-    int *script;        /* HB_SCRIPT_* of each row */
+    uint64_t *group; /* rows with the same text share a group (and a fold) */
+    int *script;     /* HB_SCRIPT_* of each row */
     size_t n;
     struct feature_node *pool;
     size_t pool_used, pool_cap;
-    size_t dim;         /* 2^hash_bits; the bias is feature dim + 1 */
-    float *idf;         /* per-bucket IDF, or NULL without IDF */
-    size_t unusable;    /* rows kept as empty vectors */
+    size_t dim;      /* 2^hash_bits; the bias is feature dim + 1 */
+    float *idf;      /* per-bucket IDF, or NULL without IDF */
+    size_t unusable; /* rows kept as empty vectors */
     char first_unusable[600];
 } rows;
 
@@ -58,9 +58,11 @@ static double possible_threshold(const double *p, const int *y, size_t n, double
     size_t pos = 0;
     for (size_t i = 0; i < n; i++)
         pos += (size_t)(y[i] != 0);
-    double neg_weight = o->balanced_calibration && pos < n ? (double)pos / (double)(n - pos) : 1.0;
-    double t = hb_metrics_band_threshold(p, y, n, likely, o->possible_precision,
-                                         POSSIBLE_MIN_ROWS * (size_t)o->repeats, neg_weight);
+    double neg_weight =
+        o->balanced_calibration && pos < n ? (double)pos / (double)(n - pos) : 1.0;
+    double t =
+        hb_metrics_band_threshold(p, y, n, likely, o->possible_precision,
+                                  POSSIBLE_MIN_ROWS * (size_t)o->repeats, neg_weight);
     if (t < 0)
         return likely;
     double budget = hb_metrics_fpr_threshold(p, y, n, o->possible_max_fpr);
@@ -138,13 +140,13 @@ static uint64_t next_random(uint64_t *state)
 enum { FINE_BITS = 25, FINE_DF_MAX = 255 };
 
 typedef struct folder {
-    hb_feature_config fine;  /* the model's features at FINE_BITS */
-    uint8_t *fine_df;        /* per fine slot; NULL: nothing is pruned */
-    size_t dim;              /* the model's buckets */
-    float *acc;              /* per bucket: the current row's value */
-    uint8_t *group;          /* per bucket: its group in the current row */
-    hb_fvec row;             /* the folded row, ascending indices (owns
-                                idx, val and group only) */
+    hb_feature_config fine; /* the model's features at FINE_BITS */
+    uint8_t *fine_df;       /* per fine slot; NULL: nothing is pruned */
+    size_t dim;             /* the model's buckets */
+    float *acc;             /* per bucket: the current row's value */
+    uint8_t *group;         /* per bucket: its group in the current row */
+    hb_fvec row;            /* the folded row, ascending indices (owns
+                               idx, val and group only) */
     size_t row_cap;
 } folder;
 
@@ -173,9 +175,9 @@ static int folder_init(folder *f, const hb_train_options *o, size_t dim)
 }
 
 /* The feature vector of one row: a message, or a link for URL models. */
-static int vectorize(const hb_engine *engine, hb_session *s,
-                     const hb_train_options *o, const hb_feature_config *cfg,
-                     const hb_example *ex, const hb_fvec **fv, hb_error *err)
+static int vectorize(const hb_engine *engine, hb_session *s, const hb_train_options *o,
+                     const hb_feature_config *cfg, const hb_example *ex,
+                     const hb_fvec **fv, hb_error *err)
 {
     if (strcmp(o->kind, "url") == 0)
         return hb_featurize_url(engine, s, cfg, ex->text, ex->text_len, fv, err);
@@ -257,9 +259,8 @@ static int fold(folder *f, const hb_fvec *fv, int min_df)
 }
 
 /* Featurize a row at the fine resolution and fold it into f->row. */
-static int folded_row(const hb_engine *engine, hb_session *s,
-                      const hb_train_options *o, folder *f, const hb_example *ex,
-                      hb_error *err)
+static int folded_row(const hb_engine *engine, hb_session *s, const hb_train_options *o,
+                      folder *f, const hb_example *ex, hb_error *err)
 {
     const hb_fvec *fv;
     int rc = vectorize(engine, s, o, &f->fine, ex, &fv, err);
@@ -275,8 +276,8 @@ static int folded_row(const hb_engine *engine, hb_session *s,
  * with fewer than min_df rows (none of their n-grams kept) get 0, so they
  * are ignored everywhere. */
 static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
-                       const hb_train_options *o, rows *r, folder *f,
-                       hb_session *s, hb_error *err)
+                       const hb_train_options *o, rows *r, folder *f, hb_session *s,
+                       hb_error *err)
 {
     uint32_t *df = calloc(r->dim, sizeof *df);
     r->idf = malloc(r->dim * sizeof *r->idf);
@@ -287,8 +288,8 @@ static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
     for (int pass = f->fine_df ? 0 : 1; pass < 2; pass++)
         for (size_t i = 0; i < ds->n; i++) {
             const hb_fvec *fv;
-            if (pass == 0 && vectorize(engine, s, o, &f->fine, &ds->rows[i], &fv,
-                                       NULL) == 0)
+            if (pass == 0 &&
+                vectorize(engine, s, o, &f->fine, &ds->rows[i], &fv, NULL) == 0)
                 count_fine_df(f, fv);
             /* build_rows reports real errors */
             if (pass == 1 && folded_row(engine, s, o, f, &ds->rows[i], NULL) == 0)
@@ -308,8 +309,8 @@ static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
 }
 
 static int build_rows(const hb_engine *engine, const hb_dataset *ds,
-                      const hb_label_map *map, const hb_train_options *o,
-                      rows *r, hb_error *err)
+                      const hb_label_map *map, const hb_train_options *o, rows *r,
+                      hb_error *err)
 {
     size_t n = ds->n;
     r->n = n;
@@ -323,8 +324,8 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     r->script = calloc(n, sizeof *r->script);
     hb_session *s = hb_session_new();
     folder f;
-    if (folder_init(&f, o, r->dim) != 0 || !r->x || !r->y || !r->label ||
-        !r->rule_w || !r->fold || !r->group || !r->script || !s) {
+    if (folder_init(&f, o, r->dim) != 0 || !r->x || !r->y || !r->label || !r->rule_w ||
+        !r->fold || !r->group || !r->script || !s) {
         folder_free(&f);
         hb_session_free(s);
         return hb_error_set(err, HB_ENOMEM, "out of memory");
@@ -350,8 +351,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                 snprintf(r->first_unusable, sizeof r->first_unusable, "%s:%d: %s",
                          ex->file, ex->line, ferr.message);
         } else if (frc != 0) {
-            rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line,
-                              ferr.message);
+            rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line, ferr.message);
             break;
         }
         size_t need = (frc == 0 ? fv->n : 0) + 2;
@@ -421,7 +421,7 @@ int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds
     uint64_t state = seed;
     grouped_row *by_group = malloc((n ? n : 1) * sizeof *by_group);
     size_t *first = malloc((n ? n : 1) * sizeof *first); /* each group's first row */
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);      /* one class's groups */
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);     /* one class's groups */
     if (!by_group || !first || !idx) {
         free(by_group);
         free(first);
@@ -513,8 +513,8 @@ static double decide(const struct model *model, const struct feature_node *x)
 
 /* Cross-entropy of the sigmoid 1/(1+exp(A*d+B)) against the targets,
  * each class weighted (wp, wn). */
-static double platt_loss(const double *d, const int *y, size_t n, double hi,
-                         double lo, double wp, double wn, double A, double B)
+static double platt_loss(const double *d, const int *y, size_t n, double hi, double lo,
+                         double wp, double wn, double A, double B)
 {
     double loss = 0;
     for (size_t i = 0; i < n; i++) {
@@ -525,8 +525,8 @@ static double platt_loss(const double *d, const int *y, size_t n, double hi,
     return loss;
 }
 
-void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp,
-                           double wn, double *a, double *b)
+void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp, double wn,
+                           double *a, double *b)
 {
     double npos = 0, nneg = 0;
     for (size_t i = 0; i < n; i++) {
@@ -604,8 +604,8 @@ static void platt_weights(const hb_train_options *o, const rows *r, const int *m
  * Fills pred[] with every decision's call and returns the manifest's
  * "by_script" object, or NULL when pooled is all there is. */
 static json_t *calibrate_by_script(const rows *r, const double *dec, double *prob,
-                                   const hb_train_options *o,
-                                   const hb_train_result *res, int *pred)
+                                   const hb_train_options *o, const hb_train_result *res,
+                                   int *pred)
 {
     static const char *const NAME[HB_SCRIPTS] = {"other", "cjk"};
     enum { MIN_ROWS = 30 };
@@ -657,11 +657,12 @@ static json_t *calibrate_by_script(const rows *r, const double *dec, double *pro
  * runs, run k with folds drawn from seed + k (so every C and scale is
  * judged on the same folds), its margin for row i at margin[k * r->n + i].
  * 0 or HB_ENOMEM.  step counts the fits done, for the progress bar. */
-static int out_of_fold(rows *r, const hb_train_options *o, double c,
-                       double *margin, size_t *step, size_t steps)
+static int out_of_fold(rows *r, const hb_train_options *o, double c, double *margin,
+                       size_t *step, size_t steps)
 {
     for (int k = 0; k < o->repeats; k++) {
-        if (hb_assign_folds(r->group, r->label, r->n, o->folds, o->seed + (unsigned long)k, r->fold) != 0)
+        if (hb_assign_folds(r->group, r->label, r->n, o->folds,
+                            o->seed + (unsigned long)k, r->fold) != 0)
             return HB_ENOMEM;
         double *run = margin + (size_t)k * r->n;
         for (int f = 0; f < o->folds; f++) {
@@ -753,8 +754,8 @@ static void choose_rule_scale(const hb_train_options *o, const rows *r,
 {
     static const double SCALE_GRID[] = {0.0, 0.25, 0.5, 1.0};
     for (int k = 0; k < HB_SCRIPTS; k++) {
-        double fixed = o->rule_scale_script[k] >= 0 ? o->rule_scale_script[k]
-                                                    : o->rule_scale;
+        double fixed =
+            o->rule_scale_script[k] >= 0 ? o->rule_scale_script[k] : o->rule_scale;
         scale[k] = fixed >= 0 ? fixed : SCALE_GRID[0];
         if (fixed >= 0)
             continue;
@@ -779,18 +780,16 @@ static void choose_rule_scale(const hb_train_options *o, const rows *r,
 
 static json_t *metrics_json(const hb_metrics *m)
 {
-    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
-                     "n", (json_int_t)m->n, "accuracy", m->accuracy,
-                     "precision", m->precision, "recall", m->recall, "f1",
-                     m->f1, "mcc", m->mcc, "auc", isnan(m->auc) ? 0.0 : m->auc,
-                     "ece", m->ece, "tp", (json_int_t)m->tp, "fp",
-                     (json_int_t)m->fp, "tn", (json_int_t)m->tn, "fn",
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}", "n",
+                     (json_int_t)m->n, "accuracy", m->accuracy, "precision", m->precision,
+                     "recall", m->recall, "f1", m->f1, "mcc", m->mcc, "auc",
+                     isnan(m->auc) ? 0.0 : m->auc, "ece", m->ece, "tp", (json_int_t)m->tp,
+                     "fp", (json_int_t)m->fp, "tn", (json_int_t)m->tn, "fn",
                      (json_int_t)m->fn);
 }
 
-int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
-                  const hb_label_map *map, const hb_train_options *o,
-                  const char *out_dir, const json_t *extra,
+int hb_train_text(const hb_engine *engine, const hb_dataset *ds, const hb_label_map *map,
+                  const hb_train_options *o, const char *out_dir, const json_t *extra,
                   hb_train_result *res, hb_error *err)
 {
     struct timespec t0, t1;
@@ -798,8 +797,9 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     memset(res, 0, sizeof *res);
     if (o->folds < 2 || o->folds > 10 || o->repeats < 1 || o->repeats > 10 ||
         o->nc == 0 || o->nc > 8)
-        return hb_error_set(err, HB_EINVAL, "folds and repeats must be 2..10 "
-                                            "and 1..10, the C grid 1..8 values");
+        return hb_error_set(err, HB_EINVAL,
+                            "folds and repeats must be 2..10 "
+                            "and 1..10, the C grid 1..8 values");
     int rc = hb_label_map_check(map, ds, err);
     if (rc != 0)
         return rc;
@@ -902,14 +902,16 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     free(sub_y);
     double wp, wn;
     platt_weights(o, &pooled, NULL, 0, &wp, &wn);
-    hb_platt_fit_weighted(best_dec, pooled.label, np, wp, wn, &res->platt_a, &res->platt_b);
+    hb_platt_fit_weighted(best_dec, pooled.label, np, wp, wn, &res->platt_a,
+                          &res->platt_b);
     for (size_t i = 0; i < np; i++) {
         double z = res->platt_a * best_dec[i] + res->platt_b;
         prob[i] = 1.0 / (1.0 + exp(z));
     }
-    res->threshold = hb_metrics_steady_threshold(prob, pooled.label, np, o->max_fpr,
-                                                 THRESHOLD_WINDOW);
-    res->possible_threshold = possible_threshold(prob, pooled.label, np, res->threshold, o);
+    res->threshold =
+        hb_metrics_steady_threshold(prob, pooled.label, np, o->max_fpr, THRESHOLD_WINDOW);
+    res->possible_threshold =
+        possible_threshold(prob, pooled.label, np, res->threshold, o);
     by_script = calibrate_by_script(&pooled, best_dec, prob, o, res, pred);
     /* the manifest's cross-validated metrics: the first run, one decision
      * per training row */
@@ -939,11 +941,12 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
     json_object_set_new(manifest, "kind", json_string(o->kind));
     json_object_set_new(manifest, "version", json_string(o->version));
     json_object_set_new(manifest, "labels",
-                        json_pack("{s:s, s:s}", "positive", o->positive_name,
-                                  "negative", o->negative_name));
+                        json_pack("{s:s, s:s}", "positive", o->positive_name, "negative",
+                                  o->negative_name));
     json_object_set_new(manifest, "features", hb_feature_config_to_json(&o->features));
     json_object_set_new(manifest, "threshold", json_real(res->threshold));
-    json_object_set_new(manifest, "possible_threshold", json_real(res->possible_threshold));
+    json_object_set_new(manifest, "possible_threshold",
+                        json_real(res->possible_threshold));
     json_object_set_new(manifest, "possible_precision", json_real(o->possible_precision));
     json_object_set_new(manifest, "rule_weight_scale", json_real(res->rule_scale));
     json_object_set_new(manifest, "rule_weight_scale_by_script",
@@ -955,27 +958,27 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
                                   res->platt_a, "b", res->platt_b, "prior",
                                   o->balanced_calibration ? "balanced" : "training",
                                   "by_script", by_script));
-    json_object_set_new(
-        manifest, "training",
-        json_pack("{s:s, s:f, s:i, s:i, s:I, s:s, s:I, s:I, s:f, s:f}", "solver",
-                  "liblinear L2R_L2LOSS_SVC_DUAL (linear SVM)", "c", res->c,
-                  "folds", o->folds, "repeats", o->repeats, "seed", (json_int_t)o->seed,
-                  "class_weight", "balanced", "rows", (json_int_t)r.n,
-                  "positives", (json_int_t)res->npositive, "max_fpr",
-                  o->max_fpr, "named_scale", res->named_scale));
+    json_object_set_new(manifest, "training",
+                        json_pack("{s:s, s:f, s:i, s:i, s:I, s:s, s:I, s:I, s:f, s:f}",
+                                  "solver", "liblinear L2R_L2LOSS_SVC_DUAL (linear SVM)",
+                                  "c", res->c, "folds", o->folds, "repeats", o->repeats,
+                                  "seed", (json_int_t)o->seed, "class_weight", "balanced",
+                                  "rows", (json_int_t)r.n, "positives",
+                                  (json_int_t)res->npositive, "max_fpr", o->max_fpr,
+                                  "named_scale", res->named_scale));
     if (r.unusable)
         json_object_set_new(manifest, "unusable_rows",
                             json_pack("{s:I, s:s}", "count", (json_int_t)r.unusable,
                                       "first", r.first_unusable));
     json_object_set_new(manifest, "metrics",
-                        json_pack("{s:o}", "cross_validation",
-                                  metrics_json(&res->cv)));
+                        json_pack("{s:o}", "cross_validation", metrics_json(&res->cv)));
     if (extra)
         json_object_update(manifest, (json_t *)extra);
     rc = hb_model_save_linear(out_dir, manifest, w, bias, r.idf, o->prune, err);
 done:
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    res->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    res->seconds =
+        (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     json_decref(manifest);
     free(w);
     free(dec);

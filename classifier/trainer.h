@@ -38,45 +38,44 @@
 #include "metrics.h"
 #include "verdict.h"
 
-typedef void (*hb_progress_fn)(void *ctx, const char *stage, size_t done,
-                               size_t total);
+typedef void (*hb_progress_fn)(void *ctx, const char *stage, size_t done, size_t total);
 
 typedef struct hb_train_options {
-    const char *task;           /* task name written in the manifest */
-    const char *kind;           /* "text" (messages) or "url" (one link per row) */
-    const char *positive_name;  /* label names of the verdict */
+    const char *task;          /* task name written in the manifest */
+    const char *kind;          /* "text" (messages) or "url" (one link per row) */
+    const char *positive_name; /* label names of the verdict */
     const char *negative_name;
-    const char *version;        /* manifest version string */
+    const char *version; /* manifest version string */
     hb_feature_config features;
     unsigned long seed;
-    int folds;                  /* 2..10 */
-    int repeats;                /* 1..10: cross-validation runs, each with
-                                   its own folds; C, scales, calibration and
-                                   threshold are chosen on the held-out
-                                   decisions of all of them */
+    int folds;   /* 2..10 */
+    int repeats; /* 1..10: cross-validation runs, each with
+                    its own folds; C, scales, calibration and
+                    threshold are chosen on the held-out
+                    decisions of all of them */
     double c_grid[8];
     size_t nc;
-    double max_fpr;             /* 0: no cap when choosing the threshold */
-    double possible_precision;  /* the "possible" tier: the lowest threshold
-                                   under the likely one whose band of
-                                   out-of-fold decisions is at least this
-                                   precise (metrics.h); 1: no such tier */
-    double possible_max_fpr;    /* ... raised so that it flags at most this
-                                   share of the held-out negatives */
-    double rule_scale;          /* factor on the rules' weights; < 0: chosen
-                                   by cross-validation from 0, .25, .5, 1 */
+    double max_fpr;                       /* 0: no cap when choosing the threshold */
+    double possible_precision;            /* the "possible" tier: the lowest threshold
+                                             under the likely one whose band of
+                                             out-of-fold decisions is at least this
+                                             precise (metrics.h); 1: no such tier */
+    double possible_max_fpr;              /* ... raised so that it flags at most this
+                                             share of the held-out negatives */
+    double rule_scale;                    /* factor on the rules' weights; < 0: chosen
+                                             by cross-validation from 0, .25, .5, 1 */
     double rule_scale_script[HB_SCRIPTS]; /* per script (HB_SCRIPT_*), fixed
                                    when >= 0, else rule_scale applies */
-    double named_scale;         /* factor on rule and entity feature values
-                                   while training, undone in the saved
-                                   weights, 0 leaving them out; < 0: chosen
-                                   by cross-validation from 1, 0.3 and 0 */
-    double prune;               /* weights below this are not written */
-    int balanced_calibration;   /* 1: probabilities as if both classes were
-                                   equally common (for rare positives, such
-                                   as fraud among all SMS, read by people who
-                                   already suspect the message) */
-    hb_progress_fn progress;    /* may be NULL */
+    double named_scale;                   /* factor on rule and entity feature values
+                                             while training, undone in the saved
+                                             weights, 0 leaving them out; < 0: chosen
+                                             by cross-validation from 1, 0.3 and 0 */
+    double prune;                         /* weights below this are not written */
+    int balanced_calibration;             /* 1: probabilities as if both classes were
+                                             equally common (for rare positives, such
+                                             as fraud among all SMS, read by people who
+                                             already suspect the message) */
+    hb_progress_fn progress;              /* may be NULL */
     void *progress_ctx;
 } hb_train_options;
 
@@ -87,16 +86,16 @@ hb_train_options hb_train_defaults(const char *task);
 typedef struct hb_train_result {
     size_t n, npositive;
     double c;
-    double named_scale;         /* the factor on rule and entity features */
-    double rule_scale;          /* the factor for HB_SCRIPT_OTHER */
+    double named_scale; /* the factor on rule and entity features */
+    double rule_scale;  /* the factor for HB_SCRIPT_OTHER */
     double rule_scale_script[HB_SCRIPTS];
     double threshold;
-    double possible_threshold;  /* <= threshold; == threshold: no tier */
+    double possible_threshold; /* <= threshold; == threshold: no tier */
     double platt_a, platt_b;
-    hb_metrics cv;              /* out-of-fold metrics at the threshold */
-    size_t unusable;            /* rows that normalise to nothing, or links
-                                   that do not parse: kept as empty vectors */
-    char first_unusable[600];   /* file:line: why, of the first of them */
+    hb_metrics cv;            /* out-of-fold metrics at the threshold */
+    size_t unusable;          /* rows that normalise to nothing, or links
+                                 that do not parse: kept as empty vectors */
+    char first_unusable[600]; /* file:line: why, of the first of them */
     double seconds;
 } hb_train_result;
 
@@ -108,9 +107,8 @@ typedef struct hb_train_result {
  * engine supplies the rules and entity patterns (rules-only is enough).
  * extra, if not NULL, is merged into the manifest (provenance: data files,
  * checksums).  Returns 0 or an error (bad data, one class only, I/O). */
-int hb_train_text(const hb_engine *engine, const hb_dataset *ds,
-                  const hb_label_map *map, const hb_train_options *opt,
-                  const char *out_dir, const json_t *extra,
+int hb_train_text(const hb_engine *engine, const hb_dataset *ds, const hb_label_map *map,
+                  const hb_train_options *opt, const char *out_dir, const json_t *extra,
                   hb_train_result *result, hb_error *err);
 
 /* Cross-validation folds, stratified and grouped: rows with equal
@@ -124,11 +122,10 @@ int hb_assign_folds(const uint64_t *group, const int *label, size_t n, int folds
 
 /* Fit Platt scaling p = 1 / (1 + exp(a*d + b)) to decision values d[i] and
  * labels y[i] (1/0), with Platt's prior-corrected targets. */
-void hb_platt_fit(const double *d, const int *y, size_t n, double *a,
-                  double *b);
+void hb_platt_fit(const double *d, const int *y, size_t n, double *a, double *b);
 
 /* The same with the positive and negative rows weighted wp and wn. */
-void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp,
-                           double wn, double *a, double *b);
+void hb_platt_fit_weighted(const double *d, const int *y, size_t n, double wp, double wn,
+                           double *a, double *b);
 
 #endif

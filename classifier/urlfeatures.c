@@ -15,27 +15,30 @@
  * the host or path while the registrable domain is not the brand's own is
  * the classic phishing tell. */
 static const char *const BRANDS[] = {
-    "paypal", "apple", "icloud", "amazon", "microsoft", "office365", "outlook",
-    "netflix", "google", "facebook", "instagram", "whatsapp", "ebay", "dropbox",
-    "chase", "wellsfargo", "bankofamerica", "hsbc", "barclays", "usps", "dhl",
-    "fedex", "irs", "hmrc", "icbc", "ccb", "boc", "abchina", "cmbchina",
-    "bankcomm", "psbc", "alipay", "taobao", "tmall", "jd", "weixin", "wechat",
-    "qq", "95588", "95599", "10086", "chinamobile", "unionpay", "etc",
+    "paypal",     "apple",         "icloud",   "amazon",   "microsoft",
+    "office365",  "outlook",       "netflix",  "google",   "facebook",
+    "instagram",  "whatsapp",      "ebay",     "dropbox",  "chase",
+    "wellsfargo", "bankofamerica", "hsbc",     "barclays", "usps",
+    "dhl",        "fedex",         "irs",      "hmrc",     "icbc",
+    "ccb",        "boc",           "abchina",  "cmbchina", "bankcomm",
+    "psbc",       "alipay",        "taobao",   "tmall",    "jd",
+    "weixin",     "wechat",        "qq",       "95588",    "95599",
+    "10086",      "chinamobile",   "unionpay", "etc",
 };
 
 /* Words phishing and malware paths like to carry. */
 static const char *const TOKENS[] = {
-    "login", "signin", "logon", "verify", "verification", "secure", "account",
-    "update", "banking", "confirm", "webscr", "password", "wallet", "bonus",
-    "free", "lucky", "prize", "admin", "wp-content", "wp-includes", "includes",
-    "invoice", "payment", "refund", "unlock", "suspend", "recover", ".exe",
-    ".apk", ".zip", ".php", "cmd=", "index.php", "download",
+    "login",   "signin",  "logon",   "verify", "verification", "secure",      "account",
+    "update",  "banking", "confirm", "webscr", "password",     "wallet",      "bonus",
+    "free",    "lucky",   "prize",   "admin",  "wp-content",   "wp-includes", "includes",
+    "invoice", "payment", "refund",  "unlock", "suspend",      "recover",     ".exe",
+    ".apk",    ".zip",    ".php",    "cmd=",   "index.php",    "download",
 };
 
 /* Link shorteners hide the destination. */
 static const char *const SHORTENERS[] = {
-    "t.cn", "bit.ly", "tinyurl.com", "goo.gl", "ow.ly", "t.co", "dwz.cn",
-    "url.cn", "suo.im", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
+    "t.cn",   "bit.ly", "tinyurl.com", "goo.gl",  "ow.ly",      "t.co",    "dwz.cn",
+    "url.cn", "suo.im", "is.gd",       "buff.ly", "rebrand.ly", "cutt.ly",
 };
 
 static float squash(double x, double scale)
@@ -57,16 +60,14 @@ static double entropy(const char *s, size_t n)
     return h;
 }
 
-static int add(const hb_feature_config *cfg, hb_fvec *v, const char *name,
-               float value)
+static int add(const hb_feature_config *cfg, hb_fvec *v, const char *name, float value)
 {
     return value != 0.0f ? hb_fvec_add_named(cfg, v, name, value) : 0;
 }
 
 /* "url:tld=top" style features, hashed by their full text. */
-static int add_keyed(const hb_feature_config *cfg, hb_fvec *v,
-                     const char *prefix, const char *what, size_t len,
-                     const char *label)
+static int add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *prefix,
+                     const char *what, size_t len, const char *label)
 {
     char key[128];
     int n = snprintf(key, sizeof key, "%s%.*s", prefix, (int)len, what);
@@ -75,8 +76,8 @@ static int add_keyed(const hb_feature_config *cfg, hb_fvec *v,
     return hb_fvec_add_keyed(cfg, v, key, (size_t)n, label, 1.0f);
 }
 
-int hb_url_features(const hb_feature_config *cfg, const hb_url *u,
-                    hb_text *scratch, hb_fvec *v)
+int hb_url_features(const hb_feature_config *cfg, const hb_url *u, hb_text *scratch,
+                    hb_fvec *v)
 {
     /* the link without its scheme, as text */
     const char *rest = strstr(u->url, "://");
@@ -106,14 +107,16 @@ int hb_url_features(const hb_feature_config *cfg, const hb_url *u,
     }
 
     if ((rc = add(cfg, v, "url:ip_host", u->host_is_ip ? 1.0f : 0.0f)) ||
-        (rc = add(cfg, v, "url:subdomains",
-                  squash((double)(labels > domain_labels ? labels - domain_labels : 0), 5))) ||
+        (rc = add(
+             cfg, v, "url:subdomains",
+             squash((double)(labels > domain_labels ? labels - domain_labels : 0), 5))) ||
         (rc = add(cfg, v, "url:length", squash((double)strlen(rest), 200))) ||
         (rc = add(cfg, v, "url:path_depth", squash((double)depth, 10))) ||
         (rc = add(cfg, v, "url:query_params", squash((double)params, 10))) ||
         (rc = add(cfg, v, "url:host_digits", hlen ? (float)digits / (float)hlen : 0)) ||
         (rc = add(cfg, v, "url:host_dashes", squash((double)dashes, 5))) ||
-        (rc = add(cfg, v, "url:host_entropy", hlen ? (float)(entropy(host, hlen) / 5.0) : 0)) ||
+        (rc = add(cfg, v, "url:host_entropy",
+                  hlen ? (float)(entropy(host, hlen) / 5.0) : 0)) ||
         (rc = add(cfg, v, "url:at_sign", strchr(rest, '@') ? 1.0f : 0.0f)) ||
         (rc = add(cfg, v, "url:punycode", strstr(host, "xn--") ? 1.0f : 0.0f)))
         return rc;
@@ -128,7 +131,8 @@ int hb_url_features(const hb_feature_config *cfg, const hb_url *u,
         size_t bl = strlen(BRANDS[i]);
         int in_domain = strncmp(u->domain, BRANDS[i], bl) == 0 &&
                         (u->domain[bl] == '.' || u->domain[bl] == '\0');
-        if (!in_domain && (strstr(host, BRANDS[i]) || (bl > 3 && strstr(path, BRANDS[i]))) &&
+        if (!in_domain &&
+            (strstr(host, BRANDS[i]) || (bl > 3 && strstr(path, BRANDS[i]))) &&
             (rc = add_keyed(cfg, v, "url:brand_outside=", BRANDS[i], bl,
                             "url:brand outside its own domain")))
             return rc;

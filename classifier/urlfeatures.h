@@ -18,7 +18,7 @@
 
 /* Build the feature vector of the normalised link u into v (cleared
  * first); scratch is a reusable hb_text.  Returns 0 or HB_ENOMEM. */
-int hb_url_features(const hb_feature_config *cfg, const hb_url *u,
-                    hb_text *scratch, hb_fvec *v);
+int hb_url_features(const hb_feature_config *cfg, const hb_url *u, hb_text *scratch,
+                    hb_fvec *v);
 
 #endif

@@ -116,8 +116,8 @@ static int has_scheme(const char *raw, size_t len)
         return 0;
     for (i = 1; i < len; i++) {
         char c = raw[i];
-        int ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-                 (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+        int ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '+' || c == '-' || c == '.';
         if (!ok)
             break;
     }
@@ -126,9 +126,8 @@ static int has_scheme(const char *raw, size_t len)
 
 static int is_unreserved(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-           c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* Copy url to dst (cap bytes) applying RFC 3986 6.2.2.1-2 to everything
@@ -236,18 +235,16 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
         return hb_error_set(err, HB_EINVAL,
                             "url: link of %zu bytes is over the %d-byte limit "
                             "(\"%s\")",
-                            len, HB_URL_MAX_INPUT,
-                            excerpt(raw, len, quoted, 40));
+                            len, HB_URL_MAX_INPUT, excerpt(raw, len, quoted, 40));
     if (memchr(raw, '\0', len))
         return hb_error_set(err, HB_EINVAL, "url: link contains a NUL byte");
 
     int ascii = 1;
     for (size_t i = 0; i < len && ascii; i++)
         ascii = (unsigned char)raw[i] < 0x80;
-    const char *prefix = has_scheme(raw, len) ? ""
-                         : (len >= 2 && raw[0] == '/' && raw[1] == '/')
-                             ? "http:"
-                             : "http://";
+    const char *prefix = has_scheme(raw, len)                           ? ""
+                         : (len >= 2 && raw[0] == '/' && raw[1] == '/') ? "http:"
+                                                                        : "http://";
     size_t plen = strlen(prefix);
     memcpy(buf, prefix, plen);
     memcpy(buf + plen, raw, len);
@@ -259,8 +256,8 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
 
     int rc = HB_OK;
     char *host = NULL, *url = NULL, *prev = NULL;
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, buf,
-                                CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
+    CURLUcode uc =
+        curl_url_set(u, CURLUPART_URL, buf, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
     if (uc == CURLUE_BAD_PORT_NUMBER) {
         rc = hb_error_set(err, HB_EINVAL,
                           "url: bad port in \"%s\" (must be a number from 0 "
@@ -274,9 +271,9 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
         goto done;
     }
     if (uc != CURLUE_OK) {
-        rc = hb_error_set(err, HB_EINVAL, "url: cannot parse \"%s\": %s",
-                          excerpt(raw, len, quoted, sizeof quoted),
-                          curl_url_strerror(uc));
+        rc =
+            hb_error_set(err, HB_EINVAL, "url: cannot parse \"%s\": %s",
+                         excerpt(raw, len, quoted, sizeof quoted), curl_url_strerror(uc));
         goto done;
     }
 
@@ -353,10 +350,8 @@ int hb_url_parse(const char *raw, size_t len, hb_url *out, hb_error *err)
         ascii = 1;
     }
     if (normalise_escapes(url, out->url, sizeof out->url) < 0) {
-        rc = hb_error_set(err, HB_EINVAL,
-                          "url: \"%s\" is over %zu bytes once normalised",
-                          excerpt(raw, len, quoted, sizeof quoted),
-                          sizeof out->url - 1);
+        rc = hb_error_set(err, HB_EINVAL, "url: \"%s\" is over %zu bytes once normalised",
+                          excerpt(raw, len, quoted, sizeof quoted), sizeof out->url - 1);
         goto done;
     }
 

@@ -19,10 +19,10 @@
 #include "error.h"
 
 typedef struct hb_url {
-    char url[2048];        /* normalised URL */
-    char host[256];        /* lower-case host (punycode), or IP literal */
-    char domain[256];      /* registrable domain; host itself for IPs */
-    int host_is_ip;        /* 1 if host is an IPv4/IPv6 literal */
+    char url[2048];   /* normalised URL */
+    char host[256];   /* lower-case host (punycode), or IP literal */
+    char domain[256]; /* registrable domain; host itself for IPs */
+    int host_is_ip;   /* 1 if host is an IPv4/IPv6 literal */
 } hb_url;
 
 /* Normalise len bytes of raw (as found in normalised message text: may lack

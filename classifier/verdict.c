@@ -27,7 +27,7 @@ struct hb_engine {
      * models[fused_at[k]] */
     hb_model *fused[HB_FUSE_MAX];
     size_t fused_at[HB_FUSE_MAX], nfused;
-    hb_model *url_model; /* kind "url", or NULL */
+    hb_model *url_model;     /* kind "url", or NULL */
     hb_blocklist *blocklist; /* or NULL */
     hb_brands *brands;       /* or NULL */
     size_t max_text;
@@ -38,7 +38,7 @@ struct hb_session {
     hb_rules_scratch *rules;
     hb_entities_scratch *entities;
     hb_fvec fvec[HB_MAX_TASKS];
-    float *contrib;   /* what each entry added, computed by hb_explain */
+    float *contrib; /* what each entry added, computed by hb_explain */
     size_t contrib_cap;
     hb_fvec url_fvec;
     hb_text url_text;
@@ -49,8 +49,7 @@ struct hb_session {
 };
 
 static const char *const ENTITY_FEATURE[HB_ENTITY_KINDS] = {
-    "entity:url", "entity:phone", "entity:account", "entity:money",
-    "entity:handle",
+    "entity:url", "entity:phone", "entity:account", "entity:money", "entity:handle",
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -78,8 +77,8 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
     }
     DIR *d = opendir(models_dir);
     if (!d)
-        return hb_error_set(err, HB_ENOTFOUND,
-                            "%s: cannot open the models directory", models_dir);
+        return hb_error_set(err, HB_ENOTFOUND, "%s: cannot open the models directory",
+                            models_dir);
     char *names[256];
     size_t n = 0;
     struct dirent *de;
@@ -111,16 +110,15 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
             }
         } else if (e->nmodels == HB_MAX_TASKS) {
             hb_model_free(m);
-            rc = hb_error_set(err, HB_ELIMIT, "%s: more than %d text models",
-                              models_dir, HB_MAX_TASKS);
+            rc = hb_error_set(err, HB_ELIMIT, "%s: more than %d text models", models_dir,
+                              HB_MAX_TASKS);
         } else {
             for (size_t j = 0; j < e->nmodels; j++)
                 if (strcmp(hb_model_task(e->models[j]), hb_model_task(m)) == 0)
                     rc = hb_error_set(err, HB_EFORMAT,
                                       "%s and %s are both models for task "
                                       "\"%s\"",
-                                      hb_model_dir(e->models[j]), path,
-                                      hb_model_task(m));
+                                      hb_model_dir(e->models[j]), path, hb_model_task(m));
             e->models[e->nmodels++] = m;
         }
     }
@@ -135,8 +133,7 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
     return rc;
 }
 
-hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
-                          hb_error *err)
+hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir, hb_error *err)
 {
     hb_engine_paths p = {rules_dir, models_dir, NULL};
     return hb_engine_open_paths(&p, err);
@@ -146,7 +143,8 @@ hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
  * extraction) and can share one weight table (hb_models_fuse). */
 static int same_features(const hb_model *a, const hb_model *b)
 {
-    return memcmp(hb_model_features(a), hb_model_features(b), sizeof(hb_feature_config)) == 0;
+    return memcmp(hb_model_features(a), hb_model_features(b),
+                  sizeof(hb_feature_config)) == 0;
 }
 
 /* Fuse the text models that share the first model's feature
@@ -224,14 +222,38 @@ void hb_engine_free(hb_engine *e)
     free(e);
 }
 
-const hb_rules *hb_engine_rules(const hb_engine *e) { return e->rules; }
-const hb_catalog *hb_engine_catalog(const hb_engine *e) { return e->catalog; }
-size_t hb_engine_ntasks(const hb_engine *e) { return e->nmodels; }
-const hb_model *hb_engine_model(const hb_engine *e, size_t i) { return e->models[i]; }
-const hb_model *hb_engine_url_model(const hb_engine *e) { return e->url_model; }
-const hb_blocklist *hb_engine_blocklist(const hb_engine *e) { return e->blocklist; }
-const hb_brands *hb_engine_brands(const hb_engine *e) { return e->brands; }
-void hb_engine_set_max_text(hb_engine *e, size_t bytes) { e->max_text = bytes; }
+const hb_rules *hb_engine_rules(const hb_engine *e)
+{
+    return e->rules;
+}
+const hb_catalog *hb_engine_catalog(const hb_engine *e)
+{
+    return e->catalog;
+}
+size_t hb_engine_ntasks(const hb_engine *e)
+{
+    return e->nmodels;
+}
+const hb_model *hb_engine_model(const hb_engine *e, size_t i)
+{
+    return e->models[i];
+}
+const hb_model *hb_engine_url_model(const hb_engine *e)
+{
+    return e->url_model;
+}
+const hb_blocklist *hb_engine_blocklist(const hb_engine *e)
+{
+    return e->blocklist;
+}
+const hb_brands *hb_engine_brands(const hb_engine *e)
+{
+    return e->brands;
+}
+void hb_engine_set_max_text(hb_engine *e, size_t bytes)
+{
+    e->max_text = bytes;
+}
 
 hb_session *hb_session_new(void)
 {
@@ -271,8 +293,8 @@ void hb_session_free(hb_session *s)
 
 /* Normalise, run the rules and find entities: the stages every task and
  * every feature configuration share. */
-static int analyse(const hb_engine *e, hb_session *s, const char *text,
-                   size_t len, hb_error *err)
+static int analyse(const hb_engine *e, hb_session *s, const char *text, size_t len,
+                   hb_error *err)
 {
     hb_verdict *v = &s->verdict;
     v->text = NULL;
@@ -281,9 +303,8 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
     v->nbrand_hits = v->nbrands = v->nbrand_numbers = 0;
     s->raw = text;
     if (len > e->max_text)
-        return hb_error_set(err, HB_ETOOBIG,
-                            "text is %zu bytes, over the limit of %zu", len,
-                            e->max_text);
+        return hb_error_set(err, HB_ETOOBIG, "text is %zu bytes, over the limit of %zu",
+                            len, e->max_text);
     int rc = hb_normalize(text, len, &s->text, err);
     if (rc != 0)
         return rc;
@@ -292,24 +313,23 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text,
                             "text is empty (nothing but spaces or invisible "
                             "characters)");
     v->text = &s->text;
-    hb_rules_match(e->rules, s->rules, s->text.utf8, s->text.len, v->hits,
-                   HB_MAX_HITS, &v->nhits, &v->rules_limited);
-    hb_entities_find(e->entities, s->entities, s->text.utf8, s->text.len,
-                     v->entities, HB_MAX_ENTITIES, &v->nentities);
+    hb_rules_match(e->rules, s->rules, s->text.utf8, s->text.len, v->hits, HB_MAX_HITS,
+                   &v->nhits, &v->rules_limited);
+    hb_entities_find(e->entities, s->entities, s->text.utf8, s->text.len, v->entities,
+                     HB_MAX_ENTITIES, &v->nentities);
     return 0;
 }
 
 /* Text features plus the named rule and entity features, into fv. */
-static int build_vector(const hb_engine *e, hb_session *s,
-                        const hb_feature_config *cfg, hb_fvec *fv)
+static int build_vector(const hb_engine *e, hb_session *s, const hb_feature_config *cfg,
+                        hb_fvec *fv)
 {
     const hb_verdict *v = &s->verdict;
     if (hb_features_text(cfg, &s->text, fv) != 0)
         return HB_ENOMEM;
     if (cfg->use_rules)
         for (size_t i = 0; i < v->nhits; i++)
-            if (hb_fvec_add_named(cfg, fv,
-                                  hb_rules_info(e->rules, v->hits[i].rule)->id,
+            if (hb_fvec_add_named(cfg, fv, hb_rules_info(e->rules, v->hits[i].rule)->id,
                                   1.0f) != 0)
                 return HB_ENOMEM;
     if (cfg->use_entities) {
@@ -317,17 +337,15 @@ static int build_vector(const hb_engine *e, hb_session *s,
         for (size_t i = 0; i < v->nentities; i++)
             count[v->entities[i].kind]++;
         for (int k = 0; k < HB_ENTITY_KINDS; k++)
-            if (count[k] &&
-                hb_fvec_add_named(cfg, fv, ENTITY_FEATURE[k],
-                                  1.0f + logf((float)count[k])) != 0)
+            if (count[k] && hb_fvec_add_named(cfg, fv, ENTITY_FEATURE[k],
+                                              1.0f + logf((float)count[k])) != 0)
                 return HB_ENOMEM;
     }
     return 0;
 }
 
 int hb_featurize(const hb_engine *e, hb_session *s, const hb_feature_config *cfg,
-                 const char *text, size_t len, const hb_fvec **out,
-                 hb_error *err)
+                 const char *text, size_t len, const hb_fvec **out, hb_error *err)
 {
     int rc = analyse(e, s, text, len, err);
     if (rc != 0)
@@ -340,8 +358,7 @@ int hb_featurize(const hb_engine *e, hb_session *s, const hb_feature_config *cfg
 
 /* Sum the task's fired rule weights, and pick the type whose rules weigh
  * most. */
-static void score_rules(const hb_engine *e, const hb_verdict *v,
-                        hb_task_result *r)
+static void score_rules(const hb_engine *e, const hb_verdict *v, hb_task_result *r)
 {
     const char *types[HB_MAX_HITS];
     double type_weight[HB_MAX_HITS];
@@ -377,8 +394,7 @@ int hb_session_script(const hb_session *s)
     return hb_text_script(&s->text);
 }
 
-double hb_session_rule_weight(const hb_engine *e, const hb_session *s,
-                              const char *task)
+double hb_session_rule_weight(const hb_engine *e, const hb_session *s, const char *task)
 {
     hb_task_result r = {.task = task};
     score_rules(e, &s->verdict, &r);
@@ -399,8 +415,8 @@ static int parse_link(const char *raw, size_t len, hb_url *u, hb_error *err)
 }
 
 /* Parse and score one link into out; -1 if it does not parse. */
-static int score_link(const hb_engine *e, hb_session *s, const char *raw,
-                      size_t len, hb_url_verdict *out, hb_error *err)
+static int score_link(const hb_engine *e, hb_session *s, const char *raw, size_t len,
+                      hb_url_verdict *out, hb_error *err)
 {
     if (parse_link(raw, len, &out->url, err) != 0)
         return HB_EINVAL;
@@ -424,9 +440,8 @@ static int score_link(const hb_engine *e, hb_session *s, const char *raw,
 }
 
 /* Every link in the text, then the given ones. */
-static void score_links(const hb_engine *e, hb_session *s,
-                        const char *const *urls, const size_t *lens,
-                        size_t nurls)
+static void score_links(const hb_engine *e, hb_session *s, const char *const *urls,
+                        const size_t *lens, size_t nurls)
 {
     hb_verdict *v = &s->verdict;
     for (size_t i = 0; i < v->nentities && v->nurls < HB_MAX_URLS; i++) {
@@ -468,8 +483,8 @@ static void assess_brands(const hb_engine *e, hb_session *s)
         channels = v->entities[i].kind == HB_ENTITY_PHONE;
     if (!channels)
         return;
-    int n = hb_brands_match(e->brands, s->brands, s->text.utf8, s->text.len, v->brand_hits,
-                            HB_MAX_BRANDS);
+    int n = hb_brands_match(e->brands, s->brands, s->text.utf8, s->text.len,
+                            v->brand_hits, HB_MAX_BRANDS);
     if (n <= 0)
         return;
     v->nbrand_hits = (size_t)n;
@@ -488,8 +503,8 @@ static void assess_brands(const hb_engine *e, hb_session *s)
         number_at[v->nbrand_numbers] = x->start;
         v->brand_numbers[v->nbrand_numbers++] = num;
     }
-    hb_brand_message msg = {s->text.utf8, s->text.len, domains,      v->nurls,
-                            v->brand_numbers, number_at, v->nbrand_numbers};
+    hb_brand_message msg = {s->text.utf8,     s->text.len, domains,          v->nurls,
+                            v->brand_numbers, number_at,   v->nbrand_numbers};
     n = hb_brands_assess(e->brands, &msg, v->brand_hits, v->nbrand_hits, v->brands,
                          HB_MAX_BRANDS);
     v->nbrands = n > 0 ? (size_t)n : 0;
@@ -516,7 +531,8 @@ static int positive_rule_fired(const hb_engine *e, const hb_verdict *v, const ch
         if (!in_link)
             return 1;
         for (size_t k = 0; k < v->nentities; k++)
-            if (v->entities[k].kind == HB_ENTITY_URL && v->hits[i].start < v->entities[k].end &&
+            if (v->entities[k].kind == HB_ENTITY_URL &&
+                v->hits[i].start < v->entities[k].end &&
                 v->entities[k].start < v->hits[i].end)
                 return 1;
     }
@@ -530,11 +546,13 @@ static int positive_rule_fired(const hb_engine *e, const hb_verdict *v, const ch
  * fraud rule for it, takes a possible that rests on the score alone back.
  * The URL model's own call is evidence only: on links in SMS it calls
  * nearly every shortener and shop malicious (models/url/README.md). */
-static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v, const hb_task_result *r)
+static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v,
+                          const hb_task_result *r)
 {
     if (r->tier == HB_TIER_LIKELY)
         return HB_TIER_LIKELY;
-    if (has_brand_status(v, HB_BRAND_IMPERSONATION) || positive_rule_fired(e, v, r->task, 1))
+    if (has_brand_status(v, HB_BRAND_IMPERSONATION) ||
+        positive_rule_fired(e, v, r->task, 1))
         return HB_TIER_POSSIBLE;
     if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL) &&
         !positive_rule_fired(e, v, r->task, 0))
@@ -544,12 +562,13 @@ static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v, const hb_task
 
 const char *hb_tier_name(hb_tier tier)
 {
-    return tier == HB_TIER_LIKELY ? "likely" : tier == HB_TIER_POSSIBLE ? "possible" : "none";
+    return tier == HB_TIER_LIKELY     ? "likely"
+           : tier == HB_TIER_POSSIBLE ? "possible"
+                                      : "none";
 }
 
-int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
-                          size_t len, const char *const *urls,
-                          const size_t *lens, size_t nurls,
+int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, size_t len,
+                          const char *const *urls, const size_t *lens, size_t nurls,
                           const hb_verdict **out, hb_error *err)
 {
     int rc = analyse(e, s, text, len, err);
@@ -594,7 +613,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
             if (p > r->probability)
                 r->probability = p;
         }
-        r->tier = r->positive                                ? HB_TIER_LIKELY
+        r->tier = r->positive                               ? HB_TIER_LIKELY
                   : r->probability >= r->possible_threshold ? HB_TIER_POSSIBLE
                                                             : HB_TIER_NONE;
         if (strcmp(r->task, "fraud") == 0)
@@ -607,14 +626,14 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text,
     return 0;
 }
 
-int hb_classify(const hb_engine *e, hb_session *s, const char *text,
-                size_t len, const hb_verdict **out, hb_error *err)
+int hb_classify(const hb_engine *e, hb_session *s, const char *text, size_t len,
+                const hb_verdict **out, hb_error *err)
 {
     return hb_classify_with_urls(e, s, text, len, NULL, NULL, 0, out, err);
 }
 
-int hb_classify_url(const hb_engine *e, hb_session *s, const char *url,
-                    size_t len, hb_url_verdict *out, hb_error *err)
+int hb_classify_url(const hb_engine *e, hb_session *s, const char *url, size_t len,
+                    hb_url_verdict *out, hb_error *err)
 {
     int rc = score_link(e, s, url, len, out, err);
     if (rc == 0 && !e->url_model)
@@ -622,9 +641,8 @@ int hb_classify_url(const hb_engine *e, hb_session *s, const char *url,
     return rc;
 }
 
-int hb_featurize_url(const hb_engine *e, hb_session *s,
-                     const hb_feature_config *cfg, const char *url, size_t len,
-                     const hb_fvec **out, hb_error *err)
+int hb_featurize_url(const hb_engine *e, hb_session *s, const hb_feature_config *cfg,
+                     const char *url, size_t len, const hb_fvec **out, hb_error *err)
 {
     (void)e;
     hb_url u;
@@ -653,8 +671,8 @@ static int readable_gram(const hb_text *t, hb_feature_origin o)
     return word_chars >= 2 && letters > 0;
 }
 
-size_t hb_explain(hb_session *s, size_t ti, int positive_only,
-                  hb_contribution *out, size_t k)
+size_t hb_explain(hb_session *s, size_t ti, int positive_only, hb_contribution *out,
+                  size_t k)
 {
     const hb_verdict *v = &s->verdict;
     if (ti >= v->ntasks || k == 0)
@@ -687,8 +705,8 @@ size_t hb_explain(hb_session *s, size_t ti, int positive_only,
             out[pos] = out[pos - 1];
             pos--;
         }
-        out[pos] = (hb_contribution){w, fv->origin[e].start, fv->origin[e].len,
-                                     fv->name[e]};
+        out[pos] =
+            (hb_contribution){w, fv->origin[e].start, fv->origin[e].len, fv->name[e]};
     }
     return n;
 }

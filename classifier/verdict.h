@@ -15,10 +15,10 @@
  * Brands: when the models directory holds brands.tsv (brands.h), the
  * brands a message with a link or a phone number names are assessed
  * against those (a message with neither is not searched: naming a brand
- * alone is evidence neither way).  A brand named with a link or a number to call that is not its
- * own (impersonation) makes fraud at least "possible"; a brand named with
- * only its own channels, with no fraud rule of positive weight fired,
- * exonerates: fraud is then not "possible" on the model's score alone.
+ * alone is evidence neither way).  A brand named with a link or a number to call that is
+ * not its own (impersonation) makes fraud at least "possible"; a brand named with only
+ * its own channels, with no fraud rule of positive weight fired, exonerates: fraud is
+ * then not "possible" on the model's score alone.
  *
  * Links: every link in the text (and any given with the message) is
  * normalised (urls.h), looked up in the blocklist feeds and, when a model
@@ -74,7 +74,7 @@ const char *hb_tier_name(hb_tier tier);
 
 /* The verdict of one task. */
 typedef struct hb_task_result {
-    const char *task;          /* "fraud", "spam", "rumour" */
+    const char *task; /* "fraud", "spam", "rumour" */
     const hb_model *model;
     const char *label;         /* model's positive or negative label */
     int positive;              /* probability >= model threshold */
@@ -95,58 +95,57 @@ typedef struct hb_task_result {
 
 /* The verdict on one link found in the message (or given with it). */
 typedef struct hb_url_verdict {
-    hb_url url;                /* normalised link and registrable domain */
-    int from_text;             /* 1: found in the text at [start, end) */
-    uint32_t start, end;       /* bytes of the normalised text */
-    double probability;        /* URL model's probability; -1: no URL model */
-    int malicious;             /* the URL model says so (at its threshold) */
-    hb_block_match listed;     /* found in a blocklist feed, and how */
-    const char *feed;          /* that feed's name, or NULL */
-    int decides;               /* makes the message fraud: listed, or the URL
-                                  model is sure enough (fraud_override_at) */
+    hb_url url;            /* normalised link and registrable domain */
+    int from_text;         /* 1: found in the text at [start, end) */
+    uint32_t start, end;   /* bytes of the normalised text */
+    double probability;    /* URL model's probability; -1: no URL model */
+    int malicious;         /* the URL model says so (at its threshold) */
+    hb_block_match listed; /* found in a blocklist feed, and how */
+    const char *feed;      /* that feed's name, or NULL */
+    int decides;           /* makes the message fraud: listed, or the URL
+                              model is sure enough (fraud_override_at) */
 } hb_url_verdict;
 
 /* The verdict of one message: valid until the session classifies the next
  * one or is freed. */
 typedef struct hb_verdict {
-    const hb_text *text;                 /* normalised text */
+    const hb_text *text; /* normalised text */
     hb_task_result tasks[HB_MAX_TASKS];
     size_t ntasks;
-    hb_rule_hit hits[HB_MAX_HITS];       /* rules that fired, all tasks */
+    hb_rule_hit hits[HB_MAX_HITS]; /* rules that fired, all tasks */
     size_t nhits;
-    size_t rules_limited;                /* rules stopped by the match limit */
+    size_t rules_limited; /* rules stopped by the match limit */
     hb_entity entities[HB_MAX_ENTITIES];
     size_t nentities;
-    hb_url_verdict urls[HB_MAX_URLS];    /* links, text order, then given */
+    hb_url_verdict urls[HB_MAX_URLS]; /* links, text order, then given */
     size_t nurls;
-    const hb_url_verdict *fraud_link;    /* the link that made it fraud, or NULL */
-    hb_brand_hit brand_hits[HB_MAX_BRANDS];        /* where brands are named */
+    const hb_url_verdict *fraud_link;       /* the link that made it fraud, or NULL */
+    hb_brand_hit brand_hits[HB_MAX_BRANDS]; /* where brands are named */
     size_t nbrand_hits;
-    hb_brand_assessment brands[HB_MAX_BRANDS];     /* one per named brand */
+    hb_brand_assessment brands[HB_MAX_BRANDS]; /* one per named brand */
     size_t nbrands;
-    const char *brand_numbers[HB_MAX_ENTITIES];    /* the numbers assessed
-                                                      (hb_brand_assessment.item
-                                                      with cause NUMBER) */
+    const char *brand_numbers[HB_MAX_ENTITIES]; /* the numbers assessed
+                                                   (hb_brand_assessment.item
+                                                   with cause NUMBER) */
     size_t nbrand_numbers;
-    int script;                          /* HB_SCRIPT_* of the text */
+    int script; /* HB_SCRIPT_* of the text */
 } hb_verdict;
 
 /* A feature that pushed a task's decision, for explanations. */
 typedef struct hb_contribution {
-    double weight;         /* model weight x feature value */
-    uint32_t start, len;   /* code points of the normalised text; len 0 for
-                              a named feature */
-    const char *name;      /* named feature ("rule:...", "entity:url") or NULL */
+    double weight;       /* model weight x feature value */
+    uint32_t start, len; /* code points of the normalised text; len 0 for
+                            a named feature */
+    const char *name;    /* named feature ("rule:...", "entity:url") or NULL */
 } hb_contribution;
 
 /* Build an engine from rules_dir (every *.rules file, plus types.tsv if
  * present) and models_dir (every subdirectory holding a manifest.json of
- * kind "text"), or models_dir is itself one bundle.  models_dir NULL builds a rules-only engine (for training:
- * classify then returns no tasks).  Fails with a clear error if models_dir
- * is given but holds no model, or anything fails to load: a bad bundle
- * never half-loads. */
-hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir,
-                          hb_error *err);
+ * kind "text"), or models_dir is itself one bundle.  models_dir NULL builds a rules-only
+ * engine (for training: classify then returns no tasks).  Fails with a clear error if
+ * models_dir is given but holds no model, or anything fails to load: a bad bundle never
+ * half-loads. */
+hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir, hb_error *err);
 
 /* Everything an engine can be built from; feeds (may be NULL) is a
  * directory of validated blocklist copies (blocklist.h), read once here. */
@@ -182,24 +181,21 @@ const hb_model *hb_engine_url_model(const hb_engine *engine);
 /* Classify len bytes of raw UTF-8 text.  Returns 0 and sets *out, or
  * HB_EUTF8, HB_EEMPTY (nothing left after normalisation), HB_ETOOBIG or
  * HB_ENOMEM with err.  After warm-up it allocates nothing (linear models). */
-int hb_classify(const hb_engine *engine, hb_session *session,
-                const char *text, size_t len, const hb_verdict **out,
-                hb_error *err);
+int hb_classify(const hb_engine *engine, hb_session *session, const char *text,
+                size_t len, const hb_verdict **out, hb_error *err);
 
 /* hb_classify with links given beside the text (urls[i], lens[i]), as the
  * service's "urls" field carries them; a link that does not parse is
  * skipped (it cannot be followed either). */
-int hb_classify_with_urls(const hb_engine *engine, hb_session *session,
-                          const char *text, size_t len, const char *const *urls,
-                          const size_t *lens, size_t nurls,
-                          const hb_verdict **out, hb_error *err);
+int hb_classify_with_urls(const hb_engine *engine, hb_session *session, const char *text,
+                          size_t len, const char *const *urls, const size_t *lens,
+                          size_t nurls, const hb_verdict **out, hb_error *err);
 
 /* Score one link alone with the URL model (for `hubao eval` of URL models
  * and `hubao train --task url`): fills *out.  HB_EINVAL if it does not
  * parse, HB_ENOTFOUND without a URL model (out->probability is then -1). */
-int hb_classify_url(const hb_engine *engine, hb_session *session,
-                    const char *url, size_t len, hb_url_verdict *out,
-                    hb_error *err);
+int hb_classify_url(const hb_engine *engine, hb_session *session, const char *url,
+                    size_t len, hb_url_verdict *out, hb_error *err);
 
 /* The feature vector of one link, for training URL models. */
 int hb_featurize_url(const hb_engine *engine, hb_session *session,
@@ -218,20 +214,20 @@ int hb_session_script(const hb_session *session);
 
 /* Sum of the weights of the rules of task that fired on the last message
  * analysed by hb_classify or hb_featurize. */
-double hb_session_rule_weight(const hb_engine *engine,
-                              const hb_session *session, const char *task);
+double hb_session_rule_weight(const hb_engine *engine, const hb_session *session,
+                              const char *task);
 
 /* The k strongest contributions (largest |weight|, sign kept) to task
  * ti of the last verdict, leaving out n-grams with fewer than two letters,
  * digits or CJK characters (they explain nothing to a person); returns how
  * many were written (0 also when memory runs out).  Only positive
  * contributions are returned when positive_only is set. */
-size_t hb_explain(hb_session *session, size_t ti, int positive_only,
-                  hb_contribution *out, size_t k);
+size_t hb_explain(hb_session *session, size_t ti, int positive_only, hb_contribution *out,
+                  size_t k);
 
 /* Entities and rule hits know normalised byte offsets; this maps them to
  * code point offsets in the caller's original text (for highlighting). */
-void hb_session_source_span(const hb_session *session, uint32_t start,
-                            uint32_t end, size_t *cp_start, size_t *cp_end);
+void hb_session_source_span(const hb_session *session, uint32_t start, uint32_t end,
+                            size_t *cp_start, size_t *cp_end);
 
 #endif

@@ -20,8 +20,7 @@
 /* Split s (n bytes) into at most cap blank-separated fields, stopping at a
  * field that starts with '#'.  Returns the number of fields found, which
  * may exceed cap (the extra ones are not stored). */
-static size_t split(const char *s, size_t n, const char **f, size_t *fl,
-                    size_t cap)
+static size_t split(const char *s, size_t n, const char **f, size_t *fl, size_t cap)
 {
     size_t i = 0, nf = 0;
     for (;;) {
@@ -40,8 +39,8 @@ static size_t split(const char *s, size_t n, const char **f, size_t *fl,
     }
 }
 
-static int parse_line(const char *s, size_t n, const char *origin,
-                      size_t line, hb_feed_source *out, hb_error *err)
+static int parse_line(const char *s, size_t n, const char *origin, size_t line,
+                      hb_feed_source *out, hb_error *err)
 {
     const char *f[3];
     size_t fl[3];
@@ -54,9 +53,8 @@ static int parse_line(const char *s, size_t n, const char *origin,
     memset(out, 0, sizeof *out);
     out->line = line;
     if (fl[0] > HB_FEED_NAME_MAX)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s:%zu: feed name is over %d characters", origin,
-                            line, HB_FEED_NAME_MAX);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: feed name is over %d characters",
+                            origin, line, HB_FEED_NAME_MAX);
     memcpy(out->name, f[0], fl[0]);
     if (!hb_blocklist_feed_name_ok(out->name))
         return hb_error_set(err, HB_EFORMAT,
@@ -73,9 +71,8 @@ static int parse_line(const char *s, size_t n, const char *origin,
                             origin, line, out->name, (int)(fl[1] > 20 ? 20 : fl[1]),
                             f[1]);
     if (fl[2] >= HB_FEED_URL_MAX)
-        return hb_error_set(err, HB_EFORMAT,
-                            "%s:%zu: feed %s: URL is over %d bytes", origin, line,
-                            out->name, HB_FEED_URL_MAX - 1);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: feed %s: URL is over %d bytes",
+                            origin, line, out->name, HB_FEED_URL_MAX - 1);
     for (size_t i = 0; i < fl[2]; i++) {
         unsigned char c = (unsigned char)f[2][i];
         if (c <= 0x20 || c >= 0x7f)
@@ -94,8 +91,8 @@ static int parse_line(const char *s, size_t n, const char *origin,
                             "https:// (or http://)",
                             origin, line, out->name, out->url);
     if (out->url[skip] == '\0' || out->url[skip] == '/')
-        return hb_error_set(err, HB_EFORMAT, "%s:%zu: feed %s: URL has no host",
-                            origin, line, out->name);
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: feed %s: URL has no host", origin,
+                            line, out->name);
     return 0;
 }
 
@@ -152,8 +149,8 @@ hb_feedconf *hb_feedconf_parse(const char *text, size_t len, const char *origin,
         for (size_t i = 0; i < c->count; i++) {
             if (strcmp(c->feeds[i].name, src->name) == 0) {
                 hb_error_set(err, HB_EFORMAT,
-                             "%s:%zu: feed %s is already configured on line %zu",
-                             origin, line, src->name, c->feeds[i].line);
+                             "%s:%zu: feed %s is already configured on line %zu", origin,
+                             line, src->name, c->feeds[i].line);
                 hb_feedconf_free(c);
                 return NULL;
             }
@@ -168,8 +165,7 @@ hb_feedconf *hb_feedconf_load(const char *path, hb_error *err)
     FILE *f = fopen(path, "rb");
     if (!f) {
         hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
-                     "%s: cannot open feed configuration: %s", path,
-                     strerror(errno));
+                     "%s: cannot open feed configuration: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(HB_FEEDCONF_MAX_BYTES + 1);
@@ -182,8 +178,8 @@ hb_feedconf *hb_feedconf_load(const char *path, hb_error *err)
     else if (rerr)
         hb_error_set(err, HB_EIO, "%s: read error", path);
     else if (n > HB_FEEDCONF_MAX_BYTES)
-        hb_error_set(err, HB_EFORMAT, "%s: over %d bytes: not a feed configuration",
-                     path, HB_FEEDCONF_MAX_BYTES);
+        hb_error_set(err, HB_EFORMAT, "%s: over %d bytes: not a feed configuration", path,
+                     HB_FEEDCONF_MAX_BYTES);
     else
         c = hb_feedconf_parse(buf, n, path, err);
     free(buf);

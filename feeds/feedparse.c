@@ -132,15 +132,15 @@ static int is_bare_host(const char *raw, size_t len)
     return 1;
 }
 
-int hb_feedparse_entry(const char *raw, size_t len, hb_feed_kind *kind,
-                       hb_url *u, hb_error *err)
+int hb_feedparse_entry(const char *raw, size_t len, hb_feed_kind *kind, hb_url *u,
+                       hb_error *err)
 {
     if (!raw || len == 0)
         return hb_error_set(err, HB_EINVAL, "empty value");
     if (len > HB_FEED_MAX_VALUE)
         return hb_error_set(err, HB_EINVAL,
-                            "value of %zu bytes is over the %d-byte limit",
-                            len, HB_FEED_MAX_VALUE);
+                            "value of %zu bytes is over the %d-byte limit", len,
+                            HB_FEED_MAX_VALUE);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)raw[i];
         if (c <= 0x20 || c == 0x7f)
@@ -154,8 +154,7 @@ int hb_feedparse_entry(const char *raw, size_t len, hb_feed_kind *kind,
         return rc;
     if (!u->host_is_ip && !strchr(u->host, '.'))
         return hb_error_set(err, HB_EINVAL,
-                            "host \"%s\" has no dot and is not an IP address",
-                            u->host);
+                            "host \"%s\" has no dot and is not an IP address", u->host);
     if (!is_bare_host(raw, len))
         *kind = HB_FEED_URL;
     else if (u->host_is_ip || strcmp(u->host, u->domain) != 0)
@@ -179,8 +178,8 @@ static void reject(builder *b, size_t line, const char *why)
         while (cut > 0 && ((unsigned char)why[cut] & 0xc0) == 0x80)
             cut--;
     }
-    snprintf(e->first_rejected, sizeof e->first_rejected, "line %zu: %.*s",
-             line, cut, why);
+    snprintf(e->first_rejected, sizeof e->first_rejected, "line %zu: %.*s", line, cut,
+             why);
 }
 
 /* Classify one value of the record at line and keep its entry. */
@@ -217,7 +216,8 @@ static void add_value(builder *b, const char *raw, size_t len, size_t line)
      * record. */
     hb_feed_kind again_kind;
     hb_url again;
-    if (hb_feedparse_entry(v, vlen, &again_kind, &again, &err) != 0 || again_kind != kind ||
+    if (hb_feedparse_entry(v, vlen, &again_kind, &again, &err) != 0 ||
+        again_kind != kind ||
         strcmp(kind == HB_FEED_URL    ? again.url
                : kind == HB_FEED_HOST ? again.host
                                       : again.domain,
@@ -240,8 +240,8 @@ static void trim(const char **s, size_t *n)
 {
     while (*n > 0 && (**s == ' ' || **s == '\t' || **s == '\r'))
         (*s)++, (*n)--;
-    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' ||
-                      (*s)[*n - 1] == '\r'))
+    while (*n > 0 &&
+           ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r'))
         (*n)--;
 }
 
@@ -307,8 +307,8 @@ static int csv_start_field(csv_rec *r)
  * *line by the newlines it spans.  *newline says whether it ended with
  * one.  Returns CSV_OK, CSV_EOF when nothing is left, CSV_OPEN_QUOTE when
  * the data ends inside a quoted field, or CSV_NOMEM. */
-static int csv_read(const char *d, size_t len, size_t *pos, size_t *line,
-                    csv_rec *r, int *newline)
+static int csv_read(const char *d, size_t len, size_t *pos, size_t *line, csv_rec *r,
+                    int *newline)
 {
     size_t p = *pos;
     r->len = r->nf = 0;
@@ -347,8 +347,7 @@ static int csv_read(const char *d, size_t len, size_t *pos, size_t *line,
         }
         if (c == ',' || c == '\n') {
             /* a '\r' before the newline belongs to the line ending */
-            if (c == '\n' && r->len > r->offs[r->nf - 1] &&
-                r->buf[r->len - 1] == '\r')
+            if (c == '\n' && r->len > r->offs[r->nf - 1] && r->buf[r->len - 1] == '\r')
                 r->len--;
             if (csv_put(r, '\0') < 0)
                 return CSV_NOMEM;
@@ -403,8 +402,8 @@ static int parse_csv(builder *b, const char *d, size_t len, hb_error *err)
 {
     csv_rec r = {0};
     size_t pos = 0, line = 0, expected = 0;
-    long col = -1;     /* URL column, from the header or the first record */
-    int header = 0;    /* a header has been seen */
+    long col = -1;  /* URL column, from the header or the first record */
+    int header = 0; /* a header has been seen */
     int rc = 0;
     while (pos < len && !b->oom) {
         size_t start = line + 1;
@@ -468,8 +467,7 @@ static int parse_csv(builder *b, const char *d, size_t len, hb_error *err)
                 break;
             }
             char why[96];
-            snprintf(why, sizeof why, "%zu fields, expected %zu", r.nf,
-                     expected);
+            snprintf(why, sizeof why, "%zu fields, expected %zu", r.nf, expected);
             reject(b, start, why);
             continue;
         }
@@ -482,8 +480,9 @@ static int parse_csv(builder *b, const char *d, size_t len, hb_error *err)
                     col = (long)i;
             }
             if (col < 0) {
-                reject(b, start, "no column named \"url\" and no field "
-                                 "holding a scheme:// URL");
+                reject(b, start,
+                       "no column named \"url\" and no field "
+                       "holding a scheme:// URL");
                 continue;
             }
         }
@@ -513,15 +512,17 @@ static int parse_json(builder *b, const char *d, size_t len, hb_error *err)
     }
     size_t i;
     json_t *item;
-    json_array_foreach(root, i, item) {
+    json_array_foreach(root, i, item)
+    {
         if (b->oom)
             break;
         b->out->records++;
         if (json_is_object(item))
             item = json_object_get(item, "url");
         if (!json_is_string(item)) {
-            reject(b, i + 1, "item is neither a string nor an object with "
-                             "a string \"url\"");
+            reject(b, i + 1,
+                   "item is neither a string nor an object with "
+                   "a string \"url\"");
             continue;
         }
         /* "line" is the item number for JSON */
@@ -549,8 +550,8 @@ static int finish(builder *b)
     e->arena_ = b->arena;
     b->arena = NULL;
     for (size_t i = 0; i < b->n; i++)
-        e->items[i] = (hb_feed_entry){(hb_feed_kind)b->items[i].kind,
-                                      e->arena_ + b->items[i].off};
+        e->items[i] =
+            (hb_feed_entry){(hb_feed_kind)b->items[i].kind, e->arena_ + b->items[i].off};
     qsort(e->items, b->n, sizeof *e->items, by_kind_value);
     size_t w = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -594,9 +595,9 @@ hb_feed_entries *hb_feedparse(const char *data, size_t len, hb_feed_format fmt,
                           "the download holds no entries (only comments, "
                           "blank lines or a header)");
     if (rc == 0 && b.n == 0)
-        rc = hb_error_set(err, HB_EFORMAT,
-                          "none of the %zu records is a URL or host (%s)",
-                          e->records, e->first_rejected);
+        rc =
+            hb_error_set(err, HB_EFORMAT, "none of the %zu records is a URL or host (%s)",
+                         e->records, e->first_rejected);
     if (rc == 0 && e->rejected * 2 > e->records)
         rc = hb_error_set(err, HB_EFORMAT,
                           "%zu of the %zu records are not URLs or hosts - "

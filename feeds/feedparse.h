@@ -46,11 +46,11 @@ typedef struct hb_feed_entry {
 typedef struct hb_feed_entries {
     hb_feed_entry *items;
     size_t count;
-    size_t records;         /* data records (not comments, blank lines or
-                             * the CSV header) */
-    size_t rejected;        /* records that gave no entry */
+    size_t records;           /* data records (not comments, blank lines or
+                               * the CSV header) */
+    size_t rejected;          /* records that gave no entry */
     char first_rejected[256]; /* "line N: why" for the first of them, or "" */
-    char *arena_;           /* private: storage for the values */
+    char *arena_;             /* private: storage for the values */
 } hb_feed_entries;
 
 /* "text", "csv", "json" -> *out.  Returns 0, or HB_EINVAL for any other
@@ -64,8 +64,8 @@ const char *hb_feed_format_name(hb_feed_format f);
  * err saying why it is not a URL or host: control characters or blanks
  * inside, unparsable, or a host with no dot that is not an IP address
  * ("localhost", "12345" as a word). */
-int hb_feedparse_entry(const char *raw, size_t len, hb_feed_kind *kind,
-                       hb_url *u, hb_error *err);
+int hb_feedparse_entry(const char *raw, size_t len, hb_feed_kind *kind, hb_url *u,
+                       hb_error *err);
 
 /* Parse and validate a whole download of len bytes in format fmt.  Returns
  * an owned set (free with hb_feed_entries_free), or NULL with err:

@@ -73,7 +73,7 @@ typedef struct meta {
 typedef struct response {
     char *data;
     size_t len, cap, max;
-    int over;                /* the body went past max */
+    int over; /* the body went past max */
     char etag[512];
     char last_modified[128];
 } response;
@@ -110,8 +110,8 @@ static void keep_value(char *dst, size_t cap, const char *v, size_t n)
     dst[0] = '\0';
     while (n > 0 && (*v == ' ' || *v == '\t'))
         v++, n--;
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
-                     v[n - 1] == '\t'))
+    while (n > 0 &&
+           (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
     if (n == 0 || n >= cap)
         return;
@@ -192,16 +192,16 @@ static int write_atomic(const char *dir, const char *name, const char *suffix,
     snprintf(tmp, sizeof tmp, "%s/%s.tmp.XXXXXX", dir, name);
     int fd = mkstemp(tmp);
     if (fd < 0)
-        return hb_error_set(err, HB_EIO, "%s: cannot create a temporary file: %s",
-                            dir, strerror(errno));
+        return hb_error_set(err, HB_EIO, "%s: cannot create a temporary file: %s", dir,
+                            strerror(errno));
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
         unlink(tmp);
         return hb_error_set(err, HB_EIO, "%s: %s", tmp, strerror(errno));
     }
-    int ok = fchmod(fd, 0644) == 0 && fill(f, ctx) == 0 && fflush(f) == 0 &&
-             fsync(fd) == 0;
+    int ok =
+        fchmod(fd, 0644) == 0 && fill(f, ctx) == 0 && fflush(f) == 0 && fsync(fd) == 0;
     int saved = errno;
     if (fclose(f) != 0 && ok) {
         ok = 0;
@@ -213,12 +213,11 @@ static int write_atomic(const char *dir, const char *name, const char *suffix,
     }
     if (!ok) {
         unlink(tmp);
-        return hb_error_set(err, HB_EIO, "%s: cannot write: %s", dst,
-                            strerror(saved));
+        return hb_error_set(err, HB_EIO, "%s: cannot write: %s", dst, strerror(saved));
     }
     if (sync_dir(dir) != 0)
-        return hb_error_set(err, HB_EIO, "%s: cannot sync the directory: %s",
-                            dir, strerror(errno));
+        return hb_error_set(err, HB_EIO, "%s: cannot sync the directory: %s", dir,
+                            strerror(errno));
     return 0;
 }
 
@@ -230,12 +229,10 @@ static int fill_copy(FILE *f, const void *ctx)
 static int fill_meta(FILE *f, const void *ctx)
 {
     const meta *m = ctx;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "url", m->url,
-                          "format", m->format, "etag", m->etag,
-                          "last_modified", m->last_modified, "entries",
-                          (json_int_t)m->entries, "checked",
-                          (json_int_t)m->checked, "changed",
-                          (json_int_t)m->changed);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "url", m->url, "format",
+                          m->format, "etag", m->etag, "last_modified", m->last_modified,
+                          "entries", (json_int_t)m->entries, "checked",
+                          (json_int_t)m->checked, "changed", (json_int_t)m->changed);
     if (!o)
         return -1;
     int rc = json_dumpf(o, f, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -249,8 +246,10 @@ static int make_dirs(const char *dir, hb_error *err)
     char p[4096];
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof p)
-        return hb_error_set(err, HB_EINVAL, "feeds directory \"%s\" is not a "
-                            "usable path", dir);
+        return hb_error_set(err, HB_EINVAL,
+                            "feeds directory \"%s\" is not a "
+                            "usable path",
+                            dir);
     memcpy(p, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (p[i] != '/' && p[i] != '\0')
@@ -258,8 +257,8 @@ static int make_dirs(const char *dir, hb_error *err)
         char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return hb_error_set(err, HB_EIO, "%s: cannot create directory: %s",
-                                p, strerror(errno));
+            return hb_error_set(err, HB_EIO, "%s: cannot create directory: %s", p,
+                                strerror(errno));
         p[i] = c;
     }
     struct stat st;
@@ -281,8 +280,7 @@ int hb_fetch_lock_dir(const char *dir, hb_error *err)
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(fd);
-        return hb_error_set(err, e == EWOULDBLOCK ? HB_ELIMIT : HB_EIO,
-                            "%s: %s", path,
+        return hb_error_set(err, e == EWOULDBLOCK ? HB_ELIMIT : HB_EIO, "%s: %s", path,
                             e == EWOULDBLOCK ? "another feed update is running "
                                                "on this directory"
                                              : strerror(e));
@@ -310,10 +308,8 @@ static int transient_curl(CURLcode cc)
     case CURLE_RECV_ERROR:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-        return 1;
-    default:
-        return 0;
+    case CURLE_SSL_CONNECT_ERROR: return 1;
+    default: return 0;
     }
 }
 
@@ -323,21 +319,19 @@ static int transient_status(long status)
 }
 
 /* Describe a failed transfer in err; returns the hb_err code. */
-static int transfer_error(const hb_feed_source *feed, CURLcode cc,
-                          const response *r, const char *detail,
-                          const hb_fetch_opts *o, hb_error *err)
+static int transfer_error(const hb_feed_source *feed, CURLcode cc, const response *r,
+                          const char *detail, const hb_fetch_opts *o, hb_error *err)
 {
     const char *why = detail[0] ? detail : curl_easy_strerror(cc);
     if (r->over || cc == CURLE_FILESIZE_EXCEEDED)
         return hb_error_set(err, HB_ETOOBIG,
-                            "feed %s: download is over the %zu-byte limit",
-                            feed->name, o->max_bytes);
+                            "feed %s: download is over the %zu-byte limit", feed->name,
+                            o->max_bytes);
     if (cc == CURLE_OPERATION_TIMEDOUT)
-        return hb_error_set(err, HB_ELIMIT, "feed %s: timed out (%s)",
-                            feed->name, why);
+        return hb_error_set(err, HB_ELIMIT, "feed %s: timed out (%s)", feed->name, why);
     if (cc == CURLE_PARTIAL_FILE)
-        return hb_error_set(err, HB_EIO, "feed %s: download cut short (%s)",
-                            feed->name, why);
+        return hb_error_set(err, HB_EIO, "feed %s: download cut short (%s)", feed->name,
+                            why);
     return hb_error_set(err, HB_EIO, "feed %s: %s", feed->name, why);
 }
 
@@ -374,9 +368,8 @@ static void describe_copy(const char *list, const meta *m, int have_meta,
     }
 }
 
-int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
-                  const hb_fetch_opts *opts, hb_fetch_report *rep,
-                  hb_error *err)
+int hb_fetch_feed(const hb_feed_source *feed, const char *dir, const hb_fetch_opts *opts,
+                  hb_fetch_report *rep, hb_error *err)
 {
     hb_fetch_opts defaults;
     if (!opts) {
@@ -405,16 +398,14 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
         return rc;
 
     /* Validators only make sense against the copy they produced, intact. */
-    int conditional = have_meta && rep->copy_time != 0 &&
-                      strcmp(old.url, feed->url) == 0 &&
-                      strcmp(old.format, hb_feed_format_name(feed->format)) == 0 &&
-                      (old.etag[0] || old.last_modified[0]) &&
-                      copy_looks_whole(list, old.entries);
+    int conditional =
+        have_meta && rep->copy_time != 0 && strcmp(old.url, feed->url) == 0 &&
+        strcmp(old.format, hb_feed_format_name(feed->format)) == 0 &&
+        (old.etag[0] || old.last_modified[0]) && copy_looks_whole(list, old.entries);
 
     CURL *h = curl_easy_init();
     if (!h)
-        return hb_error_set(err, HB_ENOMEM, "feed %s: cannot start libcurl",
-                            feed->name);
+        return hb_error_set(err, HB_ENOMEM, "feed %s: cannot start libcurl", feed->name);
     struct curl_slist *hdrs = NULL;
     char line[700];
     if (conditional && old.etag[0]) {
@@ -455,8 +446,7 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
             long wait = opts->backoff_ms;
             for (int i = 2; i < attempt && wait < HB_FETCH_MAX_BACKOFF_MS; i++)
                 wait *= 2;
-            sleep_ms(wait < HB_FETCH_MAX_BACKOFF_MS ? wait
-                                                    : HB_FETCH_MAX_BACKOFF_MS);
+            sleep_ms(wait < HB_FETCH_MAX_BACKOFF_MS ? wait : HB_FETCH_MAX_BACKOFF_MS);
         }
         r.len = 0;
         r.over = 0;
@@ -478,8 +468,7 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
             rc = 0;
             break;
         }
-        rc = hb_error_set(err, HB_EIO, "feed %s: HTTP status %ld", feed->name,
-                          status);
+        rc = hb_error_set(err, HB_EIO, "feed %s: HTTP status %ld", feed->name, status);
         if (!transient_status(status))
             break;
     }
@@ -488,8 +477,7 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
 
     meta now = {0};
     snprintf(now.url, sizeof now.url, "%s", feed->url);
-    snprintf(now.format, sizeof now.format, "%s",
-             hb_feed_format_name(feed->format));
+    snprintf(now.format, sizeof now.format, "%s", hb_feed_format_name(feed->format));
     now.checked = (long long)time(NULL);
 
     if (rc == 0 && status == 304) {
@@ -499,12 +487,11 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
                               "was not conditional",
                               feed->name);
         } else if (utimensat(AT_FDCWD, list, NULL, 0) != 0) {
-            rc = hb_error_set(err, HB_EIO, "%s: cannot refresh its time: %s",
-                              list, strerror(errno));
+            rc = hb_error_set(err, HB_EIO, "%s: cannot refresh its time: %s", list,
+                              strerror(errno));
         } else {
             /* a 304 may carry fresh validators; keep the old ones if not */
-            snprintf(now.etag, sizeof now.etag, "%s",
-                     r.etag[0] ? r.etag : old.etag);
+            snprintf(now.etag, sizeof now.etag, "%s", r.etag[0] ? r.etag : old.etag);
             snprintf(now.last_modified, sizeof now.last_modified, "%s",
                      r.last_modified[0] ? r.last_modified : old.last_modified);
             now.entries = old.entries;
@@ -517,9 +504,9 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
         hb_error perr;
         hb_feed_entries *e = hb_feedparse(r.data, r.len, feed->format, &perr);
         if (!e) {
-            rc = hb_error_set(err, perr.code,
-                              "feed %s: download of %zu bytes refused: %s",
-                              feed->name, r.len, perr.message);
+            rc =
+                hb_error_set(err, perr.code, "feed %s: download of %zu bytes refused: %s",
+                             feed->name, r.len, perr.message);
         } else {
             rep->rejected = e->rejected;
             rc = write_atomic(dir, feed->name, ".list", fill_copy, e, err);
@@ -532,8 +519,7 @@ int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
                 /* The copy is in place; a sidecar that cannot be written
                  * only costs the next conditional GET, but still says the
                  * directory is in trouble. */
-                rc = write_atomic(dir, feed->name, ".meta", fill_meta, &now,
-                                  err);
+                rc = write_atomic(dir, feed->name, ".meta", fill_meta, &now, err);
                 if (rc != 0)
                     unlink(metap);
                 rep->outcome = HB_FETCH_UPDATED;

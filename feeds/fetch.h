@@ -73,9 +73,8 @@ typedef struct hb_fetch_report {
  * rep->outcome HB_FETCH_UPDATED: the new copy is in place but its sidecar
  * could not be written (it is removed, so the next update downloads in
  * full). */
-int hb_fetch_feed(const hb_feed_source *feed, const char *dir,
-                  const hb_fetch_opts *opts, hb_fetch_report *rep,
-                  hb_error *err);
+int hb_fetch_feed(const hb_feed_source *feed, const char *dir, const hb_fetch_opts *opts,
+                  hb_fetch_report *rep, hb_error *err);
 
 /* Take an exclusive lock on dir (created if missing) so that two updates
  * do not interleave their copies and sidecars.  Returns a descriptor to

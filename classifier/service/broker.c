@@ -36,6 +36,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "broker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,19 +58,19 @@
 #include "signals.h"
 
 enum {
-    MAX_ENVELOPE = 8,   /* identity + address frames kept per request */
+    MAX_ENVELOPE = 8, /* identity + address frames kept per request */
     MAX_WORKERS = 256,
-    MAX_TRIES = 3,      /* workers a request is sent to, at most */
-    MAX_WAITERS = 16,   /* reload commands waiting for one round */
-    CONTROL_MAX = 512,  /* larger bodies are never control commands */
-    BURST = 256,        /* messages read from one socket per loop */
-    QUIET_US = 100000,  /* drain: front end idle this long means done */
-    PEEK_MAX = 65536,   /* larger bodies are not parsed for an error's id */
+    MAX_TRIES = 3,     /* workers a request is sent to, at most */
+    MAX_WAITERS = 16,  /* reload commands waiting for one round */
+    CONTROL_MAX = 512, /* larger bodies are never control commands */
+    BURST = 256,       /* messages read from one socket per loop */
+    QUIET_US = 100000, /* drain: front end idle this long means done */
+    PEEK_MAX = 65536,  /* larger bodies are not parsed for an error's id */
     RELOAD_MIN_WAIT_MS = 30000,
     FRAME_SLACK = 65536, /* frames up to 2 x max request + this are read */
     HANDSHAKE_MS = 5000,
-    FLUSH_MS = 5,        /* retry a reply backlog this often */
-    TICK_US = 1000000,   /* hb_clients_tick */
+    FLUSH_MS = 5,      /* retry a reply backlog this often */
+    TICK_US = 1000000, /* hb_clients_tick */
 };
 
 typedef enum { R_FREE, R_QUEUED, R_INFLIGHT, R_WAITING } req_state;
@@ -79,16 +80,16 @@ typedef struct request {
     req_state state;
     zmq_msg_t env[MAX_ENVELOPE];
     int nenv;
-    int delimited;       /* the client sent the empty delimiter frame */
-    int control;         /* it came on the control socket */
+    int delimited; /* the client sent the empty delimiter frame */
+    int control;   /* it came on the control socket */
     zmq_msg_t body;
     int64_t recv_us, deadline_us;
-    int worker;          /* while INFLIGHT */
+    int worker; /* while INFLIGHT */
     int tries;
-    int prev, next;      /* FIFO links while QUEUED; free list while FREE */
-    json_t *control_id;  /* while WAITING: the command's "id" */
-    hb_client *client;   /* who sent it (clients.h); NULL while FREE */
-    size_t held;         /* bytes accounted to the client for it */
+    int prev, next;     /* FIFO links while QUEUED; free list while FREE */
+    json_t *control_id; /* while WAITING: the command's "id" */
+    hb_client *client;  /* who sent it (clients.h); NULL while FREE */
+    size_t held;        /* bytes accounted to the client for it */
 } request;
 
 typedef struct worker {
@@ -98,7 +99,7 @@ typedef struct worker {
     int pid;
     char host[64];
     int inflight;
-    uint64_t last_pick;  /* dispatch clock when last given a request */
+    uint64_t last_pick; /* dispatch clock when last given a request */
     uint64_t replies;
     int64_t seen_us, joined_us;
     json_t *models;      /* {"task": "version"} */
@@ -127,7 +128,7 @@ struct hb_broker {
     uint64_t pick_clock;
 
     hb_clients *clients;
-    size_t backlogged;   /* clients with replies waiting for room */
+    size_t backlogged; /* clients with replies waiting for room */
 
     int64_t started_us, next_heartbeat_us, next_sweep_us, next_tick_us, last_front_us;
     uint64_t requests, replies, resent, dropped, stale;
@@ -154,6 +155,7 @@ static request *slot_alloc(hb_broker *b)
 {
     if (b->free_head >= 0) {
         request *r = b->reqs[b->free_head];
+        assert(r->state == R_FREE);
         b->free_head = r->next;
         return r;
     }
@@ -177,6 +179,7 @@ static request *slot_alloc(hb_broker *b)
  * bump makes any later reply for it stale. */
 static void slot_free(hb_broker *b, request *r)
 {
+    assert(r->state != R_QUEUED); /* queue_unlink it first */
     for (int i = 0; i < r->nenv; i++)
         zmq_msg_close(&r->env[i]);
     r->nenv = 0;
@@ -194,6 +197,7 @@ static void slot_free(hb_broker *b, request *r)
 
 static void queue_unlink(hb_broker *b, request *r)
 {
+    assert(r->state == R_QUEUED && b->q_len > 0);
     if (r->prev >= 0)
         b->reqs[r->prev]->next = r->next;
     else
@@ -209,6 +213,7 @@ static void queue_unlink(hb_broker *b, request *r)
 static void queue_push(hb_broker *b, request *r, int front)
 {
     int i = (int)r->index;
+    assert(r->state != R_QUEUED); /* in the queue at most once */
     r->state = R_QUEUED;
     if (front) {
         r->prev = -1;
@@ -305,7 +310,8 @@ static void reply_error(hb_broker *b, request *r, int peek, const char *code,
     json_t *id = r->control_id;
     const char *body = zmq_msg_data(&r->body);
     size_t size = zmq_msg_size(&r->body), i = 0;
-    while (i < size && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+    while (i < size &&
+           (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
         i++;
     if (id)
         json_incref(id);
@@ -379,8 +385,9 @@ static void add_counts(json_t *into, const json_t *counts)
 static void worker_lost(hb_broker *b, int wi, const char *why)
 {
     worker *w = &b->workers[wi];
-    hb_log(HB_LOG_WARN, "worker pid %d on %s lost (%s); re-sending the %d request%s it held",
-           w->pid, w->host, why, w->inflight, w->inflight == 1 ? "" : "s");
+    hb_log(HB_LOG_WARN,
+           "worker pid %d on %s lost (%s); re-sending the %d request%s it held", w->pid,
+           w->host, why, w->inflight, w->inflight == 1 ? "" : "s");
     for (size_t i = 0; i < b->nreqs; i++) {
         request *r = b->reqs[i];
         if (r->state != R_INFLIGHT || r->worker != wi)
@@ -433,6 +440,7 @@ static int pick_worker(hb_broker *b)
 static int send_to_worker(hb_broker *b, int wi, request *r)
 {
     worker *w = &b->workers[wi];
+    assert(r->state == R_FREE); /* new, or just taken off the queue */
     char head[HB_SEQ_FRAME];
     uint64_t seq = (uint64_t)r->index << 32 | r->gen;
     head[0] = HB_CMD_REQUEST;
@@ -469,7 +477,8 @@ static void dispatch(hb_broker *b)
                         b->cfg.deadline_ms);
         } else if (send_to_worker(b, wi, r) != 0) {
             queue_push(b, r, 1);
-            worker_lost(b, wi, errno == EHOSTUNREACH ? "disconnected" : "cannot send to it");
+            worker_lost(b, wi,
+                        errno == EHOSTUNREACH ? "disconnected" : "cannot send to it");
         }
     }
 }
@@ -478,13 +487,12 @@ static void dispatch(hb_broker *b)
 
 static json_t *latency_json(const hb_latency *h)
 {
-    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "count",
-                     (json_int_t)hb_latency_count(h), "p50",
-                     hb_latency_percentile(h, 50) / 1000.0, "p90",
-                     hb_latency_percentile(h, 90) / 1000.0, "p99",
-                     hb_latency_percentile(h, 99) / 1000.0, "p999",
-                     hb_latency_percentile(h, 99.9) / 1000.0, "max",
-                     hb_latency_max(h) / 1000.0);
+    return json_pack(
+        "{s:I, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)hb_latency_count(h), "p50",
+        hb_latency_percentile(h, 50) / 1000.0, "p90",
+        hb_latency_percentile(h, 90) / 1000.0, "p99",
+        hb_latency_percentile(h, 99) / 1000.0, "p999",
+        hb_latency_percentile(h, 99.9) / 1000.0, "max", hb_latency_max(h) / 1000.0);
 }
 
 /* The model versions in service: "task": "version" when every worker
@@ -535,14 +543,16 @@ static json_t *stats_json(hb_broker *b)
         worker *w = &b->workers[i];
         if (!w->used)
             continue;
-        json_t *wj = json_pack("{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:b, s:O?}", "pid",
-                               w->pid, "host", w->host, "state",
-                               w->reloading ? "reloading" : w->inflight ? "busy" : "idle",
-                               "in_flight", w->inflight, "replies", (json_int_t)w->replies,
-                               "uptime_s", (double)(now - w->joined_us) / 1e6,
-                               "last_seen_ms", (double)(now - w->seen_us) / 1e3,
-                               "models", w->models, "models_fallback", w->fallback != NULL,
-                               "last_reload", w->last_reload);
+        json_t *wj = json_pack(
+            "{s:i, s:s, s:s, s:i, s:I, s:f, s:f, s:O?, s:b, s:O?}", "pid", w->pid, "host",
+            w->host, "state",
+            w->reloading  ? "reloading"
+            : w->inflight ? "busy"
+                          : "idle",
+            "in_flight", w->inflight, "replies", (json_int_t)w->replies, "uptime_s",
+            (double)(now - w->joined_us) / 1e6, "last_seen_ms",
+            (double)(now - w->seen_us) / 1e3, "models", w->models, "models_fallback",
+            w->fallback != NULL, "last_reload", w->last_reload);
         if (wj && w->fallback)
             json_object_set(wj, "fallback_reason", w->fallback);
         json_array_append_new(workers, wj);
@@ -566,8 +576,8 @@ static json_t *stats_json(hb_broker *b)
         (json_int_t)b->q_len, "limit", (json_int_t)b->cfg.queue, "in_flight",
         (json_int_t)b->inflight, "workers", workers, "models", models_json(b),
         "workers_running", (json_int_t)(b->sup ? hb_supervisor_running(b->sup) : 0),
-        "restarts", (json_int_t)(b->sup ? hb_supervisor_restarts(b->sup) : 0),
-        "draining", b->draining, "reloading", b->reload.active, "clients",
+        "restarts", (json_int_t)(b->sup ? hb_supervisor_restarts(b->sup) : 0), "draining",
+        b->draining, "reloading", b->reload.active, "clients",
         hb_clients_stats(b->clients));
     json_decref(tot);
     return s;
@@ -588,7 +598,8 @@ static void reload_start(hb_broker *b)
     for (int i = 0; i < MAX_WORKERS; i++)
         if (b->workers[i].used)
             n++;
-    hb_log(HB_LOG_INFO, "reloading models and rules in %d worker%s", n, n == 1 ? "" : "s");
+    hb_log(HB_LOG_INFO, "reloading models and rules in %d worker%s", n,
+           n == 1 ? "" : "s");
     for (int i = 0; i < MAX_WORKERS; i++) {
         worker *w = &b->workers[i];
         if (!w->used)
@@ -614,6 +625,7 @@ static void reload_request(hb_broker *b, request *waiter)
                         "%d reload commands are already waiting", MAX_WAITERS);
             return;
         }
+        assert(waiter->state == R_FREE);
         waiter->state = R_WAITING;
         b->reload.next_waiters[b->reload.nnext++] = (int)waiter->index;
     }
@@ -627,7 +639,8 @@ static void reload_finish(hb_broker *b)
 {
     size_t n = json_array_size(b->reload.results), failed = 0;
     for (size_t i = 0; i < n; i++)
-        failed += !json_is_true(json_object_get(json_array_get(b->reload.results, i), "ok"));
+        failed +=
+            !json_is_true(json_object_get(json_array_get(b->reload.results, i), "ok"));
     int ok = n > 0 && failed == 0;
     if (n == 0)
         hb_log(HB_LOG_WARN, "reload: no worker connected");
@@ -642,8 +655,8 @@ static void reload_finish(hb_broker *b)
         hb_supervisor_snapshot(b->sup); /* what loaded is the set to fall back to */
     for (int i = 0; i < b->reload.nwaiters; i++) {
         request *r = b->reqs[b->reload.waiters[i]];
-        json_t *j = json_pack("{s:{s:b, s:O}}", "reload", "ok", ok, "workers",
-                              b->reload.results);
+        json_t *j =
+            json_pack("{s:{s:b, s:O}}", "reload", "ok", ok, "workers", b->reload.results);
         if (j && !n)
             json_object_set_new(json_object_get(j, "reload"), "error",
                                 json_string("no worker connected"));
@@ -670,7 +683,8 @@ static int handle_control(hb_broker *b, request *r)
 {
     /* read as workers read requests: a body with a key twice is no
      * command (the worker refuses it), and the id comes back exactly */
-    json_t *root = hb_request_parse(zmq_msg_data(&r->body), zmq_msg_size(&r->body), 1, NULL);
+    json_t *root =
+        hb_request_parse(zmq_msg_data(&r->body), zmq_msg_size(&r->body), 1, NULL);
     json_t *cmd = json_object_get(root, "control");
     if (!json_is_string(cmd)) {
         json_decref(root);
@@ -923,11 +937,13 @@ static void on_ready(hb_broker *b, const unsigned char *id, size_t idlen,
             used += (size_t)n;
     }
     if (w->fallback)
-        hb_log(HB_LOG_WARN, "worker pid %d on %s ready on the snapshot of the last models "
+        hb_log(HB_LOG_WARN,
+               "worker pid %d on %s ready on the snapshot of the last models "
                "that loaded, because the configured ones do not load (%s); models:%s",
                w->pid, w->host, json_string_value(w->fallback), line);
     else
-        hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host, line);
+        hb_log(HB_LOG_INFO, "worker pid %d on %s ready; models:%s", w->pid, w->host,
+               line);
     json_decref(info);
 }
 
@@ -989,7 +1005,8 @@ static void on_reload_result(hb_broker *b, int wi, const zmq_msg_t *payload)
     if (ok)
         hb_log(HB_LOG_INFO, "worker pid %d reloaded", w->pid);
     else
-        hb_log(HB_LOG_ERROR, "worker pid %d rejected the new models and keeps serving the old: %s",
+        hb_log(HB_LOG_ERROR,
+               "worker pid %d rejected the new models and keeps serving the old: %s",
                w->pid, error ? error : "?");
     if (w->reloading && b->reload.active)
         reload_note(b, w, ok, error);
@@ -1032,9 +1049,7 @@ static void read_back(hb_broker *b)
         if (wi >= 0)
             b->workers[wi].seen_us = hb_clock_us();
         switch (head[0]) {
-        case HB_CMD_READY:
-            on_ready(b, id, (size_t)idlen, &payload);
-            break;
+        case HB_CMD_READY: on_ready(b, id, (size_t)idlen, &payload); break;
         case HB_CMD_REPLY:
             if (hlen == HB_SEQ_FRAME)
                 on_reply(b, head, &payload);
@@ -1047,7 +1062,8 @@ static void read_back(hb_broker *b)
             if (wi < 0) {
                 send_command(b, id, (size_t)idlen, HB_CMD_DISCONNECT);
             } else if (zmq_msg_size(&payload) > 0) {
-                json_t *c = json_loadb(zmq_msg_data(&payload), zmq_msg_size(&payload), 0, NULL);
+                json_t *c =
+                    json_loadb(zmq_msg_data(&payload), zmq_msg_size(&payload), 0, NULL);
                 if (json_is_object(c)) {
                     json_decref(b->workers[wi].counts);
                     b->workers[wi].counts = c;
@@ -1060,8 +1076,7 @@ static void read_back(hb_broker *b)
             if (wi >= 0)
                 on_reload_result(b, wi, &payload);
             break;
-        default:
-            hb_log(HB_LOG_WARN, "ignored an unknown command from a worker");
+        default: hb_log(HB_LOG_WARN, "ignored an unknown command from a worker");
         }
         zmq_msg_close(&payload);
     }
@@ -1229,7 +1244,8 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     else
         snprintf(b->backend, sizeof b->backend, "ipc://@hubaod-%d", (int)getpid());
     if (zmq_bind(b->front, cfg->bind) != 0) {
-        hb_error_set(err, HB_EIO, "cannot listen on %s: %s", cfg->bind, zmq_strerror(errno));
+        hb_error_set(err, HB_EIO, "cannot listen on %s: %s", cfg->bind,
+                     zmq_strerror(errno));
         hb_broker_free(b);
         return NULL;
     }
@@ -1263,7 +1279,10 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     return b;
 }
 
-const char *hb_broker_backend(const hb_broker *b) { return b->backend; }
+const char *hb_broker_backend(const hb_broker *b)
+{
+    return b->backend;
+}
 
 void hb_broker_free(hb_broker *b)
 {
@@ -1395,7 +1414,8 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
                        now - b->last_front_us >= QUIET_US;
             if (idle || now - b->drain_started_us >= b->cfg.drain_ms * 1000) {
                 if (!idle)
-                    hb_log(HB_LOG_WARN, "drain time (%ld ms) is up with %zu queued and %zu "
+                    hb_log(HB_LOG_WARN,
+                           "drain time (%ld ms) is up with %zu queued and %zu "
                            "in-flight requests; answering them shutting_down",
                            b->cfg.drain_ms, b->q_len, b->inflight);
                 abandon_all(b);

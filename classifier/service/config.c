@@ -175,8 +175,8 @@ static int set_opt(hb_service_config *cfg, const opt_def *o, const char *value,
     case OPT_FLAG:
         if (value && strcmp(value, "1") != 0 && strcmp(value, "0") != 0 &&
             strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-            return hb_error_set(err, HB_EINVAL, "%s: %s takes no value (or 0/1)",
-                                where, o->name);
+            return hb_error_set(err, HB_EINVAL, "%s: %s takes no value (or 0/1)", where,
+                                o->name);
         *(int *)field = !value || strcmp(value, "1") == 0 || strcmp(value, "true") == 0;
         return 0;
     case OPT_PATH:
@@ -225,8 +225,8 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return hb_error_set(err, HB_EIO, "%s: cannot open the config file: %s",
-                            path, strerror(errno));
+        return hb_error_set(err, HB_EIO, "%s: cannot open the config file: %s", path,
+                            strerror(errno));
     char line[2048];
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -243,8 +243,8 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
         char where[HB_CONFIG_PATH + 32];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         const opt_def *o = find_opt(s, klen);
-        if (!o || strcmp(o->name, "supervised") == 0 || strcmp(o->name, "snapshot") == 0 ||
-            strcmp(o->name, "help") == 0)
+        if (!o || strcmp(o->name, "supervised") == 0 ||
+            strcmp(o->name, "snapshot") == 0 || strcmp(o->name, "help") == 0)
             rc = hb_error_set(err, HB_EINVAL, "%s: unknown setting \"%.*s\"", where,
                               (int)klen, s);
         else if (!*v && o->kind != OPT_FLAG)
@@ -310,10 +310,11 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
     if (cfg->client_in_flight < 0)
         cfg->client_in_flight = cfg->queue / 2 > 0 ? cfg->queue / 2 : 1;
     if (cfg->client_bytes < cfg->max_request_bytes)
-        return hb_error_set(err, HB_EINVAL,
-                            "client-bytes (%ld) must be at least max-request-bytes (%ld): "
-                            "a request that size could never be taken",
-                            cfg->client_bytes, cfg->max_request_bytes);
+        return hb_error_set(
+            err, HB_EINVAL,
+            "client-bytes (%ld) must be at least max-request-bytes (%ld): "
+            "a request that size could never be taken",
+            cfg->client_bytes, cfg->max_request_bytes);
     if (cfg->buffer_bytes < cfg->client_bytes)
         return hb_error_set(err, HB_EINVAL,
                             "buffer-bytes (%ld) must be at least client-bytes (%ld)",

@@ -25,42 +25,42 @@ enum { HB_CONFIG_PATH = 1024 };
 
 typedef struct hb_service_config {
     /* roles */
-    int worker_mode;       /* --worker: run one worker, no broker */
-    int supervised;        /* --supervised (internal): started by hubaod */
-    int snapshot_mode;     /* --snapshot (internal): take one snapshot, exit */
-    int help;              /* --help was given */
+    int worker_mode;              /* --worker: run one worker, no broker */
+    int supervised;               /* --supervised (internal): started by hubaod */
+    int snapshot_mode;            /* --snapshot (internal): take one snapshot, exit */
+    int help;                     /* --help was given */
     char connect[HB_CONFIG_PATH]; /* --connect: broker's worker endpoint */
 
     /* broker */
-    char bind[HB_CONFIG_PATH];    /* client endpoint */
-    char control[HB_CONFIG_PATH]; /* control endpoint (endpoint.h's default) */
+    char bind[HB_CONFIG_PATH];        /* client endpoint */
+    char control[HB_CONFIG_PATH];     /* control endpoint (endpoint.h's default) */
     char control_dir[HB_CONFIG_PATH]; /* the default's private directory; ""
                                        * when --control names the endpoint */
-    char backend[HB_CONFIG_PATH]; /* worker endpoint ("" = private ipc) */
-    long workers;                 /* local worker processes (0 = none) */
-    long queue;                   /* requests waiting for a worker, max */
-    long credit;                  /* requests a worker may hold at once */
-    long max_request_bytes;       /* size of one request frame, max */
-    long client_in_flight;        /* requests held for one client, max */
-    long client_bytes;            /* one client's requests + unread replies */
-    long buffer_bytes;            /* the same for all clients together */
-    long deadline_ms;             /* per request, from arrival */
-    long heartbeat_ms;            /* heartbeat interval, both directions */
-    long liveness;                /* missed heartbeats before "dead" */
-    long drain_ms;                /* SIGTERM: longest wait for in-flight */
+    char backend[HB_CONFIG_PATH];     /* worker endpoint ("" = private ipc) */
+    long workers;                     /* local worker processes (0 = none) */
+    long queue;                       /* requests waiting for a worker, max */
+    long credit;                      /* requests a worker may hold at once */
+    long max_request_bytes;           /* size of one request frame, max */
+    long client_in_flight;            /* requests held for one client, max */
+    long client_bytes;                /* one client's requests + unread replies */
+    long buffer_bytes;                /* the same for all clients together */
+    long deadline_ms;                 /* per request, from arrival */
+    long heartbeat_ms;                /* heartbeat interval, both directions */
+    long liveness;                    /* missed heartbeats before "dead" */
+    long drain_ms;                    /* SIGTERM: longest wait for in-flight */
 
     /* worker */
-    char models[HB_CONFIG_PATH];  /* model bundles directory */
-    char rules[HB_CONFIG_PATH];   /* rule files directory */
-    char feeds[HB_CONFIG_PATH];   /* blocklist copies (hubao feeds update); "" none */
+    char models[HB_CONFIG_PATH]; /* model bundles directory */
+    char rules[HB_CONFIG_PATH];  /* rule files directory */
+    char feeds[HB_CONFIG_PATH];  /* blocklist copies (hubao feeds update); "" none */
     char snapshot_dir[HB_CONFIG_PATH]; /* last set that loaded (snapshot.h); "" none */
-    long max_text_bytes;          /* text of one message, max */
-    long max_batch;               /* items in one batch, max */
-    long top_features;            /* evidence n-grams per task */
-    int unmask;                   /* render phone/account numbers in clear */
-    int brief;                    /* brief replies unless an item asks for full */
+    long max_text_bytes;               /* text of one message, max */
+    long max_batch;                    /* items in one batch, max */
+    long top_features;                 /* evidence n-grams per task */
+    int unmask;                        /* render phone/account numbers in clear */
+    int brief;                         /* brief replies unless an item asks for full */
 
-    int log_level;                /* hb_log_level */
+    int log_level; /* hb_log_level */
 } hb_service_config;
 
 /* The --help text. */
@@ -74,9 +74,8 @@ void hb_config_defaults(hb_service_config *cfg);
 /* Apply the config file named by --config (if any), then every flag of
  * argv, then derive what was left unset (rules as paths.h resolves them
  * from models; the broker's control endpoint from $XDG_RUNTIME_DIR and
- * the user id, endpoint.h).  Returns 0, or HB_EINVAL / HB_EIO with err naming the flag, file:line or value that
- * is wrong. */
-int hb_config_parse(hb_service_config *cfg, int argc, char **argv,
-                    hb_error *err);
+ * the user id, endpoint.h).  Returns 0, or HB_EINVAL / HB_EIO with err naming the flag,
+ * file:line or value that is wrong. */
+int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err);
 
 #endif

@@ -16,9 +16,15 @@ struct hb_latency {
     uint64_t bucket[NBUCKETS];
 };
 
-hb_latency *hb_latency_new(void) { return calloc(1, sizeof(hb_latency)); }
+hb_latency *hb_latency_new(void)
+{
+    return calloc(1, sizeof(hb_latency));
+}
 
-void hb_latency_free(hb_latency *h) { free(h); }
+void hb_latency_free(hb_latency *h)
+{
+    free(h);
+}
 
 static size_t bucket_of(uint64_t v)
 {
@@ -49,9 +55,15 @@ void hb_latency_add(hb_latency *h, int64_t us)
         h->max = (int64_t)v;
 }
 
-uint64_t hb_latency_count(const hb_latency *h) { return h->count; }
+uint64_t hb_latency_count(const hb_latency *h)
+{
+    return h->count;
+}
 
-int64_t hb_latency_max(const hb_latency *h) { return h->max; }
+int64_t hb_latency_max(const hb_latency *h)
+{
+    return h->max;
+}
 
 int64_t hb_latency_percentile(const hb_latency *h, double p)
 {

@@ -33,7 +33,10 @@ int hb_log_level_parse(const char *name)
     return -1;
 }
 
-int hb_log_enabled(hb_log_level level) { return level >= min_level; }
+int hb_log_enabled(hb_log_level level)
+{
+    return level >= min_level;
+}
 
 void hb_log(hb_log_level level, const char *fmt, ...)
 {
@@ -44,11 +47,11 @@ void hb_log(hb_log_level level, const char *fmt, ...)
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ hubaod[%d] %-5s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                     (int)getpid(), LEVEL_NAME[level], role);
+    int n = snprintf(
+        line, sizeof line,
+        "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ hubaod[%d] %-5s %s: ", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        (int)(tv.tv_usec / 1000), (int)getpid(), LEVEL_NAME[level], role);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     va_list ap;

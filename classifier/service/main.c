@@ -45,8 +45,10 @@ static int take_snapshot(const hb_service_config *cfg)
     if (!e)
         hb_log(HB_LOG_ERROR, "cannot load models: %s", err.message);
     else if (cfg->snapshot_dir[0])
-        hb_log(HB_LOG_WARN, "no new snapshot of the models (%s); a worker restarting while "
-               "they are broken falls back to an older one, if any", snap.message);
+        hb_log(HB_LOG_WARN,
+               "no new snapshot of the models (%s); a worker restarting while "
+               "they are broken falls back to an older one, if any",
+               snap.message);
     hb_engine_free(e);
     return e ? 0 : 3;
 }
@@ -103,15 +105,18 @@ int main(int argc, char **argv)
             if (hb_snapshot_mkdir(cfg.snapshot_dir, sizeof cfg.snapshot_dir, &err) == 0)
                 own_snapshot_dir = 1;
             else
-                hb_log(HB_LOG_WARN, "no snapshot of the models (%s): a worker restarting "
-                       "while they are broken will not start", err.message);
+                hb_log(HB_LOG_WARN,
+                       "no snapshot of the models (%s): a worker restarting "
+                       "while they are broken will not start",
+                       err.message);
         }
         if (cfg.workers > 0 && preflight(&cfg) != 0) {
             rc = 3;
         } else if (!(b = hb_broker_new(&cfg, &err))) {
             hb_log(HB_LOG_ERROR, "%s", err.message);
             rc = 3;
-        } else if (cfg.workers > 0 && !(sup = hb_supervisor_new(&cfg, hb_broker_backend(b)))) {
+        } else if (cfg.workers > 0 &&
+                   !(sup = hb_supervisor_new(&cfg, hb_broker_backend(b)))) {
             hb_log(HB_LOG_ERROR, "out of memory");
             rc = 3;
         } else {

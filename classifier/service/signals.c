@@ -15,7 +15,7 @@ static unsigned installed;
 static void on_signal(int sig)
 {
     int saved = errno;
-    unsigned char bit = sig == SIGHUP ? HB_SIG_HUP
+    unsigned char bit = sig == SIGHUP    ? HB_SIG_HUP
                         : sig == SIGCHLD ? HB_SIG_CHLD
                                          : HB_SIG_TERM;
     ssize_t w = write(pipe_fd[1], &bit, 1);

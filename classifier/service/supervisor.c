@@ -29,10 +29,10 @@ typedef struct args {
 } args;
 
 typedef struct slot {
-    pid_t pid;          /* 0: not running */
+    pid_t pid; /* 0: not running */
     int64_t started_us;
-    int64_t due_us;     /* when not running: start at or after this */
-    int fast_exits;     /* consecutive exits soon after starting */
+    int64_t due_us; /* when not running: start at or after this */
+    int fast_exits; /* consecutive exits soon after starting */
 } slot;
 
 struct hb_supervisor {
@@ -198,7 +198,7 @@ static void snapshot_done(hb_supervisor *s, int status)
     s->snapshot_pid = 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         hb_log(HB_LOG_INFO, "snapshot taken: a worker that restarts while the configured "
-               "models are broken loads this set");
+                            "models are broken loads this set");
     } else {
         char why[128];
         describe_status(status, why, sizeof why);
@@ -240,7 +240,8 @@ void hb_supervisor_reap(hb_supervisor *s, hb_worker_gone_fn *gone, void *ctx)
         sl->due_us = now + delay_ms * 1000;
         if (!s->stopping) {
             s->restarts++;
-            hb_log(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? HB_LOG_INFO : HB_LOG_WARN,
+            hb_log(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? HB_LOG_INFO
+                                                                 : HB_LOG_WARN,
                    "worker pid %d %s; restarting it%s", (int)pid, why,
                    delay_ms ? " after a pause" : "");
         } else {
@@ -251,9 +252,15 @@ void hb_supervisor_reap(hb_supervisor *s, hb_worker_gone_fn *gone, void *ctx)
     }
 }
 
-void hb_supervisor_stop_restarts(hb_supervisor *s) { s->stopping = 1; }
+void hb_supervisor_stop_restarts(hb_supervisor *s)
+{
+    s->stopping = 1;
+}
 
-uint64_t hb_supervisor_restarts(const hb_supervisor *s) { return s->restarts; }
+uint64_t hb_supervisor_restarts(const hb_supervisor *s)
+{
+    return s->restarts;
+}
 
 size_t hb_supervisor_running(const hb_supervisor *s)
 {

@@ -31,8 +31,7 @@ typedef void hb_worker_gone_fn(void *ctx, pid_t pid, const char *why);
 
 /* A supervisor for cfg->workers workers that connect to backend (copied).
  * Starts nothing yet.  Returns NULL when out of memory. */
-hb_supervisor *hb_supervisor_new(const hb_service_config *cfg,
-                                 const char *backend);
+hb_supervisor *hb_supervisor_new(const hb_service_config *cfg, const char *backend);
 
 /* Stop every worker still running: SIGTERM, then SIGKILL for those still
  * there after grace_ms; reaps them all.  No restarts afterwards. */

@@ -75,9 +75,8 @@ static void send_heartbeat(worker *w)
 {
     hb_handler_counts c = hb_handler_counts_get(w->handler);
     json_t *j = json_pack("{s:I, s:I, s:I, s:O}", "requests", (json_int_t)c.requests,
-                          "items", (json_int_t)c.items, "errors",
-                          (json_int_t)c.errors, "error_codes",
-                          hb_handler_error_counts(w->handler));
+                          "items", (json_int_t)c.items, "errors", (json_int_t)c.errors,
+                          "error_codes", hb_handler_error_counts(w->handler));
     if (j)
         send_json(w, HB_CMD_HEARTBEAT, j);
     json_decref(j);
@@ -123,10 +122,10 @@ static int connect_broker(worker *w)
     }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    json_t *ready = json_pack("{s:s, s:i, s:s, s:O, s:s?}", "protocol", HB_BACKEND_PROTOCOL,
-                              "pid", (int)getpid(), "host", host, "models",
-                              hb_handler_models(w->handler), "fallback",
-                              hb_loader_fallback(w->engines));
+    json_t *ready =
+        json_pack("{s:s, s:i, s:s, s:O, s:s?}", "protocol", HB_BACKEND_PROTOCOL, "pid",
+                  (int)getpid(), "host", host, "models", hb_handler_models(w->handler),
+                  "fallback", hb_loader_fallback(w->engines));
     if (ready)
         send_json(w, HB_CMD_READY, ready);
     json_decref(ready);
@@ -213,7 +212,8 @@ static void reload_finish(worker *w)
         char line[512];
         models_line(hb_handler_models(w->handler), line, sizeof line);
         hb_log(HB_LOG_INFO, "reloaded models and rules: %s", line);
-        result = json_pack("{s:b, s:O}", "ok", 1, "models", hb_handler_models(w->handler));
+        result =
+            json_pack("{s:b, s:O}", "ok", 1, "models", hb_handler_models(w->handler));
     } else {
         hb_log(HB_LOG_ERROR, "reload failed, still serving the models loaded before: %s",
                w->load_err.message);
@@ -234,8 +234,8 @@ static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
 {
     uint64_t errors_before = hb_handler_counts_get(w->handler).errors;
     size_t n = 0;
-    const char *out = hb_handler_handle(w->handler, zmq_msg_data(body),
-                                        zmq_msg_size(body), &n);
+    const char *out =
+        hb_handler_handle(w->handler, zmq_msg_data(body), zmq_msg_size(body), &n);
     if (!out) {
         out = OOM_REPLY;
         n = sizeof OOM_REPLY - 1;
@@ -247,7 +247,8 @@ static void handle_request(worker *w, const char *cmd, zmq_msg_t *body)
     if (c.errors != errors_before)
         send_heartbeat(w); /* the error codes reach the broker before the reply */
     uint64_t counts[3] = {c.requests, c.items, c.errors};
-    if (zmq_send(w->sock, head, HB_SEQ_FRAME, ZMQ_SNDMORE | ZMQ_DONTWAIT) == HB_SEQ_FRAME &&
+    if (zmq_send(w->sock, head, HB_SEQ_FRAME, ZMQ_SNDMORE | ZMQ_DONTWAIT) ==
+            HB_SEQ_FRAME &&
         zmq_send(w->sock, out, n, ZMQ_SNDMORE) >= 0)
         zmq_send(w->sock, counts, sizeof counts, 0);
 }
@@ -304,9 +305,10 @@ static int run(worker *w)
     char line[512];
     models_line(hb_handler_models(w->handler), line, sizeof line);
     if (hb_loader_fallback(w->engines))
-        hb_log(HB_LOG_WARN, "cannot load the configured models (%s); serving the last set "
-               "that loaded, from the snapshot in %s: %s", hb_loader_fallback(w->engines),
-               w->cfg->snapshot_dir, line);
+        hb_log(HB_LOG_WARN,
+               "cannot load the configured models (%s); serving the last set "
+               "that loaded, from the snapshot in %s: %s",
+               hb_loader_fallback(w->engines), w->cfg->snapshot_dir, line);
     hb_log(HB_LOG_INFO, "connected to %s; models: %s", w->cfg->connect, line);
     while (!w->stop) {
         int64_t now = hb_clock_us();

@@ -104,8 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hb_error_clear(&err);
     hb_feed_entries *e = hb_feedparse(text, len, (hb_feed_format)which, &err);
     if (!e) {
-        if (err.code != HB_EEMPTY && err.code != HB_EFORMAT &&
-            err.code != HB_ENOMEM)
+        if (err.code != HB_EEMPTY && err.code != HB_EFORMAT && err.code != HB_ENOMEM)
             abort();
         if (!err.message[0])
             abort();

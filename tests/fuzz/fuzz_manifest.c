@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     for (int script = 0; script < 2; script++) {
-        double t = hb_model_threshold_in(m, script), p = hb_model_possible_threshold_in(m, script);
+        double t = hb_model_threshold_in(m, script),
+               p = hb_model_possible_threshold_in(m, script);
         if (!(t >= 0 && t <= 1 && p >= 0 && p <= t))
             abort();
         double q = hb_model_probability_in(m, 0.5, script);

@@ -45,9 +45,8 @@ static void check_text(const hb_text *t, size_t size)
         REQUIRE(c >= ' ' && c != 0x7F);
         REQUIRE(!(c == ' ' && i > 0 && t->cps[i - 1] == ' '));
         utf8proc_int32_t dec;
-        utf8proc_ssize_t n = utf8proc_iterate(
-            (const utf8proc_uint8_t *)t->utf8 + b,
-            (utf8proc_ssize_t)(t->len - b), &dec);
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)t->utf8 + b,
+                                              (utf8proc_ssize_t)(t->len - b), &dec);
         REQUIRE(n > 0 && (uint32_t)dec == c);
         b += (size_t)n;
     }
@@ -56,7 +55,7 @@ static void check_text(const hb_text *t, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static hb_text text;    /* zero-initialised: a valid empty hb_text */
+    static hb_text text; /* zero-initialised: a valid empty hb_text */
     hb_error err;
 
     int rc = hb_normalize((const char *)data, size, &text, &err);
@@ -71,8 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i <= text.ncps; i += 1 + text.ncps / 8) {
         for (size_t j = i; j <= text.ncps; j += 1 + text.ncps / 4) {
             size_t s, e;
-            hb_text_source_span(&text, text.cp_byte[i], text.cp_byte[j], &s,
-                                &e);
+            hb_text_source_span(&text, text.cp_byte[i], text.cp_byte[j], &s, &e);
             REQUIRE(s <= e && e <= size);
         }
     }

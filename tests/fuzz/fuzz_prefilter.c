@@ -51,8 +51,7 @@ enum outcome { NO_MATCH, MATCH, UNKNOWN, BAD_TEXT };
 
 /* Match text against code with the rules' limits.  BAD_TEXT: the text is
  * not valid UTF-8 (PCRE2 checks, since we do not pass NO_UTF_CHECK). */
-static enum outcome pcre2_outcome(pcre2_code *code, const char *text,
-                                  size_t len)
+static enum outcome pcre2_outcome(pcre2_code *code, const char *text, size_t len)
 {
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     REQUIRE(md);
@@ -82,8 +81,7 @@ static int check_rewrite(const char *pattern)
     for (size_t k = 0; k < p.count; k++) {
         REQUIRE(t[0] != '\0'); /* an empty piece would match everywhere */
         if (k > 0)
-            REQUIRE(p.branch[k] == p.branch[k - 1] ||
-                    p.branch[k] == p.branch[k - 1] + 1);
+            REQUIRE(p.branch[k] == p.branch[k - 1] || p.branch[k] == p.branch[k - 1] + 1);
         t += strlen(t) + 1;
     }
     hb_prefilter_pieces_release(&p);
@@ -93,8 +91,7 @@ static int check_rewrite(const char *pattern)
 /* Scan text with pf and check its candidates against what PCRE2 says of
  * each of the n patterns. */
 static void check_text(const hb_prefilter *pf, pcre2_code *const *codes,
-                       const int *fallback, size_t n, const char *text,
-                       size_t len)
+                       const int *fallback, size_t n, const char *text, size_t len)
 {
     enum outcome o[MAX_PATTERNS];
     for (size_t k = 0; k < n; k++) {
@@ -150,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memchr(line, '\0', len)
                 ? NULL
                 : pcre2_compile((PCRE2_SPTR)line, len,
-                                PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
-                                &errcode, &erroff, NULL);
+                                PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &errcode,
+                                &erroff, NULL);
         if (code) {
             patterns[n] = malloc(len + 1);
             REQUIRE(patterns[n]);

@@ -42,8 +42,7 @@ static int valid_utf8(const uint8_t *data, size_t size)
 {
     int errcode;
     PCRE2_SIZE off;
-    pcre2_code *any = pcre2_compile((PCRE2_SPTR) "", 0, PCRE2_UTF, &errcode,
-                                    &off, NULL);
+    pcre2_code *any = pcre2_compile((PCRE2_SPTR) "", 0, PCRE2_UTF, &errcode, &off, NULL);
     REQUIRE(any);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     REQUIRE(md);
@@ -59,8 +58,7 @@ static void check_match(const hb_rules *r, const char *text, size_t len)
     hb_rule_hit *hits = calloc(count ? count : 1, sizeof *hits);
     REQUIRE(hits);
     size_t n = 0, limited = 0;
-    REQUIRE(hb_rules_match(r, scratch, text, len, hits, count, &n,
-                           &limited) == 0);
+    REQUIRE(hb_rules_match(r, scratch, text, len, hits, count, &n, &limited) == 0);
     REQUIRE(n + limited <= count);
     for (size_t i = 0; i < n; i++) {
         REQUIRE(hits[i].rule < count);
@@ -80,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hb_error err;
     hb_rules *r = hb_rules_parse((const char *)data, size, ORIGIN, &err);
     if (!r) {
-        REQUIRE(err.code == HB_EFORMAT || err.code == HB_EUTF8 ||
-                err.code == HB_EEMPTY || err.code == HB_ENOMEM);
+        REQUIRE(err.code == HB_EFORMAT || err.code == HB_EUTF8 || err.code == HB_EEMPTY ||
+                err.code == HB_ENOMEM);
         REQUIRE(strncmp(err.message, ORIGIN, strlen(ORIGIN)) == 0 ||
                 strcmp(err.message, "out of memory") == 0);
         return 0;

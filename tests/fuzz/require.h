@@ -8,10 +8,10 @@
 
 #include <stdlib.h>
 
-#define REQUIRE(cond)                                                       \
-    do {                                                                    \
-        if (!(cond))                                                        \
-            abort();                                                        \
+#define REQUIRE(cond)                                                                    \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            abort();                                                                     \
     } while (0)
 
 #endif

@@ -45,8 +45,7 @@ static void put_file(const char *dir, const char *name, const char *text)
 }
 
 /* Look raw up in b: the match kind, and the feed in *feed. */
-static hb_block_match look(const hb_blocklist *b, const char *raw,
-                           const char **feed)
+static hb_block_match look(const hb_blocklist *b, const char *raw, const char **feed)
 {
     hb_url u;
     hb_error err;
@@ -81,16 +80,15 @@ static void test_lookups(void **state)
         /* exact URL, whatever scheme or fragment the message used */
         {"https://docs.google.com/forms/d/e/1FAIpQ/viewform", HB_BLOCK_URL, "phish"},
         {"docs.google.com/forms/d/e/1FAIpQ/viewform", HB_BLOCK_URL, "phish"},
-        {"https://DOCS.google.com:443/forms/d/e/x/../1FAIpQ/viewform#p2",
-         HB_BLOCK_URL, "phish"},
+        {"https://DOCS.google.com:443/forms/d/e/x/../1FAIpQ/viewform#p2", HB_BLOCK_URL,
+         "phish"},
         {"http://203.0.113.7/bank/", HB_BLOCK_URL, "phish"},
         /* a listed page blocks neither its host nor its domain */
         {"https://docs.google.com/forms/d/e/OTHER/viewform", HB_BLOCK_NONE, NULL},
         {"https://docs.google.com/", HB_BLOCK_NONE, NULL},
         {"https://google.com/", HB_BLOCK_NONE, NULL},
         {"http://203.0.113.7/", HB_BLOCK_NONE, NULL},
-        {"https://docs.google.com/forms/d/e/1FAIpQ/viewform?x=1", HB_BLOCK_NONE,
-         NULL},
+        {"https://docs.google.com/forms/d/e/1FAIpQ/viewform?x=1", HB_BLOCK_NONE, NULL},
         /* host entries: that host only */
         {"http://login.bad-site.org/anything?x=1", HB_BLOCK_HOST, "hosts"},
         {"LOGIN.bad-site.org", HB_BLOCK_HOST, "hosts"},
@@ -114,8 +112,8 @@ static void test_lookups(void **state)
         const char *feed = "unset";
         hb_block_match m = look(b, cases[i].link, &feed);
         if (m != cases[i].match)
-            fail_msg("%s: matched %s, want %s", cases[i].link,
-                     hb_block_match_name(m), hb_block_match_name(cases[i].match));
+            fail_msg("%s: matched %s, want %s", cases[i].link, hb_block_match_name(m),
+                     hb_block_match_name(cases[i].match));
         if (cases[i].feed ? !feed || strcmp(feed, cases[i].feed) != 0 : feed != NULL)
             fail_msg("%s: feed %s, want %s", cases[i].link, feed ? feed : "NULL",
                      cases[i].feed ? cases[i].feed : "NULL");
@@ -129,8 +127,9 @@ static void test_feed_info(void **state)
     char dir[1024], path[1100];
     snprintf(dir, sizeof dir, "%s", tu_tmpdir("blocklist-info"));
     put_feed(dir, "beta", "https://b.example.com/1\nb-evil.com\n");
-    put_feed(dir, "alpha", "https://b.example.com/1\nhttps://a.example.com/2\n"
-                           "a.example.org\n");
+    put_feed(dir, "alpha",
+             "https://b.example.com/1\nhttps://a.example.com/2\n"
+             "a.example.org\n");
     snprintf(path, sizeof path, "%s/alpha.list", dir);
     struct timespec times[2] = {{1700000000, 0}, {1700000000, 0}};
     assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
@@ -167,7 +166,8 @@ static void test_missing_and_empty(void **state)
      * lists" (a reload would then unlist every domain) */
     assert_null(hb_blocklist_load_dir("build/tmp/no/such/feeds/dir", &err));
     assert_int_equal(err.code, HB_ENOTFOUND);
-    assert_non_null(strstr(err.message, "build/tmp/no/such/feeds/dir: feeds directory does not exist"));
+    assert_non_null(strstr(
+        err.message, "build/tmp/no/such/feeds/dir: feeds directory does not exist"));
     hb_blocklist *b = hb_blocklist_load_dir(NULL, &err);
     assert_non_null(b);
     assert_int_equal(hb_blocklist_feed_count(b), 0);
@@ -217,10 +217,8 @@ static void test_damaged_copies(void **state)
         if (b)
             fail_msg("case %zu loaded", i);
         assert_int_equal(err.code, HB_EFORMAT);
-        if (!strstr(err.message, "bad.list") ||
-            !strstr(err.message, cases[i].message))
-            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.message,
-                     cases[i].message);
+        if (!strstr(err.message, "bad.list") || !strstr(err.message, cases[i].message))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.message, cases[i].message);
     }
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", tu_tmpdir("blocklist-badname"));
@@ -260,10 +258,9 @@ static void test_many_entries(void **state)
     char *text = malloc(cap);
     assert_non_null(text);
     for (int i = 0; i < N; i++)
-        len += (size_t)snprintf(text + len, cap - len,
-                                i % 2 ? "https://m.example.com/p/%d\n"
-                                      : "h%d.many.example.org\n",
-                                i);
+        len += (size_t)snprintf(
+            text + len, cap - len,
+            i % 2 ? "https://m.example.com/p/%d\n" : "h%d.many.example.org\n", i);
     put_feed(dir, "many", text);
     free(text);
     hb_error err;
@@ -274,8 +271,7 @@ static void test_many_entries(void **state)
     char link[128];
     for (int i = 0; i < N; i++) {
         snprintf(link, sizeof link,
-                 i % 2 ? "https://m.example.com/p/%d" : "h%d.many.example.org/x",
-                 i);
+                 i % 2 ? "https://m.example.com/p/%d" : "h%d.many.example.org/x", i);
         const char *feed;
         hb_block_match want = i % 2 ? HB_BLOCK_URL : HB_BLOCK_HOST;
         if (look(b, link, &feed) != want)
@@ -291,12 +287,9 @@ int main(void)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookups),
-        cmocka_unit_test(test_feed_info),
-        cmocka_unit_test(test_missing_and_empty),
-        cmocka_unit_test(test_damaged_copies),
-        cmocka_unit_test(test_many_entries),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_lookups),           cmocka_unit_test(test_feed_info),
+        cmocka_unit_test(test_missing_and_empty), cmocka_unit_test(test_damaged_copies),
+        cmocka_unit_test(test_many_entries),      cmocka_unit_test(test_names),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

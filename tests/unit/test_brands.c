@@ -86,7 +86,7 @@ static void test_shipped_table(void **state)
     assert_string_equal(hb_brand_kind_name(icbc->kind), "bank");
     assert_string_equal(icbc->domains[0], "icbc.com.cn");
     assert_string_equal(icbc->numbers[0], "95588");
-    const char *ids[] = {"china_mobile", "sf_express", "alipay", "air_china",
+    const char *ids[] = {"china_mobile", "sf_express", "alipay",     "air_china",
                          "tax_cn",       "hsbc",       "royal_mail", "hmrc"};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         assert_non_null(hb_brands_find(f->brands, ids[i]));
@@ -102,20 +102,19 @@ static void test_shipped_names_are_normalised(void **state)
     for (size_t i = 0; i < hb_brands_count(f->brands); i++) {
         const hb_brand_info *b = hb_brands_info(f->brands, i);
         for (size_t j = 0; j < b->naliases + b->nsignatures; j++) {
-            const char *s = j < b->naliases ? b->aliases[j]
-                                            : b->signatures[j - b->naliases];
+            const char *s =
+                j < b->naliases ? b->aliases[j] : b->signatures[j - b->naliases];
             assert_int_equal(hb_normalize(s, strlen(s), &f->text, &err), 0);
             if (strcmp(f->text.utf8, s) != 0)
-                fail_msg("brand %s: '%s' normalises to '%s'", b->id, s,
-                         f->text.utf8);
+                fail_msg("brand %s: '%s' normalises to '%s'", b->id, s, f->text.utf8);
         }
     }
 }
 
 typedef struct bad_file {
     const char *name;
-    int line;           /* 0: no line in the message */
-    const char *says;   /* part of the message */
+    int line;         /* 0: no line in the message */
+    const char *says; /* part of the message */
 } bad_file;
 
 static const bad_file bad_files[] = {
@@ -186,8 +185,7 @@ static const match_case match_cases[] = {
     {"[京东]您的订单已由京东物流发出,顺丰速运单号sf123",
      {"jd:s:[京东]", "jd_logistics:a:京东物流", "sf_express:a:顺丰速运"}},
     {"中国建设银行提醒:您尾号1234的卡已冻结", {"ccb:a:中国建设银行"}},
-    {"中国银行保险监督管理委员会发布风险提示",
-     {"nfra:a:中国银行保险监督管理委员会"}},
+    {"中国银行保险监督管理委员会发布风险提示", {"nfra:a:中国银行保险监督管理委员会"}},
     {"支付宝和微信支付都可以", {"alipay:a:支付宝", "wechat_pay:a:微信支付"}},
     {"your hsbc card is blocked, call 07700 900123", {"hsbc:a:hsbc"}},
     {"paypal: we noticed a login from a new device. verify at paypal.com.secure-id.top",
@@ -204,8 +202,8 @@ static const match_case match_cases[] = {
 };
 
 /* Render a hit as "id:by:text". */
-static void hit_str(const fixture *f, const char *text, const hb_brand_hit *h,
-                    char *out, size_t cap)
+static void hit_str(const fixture *f, const char *text, const hb_brand_hit *h, char *out,
+                    size_t cap)
 {
     const hb_brand_info *b = hb_brands_info(f->brands, h->brand);
     snprintf(out, cap, "%s:%c:%.*s", b->id, h->by == HB_BRAND_BY_SIGNATURE ? 's' : 'a',
@@ -218,8 +216,7 @@ static void test_match(void **state)
     for (size_t i = 0; i < sizeof match_cases / sizeof *match_cases; i++) {
         const match_case *c = &match_cases[i];
         hb_brand_hit hits[8];
-        int n = hb_brands_match(f->brands, f->scratch, c->text, strlen(c->text),
-                                hits, 8);
+        int n = hb_brands_match(f->brands, f->scratch, c->text, strlen(c->text), hits, 8);
         assert_true(n >= 0);
         size_t want = 0;
         while (want < 6 && c->want[want])
@@ -246,10 +243,8 @@ static void test_match_limits(void **state)
     assert_int_equal(hb_brands_match(f->brands, f->scratch, t, strlen(t), hits, 2), 2);
     assert_int_equal(hb_brands_match(f->brands, f->scratch, t, 0, hits, 2), 0);
     assert_int_equal(hb_brands_match(f->brands, f->scratch, t, strlen(t), NULL, 0), 0);
-    assert_int_equal(hb_brands_match(NULL, f->scratch, t, strlen(t), hits, 2),
-                     HB_EINVAL);
-    assert_int_equal(hb_brands_match(f->brands, NULL, t, strlen(t), hits, 2),
-                     HB_EINVAL);
+    assert_int_equal(hb_brands_match(NULL, f->scratch, t, strlen(t), hits, 2), HB_EINVAL);
+    assert_int_equal(hb_brands_match(f->brands, NULL, t, strlen(t), hits, 2), HB_EINVAL);
 
     /* A long text of repeated names: every hit found up to max, no more. */
     size_t reps = 2000, unit = strlen("工商银行 ");
@@ -259,8 +254,7 @@ static void test_match_limits(void **state)
         memcpy(big + i * unit, "工商银行 ", unit);
     big[reps * unit] = '\0';
     hb_brand_hit many[64];
-    assert_int_equal(hb_brands_match(f->brands, f->scratch, big, reps * unit, many,
-                                     64),
+    assert_int_equal(hb_brands_match(f->brands, f->scratch, big, reps * unit, many, 64),
                      64);
     free(big);
 
@@ -342,11 +336,10 @@ static hb_brand_assessment assess(fixture *f, const char *raw, const char *id,
     hb_error err;
     assert_int_equal(hb_normalize(raw, strlen(raw), &f->text, &err), 0);
     hb_brand_hit hits[16];
-    int n = hb_brands_match(f->brands, f->scratch, f->text.utf8, f->text.len, hits,
-                            16);
+    int n = hb_brands_match(f->brands, f->scratch, f->text.utf8, f->text.len, hits, 16);
     assert_true(n > 0);
     hb_brand_message msg = {f->text.utf8, f->text.len, domains, ndomains,
-                            numbers, NULL, nnumbers};
+                            numbers,      NULL,        nnumbers};
     hb_brand_assessment out[16];
     int na = hb_brands_assess(f->brands, &msg, hits, (size_t)n, out, 16);
     assert_true(na > 0);
@@ -396,8 +389,8 @@ static void test_assess_rules(void **state)
     fixture *f = *state;
     /* The brand's own number, asked for: official. */
     const char *own[] = {"03457 404 404"};
-    hb_brand_assessment a = assess(f, "HSBC: call us on 03457 404 404 if this was not you",
-                                   "hsbc", NULL, 0, own, 1);
+    hb_brand_assessment a = assess(
+        f, "HSBC: call us on 03457 404 404 if this was not you", "hsbc", NULL, 0, own, 1);
     assert_int_equal(a.status, HB_BRAND_OFFICIAL);
 
     /* A number nobody is asked to call: not official, not impersonation. */
@@ -414,7 +407,8 @@ static void test_assess_rules(void **state)
     /* Links decide before numbers, and the first foreign link is named. */
     const char *links[] = {"icbc.com.cn", "icbc-vip.top", "other.top"};
     const char *nums[] = {"4001234567"};
-    a = assess(f, "工商银行:登录 icbc.com.cn 或 icbc-vip.top 或 other.top,或拨打4001234567",
+    a = assess(f,
+               "工商银行:登录 icbc.com.cn 或 icbc-vip.top 或 other.top,或拨打4001234567",
                "icbc", links, 3, nums, 1);
     assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
     assert_int_equal(a.cause, HB_BRAND_CAUSE_LINK);

@@ -86,16 +86,14 @@ static const extract_case extract_cases[] = {
     {"008613812345678", {"phone:008613812345678"}},
     {"8613812345678", {"phone:8613812345678"}},
     {"打138 1234 5678咨询", {"phone:138 1234 5678"}},
-    {"座机010-12345678或0755 12345678",
-     {"phone:010-12345678", "phone:0755 12345678"}},
+    {"座机010-12345678或0755 12345678", {"phone:010-12345678", "phone:0755 12345678"}},
     {"客服400-123-4567", {"phone:400-123-4567"}},
     {"call +447911123456 or (415) 555-2671 or 07911 123456",
      {"phone:+447911123456", "phone:(415) 555-2671", "phone:07911 123456"}},
     {"尾号138****5678", {"phone:138****5678"}},
     {"13812345678@163.com", {"phone:13812345678"}},
     /* accounts */
-    {"转账5000元到6222021234567890123",
-     {"money:5000元", "account:6222021234567890123"}},
+    {"转账5000元到6222021234567890123", {"money:5000元", "account:6222021234567890123"}},
     {"卡号6222 0212 3456 7890,户名张三", {"account:6222 0212 3456 7890"}},
     {"6228xxxxxxxx1234和6228****1234",
      {"account:6228xxxxxxxx1234", "account:6228****1234"}},
@@ -103,8 +101,8 @@ static const extract_case extract_cases[] = {
      {"account:6228 **** **** 1234", "account:6222-0212-3456-7890"}},
     {"123456789012345678901234", {NULL}},
     /* money */
-    {"¥1,000.50 $20 rmb500 20 usd", {"money:¥1,000.50", "money:$20",
-                                     "money:rmb500", "money:20 usd"}},
+    {"¥1,000.50 $20 rmb500 20 usd",
+     {"money:¥1,000.50", "money:$20", "money:rmb500", "money:20 usd"}},
     {"日赚3万,月入5k,奖金2.5w", {"money:3万", "money:5k", "money:2.5w"}},
     {"共3万人参加,重5kg", {NULL}},
     {"返利100块钱和5百元", {"money:100块钱", "money:5百元"}},
@@ -112,8 +110,7 @@ static const extract_case extract_cases[] = {
     {"加微信abc123", {"handle:微信abc123"}},
     {"微信号: abc_123领取", {"handle:微信号: abc_123"}},
     {"qq:12345678 tg @scamguy", {"handle:qq:12345678", "handle:tg @scamguy"}},
-    {"加wx abc123 或 qq群123456789",
-     {"handle:wx abc123", "handle:qq群123456789"}},
+    {"加wx abc123 或 qq群123456789", {"handle:wx abc123", "handle:qq群123456789"}},
     {"微信13812345678", {"handle:微信13812345678"}},
     {"line breaks and online 12345 and tg group", {NULL}},
     {"", {NULL}},
@@ -124,9 +121,7 @@ static void check_case(fixture *f, const extract_case *c)
     hb_entity got[16];
     size_t n = 99;
     size_t len = strlen(c->text);
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, c->text, len, got,
-                                      16, &n),
-                     0);
+    assert_int_equal(hb_entities_find(f->ents, f->scratch, c->text, len, got, 16, &n), 0);
     size_t want_n = 0;
     while (want_n < 5 && c->want[want_n])
         want_n++;
@@ -162,14 +157,12 @@ static void test_results_respect_max(void **state)
     const char *text = "13812345678 13912345678 13712345678";
     hb_entity got[2];
     size_t n = 0;
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, text, strlen(text),
-                                      got, 2, &n),
-                     0);
+    assert_int_equal(
+        hb_entities_find(f->ents, f->scratch, text, strlen(text), got, 2, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(got[1].start, 12);
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, text, strlen(text),
-                                      NULL, 0, &n),
-                     0);
+    assert_int_equal(
+        hb_entities_find(f->ents, f->scratch, text, strlen(text), NULL, 0, &n), 0);
     assert_int_equal(n, 0);
 }
 
@@ -178,20 +171,16 @@ static void test_bad_arguments(void **state)
     fixture *f = *state;
     hb_entity got[1];
     size_t n = 7;
-    assert_int_equal(hb_entities_find(NULL, f->scratch, "a", 1, got, 1, &n),
-                     HB_EINVAL);
+    assert_int_equal(hb_entities_find(NULL, f->scratch, "a", 1, got, 1, &n), HB_EINVAL);
     assert_int_equal(n, 0);
-    assert_int_equal(hb_entities_find(f->ents, NULL, "a", 1, got, 1, &n),
-                     HB_EINVAL);
+    assert_int_equal(hb_entities_find(f->ents, NULL, "a", 1, got, 1, &n), HB_EINVAL);
     assert_int_equal(hb_entities_find(f->ents, f->scratch, NULL, 1, got, 1, &n),
                      HB_EINVAL);
     assert_int_equal(hb_entities_find(f->ents, f->scratch, "a", 1, NULL, 1, &n),
                      HB_EINVAL);
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, "a", 1, got, 1,
-                                      NULL),
+    assert_int_equal(hb_entities_find(f->ents, f->scratch, "a", 1, got, 1, NULL),
                      HB_EINVAL);
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, NULL, 0, got, 1, &n),
-                     0);
+    assert_int_equal(hb_entities_find(f->ents, f->scratch, NULL, 0, got, 1, &n), 0);
     assert_int_equal(n, 0);
 }
 
@@ -240,11 +229,9 @@ static void test_mask_table(void **state)
     for (size_t i = 0; i < sizeof mask_cases / sizeof mask_cases[0]; i++) {
         const mask_case *c = &mask_cases[i];
         char out[64];
-        size_t n = hb_entity_mask(c->kind, c->text, strlen(c->text), out,
-                                  sizeof out);
+        size_t n = hb_entity_mask(c->kind, c->text, strlen(c->text), out, sizeof out);
         if (strcmp(out, c->want) != 0 || n != strlen(c->want)) {
-            fprintf(stderr, "mask %s: got '%s' want '%s'\n", c->text, out,
-                    c->want);
+            fprintf(stderr, "mask %s: got '%s' want '%s'\n", c->text, out, c->want);
             fail();
         }
     }
@@ -255,8 +242,8 @@ static void test_mask_truncates_at_character(void **state)
     (void)state;
     char out[5];
     /* "微" is 3 bytes: "微信" (6) does not fit in 4 bytes + NUL */
-    size_t n = hb_entity_mask(HB_ENTITY_MONEY, "微信abc", strlen("微信abc"),
-                              out, sizeof out);
+    size_t n =
+        hb_entity_mask(HB_ENTITY_MONEY, "微信abc", strlen("微信abc"), out, sizeof out);
     assert_int_equal(n, 3);
     assert_string_equal(out, "微");
     n = hb_entity_mask(HB_ENTITY_PHONE, "13812345678", 11, out, sizeof out);
@@ -296,24 +283,22 @@ static void test_hostile_inputs_are_prompt(void **state)
         const char *unit;
         size_t count;
     } hostile[] = {
-        {"1", 100000},     {".", 100000},     {"a.", 50000},
-        {"1.", 50000},     {"1 ", 50000},     {"1,", 50000},
-        {"1-", 50000},     {"x", 100000},     {"www.", 25000},
-        {"微信", 30000},   {"+", 100000},     {"6228*", 20000},
-        {"a-", 50000},     {"¥", 50000},      {"13812345678", 9000},
+        {"1", 100000},   {".", 100000},   {"a.", 50000},         {"1.", 50000},
+        {"1 ", 50000},   {"1,", 50000},   {"1-", 50000},         {"x", 100000},
+        {"www.", 25000}, {"微信", 30000}, {"+", 100000},         {"6228*", 20000},
+        {"a-", 50000},   {"¥", 50000},    {"13812345678", 9000},
     };
     hb_entity got[64];
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         char *text = repeat(hostile[i].unit, hostile[i].count);
         size_t n = 0;
         double t0 = now();
-        assert_int_equal(hb_entities_find(f->ents, f->scratch, text,
-                                          strlen(text), got, 64, &n),
-                         0);
+        assert_int_equal(
+            hb_entities_find(f->ents, f->scratch, text, strlen(text), got, 64, &n), 0);
         double dt = now() - t0;
         if (dt > 2.0) {
-            fprintf(stderr, "'%s' x %zu took %.2fs\n", hostile[i].unit,
-                    hostile[i].count, dt);
+            fprintf(stderr, "'%s' x %zu took %.2fs\n", hostile[i].unit, hostile[i].count,
+                    dt);
             fail();
         }
         free(text);
@@ -326,9 +311,8 @@ static void test_hostile_inputs_are_prompt(void **state)
     strcpy(text, "http://");
     strcat(text, tail);
     size_t n = 0;
-    assert_int_equal(hb_entities_find(f->ents, f->scratch, text, strlen(text),
-                                      got, 64, &n),
-                     0);
+    assert_int_equal(
+        hb_entities_find(f->ents, f->scratch, text, strlen(text), got, 64, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(got[0].end, strlen(text));
     free(tail);

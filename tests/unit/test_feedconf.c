@@ -85,8 +85,7 @@ static void test_errors(void **state)
             fail_msg("case %zu accepted", i);
         assert_int_equal(err.code, HB_EFORMAT);
         if (!strstr(err.message, cases[i].message))
-            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.message,
-                     cases[i].message);
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.message, cases[i].message);
     }
 }
 

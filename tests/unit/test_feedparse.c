@@ -16,8 +16,7 @@
 
 #include "feedparse.h"
 
-static hb_feed_entries *parse(const char *text, hb_feed_format fmt,
-                              hb_error *err)
+static hb_feed_entries *parse(const char *text, hb_feed_format fmt, hb_error *err)
 {
     hb_error_clear(err);
     return hb_feedparse(text, strlen(text), fmt, err);
@@ -53,8 +52,8 @@ static const entry_case entry_cases[] = {
     {"[2001:db8::1]", 'h', "[2001:db8::1]"},
     {"evil.com/", 'u', "http://evil.com/"},
     {"http://evil.com", 'u', "http://evil.com/"},
-    {"https://docs.google.com/forms/d/e/1FAIpQ/viewform",
-     'u', "https://docs.google.com/forms/d/e/1FAIpQ/viewform"},
+    {"https://docs.google.com/forms/d/e/1FAIpQ/viewform", 'u',
+     "https://docs.google.com/forms/d/e/1FAIpQ/viewform"},
     {"evil.com:8080", 'u', "http://evil.com:8080/"},
     {"user@evil.com", 'u', "http://user@evil.com/"},
     {"evil.com?x=1", 'u', "http://evil.com/?x=1"},
@@ -89,8 +88,8 @@ static void test_entry_kinds(void **state)
                         : kind == HB_FEED_HOST ? u.host
                                                : u.domain;
         if ((char)kind != c->kind || strcmp(v, c->value) != 0)
-            fail_msg("\"%s\": got %c %s, want %c %s", c->raw, (char)kind, v,
-                     c->kind, c->value);
+            fail_msg("\"%s\": got %c %s, want %c %s", c->raw, (char)kind, v, c->kind,
+                     c->value);
     }
 }
 
@@ -152,7 +151,8 @@ static void test_text_value_must_round_trip(void **state)
     (void)state;
     hb_error err;
     const char *feed = "https://a.example.com/1\n"
-                       "0.2%3\xef\xbb\xbf" "4\n"
+                       "0.2%3\xef\xbb\xbf"
+                       "4\n"
                        "https://a.example.com/2\n";
     hb_feed_entries *e = parse(feed, HB_FEED_TEXT, &err);
     assert_non_null(e);
@@ -276,8 +276,8 @@ static void test_csv_truncated(void **state)
     assert_non_null(strstr(err.message, "line 8: a quoted field is never closed"));
 
     /* cut between fields of an unquoted last record */
-    e = parse("id,url,date\n1,https://t.example.com/a,2024\n2,https://t.e",
-              HB_FEED_CSV, &err);
+    e = parse("id,url,date\n1,https://t.example.com/a,2024\n2,https://t.e", HB_FEED_CSV,
+              &err);
     assert_null(e);
     assert_int_equal(err.code, HB_EFORMAT);
     assert_non_null(strstr(err.message, "truncated"));
@@ -359,10 +359,10 @@ static void test_write_copy(void **state)
     assert_int_equal(hb_feed_entries_write(e, f), 0);
     fclose(f);
     assert_string_equal(buf, HB_FEED_COPY_MAGIC "\n"
-                             "d w-evil.com\n"
-                             "h a.w-bad.org\n"
-                             "u https://w.example.com/p\n"
-                             "# end 3\n");
+                                                "d w-evil.com\n"
+                                                "h a.w-bad.org\n"
+                                                "u https://w.example.com/p\n"
+                                                "# end 3\n");
     hb_feed_entries_free(e);
 }
 

@@ -44,9 +44,8 @@ static hb_rule_hit *hits;
 static hb_text norm;
 
 static const char *const new_types[] = {
-    "expiry_phishing", "travel_refund", "credit_repair",
-    "fake_shopping",   "romance",       "sextortion",
-    "fake_subsidy",    "malware_lure",  "payment_redirect",
+    "expiry_phishing", "travel_refund", "credit_repair", "fake_shopping",    "romance",
+    "sextortion",      "fake_subsidy",  "malware_lure",  "payment_redirect",
 };
 enum { NTYPES = sizeof new_types / sizeof new_types[0] };
 
@@ -89,7 +88,7 @@ static size_t match(const char *text)
         fail_msg("hb_normalize: %s", err.message);
     size_t n = 0, limited = 0;
     assert_int_equal(hb_rules_match(rules, scratch, norm.utf8, norm.len, hits,
-                                     hb_rules_count(rules), &n, &limited),
+                                    hb_rules_count(rules), &n, &limited),
                      0);
     assert_int_equal(limited, 0);
     return n;
@@ -123,8 +122,7 @@ static const char *winning_type(size_t n)
     size_t nt = 0;
     for (size_t i = 0; i < n; i++) {
         const hb_rule_info *info = hb_rules_info(rules, hits[i].rule);
-        if (strcmp(info->task, "fraud") != 0 || info->weight <= 0 ||
-            !info->type[0])
+        if (strcmp(info->task, "fraud") != 0 || info->weight <= 0 || !info->type[0])
             continue;
         size_t t = 0;
         while (t < nt && strcmp(types[t], info->type) != 0)
@@ -161,8 +159,8 @@ static void expect_type(const char *text, const char *type)
     const char *won = winning_type(n);
     if (!fired || !won || strcmp(won, type) != 0) {
         dump(text, n);
-        fail_msg("expected a rule of type %s to fire and win (winner: %s)",
-                 type, won ? won : "none");
+        fail_msg("expected a rule of type %s to fire and win (winner: %s)", type,
+                 won ? won : "none");
     }
 }
 
@@ -493,7 +491,8 @@ static void test_english_rules_for_every_type(void **state)
         int found = 0;
         for (size_t i = 0; i < hb_rules_count(rules) && !found; i++) {
             const hb_rule_info *info = hb_rules_info(rules, i);
-            found = strncmp(info->id, "fraud.en.", 9) == 0 && strcmp(info->type, type) == 0;
+            found =
+                strncmp(info->id, "fraud.en.", 9) == 0 && strcmp(info->type, type) == 0;
         }
         if (!found)
             fail_msg("type %s has no English rule (fraud.en.*)", type);

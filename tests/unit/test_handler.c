@@ -91,14 +91,15 @@ static const char *code_of(const json_t *r)
 static void test_verdict_with_id_and_models(void **state)
 {
     hb_handler *h = *state;
-    json_t *r = handle(h, "{\"id\": 42, \"text\": \"公安局通知：请把存款转入安全账户 13812345678\"}");
+    json_t *r = handle(
+        h, "{\"id\": 42, \"text\": \"公安局通知：请把存款转入安全账户 13812345678\"}");
     assert_int_equal(json_integer_value(json_object_get(r, "id")), 42);
     assert_string_equal(json_string_value(json_object_get(r, "verdict")), "fraud");
     json_t *m = json_object_get(r, "models");
     assert_int_equal(json_object_size(m), 2);
     assert_non_null(json_object_get(m, "spam"));
     char *s = json_dumps(r, JSON_COMPACT);
-    assert_null(strstr(s, "13812345678")); /* masked by default */
+    assert_null(strstr(s, "13812345678"));          /* masked by default */
     assert_true(strncmp(s, "{\"id\":42,", 9) == 0); /* id leads */
     free(s);
     json_decref(r);
@@ -121,7 +122,8 @@ static void test_brief_reply(void **state)
     assert_true(json_array_size(rules) > 0);
     assert_true(json_is_string(json_array_get(rules, 0))); /* rule ids */
     json_t *link = json_array_get(json_object_get(r, "urls"), 0);
-    assert_string_equal(json_string_value(json_object_get(link, "domain")), "gov-safe.top");
+    assert_string_equal(json_string_value(json_object_get(link, "domain")),
+                        "gov-safe.top");
     assert_non_null(json_object_get(link, "malicious"));
     static const char *const gone[] = {"summary", "advice", "entities", "rules_limited",
                                        "models"};
@@ -131,7 +133,9 @@ static void test_brief_reply(void **state)
     assert_null(json_object_get(fraud, "threshold"));
     json_decref(r);
     /* the same text in full carries the evidence */
-    r = handle(h, "{\"id\": 1, \"text\": \"公安局通知：请把存款转入安全账户 http://gov-safe.top/a\"}");
+    r = handle(
+        h,
+        "{\"id\": 1, \"text\": \"公安局通知：请把存款转入安全账户 http://gov-safe.top/a\"}");
     fraud = json_object_get(json_object_get(r, "tasks"), "fraud");
     assert_non_null(json_object_get(fraud, "evidence"));
     assert_non_null(json_object_get(r, "summary"));
@@ -147,10 +151,13 @@ static void test_batch_in_order_with_item_errors(void **state)
     assert_int_equal(json_array_size(r), 3);
     assert_non_null(json_object_get(json_array_get(r, 0), "verdict"));
     assert_string_equal(code_of(json_array_get(r, 1)), "missing_text");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "id")), "b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "id")),
+                        "b");
     assert_string_equal(code_of(json_array_get(r, 2)), "empty_text");
     json_decref(r);
-    r = handle(h, "[{\"text\": \"a\"}, {\"text\": \"b\"}, {\"text\": \"c\"}, {\"text\": \"d\"}]");
+    r = handle(
+        h,
+        "[{\"text\": \"a\"}, {\"text\": \"b\"}, {\"text\": \"c\"}, {\"text\": \"d\"}]");
     assert_string_equal(code_of(r), "batch_too_large");
     json_decref(r);
 }
@@ -231,18 +238,22 @@ static void test_every_bad_input_gets_an_error(void **state)
     json_decref(r);
     hb_handler_counts c = hb_handler_counts_get(h);
     assert_true(c.errors >= 7 && c.requests >= c.errors);
-    assert_true(json_integer_value(json_object_get(hb_handler_error_counts(h), "malformed_json")) >= 2);
+    assert_true(json_integer_value(
+                    json_object_get(hb_handler_error_counts(h), "malformed_json")) >= 2);
 }
 
 static void test_urls_are_normalised(void **state)
 {
     hb_handler *h = *state;
-    json_t *r = handle(h, "{\"text\": \"see link\", \"urls\": [\"WWW.Example.co.uk/a/../b\", \"http://[x\"]}");
+    json_t *r = handle(
+        h,
+        "{\"text\": \"see link\", \"urls\": [\"WWW.Example.co.uk/a/../b\", \"http://[x\"]}");
     json_t *u = json_object_get(r, "urls");
     /* the link that does not parse cannot be followed either: left out */
     assert_int_equal(json_array_size(u), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(u, 0), "domain")),
-                        "example.co.uk");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(u, 0), "domain")),
+        "example.co.uk");
     assert_string_equal(json_string_value(json_object_get(json_array_get(u, 0), "url")),
                         "http://www.example.co.uk/b");
     json_decref(r);
@@ -256,14 +267,19 @@ static void test_brief_by_default(void **state)
     o.render.detail = HB_DETAIL_BRIEF;
     hb_handler *h = hb_handler_new(engine, &o, NULL);
     assert_non_null(h);
-    json_t *r = handle(h, "[{\"text\": \"公安局通知\"}, {\"text\": \"公安局通知\", \"detail\": \"full\"}]");
+    json_t *r = handle(
+        h,
+        "[{\"text\": \"公安局通知\"}, {\"text\": \"公安局通知\", \"detail\": \"full\"}]");
     assert_null(json_object_get(json_array_get(r, 0), "summary"));
     assert_non_null(json_object_get(json_array_get(r, 1), "summary"));
     json_decref(r);
     hb_handler_free(h);
 }
 
-static void count_tick(void *ctx) { (*(int *)ctx)++; }
+static void count_tick(void *ctx)
+{
+    (*(int *)ctx)++;
+}
 
 static void test_tick_between_batch_items(void **state)
 {

@@ -67,8 +67,8 @@ static void test_best_threshold(void **state)
 static void test_steady_threshold(void **state)
 {
     (void)state;
-    const double p[] = {0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.90,
-                        0.600, 0.599, 0.597, 0.596, 0.595, 0.59, 0.3, 0.2, 0.1, 0.05};
+    const double p[] = {0.99,  0.98,  0.97,  0.96,  0.95,  0.94, 0.93, 0.92, 0.91, 0.90,
+                        0.600, 0.599, 0.597, 0.596, 0.595, 0.59, 0.3,  0.2,  0.1,  0.05};
     const int y[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
     double spike = hb_metrics_best_threshold(p, y, 20, 0);
     assert_true(spike > 0.597 && spike < 0.599);
@@ -99,7 +99,8 @@ static void test_band_threshold(void **state)
     /* asking 0.6, {.6 .5} fails: the tier stops at 0.55 */
     assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.6, 1, 1) - 0.55) < 1e-12);
     /* negatives counted at a quarter: {.6 .5} reads 1 / 1.25 = 0.8 */
-    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.6, 1, 0.25) - 0.45) < 1e-12);
+    assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.6, 1, 0.25) - 0.45) <
+                1e-12);
     /* bands of fewer than 3 rows neither extend nor end the tier */
     assert_true(fabs(hb_metrics_band_threshold(p, y, 11, 0.9, 0.5, 3, 1) - 0.55) < 1e-12);
     /* nothing qualifies: no tier (the likely threshold) */

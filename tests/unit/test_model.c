@@ -25,11 +25,11 @@ static json_t *base_manifest(void)
     hb_feature_config cfg = hb_feature_config_default();
     cfg.hash_bits = BITS;
     cfg.use_idf = 0;
-    return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:f, s:{s:s, s:f, s:f}}",
-                     "task", "fraud", "kind", "text", "version", "test-1",
-                     "labels", "positive", "fraud", "negative", "not_fraud",
-                     "features", hb_feature_config_to_json(&cfg), "threshold",
-                     0.5, "calibration", "method", "platt", "a", -2.0, "b", 0.0);
+    return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:f, s:{s:s, s:f, s:f}}", "task",
+                     "fraud", "kind", "text", "version", "test-1", "labels", "positive",
+                     "fraud", "negative", "not_fraud", "features",
+                     hb_feature_config_to_json(&cfg), "threshold", 0.5, "calibration",
+                     "method", "platt", "a", -2.0, "b", 0.0);
 }
 
 /* A bundle with w[i] = (i % 7 - 3) / 10 and bias 0.25 in a fresh dir. */
@@ -100,9 +100,11 @@ static void test_round_trip_linear(void **state)
     /* a named feature is used as it is, outside the normalisation */
     v.name[3] = "rule:x";
     v.group[3] = HB_GROUP_NAMED;
-    double named_want = 0.25 + ((double)w[3] * 0.5 + (double)w[10] * -1.0 + (double)w[500] * 0.25) /
-                                   sqrt(0.25 + 1.0 + 0.0625) +
-                        (double)w[1023] * 2.0;
+    double named_want =
+        0.25 +
+        ((double)w[3] * 0.5 + (double)w[10] * -1.0 + (double)w[500] * 0.25) /
+            sqrt(0.25 + 1.0 + 0.0625) +
+        (double)w[1023] * 2.0;
     assert_true(fabs(hb_model_decision(m, &v) - named_want) < 1e-5);
     /* Platt with a = -2: p(0) = 0.5, increasing in the decision */
     assert_true(fabs(hb_model_probability(m, 0.0) - 0.5) < 1e-9);
@@ -119,8 +121,8 @@ static void test_round_trip_linear(void **state)
 static void test_half_precision(void **state)
 {
     (void)state;
-    static const float exact[] = {0.0f, 1.0f, -2.5f, 0.099975586f, 65504.0f,
-                                  0x1p-14f, -0x1p-14f, 1.0009765625f};
+    static const float exact[] = {0.0f,     1.0f,     -2.5f,     0.099975586f,
+                                  65504.0f, 0x1p-14f, -0x1p-14f, 1.0009765625f};
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
         assert_true(hb_half_round(exact[i]) == exact[i]);
     assert_int_equal(hb_half_from_float(1.0f), 0x3c00);
@@ -168,9 +170,9 @@ static void test_per_script_calibration(void **state)
     char path[1200];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     json_t *man = json_load_file(path, 0, NULL);
-    json_object_set_new(json_object_get(man, "calibration"), "by_script",
-                        json_pack("{s:{s:f, s:f, s:f}}", "cjk", "a", -4.0, "b", 1.0,
-                                  "threshold", 0.7));
+    json_object_set_new(
+        json_object_get(man, "calibration"), "by_script",
+        json_pack("{s:{s:f, s:f, s:f}}", "cjk", "a", -4.0, "b", 1.0, "threshold", 0.7));
     json_object_set_new(man, "rule_weight_scale_by_script",
                         json_pack("{s:f, s:f}", "other", 0.25, "cjk", 1.0));
     json_dump_file(man, path, 0);

@@ -36,8 +36,7 @@ static void check_invariants(const hb_text *t, size_t srclen)
             assert_true(t->src_byte[i] >= t->src_byte[i - 1]);
         assert_true(t->src_byte[i] < srclen);
         utf8proc_uint8_t enc[4];
-        utf8proc_ssize_t n =
-            utf8proc_encode_char((utf8proc_int32_t)t->cps[i], enc);
+        utf8proc_ssize_t n = utf8proc_encode_char((utf8proc_int32_t)t->cps[i], enc);
         assert_true(n > 0);
         assert_memory_equal(t->utf8 + b, enc, (size_t)n);
         b += (size_t)n;
@@ -65,17 +64,17 @@ static const char *norm(hb_text *t, const char *in)
 
 /* A macro so that a failure reports the line of the case, not of a
  * helper. */
-#define CHECK_NORM(in, expected)                                            \
-    do {                                                                    \
-        hb_text t_;                                                         \
-        hb_text_init(&t_);                                                  \
-        assert_string_equal(norm(&t_, (in)), (expected));                   \
-        hb_text_release(&t_);                                               \
+#define CHECK_NORM(in, expected)                                                         \
+    do {                                                                                 \
+        hb_text t_;                                                                      \
+        hb_text_init(&t_);                                                               \
+        assert_string_equal(norm(&t_, (in)), (expected));                                \
+        hb_text_release(&t_);                                                            \
     } while (0)
 
 /* The source bytes that normalised bytes [start, end) came from. */
-static void source_of(const hb_text *t, const char *src, size_t start,
-                      size_t end, char *buf, size_t bufsize)
+static void source_of(const hb_text *t, const char *src, size_t start, size_t end,
+                      char *buf, size_t bufsize)
 {
     size_t s, e;
     hb_text_source_span(t, start, end, &s, &e);
@@ -86,8 +85,8 @@ static void source_of(const hb_text *t, const char *src, size_t start,
 }
 
 /* Source text of the first occurrence of needle in the normalised text. */
-static void source_of_match(const hb_text *t, const char *src,
-                            const char *needle, char *buf, size_t bufsize)
+static void source_of_match(const hb_text *t, const char *src, const char *needle,
+                            char *buf, size_t bufsize)
 {
     const char *hit = strstr(t->utf8, needle);
     assert_non_null(hit);
@@ -121,28 +120,27 @@ static void test_fast_paths_match_utf8proc(void **state)
     opencc_t cc = opencc_open("t2s.json");
     assert_true(cc != (opencc_t)-1);
     static const uint32_t ranges[][2] = {
-        {0xFF01, 0xFF5E},   /* full-width ASCII */
-        {0x3001, 0x3011},   /* CJK punctuation and brackets */
-        {0x3400, 0x4DBF},   /* ext A */
-        {0x4E00, 0x9FFF},   /* unified ideographs */
+        {0xFF01, 0xFF5E}, /* full-width ASCII */
+        {0x3001, 0x3011}, /* CJK punctuation and brackets */
+        {0x3400, 0x4DBF}, /* ext A */
+        {0x4E00, 0x9FFF}, /* unified ideographs */
     };
     const utf8proc_option_t opts =
-        (utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                            UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |
-                            UTF8PROC_IGNORE | UTF8PROC_LUMP);
+        (utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
+                            UTF8PROC_DECOMPOSE | UTF8PROC_IGNORE | UTF8PROC_LUMP);
     hb_text t;
     hb_text_init(&t);
     for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
         for (uint32_t cp = ranges[r][0]; cp <= ranges[r][1]; cp++) {
             utf8proc_int32_t d[32];
-            utf8proc_ssize_t nd = utf8proc_decompose_char(
-                (utf8proc_int32_t)cp, d, 32, opts, NULL);
+            utf8proc_ssize_t nd =
+                utf8proc_decompose_char((utf8proc_int32_t)cp, d, 32, opts, NULL);
             assert_true(nd >= 0 && nd <= 32);
             char want[160] = "";
             size_t wlen = 0;
             for (utf8proc_ssize_t i = 0; i < nd; i++)
-                wlen += (size_t)utf8proc_encode_char(
-                    d[i], (utf8proc_uint8_t *)want + wlen);
+                wlen +=
+                    (size_t)utf8proc_encode_char(d[i], (utf8proc_uint8_t *)want + wlen);
             want[wlen] = '\0';
             if (cp >= 0x3400) {
                 char *simple = opencc_convert_utf8(cc, want, wlen);
@@ -152,12 +150,13 @@ static void test_fast_paths_match_utf8proc(void **state)
                 opencc_convert_utf8_free(simple);
             }
             char in[5] = "";
-            size_t ilen = (size_t)utf8proc_encode_char(
-                (utf8proc_int32_t)cp, (utf8proc_uint8_t *)in);
+            size_t ilen = (size_t)utf8proc_encode_char((utf8proc_int32_t)cp,
+                                                       (utf8proc_uint8_t *)in);
             const char *got = norm_len(&t, in, ilen);
             if (strcmp(got, want) != 0)
                 fail_msg("U+%04X: got \"%s\", utf8proc and OpenCC give "
-                         "\"%s\"", (unsigned)cp, got, want);
+                         "\"%s\"",
+                         (unsigned)cp, got, want);
         }
     }
     hb_text_release(&t);
@@ -186,13 +185,24 @@ static void test_cjk_scripts_kept(void **state)
 static void test_zero_width_and_controls(void **state)
 {
     (void)state;
-    CHECK_NORM("pay\xe2\x80\x8bpal", "paypal");             /* U+200B */
-    CHECK_NORM("微\xe2\x80\x8d信", "微信");                  /* U+200D */
-    CHECK_NORM("\xef\xbb\xbf" "abc", "abc");                /* BOM */
-    CHECK_NORM("a\xe2\x81\xa0" "b\xc2\xad" "c", "abc");     /* U+2060, SHY */
-    CHECK_NORM("a\xe2\x80\x8e" "b\xe2\x80\xae" "c", "abc"); /* LRM, RLO */
-    CHECK_NORM("a\x01" "b\x7f" "c\x1b", "abc");
-    CHECK_NORM("x\xcc\x81y", "xy");                         /* lone mark */
+    CHECK_NORM("pay\xe2\x80\x8bpal", "paypal"); /* U+200B */
+    CHECK_NORM("微\xe2\x80\x8d信", "微信");     /* U+200D */
+    CHECK_NORM("\xef\xbb\xbf"
+               "abc",
+               "abc"); /* BOM */
+    CHECK_NORM("a\xe2\x81\xa0"
+               "b\xc2\xad"
+               "c",
+               "abc"); /* U+2060, SHY */
+    CHECK_NORM("a\xe2\x80\x8e"
+               "b\xe2\x80\xae"
+               "c",
+               "abc"); /* LRM, RLO */
+    CHECK_NORM("a\x01"
+               "b\x7f"
+               "c\x1b",
+               "abc");
+    CHECK_NORM("x\xcc\x81y", "xy"); /* lone mark */
 
     /* An embedded NUL is a control character like any other. */
     hb_text t;
@@ -205,9 +215,16 @@ static void test_whitespace(void **state)
 {
     (void)state;
     CHECK_NORM("  a \t\n b\r\n\vc  ", "a b c");
-    CHECK_NORM("a\xe3\x80\x80" "b\xc2\xa0" "c\xe2\x80\x83" "d", "a b c d");
-    CHECK_NORM("a\xe2\x80\xa8" "b\xc2\x85" "c", "a b c");   /* LS, NEL */
-    CHECK_NORM("a \xe2\x80\x8b b", "a b");  /* removal does not split a run */
+    CHECK_NORM("a\xe3\x80\x80"
+               "b\xc2\xa0"
+               "c\xe2\x80\x83"
+               "d",
+               "a b c d");
+    CHECK_NORM("a\xe2\x80\xa8"
+               "b\xc2\x85"
+               "c",
+               "a b c");                   /* LS, NEL */
+    CHECK_NORM("a \xe2\x80\x8b b", "a b"); /* removal does not split a run */
     CHECK_NORM("\xe3\x80\x80hi\xe3\x80\x80", "hi");
 }
 
@@ -251,7 +268,7 @@ static void test_cjk_spacing(void **state)
     CHECK_NORM("安*全*账*户", "安全账户");
     CHECK_NORM("安 - 全_账|户~号", "安全账户号");
     CHECK_NORM("安·全.账/户`号^码", "安全账户号码");
-    CHECK_NORM("安・全•账\xe2\x80\x94户", "安全账户");     /* ・ • em dash */
+    CHECK_NORM("安・全•账\xe2\x80\x94户", "安全账户"); /* ・ • em dash */
     CHECK_NORM("安\xe3\x80\x80\xe3\x80\x80全", "安全");
     CHECK_NORM("か な", "かな");
     /* Sentence punctuation stays (full-width ，！ fold to ASCII). */
@@ -276,7 +293,7 @@ static void test_fold_wechat(void **state)
     CHECK_NORM("加V信", "加微信");
     CHECK_NORM("加ｖ信", "加微信");
     CHECK_NORM("加vx信好友", "加微信好友");
-    CHECK_NORM("薇 * 信", "微信");          /* joined first, then folded */
+    CHECK_NORM("薇 * 信", "微信"); /* joined first, then folded */
     CHECK_NORM("微信", "微信");
     /* Not a standalone v: left alone. */
     CHECK_NORM("xv信", "xv信");
@@ -376,8 +393,7 @@ static void test_digits_in_words(void **state)
 }
 
 /* Expect hb_normalize(in) to fail with HB_EUTF8 naming offset. */
-static void check_bad_utf8(hb_text *t, const char *in, size_t len,
-                           size_t offset)
+static void check_bad_utf8(hb_text *t, const char *in, size_t len, size_t offset)
 {
     hb_error err;
     hb_error_clear(&err);
@@ -398,13 +414,13 @@ static void test_invalid_utf8(void **state)
     (void)state;
     hb_text t;
     hb_text_init(&t);
-    check_bad_utf8(&t, "ab\xe4\xb8", 4, 2);             /* truncated */
-    check_bad_utf8(&t, "ab\xe4\xb8z", 5, 2);            /* cut short */
-    check_bad_utf8(&t, "a\xc0\x80", 3, 1);              /* overlong NUL */
-    check_bad_utf8(&t, "\xe0\x80\xaf", 3, 0);           /* overlong / */
-    check_bad_utf8(&t, "abc\x80", 4, 3);                /* lone continuation */
-    check_bad_utf8(&t, "x\xed\xa0\x80y", 5, 1);         /* surrogate D800 */
-    check_bad_utf8(&t, "\xf4\x90\x80\x80", 4, 0);       /* over U+10FFFF */
+    check_bad_utf8(&t, "ab\xe4\xb8", 4, 2);       /* truncated */
+    check_bad_utf8(&t, "ab\xe4\xb8z", 5, 2);      /* cut short */
+    check_bad_utf8(&t, "a\xc0\x80", 3, 1);        /* overlong NUL */
+    check_bad_utf8(&t, "\xe0\x80\xaf", 3, 0);     /* overlong / */
+    check_bad_utf8(&t, "abc\x80", 4, 3);          /* lone continuation */
+    check_bad_utf8(&t, "x\xed\xa0\x80y", 5, 1);   /* surrogate D800 */
+    check_bad_utf8(&t, "\xf4\x90\x80\x80", 4, 0); /* over U+10FFFF */
     check_bad_utf8(&t, "ok\xff", 3, 2);
     check_bad_utf8(&t, "安全\xe8", 7, 6);
     /* The same hb_text still works after a failure. */
@@ -471,10 +487,10 @@ static void test_source_spans(void **state)
 }
 
 /* Both spellings of a message must normalise to the same text. */
-#define CHECK_SAME(trad, simp, expected)                                    \
-    do {                                                                    \
-        CHECK_NORM((trad), (expected));                                     \
-        CHECK_NORM((simp), (expected));                                     \
+#define CHECK_SAME(trad, simp, expected)                                                 \
+    do {                                                                                 \
+        CHECK_NORM((trad), (expected));                                                  \
+        CHECK_NORM((simp), (expected));                                                  \
     } while (0)
 
 static void test_traditional(void **state)
@@ -482,7 +498,7 @@ static void test_traditional(void **state)
     (void)state;
     hb_error err;
     assert_int_equal(hb_normalize_init(&err), 0);
-    assert_int_equal(hb_normalize_init(NULL), 0);   /* once is enough */
+    assert_int_equal(hb_normalize_init(NULL), 0); /* once is enough */
 
     CHECK_SAME("媽，我換號了，急需用錢，能不能先轉我5000？別告訴爸",
                "妈，我换号了，急需用钱，能不能先转我5000？别告诉爸",
@@ -544,9 +560,8 @@ static void test_traditional_offsets(void **state)
     size_t pos = 0, i = 0, len = strlen(in);
     while (pos < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t clen = utf8proc_iterate(
-            (const utf8proc_uint8_t *)in + pos, (utf8proc_ssize_t)(len - pos),
-            &cp);
+        utf8proc_ssize_t clen = utf8proc_iterate((const utf8proc_uint8_t *)in + pos,
+                                                 (utf8proc_ssize_t)(len - pos), &cp);
         assert_true(clen > 0);
         assert_true(i < t.ncps);
         if (t.src_byte[i] != pos)
@@ -566,7 +581,7 @@ static void test_traditional_offsets(void **state)
     assert_string_equal(buf, "媽");
     source_of_match(&t, in, "干燥", buf, sizeof buf);
     assert_string_equal(buf, "乾燥");
-    source_of_match(&t, in, "\xf0\xa0\x80\xbe", buf, sizeof buf);   /* 𠀾 */
+    source_of_match(&t, in, "\xf0\xa0\x80\xbe", buf, sizeof buf); /* 𠀾 */
     assert_string_equal(buf, "𠁞");
 
     /* Spaces joined away between traditional characters: the span still
@@ -601,8 +616,7 @@ static char *ext_b_text(int k)
         utf8proc_int32_t cp = 0x21000 + ((k * 97 + i * 61) % 0x2000);
         len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)s + len);
         if (i % 8 == 0)
-            len += (size_t)utf8proc_encode_char(0x5E33,
-                                                (utf8proc_uint8_t *)s + len);
+            len += (size_t)utf8proc_encode_char(0x5E33, (utf8proc_uint8_t *)s + len);
     }
     s[len] = '\0';
     return s;
@@ -631,8 +645,7 @@ static void test_traditional_threads(void **state)
         jobs[j].id = j;
         for (int k = 0; k < T2S_TEXTS; k++)
             jobs[j].in[k] = ext_b_text(k);
-        assert_int_equal(
-            pthread_create(&threads[j], NULL, t2s_worker, &jobs[j]), 0);
+        assert_int_equal(pthread_create(&threads[j], NULL, t2s_worker, &jobs[j]), 0);
     }
     for (int j = 0; j < T2S_THREADS; j++)
         assert_int_equal(pthread_join(threads[j], NULL), 0);
@@ -658,21 +671,21 @@ static void test_traditional_threads(void **state)
 static void test_is_cjk(void **state)
 {
     (void)state;
-    assert_true(hb_is_cjk(0x5B89));     /* 安 */
-    assert_true(hb_is_cjk(0x3400));     /* ext A */
-    assert_true(hb_is_cjk(0x20000));    /* ext B */
-    assert_true(hb_is_cjk(0xF900));     /* compatibility ideograph */
-    assert_true(hb_is_cjk(0x304B));     /* か */
-    assert_true(hb_is_cjk(0x30AB));     /* カ */
-    assert_true(hb_is_cjk(0x30FC));     /* ー */
-    assert_true(hb_is_cjk(0xD55C));     /* 한 */
+    assert_true(hb_is_cjk(0x5B89));  /* 安 */
+    assert_true(hb_is_cjk(0x3400));  /* ext A */
+    assert_true(hb_is_cjk(0x20000)); /* ext B */
+    assert_true(hb_is_cjk(0xF900));  /* compatibility ideograph */
+    assert_true(hb_is_cjk(0x304B));  /* か */
+    assert_true(hb_is_cjk(0x30AB));  /* カ */
+    assert_true(hb_is_cjk(0x30FC));  /* ー */
+    assert_true(hb_is_cjk(0xD55C));  /* 한 */
     assert_false(hb_is_cjk('A'));
-    assert_false(hb_is_cjk(0xFF0C));    /* ， */
-    assert_false(hb_is_cjk(0x3002));    /* 。 */
-    assert_false(hb_is_cjk(0x3001));    /* 、 */
-    assert_false(hb_is_cjk(0x30FB));    /* ・ */
-    assert_false(hb_is_cjk(0xFF01));    /* ！ */
-    assert_false(hb_is_cjk(0x1F600));   /* emoji */
+    assert_false(hb_is_cjk(0xFF0C));  /* ， */
+    assert_false(hb_is_cjk(0x3002));  /* 。 */
+    assert_false(hb_is_cjk(0x3001));  /* 、 */
+    assert_false(hb_is_cjk(0x30FB));  /* ・ */
+    assert_false(hb_is_cjk(0xFF01));  /* ！ */
+    assert_false(hb_is_cjk(0x1F600)); /* emoji */
 }
 
 static void test_reuse(void **state)
@@ -771,8 +784,7 @@ static void test_long_input(void **state)
     assert_int_equal(e, len);
     free(trad);
 
-    char *ascii = repeat("The quick brown fox jumps over the lazy dog. ",
-                         1 << 20, &len);
+    char *ascii = repeat("The quick brown fox jumps over the lazy dog. ", 1 << 20, &len);
     norm_len(&t, ascii, len);
     assert_int_equal(t.len, len - 1);
     free(ascii);

@@ -55,6 +55,9 @@ typedef struct row {
     const char *miss;
 } row;
 
+/* One row per line where it fits: clang-format would give every field of
+ * a row with designated fields a line of its own. */
+/* clang-format off */
 static const row rows[] = {
     /* Literals: copied; escaped ASCII becomes \xHH, so that nothing is
      * special to Hyperscan; \x{..} becomes the character itself. */
@@ -158,6 +161,7 @@ static const row rows[] = {
     {".*", FALLBACK, {NULL}, .match = "anything", .wide = NULL},
     {"(?=a)", FALLBACK, {NULL}, .match = "a", .wide = "b"},
 };
+/* clang-format on */
 
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -168,17 +172,15 @@ static int pcre2_matches(const char *pattern, const char *text)
 {
     int errcode;
     PCRE2_SIZE erroff;
-    pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                      PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
-                      &errcode, &erroff, NULL);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                     PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
+                                     &errcode, &erroff, NULL);
     if (!code)
         fail_msg("PCRE2 refuses '%s' (error %d at %zu)", pattern, errcode,
                  (size_t)erroff);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     assert_non_null(md);
-    int rc = pcre2_match(code, (PCRE2_SPTR)text, strlen(text), 0, 0, md,
-                         NULL);
+    int rc = pcre2_match(code, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
     pcre2_match_data_free(md);
     pcre2_code_free(code);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
@@ -212,13 +214,12 @@ static void test_rewrite_table(void **state)
                 continue;
             }
             if (k == p.count)
-                fail_msg("'%s': %zu pieces, want more ('%s')", r->pattern,
-                         p.count, r->pieces[want]);
+                fail_msg("'%s': %zu pieces, want more ('%s')", r->pattern, p.count,
+                         r->pieces[want]);
             if (strcmp(text, r->pieces[want]) != 0 || p.branch[k] != branch)
                 fail_msg("'%s': piece %zu is '%s' in branch %u, want '%s' "
                          "in branch %u",
-                         r->pattern, k, text, p.branch[k], r->pieces[want],
-                         branch);
+                         r->pattern, k, text, p.branch[k], r->pieces[want], branch);
             text += strlen(text) + 1;
             k++;
         }
@@ -252,8 +253,7 @@ static void test_scan_table(void **state)
     for (size_t i = 0; i < NROWS; i++) {
         const row *r = &rows[i];
         if (hb_prefilter_in(exact, i) != (r->kind == EXACT))
-            fail_msg("'%s': exact bit %d", r->pattern,
-                     hb_prefilter_in(exact, i));
+            fail_msg("'%s': exact bit %d", r->pattern, hb_prefilter_in(exact, i));
         const char *texts[] = {r->match, r->wide, r->miss};
         for (int t = 0; t < 3; t++) {
             if (!texts[t])
@@ -261,8 +261,7 @@ static void test_scan_table(void **state)
             if (pcre2_matches(r->pattern, texts[t]) != (t == 0))
                 fail_msg("table: '%s' %s '%s'", r->pattern,
                          t == 0 ? "does not match" : "matches", texts[t]);
-            const uint64_t *cand =
-                hb_prefilter_scan(pf, s, texts[t], strlen(texts[t]));
+            const uint64_t *cand = hb_prefilter_scan(pf, s, texts[t], strlen(texts[t]));
             assert_non_null(cand);
             if (hb_prefilter_in(cand, i) != (t < 2))
                 fail_msg("'%s' is %sa candidate for '%s'", r->pattern,

@@ -47,8 +47,7 @@ static hb_rules *parse_ok(const char *text)
 
 /* Load a fixture that must fail; check the code and that the message
  * starts with "<path>:<line>:" and contains want. */
-static void expect_load_error(const char *name, int code, int line,
-                              const char *want)
+static void expect_load_error(const char *name, int code, int line, const char *want)
 {
     char path[1024], prefix[1100];
     snprintf(path, sizeof path, "%s", tu_fixture(name));
@@ -59,8 +58,7 @@ static void expect_load_error(const char *name, int code, int line,
     assert_int_equal(err.code, code);
     snprintf(prefix, sizeof prefix, "%s:%d:", path, line);
     if (strncmp(err.message, prefix, strlen(prefix)) != 0)
-        fail_msg("message '%s' does not start with '%s'", err.message,
-                 prefix);
+        fail_msg("message '%s' does not start with '%s'", err.message, prefix);
     if (!strstr(err.message, want))
         fail_msg("message '%s' does not mention '%s'", err.message, want);
 }
@@ -113,15 +111,13 @@ static void test_error_missing_key(void **state)
 static void test_error_unknown_key(void **state)
 {
     (void)state;
-    expect_load_error("rules/unknown_key.rules", HB_EFORMAT, 4,
-                      "unknown key 'patern'");
+    expect_load_error("rules/unknown_key.rules", HB_EFORMAT, 4, "unknown key 'patern'");
 }
 
 static void test_error_bad_weight(void **state)
 {
     (void)state;
-    expect_load_error("rules/bad_weight.rules", HB_EFORMAT, 4,
-                      "bad weight '0,5'");
+    expect_load_error("rules/bad_weight.rules", HB_EFORMAT, 4, "bad weight '0,5'");
 }
 
 static void test_error_bad_regex(void **state)
@@ -182,8 +178,8 @@ static void test_error_syntax(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hb_error err;
-        hb_rules *r = hb_rules_parse(cases[i].text, strlen(cases[i].text),
-                                     "inline.rules", &err);
+        hb_rules *r =
+            hb_rules_parse(cases[i].text, strlen(cases[i].text), "inline.rules", &err);
         if (r)
             fail_msg("case %zu parsed but should not", i);
         if (!strstr(err.message, cases[i].want))
@@ -200,8 +196,7 @@ static void test_crlf_bom_and_length(void **state)
     const char text[] = "\xEF\xBB\xBF[x]\r\ntask = t\r\nweight = 1\r\n"
                         "pattern = ab\r\ndescription = d\r\nGARBAGE";
     hb_error err;
-    hb_rules *r = hb_rules_parse(text, strlen(text) - strlen("GARBAGE"),
-                                 NULL, &err);
+    hb_rules *r = hb_rules_parse(text, strlen(text) - strlen("GARBAGE"), NULL, &err);
     if (!r)
         fail_msg("%s", err.message);
     assert_string_equal(hb_rules_info(r, 0)->description, "d");
@@ -312,14 +307,10 @@ static void test_max_hits_and_bad_args(void **state)
     assert_int_equal(hits[1].rule, 1);
     assert_int_equal(lim, 0);
 
-    assert_int_equal(hb_rules_match(NULL, s, "x", 1, hits, 3, &n, NULL),
-                     HB_EINVAL);
-    assert_int_equal(hb_rules_match(r, NULL, "x", 1, hits, 3, &n, NULL),
-                     HB_EINVAL);
-    assert_int_equal(hb_rules_match(r, s, "x", 1, NULL, 3, &n, NULL),
-                     HB_EINVAL);
-    assert_int_equal(hb_rules_match(r, s, "x", 1, hits, 3, NULL, NULL),
-                     HB_EINVAL);
+    assert_int_equal(hb_rules_match(NULL, s, "x", 1, hits, 3, &n, NULL), HB_EINVAL);
+    assert_int_equal(hb_rules_match(r, NULL, "x", 1, hits, 3, &n, NULL), HB_EINVAL);
+    assert_int_equal(hb_rules_match(r, s, "x", 1, NULL, 3, &n, NULL), HB_EINVAL);
+    assert_int_equal(hb_rules_match(r, s, "x", 1, hits, 3, NULL, NULL), HB_EINVAL);
     assert_int_equal(hb_rules_match(r, s, NULL, 0, hits, 3, &n, NULL), 0);
     assert_int_equal(n, 0);
 
@@ -372,7 +363,6 @@ static void test_pathological_rule_is_limited(void **state)
     hb_rules_scratch_free(s);
     hb_rules_free(r);
 }
-
 
 /* ------------------------------------------------------------------ */
 /* The prefilter                                                       */
@@ -500,10 +490,9 @@ static void test_prefilter_constructs(void **state)
     /* Everything above is translated, none is left to PCRE2 alone. */
     assert_int_equal(hb_rules_prefilter_fallbacks(r), 0);
     size_t total = 0;
-    for (size_t i = 0; i < sizeof construct_texts / sizeof *construct_texts;
-         i++)
+    for (size_t i = 0; i < sizeof construct_texts / sizeof *construct_texts; i++)
         total += tu_rules_same_with_prefilter(r, construct_texts[i],
-                                     strlen(construct_texts[i]));
+                                              strlen(construct_texts[i]));
     assert_true(total >= 40); /* the texts do exercise the rules */
     hb_rules_free(r);
 }
@@ -515,10 +504,9 @@ static void test_prefilter_fallbacks(void **state)
 {
     (void)state;
     static const char *const fallbacks[] = {
-        "(?i)abc", "(a)\\1",      "(?>ab)c",   "\\Qa.b\\E", "[[:digit:]]x",
-        "ab{,3}",  "ab{2,3}+",    "a(?=b)?",   "x?",        "abc|",
-        "\\Kx",    "\\R",         "(?s).x",    "^",         "a*",
-        "(?#c)ab", "(?|(a)|(b))", "(a)?(?(1)b|c)",
+        "(?i)abc",  "(a)\\1",  "(?>ab)c", "\\Qa.b\\E", "[[:digit:]]x", "ab{,3}",
+        "ab{2,3}+", "a(?=b)?", "x?",      "abc|",      "\\Kx",         "\\R",
+        "(?s).x",   "^",       "a*",      "(?#c)ab",   "(?|(a)|(b))",  "(a)?(?(1)b|c)",
     };
     size_t n = sizeof fallbacks / sizeof *fallbacks;
     char text[4096];
@@ -537,9 +525,8 @@ static void test_prefilter_fallbacks(void **state)
     assert_int_equal(hb_rules_prefilter_fallbacks(r), n + 1);
     assert_int_equal(hb_rules_prefilter_fallbacks(NULL), 0);
     static const char *const texts[] = {
-        "",      "abc",    "ABC",  "aa",   "a.b",  "7x",   "abbb",
-        "abbbb", "ab",     "xx",   "\r\n", "a\nx", "abcd", "ABCD",
-        "b",     "abcabc",
+        "",   "abc", "ABC",  "aa",   "a.b",  "7x",   "abbb", "abbbb",
+        "ab", "xx",  "\r\n", "a\nx", "abcd", "ABCD", "b",    "abcabc",
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)

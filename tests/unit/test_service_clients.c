@@ -147,8 +147,8 @@ static void test_admission(void **state)
 static void test_backlog_delivered_in_order(void **state)
 {
     fixture *f = *state;
-    hb_clients_limits lim = {.in_flight = 1000, .client_bytes = 64 << 20,
-                             .total_bytes = 64 << 20};
+    hb_clients_limits lim = {
+        .in_flight = 1000, .client_bytes = 64 << 20, .total_bytes = 64 << 20};
     hb_clients *cs = hb_clients_new(f->router, &lim);
     void *d = dealer(f);
     zmq_msg_t id;
@@ -190,8 +190,8 @@ static void test_backlog_delivered_in_order(void **state)
 static void test_a_client_that_never_reads_is_cut_off(void **state)
 {
     fixture *f = *state;
-    hb_clients_limits lim = {.in_flight = 1000, .client_bytes = 3 << 20,
-                             .total_bytes = 5 << 20};
+    hb_clients_limits lim = {
+        .in_flight = 1000, .client_bytes = 3 << 20, .total_bytes = 5 << 20};
     hb_clients *cs = hb_clients_new(f->router, &lim);
     void *hog = dealer(f), *other = dealer(f), *third = dealer(f);
     zmq_msg_t hid, oid, tid;

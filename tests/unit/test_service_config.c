@@ -39,7 +39,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.credit, 8);
     assert_int_equal(c.max_batch, 256);
     assert_false(c.worker_mode);
-    assert_false(c.brief); /* full replies unless asked */
+    assert_false(c.brief);                   /* full replies unless asked */
     assert_string_equal(c.snapshot_dir, ""); /* hubaod makes a private one */
     assert_int_equal(c.client_in_flight, c.queue / 2);
     assert_int_equal(c.client_bytes, 16L << 20);
@@ -51,8 +51,8 @@ static void test_flags(void **state)
     (void)state;
     hb_service_config c;
     hb_error err;
-    char *argv[] = {"hubaod", "--workers", "3", "--queue=7", "--models", "m",
-                    "--unmask", "--log-level", "debug", "--brief"};
+    char *argv[] = {"hubaod", "--workers", "3",           "--queue=7", "--models",
+                    "m",      "--unmask",  "--log-level", "debug",     "--brief"};
     assert_int_equal(parse(&c, &err, 10, argv), 0);
     assert_true(c.brief);
     assert_int_equal(c.workers, 3);
@@ -117,7 +117,8 @@ static void test_file_then_flags(void **state)
     (void)state;
     char path[1200];
     snprintf(path, sizeof path, "%s/hubaod.conf", tu_tmpdir("service_config"));
-    const char *text = "# comment\n\nqueue = 9\nworkers 2\n  deadline-ms=150  \nunmask = 1\n";
+    const char *text =
+        "# comment\n\nqueue = 9\nworkers 2\n  deadline-ms=150  \nunmask = 1\n";
     tu_write_file(path, text, strlen(text));
     hb_service_config c;
     hb_error err;

@@ -86,7 +86,8 @@ static void test_parse_refusals(void **state)
     expect_refused("[]", HB_CODE_INVALID_REQUEST);
     expect_refused("[{},{},{},{},{}]", HB_CODE_BATCH_TOO_LARGE);
     /* a key twice has no one meaning, in an item or a batch */
-    expect_refused("{\"control\":\"ping\",\"control\":\"reload\"}", HB_CODE_INVALID_REQUEST);
+    expect_refused("{\"control\":\"ping\",\"control\":\"reload\"}",
+                   HB_CODE_INVALID_REQUEST);
     expect_refused("[{\"text\":\"a\",\"text\":\"b\"}]", HB_CODE_INVALID_REQUEST);
     /* a number jansson cannot hold makes nothing valid that is not */
     expect_refused("{\"id\": 1e400, \"text\": \"a\"", HB_CODE_MALFORMED_JSON);
@@ -133,9 +134,10 @@ static void test_item_check(void **state)
 {
     (void)state;
     hb_request_error err;
-    json_t *r = parse("[{\"id\": \"x\", \"text\": \"hi\", \"urls\": [\"a.com\"], \"other\": 1},"
-                      " {\"id\": 7}, {\"id\": [1], \"text\": 5}, {\"text\": \"t\", \"urls\": [1]}]",
-                      &err);
+    json_t *r = parse(
+        "[{\"id\": \"x\", \"text\": \"hi\", \"urls\": [\"a.com\"], \"other\": 1},"
+        " {\"id\": 7}, {\"id\": [1], \"text\": 5}, {\"text\": \"t\", \"urls\": [1]}]",
+        &err);
     assert_non_null(r);
     hb_request_item it;
     assert_int_equal(hb_request_item_check(json_array_get(r, 0), &it, &err), 0);
@@ -157,9 +159,10 @@ static void test_item_check(void **state)
     assert_string_equal(err.code, HB_CODE_INVALID_REQUEST);
     json_decref(r);
 
-    r = parse("[{\"text\": \"a\", \"detail\": \"brief\"}, {\"text\": \"a\", \"detail\": \"full\"},"
-              " {\"text\": \"a\", \"detail\": \"short\"}, {\"text\": \"a\", \"detail\": 1}]",
-              &err);
+    r = parse(
+        "[{\"text\": \"a\", \"detail\": \"brief\"}, {\"text\": \"a\", \"detail\": \"full\"},"
+        " {\"text\": \"a\", \"detail\": \"short\"}, {\"text\": \"a\", \"detail\": 1}]",
+        &err);
     assert_int_equal(hb_request_item_check(json_array_get(r, 0), &it, &err), 0);
     assert_int_equal(it.detail, HB_DETAIL_BRIEF);
     assert_int_equal(hb_request_item_check(json_array_get(r, 1), &it, &err), 0);
@@ -377,7 +380,8 @@ static void test_error_reply(void **state)
     json_t *id = json_string("m-1");
     json_t *r = hb_error_reply(id, HB_CODE_OVERLOADED, "busy");
     char *s = json_dumps(r, JSON_COMPACT);
-    assert_string_equal(s, "{\"id\":\"m-1\",\"error\":{\"code\":\"overloaded\",\"message\":\"busy\"}}");
+    assert_string_equal(
+        s, "{\"id\":\"m-1\",\"error\":{\"code\":\"overloaded\",\"message\":\"busy\"}}");
     free(s);
     json_decref(r);
     json_decref(id);

@@ -113,7 +113,7 @@ static void test_a_set_that_does_not_load_is_refused(void **state)
     hb_snapshot_paths p;
     assert_int_equal(load_current(&p), 0);
     assert_non_null(strstr(p.models, "/set.1/models")); /* still the good one */
-    assert_false(exists(snap, "set.2"));   /* the failed copy is gone */
+    assert_false(exists(snap, "set.2"));                /* the failed copy is gone */
 }
 
 static void test_one_set_before_the_current_is_kept(void **state)
@@ -158,7 +158,7 @@ static void test_mkdir_is_private(void **state)
     setenv("TMPDIR", root, 1);
     assert_int_equal(hb_snapshot_mkdir(dir, sizeof dir, &err), 0);
     unsetenv("TMPDIR");
-    assert_false(exists(dead, ""));  /* left by a process that is gone */
+    assert_false(exists(dead, "")); /* left by a process that is gone */
     assert_true(exists(alive, "")); /* its process still runs */
     hb_snapshot_remove(alive);
     struct stat st;

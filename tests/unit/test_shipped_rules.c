@@ -81,8 +81,7 @@ static double task_score(const char *text, const char *task, size_t *npos)
     return sum;
 }
 
-static int fired(const hb_rules *r, const hb_rule_hit *hits, size_t n,
-                 const char *id)
+static int fired(const hb_rules *r, const hb_rule_hit *hits, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(hb_rules_info(r, hits[i].rule)->id, id) == 0)
@@ -130,8 +129,7 @@ static void test_shipped_code_request(void **state)
     (void)state;
     const char *text = "您好,我是平台客服,刚才系统给您发了一条验证码,"
                        "麻烦您把验证码发给我核对一下。";
-    assert_true(
-        shipped_fires(text, "fraud.zh.account_phishing.code_request"));
+    assert_true(shipped_fires(text, "fraud.zh.account_phishing.code_request"));
     size_t npos;
     assert_true(task_score(text, "fraud", &npos) >= 2.0);
 }
@@ -142,10 +140,8 @@ static void test_shipped_english_smishing(void **state)
     const char *text = "urgent: your bank account has been suspended. "
                        "verify your identity at http://secure-login.example/"
                        "verify to avoid closure.";
-    assert_true(
-        shipped_fires(text, "fraud.en.account_phishing.suspended"));
-    assert_true(
-        shipped_fires(text, "fraud.en.account_phishing.verify_details"));
+    assert_true(shipped_fires(text, "fraud.en.account_phishing.suspended"));
+    assert_true(shipped_fires(text, "fraud.en.account_phishing.verify_details"));
     size_t npos;
     assert_true(task_score(text, "fraud", &npos) >= 2.0);
 
@@ -208,7 +204,8 @@ static void test_shipped_subscription_and_notice(void **state)
     for (size_t i = 0; i < sizeof priced / sizeof *priced; i++)
         assert_true(shipped_fires(priced[i], "spam.en.premium_billing"));
     assert_false(shipped_fires("your caller tune has been renewed for 30 days "
-                               "at n100", "spam.en.premium_billing"));
+                               "at n100",
+                               "spam.en.premium_billing"));
 
     const char *notices[] = {
         "you have recharged n500. your new balance is n612.40",
@@ -223,7 +220,8 @@ static void test_shipped_subscription_and_notice(void **state)
     }
     /* An advert that opens with a receipt is still an advert. */
     assert_false(shipped_fires("you have received 100mb free! win more: send "
-                               "win to 20419, n100/sms", "spam.en.account_notice"));
+                               "win to 20419, n100/sms",
+                               "spam.en.account_notice"));
 }
 
 static void test_shipped_rumour(void **state)
@@ -362,12 +360,9 @@ static void test_shipped_prefilter_changes_nothing(void **state)
 
     /* Long near-misses, and all the messages as one. */
     char *long_inputs[] = {
-        repeat("a", 30000, "!"),
-        repeat("你", 20000, "转账"),
-        repeat("ab", 10000, " code"),
-        repeat("1", 50000, ""),
-        repeat("安全账户 ", 3000, "不会"),
-        repeat("http://x.example/", 2000, ""),
+        repeat("a", 30000, "!"),           repeat("你", 20000, "转账"),
+        repeat("ab", 10000, " code"),      repeat("1", 50000, ""),
+        repeat("安全账户 ", 3000, "不会"), repeat("http://x.example/", 2000, ""),
     };
     for (size_t i = 0; i < sizeof long_inputs / sizeof *long_inputs; i++) {
         compare_both_forms(&norm, long_inputs[i], strlen(long_inputs[i]));

@@ -108,7 +108,8 @@ static void test_possible_fraud_outranks_advertising(void **state)
     for (int brief = 0; brief < 2; brief++) {
         opt.detail = brief ? HB_DETAIL_BRIEF : HB_DETAIL_FULL;
         json_t *j = hb_verdict_to_json(e, s, v, &opt);
-        assert_string_equal(json_string_value(json_object_get(j, "verdict")), "possible_fraud");
+        assert_string_equal(json_string_value(json_object_get(j, "verdict")),
+                            "possible_fraud");
         json_t *t = json_object_get(json_object_get(j, "tasks"), "fraud");
         assert_string_equal(json_string_value(json_object_get(t, "tier")), "possible");
         assert_true(json_is_true(json_object_get(t, "possible")));
@@ -183,22 +184,25 @@ static void test_brands_move_the_fraud_tier(void **state)
     set_manifest("fraud", "possible_threshold", -1); /* no tier from the score */
     hb_engine *e = open_engine();
     hb_session *s = hb_session_new();
-    const hb_verdict *v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 icbc-vip.top");
+    const hb_verdict *v =
+        classify(e, s, "工商银行提醒：周年庆会员日，详情见 icbc-vip.top");
     assert_int_equal(brand(v)->status, HB_BRAND_IMPERSONATION);
     assert_int_equal(brand(v)->cause, HB_BRAND_CAUSE_LINK);
     assert_true(tu_task(v, "fraud")->tier >= HB_TIER_POSSIBLE);
-    assert_string_equal(hb_verdict_name(v), tu_task(v, "fraud")->positive ? "fraud" : "possible_fraud");
+    assert_string_equal(hb_verdict_name(v),
+                        tu_task(v, "fraud")->positive ? "fraud" : "possible_fraud");
     hb_render_options opt = hb_render_defaults();
     json_t *j = hb_verdict_to_json(e, s, v, &opt);
     json_t *b = json_array_get(json_object_get(j, "brands"), 0);
     assert_string_equal(json_string_value(json_object_get(b, "status")), "impersonation");
     assert_string_equal(json_string_value(json_object_get(b, "link")), "icbc-vip.top");
-    const char *en = json_string_value(json_object_get(json_object_get(b, "reason"), "en"));
+    const char *en =
+        json_string_value(json_object_get(json_object_get(b, "reason"), "en"));
     assert_non_null(strstr(en, "icbc-vip.top is not one of its websites"));
     json_decref(j);
     hb_engine_free(e);
 
-    set_manifest("fraud", "threshold", 1.0); /* nothing likely, */
+    set_manifest("fraud", "threshold", 1.0);          /* nothing likely, */
     set_manifest("fraud", "possible_threshold", 0.0); /* everything possible */
     e = open_engine();
     v = classify(e, s, "工商银行提醒：周年庆会员日，详情见 www.icbc.com.cn");
@@ -231,9 +235,10 @@ static void test_rule_on_a_link_makes_fraud_possible(void **state)
         snprintf(path, sizeof path, "%s/%s", rules, COPY[i]);
         tu_write_file(path, buf, n);
     }
-    static const char LINK_RULE[] = "[test.fraud.lookalike]\ntask = fraud\nweight = 0.001\n"
-                                    "pattern = [a-z]+-jf\\.top\n"
-                                    "description = A look-alike points address.\n";
+    static const char LINK_RULE[] =
+        "[test.fraud.lookalike]\ntask = fraud\nweight = 0.001\n"
+        "pattern = [a-z]+-jf\\.top\n"
+        "description = A look-alike points address.\n";
     snprintf(path, sizeof path, "%s/link.rules", rules);
     tu_write_file(path, LINK_RULE, sizeof LINK_RULE - 1);
     set_manifest("fraud", "threshold", 1.0);

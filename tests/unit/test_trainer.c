@@ -116,10 +116,12 @@ static void test_round_trip_scores(void **state)
     size_t right = 0;
     for (size_t i = 0; i < ds.n; i++) {
         const hb_verdict *v;
-        assert_int_equal(hb_classify(e1, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
+        assert_int_equal(
+            hb_classify(e1, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
         double p1 = v->tasks[0].probability;
         int pos = v->tasks[0].positive;
-        assert_int_equal(hb_classify(e2, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
+        assert_int_equal(
+            hb_classify(e2, s, ds.rows[i].text, ds.rows[i].text_len, &v, &err), 0);
         assert_true(p1 == v->tasks[0].probability);
         int gold = strncmp(ds.rows[i].label, "fraud_", 6) == 0 ||
                    strcmp(ds.rows[i].label, "smishing") == 0;
@@ -183,8 +185,8 @@ static void test_repeats_checked_and_recorded(void **state)
     const int bad[] = {0, 11};
     for (size_t i = 0; i < 2; i++) {
         o.repeats = bad[i];
-        assert_int_equal(hb_train_text(s.engine, &s.ds, &s.map, &o, "build/tmp/never", NULL,
-                                       &res, &err),
+        assert_int_equal(hb_train_text(s.engine, &s.ds, &s.map, &o, "build/tmp/never",
+                                       NULL, &res, &err),
                          HB_EINVAL);
         assert_non_null(strstr(err.message, "repeats"));
     }
@@ -192,14 +194,16 @@ static void test_repeats_checked_and_recorded(void **state)
     const int good[] = {1, 4};
     for (size_t i = 0; i < 2; i++) {
         o.repeats = good[i];
-        assert_int_equal(hb_train_text(s.engine, &s.ds, &s.map, &o, dir, NULL, &res, &err), 0);
+        assert_int_equal(
+            hb_train_text(s.engine, &s.ds, &s.map, &o, dir, NULL, &res, &err), 0);
         assert_int_equal(res.cv.n, 48);
         char path[1200];
         snprintf(path, sizeof path, "%s/manifest.json", dir);
         json_t *man = json_load_file(path, 0, NULL);
         assert_non_null(man);
         json_t *training = json_object_get(man, "training");
-        assert_int_equal(json_integer_value(json_object_get(training, "repeats")), good[i]);
+        assert_int_equal(json_integer_value(json_object_get(training, "repeats")),
+                         good[i]);
         json_decref(man);
     }
     small_set_close(&s);

@@ -21,7 +21,6 @@
 
 static char models[1100];
 
-
 typedef struct fixture {
     hb_engine *engine;
     hb_session *session;
@@ -65,7 +64,8 @@ static void test_tasks_are_separate(void **state)
 {
     fixture *f = *state;
     assert_int_equal(hb_engine_ntasks(f->engine), 2);
-    const hb_verdict *v = classify(f, "您好，这里是公安局，您的银行卡涉嫌洗钱，请把存款转入安全账户。");
+    const hb_verdict *v =
+        classify(f, "您好，这里是公安局，您的银行卡涉嫌洗钱，请把存款转入安全账户。");
     const hb_task_result *fraud = tu_task(v, "fraud");
     assert_true(fraud->positive);
     assert_string_equal(fraud->label, "fraud");
@@ -140,7 +140,8 @@ static void test_explanations(void **state)
 static void test_json_masks_personal_data(void **state)
 {
     fixture *f = *state;
-    const char *text = "公安局通知：请拨打13812345678，并转账到安全账户6222021234567890123";
+    const char *text =
+        "公安局通知：请拨打13812345678，并转账到安全账户6222021234567890123";
     const hb_verdict *v = classify(f, text);
     hb_render_options o = hb_render_defaults();
     json_t *j = hb_verdict_to_json(f->engine, f->session, v, &o);

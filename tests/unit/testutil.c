@@ -81,16 +81,14 @@ size_t tu_rules_run(const hb_rules *r, hb_rules_scratch *s, const char *text,
                     hb_rule_hit *hits, size_t *limited)
 {
     size_t n = 0, lim = 0;
-    assert_int_equal(hb_rules_match(r, s, text, strlen(text), hits,
-                                    hb_rules_count(r), &n, &lim),
-                     0);
+    assert_int_equal(
+        hb_rules_match(r, s, text, strlen(text), hits, hb_rules_count(r), &n, &lim), 0);
     if (limited)
         *limited = lim;
     return n;
 }
 
-size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text,
-                                    size_t len)
+size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text, size_t len)
 {
     size_t count = hb_rules_count(r);
     hb_rule_hit *a = calloc(count, sizeof *a);
@@ -103,11 +101,10 @@ size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text,
     assert_int_equal(hb_rules_match(r, pre, text, len, a, count, &na, &la), 0);
     assert_int_equal(hb_rules_match(r, all, text, len, b, count, &nb, &lb), 0);
     if (na != nb)
-        fail_msg("%zu hits with the prefilter, %zu without, on \"%.*s\"", na,
-                 nb, (int)(len > 80 ? 80 : len), text);
+        fail_msg("%zu hits with the prefilter, %zu without, on \"%.*s\"", na, nb,
+                 (int)(len > 80 ? 80 : len), text);
     for (size_t i = 0; i < na; i++)
-        if (a[i].rule != b[i].rule || a[i].start != b[i].start ||
-            a[i].end != b[i].end)
+        if (a[i].rule != b[i].rule || a[i].start != b[i].start || a[i].end != b[i].end)
             fail_msg("hit %zu: rule %s %u-%u with the prefilter, rule %s "
                      "%u-%u without, on \"%.*s\"",
                      i, hb_rules_info(r, a[i].rule)->id, a[i].start, a[i].end,

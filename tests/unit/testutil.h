@@ -40,7 +40,6 @@ size_t tu_rules_run(const hb_rules *r, hb_rules_scratch *s, const char *text,
  * without, and fail the test unless the hits (rules and spans) are the
  * same and the prefilter abandoned no more rules than PCRE2 alone.
  * Returns the number of hits. */
-size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text,
-                                    size_t len);
+size_t tu_rules_same_with_prefilter(const hb_rules *r, const char *text, size_t len);
 
 #endif

@@ -113,8 +113,8 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
             if (hb_normalize(m->text[i], m->len[i], &text, NULL) != 0)
                 continue;
             double b = now();
-            hb_rules_match(hb_engine_rules(e), rs, text.utf8, text.len, hits,
-                           HB_MAX_HITS, &nhits, &limited);
+            hb_rules_match(hb_engine_rules(e), rs, text.utf8, text.len, hits, HB_MAX_HITS,
+                           &nhits, &limited);
             double c = now();
             hb_features_text(hb_model_features(model), &text, &fv);
             double d = now();
@@ -143,12 +143,13 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
         passes++;
     }
     double per = 1e9 / (double)(passes * m->n);
-    printf("{\"messages\": %zu, \"pipeline_msgs_per_s\": %.0f, \"pipeline_us_per_msg\": %.2f, "
-           "\"stage_ns\": {\"normalise\": %.0f, \"rules\": %.0f, \"features\": %.0f, "
-           "\"score_all_tasks\": %.0f, \"serialise\": %.0f, \"of_which_building_json\": %.0f, "
-           "\"serialise_brief\": %.0f}}\n",
-           m->n, 1.0 / whole, whole * 1e6, t_norm * per, t_rules * per, t_feat * per,
-           t_score * per, t_json * per, t_render * per, t_brief * per);
+    printf(
+        "{\"messages\": %zu, \"pipeline_msgs_per_s\": %.0f, \"pipeline_us_per_msg\": %.2f, "
+        "\"stage_ns\": {\"normalise\": %.0f, \"rules\": %.0f, \"features\": %.0f, "
+        "\"score_all_tasks\": %.0f, \"serialise\": %.0f, \"of_which_building_json\": %.0f, "
+        "\"serialise_brief\": %.0f}}\n",
+        m->n, 1.0 / whole, whole * 1e6, t_norm * per, t_rules * per, t_feat * per,
+        t_score * per, t_json * per, t_render * per, t_brief * per);
     free(buf);
     hb_fvec_release(&fv);
     hb_rules_scratch_free(rs);
@@ -168,8 +169,8 @@ static char *make_request(const messages *m, size_t first, size_t count, int bat
     json_t *one = NULL;
     for (size_t k = 0; k < count; k++) {
         size_t i = (first + k) % m->n;
-        one = json_pack("{s:I, s:s%}", "id", (json_int_t)(first + k), "text",
-                        m->text[i], m->len[i]);
+        one = json_pack("{s:I, s:s%}", "id", (json_int_t)(first + k), "text", m->text[i],
+                        m->len[i]);
         if (detail)
             json_object_set_new(one, "detail", json_string(detail));
         if (batch)
@@ -235,8 +236,8 @@ static long recv_reply(void *sock, int timeout_ms, size_t *errors)
     return result;
 }
 
-static int bench_e2e(const messages *m, const char *endpoint, size_t batch,
-                     size_t window, double seconds, const char *detail)
+static int bench_e2e(const messages *m, const char *endpoint, size_t batch, size_t window,
+                     double seconds, const char *detail)
 {
     void *ctx = zmq_ctx_new();
     void *sock = connect_dealer(ctx, endpoint);
@@ -266,8 +267,8 @@ static int bench_e2e(const messages *m, const char *endpoint, size_t batch,
     double secs = now() - t0;
     printf("{\"batch\": %zu, \"window\": %zu, \"requests\": %zu, \"replies\": %zu, "
            "\"error_replies\": %zu, \"e2e_msgs_per_s\": %.0f, \"lost\": %zu}\n",
-           batch, window, sent, received, errors,
-           (double)received * (double)batch / secs, sent - received);
+           batch, window, sent, received, errors, (double)received * (double)batch / secs,
+           sent - received);
     for (size_t r = 0; r < nreq; r++)
         free(reqs[r]);
     free(reqs);
@@ -297,7 +298,8 @@ static void wait_readable(void *sock, double seconds)
     if (zmq_getsockopt(sock, ZMQ_FD, &fd, &size) != 0)
         return;
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    struct timespec ts = {(time_t)seconds,
+                          (long)((seconds - (double)(time_t)seconds) * 1e9)};
     ppoll(&p, 1, &ts, NULL);
 }
 
@@ -341,10 +343,11 @@ static int bench_latency(const messages *m, const char *endpoint, double rate,
     }
     qsort(lat, received, sizeof *lat, cmp_double);
 #define PCT(p) (received ? lat[(size_t)((p) * (double)(received - 1))] : NAN)
-    printf("{\"offered_per_s\": %.0f, \"requests\": %zu, \"replies\": %zu, \"error_replies\": %zu, "
-           "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}\n",
-           rate, sent, received, errors, PCT(0.5), PCT(0.99), PCT(0.999),
-           received ? lat[received - 1] : NAN);
+    printf(
+        "{\"offered_per_s\": %.0f, \"requests\": %zu, \"replies\": %zu, \"error_replies\": %zu, "
+        "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}\n",
+        rate, sent, received, errors, PCT(0.5), PCT(0.99), PCT(0.999),
+        received ? lat[received - 1] : NAN);
 #undef PCT
     for (size_t i = 0; i < m->n; i++)
         free(reqs[i]);
@@ -369,7 +372,9 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     if (argc < 3) {
-        fprintf(stderr, "usage: hubao-bench pipeline|e2e|latency FILE [options] (see tools/bench/bench.c)\n");
+        fprintf(
+            stderr,
+            "usage: hubao-bench pipeline|e2e|latency FILE [options] (see tools/bench/bench.c)\n");
         return 2;
     }
     const char *mode = argv[1], *file = argv[2];

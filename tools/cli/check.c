@@ -63,7 +63,8 @@ static void print_human(const json_t *r, const check_opts *o)
         const char *tier = json_string_value(json_object_get(t, "tier"));
         int possible = tier && strcmp(tier, "possible") == 0;
         printf("   %-7s %-11s %3d%%", name,
-               possible ? (zh ? "可能" : "possible") : json_string_value(json_object_get(t, "label")),
+               possible ? (zh ? "可能" : "possible")
+                        : json_string_value(json_object_get(t, "label")),
                (int)(json_real_value(json_object_get(t, "probability")) * 100 + 0.5));
         if (type && (possible || json_is_true(json_object_get(t, "positive"))))
             printf("  type: %s", type);
@@ -115,7 +116,10 @@ static void print_human(const json_t *r, const check_opts *o)
     size_t i;
     json_array_foreach(ents, i, x)
     {
-        printf("%s %s %s", i ? ";" : zh ? "   提取:" : "   Found:",
+        printf("%s %s %s",
+               i    ? ";"
+               : zh ? "   提取:"
+                    : "   Found:",
                json_string_value(json_object_get(x, "kind")),
                json_string_value(json_object_get(x, "text")));
     }
@@ -126,17 +130,20 @@ static void print_human(const json_t *r, const check_opts *o)
     {
         const char *feed = json_string_value(json_object_get(u, "feed"));
         json_t *p = json_object_get(u, "probability");
-        printf("   %s %s", zh ? "链接:" : "Link:", json_string_value(json_object_get(u, "url")));
+        printf("   %s %s",
+               zh ? "链接:" : "Link:", json_string_value(json_object_get(u, "url")));
         if (feed)
             printf(zh ? "  列入黑名单 %s" : "  blocklisted by %s", feed);
         else if (json_is_number(p))
             printf(zh ? "  链接模型 %d%%%s" : "  link model %d%%%s",
                    (int)(json_number_value(p) * 100 + 0.5),
                    json_is_true(json_object_get(u, "malicious"))
-                       ? (zh ? "（可疑）" : " (suspicious)") : "");
+                       ? (zh ? "（可疑）" : " (suspicious)")
+                       : "");
         putchar('\n');
     }
-    const char *advice = json_string_value(json_object_get(json_object_get(r, "advice"), o->lang));
+    const char *advice =
+        json_string_value(json_object_get(json_object_get(r, "advice"), o->lang));
     if (advice)
         printf("   %s %s\n", zh ? "建议:" : "Advice:", advice);
 }
@@ -149,7 +156,7 @@ typedef struct server_ctx {
     char *line, *buf;
     size_t cap;
     long lineno;
-    long done;         /* replies printed */
+    long done; /* replies printed */
     int rejected;
     int failed;
 } server_ctx;
@@ -232,8 +239,8 @@ static int check_server(const char *server, long timeout_ms, int argc, char **ar
 }
 
 /* Classify one message and print it; returns 0 or 1 (rejected). */
-static int check_one(const hb_engine *e, hb_session *s, const char *text,
-                     size_t len, const check_opts *o, const char *where)
+static int check_one(const hb_engine *e, hb_session *s, const char *text, size_t len,
+                     const check_opts *o, const char *where)
 {
     const hb_verdict *v;
     hb_error err;
@@ -298,11 +305,26 @@ int cmd_check(int argc, char **argv)
         switch (c) {
         case 'j': o.json = 1; break;
         case 'l': o.lang = optarg; break;
-        case 'u': o.unmask = 1; local_only = 1; break;
-        case 'm': models = optarg; local_only = 1; break;
-        case 'r': rules = optarg; local_only = 1; break;
-        case 'f': feeds = optarg; local_only = 1; break;
-        case 'b': max_bytes = strtol(optarg, NULL, 10); local_only = 1; break;
+        case 'u':
+            o.unmask = 1;
+            local_only = 1;
+            break;
+        case 'm':
+            models = optarg;
+            local_only = 1;
+            break;
+        case 'r':
+            rules = optarg;
+            local_only = 1;
+            break;
+        case 'f':
+            feeds = optarg;
+            local_only = 1;
+            break;
+        case 'b':
+            max_bytes = strtol(optarg, NULL, 10);
+            local_only = 1;
+            break;
         case 's': server = optarg; break;
         case 't': timeout_ms = strtol(optarg, NULL, 10); break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -331,7 +353,8 @@ int cmd_check(int argc, char **argv)
     }
     char rules_buf[4096];
     const char *models_dir = hb_paths_models(models);
-    const char *rules_dir = hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
+    const char *rules_dir =
+        hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
     hb_error err;
     feeds = hb_paths_feeds(feeds);
     hb_engine_paths paths = {rules_dir, models_dir, feeds};

@@ -22,10 +22,10 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_feeds(int argc, char **argv);
-int cmd_web(int argc, char **argv);      /* web.c */
-int cmd_feedback(int argc, char **argv); /* feedback.c */
+int cmd_web(int argc, char **argv);       /* web.c */
+int cmd_feedback(int argc, char **argv);  /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
-int cmd_control(int argc, char **argv);  /* control.c */
+int cmd_control(int argc, char **argv);   /* control.c */
 
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
@@ -44,8 +44,8 @@ typedef struct cli_request {
 } cli_request;
 typedef int cli_next_fn(void *ctx, cli_request *out);
 typedef void cli_reply_fn(void *ctx, const char *reply, size_t len);
-int cli_pipeline(const char *endpoint, int window, int timeout_ms,
-                 cli_next_fn *next, cli_reply_fn *reply, void *ctx);
+int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *next,
+                 cli_reply_fn *reply, void *ctx);
 
 /* Receive one multipart ZeroMQ message from sock, keeping its first max
  * frames in frames (each initialised here; the caller closes them) and

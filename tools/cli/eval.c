@@ -56,8 +56,8 @@ static int by_score_desc(const void *a, const void *b)
 }
 
 /* Precision-recall and ROC points by sweeping the scores high to low. */
-static int write_curves(const double *p, const int *y, size_t n,
-                        const char *roc_path, const char *pr_path)
+static int write_curves(const double *p, const int *y, size_t n, const char *roc_path,
+                        const char *pr_path)
 {
     point *pts = malloc((n ? n : 1) * sizeof *pts);
     if (!pts)
@@ -70,16 +70,20 @@ static int write_curves(const double *p, const int *y, size_t n,
     qsort(pts, n, sizeof *pts, by_score_desc);
     FILE *roc = fopen(roc_path, "w"), *pr = fopen(pr_path, "w");
     if (!roc || !pr) {
-        if (roc) fclose(roc);
-        if (pr) fclose(pr);
+        if (roc)
+            fclose(roc);
+        if (pr)
+            fclose(pr);
         free(pts);
         return -1;
     }
     size_t tp = 0, fp = 0;
     fprintf(roc, "0 0\n");
     for (size_t i = 0; i < n; i++) {
-        if (pts[i].y) tp++;
-        else fp++;
+        if (pts[i].y)
+            tp++;
+        else
+            fp++;
         if (i + 1 < n && pts[i + 1].p == pts[i].p)
             continue;
         fprintf(roc, "%g %g\n", n - pos ? (double)fp / (double)(n - pos) : 0,
@@ -108,17 +112,18 @@ static int plot(const double *p, const int *y, size_t n, const char *png,
         if (!g) {
             rc = -1;
         } else {
-            fprintf(g,
-                    "set terminal pngcairo size 1100,500 noenhanced\n"
-                    "set output '%s'\n"
-                    "set multiplot layout 1,2 title '%s'\n"
-                    "set grid\nset xrange [0:1]\nset yrange [0:1.02]\n"
-                    "set title 'Precision-recall'\nset xlabel 'recall'\nset ylabel 'precision'\n"
-                    "plot '%s' using 1:2 with lines lw 2 notitle\n"
-                    "set title 'ROC'\nset xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
-                    "plot '%s' using 1:2 with lines lw 2 notitle, x with lines dt 2 notitle\n"
-                    "unset multiplot\n",
-                    png, title, pr, roc);
+            fprintf(
+                g,
+                "set terminal pngcairo size 1100,500 noenhanced\n"
+                "set output '%s'\n"
+                "set multiplot layout 1,2 title '%s'\n"
+                "set grid\nset xrange [0:1]\nset yrange [0:1.02]\n"
+                "set title 'Precision-recall'\nset xlabel 'recall'\nset ylabel 'precision'\n"
+                "plot '%s' using 1:2 with lines lw 2 notitle\n"
+                "set title 'ROC'\nset xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
+                "plot '%s' using 1:2 with lines lw 2 notitle, x with lines dt 2 notitle\n"
+                "unset multiplot\n",
+                png, title, pr, roc);
             rc = pclose(g) == 0 ? 0 : -1;
         }
     }
@@ -223,8 +228,8 @@ int cmd_eval(int argc, char **argv)
     const char *file = argv[optind];
     hb_error err;
     char rules_buf[4096];
-    hb_engine *e = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf, sizeof rules_buf),
-                                  model_dir, &err);
+    hb_engine *e = hb_engine_open(
+        hb_paths_rules(rules, NULL, rules_buf, sizeof rules_buf), model_dir, &err);
     if (!e) {
         cli_error("cannot load %s: %s", model_dir, err.message);
         return EXIT_SETUP;
@@ -247,7 +252,8 @@ int cmd_eval(int argc, char **argv)
     }
     snprintf(map.task, sizeof map.task, "%s", task);
     if ((positive && hb_label_map_set_positive(&map, positive, &err) != 0) ||
-        hb_dataset_load(&ds, file, &err) != 0 || hb_label_map_check(&map, &ds, &err) != 0) {
+        hb_dataset_load(&ds, file, &err) != 0 ||
+        hb_label_map_check(&map, &ds, &err) != 0) {
         cli_error("%s", err.message);
         goto done;
     }
@@ -310,7 +316,8 @@ int cmd_eval(int argc, char **argv)
             cli_progress(NULL, "scoring", i + 1, ds.n);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    double secs =
+        (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     hb_metrics m;
     /* the verdict's own decisions: a model may have a threshold per script */
     hb_metrics_compute_pred(p, pred, y, ds.n, hb_model_threshold(model), &m);
@@ -320,17 +327,16 @@ int cmd_eval(int argc, char **argv)
     if (as_json) {
         json_t *labels = json_object();
         for (size_t k = 0; k < nstats; k++)
-            json_object_set_new(labels, stats[k].label,
-                                json_pack("{s:I, s:f}", "n", (json_int_t)stats[k].n,
-                                          "called_positive",
-                                          (double)stats[k].called_positive /
-                                              (double)stats[k].n));
+            json_object_set_new(
+                labels, stats[k].label,
+                json_pack("{s:I, s:f}", "n", (json_int_t)stats[k].n, "called_positive",
+                          (double)stats[k].called_positive / (double)stats[k].n));
         json_t *j = json_pack(
             "{s:s, s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:I, s:I, "
             "s:I, s:I, s:f, s:f, s:I, s:o, s:o}",
             "model", model_dir, "task", task, "data", file, "n", (json_int_t)m.n,
-            "accuracy", m.accuracy, "precision", m.precision, "recall", m.recall,
-            "f1", m.f1, "mcc", m.mcc, "auc", isnan(m.auc) ? json_null() : json_real(m.auc),
+            "accuracy", m.accuracy, "precision", m.precision, "recall", m.recall, "f1",
+            m.f1, "mcc", m.mcc, "auc", isnan(m.auc) ? json_null() : json_real(m.auc),
             "ece", m.ece, "tp", (json_int_t)m.tp, "fp", (json_int_t)m.fp, "tn",
             (json_int_t)m.tn, "fn", (json_int_t)m.fn, "threshold",
             hb_model_threshold(model), "msgs_per_s", rate, "rejected",
@@ -341,22 +347,21 @@ int cmd_eval(int argc, char **argv)
         free(out);
         json_decref(j);
     } else {
-        printf("%s on %s (%zu rows, task %s, threshold %.3f)\n", model_dir, file,
-               m.n, task, hb_model_threshold(model));
+        printf("%s on %s (%zu rows, task %s, threshold %.3f)\n", model_dir, file, m.n,
+               task, hb_model_threshold(model));
         printf("  accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  MCC %.4f  "
                "AUC %.4f  ECE %.4f\n",
                m.accuracy, m.precision, m.recall, m.f1, m.mcc, m.auc, m.ece);
-        printf("  confusion: tp %zu  fp %zu  tn %zu  fn %zu   rejected rows %zu\n",
-               m.tp, m.fp, m.tn, m.fn, rejected);
+        printf("  confusion: tp %zu  fp %zu  tn %zu  fn %zu   rejected rows %zu\n", m.tp,
+               m.fp, m.tn, m.fn, rejected);
         printf("  throughput %.0f messages/s (one thread, whole verdict path)\n", rate);
         printf("  called positive, per original label:\n");
         for (size_t k = 0; k < nstats; k++) {
             printf("    %-24s %6zu rows  %6.2f%%", stats[k].label, stats[k].n,
                    100.0 * (double)stats[k].called_positive / (double)stats[k].n);
             if (strncmp(stats[k].label, "fraud_", 6) == 0 && stats[k].called_positive)
-                printf("   type right %.1f%%",
-                       100.0 * (double)stats[k].type_right /
-                           (double)stats[k].called_positive);
+                printf("   type right %.1f%%", 100.0 * (double)stats[k].type_right /
+                                                   (double)stats[k].called_positive);
             putchar('\n');
         }
         if (!isnan(type_acc))

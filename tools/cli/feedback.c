@@ -32,16 +32,16 @@ struct cli_feedback {
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS feedback ("
     " id INTEGER PRIMARY KEY,"
-    " created TEXT NOT NULL,"      /* UTC, 2025-01-31T12:00:00Z */
-    " models TEXT NOT NULL,"       /* JSON {"task": "version"} */
-    " verdict TEXT NOT NULL,"      /* fraud, spam, rumour, clean, ... */
-    " verdict_type TEXT,"          /* fraud type of the verdict */
-    " verdict_label TEXT,"         /* the verdict as a dataset label */
+    " created TEXT NOT NULL," /* UTC, 2025-01-31T12:00:00Z */
+    " models TEXT NOT NULL,"  /* JSON {"task": "version"} */
+    " verdict TEXT NOT NULL," /* fraud, spam, rumour, clean, ... */
+    " verdict_type TEXT,"     /* fraud type of the verdict */
+    " verdict_label TEXT,"    /* the verdict as a dataset label */
     " summary TEXT,"
     " correct INTEGER NOT NULL,"
-    " label TEXT,"                 /* staff: the right dataset label */
-    " fraud_type TEXT,"            /* staff: the right fraud type */
-    " text TEXT NOT NULL"          /* normalised, personal numbers masked */
+    " label TEXT,"        /* staff: the right dataset label */
+    " fraud_type TEXT,"   /* staff: the right fraud type */
+    " text TEXT NOT NULL" /* normalised, personal numbers masked */
     ");"
     "CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created);";
 
@@ -65,8 +65,8 @@ cli_feedback *cli_feedback_open(const char *path, char *err, size_t cap)
         cli_feedback_close(fb);
         return NULL;
     }
-    if (sqlite3_open_v2(path, &fb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &fb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
         char what[600];
         snprintf(what, sizeof what, "cannot open feedback database %s", path);
         seterr(err, cap, what, fb->db);
@@ -121,8 +121,8 @@ static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
  * filters) - or 0. */
 static size_t digit_at(const char *s, size_t i, size_t n)
 {
-    static const char *const NUMERALS[] = {"〇", "零", "一", "二", "三", "四", "五",
-                                           "六", "七", "八", "九", "两"};
+    static const char *const NUMERALS[] = {"〇", "零", "一", "二", "三", "四",
+                                           "五", "六", "七", "八", "九", "两"};
     if (isdigit((unsigned char)s[i]))
         return 1;
     for (size_t k = 0; k < sizeof NUMERALS / sizeof *NUMERALS; k++)
@@ -231,8 +231,8 @@ static int valid_label(const char *s)
     if (n == 0 || n > 40)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
-              s[i] == '-'))
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+              s[i] == '_' || s[i] == '-'))
             return 0;
     return 1;
 }
@@ -280,7 +280,8 @@ static char *validated_models(const char *models)
     const char *k;
     json_object_foreach(in, k, v)
     {
-        if (plain_string(k, 64) && json_is_string(v) && plain_string(json_string_value(v), 80))
+        if (plain_string(k, 64) && json_is_string(v) &&
+            plain_string(json_string_value(v), 80))
             json_object_set(out, k, v);
     }
     char *text = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -317,7 +318,8 @@ long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char 
     }
     if ((r->label && !valid_label(r->label)) ||
         (r->fraud_type && !valid_label(r->fraud_type))) {
-        snprintf(err, cap, "\"label\" and \"fraud_type\" must be 1-40 of a-z, 0-9, _ and -");
+        snprintf(err, cap,
+                 "\"label\" and \"fraud_type\" must be 1-40 of a-z, 0-9, _ and -");
         return -1;
     }
     char *masked = cli_feedback_mask(fb, r->text, r->len);

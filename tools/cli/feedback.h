@@ -21,15 +21,15 @@ typedef struct cli_feedback cli_feedback;
 /* One piece of feedback, as the web page sends it.  Strings are borrowed;
  * optional ones may be NULL. */
 typedef struct cli_feedback_record {
-    const char *text;          /* the message as pasted (raw UTF-8) */
+    const char *text; /* the message as pasted (raw UTF-8) */
     size_t len;
-    const char *models;        /* JSON {"task": "version"} of the verdict */
-    const char *verdict;       /* "fraud", "spam", "rumour", "clean", ... */
-    const char *verdict_type;  /* fraud type the verdict gave, or NULL */
-    const char *summary;       /* the sentence shown, or NULL */
-    int correct;               /* staff: the verdict was right */
-    const char *label;         /* staff: the right dataset label, or NULL */
-    const char *fraud_type;    /* staff: the right fraud type, or NULL */
+    const char *models;       /* JSON {"task": "version"} of the verdict */
+    const char *verdict;      /* "fraud", "spam", "rumour", "clean", ... */
+    const char *verdict_type; /* fraud type the verdict gave, or NULL */
+    const char *summary;      /* the sentence shown, or NULL */
+    int correct;              /* staff: the verdict was right */
+    const char *label;        /* staff: the right dataset label, or NULL */
+    const char *fraud_type;   /* staff: the right fraud type, or NULL */
 } cli_feedback_record;
 
 /* Open (creating if needed) the store at path.  Returns an owned store, or
@@ -47,8 +47,8 @@ char *cli_feedback_mask(cli_feedback *fb, const char *text, size_t len);
 /* Store one record in its own transaction.  Returns the new row id (> 0),
  * or -1 with a message in err: invalid input (label not [a-z0-9_-]),
  * or the database refused (disk full, locked beyond the busy timeout). */
-long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r,
-                           char *err, size_t cap);
+long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char *err,
+                           size_t cap);
 
 /* `hubao feedback export --since DATE [--db FILE]`. */
 int cmd_feedback(int argc, char **argv);

@@ -109,8 +109,7 @@ static void report(const hb_feed_source *f, int rc, const hb_fetch_report *r,
         fprintf(stderr,
                 "hubao: feed %s: updated: %zu entries from %zu bytes"
                 " (%zu record%s skipped)%s\n",
-                f->name, r->entries, r->bytes, r->rejected,
-                r->rejected == 1 ? "" : "s",
+                f->name, r->entries, r->bytes, r->rejected, r->rejected == 1 ? "" : "s",
                 r->tries > 1 ? ", after retrying" : "");
     } else if (rc == 0) {
         fprintf(stderr,
@@ -118,8 +117,8 @@ static void report(const hb_feed_source *f, int rc, const hb_fetch_report *r,
                 "copy current as of %s\n",
                 f->name, r->entries, when);
     } else if (r->outcome == HB_FETCH_UPDATED) {
-        fprintf(stderr, "hubao: feed %s: updated (%zu entries), but %s\n",
-                f->name, r->entries, err->message);
+        fprintf(stderr, "hubao: feed %s: updated (%zu entries), but %s\n", f->name,
+                r->entries, err->message);
     } else {
         char tries[32] = "";
         if (r->tries > 0)
@@ -166,8 +165,9 @@ static int cmd_update(int argc, char **argv)
         case 'b':
             if ((ms = parse_seconds(optarg)) < 0) {
                 cli_error("--%s wants seconds (e.g. 30 or 0.5), not \"%s\"",
-                          c == 't' ? "timeout" : c == 'C' ? "connect-timeout"
-                                                          : "backoff",
+                          c == 't'   ? "timeout"
+                          : c == 'C' ? "connect-timeout"
+                                     : "backoff",
                           optarg);
                 return EXIT_USAGE;
             }
@@ -181,10 +181,8 @@ static int cmd_update(int argc, char **argv)
         case 'n':
             errno = 0;
             opts.tries = (int)strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || opts.tries < 1 ||
-                opts.tries > 10) {
-                cli_error("--tries wants a number from 1 to 10, not \"%s\"",
-                          optarg);
+            if (errno || *end || end == optarg || opts.tries < 1 || opts.tries > 10) {
+                cli_error("--tries wants a number from 1 to 10, not \"%s\"", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -196,17 +194,12 @@ static int cmd_update(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h':
-            fputs(USAGE, stdout);
-            return 0;
-        default:
-            fputs(USAGE, stderr);
-            return EXIT_USAGE;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: fputs(USAGE, stderr); return EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        cli_error("feeds update takes no arguments (\"%s\")\n\n%s", argv[optind],
-                  USAGE);
+        cli_error("feeds update takes no arguments (\"%s\")\n\n%s", argv[optind], USAGE);
         return EXIT_USAGE;
     }
     config = hb_paths_feeds_conf(config);
@@ -219,8 +212,7 @@ static int cmd_update(int argc, char **argv)
         return EXIT_SETUP;
     }
     if (conf->count == 0) {
-        fprintf(stderr, "hubao: no feeds configured in %s; nothing to fetch\n",
-                config);
+        fprintf(stderr, "hubao: no feeds configured in %s; nothing to fetch\n", config);
         hb_feedconf_free(conf);
         return 0;
     }
@@ -277,8 +269,7 @@ static int cmd_list(int argc, char **argv)
     }
     size_t n = hb_blocklist_feed_count(list);
     if (n == 0) {
-        fprintf(stderr, "hubao: no feed copies in %s (run `hubao feeds update`)\n",
-                dir);
+        fprintf(stderr, "hubao: no feed copies in %s (run `hubao feeds update`)\n", dir);
     } else {
         time_t now = time(NULL);
         printf("%-24s %10s %6s  %s\n", "FEED", "ENTRIES", "AGE", "UPDATED");
@@ -308,7 +299,6 @@ int cmd_feeds(int argc, char **argv)
         return cmd_update(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cmd_list(argc - 1, argv + 1);
-    cli_error("unknown feeds command \"%s\" (update or list)\n\n%s", argv[1],
-              USAGE);
+    cli_error("unknown feeds command \"%s\" (update or list)\n\n%s", argv[1], USAGE);
     return EXIT_USAGE;
 }

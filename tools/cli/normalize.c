@@ -85,8 +85,8 @@ static int normalize_stream(normalizer *n, FILE *in, const char *name)
         lineno++;
         const char *tab = memchr(line, '\t', (size_t)len);
         size_t prefix = tab ? (size_t)(tab - line) + 1 : 0;
-        int rc = print_line(n, line, prefix, line + prefix, (size_t)len - prefix,
-                            name, lineno);
+        int rc = print_line(n, line, prefix, line + prefix, (size_t)len - prefix, name,
+                            lineno);
         if (rc < 0 || rc == EXIT_SETUP) {
             if (rc < 0)
                 cli_error("out of memory");

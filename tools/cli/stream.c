@@ -65,8 +65,8 @@ typedef struct slot {
     size_t len;
 } slot;
 
-int cli_pipeline(const char *endpoint, int window, int timeout_ms,
-                 cli_next_fn *next, cli_reply_fn *reply, void *ctx)
+int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *next,
+                 cli_reply_fn *reply, void *ctx)
 {
     void *zctx = zmq_ctx_new();
     void *sock = zctx ? zmq_socket(zctx, ZMQ_DEALER) : NULL;
@@ -261,8 +261,8 @@ int cmd_stream(int argc, char **argv)
         return EXIT_USAGE;
     }
     stream_ctx ctx = {0};
-    int rc = cli_pipeline(server, (int)window, (int)timeout_ms, stream_next,
-                          stream_reply, &ctx);
+    int rc = cli_pipeline(server, (int)window, (int)timeout_ms, stream_next, stream_reply,
+                          &ctx);
     free(ctx.line);
     free(ctx.buf);
     if (ctx.failed && rc == 0) {

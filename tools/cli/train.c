@@ -157,7 +157,8 @@ int cmd_train(int argc, char **argv)
         case 'A': o.balanced_calibration = 1; break;
         case 'S':
             o.rule_scale = strtod(optarg, &end);
-            if (*end || o.rule_scale < 0 || o.rule_scale > 10) goto usage;
+            if (*end || o.rule_scale < 0 || o.rule_scale > 10)
+                goto usage;
             break;
         case 'J':
             o.rule_scale_script[HB_SCRIPT_CJK] = strtod(optarg, &end);
@@ -167,35 +168,43 @@ int cmd_train(int argc, char **argv)
             break;
         case 'D':
             o.features.min_df = (int)strtol(optarg, &end, 10);
-            if (*end || o.features.min_df < 1 || o.features.min_df > 255) goto usage;
+            if (*end || o.features.min_df < 1 || o.features.min_df > 255)
+                goto usage;
             break;
         case 'N':
             o.named_scale = strtod(optarg, &end);
-            if (*end || o.named_scale < 0 || o.named_scale > 10) goto usage;
+            if (*end || o.named_scale < 0 || o.named_scale > 10)
+                goto usage;
             break;
         case 's':
             o.seed = strtoul(optarg, &end, 10);
-            if (*end) goto usage;
+            if (*end)
+                goto usage;
             break;
         case 'k':
             o.folds = (int)strtol(optarg, &end, 10);
-            if (*end) goto usage;
+            if (*end)
+                goto usage;
             break;
         case 'R':
             o.repeats = (int)strtol(optarg, &end, 10);
-            if (*end || o.repeats < 1 || o.repeats > 10) goto usage;
+            if (*end || o.repeats < 1 || o.repeats > 10)
+                goto usage;
             break;
         case 'f':
             o.max_fpr = strtod(optarg, &end);
-            if (*end || o.max_fpr < 0 || o.max_fpr >= 1) goto usage;
+            if (*end || o.max_fpr < 0 || o.max_fpr >= 1)
+                goto usage;
             break;
         case 'P':
             o.possible_precision = strtod(optarg, &end);
-            if (*end || o.possible_precision <= 0 || o.possible_precision > 1) goto usage;
+            if (*end || o.possible_precision <= 0 || o.possible_precision > 1)
+                goto usage;
             break;
         case 'F':
             o.possible_max_fpr = strtod(optarg, &end);
-            if (*end || o.possible_max_fpr < 0 || o.possible_max_fpr >= 1) goto usage;
+            if (*end || o.possible_max_fpr < 0 || o.possible_max_fpr >= 1)
+                goto usage;
             break;
         case 'B':
             o.features.hash_bits = (int)strtol(optarg, &end, 10);
@@ -215,10 +224,12 @@ int cmd_train(int argc, char **argv)
             o.nc = 0;
             for (char *p = optarg; *p && o.nc < 8;) {
                 o.c_grid[o.nc] = strtod(p, &end);
-                if (end == p || o.c_grid[o.nc] <= 0) goto usage;
+                if (end == p || o.c_grid[o.nc] <= 0)
+                    goto usage;
                 o.nc++;
                 p = *end == ',' ? end + 1 : end;
-                if (*p && end[0] != ',') goto usage;
+                if (*p && end[0] != ',')
+                    goto usage;
             }
             break;
         }
@@ -236,7 +247,8 @@ int cmd_train(int argc, char **argv)
     snprintf(neg_name, sizeof neg_name, "not_%s", task);
     if (labels) {
         const char *comma = strchr(labels, ',');
-        if (!comma || comma == labels || !comma[1]) goto usage;
+        if (!comma || comma == labels || !comma[1])
+            goto usage;
         snprintf(pos_name, sizeof pos_name, "%.*s", (int)(comma - labels), labels);
         snprintf(neg_name, sizeof neg_name, "%s", comma + 1);
     }
@@ -277,9 +289,8 @@ int cmd_train(int argc, char **argv)
         }
         char hex[65];
         sha256_file(tok, hex);
-        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "path", tok,
-                                               "sha256", hex, "rows",
-                                               (json_int_t)(ds.n - before)));
+        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "path", tok, "sha256",
+                                               hex, "rows", (json_int_t)(ds.n - before)));
     }
     if (exclude) {
         hb_dataset held_out;
@@ -297,8 +308,9 @@ int cmd_train(int argc, char **argv)
             cli_error("%s", err.message);
             goto done;
         }
-        json_object_set_new(extra, "excluded", json_pack("{s:s, s:I}", "files", exclude,
-                                                         "rows_removed", (json_int_t)removed));
+        json_object_set_new(extra, "excluded",
+                            json_pack("{s:s, s:I}", "files", exclude, "rows_removed",
+                                      (json_int_t)removed));
         fprintf(stderr, "excluded %zu training rows whose text occurs in %s\n", removed,
                 exclude);
     }
@@ -308,10 +320,13 @@ int cmd_train(int argc, char **argv)
             cli_error("%s", err.message);
             goto done;
         }
-        json_object_set_new(extra, "conflicts", json_pack("{s:s, s:I}", "policy", "positive",
-                                                          "rows_removed", (json_int_t)removed));
-        fprintf(stderr, "dropped %zu negative rows whose text also occurs with a positive "
-                "label\n", removed);
+        json_object_set_new(extra, "conflicts",
+                            json_pack("{s:s, s:I}", "policy", "positive", "rows_removed",
+                                      (json_int_t)removed));
+        fprintf(stderr,
+                "dropped %zu negative rows whose text also occurs with a positive "
+                "label\n",
+                removed);
     }
     if (positive)
         json_object_set_new(extra, "positive_labels", json_string(positive));
@@ -321,9 +336,8 @@ int cmd_train(int argc, char **argv)
     json_object_set_new(extra, "trained_at", json_string(stamp));
 
     char rules_buf[4096];
-    hb_engine *engine = hb_engine_open(hb_paths_rules(rules, NULL, rules_buf,
-                                                     sizeof rules_buf),
-                                       NULL, &err);
+    hb_engine *engine = hb_engine_open(
+        hb_paths_rules(rules, NULL, rules_buf, sizeof rules_buf), NULL, &err);
     if (!engine) {
         cli_error("cannot load rules: %s", err.message);
         goto done;
@@ -331,20 +345,22 @@ int cmd_train(int argc, char **argv)
     hb_train_result res;
     int trc = hb_train_text(engine, &ds, &map, &o, out, extra, &res, &err);
     if (trc == 0 && res.unusable)
-        fprintf(stderr, "note: %zu rows had nothing to learn from (kept as empty vectors); "
-                        "the first: %s\n", res.unusable, res.first_unusable);
+        fprintf(stderr,
+                "note: %zu rows had nothing to learn from (kept as empty vectors); "
+                "the first: %s\n",
+                res.unusable, res.first_unusable);
     if (trc != 0) {
         cli_error("%s", err.message);
         rc = err.code == HB_EFORMAT || err.code == HB_EINVAL ? EXIT_INPUT : EXIT_SETUP;
     } else {
-        fprintf(stderr,
-                "trained %s on %zu rows (%zu positive) in %.1f s: C=%g, named scale %g, "
-                "rule scale %g (CJK %g), threshold %.3f; cross-validated precision %.3f recall %.3f "
-                "F1 %.3f MCC %.3f AUC %.3f\nwrote %s\n",
-                task, res.n, res.npositive, res.seconds, res.c, res.named_scale, res.rule_scale,
-                res.rule_scale_script[HB_SCRIPT_CJK], res.threshold,
-                res.cv.precision, res.cv.recall, res.cv.f1, res.cv.mcc,
-                res.cv.auc, out);
+        fprintf(
+            stderr,
+            "trained %s on %zu rows (%zu positive) in %.1f s: C=%g, named scale %g, "
+            "rule scale %g (CJK %g), threshold %.3f; cross-validated precision %.3f recall %.3f "
+            "F1 %.3f MCC %.3f AUC %.3f\nwrote %s\n",
+            task, res.n, res.npositive, res.seconds, res.c, res.named_scale,
+            res.rule_scale, res.rule_scale_script[HB_SCRIPT_CJK], res.threshold,
+            res.cv.precision, res.cv.recall, res.cv.f1, res.cv.mcc, res.cv.auc, out);
         rc = 0;
     }
     hb_engine_free(engine);

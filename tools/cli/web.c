@@ -100,9 +100,9 @@ static const char USAGE[] =
 enum { RATE_SLOTS = 1024, RATE_PROBE = 8, MAX_STATIC = 1 << 20 };
 
 typedef struct static_file {
-    const char *name;  /* URL path */
-    const char *file;  /* file in --static */
-    const char *type;  /* Content-Type */
+    const char *name; /* URL path */
+    const char *file; /* file in --static */
+    const char *type; /* Content-Type */
     char *data;
     size_t len;
 } static_file;
@@ -125,8 +125,8 @@ typedef struct web {
     const char *origins[MAX_ORIGINS]; /* --allow-origin */
     int norigins;
     size_t max_body;
-    double rate;        /* per minute; 0 = unlimited */
-    rate_slot *slots;   /* RATE_SLOTS */
+    double rate;         /* per minute; 0 = unlimited */
+    rate_slot *slots;    /* RATE_SLOTS */
     atomic_int stopping; /* the backends are stopped: no answer means that */
 } web;
 
@@ -142,9 +142,9 @@ typedef struct request {
     int too_big;
     char client[WEB_CLIENT_MAX]; /* whom it is from (webguard.h) */
     struct MHD_Connection *conn;
-    job_kind job;    /* what is (or was) answering off the event thread */
+    job_kind job; /* what is (or was) answering off the event thread */
     int answered;
-    char *reply;     /* the answer, malloc'd; NULL: none came */
+    char *reply; /* the answer, malloc'd; NULL: none came */
     size_t reply_len;
     unsigned status; /* JOB_FEEDBACK: the answer's HTTP status */
 } request;
@@ -157,8 +157,8 @@ static double now_s(void)
 }
 
 /* Take a token from the bucket of client (as web_guard_request names it):
- * capacity rate, refilled at rate per minute.  Returns 1 if allowed.  A full table evicts the least recently
- * seen of the probed slots: at worst a busy attacker resets someone's
+ * capacity rate, refilled at rate per minute.  Returns 1 if allowed.  A full table evicts
+ * the least recently seen of the probed slots: at worst a busy attacker resets someone's
  * bucket, never blocks them. */
 static int rate_allow(web *w, const char *client)
 {
@@ -207,10 +207,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
     }
     web_guard_replying(c);
     MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; script-src 'self'; style-src 'self'; "
-                            "img-src 'self'; connect-src 'self'; object-src 'none'; "
-                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(
+        r, "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -250,7 +251,8 @@ static unsigned status_of(const char *code)
         return MHD_HTTP_CONTENT_TOO_LARGE;
     /* the web server is one client of hubaod: its share being full means
      * hubaod is busy for everyone behind it, not that this request is bad */
-    if (strcmp(code, HB_CODE_OVERLOADED) == 0 || strcmp(code, HB_CODE_SHUTTING_DOWN) == 0 ||
+    if (strcmp(code, HB_CODE_OVERLOADED) == 0 ||
+        strcmp(code, HB_CODE_SHUTTING_DOWN) == 0 ||
         strcmp(code, HB_CODE_TOO_MANY_IN_FLIGHT) == 0)
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     if (strcmp(code, HB_CODE_DEADLINE) == 0)
@@ -286,7 +288,8 @@ static const char *str_of(const json_t *o, const char *key)
 static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *status)
 {
     json_error_t jerr;
-    json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *j =
+        json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
     *status = MHD_HTTP_BAD_REQUEST;
     if (!j) {
         char msg[256];
@@ -299,15 +302,19 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
     const json_t *v = json_object_get(j, "verdict");
     json_t *answer;
     if (!json_is_string(text)) {
-        answer = hb_error_reply(NULL, HB_CODE_MISSING_TEXT, "feedback has no string \"text\"");
+        answer =
+            hb_error_reply(NULL, HB_CODE_MISSING_TEXT, "feedback has no string \"text\"");
     } else if (!json_is_boolean(correct) || !(json_is_object(v) || json_is_string(v))) {
-        answer = hb_error_reply(NULL, HB_CODE_INVALID_REQUEST,
-                                "feedback needs \"verdict\" (the reply, or its verdict name) "
-                                "and \"correct\": true or false");
+        answer =
+            hb_error_reply(NULL, HB_CODE_INVALID_REQUEST,
+                           "feedback needs \"verdict\" (the reply, or its verdict name) "
+                           "and \"correct\": true or false");
     } else {
         /* the verdict's fraud type is that of its headline task */
-        const char *name = json_is_string(v) ? json_string_value(v) : str_of(v, "verdict");
-        const json_t *task = json_object_get(json_object_get(v, "tasks"), name ? name : "");
+        const char *name =
+            json_is_string(v) ? json_string_value(v) : str_of(v, "verdict");
+        const json_t *task =
+            json_object_get(json_object_get(v, "tasks"), name ? name : "");
         const json_t *summary = json_object_get(v, "summary");
         const json_t *models = json_object_get(v, "models");
         if (!models)
@@ -321,7 +328,8 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
             .verdict_type = str_of(task, "type"),
             .summary = json_is_object(summary) ? str_of(summary, "en") : NULL,
             .correct = json_is_true(correct),
-            .label = str_of(j, "label") && *str_of(j, "label") ? str_of(j, "label") : NULL,
+            .label =
+                str_of(j, "label") && *str_of(j, "label") ? str_of(j, "label") : NULL,
             .fraud_type = str_of(j, "fraud_type") && *str_of(j, "fraud_type")
                               ? str_of(j, "fraud_type")
                               : NULL,
@@ -385,8 +393,8 @@ static unsigned check_status(const char *reply, size_t len)
     if (i == len || reply[i] != '{')
         return MHD_HTTP_OK;
     json_t *j = json_loadb(reply, len, 0, NULL);
-    unsigned status =
-        status_of(json_string_value(json_object_get(json_object_get(j, "error"), "code")));
+    unsigned status = status_of(
+        json_string_value(json_object_get(json_object_get(j, "error"), "code")));
     json_decref(j);
     return status;
 }
@@ -441,8 +449,8 @@ static int has_control(const json_t *req)
 static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
 {
     hb_request_error rerr;
-    json_t *req = hb_request_parse(rq->body ? rq->body : "", rq->len, HB_HANDLER_MAX_BATCH,
-                                   &rerr);
+    json_t *req =
+        hb_request_parse(rq->body ? rq->body : "", rq->len, HB_HANDLER_MAX_BATCH, &rerr);
     if (!req)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
     if (has_control(req)) {
@@ -473,8 +481,8 @@ static int authorised(const web *w, struct MHD_Connection *c)
      * at a NUL and reports the cut length (docs/web.md, "Safety") */
     const char *auth = NULL;
     size_t a = 0;
-    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "Authorization", 13, &auth, &a) !=
-            MHD_YES ||
+    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "Authorization", 13, &auth,
+                                      &a) != MHD_YES ||
         a < 7 || strncmp(auth, "Bearer ", 7) != 0)
         return 0;
     auth += 7;
@@ -605,7 +613,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               "requests from another site's page are refused; "
                               "see --allow-origin");
         if (!json_body(c))
-            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "unsupported_media_type",
                               "send the body as Content-Type: application/json");
         if (rq->too_big) {
             char msg[128];
@@ -752,11 +761,16 @@ static MHD_socket drain(web *w, struct MHD_Daemon *d, unsigned seconds,
 int cmd_web(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"bind", required_argument, NULL, 'b'},   {"server", required_argument, NULL, 's'},
-        {"local", no_argument, NULL, 'l'},        {"models", required_argument, NULL, 'm'},
-        {"rules", required_argument, NULL, 'r'},  {"feeds", required_argument, NULL, 'f'},
-        {"static", required_argument, NULL, 'S'}, {"db", required_argument, NULL, 'd'},
-        {"rate", required_argument, NULL, 'R'},   {"token", required_argument, NULL, 't'},
+        {"bind", required_argument, NULL, 'b'},
+        {"server", required_argument, NULL, 's'},
+        {"local", no_argument, NULL, 'l'},
+        {"models", required_argument, NULL, 'm'},
+        {"rules", required_argument, NULL, 'r'},
+        {"feeds", required_argument, NULL, 'f'},
+        {"static", required_argument, NULL, 'S'},
+        {"db", required_argument, NULL, 'd'},
+        {"rate", required_argument, NULL, 'R'},
+        {"token", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'B'},
         {"allow-origin", required_argument, NULL, 'O'},
         {"timeout-ms", required_argument, NULL, 'T'},
@@ -767,7 +781,8 @@ int cmd_web(int argc, char **argv)
         {"body-timeout", required_argument, NULL, 'Y'},
         {"trusted-proxy", required_argument, NULL, 'X'},
         {"drain-timeout", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
     const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
@@ -775,8 +790,10 @@ int cmd_web(int argc, char **argv)
     long rate = 120, max_body = 256L * 1024, timeout_ms = 5000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cores > 0 ? (unsigned)cores : 1, drain_timeout = 10;
-    web_guard_limits limits = {.max_connections = 512, .max_per_client = 64,
-                               .header_timeout = 10, .body_timeout = 30};
+    web_guard_limits limits = {.max_connections = 512,
+                               .max_per_client = 64,
+                               .header_timeout = 10,
+                               .body_timeout = 30};
     int local = 0, c, norigins = 0, nproxies = 0;
     const char *origins[MAX_ORIGINS], *proxies[MAX_PROXIES];
     char *end;
@@ -793,42 +810,53 @@ int cmd_web(int argc, char **argv)
         case 'd': db = optarg; break;
         case 't': token = optarg; break;
         case 'O':
-            if (norigins == MAX_ORIGINS) goto usage;
+            if (norigins == MAX_ORIGINS)
+                goto usage;
             origins[norigins++] = optarg;
             break;
         case 'R':
             rate = strtol(optarg, &end, 10);
-            if (*end || rate < 0) goto usage;
+            if (*end || rate < 0)
+                goto usage;
             break;
         case 'B':
             max_body = strtol(optarg, &end, 10);
-            if (*end || max_body < 1) goto usage;
+            if (*end || max_body < 1)
+                goto usage;
             break;
         case 'T':
             timeout_ms = strtol(optarg, &end, 10);
-            if (*end || timeout_ms < 1 || timeout_ms > 600000) goto usage;
+            if (*end || timeout_ms < 1 || timeout_ms > 600000)
+                goto usage;
             break;
         case 'n':
-            if (parse_count(optarg, 1, 256, &threads) != 0) goto usage;
+            if (parse_count(optarg, 1, 256, &threads) != 0)
+                goto usage;
             break;
         case 'C':
-            if (parse_count(optarg, 4, 65536, &limits.max_connections) != 0) goto usage;
+            if (parse_count(optarg, 4, 65536, &limits.max_connections) != 0)
+                goto usage;
             break;
         case 'P':
-            if (parse_count(optarg, 1, 65536, &limits.max_per_client) != 0) goto usage;
+            if (parse_count(optarg, 1, 65536, &limits.max_per_client) != 0)
+                goto usage;
             break;
         case 'H':
-            if (parse_count(optarg, 1, 3600, &limits.header_timeout) != 0) goto usage;
+            if (parse_count(optarg, 1, 3600, &limits.header_timeout) != 0)
+                goto usage;
             break;
         case 'Y':
-            if (parse_count(optarg, 1, 3600, &limits.body_timeout) != 0) goto usage;
+            if (parse_count(optarg, 1, 3600, &limits.body_timeout) != 0)
+                goto usage;
             break;
         case 'X':
-            if (nproxies == MAX_PROXIES) goto usage;
+            if (nproxies == MAX_PROXIES)
+                goto usage;
             proxies[nproxies++] = optarg;
             break;
         case 'D':
-            if (parse_count(optarg, 0, 3600, &drain_timeout) != 0) goto usage;
+            if (parse_count(optarg, 0, 3600, &drain_timeout) != 0)
+                goto usage;
             break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: goto usage;
@@ -862,7 +890,8 @@ int cmd_web(int argc, char **argv)
     for (int i = 0; i < nproxies; i++)
         if (web_guard_trust(w.guard, proxies[i]) != 0) {
             cli_error("--trusted-proxy wants an address or ADDR/PREFIX, e.g. 10.0.0.5 or "
-                      "10.0.0.0/24, not \"%s\"", proxies[i]);
+                      "10.0.0.0/24, not \"%s\"",
+                      proxies[i]);
             rc = EXIT_USAGE;
             goto done;
         }
@@ -885,8 +914,9 @@ int cmd_web(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    w.backend = local ? web_backend_local(models, rules, feeds, (int)threads, err, sizeof err)
-                      : web_backend_remote(endpoint, (int)timeout_ms, err, sizeof err);
+    w.backend =
+        local ? web_backend_local(models, rules, feeds, (int)threads, err, sizeof err)
+              : web_backend_remote(endpoint, (int)timeout_ms, err, sizeof err);
     if (!w.backend) {
         cli_error("%s", err);
         goto done;
@@ -896,17 +926,18 @@ int cmd_web(int argc, char **argv)
         goto done;
     }
 
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                             MHD_ALLOW_SUSPEND_RESUME |
-                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, web_guard_accept, w.guard, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_NOTIFY_CONNECTION, web_guard_connection, w.guard,
-                         /* an idle limit behind the guard's deadlines */
-                         MHD_OPTION_CONNECTION_TIMEOUT, limits.body_timeout,
-                         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+            (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+        0, web_guard_accept, w.guard, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        web_guard_connection, w.guard,
+        /* an idle limit behind the guard's deadlines */
+        MHD_OPTION_CONNECTION_TIMEOUT, limits.body_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        limits.max_connections, MHD_OPTION_END);
     if (!d) {
-        cli_error("cannot listen on %s (in use, or not an address of this machine?)", bind);
+        cli_error("cannot listen on %s (in use, or not an address of this machine?)",
+                  bind);
         goto done;
     }
     fprintf(stderr, "hubao web: serving http://%s/ (%s%s)\n", bind,

@@ -135,7 +135,10 @@ static void local_check(void *state, void *arg)
     free(j);
 }
 
-static void local_worker_free(void *state) { hb_handler_free(state); }
+static void local_worker_free(void *state)
+{
+    hb_handler_free(state);
+}
 
 /* A pool thread's state: a handler of its own (a session, a reply buffer
  * and its copy of the model versions, since jansson's reference counts
@@ -152,7 +155,8 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
 {
     char rules_buf[4096];
     const char *models_dir = hb_paths_models(models);
-    const char *rules_dir = hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
+    const char *rules_dir =
+        hb_paths_rules(rules, models_dir, rules_buf, sizeof rules_buf);
     feeds = hb_paths_feeds(feeds);
     web_backend *b = backend_new();
     hb_engine_paths paths = {rules_dir, models_dir, feeds};
