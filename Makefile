@@ -181,14 +181,20 @@ fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@sh tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# The research tooling is one Python package, tools/research/ (its
+# __init__.py lists the modules), run with Debian's python3 (numpy,
+# scikit-learn) from the repository root.  make eval: HUBAO_RESPLITS=0
+# skips table 4, HUBAO_LODO=0 table 6.
+RESEARCH := PYTHONPATH=tools /usr/bin/python3 -m research
+
 models: deps build
-	@sh tools/make-models
+	@$(RESEARCH).recipes
 
 eval: deps build
-	@sh tools/make-eval
+	@$(RESEARCH).report
 
 bench: deps build
-	@sh tools/make-bench
+	@$(RESEARCH).bench
 
 # clang-format (Debian 12's, version 14: another version may lay the same
 # code out differently) in dry-run mode over FORMAT_SRC; fails naming each

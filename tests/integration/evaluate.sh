@@ -1,5 +1,5 @@
 #!/bin/sh
-# The statistics behind `make eval` (tools/evaluate.py) on made-up
+# The statistics behind `make eval` (tools/research/report.py) on made-up
 # decisions: the per-row MCC agrees with scikit-learn's, and the paired
 # bootstrap interval of an MCC gap is 0 for identical models, above 0 for
 # a model that is right where the other is wrong, and changes sign when the
@@ -7,7 +7,7 @@
 # hand; and the peer's second reading of a file, through `hubao
 # normalize`, keeps every row and label; fresh splits keep texts on one
 # side and give each class its share, and run both models per split.
-# Tables 5 and 6 (tools/generalisation.py): which labels count as negative
+# Tables 5 and 6 (tools/research/generalisation.py): which labels count as negative
 # or positive per task, the per-class rates, Wilson intervals, targets and
 # headlines on made-up replies, one `hubao check` pass over tiny made-up
 # test sets, and the leave-one-dataset-out rows, which drop exactly the
@@ -23,12 +23,13 @@ TMP=build/tmp/evaluate-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
 . tests/integration/lib/expect.sh
 
-check() { # check NAME PYTHON: run PYTHON with tools/evaluate.py imported as ev
+check() { # check NAME PYTHON: run PYTHON with tools/research/report.py imported as ev
   name=$1
   expect "$name" /usr/bin/python3 -c "
 import random, sys
 sys.path.insert(0, 'tools')
-import evaluate as ev
+from research import labels as label_map
+from research import report as ev
 import numpy as np
 from sklearn.metrics import matthews_corrcoef
 rng = random.Random(5)
@@ -100,7 +101,8 @@ assert abs(mean - 0.01) < 1e-12 and abs(se - 0.01) < 1e-12 and wins == 2, (mean,
 expect "a failing hubao command stops make eval with hubao's own message" /usr/bin/python3 -c "
 import sys
 sys.path.insert(0, 'tools')
-import evaluate as ev
+from research import labels as label_map
+from research import report as ev
 cmd = ['${HUBAO:-build/asan/hubao}', 'train', '--task', 'spam', '--data', '$TMP/absent.tsv', '--out', '$TMP/m']
 try:
     ev.run_hubao(cmd)
@@ -115,8 +117,9 @@ tail -n 12 tests/fixtures/train_small.tsv >"$TMP/data/tiny/test.tsv"
 expect "fresh splits: only rows below the peer, both models trained on each split" /usr/bin/python3 -c "
 import sys
 sys.path.insert(0, 'tools')
-import evaluate as ev
-ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+from research import labels as label_map
+from research import report as ev
+ev.HUBAO = label_map.HUBAO = '${HUBAO:-build/asan/hubao}'
 ev.DATA = '$TMP/data'
 ev.RESPLIT_OUT = '$TMP/resplit'
 below = {'dataset': 'tiny', 'task': 'spam', 'hubao': {'mcc': 0.5}, 'peer': {'mcc': 0.6}}
@@ -133,21 +136,23 @@ printf 'spam\t加薇信 １３８xxxx\nham\tCall 911 now\n' >"$TMP/rows.tsv"
 expect "the peer can read a file as Hubao's models do, row for row" /usr/bin/python3 -c "
 import sys
 sys.path.insert(0, 'tools')
-import evaluate as ev
-ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+from research import labels as label_map
+from research import report as ev
+ev.HUBAO = label_map.HUBAO = '${HUBAO:-build/asan/hubao}'
 assert ev.read_rows('$TMP/rows.tsv') == (['spam', 'ham'], ['加薇信 １３８xxxx', 'Call 911 now'])
 got = ev.read_rows('$TMP/rows.tsv', 'hubao')
 assert got == (['spam', 'ham'], ['加微信 0000000', 'call 000 now']), got
 "
 
-gcheck() { # gcheck NAME PYTHON: run PYTHON with tools/generalisation.py imported as gen
+gcheck() { # gcheck NAME PYTHON: run PYTHON with tools/research/generalisation.py imported as gen
   name=$1
   expect "$name" /usr/bin/python3 -c "
 import os, sys
 sys.path.insert(0, 'tools')
-import evaluate as ev
-import generalisation as gen
-ev.HUBAO = '${HUBAO:-build/asan/hubao}'
+from research import labels as label_map
+from research import report as ev
+from research import generalisation as gen
+ev.HUBAO = label_map.HUBAO = '${HUBAO:-build/asan/hubao}'
 def reply(verdict, summary, **tasks):  # a made-up hubao check --json reply
     return {'verdict': verdict, 'summary': {'en': summary},
             'tasks': {t: dict(zip(('positive', 'possible'), v)) for t, v in tasks.items()}}
@@ -308,7 +313,7 @@ assert cmd[cmd.index('--out') + 1] == 'out/x' and cmd[cmd.index('--seed') + 1] =
 _, _, exclude = gen.lodo_command('spam', dict(recipe, exclude=['c']), 'b', 'out/y')
 assert exclude == ['$TMP/ldata/c/test.tsv', '$TMP/ldata/b/test.tsv'], exclude
 # the shipped recipes, whatever they are today: one set out, the rest and the exclude list kept
-for task, r in gen.build_models.TASKS.items():
+for task, r in gen.recipes.TASKS.items():
     for ds in [d for d in r['train'] if not d.endswith('.tsv')]:
         _, train, exclude = gen.lodo_command(task, r, ds, 'o')
         assert train == [gen.data_file(d) for d in r['train'] if d != ds], (task, ds)
@@ -436,8 +441,8 @@ assert any(x.startswith('Catalogue types without an example here') and en + '.' 
 assert '$TMP/hand/absent.tsv' not in ' '.join(lines)
 "
 
-expect "tools/generalisation.py --tables: 5, 6 and 7 only" sh -c '
-/usr/bin/python3 tools/generalisation.py --tables 7,8 >"$0/tables.out" 2>&1; rc=$?
+expect "research.generalisation --tables: 5, 6 and 7 only" sh -c '
+PYTHONPATH=tools /usr/bin/python3 -m research.generalisation --tables 7,8 >"$0/tables.out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "tables are 5, 6 and 7" "$0/tables.out"' "$TMP"
 
 gcheck "docs/generalisation.md: title, command, date, the three tables and the guide" '

@@ -5,7 +5,7 @@
  * much of a difference comes from the text each one sees (Hubao folds
  * full-width forms, disguised spellings and digits) and how much from the
  * model: feeding this output to the other classifier answers that
- * (tools/evaluate.py does, for the scikit-learn peer).
+ * (tools/research/report.py does, for the scikit-learn peer).
  */
 #include <getopt.h>
 #include <stdio.h>

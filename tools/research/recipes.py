@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """`make models`: retrain the shipped model bundles from ../shared/data and
 write their model cards (models/<task>/README.md) with the measured figures.
 
@@ -176,7 +175,7 @@ def card(task, spec, manifest, evals):
     lines = [f"# Model card: `{task}`", "",
              f"Hubao's shipped **{task}** model: {spec['what']}.", "",
              f"- version `{manifest['version']}`, trained {manifest.get('trained_at', '')} by `make models` "
-             "(tools/build_models.py)",
+             "(tools/research/recipes.py)",
              f"- linear SVM ({t['solver']}), C = {t['c']}, balanced class weights, "
              f"{t['folds']}-fold cross-validation run {t.get('repeats', 1)} times, seed {t['seed']}, rule and entity features "
              f"scaled by {t.get('named_scale', 1)} while training (compensated in the weights)",

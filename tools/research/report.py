@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """`make eval`: Hubao and the scikit-learn peer, side by side, on ../shared/data.
 
 Seven tables, printed and written to build/eval/report.{md,json}:
   1. single dataset: each model trained on one dataset's train.tsv and tested
      on its test.tsv, Hubao (`hubao train` + `hubao eval`) against the peer
-     (tools/peer.py) on the same files, with a paired bootstrap interval of
+     (tools/research/baseline.py) on the same files, with a paired bootstrap interval of
      the MCC gap;
   2. shipped models: every model under models/ on every relevant test.tsv,
      against the peer trained on the same training files;
@@ -16,7 +15,7 @@ Seven tables, printed and written to build/eval/report.{md,json}:
   4. where Hubao is below the peer in table 1, or more than 0.01 below in
      table 2: both again on HUBAO_RESPLITS (default 5, 0 skips) fresh splits
      of the dataset, since a test split of a few hundred rows cannot tell a
-     gap of 0.01 from luck (tools/resplit.py runs this for any one dataset);
+     gap of 0.01 from luck (tools/research/resplit.py runs this for any one dataset);
   5. false alarms and recall of every shipped model on every class of every
      test split, the evaluation-only sets included, against the targets;
   6. leave one data set out: each shipped recipe retrained without one of
@@ -24,7 +23,7 @@ Seven tables, printed and written to build/eval/report.{md,json}:
   7. fraud types: per true type of zh-telecom-fraud's test split and of the
      hand-written examples, fraud recall and whether the type the rules
      give is the true one;
-  tables 5, 6 and 7 come from tools/generalisation.py, which also writes
+  tables 5, 6 and 7 come from tools/research/generalisation.py, which also writes
   them to docs/generalisation.md and the model cards.
 Models trained here for comparison stay under build/eval and are never
 shipped (some sets are research-only).
@@ -39,13 +38,10 @@ import unicodedata
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import build_models  # noqa: E402
-import peer  # noqa: E402
+from sklearn.metrics import matthews_corrcoef, precision_recall_fscore_support, roc_auc_score
 
-# run as a script, this module is __main__: tools/generalisation.py's
-# `import evaluate` must find it, not load a second copy
-sys.modules.setdefault("evaluate", sys.modules[__name__])
+from . import baseline, recipes
+from . import labels as label_map
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = "build/hubao"
@@ -135,9 +131,8 @@ def compare(h, p, test, positive, task):
     h and returned as text ("" when there is no peer)."""
     if not p:
         return ""
-    labels, _ = peer.read_tsv(test)
-    pos = positive.split(",") if positive else peer.POSITIVE[task]
-    truth = [1 if peer.is_positive(l, pos) else 0 for l in labels]
+    labels, _ = label_map.read_tsv(test)
+    truth = label_map.truth(task, positive, labels)
     # both sides must have read the same rows with the same label mapping
     assert truth == h["truth"] and len(truth) == len(p["called"]), test
     lo, hi = delta_mcc_interval(truth, h["called"], p["called"])
@@ -156,7 +151,7 @@ def read_rows(f, view="raw"):
     """Labels and texts of f: as written (view "raw"), or as Hubao's
     models read them (view "hubao": `hubao normalize`, digits as 0)."""
     if view == "raw":
-        return peer.read_tsv(f)
+        return label_map.read_tsv(f)
     out = run_hubao([HUBAO, "normalize", f])
     labels, texts = [], []
     for line in out.split("\n")[:-1]:
@@ -183,13 +178,12 @@ def peer_fit(task, train_files, positive=None, exclude=(), view="raw", conflicts
     key = (task, tuple(train_files), positive, tuple(exclude), view, conflicts)
     if key in _fitted:
         return _fitted[key]
-    pos = positive.split(",") if positive else peer.POSITIVE[task]
     held_out = set()
     for f in exclude:
-        held_out.update(text_key(t) for t in peer.read_tsv(f)[1])
+        held_out.update(text_key(t) for t in label_map.read_tsv(f)[1])
     labels, texts, keys = [], [], []
     for f in train_files:
-        raw = peer.read_tsv(f)
+        raw = label_map.read_tsv(f)
         l, t = raw if view == "raw" else read_rows(f, view)
         for a, b, r in zip(l, t, raw[1]):
             k = text_key(r)
@@ -197,12 +191,12 @@ def peer_fit(task, train_files, positive=None, exclude=(), view="raw", conflicts
                 labels.append(a)
                 texts.append(b)
                 keys.append(k)
-    y = [1 if peer.is_positive(l, pos) else 0 for l in labels]
+    y = label_map.truth(task, positive, labels)
     if conflicts:
         positive_keys = {k for k, v in zip(keys, y) if v}
         keep = [i for i, (k, v) in enumerate(zip(keys, y)) if v or k not in positive_keys]
         texts, y = [texts[i] for i in keep], [y[i] for i in keep]
-    p = peer.Peer()
+    p = baseline.Peer()
     p.fit(texts, y)
     while len(_fitted) >= 2:
         del _fitted[next(iter(_fitted))]
@@ -212,15 +206,14 @@ def peer_fit(task, train_files, positive=None, exclude=(), view="raw", conflicts
 
 def peer_eval(task, train_files, test, positive=None, exclude=(), view="raw", conflicts=False):
     p = peer_fit(task, train_files, positive, exclude, view, conflicts)
-    pos = positive.split(",") if positive else peer.POSITIVE[task]
     tl, tt = read_rows(test, view)
-    ty = [1 if peer.is_positive(l, pos) else 0 for l in tl]
+    ty = label_map.truth(task, positive, tl)
     d = p.decision(tt)
     pred = [1 if v >= 0 else 0 for v in d]
-    out = {"mcc": peer.matthews_corrcoef(ty, pred), "called": pred}
-    prf = peer.precision_recall_fscore_support(ty, pred, average="binary", zero_division=0)
+    out = {"mcc": matthews_corrcoef(ty, pred), "called": pred}
+    prf = precision_recall_fscore_support(ty, pred, average="binary", zero_division=0)
     out["precision"], out["recall"], out["f1"] = prf[0], prf[1], prf[2]
-    out["auc"] = peer.roc_auc_score(ty, d) if 0 < sum(ty) < len(ty) else None
+    out["auc"] = roc_auc_score(ty, d) if 0 < sum(ty) < len(ty) else None
     out["labels"] = {}
     for lab in sorted(set(tl)):
         idx = [i for i, l in enumerate(tl) if l == lab]
@@ -303,16 +296,16 @@ def shipped_table(rows):
     return lines
 
 
-def split_rows(labels, texts, positive, test_share, rng):
+def split_rows(labels, texts, positives, test_share, rng):
     """Row indices (train, test) of a fresh split: rows with the same text
-    (text_key) go to one side, and each class gives test_share of its rows
-    to the test side."""
+    (text_key) go to one side, and each class (a label in positives, or
+    not) gives test_share of its rows to the test side."""
     groups = {}
     for i, t in enumerate(texts):
         groups.setdefault(text_key(t), []).append(i)
     train, test = [], []
     for cls in (False, True):
-        mine = [g for g in groups.values() if peer.is_positive(labels[g[0]], positive) == cls]
+        mine = [g for g in groups.values() if (labels[g[0]] in positives) == cls]
         rng.shuffle(mine)
         want = round(test_share * sum(len(g) for g in mine))
         taken = 0
@@ -335,7 +328,7 @@ def resplit(ds, task, splits, seed=1, positive=None, shipped=None):
     """Hubao and the peer on `splits` fresh splits of ds's pooled train and
     test files, with the test split's size: yields (n_test, Hubao MCC, peer
     MCC) per split.  Hubao is `hubao train` with its default options, or
-    with shipped (a recipe of tools/build_models.py) the shipped model's
+    with shipped (a recipe of research/recipes.py) the shipped model's
     recipe: its training files with ds's train.tsv replaced by the split's
     training rows, and its test files excluded, as `make models` does; the
     peer is trained on the same rows."""
@@ -343,11 +336,11 @@ def resplit(ds, task, splits, seed=1, positive=None, shipped=None):
         raise ValueError(f"{ds} is not among the recipe's training sets")
     labels, texts = [], []
     for split in ("train", "test"):
-        lab, txt = peer.read_tsv(path(ds, split))
+        lab, txt = label_map.read_tsv(path(ds, split))
         labels += lab
         texts += txt
     n_test = len(txt)
-    pos = positive.split(",") if positive else peer.POSITIVE[task]
+    pos = label_map.positive_labels(task, positive, labels)
     rng = random.Random(seed)
     os.makedirs(RESPLIT_OUT, exist_ok=True)
     for k in range(1, splits + 1):
@@ -357,9 +350,9 @@ def resplit(ds, task, splits, seed=1, positive=None, shipped=None):
         write_rows(base + ".test.tsv", labels, texts, test)
         cmd = [HUBAO, "train", "--task", task, "--out", base]
         if shipped:
-            train_files = [base + ".train.tsv" if d == ds else build_models.data_path(d)
+            train_files = [base + ".train.tsv" if d == ds else recipes.data_path(d)
                            for d in shipped["train"]]
-            excluded = [base + ".test.tsv"] + [build_models.data_path(d, "test")
+            excluded = [base + ".test.tsv"] + [recipes.data_path(d, "test")
                                                for d in shipped["exclude"] if d != ds]
             cmd += ["--seed", "1", "--exclude", ",".join(excluded)] + shipped["args"]
         else:
@@ -394,9 +387,9 @@ def resplit_table(single_rows, shipped_rows, splits):
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     todo = [(row, row["task"], None) for row in single_rows
             if row["hubao"]["mcc"] < row["peer"]["mcc"]]
-    todo += [(row, row["model"], build_models.TASKS[row["model"]]) for row in shipped_rows
+    todo += [(row, row["model"], recipes.TASKS[row["model"]]) for row in shipped_rows
              if row["peer"] and row["hubao"]["mcc"] < row["peer"]["mcc"] - 0.01
-             and row["dataset"] in build_models.TASKS[row["model"]]["train"]]
+             and row["dataset"] in recipes.TASKS[row["model"]]["train"]]
     # a row at a time per core (hubao train and the peer use one core each)
     with concurrent.futures.ProcessPoolExecutor(os.cpu_count() or 1) as pool:
         jobs = [pool.submit(resplit_runs, row["dataset"], task, splits,
@@ -495,7 +488,7 @@ def main():
         print(f"\n== {title}")
         md += ["", f"## {title[0]}. Fresh splits", "", title[3:].capitalize() + ".", ""]
         md += resplit_table(report["single"], report["shipped"], RESPLITS)
-    import generalisation  # tables 5, 6 and 7 (it imports this module)
+    from . import generalisation  # tables 5, 6 and 7 (it imports this module)
     t5, t6 = generalisation.run(report, lodo=LODO)
     md += ["", f"## {generalisation.T5_TITLE}", ""] + t5
     if t6 is not None:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """`make bench`: Hubao's speed against the scikit-learn peer, in one run on
 the same messages (a Chinese and English mix from ../shared/data/*/test.tsv).
 
@@ -136,7 +135,7 @@ def main():
             d.kill()
 
     peer_train = os.path.join(DATA, "zh-spam-sms", "train.tsv")
-    r = subprocess.run(["/usr/bin/python3", "tools/peer.py", "bench", peer_train, path],
+    r = subprocess.run([sys.executable, "-m", "research.baseline", "bench", peer_train, path],
                        capture_output=True, text=True, timeout=600)
     peer = json.loads(r.stdout)
     print("peer:", json.dumps(peer), flush=True)

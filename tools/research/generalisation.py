@@ -1,6 +1,5 @@
-#!/usr/bin/python3
 """How the shipped models do on text they were not tuned on: tables 5, 6
-and 7 of `make eval` (tools/evaluate.py runs them and writes
+and 7 of `make eval` (tools/research/report.py runs them and writes
 docs/generalisation.md).
 
   5. false alarms: every shipped model (spam, fraud, rumour) on the test
@@ -12,7 +11,7 @@ docs/generalisation.md).
      the targets below; and for every fraud message, the headline the reply
      gave it.  One `hubao check --json` pass per test file, the CLI a
      hotline or a platform uses.
-  6. leave one data set out: every shipped recipe (tools/build_models.py's
+  6. leave one data set out: every shipped recipe (tools/research/recipes.py's
      TASKS) retrained without one of its data sets, Hubao and the
      scikit-learn peer alike, and both scored on that set's test split: how
      the recipe does on a source it has never seen.  HUBAO_LODO=0 skips it.
@@ -25,7 +24,7 @@ docs/generalisation.md).
      given strictly and with credit_repair accepted (its campus-loan
      cancellation scams, which the catalogue types credit_repair).
 
-  tools/generalisation.py [--tables 5,6,7] [--lodo-rows TASK:DATASET,...] [--write-doc]
+  PYTHONPATH=tools python3 -m research.generalisation [--tables 5,6,7] [--lodo-rows TASK:DATASET,...] [--write-doc]
 
 A table not asked for reads "Not run." in the document --write-doc writes.
 
@@ -41,10 +40,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import build_models  # noqa: E402
-import evaluate as ev  # noqa: E402
-import peer  # noqa: E402
+from . import labels as label_map
+from . import recipes
+from . import report as ev
 
 TASKS = ("spam", "fraud", "rumour")
 # HUBAO_MODELS: score a candidate models directory instead of the shipped one
@@ -55,7 +53,7 @@ SKIP = {"url-iscx2016"}  # links, not messages: the url model's own table
 EVAL_ONLY = ["zh-telecom-fraud", "en-liar", "zh-chat-lccc", "en-sms-exais"]
 
 # Every label of ../shared/data's message sets (docs/training.md): positive
-# for a task per peer.POSITIVE (the default mapping of `hubao train`),
+# for a task as `hubao labels` says (the default mapping of `hubao train`),
 # negative otherwise.  A label outside these is an error, never a silent
 # negative.
 KNOWN = {"ham", "spam", "smishing", "rumour", "nonrumour", "fake", "real", "true", "false",
@@ -93,7 +91,7 @@ def is_positive(task, label):
     docs/training.md); ValueError for a label the mapping does not know."""
     if label not in KNOWN and not label.startswith("fraud_"):
         raise ValueError(f"label {label!r} is not known to the {task} mapping")
-    return peer.is_positive(label, peer.POSITIVE[task])
+    return bool(label_map.classify(task, None, [label])[label])
 
 
 def class_name(task, label):
@@ -338,7 +336,7 @@ def false_alarm_table(report):
     per_task = {t: [] for t in models}
     targets, headlines, with_possible = [], {}, False
     for ds in test_sets():
-        labels, texts = peer.read_tsv(ev.path(ds, "test"))
+        labels, texts = label_map.read_tsv(ev.path(ds, "test"))
         t0 = time.perf_counter()
         replies = check_replies(texts)
         print(f"  hubao check --json: {ds} ({len(texts)} messages, "
@@ -460,7 +458,7 @@ def lodo_todo(tasks=None, only=None):
     """(task, recipe, data set) of every row; only: {"task:dataset" or
     "task"} to ask for some."""
     out = []
-    for task, recipe in build_models.TASKS.items():
+    for task, recipe in recipes.TASKS.items():
         if task not in TASKS or (tasks and task not in tasks):
             continue
         for ds in lodo_datasets(recipe):
@@ -674,7 +672,7 @@ def fraud_rows(files):
     """Labels and texts of the fraud_<type> rows of files, in file order."""
     labels, texts = [], []
     for f in files:
-        for label, text in zip(*peer.read_tsv(f)):
+        for label, text in zip(*label_map.read_tsv(f)):
             if label.startswith("fraud_"):
                 labels.append(label)
                 texts.append(text)
@@ -691,7 +689,7 @@ def training_status(files, trained, recipe):
     later = [f for f in files if f not in trained and f in recipe]
     never = [f for f in files if f not in trained and f not in recipe]
     out = [f"the shipped fraud model was trained on {', '.join(seen)}"] if seen else []
-    out += [f"{are(later)} in the recipe of `make models` (tools/build_models.py) but not yet "
+    out += [f"{are(later)} in the recipe of `make models` (tools/research/recipes.py) but not yet "
             "in the shipped model's training"] if later else []
     out += [f"{are(never)} in neither the shipped model's training nor its recipe"] if never else []
     return "; ".join(out)
@@ -738,7 +736,7 @@ def fraud_type_table(report):
     report["sources"] = []
     hand = [f for f in HANDWRITTEN if os.path.exists(f)]
     trained = [d["path"] for d in shipped_models().get("fraud", {}).get("data", [])]
-    recipe = [build_models.data_path(d) for d in build_models.TASKS.get("fraud", {}).get("train", [])]
+    recipe = [recipes.data_path(d) for d in recipes.TASKS.get("fraud", {}).get("train", [])]
     report["hand_written_in_training"] = {f: {"shipped_model": f in trained, "recipe": f in recipe}
                                           for f in hand}
     cap_a, cap_b = type_captions(hand, trained, recipe)
@@ -809,7 +807,7 @@ GUIDE = """## Reading guide
   interval before calling a near miss either way. **5c** is the headline a
   fraud message got: `spam: Advertising, not fraud` and `clean: No fraud
   signs found` are the worst answers a hotline can read to a victim.
-- **Table 6** retrains each shipped recipe (tools/build_models.py, same
+- **Table 6** retrains each shipped recipe (tools/research/recipes.py, same
   options and exclude list) without one of its data sets, and the
   scikit-learn peer on the same rows, then scores both on that set's test
   split: how the recipe does on a source it has never seen, next to the
@@ -843,7 +841,7 @@ def document(t5, t6, command, when=None, t7=None):
     and 7 (None: not run) and the reading guide."""
     when = when or datetime.date.today().isoformat()
     lines = ["# Generalisation: the shipped models on text they were not tuned on", "",
-             f"Generated by `{command}` on {when} (tools/generalisation.py; do not edit by hand).",
+             f"Generated by `{command}` on {when} (tools/research/generalisation.py; do not edit by hand).",
              "The README and the model cards (models/*/README.md) link here.", "",
              f"## {T5_TITLE}", ""]
     lines += t5 if t5 is not None else ["Not run."]
@@ -982,7 +980,7 @@ def main():
     with open(os.path.join(ev.OUT, "generalisation.json"), "w") as f:
         json.dump(report, f, indent=1)
     if args.write_doc:
-        write_document(t5, t6, "tools/generalisation.py " + " ".join(sys.argv[1:]), t7=t7)
+        write_document(t5, t6, "python3 -m research.generalisation " + " ".join(sys.argv[1:]), t7=t7)
         if t5 is not None:
             write_cards(report)
         print(f"wrote {DOC}")

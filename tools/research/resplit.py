@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Is a single-split gap real?  Hubao and the peer on K fresh splits of one
 dataset.
 
@@ -13,11 +12,11 @@ both MCCs per split and the mean gap with its standard error.  A gap that
 holds over many splits is the model's; one that changes sign is the split's.
 
 With --shipped, Hubao is trained by the shipped TASK model's recipe
-(tools/build_models.py: all its training sets, DATASET's train.tsv replaced
+(tools/research/recipes.py: all its training sets, DATASET's train.tsv replaced
 by the split's training rows, its options) and the peer on the same rows:
 the same question for the shipped models' table.
 
-  tools/resplit.py DATASET TASK [--splits K] [--seed S] [--positive L,...] [--shipped]
+  PYTHONPATH=tools python3 -m research.resplit DATASET TASK [--splits K] [--seed S] [--positive L,...] [--shipped]
 
 Files go to build/eval/resplit/; nothing is shipped from them.
 """
@@ -25,8 +24,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import evaluate  # noqa: E402
+from . import recipes
+from . import report as evaluate
 
 
 def main():
@@ -40,7 +39,7 @@ def main():
     args = ap.parse_args()
     if not 1 <= args.splits <= 50:
         ap.error("--splits must be 1..50")
-    recipe = evaluate.build_models.TASKS.get(args.task) if args.shipped else None
+    recipe = recipes.TASKS.get(args.task) if args.shipped else None
     if args.shipped and (not recipe or args.dataset not in recipe["train"]):
         ap.error(f"--shipped: the shipped {args.task} model is not trained on {args.dataset}")
     files = [evaluate.path(args.dataset, s) for s in ("train", "test")]

@@ -1,13 +1,15 @@
-#!/usr/bin/python3
-"""The scikit-learn peer Hubao is measured against.
+"""The baseline: the scikit-learn peer Hubao is measured against.
 
 TF-IDF over char_wb 1-3 grams plus word 1-2 grams (sublinear tf, min_df 2)
 feeding a LinearSVC (C=0.5, balanced class weights), trained on one
-label<TAB>text file and evaluated on another, with the same label mapping
-`hubao train` uses.  Runs on Debian's python3-sklearn (no PyPI).
+label<TAB>text file and evaluated on another, with the label mapping
+`hubao train` uses (asked of `hubao labels`).  Runs on Debian's
+python3-sklearn (no PyPI).  From the repository root:
 
-  peer.py eval --task spam TRAIN.tsv TEST.tsv [--positive L,...]   one JSON line
-  peer.py bench TRAIN.tsv MESSAGES.txt                             batch prediction rate (best of 5)
+  PYTHONPATH=tools python3 -m research.baseline eval --task spam TRAIN.tsv TEST.tsv [--positive L,...]
+      one JSON line
+  PYTHONPATH=tools python3 -m research.baseline bench TRAIN.tsv MESSAGES.txt
+      batch prediction rate (best of 5)
 """
 import argparse
 import json
@@ -19,25 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import matthews_corrcoef, precision_recall_fscore_support, roc_auc_score
 from sklearn.svm import LinearSVC
 
-POSITIVE = {
-    "spam": ["spam", "smishing", "fraud_*"],
-    "fraud": ["smishing", "fraud_*"],
-    "rumour": ["rumour", "fake", "false", "pants-fire", "barely-true"],
-}
-
-
-def read_tsv(path):
-    labels, texts = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            label, _, text = line.rstrip("\n").partition("\t")
-            labels.append(label)
-            texts.append(text)
-    return labels, texts
-
-
-def is_positive(label, positive):
-    return any(label.startswith(p[:-1]) if p.endswith("*") else label == p for p in positive)
+from . import labels as label_map
 
 
 class Peer:
@@ -69,9 +53,9 @@ def main():
     be.add_argument("--task", default="spam")
     args = ap.parse_args()
 
-    positive = args.positive.split(",") if getattr(args, "positive", None) else POSITIVE[args.task]
-    labels, texts = read_tsv(args.train)
-    y = [1 if is_positive(l, positive) else 0 for l in labels]
+    positive = getattr(args, "positive", None)
+    labels, texts = label_map.read_tsv(args.train)
+    y = label_map.truth(args.task, positive, labels)
     peer = Peer()
     t0 = time.perf_counter()
     peer.fit(texts, y)
@@ -93,8 +77,8 @@ def main():
                           "runs_s": times}))
         return
 
-    tl, tt = read_tsv(args.test)
-    ty = [1 if is_positive(l, positive) else 0 for l in tl]
+    tl, tt = label_map.read_tsv(args.test)
+    ty = label_map.truth(args.task, positive, tl)
     t0 = time.perf_counter()
     d = peer.decision(tt)
     secs = time.perf_counter() - t0
