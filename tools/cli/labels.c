@@ -57,7 +57,10 @@ int cmd_labels(int argc, char **argv)
     }
     for (int i = optind; i < argc; i++) {
         int cls = hb_label_map_classify(&map, argv[i]);
-        printf("%s\t%s\n", argv[i], cls > 0 ? "positive" : cls == 0 ? "negative" : "unknown");
+        printf("%s\t%s\n", argv[i],
+               cls > 0    ? "positive"
+               : cls == 0 ? "negative"
+                          : "unknown");
     }
     return 0;
 }
