@@ -510,6 +510,11 @@ const hb_feature_config *hb_model_features(const hb_model *m)
 {
     return &m->features;
 }
+
+int hb_model_same_features(const hb_model *a, const hb_model *b)
+{
+    return memcmp(&a->features, &b->features, sizeof a->features) == 0;
+}
 double hb_model_threshold(const hb_model *m)
 {
     return m->threshold;

@@ -54,6 +54,11 @@ const char *hb_model_negative(const hb_model *model); /* label when negative */
 const char *hb_model_dir(const hb_model *model);
 const hb_feature_config *hb_model_features(const hb_model *model);
 
+/* 1 if a and b read the same features (same configuration): they score
+ * the same vector, one extraction, and can share a weight table
+ * (hb_models_fuse). */
+int hb_model_same_features(const hb_model *a, const hb_model *b);
+
 /* Probability at or above which the verdict is positive. */
 double hb_model_threshold(const hb_model *model);
 

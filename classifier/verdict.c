@@ -8,30 +8,12 @@
 
 #include "urlfeatures.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <utf8proc.h>
-
-struct hb_engine {
-    hb_rules *rules;
-    hb_catalog *catalog;
-    hb_entities *entities;
-    hb_model *models[HB_MAX_TASKS];
-    size_t nmodels;
-    /* text models scored in one pass (hb_models_fuse): fused[k] is
-     * models[fused_at[k]] */
-    hb_model *fused[HB_FUSE_MAX];
-    size_t fused_at[HB_FUSE_MAX], nfused;
-    hb_model *url_model;     /* kind "url", or NULL */
-    hb_blocklist *blocklist; /* or NULL */
-    hb_brands *brands;       /* or NULL */
-    size_t max_text;
-};
 
 struct hb_session {
     hb_text text;
@@ -51,209 +33,6 @@ struct hb_session {
 static const char *const ENTITY_FEATURE[HB_ENTITY_KINDS] = {
     "entity:url", "entity:phone", "entity:account", "entity:money", "entity:handle",
 };
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Load every bundle (subdirectory with a manifest.json of kind "text") of
- * models_dir, in name order. */
-static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
-{
-    char single[4096];
-    struct stat sst;
-    snprintf(single, sizeof single, "%s/manifest.json", models_dir);
-    if (stat(single, &sst) == 0) {
-        /* models_dir is itself one bundle */
-        hb_model *m = hb_model_load(models_dir, err);
-        if (!m)
-            return err ? err->code : HB_EFORMAT;
-        if (strcmp(hb_model_kind(m), "url") == 0)
-            e->url_model = m;
-        else
-            e->models[e->nmodels++] = m;
-        return 0;
-    }
-    DIR *d = opendir(models_dir);
-    if (!d)
-        return hb_error_set(err, HB_ENOTFOUND, "%s: cannot open the models directory",
-                            models_dir);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 256) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s/manifest.json", models_dir, de->d_name);
-        if (stat(path, &st) == 0 && (names[n] = strdup(de->d_name)))
-            n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], cmp_str);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", models_dir, names[i]);
-        hb_model *m = hb_model_load(path, err);
-        if (!m) {
-            rc = err ? err->code : HB_EFORMAT;
-        } else if (strcmp(hb_model_kind(m), "url") == 0) {
-            if (e->url_model) {
-                rc = hb_error_set(err, HB_EFORMAT, "%s and %s are both URL models",
-                                  hb_model_dir(e->url_model), path);
-                hb_model_free(m);
-            } else {
-                e->url_model = m;
-            }
-        } else if (e->nmodels == HB_MAX_TASKS) {
-            hb_model_free(m);
-            rc = hb_error_set(err, HB_ELIMIT, "%s: more than %d text models", models_dir,
-                              HB_MAX_TASKS);
-        } else {
-            for (size_t j = 0; j < e->nmodels; j++)
-                if (strcmp(hb_model_task(e->models[j]), hb_model_task(m)) == 0)
-                    rc = hb_error_set(err, HB_EFORMAT,
-                                      "%s and %s are both models for task "
-                                      "\"%s\"",
-                                      hb_model_dir(e->models[j]), path, hb_model_task(m));
-            e->models[e->nmodels++] = m;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    if (rc == 0 && e->nmodels == 0 && !e->url_model)
-        rc = hb_error_set(err, HB_ENOTFOUND,
-                          "%s holds no text model bundle (a directory with a "
-                          "manifest.json); train one with `hubao train` or "
-                          "`make models`",
-                          models_dir);
-    return rc;
-}
-
-hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir, hb_error *err)
-{
-    hb_engine_paths p = {rules_dir, models_dir, NULL};
-    return hb_engine_open_paths(&p, err);
-}
-
-/* Models with the same feature configuration score the same vector (one
- * extraction) and can share one weight table (hb_models_fuse). */
-static int same_features(const hb_model *a, const hb_model *b)
-{
-    return memcmp(hb_model_features(a), hb_model_features(b),
-                  sizeof(hb_feature_config)) == 0;
-}
-
-/* Fuse the text models that share the first model's feature
- * configuration, when there are several and they are all linear (a kernel
- * model among them leaves every model scoring alone). */
-static int fuse_models(hb_engine *e)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < e->nmodels && n < HB_FUSE_MAX; i++)
-        if (same_features(e->models[i], e->models[0])) {
-            e->fused[n] = e->models[i];
-            e->fused_at[n++] = i;
-        }
-    if (n < 2)
-        return 0;
-    int rc = hb_models_fuse(e->fused, n);
-    if (rc == 0)
-        e->nfused = n;
-    return rc;
-}
-
-hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
-{
-    const char *rules_dir = paths->rules, *models_dir = paths->models;
-    hb_engine *e = calloc(1, sizeof *e);
-    if (!e) {
-        hb_error_set(err, HB_ENOMEM, "out of memory");
-        return NULL;
-    }
-    e->max_text = HB_DEFAULT_MAX_TEXT;
-    /* OpenCC's configuration: a worker without it must fail at start,
-     * not on its first message */
-    if (hb_normalize_init(err) != 0)
-        goto fail;
-    if (!(e->rules = hb_rules_load_dir(rules_dir, err)))
-        goto fail;
-    char path[4096];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/types.tsv", rules_dir);
-    if (stat(path, &st) == 0 && !(e->catalog = hb_catalog_load(path, err)))
-        goto fail;
-    if (!(e->entities = hb_entities_new(err)))
-        goto fail;
-    if (models_dir && load_models(e, models_dir, err) != 0)
-        goto fail;
-    if (fuse_models(e) == HB_ENOMEM) {
-        hb_error_set(err, HB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
-        goto fail;
-    if (models_dir) {
-        snprintf(path, sizeof path, "%s/brands.tsv", models_dir);
-        if (stat(path, &st) == 0 && !(e->brands = hb_brands_load(path, err)))
-            goto fail;
-    }
-    return e;
-fail:
-    hb_engine_free(e);
-    return NULL;
-}
-
-void hb_engine_free(hb_engine *e)
-{
-    if (!e)
-        return;
-    hb_rules_free(e->rules);
-    hb_catalog_free(e->catalog);
-    hb_entities_free(e->entities);
-    for (size_t i = 0; i < e->nmodels; i++)
-        hb_model_free(e->models[i]);
-    hb_model_free(e->url_model);
-    hb_blocklist_free(e->blocklist);
-    hb_brands_free(e->brands);
-    free(e);
-}
-
-const hb_rules *hb_engine_rules(const hb_engine *e)
-{
-    return e->rules;
-}
-const hb_catalog *hb_engine_catalog(const hb_engine *e)
-{
-    return e->catalog;
-}
-size_t hb_engine_ntasks(const hb_engine *e)
-{
-    return e->nmodels;
-}
-const hb_model *hb_engine_model(const hb_engine *e, size_t i)
-{
-    return e->models[i];
-}
-const hb_model *hb_engine_url_model(const hb_engine *e)
-{
-    return e->url_model;
-}
-const hb_blocklist *hb_engine_blocklist(const hb_engine *e)
-{
-    return e->blocklist;
-}
-const hb_brands *hb_engine_brands(const hb_engine *e)
-{
-    return e->brands;
-}
-void hb_engine_set_max_text(hb_engine *e, size_t bytes)
-{
-    e->max_text = bytes;
-}
 
 hb_session *hb_session_new(void)
 {
@@ -302,9 +81,9 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text, size_t l
     v->fraud_link = NULL;
     v->nbrand_hits = v->nbrands = v->nbrand_numbers = 0;
     s->raw = text;
-    if (len > e->max_text)
+    if (len > hb_engine_max_text(e))
         return hb_error_set(err, HB_ETOOBIG, "text is %zu bytes, over the limit of %zu",
-                            len, e->max_text);
+                            len, hb_engine_max_text(e));
     int rc = hb_normalize(text, len, &s->text, err);
     if (rc != 0)
         return rc;
@@ -313,10 +92,10 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text, size_t l
                             "text is empty (nothing but spaces or invisible "
                             "characters)");
     v->text = &s->text;
-    hb_rules_match(e->rules, s->rules, s->text.utf8, s->text.len, v->hits, HB_MAX_HITS,
-                   &v->nhits, &v->rules_limited);
-    hb_entities_find(e->entities, s->entities, s->text.utf8, s->text.len, v->entities,
-                     HB_MAX_ENTITIES, &v->nentities);
+    hb_rules_match(hb_engine_rules(e), s->rules, s->text.utf8, s->text.len, v->hits,
+                   HB_MAX_HITS, &v->nhits, &v->rules_limited);
+    hb_entities_find(hb_engine_entities(e), s->entities, s->text.utf8, s->text.len,
+                     v->entities, HB_MAX_ENTITIES, &v->nentities);
     return 0;
 }
 
@@ -329,7 +108,8 @@ static int build_vector(const hb_engine *e, hb_session *s, const hb_feature_conf
         return HB_ENOMEM;
     if (cfg->use_rules)
         for (size_t i = 0; i < v->nhits; i++)
-            if (hb_fvec_add_named(cfg, fv, hb_rules_info(e->rules, v->hits[i].rule)->id,
+            if (hb_fvec_add_named(cfg, fv,
+                                  hb_rules_info(hb_engine_rules(e), v->hits[i].rule)->id,
                                   1.0f) != 0)
                 return HB_ENOMEM;
     if (cfg->use_entities) {
@@ -366,7 +146,7 @@ static void score_rules(const hb_engine *e, const hb_verdict *v, hb_task_result 
     r->rule_weight = 0.0;
     r->type = NULL;
     for (size_t i = 0; i < v->nhits; i++) {
-        const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
+        const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
         if (strcmp(info->task, r->task) != 0)
             continue;
         r->rule_weight += info->weight;
@@ -423,19 +203,20 @@ static int score_link(const hb_engine *e, hb_session *s, const char *raw, size_t
     out->probability = -1;
     out->malicious = out->decides = 0;
     out->feed = NULL;
-    out->listed = e->blocklist ? hb_blocklist_lookup(e->blocklist, &out->url, &out->feed)
-                               : HB_BLOCK_NONE;
+    out->listed = hb_engine_blocklist(e)
+                      ? hb_blocklist_lookup(hb_engine_blocklist(e), &out->url, &out->feed)
+                      : HB_BLOCK_NONE;
     /* a blocklist hit outranks any model */
     out->decides = out->listed != HB_BLOCK_NONE;
-    if (!e->url_model)
+    if (!hb_engine_url_model(e))
         return 0;
-    const hb_feature_config *cfg = hb_model_features(e->url_model);
+    const hb_feature_config *cfg = hb_model_features(hb_engine_url_model(e));
     if (hb_url_features(cfg, &out->url, &s->url_text, &s->url_fvec) != 0)
         return hb_error_set(err, HB_ENOMEM, "out of memory");
-    double d = hb_model_decision(e->url_model, &s->url_fvec);
-    out->probability = hb_model_probability(e->url_model, d);
-    out->malicious = out->probability >= hb_model_threshold(e->url_model);
-    out->decides |= out->probability >= hb_model_override_at(e->url_model);
+    double d = hb_model_decision(hb_engine_url_model(e), &s->url_fvec);
+    out->probability = hb_model_probability(hb_engine_url_model(e), d);
+    out->malicious = out->probability >= hb_model_threshold(hb_engine_url_model(e));
+    out->decides |= out->probability >= hb_model_override_at(hb_engine_url_model(e));
     return 0;
 }
 
@@ -474,7 +255,7 @@ static void score_links(const hb_engine *e, hb_session *s, const char *const *ur
 static void assess_brands(const hb_engine *e, hb_session *s)
 {
     hb_verdict *v = &s->verdict;
-    if (!e->brands)
+    if (!hb_engine_brands(e))
         return;
     /* without a link or a number, naming a brand says nothing either way
      * (no impersonation, no official channel): most messages skip the scan */
@@ -483,7 +264,7 @@ static void assess_brands(const hb_engine *e, hb_session *s)
         channels = v->entities[i].kind == HB_ENTITY_PHONE;
     if (!channels)
         return;
-    int n = hb_brands_match(e->brands, s->brands, s->text.utf8, s->text.len,
+    int n = hb_brands_match(hb_engine_brands(e), s->brands, s->text.utf8, s->text.len,
                             v->brand_hits, HB_MAX_BRANDS);
     if (n <= 0)
         return;
@@ -505,8 +286,8 @@ static void assess_brands(const hb_engine *e, hb_session *s)
     }
     hb_brand_message msg = {s->text.utf8,     s->text.len, domains,          v->nurls,
                             v->brand_numbers, number_at,   v->nbrand_numbers};
-    n = hb_brands_assess(e->brands, &msg, v->brand_hits, v->nbrand_hits, v->brands,
-                         HB_MAX_BRANDS);
+    n = hb_brands_assess(hb_engine_brands(e), &msg, v->brand_hits, v->nbrand_hits,
+                         v->brands, HB_MAX_BRANDS);
     v->nbrands = n > 0 ? (size_t)n : 0;
 }
 
@@ -525,7 +306,7 @@ static int positive_rule_fired(const hb_engine *e, const hb_verdict *v, const ch
                                int in_link)
 {
     for (size_t i = 0; i < v->nhits; i++) {
-        const hb_rule_info *info = hb_rules_info(e->rules, v->hits[i].rule);
+        const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
         if (info->weight <= 0 || strcmp(info->task, task) != 0)
             continue;
         if (!in_link)
@@ -579,8 +360,10 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
     score_links(e, s, urls, lens, nurls);
     assess_brands(e, s);
     double fused[HB_FUSE_MAX];
-    for (size_t i = 0; i < e->nmodels; i++) {
-        const hb_model *m = e->models[i];
+    size_t nfused;
+    hb_model *const *fused_models = hb_engine_fused(e, &nfused);
+    for (size_t i = 0; i < hb_engine_ntasks(e); i++) {
+        const hb_model *m = hb_engine_model(e, i);
         const hb_feature_config *cfg = hb_model_features(m);
         hb_task_result *r = &v->tasks[v->ntasks++];
         r->task = hb_model_task(m);
@@ -588,19 +371,17 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
         r->fvec = i;
         r->by_link = 0;
         for (size_t j = 0; j < i; j++)
-            if (same_features(m, e->models[j])) {
+            if (hb_model_same_features(m, hb_engine_model(e, j))) {
                 r->fvec = v->tasks[j].fvec;
                 break;
             }
         if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         score_rules(e, v, r);
-        size_t k = 0;
-        while (k < e->nfused && e->fused_at[k] != i)
-            k++;
-        if (k == 0 && e->nfused) /* the first of the fused models */
-            hb_models_decision(e->fused, e->nfused, &s->fvec[r->fvec], fused);
-        double d = k < e->nfused ? fused[k] : hb_model_decision(m, &s->fvec[r->fvec]);
+        size_t k = hb_engine_fused_slot(e, i);
+        if (k == 0 && nfused) /* the first of the fused models */
+            hb_models_decision(fused_models, nfused, &s->fvec[r->fvec], fused);
+        double d = k < nfused ? fused[k] : hb_model_decision(m, &s->fvec[r->fvec]);
         r->decision = d + hb_model_rule_scale_in(m, v->script) * r->rule_weight;
         r->probability = hb_model_probability_in(m, r->decision, v->script);
         r->threshold = hb_model_threshold_in(m, v->script);
@@ -636,7 +417,7 @@ int hb_classify_url(const hb_engine *e, hb_session *s, const char *url, size_t l
                     hb_url_verdict *out, hb_error *err)
 {
     int rc = score_link(e, s, url, len, out, err);
-    if (rc == 0 && !e->url_model)
+    if (rc == 0 && !hb_engine_url_model(e))
         rc = hb_error_set(err, HB_ENOTFOUND, "no URL model is loaded");
     return rc;
 }

@@ -29,9 +29,7 @@
  * link's score is evidence only.
  *
  * Objects:
- *   hb_engine  everything loaded from disk (rules, models, catalog); immutable
- *              once built, shared by all threads; reloading means building a
- *              new engine and swapping the pointer.
+ *   hb_engine  everything loaded from disk (engine.h), shared by all threads.
  *   hb_session one per worker thread: the scratch buffers of every stage,
  *              reused for every message, and the last verdict.  Works with
  *              any engine, so it survives reloads.
@@ -43,7 +41,7 @@
 
 #include "blocklist.h"
 #include "brands.h"
-#include "catalog.h"
+#include "engine.h"
 #include "entities.h"
 #include "error.h"
 #include "featurize.h"
@@ -53,15 +51,12 @@
 #include "urls.h"
 
 enum {
-    HB_MAX_TASKS = 8,
     HB_MAX_HITS = 64,
     HB_MAX_ENTITIES = 64,
     HB_MAX_URLS = 8,
     HB_MAX_BRANDS = 8,
-    HB_DEFAULT_MAX_TEXT = 64 * 1024, /* bytes */
 };
 
-typedef struct hb_engine hb_engine;
 typedef struct hb_session hb_session;
 
 /* How sure a task's verdict is: likely at the model's threshold (the
@@ -139,44 +134,8 @@ typedef struct hb_contribution {
     const char *name;    /* named feature ("rule:...", "entity:url") or NULL */
 } hb_contribution;
 
-/* Build an engine from rules_dir (every *.rules file, plus types.tsv if
- * present) and models_dir (every subdirectory holding a manifest.json of
- * kind "text"), or models_dir is itself one bundle.  models_dir NULL builds a rules-only
- * engine (for training: classify then returns no tasks).  Fails with a clear error if
- * models_dir is given but holds no model, or anything fails to load: a bad bundle never
- * half-loads. */
-hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir, hb_error *err);
-
-/* Everything an engine can be built from; feeds (may be NULL) is a
- * directory of validated blocklist copies (blocklist.h), read once here. */
-typedef struct hb_engine_paths {
-    const char *rules;
-    const char *models;
-    const char *feeds;
-} hb_engine_paths;
-
-hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err);
-
-/* The brands table loaded with the engine (models_dir/brands.tsv), or NULL. */
-const hb_brands *hb_engine_brands(const hb_engine *engine);
-
-/* The blocklists loaded with the engine, or NULL. */
-const hb_blocklist *hb_engine_blocklist(const hb_engine *engine);
-void hb_engine_free(hb_engine *engine);
-
-const hb_rules *hb_engine_rules(const hb_engine *engine);
-const hb_catalog *hb_engine_catalog(const hb_engine *engine);
-size_t hb_engine_ntasks(const hb_engine *engine);
-const hb_model *hb_engine_model(const hb_engine *engine, size_t i);
-
-/* Limit on the raw text size; longer messages give HB_ETOOBIG. */
-void hb_engine_set_max_text(hb_engine *engine, size_t bytes);
-
 hb_session *hb_session_new(void);
 void hb_session_free(hb_session *session);
-
-/* The URL model (bundle of kind "url"), or NULL. */
-const hb_model *hb_engine_url_model(const hb_engine *engine);
 
 /* Classify len bytes of raw UTF-8 text.  Returns 0 and sets *out, or
  * HB_EUTF8, HB_EEMPTY (nothing left after normalisation), HB_ETOOBIG or
