@@ -106,21 +106,23 @@ $(ASAN)/obj/%.o: %.c
 	@echo "  CC asan $<"
 	$(Q)$(CC) $(CFLAGS_ALL) $(IQUOTE) $(SAN) -O1 -MMD -MP -c $< -o $@
 
+# Archives are written afresh: `ar r` into an old one would keep the object
+# of a source file since deleted or renamed.
 $(BUILD)/libhubao.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(ASAN)/libhubao.a: $(LIB_OBJ_ASAN)
 	@mkdir -p $(dir $@)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libhubao-feeds.a: $(FEEDS_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(ASAN)/libhubao-feeds.a: $(FEEDS_OBJ_ASAN)
 	@mkdir -p $(dir $@)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao-feeds.a $(BUILD)/libhubao.a
 	@echo "  LD      $@"
@@ -148,10 +150,10 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	$(Q)$(FUZZ_CC) $(CFLAGS_ALL) $(IQUOTE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -O1 -c $< -o $@
 
 $(BUILD)/fuzz/libhubao.a: $(FUZZ_OBJ)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/fuzz/libhubao-feeds.a: $(FUZZ_FEEDS_OBJ)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libhubao-feeds.a $(BUILD)/fuzz/libhubao.a
 	@echo "  LD      $@"

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request.h"
+
 struct hb_handler {
     const hb_engine *engine; /* borrowed */
     json_t *models;          /* {"task": "version"} of engine */

@@ -27,7 +27,7 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "protocol.h"
+#include "render.h"
 #include "verdict.h"
 
 typedef struct hb_handler hb_handler;

@@ -512,3 +512,32 @@ void hb_session_source_span(const hb_session *s, uint32_t start, uint32_t end,
         *cp_start = cps;
     *cp_end = cps;
 }
+
+static const char *const HEADLINE_ORDER[] = {"fraud", "rumour", "spam"};
+
+/* A fraud verdict heads the reply from the possible tier up: telling a
+ * caller "advertising" or "no fraud signs" about a message that may be a
+ * scam is the one answer that reassures a victim. */
+const hb_task_result *hb_verdict_headline(const hb_verdict *v)
+{
+    for (size_t o = 0; o < sizeof HEADLINE_ORDER / sizeof HEADLINE_ORDER[0]; o++) {
+        hb_tier least =
+            strcmp(HEADLINE_ORDER[o], "fraud") == 0 ? HB_TIER_POSSIBLE : HB_TIER_LIKELY;
+        for (size_t i = 0; i < v->ntasks; i++)
+            if (v->tasks[i].tier >= least &&
+                strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
+                return &v->tasks[i];
+    }
+    for (size_t i = 0; i < v->ntasks; i++)
+        if (v->tasks[i].positive)
+            return &v->tasks[i];
+    return NULL;
+}
+
+const char *hb_verdict_name(const hb_verdict *v)
+{
+    const hb_task_result *h = hb_verdict_headline(v);
+    if (!h)
+        return "clean";
+    return h->tier == HB_TIER_POSSIBLE ? "possible_fraud" : h->task;
+}

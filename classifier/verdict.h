@@ -189,4 +189,15 @@ size_t hb_explain(hb_session *session, size_t ti, int positive_only, hb_contribu
 void hb_session_source_span(const hb_session *session, uint32_t start, uint32_t end,
                             size_t *cp_start, size_t *cp_end);
 
+/* The headline of a verdict: the task that matters most to a person:
+ * fraud at the possible tier or above, then a positive rumour, then a
+ * positive spam, then any other positive task in model order; NULL when
+ * none.  A possible scam therefore never reads "advertising" or "no fraud
+ * signs". */
+const hb_task_result *hb_verdict_headline(const hb_verdict *v);
+
+/* The reply's "verdict": the headline task's name, "possible_fraud" when
+ * the headline is fraud at the possible tier, or "clean". */
+const char *hb_verdict_name(const hb_verdict *v);
+
 #endif

@@ -54,7 +54,7 @@
 #include "endpoint.h"
 #include "latency.h"
 #include "log.h"
-#include "protocol.h"
+#include "request.h"
 #include "signals.h"
 
 enum {

@@ -37,7 +37,7 @@
 #endif
 
 #include "log.h"
-#include "protocol.h"
+#include "request.h"
 
 enum {
     MIN_BUCKETS = 256,

@@ -1,100 +1,16 @@
 /*
- * protocol.h - the JSON shape of requests, verdicts and errors, shared by
- * `hubao check --json`, the ZeroMQ service and the HTTP API so that every
- * front end speaks exactly the same language (docs/protocol.md).
- *
- * Personal data: phone, account numbers and messenger handles are masked in
- * everything rendered here unless the caller explicitly asks otherwise.
+ * request.h - the request protocol every front end speaks (docs/protocol.md):
+ * parse a request body and check its items, answer an item with its
+ * rendered verdict, build error replies, and write replies so that ids
+ * come back exactly as the client wrote them.
  */
-#ifndef HB_PROTOCOL_H
-#define HB_PROTOCOL_H
+#ifndef HB_REQUEST_H
+#define HB_REQUEST_H
 
 #include <jansson.h>
 
+#include "render.h"
 #include "verdict.h"
-
-/* How every front end serialises verdicts: compact, and six significant
- * digits for probabilities and weights (what a person or a threshold can
- * use; the full 17 cost time and bytes on every reply). */
-#define HB_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
-
-/* How much of a verdict a reply carries.  Full is what a person reads
- * (summary, advice, evidence with matches and strongest n-grams,
- * entities); brief is what a platform acting on a stream needs: per task
- * label, probability, type, by_link and the ids of the rules that fired,
- * and per link its url, domain, verdict and blocklist match. */
-typedef enum hb_detail { HB_DETAIL_FULL, HB_DETAIL_BRIEF } hb_detail;
-
-typedef struct hb_render_options {
-    int unmask;       /* 1: show phone/account numbers in clear */
-    int top_features; /* strongest n-grams listed per task (0 = none) */
-    hb_detail detail;
-} hb_render_options;
-
-hb_render_options hb_render_defaults(void);
-
-/* The headline of a verdict: the task that matters most to a person:
- * fraud at the possible tier or above, then a positive rumour, then a
- * positive spam, then any other positive task in model order; NULL when
- * none.  A possible scam therefore never reads "advertising" or "no fraud
- * signs". */
-const hb_task_result *hb_verdict_headline(const hb_verdict *v);
-
-/* The reply's "verdict": the headline task's name, "possible_fraud" when
- * the headline is fraud at the possible tier, or "clean". */
-const char *hb_verdict_name(const hb_verdict *v);
-
-/* The sentence a hotline worker reads out, in lang "en" or "zh" (anything
- * else means "en"): "Likely fraud: impersonating police or government
- * (97%)", "Possibly fraud: verify before acting: fake customer service
- * (62%)", "Advertising, not fraud (88%)", "Likely rumour (80%)", "No fraud
- * signs found".  Writes at most cap bytes (NUL-terminated) to out. */
-void hb_verdict_summary(const hb_engine *engine, const hb_verdict *verdict,
-                        const char *lang, char *out, size_t cap);
-
-/* Render the session's last verdict as a new JSON object (caller owns it);
- * with opt->detail HB_DETAIL_FULL:
- *   { "verdict": "fraud"|"possible_fraud"|"spam"|"rumour"|...|"clean",
- *     "summary": {"en": ..., "zh": ...},
- *     "advice": {"en": ..., "zh": ...}      (when the fraud type has advice;
- *                                            a possible scam of no type gets
- *                                            the "other" type's)
- *     "tasks": { "<task>": { "label", "positive", "tier" ("likely",
- *                "possible", "none"), "possible", "probability",
- *                "threshold", "possible_threshold", "type", "by_link", "model",
- *                "evidence": { "rules": [...], "features": [...] } } },
- *     ("features": the strongest features of positive tasks, each
- *      {"feature", "kind": "ngram"|"rule"|"entity"|"url", "weight"})
- *     "entities": [ { "kind", "text", "start", "end" } ],
- *     "urls": [ { "url", "host", "domain", "probability" (null without a
- *                 URL model), "malicious", "listed" ("url", "host",
- *                 "domain" or null), "feed", "decided_fraud",
- *                 "start", "end" (links found in the text) } ],
- *     "rules_limited": n }
- * Spans ("start", "end") are code point offsets in the text as submitted.
- * HB_DETAIL_BRIEF keeps "verdict", "tasks" (without the thresholds and
- * "model", with "rules": [rule ids] instead of "evidence"), "urls" (url,
- * domain, malicious, probability, listed) and "rules_limited" when not 0.
- * NULL only on allocation failure. */
-json_t *hb_verdict_to_json(const hb_engine *engine, hb_session *session,
-                           const hb_verdict *verdict, const hb_render_options *opt);
-
-/* {"task": "version", ..., "url": "version", "feed:NAME": "updated TIME,
- * N entries"}: what answers with this engine, so a reply can be traced to
- * its models and feeds.  New reference; NULL on allocation failure. */
-json_t *hb_engine_versions_json(const hb_engine *engine);
-
-/* {"error": {"code": "<hb_err_name>", "message": message}}, with "id" first
- * when id is not NULL (a borrowed reference, copied). */
-json_t *hb_error_to_json(const json_t *id, int code, const char *message);
-
-/* Copy len bytes of normalised text starting at byte start into out (cap
- * bytes, NUL-terminated), masking the digits of any phone, account or
- * handle entity of the verdict that overlaps the range. */
-size_t hb_masked_excerpt(const hb_verdict *verdict, uint32_t start, uint32_t end,
-                         char *out, size_t cap);
-
-/* ---- Requests (docs/protocol.md) ------------------------------------ */
 
 /* Error codes of the request protocol, as sent in an error reply's
  * "code", beyond those of hb_err_name (invalid_utf8, empty_text,
@@ -191,5 +107,9 @@ size_t hb_reply_dumpb(const json_t *reply, char *buf, size_t cap, size_t flags);
 /* The same as a new NUL-terminated string (free it), like json_dumps;
  * NULL on failure. */
 char *hb_reply_dumps(const json_t *reply, size_t flags);
+
+/* {"error": {"code": "<hb_err_name>", "message": message}}, with "id" first
+ * when id is not NULL (a borrowed reference, copied). */
+json_t *hb_error_to_json(const json_t *id, int code, const char *message);
 
 #endif
