@@ -1,5 +1,5 @@
 /*
- * test_service_protocol.c - the request side of protocol.h: parsing a
+ * test_service_protocol.c - the request side of the protocol (request.h): parsing a
  * request body, checking items, error replies.  Every refusal names its
  * code and keeps the "id" when there is one to keep, and a number in an id
  * comes back in the reply's bytes exactly as the client wrote it.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "protocol.h"
+#include "request.h"
 
 static json_t *parse(const char *body, hb_request_error *err)
 {

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "protocol.h"
+#include "render.h"
 #include "testutil.h"
 
 static char models[1100];

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "protocol.h"
+#include "render.h"
 #include "testutil.h"
 #include "trainer.h"
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <zmq.h>
 
-#include "protocol.h"
+#include "render.h"
 #include "verdict.h"
 
 enum { MAX_MESSAGES = 200000, MAX_REQUESTS = 5000000 };

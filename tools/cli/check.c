@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "paths.h"
-#include "protocol.h"
+#include "request.h"
 #include "verdict.h"
 
 static const char USAGE[] =
@@ -45,7 +45,7 @@ typedef struct check_opts {
     const char *lang;
 } check_opts;
 
-/* Print a verdict for a person, from its JSON (protocol.h), so a local
+/* Print a verdict for a person, from its JSON (render.h), so a local
  * verdict and one from hubaod read exactly the same. */
 static void print_human(const json_t *r, const check_opts *o)
 {

@@ -15,7 +15,7 @@
 #include "dataset.h"
 #include "metrics.h"
 #include "paths.h"
-#include "protocol.h"
+#include "render.h"
 #include "urls.h"
 #include "verdict.h"
 

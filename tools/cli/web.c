@@ -53,7 +53,7 @@
 #include "cli.h"
 #include "feedback.h"
 #include "handler.h"
-#include "protocol.h"
+#include "request.h"
 #include "webcheck.h"
 #include "webguard.h"
 #include "webpool.h"

@@ -32,7 +32,7 @@
 #include "cli.h"
 #include "handler.h"
 #include "paths.h"
-#include "protocol.h"
+#include "request.h"
 #include "webcheck.h"
 #include "webpool.h"
 
