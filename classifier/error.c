@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int hb_error_set(hb_error *err, int code, const char *fmt, ...)
 {
@@ -39,6 +40,30 @@ const char *hb_err_name(int code)
     case HB_EEMPTY: return "empty_text";
     case HB_ENOTFOUND: return "not_found";
     case HB_ELIMIT: return "limit_exceeded";
+    case HB_EJSON: return "malformed_json";
+    case HB_EREQUEST: return "invalid_request";
+    case HB_ENOTEXT: return "missing_text";
+    case HB_EBATCH: return "batch_too_large";
+    case HB_EOVERLOADED: return "overloaded";
+    case HB_EINFLIGHT: return "too_many_in_flight";
+    case HB_EDEADLINE: return "deadline_exceeded";
+    case HB_ESHUTDOWN: return "shutting_down";
+    case HB_EFORBIDDEN: return "forbidden";
+    case HB_EUNAVAILABLE: return "service_unavailable";
+    case HB_ECONNECTIONS: return "too_many_connections";
+    case HB_EBADREQUEST: return "bad_request";
+    case HB_EUNAUTHORIZED: return "unauthorized";
+    case HB_ERATE: return "rate_limited";
+    case HB_EMETHOD: return "method_not_allowed";
+    case HB_EMEDIA: return "unsupported_media_type";
     default: return "internal";
     }
+}
+
+int hb_err_from_name(const char *name)
+{
+    for (int code = HB_OK; code > HB_EINTERNAL; code--)
+        if (strcmp(hb_err_name(code), name) == 0)
+            return code;
+    return HB_EINTERNAL;
 }

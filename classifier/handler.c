@@ -103,12 +103,12 @@ const json_t *hb_handler_error_counts(const hb_handler *h)
     return h->error_counts;
 }
 
-static json_t *error_reply(hb_handler *h, const json_t *id, const char *code,
-                           const char *message)
+static json_t *error_reply(hb_handler *h, const json_t *id, int code, const char *message)
 {
+    const char *name = hb_err_name(code);
     h->counts.errors++;
-    json_t *n = json_object_get(h->error_counts, code);
-    json_object_set_new(h->error_counts, code,
+    json_t *n = json_object_get(h->error_counts, name);
+    json_object_set_new(h->error_counts, name,
                         json_integer(n ? json_integer_value(n) + 1 : 1));
     return hb_error_reply(id, code, message);
 }
@@ -117,15 +117,14 @@ static json_t *error_reply(hb_handler *h, const json_t *id, const char *code,
 static json_t *handle_item(hb_handler *h, const json_t *item)
 {
     hb_request_item it;
-    hb_request_error rerr;
-    h->counts.items++;
-    if (hb_request_item_check(item, &it, &rerr) != 0)
-        return error_reply(h, it.id, rerr.code, rerr.message);
     hb_error err;
+    h->counts.items++;
+    if (hb_request_item_check(item, &it, &err) != 0)
+        return error_reply(h, it.id, err.code, err.message);
     json_t *reply =
         hb_answer_item(h->engine, h->session, &it, h->models, &h->render, &err);
     if (!reply && err.code != HB_ENOMEM)
-        return error_reply(h, it.id, hb_err_name(err.code), err.message);
+        return error_reply(h, it.id, err.code, err.message);
     return reply;
 }
 
@@ -169,7 +168,7 @@ static int append_reply(hb_handler *h, const json_t *reply, size_t *used)
 {
     if (append_json(h, reply, used) == 0)
         return 0;
-    json_t *e = error_reply(h, json_object_get(reply, "id"), "internal",
+    json_t *e = error_reply(h, json_object_get(reply, "id"), HB_EINTERNAL,
                             "the verdict could not be serialised");
     int rc = e ? append_json(h, e, used) : -1;
     json_decref(e);
@@ -211,14 +210,14 @@ const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
                               size_t *out_len)
 {
     h->counts.requests++;
-    hb_request_error rerr;
-    json_t *req = hb_request_parse(body, len, h->max_batch, &rerr);
+    hb_error err;
+    json_t *req = hb_request_parse(body, len, h->max_batch, &err);
     size_t used = 0;
     if (req && json_is_array(req)) {
         used = answer_batch(h, req);
     } else {
         json_t *reply =
-            req ? handle_item(h, req) : error_reply(h, NULL, rerr.code, rerr.message);
+            req ? handle_item(h, req) : error_reply(h, NULL, err.code, err.message);
         if (reply && append_reply(h, reply, &used) != 0)
             used = 0;
         json_decref(reply);

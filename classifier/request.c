@@ -5,33 +5,21 @@
  */
 #include "request.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-json_t *hb_error_reply(const json_t *id, const char *code, const char *message)
+json_t *hb_error_reply(const json_t *id, int code, const char *message)
 {
     json_t *root = json_object();
     if (!root)
         return NULL;
     if (id)
         json_object_set_new(root, "id", json_deep_copy(id));
-    json_object_set_new(root, "error",
-                        json_pack("{s:s, s:s}", "code", code, "message", message));
+    json_object_set_new(
+        root, "error",
+        json_pack("{s:s, s:s}", "code", hb_err_name(code), "message", message));
     return root;
-}
-
-__attribute__((format(printf, 3, 4))) static void
-request_error(hb_request_error *err, const char *code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
 }
 
 static const char *json_kind(const json_t *j)
@@ -349,8 +337,7 @@ static const json_t *exact_of(const json_t *id)
     return json_is_string(t) ? t : NULL;
 }
 
-json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
-                         hb_request_error *err)
+json_t *hb_request_parse(const char *body, size_t len, size_t max_batch, hb_error *err)
 {
     json_error_t je;
     /* a key given twice has no one meaning ({"control":"ping",
@@ -364,26 +351,25 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
     }
     if (!root) {
         if (oom)
-            request_error(err, "internal", "out of memory reading the request");
+            hb_error_set(err, HB_EINTERNAL, "out of memory reading the request");
         else if (json_error_code(&je) == json_error_duplicate_key)
-            request_error(err, HB_CODE_INVALID_REQUEST,
-                          "request has a key twice (%s at line %d, column %d); give each "
-                          "key once",
-                          je.text, je.line, je.column);
+            hb_error_set(err, HB_EREQUEST,
+                         "request has a key twice (%s at line %d, column %d); give each "
+                         "key once",
+                         je.text, je.line, je.column);
         else if (json_error_code(&je) == json_error_invalid_utf8 ||
                  strncmp(je.text, "invalid Unicode", 15) == 0)
-            request_error(err, hb_err_name(HB_EUTF8),
-                          "request is not valid UTF-8 (%s at byte %d); send "
-                          "UTF-8 text",
-                          je.text, je.position);
+            hb_error_set(err, HB_EUTF8,
+                         "request is not valid UTF-8 (%s at byte %d); send "
+                         "UTF-8 text",
+                         je.text, je.position);
         else if (len == 0)
-            request_error(err, HB_CODE_MALFORMED_JSON,
-                          "request is empty; send a JSON object such as "
-                          "{\"text\": \"...\"}");
+            hb_error_set(err, HB_EJSON,
+                         "request is empty; send a JSON object such as "
+                         "{\"text\": \"...\"}");
         else
-            request_error(err, HB_CODE_MALFORMED_JSON,
-                          "request is not JSON: %s at line %d, column %d", je.text,
-                          je.line, je.column);
+            hb_error_set(err, HB_EJSON, "request is not JSON: %s at line %d, column %d",
+                         je.text, je.line, je.column);
         return NULL;
     }
     if (json_is_object(root))
@@ -391,63 +377,62 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
     if (json_is_array(root)) {
         size_t n = json_array_size(root);
         if (n == 0)
-            request_error(err, HB_CODE_INVALID_REQUEST,
-                          "batch is empty; send at least one request object");
+            hb_error_set(err, HB_EREQUEST,
+                         "batch is empty; send at least one request object");
         else if (n > max_batch)
-            request_error(err, HB_CODE_BATCH_TOO_LARGE,
-                          "batch of %zu items, over the limit of %zu; split it", n,
-                          max_batch);
+            hb_error_set(err, HB_EBATCH,
+                         "batch of %zu items, over the limit of %zu; split it", n,
+                         max_batch);
         else
             return root;
     } else {
-        request_error(err, HB_CODE_INVALID_REQUEST,
-                      "request is %s; send a JSON object or an array of "
-                      "objects",
-                      json_kind(root));
+        hb_error_set(err, HB_EREQUEST,
+                     "request is %s; send a JSON object or an array of "
+                     "objects",
+                     json_kind(root));
     }
     json_decref(root);
     return NULL;
 }
 
-int hb_request_item_check(const json_t *item, hb_request_item *out, hb_request_error *err)
+int hb_request_item_check(const json_t *item, hb_request_item *out, hb_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(item)) {
-        request_error(err, HB_CODE_INVALID_REQUEST,
-                      "batch item is %s; each item must be a JSON object",
-                      json_kind(item));
+        hb_error_set(err, HB_EREQUEST,
+                     "batch item is %s; each item must be a JSON object",
+                     json_kind(item));
         return -1;
     }
     out->id = json_object_get(item, "id");
     const json_t *text = json_object_get(item, "text");
     if (!text) {
-        request_error(err, HB_CODE_MISSING_TEXT, "request has no \"text\" member");
+        hb_error_set(err, HB_ENOTEXT, "request has no \"text\" member");
         return -1;
     }
     if (!json_is_string(text)) {
-        request_error(err, HB_CODE_MISSING_TEXT, "\"text\" must be a string, not %s",
-                      json_kind(text));
+        hb_error_set(err, HB_ENOTEXT, "\"text\" must be a string, not %s",
+                     json_kind(text));
         return -1;
     }
     const json_t *urls = json_object_get(item, "urls");
     if (urls && !json_is_null(urls)) {
         if (!json_is_array(urls)) {
-            request_error(err, HB_CODE_INVALID_REQUEST,
-                          "\"urls\" must be an array of strings, not %s",
-                          json_kind(urls));
+            hb_error_set(err, HB_EREQUEST, "\"urls\" must be an array of strings, not %s",
+                         json_kind(urls));
             return -1;
         }
         if (json_array_size(urls) > HB_MAX_REQUEST_URLS) {
-            request_error(err, HB_CODE_INVALID_REQUEST,
-                          "\"urls\" has %zu entries, over the limit of %d",
-                          json_array_size(urls), HB_MAX_REQUEST_URLS);
+            hb_error_set(err, HB_EREQUEST,
+                         "\"urls\" has %zu entries, over the limit of %d",
+                         json_array_size(urls), HB_MAX_REQUEST_URLS);
             return -1;
         }
         for (size_t i = 0; i < json_array_size(urls); i++)
             if (!json_is_string(json_array_get(urls, i))) {
-                request_error(err, HB_CODE_INVALID_REQUEST,
-                              "\"urls\"[%zu] is %s; URLs must be strings", i,
-                              json_kind(json_array_get(urls, i)));
+                hb_error_set(err, HB_EREQUEST,
+                             "\"urls\"[%zu] is %s; URLs must be strings", i,
+                             json_kind(json_array_get(urls, i)));
                 return -1;
             }
         out->urls = urls;
@@ -461,8 +446,7 @@ int hb_request_item_check(const json_t *item, hb_request_item *out, hb_request_e
         } else if (d && strcmp(d, "brief") == 0) {
             out->detail = HB_DETAIL_BRIEF;
         } else {
-            request_error(err, HB_CODE_INVALID_REQUEST,
-                          "\"detail\" must be \"full\" or \"brief\"");
+            hb_error_set(err, HB_EREQUEST, "\"detail\" must be \"full\" or \"brief\"");
             return -1;
         }
     }
@@ -514,11 +498,6 @@ json_t *hb_answer_item(const hb_engine *e, hb_session *s, const hb_request_item 
     if (o.detail == HB_DETAIL_FULL)
         json_object_set(reply, "models", (json_t *)models);
     return reply;
-}
-
-json_t *hb_error_to_json(const json_t *id, int code, const char *message)
-{
-    return hb_error_reply(id, hb_err_name(code), message);
 }
 
 /* ---- Writing replies -------------------------------------------------- */

@@ -12,27 +12,7 @@
 #include "render.h"
 #include "verdict.h"
 
-/* Error codes of the request protocol, as sent in an error reply's
- * "code", beyond those of hb_err_name (invalid_utf8, empty_text,
- * too_large, internal). */
-#define HB_CODE_MALFORMED_JSON "malformed_json"         /* not JSON at all */
-#define HB_CODE_INVALID_REQUEST "invalid_request"       /* JSON, wrong shape */
-#define HB_CODE_MISSING_TEXT "missing_text"             /* no string "text" */
-#define HB_CODE_BATCH_TOO_LARGE "batch_too_large"       /* over the item limit */
-#define HB_CODE_OVERLOADED "overloaded"                 /* queue full */
-#define HB_CODE_TOO_MANY_IN_FLIGHT "too_many_in_flight" /* one client over its share */
-#define HB_CODE_DEADLINE "deadline_exceeded"            /* not answered in time */
-#define HB_CODE_SHUTTING_DOWN "shutting_down"           /* arrived after SIGTERM */
-#define HB_CODE_FORBIDDEN "forbidden" /* a control command where none is taken */
-
 enum { HB_MAX_REQUEST_URLS = 64 };
-
-/* Why a request or item was refused: code is a static string (above or
- * hb_err_name), message is for people. */
-typedef struct hb_request_error {
-    const char *code;
-    char message[256];
-} hb_request_error;
 
 /* One item of a request, checked; every pointer is borrowed from the
  * parsed request and lives as long as it. */
@@ -62,8 +42,7 @@ typedef struct hb_request_item {
  * text: compact, strings as jansson writes them, numbers byte for byte as
  * the client wrote them (1.0, -0, 1E+2 stay so).  Replies carrying one
  * must be written with hb_reply_dumpb or hb_reply_dumps. */
-json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
-                         hb_request_error *err);
+json_t *hb_request_parse(const char *body, size_t len, size_t max_batch, hb_error *err);
 
 /* Check one item: an object with a string "text", optionally "id" (any
  * JSON value, echoed in the reply), "urls" (an array of at most
@@ -71,8 +50,7 @@ json_t *hb_request_parse(const char *body, size_t len, size_t max_batch,
  * members are ignored.  Returns 0 and
  * fills out, or -1 with err (invalid_request, missing_text); out->id is
  * filled even then, so the error reply can carry it. */
-int hb_request_item_check(const json_t *item, hb_request_item *out,
-                          hb_request_error *err);
+int hb_request_item_check(const json_t *item, hb_request_item *out, hb_error *err);
 
 /* Answer one checked request item: classify its text with its links and
  * render the reply (the verdict with "id" first and, in full replies,
@@ -91,10 +69,10 @@ json_t *hb_answer_item(const hb_engine *engine, hb_session *session,
  * broker. */
 json_t *hb_request_peek_id(const char *body, size_t len);
 
-/* {"id": id, "error": {"code": code, "message": message}} with "id" left
- * out when id is NULL (borrowed, copied).  NULL only on allocation
- * failure. */
-json_t *hb_error_reply(const json_t *id, const char *code, const char *message);
+/* {"id": id, "error": {"code": hb_err_name(code), "message": message}}
+ * with "id" left out when id is NULL (borrowed, copied).  NULL only on
+ * allocation failure. */
+json_t *hb_error_reply(const json_t *id, int code, const char *message);
 
 /* Write a reply, or an array of replies, as json_dumpb(reply, buf, cap,
  * flags) does (the bytes needed, written only if they fit in cap; 0 on
@@ -107,9 +85,5 @@ size_t hb_reply_dumpb(const json_t *reply, char *buf, size_t cap, size_t flags);
 /* The same as a new NUL-terminated string (free it), like json_dumps;
  * NULL on failure. */
 char *hb_reply_dumps(const json_t *reply, size_t flags);
-
-/* {"error": {"code": "<hb_err_name>", "message": message}}, with "id" first
- * when id is not NULL (a borrowed reference, copied). */
-json_t *hb_error_to_json(const json_t *id, int code, const char *message);
 
 #endif

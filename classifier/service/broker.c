@@ -286,20 +286,21 @@ static void reply_json(hb_broker *b, request *r, json_t *j)
     zmq_msg_close(&m);
 }
 
-static void count_error(hb_broker *b, const char *code)
+static void count_error(hb_broker *b, int code)
 {
-    json_t *n = json_object_get(b->errors, code);
-    json_object_set_new(b->errors, code, json_integer(n ? json_integer_value(n) + 1 : 1));
+    const char *name = hb_err_name(code);
+    json_t *n = json_object_get(b->errors, name);
+    json_object_set_new(b->errors, name, json_integer(n ? json_integer_value(n) + 1 : 1));
 }
 
 /* Answer r with an error made here, echoing the request's "id" when it has
  * one and peek is set (too_large bodies are never parsed, nor any over
  * PEEK_MAX: refusing work must stay cheap when the broker is swamped). */
-static void reply_error(hb_broker *b, request *r, int peek, const char *code,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reply_error(hb_broker *b, request *r, int peek, int code, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
 
-static void reply_error(hb_broker *b, request *r, int peek, const char *code,
-                        const char *fmt, ...)
+static void reply_error(hb_broker *b, request *r, int peek, int code, const char *fmt,
+                        ...)
 {
     char message[256];
     va_list ap;
@@ -394,7 +395,7 @@ static void worker_lost(hb_broker *b, int wi, const char *why)
             continue;
         b->inflight--;
         if (r->tries >= MAX_TRIES) {
-            reply_error(b, r, 1, "internal",
+            reply_error(b, r, 1, HB_EINTERNAL,
                         "request was held by %d workers that died; not trying again",
                         r->tries);
         } else {
@@ -472,7 +473,7 @@ static void dispatch(hb_broker *b)
         request *r = b->reqs[b->q_head];
         queue_unlink(b, r);
         if (hb_clock_us() > r->deadline_us) {
-            reply_error(b, r, 1, HB_CODE_DEADLINE,
+            reply_error(b, r, 1, HB_EDEADLINE,
                         "not answered within %ld ms (all workers busy or restarting)",
                         b->cfg.deadline_ms);
         } else if (send_to_worker(b, wi, r) != 0) {
@@ -621,7 +622,7 @@ static void reload_request(hb_broker *b, request *waiter)
 {
     if (waiter) {
         if (b->reload.nnext == MAX_WAITERS) {
-            reply_error(b, waiter, 0, HB_CODE_OVERLOADED,
+            reply_error(b, waiter, 0, HB_EOVERLOADED,
                         "%d reload commands are already waiting", MAX_WAITERS);
             return;
         }
@@ -707,7 +708,7 @@ static int handle_control(hb_broker *b, request *r)
             j, "pong", json_pack("{s:i, s:o}", "workers", n, "models", models_json(b)));
         reply_json(b, r, j);
     } else if (!r->control) {
-        reply_error(b, r, 0, HB_CODE_FORBIDDEN,
+        reply_error(b, r, 0, HB_EFORBIDDEN,
                     "control commands are taken on the control endpoint (--control)");
     } else if (strcmp(name, "stats") == 0) {
         json_t *j = json_object();
@@ -717,11 +718,11 @@ static int handle_control(hb_broker *b, request *r)
         reply_json(b, r, j);
     } else if (strcmp(name, "reload") == 0) {
         if (b->draining)
-            reply_error(b, r, 0, HB_CODE_SHUTTING_DOWN, "hubaod is shutting down");
+            reply_error(b, r, 0, HB_ESHUTDOWN, "hubaod is shutting down");
         else
             reload_request(b, r);
     } else {
-        reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
+        reply_error(b, r, 0, HB_EREQUEST,
                     "unknown control command \"%.64s\"; use stats, reload or ping", name);
     }
     json_decref(root);
@@ -792,7 +793,7 @@ static void admit(hb_broker *b, request *r, int64_t now)
     size_t size = zmq_msg_size(&r->body);
     if (size > (size_t)b->cfg.max_request_bytes) {
         b->requests++;
-        reply_error(b, r, 0, "too_large", "request is %zu bytes, over the limit of %ld",
+        reply_error(b, r, 0, HB_ETOOBIG, "request is %zu bytes, over the limit of %ld",
                     size, b->cfg.max_request_bytes);
         return;
     }
@@ -801,13 +802,13 @@ static void admit(hb_broker *b, request *r, int64_t now)
         return;
     b->requests++;
     if (b->draining) {
-        reply_error(b, r, 1, HB_CODE_SHUTTING_DOWN,
+        reply_error(b, r, 1, HB_ESHUTDOWN,
                     "hubaod is shutting down; send the request again later or elsewhere");
         return;
     }
     char why[256];
-    const char *refused =
-        r->client ? hb_clients_admit(b->clients, r->client, why, sizeof why) : NULL;
+    int refused =
+        r->client ? hb_clients_admit(b->clients, r->client, why, sizeof why) : 0;
     if (refused) {
         reply_error(b, r, 1, refused, "%s", why);
         return;
@@ -815,8 +816,8 @@ static void admit(hb_broker *b, request *r, int64_t now)
     if (b->q_len >= (size_t)b->cfg.queue)
         dispatch(b);
     if (b->q_len >= (size_t)b->cfg.queue && !(b->q_len == 0 && pick_worker(b) >= 0)) {
-        reply_error(b, r, 1, HB_CODE_OVERLOADED,
-                    "%zu requests already waiting; retry later", b->q_len);
+        reply_error(b, r, 1, HB_EOVERLOADED, "%zu requests already waiting; retry later",
+                    b->q_len);
         return;
     }
     queue_push(b, r, 0);
@@ -827,7 +828,7 @@ static void admit(hb_broker *b, request *r, int64_t now)
 static void admit_control(hb_broker *b, request *r)
 {
     if (zmq_msg_size(&r->body) > CONTROL_MAX || !handle_control(b, r))
-        reply_error(b, r, 1, HB_CODE_INVALID_REQUEST,
+        reply_error(b, r, 1, HB_EREQUEST,
                     "the control endpoint takes control commands only: "
                     "{\"control\": \"stats\"}, \"reload\" or \"ping\"");
 }
@@ -861,7 +862,7 @@ static void read_requests(hb_broker *b, void *sock)
         }
         if (r->control) {
             if (bad == 2)
-                reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
+                reply_error(b, r, 0, HB_EREQUEST,
                             "send one JSON frame after the empty delimiter frame");
             else
                 admit_control(b, r);
@@ -881,7 +882,7 @@ static void read_requests(hb_broker *b, void *sock)
             hb_clients_hold(b->clients, r->client, r->held);
         if (bad == 2) {
             b->requests++;
-            reply_error(b, r, 0, HB_CODE_INVALID_REQUEST,
+            reply_error(b, r, 0, HB_EREQUEST,
                         "send one JSON frame after the empty delimiter frame");
         } else {
             admit(b, r, now);
@@ -1121,7 +1122,7 @@ static void sweep(hb_broker *b, int64_t now)
                 b->workers[r->worker].inflight--;
             b->inflight--;
         }
-        reply_error(b, r, 1, HB_CODE_DEADLINE, "not answered within %ld ms%s",
+        reply_error(b, r, 1, HB_EDEADLINE, "not answered within %ld ms%s",
                     b->cfg.deadline_ms,
                     r->tries ? "" : " (all workers busy or restarting)");
     }
@@ -1149,7 +1150,7 @@ static void abandon_all(hb_broker *b)
             b->inflight--;
         else if (r->state != R_WAITING)
             continue;
-        reply_error(b, r, 1, HB_CODE_SHUTTING_DOWN,
+        reply_error(b, r, 1, HB_ESHUTDOWN,
                     "hubaod stopped before this request was answered");
     }
 }
@@ -1168,7 +1169,7 @@ static void start_drain(hb_broker *b, int64_t now)
     if (b->sup)
         hb_supervisor_stop_restarts(b->sup);
     for (int i = 0; i < b->reload.nnext; i++)
-        reply_error(b, b->reqs[b->reload.next_waiters[i]], 0, HB_CODE_SHUTTING_DOWN,
+        reply_error(b, b->reqs[b->reload.next_waiters[i]], 0, HB_ESHUTDOWN,
                     "hubaod is shutting down");
     b->reload.nnext = 0;
     b->reload.again = 0;

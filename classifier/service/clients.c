@@ -283,8 +283,7 @@ void hb_clients_release(hb_clients *cs, hb_client *c, size_t bytes)
     maybe_free(cs, c);
 }
 
-const char *hb_clients_admit(const hb_clients *cs, const hb_client *c, char *msg,
-                             size_t cap)
+int hb_clients_admit(const hb_clients *cs, const hb_client *c, char *msg, size_t cap)
 {
     if (c->held > cs->lim.in_flight) {
         snprintf(
@@ -292,22 +291,22 @@ const char *hb_clients_admit(const hb_clients *cs, const hb_client *c, char *msg
             "this client already has %ld requests waiting or being classified (limit "
             "%ld); read the replies before sending more",
             c->held - 1, cs->lim.in_flight);
-        return HB_CODE_TOO_MANY_IN_FLIGHT;
+        return HB_EINFLIGHT;
     }
     if (client_total(c) > cs->lim.client_bytes) {
         snprintf(msg, cap,
                  "hubaod holds %zu bytes of this client's requests and unread replies "
                  "(limit %zu); read the replies before sending more",
                  client_total(c), cs->lim.client_bytes);
-        return HB_CODE_TOO_MANY_IN_FLIGHT;
+        return HB_EINFLIGHT;
     }
     if (all_total(cs) > cs->lim.total_bytes) {
         snprintf(msg, cap,
                  "hubaod holds %zu bytes for its clients (limit %zu); retry later",
                  all_total(cs), cs->lim.total_bytes);
-        return HB_CODE_OVERLOADED;
+        return HB_EOVERLOADED;
     }
-    return NULL;
+    return 0;
 }
 
 /* ---- replies -------------------------------------------------------- */

@@ -73,10 +73,9 @@ void hb_clients_hold(hb_clients *cs, hb_client *c, size_t bytes);
 void hb_clients_release(hb_clients *cs, hb_client *c, size_t bytes);
 
 /* Whether c may have another request (call after hb_clients_hold for it):
- * NULL if so, else the error code to refuse it with (too_many_in_flight or
- * overloaded) and a message in msg (cap bytes) that says what to do. */
-const char *hb_clients_admit(const hb_clients *cs, const hb_client *c, char *msg,
-                             size_t cap);
+ * 0 if so, else the error code to refuse it with (HB_EINFLIGHT or
+ * HB_EOVERLOADED) and a message in msg (cap bytes) that says what to do. */
+int hb_clients_admit(const hb_clients *cs, const hb_client *c, char *msg, size_t cap);
 
 /* Send c a reply of n frames (its envelope, then the body; the frames
  * are moved out, each left empty): at once if its pipe has room, else

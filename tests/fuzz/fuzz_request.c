@@ -23,16 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { MAX_BATCH = 8 };
 
-static void check_refusal(const hb_request_error *err)
+static void check_refusal(const hb_error *err)
 {
-    if (!err->code || !*err->code || !err->message[0])
+    if (err->code >= 0 || !err->message[0])
         abort();
 }
 
 /* The bytes of an error reply echoing id (the caller frees them). */
 static char *echo(const json_t *id)
 {
-    json_t *reply = hb_error_reply(id, "c", "m");
+    json_t *reply = hb_error_reply(id, HB_EINTERNAL, "m");
     char *s = reply ? hb_reply_dumps(reply, HB_JSON_FLAGS) : NULL;
     if (s && hb_reply_dumpb(reply, NULL, 0, HB_JSON_FLAGS) != strlen(s))
         abort();
@@ -83,7 +83,7 @@ static void check_echo(const json_t *id, const json_t *plain)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *body = (const char *)data;
-    hb_request_error err;
+    hb_error err;
     memset(&err, 0, sizeof err);
     json_t *req = hb_request_parse(body, size, MAX_BATCH, &err);
     json_t *peeked = hb_request_peek_id(body, size);

@@ -118,20 +118,20 @@ static void test_admission(void **state)
     hb_client *c1 = request(f, cs, d1, &id1), *c2 = request(f, cs, d2, &id2);
     char msg[256];
     hb_clients_hold(cs, c1, 10);
-    assert_null(hb_clients_admit(cs, c1, msg, sizeof msg));
+    assert_int_equal(hb_clients_admit(cs, c1, msg, sizeof msg), 0);
     hb_clients_hold(cs, c1, 10);
-    assert_null(hb_clients_admit(cs, c1, msg, sizeof msg));
+    assert_int_equal(hb_clients_admit(cs, c1, msg, sizeof msg), 0);
     hb_clients_hold(cs, c1, 10);
-    assert_string_equal(hb_clients_admit(cs, c1, msg, sizeof msg), "too_many_in_flight");
+    assert_int_equal(hb_clients_admit(cs, c1, msg, sizeof msg), HB_EINFLIGHT);
     assert_non_null(strstr(msg, "read the replies"));
     hb_clients_release(cs, c1, 10);
     hb_clients_release(cs, c1, 10);
     hb_clients_hold(cs, c1, 995); /* 1005 bytes: over its share */
-    assert_string_equal(hb_clients_admit(cs, c1, msg, sizeof msg), "too_many_in_flight");
+    assert_int_equal(hb_clients_admit(cs, c1, msg, sizeof msg), HB_EINFLIGHT);
     hb_clients_release(cs, c1, 995);
     hb_clients_hold(cs, c2, 900);
     hb_clients_hold(cs, c1, 700); /* 710 of its own, 1610 in all */
-    assert_string_equal(hb_clients_admit(cs, c1, msg, sizeof msg), "overloaded");
+    assert_int_equal(hb_clients_admit(cs, c1, msg, sizeof msg), HB_EOVERLOADED);
     assert_int_equal(stat_of(cs, "active"), 2);
     hb_clients_release(cs, c1, 700);
     hb_clients_release(cs, c1, 10);

@@ -246,7 +246,7 @@ static int check_one(const hb_engine *e, hb_session *s, const char *text, size_t
     hb_error err;
     if (hb_classify(e, s, text, len, &v, &err) != 0) {
         if (o->json) {
-            json_t *j = hb_error_to_json(NULL, err.code, err.message);
+            json_t *j = hb_error_reply(NULL, err.code, err.message);
             char *out = json_dumps(j, HB_JSON_FLAGS);
             puts(out ? out : "{}");
             free(out);

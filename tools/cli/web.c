@@ -236,30 +236,28 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
     return send_response(c, status, JSON_TYPE, s, strlen(s), MHD_RESPMEM_MUST_FREE);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
-                                  const char *code, const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, int code,
+                                  const char *message)
 {
     return send_json(c, status, hb_error_reply(NULL, code, message));
 }
 
 /* The HTTP status for an error code of the protocol. */
-static unsigned status_of(const char *code)
+static unsigned status_of(int code)
 {
-    if (!code)
-        return MHD_HTTP_OK;
-    if (strcmp(code, "too_large") == 0 || strcmp(code, HB_CODE_BATCH_TOO_LARGE) == 0)
-        return MHD_HTTP_CONTENT_TOO_LARGE;
+    switch (code) {
+    case HB_OK: return MHD_HTTP_OK;
+    case HB_ETOOBIG:
+    case HB_EBATCH: return MHD_HTTP_CONTENT_TOO_LARGE;
     /* the web server is one client of hubaod: its share being full means
      * hubaod is busy for everyone behind it, not that this request is bad */
-    if (strcmp(code, HB_CODE_OVERLOADED) == 0 ||
-        strcmp(code, HB_CODE_SHUTTING_DOWN) == 0 ||
-        strcmp(code, HB_CODE_TOO_MANY_IN_FLIGHT) == 0)
-        return MHD_HTTP_SERVICE_UNAVAILABLE;
-    if (strcmp(code, HB_CODE_DEADLINE) == 0)
-        return MHD_HTTP_GATEWAY_TIMEOUT;
-    if (strcmp(code, "internal") == 0)
-        return MHD_HTTP_INTERNAL_SERVER_ERROR;
-    return MHD_HTTP_BAD_REQUEST;
+    case HB_EOVERLOADED:
+    case HB_ESHUTDOWN:
+    case HB_EINFLIGHT: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    case HB_EDEADLINE: return MHD_HTTP_GATEWAY_TIMEOUT;
+    case HB_EINTERNAL: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    default: return MHD_HTTP_BAD_REQUEST;
+    }
 }
 
 /* ---- answers made off the event thread -------------------------------- */
@@ -295,18 +293,17 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
         char msg[256];
         snprintf(msg, sizeof msg, "body is not JSON: %s (line %d, column %d)", jerr.text,
                  jerr.line, jerr.column);
-        return hb_error_reply(NULL, HB_CODE_MALFORMED_JSON, msg);
+        return hb_error_reply(NULL, HB_EJSON, msg);
     }
     const json_t *text = json_object_get(j, "text");
     const json_t *correct = json_object_get(j, "correct");
     const json_t *v = json_object_get(j, "verdict");
     json_t *answer;
     if (!json_is_string(text)) {
-        answer =
-            hb_error_reply(NULL, HB_CODE_MISSING_TEXT, "feedback has no string \"text\"");
+        answer = hb_error_reply(NULL, HB_ENOTEXT, "feedback has no string \"text\"");
     } else if (!json_is_boolean(correct) || !(json_is_object(v) || json_is_string(v))) {
         answer =
-            hb_error_reply(NULL, HB_CODE_INVALID_REQUEST,
+            hb_error_reply(NULL, HB_EREQUEST,
                            "feedback needs \"verdict\" (the reply, or its verdict name) "
                            "and \"correct\": true or false");
     } else {
@@ -342,9 +339,9 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
             answer = json_pack("{s:I, s:b}", "id", (json_int_t)id, "stored", 1);
         } else if (strncmp(err, "cannot store", 12) == 0) {
             *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-            answer = hb_error_reply(NULL, "internal", err);
+            answer = hb_error_reply(NULL, HB_EINTERNAL, err);
         } else {
-            answer = hb_error_reply(NULL, HB_CODE_INVALID_REQUEST, err);
+            answer = hb_error_reply(NULL, HB_EREQUEST, err);
         }
     }
     json_decref(j);
@@ -393,8 +390,9 @@ static unsigned check_status(const char *reply, size_t len)
     if (i == len || reply[i] != '{')
         return MHD_HTTP_OK;
     json_t *j = json_loadb(reply, len, 0, NULL);
-    unsigned status = status_of(
-        json_string_value(json_object_get(json_object_get(j, "error"), "code")));
+    const char *code =
+        json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    unsigned status = code ? status_of(hb_err_from_name(code)) : MHD_HTTP_OK;
     json_decref(j);
     return status;
 }
@@ -406,14 +404,15 @@ static enum MHD_Result send_answer(web *w, struct MHD_Connection *c, request *rq
     size_t n = rq->reply_len;
     rq->reply = NULL; /* send_response owns it now */
     if (rq->job == JOB_NONE || (!reply && atomic_load(&w->stopping)))
-        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, HB_CODE_SHUTTING_DOWN,
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, HB_ESHUTDOWN,
                           "the web server is stopping (or out of memory); try again");
     if (!reply && rq->job == JOB_CHECK)
-        return send_error(c, MHD_HTTP_BAD_GATEWAY, "service_unavailable",
+        return send_error(c, MHD_HTTP_BAD_GATEWAY, HB_EUNAVAILABLE,
                           "the classifier service (hubaod) did not answer; "
                           "is it running?");
     if (!reply)
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, HB_EINTERNAL,
+                          "out of memory");
     unsigned status = rq->status;
     if (rq->job == JOB_CHECK) {
         status = check_status(reply, n);
@@ -448,14 +447,14 @@ static int has_control(const json_t *req)
  * even while hubaod is down), then let the backend answer. */
 static enum MHD_Result api_check(web *w, struct MHD_Connection *c, request *rq)
 {
-    hb_request_error rerr;
+    hb_error rerr;
     json_t *req =
         hb_request_parse(rq->body ? rq->body : "", rq->len, HB_HANDLER_MAX_BATCH, &rerr);
     if (!req)
         return send_error(c, status_of(rerr.code), rerr.code, rerr.message);
     if (has_control(req)) {
         json_decref(req);
-        return send_error(c, MHD_HTTP_FORBIDDEN, HB_CODE_FORBIDDEN,
+        return send_error(c, MHD_HTTP_FORBIDDEN, HB_EFORBIDDEN,
                           "control commands are not accepted over HTTP; use hubaod's "
                           "control endpoint (hubao control)");
     }
@@ -560,7 +559,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->conn = c;
         *con_cls = rq;
         if (web_guard_request(c, rq->client, sizeof rq->client) != 0)
-            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_connections",
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, HB_ECONNECTIONS,
                               "this client has too many requests in progress; let them "
                               "finish first");
         return MHD_YES;
@@ -594,39 +593,38 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     length_headers lengths = {0, 0, NULL};
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &lengths);
     if (lengths.differ) /* RFC 9112 6.3: a message framing error */
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+        return send_error(c, MHD_HTTP_BAD_REQUEST, HB_EBADREQUEST,
                           "Content-Length is given twice with different values");
     if (strncmp(url, "/api/", 5) == 0) {
         /* authentication first: requests without the token must not spend
          * the bucket of a client that has it */
         if (!authorised(w, c))
-            return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+            return send_error(c, MHD_HTTP_UNAUTHORIZED, HB_EUNAUTHORIZED,
                               "this API needs \"Authorization: Bearer TOKEN\"");
         if (!rate_allow(w, rq->client))
-            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+            return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, HB_ERATE,
                               "too many requests from this address; wait a minute");
         if (!post)
-            return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+            return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, HB_EMETHOD,
                               "use POST with a JSON body");
         if (!same_origin(w, c))
-            return send_error(c, MHD_HTTP_FORBIDDEN, HB_CODE_FORBIDDEN,
+            return send_error(c, MHD_HTTP_FORBIDDEN, HB_EFORBIDDEN,
                               "requests from another site's page are refused; "
                               "see --allow-origin");
         if (!json_body(c))
-            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                              "unsupported_media_type",
+            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, HB_EMEDIA,
                               "send the body as Content-Type: application/json");
         if (rq->too_big) {
             char msg[128];
             snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes",
                      w->max_body);
-            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg);
+            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, HB_ETOOBIG, msg);
         }
         if (strcmp(url, "/api/check") == 0)
             return api_check(w, c, rq);
         if (strcmp(url, "/api/feedback") == 0)
             return start_job(w, c, rq, JOB_FEEDBACK);
-        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such API");
+        return send_error(c, MHD_HTTP_NOT_FOUND, HB_ENOTFOUND, "no such API");
     }
     if (strcmp(url, "/healthz") == 0 && get)
         return start_job(w, c, rq, JOB_HEALTH);
@@ -635,7 +633,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             (i == 0 && strcmp(url, "/index.html") == 0))
             return send_response(c, MHD_HTTP_OK, w->files[i].type, w->files[i].data,
                                  w->files[i].len, MHD_RESPMEM_PERSISTENT);
-    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such page");
+    return send_error(c, MHD_HTTP_NOT_FOUND, HB_ENOTFOUND, "no such page");
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
