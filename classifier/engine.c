@@ -149,10 +149,7 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
         goto fail;
     if (!(e->rules = hb_rules_load_dir(rules_dir, err)))
         goto fail;
-    char path[4096];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/types.tsv", rules_dir);
-    if (stat(path, &st) == 0 && !(e->catalog = hb_catalog_load(path, err)))
+    if (!(e->catalog = hb_catalog_open(rules_dir, err)))
         goto fail;
     if (!(e->entities = hb_entities_new(err)))
         goto fail;
@@ -165,6 +162,8 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
     if (paths->feeds && !(e->blocklist = hb_blocklist_load_dir(paths->feeds, err)))
         goto fail;
     if (models_dir) {
+        char path[4096];
+        struct stat st;
         snprintf(path, sizeof path, "%s/brands.tsv", models_dir);
         if (stat(path, &st) == 0 && !(e->brands = hb_brands_load(path, err)))
             goto fail;

@@ -29,12 +29,12 @@ enum {
 
 typedef struct hb_engine hb_engine;
 
-/* Build an engine from rules_dir (every *.rules file, plus types.tsv if
- * present) and models_dir (every subdirectory holding a manifest.json of
- * kind "text"), or models_dir is itself one bundle.  models_dir NULL builds a rules-only
- * engine (for training: classify then returns no tasks).  Fails with a clear error if
- * models_dir is given but holds no model, or anything fails to load: a bad bundle never
- * half-loads. */
+/* Build an engine from rules_dir (every *.rules file, plus the catalogue's
+ * types.tsv and tasks.tsv when present, catalog.h) and models_dir (every subdirectory
+ * holding a manifest.json of kind "text"), or models_dir is itself one bundle. models_dir
+ * NULL builds a rules-only engine (for training: classify then returns no tasks).  Fails
+ * with a clear error if models_dir is given but holds no model, or anything fails to
+ * load: a bad bundle never half-loads. */
 hb_engine *hb_engine_open(const char *rules_dir, const char *models_dir, hb_error *err);
 
 /* Everything an engine can be built from; feeds (may be NULL) is a

@@ -14,41 +14,58 @@ hb_render_options hb_render_defaults(void)
     return (hb_render_options){.unmask = 0, .top_features = 5, .detail = HB_DETAIL_FULL};
 }
 
+/* Write template (catalog.h) into out (cap bytes, NUL-terminated): {pct}
+ * as pct, a [...] part only when type_name is given, {type} as it. */
+static void fill(const char *template, const char *type_name, int pct, char *out,
+                 size_t cap)
+{
+    size_t n = 0;
+    int skipping = 0;
+    for (const char *p = template; *p && n + 1 < cap; p++) {
+        if (*p == '[') {
+            skipping = !type_name;
+        } else if (*p == ']') {
+            skipping = 0;
+        } else if (skipping) {
+            continue;
+        } else if (strncmp(p, "{pct}", 5) == 0) {
+            int k = snprintf(out + n, cap - n, "%d", pct);
+            n = k > 0 && (size_t)k < cap - n ? n + (size_t)k : cap - 1;
+            p += 4;
+        } else if (strncmp(p, "{type}", 6) == 0) {
+            int k = snprintf(out + n, cap - n, "%s", type_name);
+            n = k > 0 && (size_t)k < cap - n ? n + (size_t)k : cap - 1;
+            p += 5;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
 void hb_verdict_summary(const hb_engine *e, const hb_verdict *v, const char *lang,
                         char *out, size_t cap)
 {
+    if (cap == 0)
+        return;
     int zh = lang && strcmp(lang, "zh") == 0;
+    const hb_catalog *cat = hb_engine_catalog(e);
     const hb_task_result *h = hb_verdict_headline(v);
+    const hb_task_info *t = hb_catalog_task(cat, h ? h->task : "clean");
     int pct = h ? (int)(h->probability * 100 + 0.5) : 0;
-    if (!h) {
-        snprintf(out, cap, "%s", zh ? "未发现诈骗迹象" : "No fraud signs found");
-    } else if (strcmp(h->task, "fraud") == 0) {
-        const hb_type_info *t = hb_catalog_find(hb_engine_catalog(e), h->type);
-        const char *name = t ? (zh ? t->name_zh : t->name_en) : NULL;
-        if (h->tier == HB_TIER_POSSIBLE && name)
-            snprintf(out, cap,
-                     zh ? "可能是诈骗，请先核实：%s（%d%%）"
-                        : "Possibly fraud: verify before acting: %s (%d%%)",
-                     name, pct);
-        else if (h->tier == HB_TIER_POSSIBLE)
-            snprintf(out, cap,
-                     zh ? "可能是诈骗，请先核实（%d%%）"
-                        : "Possibly fraud: verify before acting (%d%%)",
-                     pct);
-        else if (name)
-            snprintf(out, cap, zh ? "疑似诈骗：%s（%d%%）" : "Likely fraud: %s (%d%%)",
-                     name, pct);
+    if (!t) { /* a task the catalogue does not word */
+        if (h)
+            snprintf(out, cap, zh ? "疑似%s（%d%%）" : "Likely %s (%d%%)", h->label, pct);
         else
-            snprintf(out, cap, zh ? "疑似诈骗（%d%%）" : "Likely fraud (%d%%)", pct);
-    } else if (strcmp(h->task, "spam") == 0) {
-        snprintf(out, cap,
-                 zh ? "广告推销，不是诈骗（%d%%）" : "Advertising, not fraud (%d%%)",
-                 pct);
-    } else if (strcmp(h->task, "rumour") == 0) {
-        snprintf(out, cap, zh ? "疑似谣言（%d%%）" : "Likely rumour (%d%%)", pct);
-    } else {
-        snprintf(out, cap, zh ? "疑似%s（%d%%）" : "Likely %s (%d%%)", h->label, pct);
+            snprintf(out, cap, "%s", zh ? "未发现可疑迹象" : "Nothing suspicious found");
+        return;
     }
+    const hb_type_info *type = h ? hb_catalog_find(cat, h->type) : NULL;
+    const char *type_name = type ? (zh ? type->name_zh : type->name_en) : NULL;
+    const char *template = zh ? t->likely_zh : t->likely_en;
+    if (h && h->tier == HB_TIER_POSSIBLE && t->possible_en)
+        template = zh ? t->possible_zh : t->possible_en;
+    fill(template, type_name, pct, out, cap);
 }
 
 static int is_private(hb_entity_kind k)

@@ -79,6 +79,7 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text, size_t l
     v->text = NULL;
     v->ntasks = v->nhits = v->nentities = v->rules_limited = v->nurls = 0;
     v->fraud_link = NULL;
+    v->headline = NULL;
     v->nbrand_hits = v->nbrands = v->nbrand_numbers = 0;
     s->raw = text;
     if (len > hb_engine_max_text(e))
@@ -348,6 +349,25 @@ const char *hb_tier_name(hb_tier tier)
                                       : "none";
 }
 
+/* The task that heads v (see hb_verdict_headline): the first task of the
+ * catalogue's headline order at or above its tier, then any other likely
+ * task in model order. */
+static const hb_task_result *find_headline(const hb_engine *e, const hb_verdict *v)
+{
+    const hb_catalog *cat = hb_engine_catalog(e);
+    for (size_t o = 0; o < hb_catalog_ntasks(cat); o++) {
+        const hb_task_info *t = hb_catalog_task_at(cat, o);
+        hb_tier least = t->heads_from_possible ? HB_TIER_POSSIBLE : HB_TIER_LIKELY;
+        for (size_t i = 0; i < v->ntasks; i++)
+            if (v->tasks[i].tier >= least && strcmp(v->tasks[i].task, t->task) == 0)
+                return &v->tasks[i];
+    }
+    for (size_t i = 0; i < v->ntasks; i++)
+        if (v->tasks[i].positive)
+            return &v->tasks[i];
+    return NULL;
+}
+
 int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, size_t len,
                           const char *const *urls, const size_t *lens, size_t nurls,
                           const hb_verdict **out, hb_error *err)
@@ -403,6 +423,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
             r->type = "malicious_link";
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);
     }
+    v->headline = find_headline(e, v);
     *out = v;
     return 0;
 }
@@ -513,25 +534,9 @@ void hb_session_source_span(const hb_session *s, uint32_t start, uint32_t end,
     *cp_end = cps;
 }
 
-static const char *const HEADLINE_ORDER[] = {"fraud", "rumour", "spam"};
-
-/* A fraud verdict heads the reply from the possible tier up: telling a
- * caller "advertising" or "no fraud signs" about a message that may be a
- * scam is the one answer that reassures a victim. */
 const hb_task_result *hb_verdict_headline(const hb_verdict *v)
 {
-    for (size_t o = 0; o < sizeof HEADLINE_ORDER / sizeof HEADLINE_ORDER[0]; o++) {
-        hb_tier least =
-            strcmp(HEADLINE_ORDER[o], "fraud") == 0 ? HB_TIER_POSSIBLE : HB_TIER_LIKELY;
-        for (size_t i = 0; i < v->ntasks; i++)
-            if (v->tasks[i].tier >= least &&
-                strcmp(v->tasks[i].task, HEADLINE_ORDER[o]) == 0)
-                return &v->tasks[i];
-    }
-    for (size_t i = 0; i < v->ntasks; i++)
-        if (v->tasks[i].positive)
-            return &v->tasks[i];
-    return NULL;
+    return v->headline;
 }
 
 const char *hb_verdict_name(const hb_verdict *v)

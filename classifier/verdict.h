@@ -123,7 +123,8 @@ typedef struct hb_verdict {
                                                    (hb_brand_assessment.item
                                                    with cause NUMBER) */
     size_t nbrand_numbers;
-    int script; /* HB_SCRIPT_* of the text */
+    int script;                     /* HB_SCRIPT_* of the text */
+    const hb_task_result *headline; /* hb_verdict_headline */
 } hb_verdict;
 
 /* A feature that pushed a task's decision, for explanations. */
@@ -189,11 +190,11 @@ size_t hb_explain(hb_session *session, size_t ti, int positive_only, hb_contribu
 void hb_session_source_span(const hb_session *session, uint32_t start, uint32_t end,
                             size_t *cp_start, size_t *cp_end);
 
-/* The headline of a verdict: the task that matters most to a person:
- * fraud at the possible tier or above, then a positive rumour, then a
- * positive spam, then any other positive task in model order; NULL when
- * none.  A possible scam therefore never reads "advertising" or "no fraud
- * signs". */
+/* The headline of a verdict: the task that matters most to a person, in
+ * the catalogue's headline order (catalog.h; the shipped tasks.tsv: fraud
+ * at the possible tier or above, then a likely rumour, then likely spam),
+ * then any other positive task in model order; NULL when none.  A
+ * possible scam therefore never reads "advertising" or "no fraud signs". */
 const hb_task_result *hb_verdict_headline(const hb_verdict *v);
 
 /* The reply's "verdict": the headline task's name, "possible_fraud" when

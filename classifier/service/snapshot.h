@@ -8,7 +8,7 @@
  * A snapshot directory holds sets, each a copy of the three directories:
  *
  *     DIR/set.N/models/    the bundles (files two levels deep)
- *     DIR/set.N/rules/     *.rules and types.tsv
+ *     DIR/set.N/rules/     *.rules, types.tsv and tasks.tsv
  *     DIR/set.N/feeds/     the blocklist copies (only if feeds are used)
  *     DIR/current          symlink to set.N: the newest set that loaded
  *

@@ -223,8 +223,8 @@ static void test_rule_on_a_link_makes_fraud_possible(void **state)
     (void)state;
     char rules[1100], path[1300];
     snprintf(rules, sizeof rules, "%s", tu_tmpdir("tier_rules"));
-    static const char *const COPY[] = {"test.rules", "types.tsv"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const COPY[] = {"test.rules", "types.tsv", "tasks.tsv"};
+    for (size_t i = 0; i < sizeof COPY / sizeof COPY[0]; i++) {
         char from[1300];
         snprintf(from, sizeof from, "%s/%s", TU_RULES, COPY[i]);
         FILE *in = fopen(from, "rb");
