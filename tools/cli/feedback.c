@@ -18,15 +18,12 @@
 #include <sqlite3.h>
 
 #include "cli.h"
-#include "entities.h"
 #include "feedback.h"
-#include "normalize.h"
+#include "privacy.h"
 
 struct cli_feedback {
     sqlite3 *db;
-    hb_entities *ents;
-    hb_entities_scratch *scratch;
-    hb_text text;
+    hb_scrubber *scrubber;
 };
 
 static const char SCHEMA[] =
@@ -57,11 +54,9 @@ cli_feedback *cli_feedback_open(const char *path, char *err, size_t cap)
         snprintf(err, cap, "out of memory");
         return NULL;
     }
-    hb_text_init(&fb->text);
     hb_error e;
-    if (!(fb->ents = hb_entities_new(&e)) || !(fb->scratch = hb_entities_scratch_new())) {
-        snprintf(err, cap, "cannot set up the entity finder: %s",
-                 fb->ents ? "out of memory" : e.message);
+    if (!(fb->scrubber = hb_scrubber_new(&e))) {
+        snprintf(err, cap, "cannot set up the entity finder: %s", e.message);
         cli_feedback_close(fb);
         return NULL;
     }
@@ -91,137 +86,8 @@ void cli_feedback_close(cli_feedback *fb)
     if (!fb)
         return;
     sqlite3_close(fb->db);
-    hb_entities_scratch_free(fb->scratch);
-    hb_entities_free(fb->ents);
-    hb_text_release(&fb->text);
+    hb_scrubber_free(fb->scrubber);
     free(fb);
-}
-
-/* Append n bytes to a growing buffer; 0 or -1 when out of memory. */
-static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *len + n + 1)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
-/* Bytes of the digit at s[i..n) - an ASCII digit (1) or a Chinese numeral
- * (3: 〇零一二三四五六七八九两, as phone numbers are spelt out to dodge
- * filters) - or 0. */
-static size_t digit_at(const char *s, size_t i, size_t n)
-{
-    static const char *const NUMERALS[] = {"〇", "零", "一", "二", "三", "四",
-                                           "五", "六", "七", "八", "九", "两"};
-    if (isdigit((unsigned char)s[i]))
-        return 1;
-    for (size_t k = 0; k < sizeof NUMERALS / sizeof *NUMERALS; k++)
-        if (i + 3 <= n && memcmp(s + i, NUMERALS[k], 3) == 0)
-            return 3;
-    return 0;
-}
-
-static int email_char(unsigned char c, int domain)
-{
-    return isalnum(c) || c == '.' || c == '-' || (!domain && (c == '_' || c == '+'));
-}
-
-/* Length of an e-mail address whose '@' is at s[at], starting at *start
- * (set here), or 0: a local part and a dotted domain around the '@'. */
-static size_t email_at(const char *s, size_t n, size_t at, size_t *start)
-{
-    size_t b = at, e = at + 1, dot = 0;
-    while (b > 0 && email_char((unsigned char)s[b - 1], 0))
-        b--;
-    while (e < n && email_char((unsigned char)s[e], 1))
-        dot |= s[e++] == '.';
-    while (e > at + 1 && s[e - 1] == '.') /* a sentence's full stop */
-        e--;
-    if (b == at || !dot || e == at + 1)
-        return 0;
-    *start = b;
-    return e - b;
-}
-
-/* Copy s (n bytes) replacing runs of 7+ digits (ASCII or Chinese
- * numerals, mixed) with <NUMBER> and e-mail addresses with <EMAIL>, and
- * tabs and line breaks with spaces (the export is one record per line). */
-static int put_scrubbed(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    size_t i = 0, done = 0; /* s[done..i) is plain text not yet copied */
-    while (i < n) {
-        size_t j = i, digits = 0, d;
-        while (j < n && (d = digit_at(s, j, n)) > 0) {
-            j += d;
-            digits++;
-        }
-        size_t start = 0, mail = s[i] == '@' ? email_at(s, n, i, &start) : 0;
-        if (digits >= 7 || (mail && start >= done)) {
-            size_t from = mail ? start : i, to = mail ? start + mail : j;
-            for (size_t k = done; k < from; k++) {
-                char c = s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ? ' ' : s[k];
-                if (put(buf, len, cap, &c, 1))
-                    return -1;
-            }
-            if (put(buf, len, cap, mail ? "<EMAIL>" : "<NUMBER>", mail ? 7 : 8))
-                return -1;
-            i = done = to;
-        } else {
-            i = j > i ? j : i + 1;
-        }
-    }
-    for (size_t k = done; k < n; k++) {
-        char c = s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ? ' ' : s[k];
-        if (put(buf, len, cap, &c, 1))
-            return -1;
-    }
-    return 0;
-}
-
-char *cli_feedback_mask(cli_feedback *fb, const char *text, size_t len)
-{
-    hb_error e;
-    if (hb_normalize(text, len, &fb->text, &e) != 0)
-        return NULL;
-    hb_entity ents[128];
-    size_t n = 0;
-    if (hb_entities_find(fb->ents, fb->scratch, fb->text.utf8, fb->text.len, ents,
-                         sizeof ents / sizeof ents[0], &n) != 0)
-        n = 0;
-    char *out = NULL;
-    size_t olen = 0, cap = 0;
-    size_t at = 0;
-    if (put(&out, &olen, &cap, "", 0))
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        const char *ph = ents[i].kind == HB_ENTITY_PHONE     ? "<PHONE>"
-                         : ents[i].kind == HB_ENTITY_ACCOUNT ? "<ACCOUNT>"
-                         : ents[i].kind == HB_ENTITY_HANDLE  ? "<HANDLE>"
-                                                             : NULL;
-        if (!ph || ents[i].start < at)
-            continue;
-        if (put_scrubbed(&out, &olen, &cap, fb->text.utf8 + at, ents[i].start - at) ||
-            put(&out, &olen, &cap, ph, strlen(ph))) {
-            free(out);
-            return NULL;
-        }
-        at = ents[i].end;
-    }
-    if (put_scrubbed(&out, &olen, &cap, fb->text.utf8 + at, fb->text.len - at)) {
-        free(out);
-        return NULL;
-    }
-    return out;
 }
 
 /* A dataset label or type: 1..40 of [a-z0-9_-]. */
@@ -294,18 +160,13 @@ static char *validated_models(const char *models)
  * at a character boundary. */
 static char *scrubbed_summary(const char *summary)
 {
-    char *out = NULL;
-    size_t len = 0, cap = 0, n = summary ? strnlen(summary, 301) : 0;
+    size_t n = summary ? strnlen(summary, 301) : 0;
     if (!summary)
         return NULL;
     if (n > 300)
         for (n = 300; n > 0 && ((unsigned char)summary[n] & 0xc0) == 0x80; n--)
             ;
-    if (put_scrubbed(&out, &len, &cap, summary, n) != 0) {
-        free(out);
-        return NULL;
-    }
-    return out;
+    return hb_scrub_plain(summary, n);
 }
 
 long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char *err,
@@ -322,7 +183,7 @@ long long cli_feedback_add(cli_feedback *fb, const cli_feedback_record *r, char 
                  "\"label\" and \"fraud_type\" must be 1-40 of a-z, 0-9, _ and -");
         return -1;
     }
-    char *masked = cli_feedback_mask(fb, r->text, r->len);
+    char *masked = hb_scrub_text(fb->scrubber, r->text, r->len);
     if (!masked) {
         snprintf(err, cap, "\"text\" is not valid UTF-8");
         return -1;

@@ -39,11 +39,6 @@ cli_feedback *cli_feedback_open(const char *path, char *err, size_t cap);
 /* Close the store; NULL is fine. */
 void cli_feedback_close(cli_feedback *fb);
 
-/* Mask len bytes of raw text as stored: normalised, personal numbers
- * replaced by placeholders.  Returns a malloc'd NUL-terminated string (the
- * caller frees it), or NULL when the text is not UTF-8 or memory ran out. */
-char *cli_feedback_mask(cli_feedback *fb, const char *text, size_t len);
-
 /* Store one record in its own transaction.  Returns the new row id (> 0),
  * or -1 with a message in err: invalid input (label not [a-z0-9_-]),
  * or the database refused (disk full, locked beyond the busy timeout). */
