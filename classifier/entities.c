@@ -65,8 +65,8 @@
  * message needs (a few thousand) but stops pathological backtracking; the
  * JIT stack is fixed so matching never allocates. */
 #define HB_ENTITIES_MATCH_LIMIT 1000000u
-#define HB_ENTITIES_JIT_STACK_START (32u * 1024u)
-#define HB_ENTITIES_JIT_STACK_MAX (512u * 1024u)
+#define HB_ENTITIES_JIT_STACK_START ((size_t)32 * 1024)
+#define HB_ENTITIES_JIT_STACK_MAX ((size_t)512 * 1024)
 
 /* Longest pattern source we build (the URL pattern with its TLD tables). */
 #define HB_ENTITIES_PATTERN_MAX 4096

@@ -715,7 +715,7 @@ typedef void decode_row_fn(const uint16_t *row, float out[2 * HB_FUSE_MAX]);
 
 static inline void decode_row_portable(const uint16_t *r, float out[2 * HB_FUSE_MAX])
 {
-    for (size_t i = 0; i < 2 * HB_FUSE_MAX; i++)
+    for (size_t i = 0; i < (size_t)2 * HB_FUSE_MAX; i++)
         out[i] = hb_half_to_float(r[i]);
 }
 

@@ -51,8 +51,8 @@
 
 void hb_fetch_opts_default(hb_fetch_opts *opts)
 {
-    opts->connect_timeout_ms = 10 * 1000;
-    opts->timeout_ms = 300 * 1000;
+    opts->connect_timeout_ms = 10L * 1000;
+    opts->timeout_ms = 300L * 1000;
     opts->tries = 3;
     opts->backoff_ms = 1000;
     opts->max_bytes = (size_t)64 << 20;
@@ -87,7 +87,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     if (r->len + add > r->cap) {
-        size_t c = r->cap ? r->cap : 64 * 1024;
+        size_t c = r->cap ? r->cap : (size_t)64 * 1024;
         while (c < r->len + add)
             c *= 2;
         if (c > r->max)
