@@ -315,7 +315,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     size_t n = ds->n;
     r->n = n;
     r->dim = (size_t)1 << o->features.hash_bits;
-    r->x = calloc(n, sizeof *r->x);
+    r->x = calloc(n, sizeof(struct feature_node *));
     r->y = calloc(n, sizeof *r->y);
     r->label = calloc(n, sizeof *r->label);
     r->rule_w = calloc(n, sizeof *r->rule_w);
@@ -464,7 +464,7 @@ static struct model *fit(const rows *r, int skip, double c, unsigned long seed)
 {
     struct problem prob;
     size_t m = 0;
-    struct feature_node **x = malloc(r->n * sizeof *x);
+    struct feature_node **x = malloc(r->n * sizeof(struct feature_node *));
     double *y = malloc(r->n * sizeof *y);
     if (!x || !y) {
         free(x);
