@@ -430,11 +430,10 @@ static text_traits read_traits(const char *text, size_t len)
         char c = text[i];
         if (c >= '0' && c <= '9')
             t.digits++;
-        else if (c == '.' && i > 0 && i + 1 < len &&
-                 (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
-                 is_ascii_alnum(text[i + 1]))
-            t.host_dot = 1;
-        else if (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/')
+        else if ((c == '.' && i > 0 && i + 1 < len &&
+                  (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+                  is_ascii_alnum(text[i + 1])) ||
+                 (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
             t.host_dot = 1;
     }
     return t;
