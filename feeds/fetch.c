@@ -142,9 +142,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 static void copy_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
     dst[0] = '\0';
-    if (s && strlen(s) < cap)
-        strcpy(dst, s);
+    if (s && n < cap)
+        memcpy(dst, s, n + 1); /* with its NUL */
 }
 
 /* Read path into *m; 0, or -1 if missing or unreadable (no validators). */
