@@ -136,9 +136,12 @@ struct hb_model {
     double svm_sign; /* +1 if libsvm's first label is the positive class */
 };
 
-/* Read a whole file into a malloc'd buffer. */
+/* Read a whole file into a malloc'd buffer (*data NULL and *len 0 on
+ * failure). */
 static int read_file(const char *path, char **data, size_t *len, hb_error *err)
 {
+    *data = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
@@ -350,11 +353,13 @@ static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
 }
 
 /* Read a checksummed file named by manifest keys file_key / sum_key into a
- * malloc'd buffer. */
+ * malloc'd buffer (*data NULL and *len 0 on failure). */
 static int read_checked(const hb_model *m, const char *dir, const char *file_key,
                         const char *sum_key, const char *fallback, char **data,
                         size_t *len, hb_error *err)
 {
+    *data = NULL;
+    *len = 0;
     const char *file = get_string(m->manifest, file_key, fallback);
     if (!file || strchr(file, '/') || strcmp(file, "..") == 0)
         return hb_error_set(err, HB_EFORMAT,
@@ -372,6 +377,7 @@ static int read_checked(const hb_model *m, const char *dir, const char *file_key
     if (!want || strcmp(want, have) != 0) {
         free(*data);
         *data = NULL;
+        *len = 0;
         return hb_error_set(err, HB_EFORMAT,
                             "%s: checksum %s does not match the manifest's "
                             "\"%s\" %s: the file is corrupt or was changed "
