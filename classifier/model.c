@@ -638,27 +638,32 @@ static double logistic(double z)
     return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
 }
 
+/* The manifest's calibration for script, or NULL when it has none. */
+static const struct script_calibration *calibration(const hb_model *m, int script)
+{
+    if (script < 0 || script >= HB_SCRIPTS || !m->by_script[script].present)
+        return NULL;
+    return &m->by_script[script];
+}
+
 double hb_model_probability_in(const hb_model *m, double decision, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    if (sc && sc->present)
+    const struct script_calibration *sc = calibration(m, script);
+    if (sc)
         return logistic(sc->a * decision + sc->b);
     return hb_model_probability(m, decision);
 }
 
 double hb_model_threshold_in(const hb_model *m, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    return sc && sc->present ? sc->threshold : m->threshold;
+    const struct script_calibration *sc = calibration(m, script);
+    return sc ? sc->threshold : m->threshold;
 }
 
 double hb_model_possible_threshold_in(const hb_model *m, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    return sc && sc->present ? sc->possible_threshold : m->possible_threshold;
+    const struct script_calibration *sc = calibration(m, script);
+    return sc ? sc->possible_threshold : m->possible_threshold;
 }
 
 double hb_model_probability(const hb_model *m, double decision)
