@@ -207,15 +207,20 @@ static int cmp_u32(const void *a, const void *b)
 static int fold(folder *f, const hb_fvec *fv, int min_df)
 {
     if (fv->n > f->row_cap) {
+        /* each array is kept as soon as it has grown: folder_free frees it */
         size_t cap = fv->n * 2;
         uint32_t *idx = realloc(f->row.idx, cap * sizeof *idx);
-        float *val = idx ? realloc(f->row.val, cap * sizeof *val) : NULL;
-        uint8_t *group = val ? realloc(f->row.group, cap * sizeof *group) : NULL;
-        f->row.idx = idx ? idx : f->row.idx;
-        f->row.val = val ? val : f->row.val;
-        f->row.group = group ? group : f->row.group;
+        if (!idx)
+            return HB_ENOMEM;
+        f->row.idx = idx;
+        float *val = realloc(f->row.val, cap * sizeof *val);
+        if (!val)
+            return HB_ENOMEM;
+        f->row.val = val;
+        uint8_t *group = realloc(f->row.group, cap * sizeof *group);
         if (!group)
             return HB_ENOMEM;
+        f->row.group = group;
         f->row_cap = cap;
     }
     uint32_t mask = (uint32_t)f->dim - 1, *out = f->row.idx;
