@@ -7,6 +7,7 @@
  */
 #include "trainer.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,12 +340,16 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     for (size_t i = 0; i < n; i++)
         if (!r->group[i]) /* keys are odd: an even one is a group of its own */
             r->group[i] = (uint64_t)i << 1;
-    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
     /* store offsets while filling (the pool moves as it grows) */
-    size_t *offset = rc == 0 ? malloc(n * sizeof *offset) : NULL;
-    if (rc == 0 && !offset)
+    size_t *offset = NULL;
+    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
+    if (rc != 0)
+        goto done;
+    if (!(offset = malloc(n * sizeof *offset))) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == 0; i++) {
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         const hb_example *ex = &ds->rows[i];
         const hb_fvec *fv = &f.row;
         hb_error ferr;
@@ -357,7 +362,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                          ex->file, ex->line, ferr.message);
         } else if (frc != 0) {
             rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line, ferr.message);
-            break;
+            goto done;
         }
         size_t need = (frc == 0 ? fv->n : 0) + 2;
         if (r->pool_used + need > r->pool_cap) {
@@ -367,11 +372,12 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
             struct feature_node *p = realloc(r->pool, cap * sizeof *p);
             if (!p) {
                 rc = hb_error_set(err, HB_ENOMEM, "out of memory");
-                break;
+                goto done;
             }
             r->pool = p;
             r->pool_cap = cap;
         }
+        assert(r->pool); /* it has room for need (at least 2) entries */
         offset[i] = r->pool_used;
         struct feature_node *node = r->pool + r->pool_used;
         size_t k = 0;
@@ -398,9 +404,10 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         if (i % 256 == 0 || i + 1 == n)
             progress(o, "features", i + 1, n);
     }
-    if (rc == 0)
-        for (size_t i = 0; i < n; i++)
-            r->x[i] = r->pool + offset[i];
+    /* every row is in the pool, which moves no more */
+    for (size_t i = 0; i < n; i++)
+        r->x[i] = r->pool + offset[i];
+done:
     free(offset);
     folder_free(&f);
     hb_session_free(s);
