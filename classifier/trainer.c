@@ -898,7 +898,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds, const hb_label_
             double t = hb_metrics_best_threshold(dec, pooled.label, np, 0);
             hb_metrics m;
             hb_metrics_compute(dec, pooled.label, np, t, &m);
-            if (m.mcc > best_mcc) {
+            /* the first candidate is taken, so best_dec is always set */
+            if ((ni == 0 && ci == 0) || m.mcc > best_mcc) {
                 best_mcc = m.mcc;
                 res->c = o->c_grid[ci];
                 res->named_scale = named;
