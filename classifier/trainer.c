@@ -733,7 +733,9 @@ static double *save_named(const rows *r, size_t *count)
     for (size_t i = 0; i < r->n; i++)
         for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
             *count += (size_t)is_named(r, x);
-    double *v = *count ? malloc(*count * sizeof *v) : NULL;
+    /* zeroed: the pass below fills every entry, but the analyzer cannot
+     * match its float tests to the count's */
+    double *v = *count ? calloc(*count, sizeof *v) : NULL;
     size_t k = 0;
     for (size_t i = 0; v && i < r->n; i++)
         for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
