@@ -8,6 +8,7 @@
 
 #include "urlfeatures.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -579,6 +580,9 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
     score_links(e, s, urls, lens, nurls);
     assess_brands(e, s);
     double fused[HB_FUSE_MAX];
+    /* models[0] is the first fused model (fuse_models): fused[] is filled
+     * at i == 0, before any other fused model reads it */
+    assert(e->nfused == 0 || e->fused_at[0] == 0);
     for (size_t i = 0; i < e->nmodels; i++) {
         const hb_model *m = e->models[i];
         const hb_feature_config *cfg = hb_model_features(m);
