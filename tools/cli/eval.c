@@ -159,9 +159,16 @@ static int drop_seen_domains(hb_dataset *ds, const char *train_path, hb_error *e
     hb_dataset train;
     hb_dataset_init(&train);
     int rc = hb_dataset_load(&train, train_path, err);
-    char **domains = rc == 0 ? malloc((train.n ? train.n : 1) * sizeof *domains) : NULL;
-    if (rc == 0 && !domains)
+    if (rc != 0) {
+        hb_dataset_release(&train);
+        return rc;
+    }
+    char **domains = malloc((train.n ? train.n : 1) * sizeof *domains);
+    if (!domains) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        hb_dataset_release(&train);
+        return rc;
+    }
     size_t nd = 0;
     hb_url u;
     for (size_t i = 0; rc == 0 && i < train.n; i++) {
