@@ -8,6 +8,7 @@
 #   make fuzz    run every libFuzzer target FUZZ_SECONDS (default 60) on its seeds
 #   make format-check  list the C files clang-format would change (make test runs it)
 #   make format  rewrite them with clang-format and the committed .clang-format
+#   make lint    clang-tidy and cppcheck; any finding fails (make test runs it)
 #
 # Sources are found by wildcard: classifier/*.c form the library
 # (libhubao.a), feeds/*.c the feed updater built on it (libhubao-feeds.a),
@@ -173,6 +174,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build $(BINS_ASAN) $(TEST_BIN) $(FUZZ_BIN)
 	@sh tests/run-all $(TEST_BIN)
 
