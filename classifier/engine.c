@@ -55,7 +55,7 @@ static int load_models(hb_engine *e, const char *models_dir, hb_error *err)
     if (!d)
         return hb_error_set(err, HB_ENOTFOUND, "%s: cannot open the models directory",
                             models_dir);
-    char *names[256];
+    char *names[256] = {NULL};
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < 256) {

@@ -65,8 +65,8 @@
  * message needs (a few thousand) but stops pathological backtracking; the
  * JIT stack is fixed so matching never allocates. */
 #define HB_ENTITIES_MATCH_LIMIT 1000000u
-#define HB_ENTITIES_JIT_STACK_START (32u * 1024u)
-#define HB_ENTITIES_JIT_STACK_MAX (512u * 1024u)
+#define HB_ENTITIES_JIT_STACK_START ((size_t)32 * 1024)
+#define HB_ENTITIES_JIT_STACK_MAX ((size_t)512 * 1024)
 
 /* Longest pattern source we build (the URL pattern with its TLD tables). */
 #define HB_ENTITIES_PATTERN_MAX 4096
@@ -430,11 +430,10 @@ static text_traits read_traits(const char *text, size_t len)
         char c = text[i];
         if (c >= '0' && c <= '9')
             t.digits++;
-        else if (c == '.' && i > 0 && i + 1 < len &&
-                 (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
-                 is_ascii_alnum(text[i + 1]))
-            t.host_dot = 1;
-        else if (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/')
+        else if ((c == '.' && i > 0 && i + 1 < len &&
+                  (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+                  is_ascii_alnum(text[i + 1])) ||
+                 (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
             t.host_dot = 1;
     }
     return t;

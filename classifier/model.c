@@ -136,9 +136,12 @@ struct hb_model {
     double svm_sign; /* +1 if libsvm's first label is the positive class */
 };
 
-/* Read a whole file into a malloc'd buffer. */
+/* Read a whole file into a malloc'd buffer (*data NULL and *len 0 on
+ * failure). */
 static int read_file(const char *path, char **data, size_t *len, hb_error *err)
 {
+    *data = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return hb_error_set(err, errno == ENOENT ? HB_ENOTFOUND : HB_EIO,
@@ -350,11 +353,13 @@ static int load_svm(hb_model *m, const char *svm_path, hb_error *err)
 }
 
 /* Read a checksummed file named by manifest keys file_key / sum_key into a
- * malloc'd buffer. */
+ * malloc'd buffer (*data NULL and *len 0 on failure). */
 static int read_checked(const hb_model *m, const char *dir, const char *file_key,
                         const char *sum_key, const char *fallback, char **data,
                         size_t *len, hb_error *err)
 {
+    *data = NULL;
+    *len = 0;
     const char *file = get_string(m->manifest, file_key, fallback);
     if (!file || strchr(file, '/') || strcmp(file, "..") == 0)
         return hb_error_set(err, HB_EFORMAT,
@@ -372,6 +377,7 @@ static int read_checked(const hb_model *m, const char *dir, const char *file_key
     if (!want || strcmp(want, have) != 0) {
         free(*data);
         *data = NULL;
+        *len = 0;
         return hb_error_set(err, HB_EFORMAT,
                             "%s: checksum %s does not match the manifest's "
                             "\"%s\" %s: the file is corrupt or was changed "
@@ -637,27 +643,32 @@ static double logistic(double z)
     return z >= 0 ? exp(-z) / (1.0 + exp(-z)) : 1.0 / (1.0 + exp(z));
 }
 
+/* The manifest's calibration for script, or NULL when it has none. */
+static const struct script_calibration *calibration(const hb_model *m, int script)
+{
+    if (script < 0 || script >= HB_SCRIPTS || !m->by_script[script].present)
+        return NULL;
+    return &m->by_script[script];
+}
+
 double hb_model_probability_in(const hb_model *m, double decision, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    if (sc && sc->present)
+    const struct script_calibration *sc = calibration(m, script);
+    if (sc)
         return logistic(sc->a * decision + sc->b);
     return hb_model_probability(m, decision);
 }
 
 double hb_model_threshold_in(const hb_model *m, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    return sc && sc->present ? sc->threshold : m->threshold;
+    const struct script_calibration *sc = calibration(m, script);
+    return sc ? sc->threshold : m->threshold;
 }
 
 double hb_model_possible_threshold_in(const hb_model *m, int script)
 {
-    const struct script_calibration *sc =
-        script >= 0 && script < HB_SCRIPTS ? &m->by_script[script] : NULL;
-    return sc && sc->present ? sc->possible_threshold : m->possible_threshold;
+    const struct script_calibration *sc = calibration(m, script);
+    return sc ? sc->possible_threshold : m->possible_threshold;
 }
 
 double hb_model_probability(const hb_model *m, double decision)
@@ -720,7 +731,7 @@ typedef void decode_row_fn(const uint16_t *row, float out[2 * HB_FUSE_MAX]);
 
 static inline void decode_row_portable(const uint16_t *r, float out[2 * HB_FUSE_MAX])
 {
-    for (size_t i = 0; i < 2 * HB_FUSE_MAX; i++)
+    for (size_t i = 0; i < (size_t)2 * HB_FUSE_MAX; i++)
         out[i] = hb_half_to_float(r[i]);
 }
 

@@ -907,10 +907,11 @@ static size_t fold_wechat(uint32_t *cps, uint32_t *src, size_t n, size_t r, size
 
     uint32_t at = src[r];
     size_t o = *w;
-    if (o >= 1 && is_wechat_lookalike(cps[o - 1]) &&
-        !(o >= 2 && is_lookalike_word(cps[o - 2], cps[o - 1]))) {
-        cps[o - 1] = CP_WEI;
-    } else if (o >= 1 && cps[o - 1] == 'v' && at_token_start(cps, o - 1)) {
+    /* a one-character prefix (a look-alike of 微 or a standalone v), or
+     * the two of a standalone vx */
+    if (o >= 1 && ((is_wechat_lookalike(cps[o - 1]) &&
+                    !(o >= 2 && is_lookalike_word(cps[o - 2], cps[o - 1]))) ||
+                   (cps[o - 1] == 'v' && at_token_start(cps, o - 1)))) {
         cps[o - 1] = CP_WEI;
     } else if (o >= 2 && cps[o - 2] == 'v' && cps[o - 1] == 'x' &&
                at_token_start(cps, o - 2)) {

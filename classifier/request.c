@@ -72,6 +72,13 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
 }
 
+/* c is one of the bytes of set, NUL excluded (strchr alone would match
+ * set's own terminator). */
+static int one_of(char c, const char *set)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
 static size_t skip_space(const char *s, size_t len, size_t i)
 {
     while (i < len && is_space(s[i]))
@@ -100,7 +107,7 @@ static size_t value_end(const char *s, size_t len, size_t i)
     if (i < len && s[i] == '"')
         return string_end(s, len, i);
     if (i < len && s[i] != '{' && s[i] != '[') {
-        while (i < len && !is_space(s[i]) && !memchr(",:[]{}\"", s[i], 7))
+        while (i < len && !is_space(s[i]) && !one_of(s[i], ",:[]{}\""))
             i++;
         return i;
     }
@@ -239,7 +246,7 @@ static void zero_numbers(char *s, size_t len)
             i = string_end(s, len, i);
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t e = i;
-            while (e < len && memchr("+-.0123456789Ee", s[e], 15))
+            while (e < len && one_of(s[e], "+-.0123456789Ee"))
                 e++;
             if (number_len(s + i, e - i) == e - i) {
                 memset(s + i, ' ', e - i - 1);

@@ -69,8 +69,8 @@
 #define MATCH_LIMIT 100000u
 #define DEPTH_LIMIT 10000u
 #define HEAP_LIMIT_KIB 4096u
-#define JIT_STACK_START (32u * 1024u)
-#define JIT_STACK_MAX (512u * 1024u)
+#define JIT_STACK_START ((size_t)32 * 1024)
+#define JIT_STACK_MAX ((size_t)512 * 1024)
 
 /* A rules file larger than this is certainly a mistake (the shipped sets
  * are tens of kilobytes). */
@@ -686,7 +686,7 @@ static int read_file(const char *path, char **out, size_t *outlen, hb_error *err
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (n > MAX_FILE_BYTES) {
+        if (n > (size_t)MAX_FILE_BYTES) {
             rc = hb_error_set(err, HB_ETOOBIG,
                               "%s: larger than %u bytes; not a rules file?", path,
                               MAX_FILE_BYTES);

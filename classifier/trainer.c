@@ -7,6 +7,7 @@
  */
 #include "trainer.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,15 +208,20 @@ static int cmp_u32(const void *a, const void *b)
 static int fold(folder *f, const hb_fvec *fv, int min_df)
 {
     if (fv->n > f->row_cap) {
+        /* each array is kept as soon as it has grown: folder_free frees it */
         size_t cap = fv->n * 2;
         uint32_t *idx = realloc(f->row.idx, cap * sizeof *idx);
-        float *val = idx ? realloc(f->row.val, cap * sizeof *val) : NULL;
-        uint8_t *group = val ? realloc(f->row.group, cap * sizeof *group) : NULL;
-        f->row.idx = idx ? idx : f->row.idx;
-        f->row.val = val ? val : f->row.val;
-        f->row.group = group ? group : f->row.group;
+        if (!idx)
+            return HB_ENOMEM;
+        f->row.idx = idx;
+        float *val = realloc(f->row.val, cap * sizeof *val);
+        if (!val)
+            return HB_ENOMEM;
+        f->row.val = val;
+        uint8_t *group = realloc(f->row.group, cap * sizeof *group);
         if (!group)
             return HB_ENOMEM;
+        f->row.group = group;
         f->row_cap = cap;
     }
     uint32_t mask = (uint32_t)f->dim - 1, *out = f->row.idx;
@@ -315,7 +321,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     size_t n = ds->n;
     r->n = n;
     r->dim = (size_t)1 << o->features.hash_bits;
-    r->x = calloc(n, sizeof *r->x);
+    r->x = calloc(n, sizeof(struct feature_node *));
     r->y = calloc(n, sizeof *r->y);
     r->label = calloc(n, sizeof *r->label);
     r->rule_w = calloc(n, sizeof *r->rule_w);
@@ -334,12 +340,16 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
     for (size_t i = 0; i < n; i++)
         if (!r->group[i]) /* keys are odd: an even one is a group of its own */
             r->group[i] = (uint64_t)i << 1;
-    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
     /* store offsets while filling (the pool moves as it grows) */
-    size_t *offset = rc == 0 ? malloc(n * sizeof *offset) : NULL;
-    if (rc == 0 && !offset)
+    size_t *offset = NULL;
+    int rc = o->features.use_idf ? compute_idf(engine, ds, o, r, &f, s, err) : 0;
+    if (rc != 0)
+        goto done;
+    if (!(offset = malloc(n * sizeof *offset))) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == 0; i++) {
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         const hb_example *ex = &ds->rows[i];
         const hb_fvec *fv = &f.row;
         hb_error ferr;
@@ -352,7 +362,7 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
                          ex->file, ex->line, ferr.message);
         } else if (frc != 0) {
             rc = hb_error_set(err, frc, "%s:%d: %s", ex->file, ex->line, ferr.message);
-            break;
+            goto done;
         }
         size_t need = (frc == 0 ? fv->n : 0) + 2;
         if (r->pool_used + need > r->pool_cap) {
@@ -362,11 +372,12 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
             struct feature_node *p = realloc(r->pool, cap * sizeof *p);
             if (!p) {
                 rc = hb_error_set(err, HB_ENOMEM, "out of memory");
-                break;
+                goto done;
             }
             r->pool = p;
             r->pool_cap = cap;
         }
+        assert(r->pool); /* it has room for need (at least 2) entries */
         offset[i] = r->pool_used;
         struct feature_node *node = r->pool + r->pool_used;
         size_t k = 0;
@@ -393,9 +404,10 @@ static int build_rows(const hb_engine *engine, const hb_dataset *ds,
         if (i % 256 == 0 || i + 1 == n)
             progress(o, "features", i + 1, n);
     }
-    if (rc == 0)
-        for (size_t i = 0; i < n; i++)
-            r->x[i] = r->pool + offset[i];
+    /* every row is in the pool, which moves no more */
+    for (size_t i = 0; i < n; i++)
+        r->x[i] = r->pool + offset[i];
+done:
     free(offset);
     folder_free(&f);
     hb_session_free(s);
@@ -464,7 +476,7 @@ static struct model *fit(const rows *r, int skip, double c, unsigned long seed)
 {
     struct problem prob;
     size_t m = 0;
-    struct feature_node **x = malloc(r->n * sizeof *x);
+    struct feature_node **x = malloc(r->n * sizeof(struct feature_node *));
     double *y = malloc(r->n * sizeof *y);
     if (!x || !y) {
         free(x);
@@ -721,7 +733,9 @@ static double *save_named(const rows *r, size_t *count)
     for (size_t i = 0; i < r->n; i++)
         for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
             *count += (size_t)is_named(r, x);
-    double *v = *count ? malloc(*count * sizeof *v) : NULL;
+    /* zeroed: the pass below fills every entry, but the analyzer cannot
+     * match its float tests to the count's */
+    double *v = *count ? calloc(*count, sizeof *v) : NULL;
     size_t k = 0;
     for (size_t i = 0; v && i < r->n; i++)
         for (const struct feature_node *x = r->x[i]; x->index != -1; x++)
@@ -886,7 +900,8 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds, const hb_label_
             double t = hb_metrics_best_threshold(dec, pooled.label, np, 0);
             hb_metrics m;
             hb_metrics_compute(dec, pooled.label, np, t, &m);
-            if (m.mcc > best_mcc) {
+            /* the first candidate is taken, so best_dec is always set */
+            if ((ni == 0 && ci == 0) || m.mcc > best_mcc) {
                 best_mcc = m.mcc;
                 res->c = o->c_grid[ci];
                 res->named_scale = named;

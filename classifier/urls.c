@@ -154,7 +154,9 @@ static int normalise_escapes(const char *url, char *dst, size_t cap)
         if (r[0] != '%') {
             esc[0] = *r++;
         } else if (lo < 0) {
-            memcpy(esc, "%25", 3);
+            esc[0] = '%'; /* "%25": three bytes, no NUL */
+            esc[1] = '2';
+            esc[2] = '5';
             w = 3;
             r++;
         } else if (is_unreserved(hi * 16 + lo) && hi * 16 + lo != '.') {

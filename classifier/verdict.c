@@ -8,6 +8,7 @@
 
 #include "urlfeatures.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,6 +383,9 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
     double fused[HB_FUSE_MAX];
     size_t nfused;
     hb_model *const *fused_models = hb_engine_fused(e, &nfused);
+    /* model 0 is the first fused model (engine.c's fuse_models): fused[] is
+     * filled at i == 0, before any other fused model reads it */
+    assert(nfused == 0 || hb_engine_fused_slot(e, 0) == 0);
     for (size_t i = 0; i < hb_engine_ntasks(e); i++) {
         const hb_model *m = hb_engine_model(e, i);
         const hb_feature_config *cfg = hb_model_features(m);

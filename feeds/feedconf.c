@@ -177,7 +177,7 @@ hb_feedconf *hb_feedconf_load(const char *path, hb_error *err)
         hb_error_set(err, HB_ENOMEM, "%s: out of memory", path);
     else if (rerr)
         hb_error_set(err, HB_EIO, "%s: read error", path);
-    else if (n > HB_FEEDCONF_MAX_BYTES)
+    else if (n > (size_t)HB_FEEDCONF_MAX_BYTES)
         hb_error_set(err, HB_EFORMAT, "%s: over %d bytes: not a feed configuration", path,
                      HB_FEEDCONF_MAX_BYTES);
     else

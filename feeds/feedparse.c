@@ -214,7 +214,7 @@ static void add_value(builder *b, const char *raw, size_t len, size_t line)
      * itself: a value that normalises to something else again (a
      * byte-order mark inside a host name) is rejected here, as one bad
      * record. */
-    hb_feed_kind again_kind;
+    hb_feed_kind again_kind = HB_FEED_URL;
     hb_url again;
     if (hb_feedparse_entry(v, vlen, &again_kind, &again, &err) != 0 ||
         again_kind != kind ||

@@ -51,8 +51,8 @@
 
 void hb_fetch_opts_default(hb_fetch_opts *opts)
 {
-    opts->connect_timeout_ms = 10 * 1000;
-    opts->timeout_ms = 300 * 1000;
+    opts->connect_timeout_ms = 10L * 1000;
+    opts->timeout_ms = 300L * 1000;
     opts->tries = 3;
     opts->backoff_ms = 1000;
     opts->max_bytes = (size_t)64 << 20;
@@ -87,7 +87,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     if (r->len + add > r->cap) {
-        size_t c = r->cap ? r->cap : 64 * 1024;
+        size_t c = r->cap ? r->cap : (size_t)64 * 1024;
         while (c < r->len + add)
             c *= 2;
         if (c > r->max)
@@ -142,9 +142,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 static void copy_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
     dst[0] = '\0';
-    if (s && strlen(s) < cap)
-        strcpy(dst, s);
+    if (s && n < cap)
+        memcpy(dst, s, n + 1); /* with its NUL */
 }
 
 /* Read path into *m; 0, or -1 if missing or unreadable (no validators). */

@@ -161,7 +161,7 @@ static request *slot_alloc(hb_broker *b)
     }
     if (b->nreqs == b->cap_reqs) {
         size_t cap = b->cap_reqs ? b->cap_reqs * 2 : 256;
-        request **bigger = realloc(b->reqs, cap * sizeof *bigger);
+        request **bigger = realloc(b->reqs, cap * sizeof(request *));
         if (!bigger)
             return NULL;
         b->reqs = bigger;

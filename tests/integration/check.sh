@@ -121,6 +121,27 @@ assert pairs.count((0, 0)) == r["tn"] and pairs.count((1, 0)) == r["fn"], pairs
 assert all(0 <= float(x[2]) <= 1 for x in rows)
 PY
 
+# a URL model gives no fraud type: eval of one on rows labelled
+# fraud_<type> that it calls malicious once read a text verdict that is
+# not there (a NULL dereference)
+i=0
+while [ $i -lt 12 ]; do
+  printf 'fraud_phishing\thttp://secure-login-verify%d.top/account/update.php?id=%d\n' $i $i
+  printf 'benign\thttps://www.example%d.org/news/article-%d.html\n' $i $i
+  i=$((i + 1))
+done >"$TMP/urls.tsv"
+"$HUBAO" train --task url --data "$TMP/urls.tsv" --out "$TMP/url" --hash-bits 12 \
+  --seed 3 --repeats 1 2>/dev/null || bad "train url"
+"$HUBAO" eval --model "$TMP/url" --json "$TMP/urls.tsv" >"$TMP/url-eval.json" 2>"$TMP/url-eval.err"
+expect "url model eval on fraud_ labels exits 0, with no type accuracy" \
+  python3 - $? "$TMP/url-eval.json" "$TMP/url-eval.err" <<'PY'
+import json, sys
+assert sys.argv[1] == "0", open(sys.argv[3]).read()
+r = json.load(open(sys.argv[2]))
+assert r["tp"] > 0, r  # some fraud_ row was called malicious
+assert r["type_accuracy"] is None, r
+PY
+
 "$HUBAO" check --models "$TMP/models" --feeds "$TMP/no-such-feeds" hello 2>"$TMP/nofeeds.err"
 expect "a feeds directory that does not exist: exit 3, named" sh -c \
   'test $0 -eq 3 && grep -q "no-such-feeds: feeds directory does not exist" "$1"' $? "$TMP/nofeeds.err"

@@ -159,9 +159,16 @@ static int drop_seen_domains(hb_dataset *ds, const char *train_path, hb_error *e
     hb_dataset train;
     hb_dataset_init(&train);
     int rc = hb_dataset_load(&train, train_path, err);
-    char **domains = rc == 0 ? malloc((train.n ? train.n : 1) * sizeof *domains) : NULL;
-    if (rc == 0 && !domains)
+    if (rc != 0) {
+        hb_dataset_release(&train);
+        return rc;
+    }
+    char **domains = malloc((train.n ? train.n : 1) * sizeof *domains);
+    if (!domains) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
+        hb_dataset_release(&train);
+        return rc;
+    }
     size_t nd = 0;
     hb_url u;
     for (size_t i = 0; rc == 0 && i < train.n; i++) {
@@ -304,8 +311,9 @@ int cmd_eval(int argc, char **argv)
             stats[k].n++;
             stats[k].called_positive += (size_t)called;
         }
-        /* a fraud_<type> label checks the type the rules gave */
-        if (called && strncmp(ex->label, "fraud_", 6) == 0) {
+        /* a fraud_<type> label checks the type the rules gave (a URL
+         * model gives no verdict, so no type) */
+        if (called && r && strncmp(ex->label, "fraud_", 6) == 0) {
             caught_frauds++;
             int right = r->type && strcmp(r->type, ex->label + 6) == 0;
             type_right += (size_t)right;
@@ -359,7 +367,8 @@ int cmd_eval(int argc, char **argv)
         for (size_t k = 0; k < nstats; k++) {
             printf("    %-24s %6zu rows  %6.2f%%", stats[k].label, stats[k].n,
                    100.0 * (double)stats[k].called_positive / (double)stats[k].n);
-            if (strncmp(stats[k].label, "fraud_", 6) == 0 && stats[k].called_positive)
+            if (!url_mode && strncmp(stats[k].label, "fraud_", 6) == 0 &&
+                stats[k].called_positive)
                 printf("   type right %.1f%%", 100.0 * (double)stats[k].type_right /
                                                    (double)stats[k].called_positive);
             putchar('\n');

@@ -91,9 +91,9 @@ static void format_age(time_t t, time_t now, char *buf, size_t cap)
         snprintf(buf, cap, "-");
     else if (s < 120)
         snprintf(buf, cap, "%llds", s);
-    else if (s < 2 * 3600)
+    else if (s < 2LL * 3600)
         snprintf(buf, cap, "%lldm", s / 60);
-    else if (s < 2 * 86400)
+    else if (s < 2LL * 86400)
         snprintf(buf, cap, "%lldh", s / 3600);
     else
         snprintf(buf, cap, "%lldd", s / 86400);

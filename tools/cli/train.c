@@ -79,7 +79,7 @@ static void sha256_file(const char *path, char hex[65])
         ok = EVP_DigestUpdate(ctx, buf, n);
     if (ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &mdlen))
         for (unsigned i = 0; i < mdlen; i++)
-            sprintf(hex + 2 * i, "%02x", md[i]);
+            sprintf(hex + (size_t)2 * i, "%02x", md[i]);
     EVP_MD_CTX_free(ctx);
     fclose(f);
 }
