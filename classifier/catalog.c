@@ -54,7 +54,7 @@ static int read_rows(hb_catalog *c, const char *path, int ncols, const char *hea
         if (l && p[l - 1] == '\r')
             p[l - 1] = '\0';
         if (line > 1 && *p && *p != '#') {
-            char *cols[MAX_COLUMNS];
+            char *cols[MAX_COLUMNS] = {NULL};
             int n = 0;
             for (char *q = p; n < ncols;) {
                 cols[n++] = q;
