@@ -55,6 +55,7 @@
 
 #include "entities.h"
 
+#include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,9 @@
 
 struct hb_entities {
     pcre2_code *re[HB_ENTITY_KINDS];
+    /* name_lead[b]: a messenger name (handle_cjk, handle_ascii in either
+     * case) starts with byte b, so read_traits looks for one only there */
+    unsigned char name_lead[256];
 };
 
 struct hb_entities_scratch {
@@ -328,6 +332,12 @@ hb_entities *hb_entities_new(hb_error *err)
             return NULL;
         }
     }
+    for (size_t k = 0; k < COUNT(handle_cjk); k++)
+        ents->name_lead[(unsigned char)handle_cjk[k][0]] = 1;
+    for (size_t k = 0; k < COUNT(handle_ascii); k++) {
+        unsigned char c = (unsigned char)handle_ascii[k][0];
+        ents->name_lead[c] = ents->name_lead[toupper(c)] = 1;
+    }
     return ents;
 }
 
@@ -414,27 +424,72 @@ static int is_ascii_alnum(char c)
 }
 
 /* What every match of a kind needs, read in one pass over the text: most
- * messages have no link and few digits, and counting bytes is far cheaper
- * than five pattern searches that cannot succeed. */
+ * messages have no link, few digits and no messenger name, and counting
+ * bytes is far cheaper than five pattern searches that cannot succeed. */
 typedef struct text_traits {
-    size_t digits; /* ASCII digits: phones and accounts have at least 7 */
-    int host_dot;  /* "a.b" (a label's end, a label's start) or "://": links */
+    size_t digits;   /* ASCII digits: phones and accounts have at least 7 */
+    int host_dot;    /* "a.b" (a label's end, a label's start) or "://": links */
+    int handle_name; /* a messenger name (handle_cjk, or handle_ascii where
+                        a word starts): every handle match holds one */
 } text_traits;
 
 enum { MIN_PHONE_OR_ACCOUNT_DIGITS = 7 };
 
-static text_traits read_traits(const char *text, size_t len)
+/* Whether a name of handle_ascii starts at text[i] (any case, as the
+ * pattern is caseless; normalised text has no other case-fold of these
+ * letters, such as U+017F for s).  The first two letters are compared
+ * inline: this runs at every word of the text. */
+static int ascii_name_at(const char *text, size_t len, size_t i)
 {
-    text_traits t = {0, 0};
+    int c0 = tolower((unsigned char)text[i]);
+    int c1 = i + 1 < len ? tolower((unsigned char)text[i + 1]) : 0;
+    for (size_t k = 0; k < COUNT(handle_ascii); k++) {
+        const char *name = handle_ascii[k];
+        if (name[0] != c0 || name[1] != c1)
+            continue;
+        size_t n = strlen(name);
+        if (n <= len - i && strncasecmp(text + i, name, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a name of handle_cjk starts at text[i] ("加v"
+ * in either case: its last byte caselessly). */
+static int cjk_name_at(const char *text, size_t len, size_t i)
+{
+    for (size_t k = 0; k < COUNT(handle_cjk); k++) {
+        const char *name = handle_cjk[k];
+        if (name[0] != text[i] || i + 3 > len || memcmp(text + i, name, 3) != 0)
+            continue;
+        size_t n = strlen(name);
+        if (n <= len - i && memcmp(text + i, name, n - 1) == 0 &&
+            tolower((unsigned char)text[i + n - 1]) == (unsigned char)name[n - 1])
+            return 1;
+    }
+    return 0;
+}
+
+static text_traits read_traits(const hb_entities *ents, const char *text, size_t len)
+{
+    text_traits t = {0, 0, 0};
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
         if (c >= '0' && c <= '9')
             t.digits++;
-        else if ((c == '.' && i > 0 && i + 1 < len &&
-                  (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
-                  is_ascii_alnum(text[i + 1])) ||
-                 (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
+        else if (c == '.' && i > 0 && i + 1 < len &&
+                 (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+                 is_ascii_alnum(text[i + 1]))
             t.host_dot = 1;
+        else if (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/')
+            t.host_dot = 1;
+        if (!ents->name_lead[(unsigned char)c] || t.handle_name)
+            continue;
+        if ((unsigned char)c >= 0x80)
+            t.handle_name = cjk_name_at(text, len, i);
+        else if (i == 0 || !is_ascii_alnum(text[i - 1]))
+            /* the pattern's (?<![a-z0-9]) before an ASCII name */
+            t.handle_name = ascii_name_at(text, len, i);
     }
     return t;
 }
@@ -446,6 +501,7 @@ static int may_hold(const text_traits *t, int kind)
     case HB_ENTITY_ACCOUNT: return t->digits >= MIN_PHONE_OR_ACCOUNT_DIGITS;
     case HB_ENTITY_MONEY: return t->digits > 0;
     case HB_ENTITY_URL: return t->host_dot;
+    case HB_ENTITY_HANDLE: return t->handle_name;
     default: return 1;
     }
 }
@@ -484,7 +540,7 @@ int hb_entities_find(const hb_entities *ents, hb_entities_scratch *scratch,
         return 0;
 
     candidate c[HB_ENTITY_KINDS];
-    text_traits traits = read_traits(text, len);
+    text_traits traits = read_traits(ents, text, len);
     for (int k = 0; k < HB_ENTITY_KINDS; k++)
         c[k].state = may_hold(&traits, k) ? CAND_SEARCH : CAND_DONE;
 

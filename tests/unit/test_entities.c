@@ -113,6 +113,15 @@ static const extract_case extract_cases[] = {
     {"加wx abc123 或 qq群123456789", {"handle:wx abc123", "handle:qq群123456789"}},
     {"微信13812345678", {"handle:微信13812345678"}},
     {"line breaks and online 12345 and tg group", {NULL}},
+    /* the names are looked for before the handle pattern runs
+     * (read_traits): in any case, at the start, after CJK, never inside a
+     * word, and 加v in either case */
+    {"WeChat: ABC12345", {"handle:WeChat: ABC12345"}},
+    {"skype=abcd1234 ok", {"handle:skype=abcd1234"}},
+    {"请加VX abc12345", {"handle:VX abc12345"}},
+    {"加V abc12345", {"handle:加V abc12345"}},
+    {"xqq:12345678 and whatsappish 1234567", {NULL}},
+    {"电报@scam_boss1", {"handle:电报@scam_boss1"}},
     {"", {NULL}},
 };
 
