@@ -1238,6 +1238,17 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     int64_t max_control = PEEK_MAX;
     zmq_setsockopt(b->ctl, ZMQ_MAXMSGSIZE, &max_control, sizeof max_control);
     zmq_setsockopt(b->ctl, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms);
+    /* ZMTP heartbeats: a client whose process is stopped or whose host is
+     * gone stops answering them, and libzmq closes its connection after
+     * --client-timeout-ms; its unread replies are then dropped
+     * (hb_clients_flush) instead of being held for ever.  A client that
+     * is alive but not reading still answers; the byte budgets deal with
+     * it. */
+    int timeout_ms = (int)cfg->client_timeout_ms, ping_ms = timeout_ms / 3;
+    zmq_setsockopt(b->front, ZMQ_HEARTBEAT_IVL, &ping_ms, sizeof ping_ms);
+    zmq_setsockopt(b->front, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(b->ctl, ZMQ_HEARTBEAT_IVL, &ping_ms, sizeof ping_ms);
+    zmq_setsockopt(b->ctl, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(b->back, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     zmq_setsockopt(b->back, ZMQ_LINGER, &linger, sizeof linger);
     if (cfg->backend[0])

@@ -55,6 +55,10 @@ const char HB_CONFIG_USAGE[] =
     "                           get \"overloaded\", and the client with the most\n"
     "                           unread replies is disconnected (default\n"
     "                           134217728; at least --client-bytes)\n"
+    "  --client-timeout-ms N    disconnect a client that does not answer ZeroMQ's\n"
+    "                           heartbeats for N ms (its process stopped, its\n"
+    "                           host gone), dropping its unread replies\n"
+    "                           (default 30000)\n"
     "  --max-text-bytes N       largest message text (default 65536)\n"
     "  --max-batch N            most items in a batch (default 256)\n"
     "  --deadline-ms N          answer \"deadline_exceeded\" when a request is\n"
@@ -116,6 +120,7 @@ static const opt_def OPTIONS[] = {
     {"client-in-flight", OPT_LONG, OFF(client_in_flight), 1, 1000000},
     {"client-bytes", OPT_LONG, OFF(client_bytes), 64, 1L << 40},
     {"buffer-bytes", OPT_LONG, OFF(buffer_bytes), 64, 1L << 40},
+    {"client-timeout-ms", OPT_LONG, OFF(client_timeout_ms), 300, 3600000},
     {"max-text-bytes", OPT_LONG, OFF(max_text_bytes), 1, 16L << 20},
     {"max-batch", OPT_LONG, OFF(max_batch), 1, 100000},
     {"deadline-ms", OPT_LONG, OFF(deadline_ms), 1, 3600000},
@@ -151,6 +156,7 @@ void hb_config_defaults(hb_service_config *cfg)
     cfg->max_request_bytes = 1L << 20;
     cfg->client_in_flight = -1; /* half of queue, once that is known */
     cfg->client_bytes = 16L << 20;
+    cfg->client_timeout_ms = 30000;
     cfg->buffer_bytes = 128L << 20;
     cfg->max_text_bytes = HB_DEFAULT_MAX_TEXT;
     cfg->max_batch = HB_HANDLER_MAX_BATCH;

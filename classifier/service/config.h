@@ -44,6 +44,9 @@ typedef struct hb_service_config {
     long client_in_flight;            /* requests held for one client, max */
     long client_bytes;                /* one client's requests + unread replies */
     long buffer_bytes;                /* the same for all clients together */
+    long client_timeout_ms;           /* a client silent this long (not even
+                                         ZMTP heartbeats: its process stopped
+                                         or its host gone) is disconnected */
     long deadline_ms;                 /* per request, from arrival */
     long heartbeat_ms;                /* heartbeat interval, both directions */
     long liveness;                    /* missed heartbeats before "dead" */

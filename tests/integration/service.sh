@@ -89,7 +89,8 @@ expect "hubao control with an unknown command exits 2" sh -c \
 expect "missing models exit 3 with the reason" sh -c 'test $1 -eq 3 && grep -q "cannot load models" "$2"' _ $? "$TMP/nomodels.err"
 
 # ---- instance A: two supervised workers ------------------------------------
-start A --workers 2 --models "$TMP/live" --max-request-bytes 100000 --deadline-ms 20000
+start A --workers 2 --models "$TMP/live" --max-request-bytes 100000 --deadline-ms 20000 \
+  --client-timeout-ms 2000
 A=$PID; AEP=$EP; ACEP=$CEP
 expect "hubaod starts and two workers connect" client wait "$AEP" 2
 expect "ping answers with the workers and the model versions" client ping "$AEP" 2 spam=v1
@@ -98,6 +99,8 @@ expect "every malformed input gets its error reply, nothing dies" client malform
 expect "ids come back as written: beyond 64 bits, 1e400, 1.0, -0, nested; broker replies too" \
   client ids "$AEP"
 expect "DEALER pipelining: 500 requests matched by id" client dealer "$AEP" 500
+expect "a stopped client is disconnected after --client-timeout-ms, an idle one is not" \
+  client stalled "$AEP" 2000
 
 out=$("$HUBAO" check --server "$AEP" "公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系13812345678")
 expect "hubao check --server prints the verdict" sh -c 'printf "%s" "$1" | grep -q "Likely fraud: impersonating police"' _ "$out"

@@ -40,6 +40,9 @@ $HUBAO_TEST_CONTROL (service.sh sets it for the hubaod it started last).
                              broken: their replacements serve the last set
                              that loaded (version V of task T), and stats
                              say so with a reason containing WHY
+  stalled EP TIMEOUT_MS        a client stopped with SIGSTOP is disconnected within
+                             about TIMEOUT_MS (hubaod's --client-timeout-ms), an
+                             idle live one is not
   hog EP PID N BATCH DETAIL SECONDS MAX_MIB
                              N DEALERs that never read (RCVHWM 1) send
                              batches of BATCH items (DETAIL full or brief)
@@ -548,6 +551,66 @@ def cmd_hog(ep, pid, n, batch, detail, seconds, max_mib):
     if after > base + 8192:
         fail("broker RSS %d MiB 5 s after the hogs left (%d before)" % (after // 1024,
                                                                       base // 1024))
+
+
+def established(port):
+    """Established TCP connections whose local port is port (the broker's
+    side of its clients' connections), from /proc/net/tcp."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            local, state = line.split()[1], line.split()[3]
+            if int(local.split(":")[1], 16) == port and state == "01":
+                n += 1
+    return n
+
+
+STALLING_CLIENT = """
+import sys, zmq
+d = zmq.Context().socket(zmq.DEALER)
+d.setsockopt(zmq.LINGER, 0)
+d.connect(sys.argv[1])
+d.send_multipart([b"", b'{"id": 1, "text": "hello"}'])
+d.recv_multipart()
+print("connected", flush=True)
+sys.stdin.read()
+"""
+
+
+def cmd_stalled(ep, timeout_ms):
+    """A client whose process is stopped (SIGSTOP: its ZeroMQ I/O thread
+    too, so it answers no heartbeat) is disconnected within about
+    --client-timeout-ms; one that is idle but alive stays connected."""
+    import signal
+    import subprocess
+    port, timeout_s = int(ep.rsplit(":", 1)[1]), int(timeout_ms) / 1000
+    base = established(port)
+    kids = [subprocess.Popen([sys.executable, "-c", STALLING_CLIENT, ep], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE) for _ in range(2)]
+    stopped, idle = kids
+    try:
+        for k in kids:
+            if k.stdout.readline().strip() != b"connected":
+                fail("a test client could not reach hubaod")
+        if established(port) != base + 2:
+            fail("expected %d connections, saw %d" % (base + 2, established(port)))
+        os.kill(stopped.pid, signal.SIGSTOP)
+        t0 = time.time()
+        while time.time() < t0 + 3 * timeout_s + 5 and established(port) > base + 1:
+            time.sleep(0.1)
+        took = time.time() - t0
+        if established(port) != base + 1:
+            fail("the stopped client is still connected %.1f s after it stopped "
+                 "(--client-timeout-ms %s)" % (took, timeout_ms))
+        time.sleep(timeout_s)
+        if established(port) != base + 1:
+            fail("the idle client was disconnected too")
+        print("stopped client disconnected after %.1f s; the idle one kept" % took)
+    finally:
+        for k in kids:
+            k.kill()
+            k.wait()
 
 
 def cmd_inflight(ep, n, limit):
