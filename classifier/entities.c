@@ -477,11 +477,10 @@ static text_traits read_traits(const hb_entities *ents, const char *text, size_t
         char c = text[i];
         if (c >= '0' && c <= '9')
             t.digits++;
-        else if (c == '.' && i > 0 && i + 1 < len &&
-                 (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
-                 is_ascii_alnum(text[i + 1]))
-            t.host_dot = 1;
-        else if (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/')
+        else if ((c == '.' && i > 0 && i + 1 < len &&
+                  (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+                  is_ascii_alnum(text[i + 1])) ||
+                 (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
             t.host_dot = 1;
         if (!ents->name_lead[(unsigned char)c] || t.handle_name)
             continue;
