@@ -302,7 +302,7 @@ ev.DATA = '$TMP/ldata'
 recipe = {'train': ['a', 'b', 'd', 'models/data/x.tsv', 'url-iscx2016'], 'exclude': ['a', 'b', 'c'],
           'args': ['--labels', 'spam,not_spam', '--positive', 'spam,smishing,fraud_*', '--hash-bits', '16']}
 assert gen.lodo_datasets(recipe) == ['a', 'b']  # d has no test split; files and links are not sets
-assert gen.recipe_positive(recipe) == 'spam,smishing,fraud_*' and gen.recipe_positive({'args': []}) is None
+assert gen.recipes.positive_of(recipe) == 'spam,smishing,fraud_*' and gen.recipes.positive_of({'args': []}) is None
 cmd, train, exclude = gen.lodo_command('spam', recipe, 'a', 'out/x')
 assert train == ['$TMP/ldata/b/train.tsv', '$TMP/ldata/d/train.tsv', 'models/data/x.tsv', '$TMP/ldata/url-iscx2016/train.tsv'], train
 assert exclude == ['$TMP/ldata/a/test.tsv', '$TMP/ldata/b/test.tsv', '$TMP/ldata/c/test.tsv'], exclude

@@ -390,12 +390,6 @@ def data_file(name, split="train"):
     return name if name.endswith(".tsv") else ev.path(name, split)
 
 
-def recipe_positive(recipe):
-    """The recipe's --positive (None: the task's default mapping)."""
-    args = recipe.get("args", [])
-    return args[args.index("--positive") + 1] if "--positive" in args else None
-
-
 def lodo_datasets(recipe):
     """The data sets of a recipe that can be left out: named sets (not
     models/data files) with a test split, links aside."""
@@ -438,7 +432,7 @@ def lodo_row(task, recipe, left_out):
         return {"task": task, "left_out": left_out, "missing": missing}
     ev.run_hubao(cmd)
     trained = time.perf_counter() - t0
-    positive = recipe_positive(recipe)
+    positive = recipes.positive_of(recipe)
     test = ev.path(left_out, "test")
     h = ev.hubao_eval(base, test, positive, base + ".predictions.tsv")
     p = ev.peer_eval(task, train, test, positive, exclude=exclude,

@@ -169,6 +169,14 @@ def by_script_tiers(manifest):
     return f" (per script: {'; '.join(parts)})" if parts else ""
 
 
+def positive_of(recipe):
+    """The recipe's --positive (None: the task's default mapping): the
+    labels the shipped model was trained to call positive, which the
+    baseline trained on the same files must be given too."""
+    args = recipe.get("args", [])
+    return args[args.index("--positive") + 1] if "--positive" in args else None
+
+
 def card(task, spec, manifest, evals):
     t = manifest["training"]
     cv = manifest["metrics"]["cross_validation"]

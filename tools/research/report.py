@@ -277,16 +277,18 @@ def shipped_table(rows):
         train_files = [d["path"] for d in man.get("data", [])]
         excluded = [f for f in man.get("excluded", {}).get("files", "").split(",") if f]
         conflicts = man.get("conflicts", {}).get("policy") == "positive"
+        positive = recipes.positive_of(recipes.TASKS.get(task, {}))
         for ds in tests:
             if not os.path.exists(path(ds, "test")):
                 continue
             h = hubao_eval(model, path(ds, "test"))
             trainable = all(map(os.path.exists, train_files))
-            p = (peer_eval(task, train_files, path(ds, "test"), exclude=excluded, conflicts=conflicts)
-                 if trainable else None)
-            q, q_cells = same_text(h, peer_eval(task, train_files, path(ds, "test"), exclude=excluded,
-                                                view="hubao", conflicts=conflicts) if trainable else None)
-            ci = compare(h, p, path(ds, "test"), None, task)
+            p = (peer_eval(task, train_files, path(ds, "test"), positive, exclude=excluded,
+                           conflicts=conflicts) if trainable else None)
+            q, q_cells = same_text(h, peer_eval(task, train_files, path(ds, "test"), positive,
+                                                exclude=excluded, view="hubao", conflicts=conflicts)
+                                   if trainable else None)
+            ci = compare(h, p, path(ds, "test"), positive, task)
             rows.append({"model": task, "dataset": ds, "hubao": h, "peer": p, "peer_same_text": q})
             pm = p["mcc"] if p else None
             lines.append(f"| {task} | {ds} | {h['n']} | {fmt(h['mcc'])} | {fmt(pm)} | "
@@ -360,7 +362,10 @@ def resplit(ds, task, splits, seed=1, positive=None, shipped=None):
         cmd += ["--data", ",".join(train_files)] + (["--positive", positive] if positive else [])
         run_hubao(cmd)
         h = hubao_eval(base, base + ".test.tsv", positive, base + ".predictions.tsv")
-        p = peer_eval(task, train_files, base + ".test.tsv", positive, exclude=excluded,
+        # the peer learns the labels the shipped recipe's --positive names
+        p = peer_eval(task, train_files, base + ".test.tsv",
+                      positive or (recipes.positive_of(shipped) if shipped else None),
+                      exclude=excluded,
                       conflicts=bool(shipped) and conflicts_positive(shipped["args"]))
         yield len(test), h["mcc"], p["mcc"]
 
