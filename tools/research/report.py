@@ -449,7 +449,9 @@ def fraud_table():
         if not os.path.exists(path(ds, "test")):
             continue
         h = hubao_eval(fraud, path(ds, "test"), positive="smishing,fraud_*")
-        sp = peer_eval("spam", spam_files, path(ds, "test"), exclude=spam_excluded) if spam_files else None
+        sp = (peer_eval("spam", spam_files, path(ds, "test"),
+                        recipes.positive_of(recipes.TASKS.get("spam", {})),
+                        exclude=spam_excluded) if spam_files else None)
         for lab, v in sorted(h["labels"].items()):
             rate = sp["labels"].get(lab) if sp else None
             called = round(v["called_positive"] * v["n"])
