@@ -14,6 +14,15 @@ hb_render_options hb_render_defaults(void)
     return (hb_render_options){.unmask = 0, .top_features = 5, .detail = HB_DETAIL_FULL};
 }
 
+/* Append s (NULL: nothing) to out[0..n) within cap bytes, one kept for
+ * the NUL fill writes last; the new length. */
+static size_t put_str(char *out, size_t cap, size_t n, const char *s)
+{
+    while (s && *s && n + 1 < cap)
+        out[n++] = *s++;
+    return n;
+}
+
 /* Write template (catalog.h) into out (cap bytes, NUL-terminated): {pct}
  * as pct, a [...] part only when type_name is given, {type} as it. */
 static void fill(const char *template, const char *type_name, int pct, char *out,
@@ -29,12 +38,12 @@ static void fill(const char *template, const char *type_name, int pct, char *out
         } else if (skipping) {
             continue;
         } else if (strncmp(p, "{pct}", 5) == 0) {
-            int k = snprintf(out + n, cap - n, "%d", pct);
-            n = k > 0 && (size_t)k < cap - n ? n + (size_t)k : cap - 1;
+            char num[16];
+            snprintf(num, sizeof num, "%d", pct);
+            n = put_str(out, cap, n, num);
             p += 4;
         } else if (strncmp(p, "{type}", 6) == 0) {
-            int k = snprintf(out + n, cap - n, "%s", type_name);
-            n = k > 0 && (size_t)k < cap - n ? n + (size_t)k : cap - 1;
+            n = put_str(out, cap, n, type_name);
             p += 5;
         } else {
             out[n++] = *p;
