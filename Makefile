@@ -23,7 +23,7 @@
 # tests and the fuzz targets link libhubao-feeds.a before libhubao.a.
 
 CC      ?= cc
-PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto opencc
+PKGS    := libzmq libpcre2-8 libhs libcurl libutf8proc libpsl jansson libxxhash libmicrohttpd sqlite3 libcrypto opencc rdkafka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
@@ -54,6 +54,7 @@ FEEDS_SRC := $(sort $(wildcard feeds/*.c))
 CLI_SRC  := $(sort $(wildcard tools/cli/*.c))
 SVC_SRC  := $(sort $(wildcard classifier/service/*.c))
 BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
+KAFKA_MOCK_SRC := $(sort $(wildcard tools/kafka/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -65,6 +66,7 @@ CLI_OBJ_ASAN := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
 SVC_OBJ      := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
 SVC_OBJ_ASAN := $(SVC_SRC:%.c=$(ASAN)/obj/%.o)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
+KAFKA_MOCK_OBJ := $(KAFKA_MOCK_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN     := $(TEST_SRC:tests/unit/%.c=$(ASAN)/%)
 # the tests that need feeds/: its own modules', and the blocklist's, which
 # writes its copies as `hubao feeds update` does
@@ -83,7 +85,8 @@ FUZZ_SECONDS ?= 60
 # every C source and header the committed .clang-format governs
 FORMAT_SRC := $(sort $(shell find classifier feeds tools tests -name '*.[ch]'))
 
-BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench
+BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench \
+        $(BUILD)/kafka-mock-cluster
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
 .PHONY: all deps build run test unit integration models eval bench lint fuzz clean \
@@ -138,6 +141,12 @@ $(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/hubao-bench: $(BENCH_OBJ) $(BUILD)/libhubao.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# librdkafka's built-in mock cluster on loopback, for the Kafka tests, the
+# benchmark and trying `hubao kafka` without a cluster (docs/kafka.md)
+$(BUILD)/kafka-mock-cluster: $(KAFKA_MOCK_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -228,10 +237,10 @@ lint:
 	@for t in clang-tidy cppcheck; do command -v $$t >/dev/null || { echo "lint: no $$t; run make deps" >&2; exit 1; }; done
 	@echo "  LINT    clang-tidy"
 	$(Q)$(call TIDY,$(LIB_SRC) $(SVC_SRC) -- $(CPPFLAGS_ALL) $(LIB_IQUOTE) -std=c11)
-	$(Q)$(call TIDY,$(FEEDS_SRC) $(CLI_SRC) -- $(CPPFLAGS_ALL) $(APP_IQUOTE) -std=c11)
+	$(Q)$(call TIDY,$(FEEDS_SRC) $(CLI_SRC) $(KAFKA_MOCK_SRC) -- $(CPPFLAGS_ALL) $(APP_IQUOTE) -std=c11)
 	@echo "  LINT    cppcheck"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier $(LIB_SRC) $(SVC_SRC)
-	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier -Ifeeds $(FEEDS_SRC) $(CLI_SRC)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Iclassifier -Ifeeds $(FEEDS_SRC) $(CLI_SRC) $(KAFKA_MOCK_SRC)
 
 clean:
 	rm -rf $(BUILD)

@@ -23,6 +23,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_feeds(int argc, char **argv);
 int cmd_web(int argc, char **argv);       /* web.c */
+int cmd_kafka(int argc, char **argv);     /* kafka.c */
 int cmd_feedback(int argc, char **argv);  /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
 int cmd_control(int argc, char **argv);   /* control.c */

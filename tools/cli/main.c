@@ -22,6 +22,7 @@ static const char USAGE[] =
     "  stream  pipe one message (or JSON request) per line through hubaod\n"
     "  feeds   update URL blocklist feeds, or list the copies: hubao feeds update|list\n"
     "  web     serve the hotline page and HTTP API (docs/web.md)\n"
+    "  kafka   classify a Kafka topic as a consumer group member (docs/kafka.md)\n"
     "  feedback  export hotline feedback for training: hubao feedback export --since DATE\n"
     "  normalize  print text as the models read it (normalised, digits as 0)\n"
     "  control  ask hubaod's control endpoint: hubao control ping|stats|reload\n"
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
         rc = cmd_stream(argc - 1, argv + 1);
     else if (strcmp(argv[1], "feeds") == 0)
         rc = cmd_feeds(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "kafka") == 0)
+        rc = cmd_kafka(argc - 1, argv + 1);
     else if (strcmp(argv[1], "web") == 0)
         rc = cmd_web(argc - 1, argv + 1);
     else if (strcmp(argv[1], "feedback") == 0)
