@@ -15,9 +15,7 @@
  * again gets fresh books, while the old ones wait for their stragglers.
  *
  * Back-pressure: at most --max-in-flight records are between the consumer
- * and the acknowledgement; above it every assigned partition is paused,
- * and resumed once half have drained, while the consumer keeps polling
- * (so the group does not think this member dead).
+ * and the acknowledgement (next_record says how it holds that).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -108,6 +106,7 @@ typedef struct kafka {
     part *retired;
     uint64_t in_flight, records_in, records_out, rebalances, reloads, reload_failures;
     int paused, failed;
+    int64_t full_since; /* when --max-in-flight was reached, 0 when not */
     int64_t last_commit_ms, last_stats_ms;
 } kafka;
 
@@ -400,24 +399,48 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                        "fatal", err == RD_KAFKA_RESP_ERR__FATAL));
 }
 
-/* Pause every assigned partition when too much is in flight; resume once
- * half of it has drained. */
-static void pace(kafka *k)
+/* Pause (1) or resume (0) every assigned partition. */
+static void pause_all(kafka *k, int pause)
 {
-    int want = k->paused ? k->in_flight > (uint64_t)k->o.max_in_flight / 2
-                         : k->in_flight >= (uint64_t)k->o.max_in_flight;
-    if (want == k->paused)
-        return;
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(k->consumer, &l) == 0 && l) {
-        if (want)
+        if (pause)
             rd_kafka_pause_partitions(k->consumer, l);
         else
             rd_kafka_resume_partitions(k->consumer, l);
     }
     if (l)
         rd_kafka_topic_partition_list_destroy(l);
-    k->paused = want;
+    k->paused = pause;
+}
+
+/* Read the next record, unless --max-in-flight are in flight: then wait
+ * for acknowledgements instead, while the consumer's own bounded queue
+ * holds what it fetched.  A wait longer than PAUSE_AFTER_MS (a slow or
+ * unreachable cluster) pauses the partitions and goes back to polling,
+ * so that the group still hears from this member; they resume once half
+ * of what was in flight has drained. */
+enum { PAUSE_AFTER_MS = 2000 };
+static rd_kafka_message_t *next_record(kafka *k)
+{
+    int64_t t = now_ms();
+    int full = k->in_flight >= (uint64_t)k->o.max_in_flight;
+    if (!full)
+        k->full_since = 0;
+    else if (!k->full_since)
+        k->full_since = t;
+    if (k->paused && k->in_flight <= (uint64_t)k->o.max_in_flight / 2)
+        pause_all(k, 0);
+    if (full && !k->paused) {
+        if (t - k->full_since < PAUSE_AFTER_MS) {
+            serve_producer(k, 10);
+            return NULL;
+        }
+        pause_all(k, 1);
+    }
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, 50);
+    serve_producer(k, 0);
+    return m;
 }
 
 /* Hand one consumed record to the workers (takes m). */
@@ -745,7 +768,7 @@ static int run(kafka *k)
             reload_signal = 0;
             reload(k);
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, 50);
+        rd_kafka_message_t *m = next_record(k);
         if (m && m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 log_json(json_pack("{s:s,s:s,s:s}", "event", "consumer_error", "error",
@@ -755,8 +778,6 @@ static int run(kafka *k)
         } else if (m) {
             dispatch(k, m);
         }
-        serve_producer(k, 0);
-        pace(k);
         int64_t t = now_ms();
         if (t - k->last_commit_ms >= 500)
             commit(k, 0, NULL);
