@@ -8,7 +8,12 @@ Prints one table and writes bench.json at the repository root:
      pipelined single requests, then single-request latency at half the
      measured single-request maximum, and the same schedule of one-word
      messages (the transport's floor); peak RSS of broker and workers;
-  3. the peer (TF-IDF + LinearSVC, batch decision_function) on the same
+  3. records per second through `hubao kafka` on librdkafka's mock cluster
+     (build/kafka-mock-cluster): every message as a plain-text record,
+     brief replies; the mock cluster shares the two cores and keeps records
+     in memory, so this is Hubao's side of the cost, not a real cluster's
+     throughput (no disks, no network, no replication traffic);
+  4. the peer (TF-IDF + LinearSVC, batch decision_function) on the same
      messages, and the ratio.  Each side's headline figure is its best
      (hubaod: best of three 2-second runs; the peer: fastest of five
      batches), which a noisy neighbour on the machine disturbs least.
@@ -57,6 +62,52 @@ def children(pid):
         return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
     except OSError:
         return []
+
+
+def kafka_records_per_s(path, copies=10, timeout=120):
+    """Produce copies of the messages file as text records into a 6-partition
+    topic of a fresh mock cluster, then time one `hubao kafka` (a thread a
+    core) from its partitions' assignment to its last reply acknowledged,
+    read from its stats lines.  Returns (records, records per second)."""
+    records = os.path.join(OUT, "kafka-records.txt")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    with open(records, "w", encoding="utf-8") as f:
+        f.write(text * copies)
+    n = text.count("\n") * copies
+    mock = subprocess.Popen(["build/kafka-mock-cluster", "3", "--topic", "in:6", "--topic", "out:6"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    k = None
+    try:
+        brokers = mock.stdout.readline().strip()
+        subprocess.run(["kcat", "-P", "-b", brokers, "-t", "in", "-l", records], check=True,
+                       timeout=timeout)
+        k = subprocess.Popen(["build/hubao", "kafka", "--brokers", brokers, "--group", "bench",
+                              "--input-topic", "in", "--output-topic", "out", "--input", "text",
+                              "--detail", "brief", "--threads", str(os.cpu_count() or 1),
+                              "--stats-interval-ms", "100"],
+                             stderr=subprocess.PIPE, text=True)
+        start = None
+        deadline = time.time() + timeout
+        for line in k.stderr:  # one JSON object a line
+            if time.time() > deadline:
+                sys.exit("make bench: hubao kafka did not answer every record in time")
+            if not line.startswith("{"):
+                continue
+            ev = json.loads(line)
+            if ev.get("event") == "assigned" and start is None:
+                start = time.time()
+            if ev.get("event") == "stats" and ev.get("records_out") == n:
+                return n, n / (time.time() - start)
+        sys.exit("make bench: hubao kafka stopped early")
+    finally:
+        for p in (k, mock):
+            if p is not None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
 
 def main():
@@ -134,6 +185,9 @@ def main():
         except subprocess.TimeoutExpired:
             d.kill()
 
+    kafka_n, kafka_rate = kafka_records_per_s(path)
+    print(f"hubao kafka on the mock cluster: {kafka_n} records, {kafka_rate:.0f} records/s", flush=True)
+
     peer_train = os.path.join(DATA, "zh-spam-sms", "train.tsv")
     r = subprocess.run([sys.executable, "-m", "research.baseline", "bench", peer_train, path],
                        capture_output=True, text=True, timeout=600)
@@ -163,6 +217,8 @@ def main():
         "broker_rss_mib": round(broker_rss or 0, 1),
         "worker_rss_mib": [round(x or 0, 1) for x in worker_rss],
         "max_worker_rss_mib": round(max([x or 0 for x in worker_rss] or [0]), 1),
+        "kafka_records": kafka_n,
+        "kafka_records_per_s": round(kafka_rate),
     }
     with open("bench.json", "w") as f:
         json.dump(result, f, indent=2)
@@ -182,6 +238,8 @@ def main():
         ("  floor: one-word messages, same rate",
          f"p50 {floor['p50_ms']:.3f} ms, p99 {floor['p99_ms']:.3f} ms, p99.9 {floor['p999_ms']:.3f} ms"),
         ("peak RSS", f"broker {result['broker_rss_mib']} MiB, workers {result['worker_rss_mib']} MiB"),
+        ("hubao kafka, mock cluster, text, brief", f"{result['kafka_records_per_s']:,.0f} records/s "
+                                                   f"({kafka_n:,} records)"),
     ]
     print()
     for k, v in rows:
