@@ -525,6 +525,8 @@ static void reload(kafka *k)
         return;
     }
     kw_pool_set_engine(k->pool, e);
+    while (!kw_pool_engine_moved(k->pool))
+        serve_producer(k, 5);
     hb_engine_free(k->engine);
     k->engine = e;
     k->reloads++;
@@ -733,7 +735,9 @@ static int parse_args(int argc, char **argv, kafka_opts *o)
         } else if (!strcmp(a, "--threads"))
             bad = parse_long(a, v, 1, 256, &n) || !(o->threads = (int)n);
         else if (!strcmp(a, "--max-in-flight"))
-            bad = parse_long(a, v, 1, 1000000, &o->max_in_flight);
+            /* each record may produce two, within the producer's
+             * default queue of 100,000 */
+            bad = parse_long(a, v, 1, 50000, &o->max_in_flight);
         else if (!strcmp(a, "--max-request-bytes"))
             bad = parse_long(a, v, 64, 256L << 20, &o->max_record);
         else if (!strcmp(a, "--max-batch"))

@@ -23,7 +23,7 @@ typedef struct worker {
     int started;
     hb_handler *handler; /* the thread's own */
     pthread_mutex_t mu;  /* guards everything from here to the end */
-    pthread_cond_t wake, idle;
+    pthread_cond_t wake;
     kw_job *head, *tail;
     size_t pending; /* queued, plus the one being handled */
     const hb_engine *engine;
@@ -348,7 +348,6 @@ static void *worker_main(void *arg)
         if (!w->engine_seen) {
             hb_handler_set_engine(h, w->engine, NULL);
             w->engine_seen = 1;
-            pthread_cond_broadcast(&w->idle);
         }
         if (!w->head) {
             if (w->stop)
@@ -364,8 +363,6 @@ static void *worker_main(void *arg)
         handle_job(w, h, &text_buf, job);
         pthread_mutex_lock(&w->mu);
         w->pending--;
-        if (!w->pending)
-            pthread_cond_broadcast(&w->idle);
     }
     pthread_mutex_unlock(&w->mu);
     free(text_buf);
@@ -399,7 +396,6 @@ kw_pool *kw_pool_new(const kw_config *cfg, char *err, size_t cap)
         w->own_errors = json_object();
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->wake, NULL);
-        pthread_cond_init(&w->idle, NULL);
         p->n = i + 1;
         if (!w->handler_errors || !w->own_errors ||
             !(w->handler = hb_handler_new(cfg->engine, &cfg->handler, NULL)) ||
@@ -449,13 +445,17 @@ void kw_pool_set_engine(kw_pool *p, const hb_engine *engine)
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->mu);
     }
+}
+
+int kw_pool_engine_moved(kw_pool *p)
+{
+    int moved = 1;
     for (int i = 0; i < p->n; i++) {
-        worker *w = &p->w[i];
-        pthread_mutex_lock(&w->mu);
-        while (!w->engine_seen)
-            pthread_cond_wait(&w->idle, &w->mu);
-        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_lock(&p->w[i].mu);
+        moved &= p->w[i].engine_seen;
+        pthread_mutex_unlock(&p->w[i].mu);
     }
+    return moved;
 }
 
 /* Add every count of from to into. */
@@ -518,7 +518,6 @@ void kw_pool_free(kw_pool *p)
         json_decref(w->own_errors);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->wake);
-        pthread_cond_destroy(&w->idle);
     }
     if (p->out)
         rd_kafka_topic_destroy(p->out);

@@ -71,9 +71,12 @@ size_t kw_pool_pending(kw_pool *p);
  * settles and frees it (kw_job_free). */
 kw_job *kw_pool_failed(kw_pool *p);
 
-/* Answer with engine from the next job on; returns when every thread has
- * moved to it, after which the caller may free the old one. */
+/* Answer with engine from each thread's next job on.  The old engine
+ * must live until kw_pool_engine_moved says every thread has moved (a
+ * thread waiting on a full producer queue moves only once the caller has
+ * polled the producer). */
 void kw_pool_set_engine(kw_pool *p, const hb_engine *engine);
+int kw_pool_engine_moved(kw_pool *p);
 
 /* Replies sent so far ({"items", "error_replies", "dead_letters"}) and
  * error replies by code, merged over the threads (new reference). */
