@@ -22,6 +22,7 @@ struct hb_handler {
     size_t max_batch;
     hb_render_options render;
     json_t *error_counts; /* {"code": n} */
+    json_t *verdicts;     /* {"task": {"labels": {"label": n}, "types": {"type": n}}} */
     hb_handler_counts counts;
     char *out; /* reply buffer */
     size_t out_cap;
@@ -47,9 +48,10 @@ hb_handler *hb_handler_new(const hb_engine *engine, const hb_handler_options *op
     h->render = opt->render;
     h->session = hb_session_new();
     h->error_counts = json_object();
+    h->verdicts = json_object();
     h->out_cap = (size_t)64 * 1024;
     h->out = malloc(h->out_cap);
-    if (!h->session || !h->error_counts || !h->out ||
+    if (!h->session || !h->error_counts || !h->verdicts || !h->out ||
         hb_handler_set_engine(h, engine, err) != 0) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         hb_handler_free(h);
@@ -65,6 +67,7 @@ void hb_handler_free(hb_handler *h)
     hb_session_free(h->session);
     json_decref(h->models);
     json_decref(h->error_counts);
+    json_decref(h->verdicts);
     free(h->out);
     free(h);
 }
@@ -103,6 +106,50 @@ const json_t *hb_handler_error_counts(const hb_handler *h)
     return h->error_counts;
 }
 
+const json_t *hb_handler_verdict_counts(const hb_handler *h)
+{
+    return h->verdicts;
+}
+
+/* Add one to obj[key], making it (an integer) if need be. */
+static void count_key(json_t *obj, const char *key)
+{
+    json_t *n = json_object_get(obj, key);
+    if (n)
+        json_integer_set(n, json_integer_value(n) + 1);
+    else
+        json_object_set_new(obj, key, json_integer(1));
+}
+
+/* obj[key] as an object, made if need be (NULL when out of memory). */
+static json_t *child(json_t *obj, const char *key)
+{
+    json_t *c = json_object_get(obj, key);
+    if (!c && (c = json_object()) && json_object_set_new(obj, key, c) != 0)
+        c = NULL;
+    return c;
+}
+
+/* Count a verdict's label (and type) per task; the names come from the
+ * models and the catalogue, so the counts stay few whatever the traffic. */
+static void count_verdict(hb_handler *h, const json_t *reply)
+{
+    const char *task;
+    json_t *t;
+    json_object_foreach((json_t *)json_object_get(reply, "tasks"), task, t)
+    {
+        const char *label = json_string_value(json_object_get(t, "label"));
+        const char *type = json_string_value(json_object_get(t, "type"));
+        json_t *c = label ? child(h->verdicts, task) : NULL;
+        json_t *labels = c ? child(c, "labels") : NULL;
+        if (labels)
+            count_key(labels, label);
+        json_t *types = c && type ? child(c, "types") : NULL;
+        if (types)
+            count_key(types, type);
+    }
+}
+
 static json_t *error_reply(hb_handler *h, const json_t *id, int code, const char *message)
 {
     const char *name = hb_err_name(code);
@@ -125,6 +172,8 @@ static json_t *handle_item(hb_handler *h, const json_t *item)
         hb_answer_item(h->engine, h->session, &it, h->models, &h->render, &err);
     if (!reply && err.code != HB_ENOMEM)
         return error_reply(h, it.id, err.code, err.message);
+    if (reply)
+        count_verdict(h, reply);
     return reply;
 }
 

@@ -83,4 +83,8 @@ const char *hb_handler_handle(hb_handler *h, const char *body, size_t len,
 hb_handler_counts hb_handler_counts_get(const hb_handler *h);
 const json_t *hb_handler_error_counts(const hb_handler *h);
 
+/* Verdicts so far per task: {"task": {"labels": {"label": n}, "types":
+ * {"type": n}}} (borrowed), for metrics. */
+const json_t *hb_handler_verdict_counts(const hb_handler *h);
+
 #endif
