@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -52,8 +53,11 @@
 #include "clock.h"
 #include "control.h"
 #include "endpoint.h"
+#include "exporter.h"
 #include "latency.h"
 #include "log.h"
+#include "prom.h"
+#include "promstats.h"
 #include "request.h"
 #include "signals.h"
 
@@ -135,6 +139,8 @@ struct hb_broker {
     json_t *errors;  /* {"code": n} of errors made here */
     json_t *retired; /* summed heartbeat counts of workers gone */
     hb_latency *latency;
+    uint64_t reloads_ok, reloads_failed;
+    hb_exporter *exporter; /* --metrics, or NULL */
 
     struct {
         int active, again;
@@ -534,6 +540,19 @@ static json_t *models_json(const hb_broker *b)
     return out;
 }
 
+/* The feed copies in service, as the first worker to report them has
+ * them (workers load the same directory). */
+static json_t *feeds_json(const hb_broker *b)
+{
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        json_t *f =
+            b->workers[i].used ? json_object_get(b->workers[i].counts, "feeds") : NULL;
+        if (json_is_array(f))
+            return json_incref(f);
+    }
+    return json_array();
+}
+
 static json_t *stats_json(hb_broker *b)
 {
     int64_t now = hb_clock_us();
@@ -566,6 +585,7 @@ static json_t *stats_json(hb_broker *b)
     json_int_t total = 0;
     json_object_foreach(codes, c, n) total += json_integer_value(n);
     json_t *items = json_object_get(tot, "items");
+    json_t *verdicts = json_object_get(tot, "verdicts");
     json_t *s = json_pack(
         "{s:f, s:I, s:I, s:I, s:{s:I, s:o}, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:o, "
         "s:o, s:I, s:I, s:b, s:b, s:o}",
@@ -580,8 +600,33 @@ static json_t *stats_json(hb_broker *b)
         "restarts", (json_int_t)(b->sup ? hb_supervisor_restarts(b->sup) : 0), "draining",
         b->draining, "reloading", b->reload.active, "clients",
         hb_clients_stats(b->clients));
+    if (s) {
+        json_object_set_new(s, "verdicts",
+                            verdicts ? json_incref(verdicts) : json_object());
+        json_object_set_new(s, "feeds", feeds_json(b));
+        json_object_set_new(s, "reloads",
+                            json_pack("{s:I, s:I}", "ok", (json_int_t)b->reloads_ok,
+                                      "failed", (json_int_t)b->reloads_failed));
+    }
     json_decref(tot);
     return s;
+}
+
+/* Answer the scrapes that wait on --metrics with fresh numbers. */
+static void serve_metrics(hb_broker *b)
+{
+    if (!hb_exporter_wanted(b->exporter))
+        return;
+    json_t *stats = stats_json(b);
+    hb_prom p;
+    hb_prom_init(&p);
+    if (stats)
+        hb_promstats_write(&p, stats, b->latency, (double)time(NULL));
+    size_t len;
+    const char *text = stats ? hb_prom_text(&p, &len) : NULL;
+    hb_exporter_publish(b->exporter, text, text ? len : 0);
+    hb_prom_free(&p);
+    json_decref(stats);
 }
 
 static void reload_start(hb_broker *b)
@@ -643,6 +688,10 @@ static void reload_finish(hb_broker *b)
         failed +=
             !json_is_true(json_object_get(json_array_get(b->reload.results, i), "ok"));
     int ok = n > 0 && failed == 0;
+    if (ok)
+        b->reloads_ok++;
+    else
+        b->reloads_failed++;
     if (n == 0)
         hb_log(HB_LOG_WARN, "reload: no worker connected");
     else if (failed)
@@ -1286,6 +1335,20 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
         hb_broker_free(b);
         return NULL;
     }
+    /* metrics last: a scrape asks the loop, which runs from now on */
+    if (cfg->metrics[0]) {
+        if (!(b->exporter = hb_exporter_start(cfg->metrics, err))) {
+            hb_broker_free(b);
+            return NULL;
+        }
+        hb_log(HB_LOG_INFO, "metrics on %s (port %d): GET /metrics", cfg->metrics,
+               hb_exporter_port(b->exporter));
+        char as_tcp[HB_CONFIG_PATH + 8];
+        snprintf(as_tcp, sizeof as_tcp, "tcp://%s", cfg->metrics);
+        const char *open_to = hb_endpoint_exposure(as_tcp);
+        if (open_to)
+            hb_log(HB_LOG_WARN, "metrics endpoint %s: %s", cfg->metrics, open_to);
+    }
     hb_log(HB_LOG_INFO, "listening on %s; control on %s; workers connect to %s", front,
            ctl, b->backend);
     return b;
@@ -1339,6 +1402,7 @@ void hb_broker_free(hb_broker *b)
     json_decref(b->errors);
     json_decref(b->retired);
     json_decref(b->reload.results);
+    hb_exporter_stop(b->exporter);
     hb_latency_free(b->latency);
     free(b);
 }
@@ -1376,11 +1440,13 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             timeout = 10;
         if (b->backlogged && timeout > FLUSH_MS)
             timeout = FLUSH_MS; /* libzmq does not say when a pipe has room */
-        zmq_pollitem_t items[4] = {{b->front, 0, ZMQ_POLLIN, 0},
-                                   {b->back, 0, ZMQ_POLLIN, 0},
-                                   {NULL, b->sigfd, ZMQ_POLLIN, 0},
-                                   {b->ctl, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 4, timeout) < 0 && errno != EINTR) {
+        zmq_pollitem_t items[5] = {
+            {b->front, 0, ZMQ_POLLIN, 0},
+            {b->back, 0, ZMQ_POLLIN, 0},
+            {NULL, b->sigfd, ZMQ_POLLIN, 0},
+            {b->ctl, 0, ZMQ_POLLIN, 0},
+            {NULL, b->exporter ? hb_exporter_fd(b->exporter) : -1, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, b->exporter ? 5 : 4, timeout) < 0 && errno != EINTR) {
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             break;
         }
@@ -1402,6 +1468,8 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             read_requests(b, b->front);
         if (items[3].revents & ZMQ_POLLIN)
             read_requests(b, b->ctl);
+        if (b->exporter && (items[4].revents & ZMQ_POLLIN))
+            serve_metrics(b);
         now = hb_clock_us();
         if (now >= b->next_heartbeat_us)
             heartbeat(b, now);

@@ -37,6 +37,8 @@ const char HB_CONFIG_USAGE[] =
     "                           so a tcp:// one belongs on 127.0.0.1\n"
     "  --backend ENDPOINT       worker endpoint; remote workers need tcp://\n"
     "                           (default ipc://@hubaod-PID, private to the host)\n"
+    "  --metrics HOST:PORT      serve Prometheus metrics on http://HOST:PORT/metrics\n"
+    "                           (default: none; docs/operations.md lists them)\n"
     "  --workers N              local worker processes (default: one per core;\n"
     "                           0: only workers started with --worker)\n"
     "  --queue N                requests waiting for a worker before new ones\n"
@@ -108,6 +110,7 @@ static const opt_def OPTIONS[] = {
     {"bind", OPT_PATH, OFF(bind), 0, 0},
     {"control", OPT_PATH, OFF(control), 0, 0},
     {"backend", OPT_PATH, OFF(backend), 0, 0},
+    {"metrics", OPT_PATH, OFF(metrics), 0, 0},
     {"connect", OPT_PATH, OFF(connect), 0, 0},
     {"models", OPT_PATH, OFF(models), 0, 0},
     {"rules", OPT_PATH, OFF(rules), 0, 0},

@@ -37,6 +37,7 @@ typedef struct hb_service_config {
     char control_dir[HB_CONFIG_PATH]; /* the default's private directory; ""
                                        * when --control names the endpoint */
     char backend[HB_CONFIG_PATH];     /* worker endpoint ("" = private ipc) */
+    char metrics[HB_CONFIG_PATH];     /* Prometheus /metrics HOST:PORT ("" = none) */
     long workers;                     /* local worker processes (0 = none) */
     long queue;                       /* requests waiting for a worker, max */
     long credit;                      /* requests a worker may hold at once */

@@ -13,6 +13,7 @@ enum { EXACT = 64, SUB = 32, GROUPS = 40, NBUCKETS = EXACT + SUB * GROUPS };
 struct hb_latency {
     uint64_t count;
     int64_t max;
+    double sum; /* us */
     uint64_t bucket[NBUCKETS];
 };
 
@@ -51,6 +52,7 @@ void hb_latency_add(hb_latency *h, int64_t us)
     uint64_t v = us < 0 ? 0 : (uint64_t)us;
     h->bucket[bucket_of(v)]++;
     h->count++;
+    h->sum += (double)v;
     if ((int64_t)v > h->max)
         h->max = (int64_t)v;
 }
@@ -63,6 +65,19 @@ uint64_t hb_latency_count(const hb_latency *h)
 int64_t hb_latency_max(const hb_latency *h)
 {
     return h->max;
+}
+
+double hb_latency_sum(const hb_latency *h)
+{
+    return h->sum;
+}
+
+uint64_t hb_latency_count_le(const hb_latency *h, int64_t us)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < NBUCKETS && bucket_top(i) <= us; i++)
+        n += h->bucket[i];
+    return n;
 }
 
 int64_t hb_latency_percentile(const hb_latency *h, double p)

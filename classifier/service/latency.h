@@ -23,6 +23,14 @@ void hb_latency_add(hb_latency *h, int64_t us);
 uint64_t hb_latency_count(const hb_latency *h);
 int64_t hb_latency_max(const hb_latency *h);
 
+/* The sum of the samples, in microseconds. */
+double hb_latency_sum(const hb_latency *h);
+
+/* Samples in buckets wholly at or below us microseconds: a Prometheus
+ * bucket's cumulative count, low by at most the one bucket that
+ * straddles us (about 3% of us wide). */
+uint64_t hb_latency_count_le(const hb_latency *h, int64_t us);
+
 /* The p-th percentile (0 < p <= 100) in microseconds: the upper edge of
  * the bucket holding it, never above the largest sample; 0 when empty. */
 int64_t hb_latency_percentile(const hb_latency *h, double p);

@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "backend.h"
+#include "blocklist.h"
 #include "clock.h"
 #include "handler.h"
 #include "loader.h"
@@ -71,12 +72,31 @@ static void send_json(worker *w, char cmd, const json_t *j)
     free(text);
 }
 
+/* The blocklist copies the engine serves with: [{"name", "entries",
+ * "updated"}], for the metrics of feed age and size. */
+static json_t *feeds_json(const worker *w)
+{
+    const hb_blocklist *list = hb_engine_blocklist(hb_loader_engine(w->engines));
+    json_t *a = json_array();
+    for (size_t i = 0; list && i < hb_blocklist_feed_count(list); i++) {
+        const hb_feed_info *f = hb_blocklist_feed(list, i);
+        json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "name", f->name, "entries",
+                                           (json_int_t)f->entries, "updated",
+                                           (json_int_t)f->updated));
+    }
+    return a;
+}
+
+/* Counts (numbers, and objects of numbers, which the broker sums over
+ * workers) and the feeds in service. */
 static void send_heartbeat(worker *w)
 {
     hb_handler_counts c = hb_handler_counts_get(w->handler);
-    json_t *j = json_pack("{s:I, s:I, s:I, s:O}", "requests", (json_int_t)c.requests,
-                          "items", (json_int_t)c.items, "errors", (json_int_t)c.errors,
-                          "error_codes", hb_handler_error_counts(w->handler));
+    json_t *j =
+        json_pack("{s:I, s:I, s:I, s:O, s:O, s:o}", "requests", (json_int_t)c.requests,
+                  "items", (json_int_t)c.items, "errors", (json_int_t)c.errors,
+                  "error_codes", hb_handler_error_counts(w->handler), "verdicts",
+                  hb_handler_verdict_counts(w->handler), "feeds", feeds_json(w));
     if (j)
         send_json(w, HB_CMD_HEARTBEAT, j);
     json_decref(j);

@@ -66,6 +66,26 @@ static void test_huge_values_stay_in_range(void **state)
     hb_latency_free(h);
 }
 
+/* Prometheus buckets: cumulative counts at bucket edges, and the sum. */
+static void test_count_le_and_sum(void **state)
+{
+    (void)state;
+    hb_latency *h = hb_latency_new();
+    hb_latency_add(h, 10);
+    hb_latency_add(h, 63);
+    hb_latency_add(h, 500);
+    hb_latency_add(h, 100000);
+    assert_int_equal(hb_latency_count_le(h, 9), 0);
+    assert_int_equal(hb_latency_count_le(h, 10), 1);
+    assert_int_equal(hb_latency_count_le(h, 63), 2);
+    /* 500 us lies in a bucket 16 us wide: counted from its top on */
+    assert_int_equal(hb_latency_count_le(h, 480), 2);
+    assert_int_equal(hb_latency_count_le(h, 520), 3);
+    assert_int_equal(hb_latency_count_le(h, 10000000), 4);
+    assert_true(hb_latency_sum(h) == 10 + 63 + 500 + 100000);
+    hb_latency_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -73,6 +93,7 @@ int main(void)
         cmocka_unit_test(test_small_values_are_exact),
         cmocka_unit_test(test_percentiles_within_three_percent),
         cmocka_unit_test(test_huge_values_stay_in_range),
+        cmocka_unit_test(test_count_le_and_sum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
