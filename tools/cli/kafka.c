@@ -30,8 +30,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "exporter.h"
 #include "kafkawork.h"
 #include "paths.h"
+#include "prom.h"
 #include "render.h"
 
 static const char USAGE[] =
@@ -55,6 +57,7 @@ static const char USAGE[] =
     "  --drain-timeout-ms MS wait this long for replies in flight on a rebalance\n"
     "                        or at shutdown (default 10000)\n"
     "  --stats-interval-ms MS  log a stats line this often (default 10000; 0: never)\n"
+    "  --metrics HOST:PORT   serve Prometheus metrics on http://HOST:PORT/metrics\n"
     "  --models DIR --rules DIR --feeds DIR   as for `hubao check`\n"
     "\n"
     "Exit status: 0 after SIGTERM with everything delivered and committed; 1 when\n"
@@ -73,7 +76,7 @@ static void on_signal(int sig)
 
 typedef struct kafka_opts {
     const char *brokers, *group, *input, *output, *dead, *conf_file;
-    const char *models, *rules, *feeds;
+    const char *models, *rules, *feeds, *metrics;
     int text, threads;
     hb_detail detail;
     long max_in_flight, max_record, max_batch, drain_ms, stats_ms;
@@ -101,7 +104,8 @@ typedef struct kafka {
     rd_kafka_t *consumer, *producer;
     kw_pool *pool;
     hb_engine *engine;
-    part **parts; /* by partition number: the current books, or NULL */
+    hb_exporter *exporter; /* --metrics, or NULL */
+    part **parts;          /* by partition number: the current books, or NULL */
     int32_t nparts;
     part *retired;
     uint64_t in_flight, records_in, records_out, rebalances, reloads, reload_failures;
@@ -465,7 +469,9 @@ static void dispatch(kafka *k, rd_kafka_message_t *m)
     kw_pool_submit(k->pool, job);
 }
 
-static void log_stats(kafka *k, const char *event)
+/* The counters of the stats line and of /metrics (new reference; NULL
+ * when out of memory). */
+static json_t *stats_json(kafka *k, const char *event)
 {
     int64_t lag = 0;
     json_t *assigned = json_array();
@@ -483,18 +489,95 @@ static void log_stats(kafka *k, const char *event)
         }
     }
     json_t *counts = kw_pool_counts(k->pool);
-    log_json(json_pack("{s:s,s:I,s:I,s:O,s:O,s:O,s:I,s:I,s:o,s:b,s:I,s:I,s:I}", "event",
-                       event, "records_in", (json_int_t)k->records_in, "records_out",
-                       (json_int_t)k->records_out, "error_replies",
-                       json_object_get(counts, "error_replies"), "errors",
-                       json_object_get(counts, "errors"), "dead_letters",
-                       json_object_get(counts, "dead_letters"), "in_flight",
-                       (json_int_t)k->in_flight, "lag", (json_int_t)lag, "assigned",
-                       assigned, "paused", k->paused, "rebalances",
-                       (json_int_t)k->rebalances, "reloads", (json_int_t)k->reloads,
-                       "reload_failures", (json_int_t)k->reload_failures));
+    json_t *j = json_pack("{s:s,s:I,s:I,s:O,s:O,s:O,s:I,s:I,s:o,s:b,s:I,s:I,s:I}",
+                          "event", event, "records_in", (json_int_t)k->records_in,
+                          "records_out", (json_int_t)k->records_out, "error_replies",
+                          json_object_get(counts, "error_replies"), "errors",
+                          json_object_get(counts, "errors"), "dead_letters",
+                          json_object_get(counts, "dead_letters"), "in_flight",
+                          (json_int_t)k->in_flight, "lag", (json_int_t)lag, "assigned",
+                          assigned, "paused", k->paused, "rebalances",
+                          (json_int_t)k->rebalances, "reloads", (json_int_t)k->reloads,
+                          "reload_failures", (json_int_t)k->reload_failures);
     json_decref(counts);
+    return j;
+}
+
+static void log_stats(kafka *k, const char *event)
+{
+    log_json(stats_json(k, event));
     k->last_stats_ms = now_ms();
+}
+
+static void prom_counter(hb_prom *p, const char *name, const char *help, double v)
+{
+    hb_prom_family(p, name, "counter", help);
+    hb_prom_sample(p, name, v, (const char *)NULL);
+}
+
+static void prom_gauge(hb_prom *p, const char *name, const char *help, double v)
+{
+    hb_prom_family(p, name, "gauge", help);
+    hb_prom_sample(p, name, v, (const char *)NULL);
+}
+
+/* Answer the scrapes that wait on --metrics with the stats line's
+ * numbers. */
+static void serve_metrics(kafka *k)
+{
+    if (!k->exporter || !hb_exporter_wanted(k->exporter))
+        return;
+    json_t *s = stats_json(k, "metrics");
+    hb_prom p;
+    hb_prom_init(&p);
+#define NUM(key) json_number_value(json_object_get(s, key))
+    prom_counter(&p, "hubao_kafka_records_in_total", "Input records read.",
+                 NUM("records_in"));
+    prom_counter(&p, "hubao_kafka_records_out_total",
+                 "Input records answered: every reply acknowledged by the cluster.",
+                 NUM("records_out"));
+    hb_prom_family(&p, "hubao_kafka_error_replies_total", "counter",
+                   "Error replies (records that could not be classified), by code.");
+    const char *code;
+    json_t *n;
+    json_object_foreach(json_object_get(s, "errors"), code, n)
+    {
+        hb_prom_sample(&p, "hubao_kafka_error_replies_total", json_number_value(n),
+                       "code", code, (const char *)NULL);
+    }
+    prom_counter(&p, "hubao_kafka_dead_letters_total", "Inputs copied to --dead-letter.",
+                 NUM("dead_letters"));
+    prom_gauge(&p, "hubao_kafka_in_flight", "Records read and not yet answered.",
+               NUM("in_flight"));
+    prom_gauge(&p, "hubao_kafka_lag",
+               "High watermark minus committed offset, over the assigned partitions.",
+               NUM("lag"));
+    prom_gauge(&p, "hubao_kafka_assigned_partitions", "Input partitions assigned here.",
+               (double)json_array_size(json_object_get(s, "assigned")));
+    prom_gauge(&p, "hubao_kafka_paused",
+               "1 while the partitions are paused (a long stall).", NUM("paused"));
+    prom_counter(&p, "hubao_kafka_rebalances_total", "Assignments and revocations.",
+                 NUM("rebalances"));
+    hb_prom_family(&p, "hubao_kafka_reloads_total", "counter",
+                   "Reloads of models, rules and feeds (SIGHUP), by outcome.");
+    hb_prom_sample(&p, "hubao_kafka_reloads_total", NUM("reloads"), "outcome", "ok",
+                   (const char *)NULL);
+    hb_prom_sample(&p, "hubao_kafka_reloads_total", NUM("reload_failures"), "outcome",
+                   "failed", (const char *)NULL);
+#undef NUM
+    hb_prom_family(&p, "hubao_model_info", "gauge", "Model versions in service.");
+    json_t *models = hb_engine_versions_json(k->engine);
+    json_object_foreach(models, code, n)
+    {
+        hb_prom_sample(&p, "hubao_model_info", 1, "task", code, "version",
+                       json_string_value(n), (const char *)NULL);
+    }
+    json_decref(models);
+    size_t len;
+    const char *text = s ? hb_prom_text(&p, &len) : NULL;
+    hb_exporter_publish(k->exporter, text, text ? len : 0);
+    hb_prom_free(&p);
+    json_decref(s);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -726,6 +809,8 @@ static int parse_args(int argc, char **argv, kafka_opts *o)
             o->rules = v;
         else if (!strcmp(a, "--feeds"))
             o->feeds = v;
+        else if (!strcmp(a, "--metrics"))
+            o->metrics = v;
         else if (!strcmp(a, "--input")) {
             o->text = strcmp(v, "text") == 0;
             bad = !o->text && strcmp(v, "json") != 0;
@@ -787,6 +872,7 @@ static int run(kafka *k)
             commit(k, 0, NULL);
         if (k->o.stats_ms && t - k->last_stats_ms >= k->o.stats_ms)
             log_stats(k, "stats");
+        serve_metrics(k);
         sweep_retired(k);
     }
     /* closing the consumer revokes its partitions: on_rebalance drains
@@ -843,6 +929,7 @@ int cmd_kafka(int argc, char **argv)
         rd_kafka_conf_destroy(pc);
 
     int32_t out_partitions = 0;
+    hb_error herr;
     if (k.consumer && (rc = check_cluster(&k, &out_partitions)) == 0) {
         hb_handler_options ho = hb_handler_defaults();
         ho.max_batch = (size_t)k.o.max_batch;
@@ -867,6 +954,9 @@ int cmd_kafka(int argc, char **argv)
             rc = EXIT_SETUP;
         } else if (!(k.pool = kw_pool_new(&wc, err, sizeof err))) {
             cli_error("%s", err);
+            rc = EXIT_SETUP;
+        } else if (k.o.metrics && !(k.exporter = hb_exporter_start(k.o.metrics, &herr))) {
+            cli_error("%s", herr.message);
             rc = EXIT_SETUP;
         } else {
             struct sigaction sa;
@@ -894,6 +984,7 @@ int cmd_kafka(int argc, char **argv)
             settle(&k, job, 0);
         kw_pool_free(k.pool);
     }
+    hb_exporter_stop(k.exporter);
     if (k.consumer)
         rd_kafka_destroy(k.consumer);
     if (k.producer)

@@ -6,6 +6,7 @@
  *   POST /api/check      the ZeroMQ protocol's request and reply, over HTTP
  *   POST /api/feedback   staff say a verdict was right or wrong (SQLite)
  *   GET  /healthz        ready or not, with the model versions
+ *   GET  /metrics        Prometheus metrics (webstats.h)
  *
  * libmicrohttpd reads and writes every connection on one event thread,
  * which also keeps the rate limiter, so that needs no lock.  Nothing that
@@ -51,12 +52,15 @@
 #include <microhttpd.h>
 
 #include "cli.h"
+#include "exporter.h"
 #include "feedback.h"
 #include "handler.h"
+#include "prom.h"
 #include "request.h"
 #include "webcheck.h"
 #include "webguard.h"
 #include "webpool.h"
+#include "webstats.h"
 
 static const char USAGE[] =
     "usage: hubao web [OPTIONS]\n"
@@ -128,6 +132,7 @@ typedef struct web {
     double rate;         /* per minute; 0 = unlimited */
     rate_slot *slots;    /* RATE_SLOTS */
     atomic_int stopping; /* the backends are stopped: no answer means that */
+    web_stats *stats;    /* event thread only */
 } web;
 
 typedef enum { JOB_NONE, JOB_CHECK, JOB_HEALTH, JOB_FEEDBACK } job_kind;
@@ -147,7 +152,16 @@ typedef struct request {
     char *reply; /* the answer, malloc'd; NULL: none came */
     size_t reply_len;
     unsigned status; /* JOB_FEEDBACK: the answer's HTTP status */
+    web_route route;
+    unsigned sent;    /* the status of the response sent, 0: none yet */
+    double job_start; /* when the job was handed off (monotonic seconds) */
 } request;
+
+/* The status of the last response queued: set by send_response and read
+ * back by handle, both on the event thread, so that every response is
+ * counted once per request without threading the request through every
+ * caller of send_response. */
+static unsigned last_status;
 
 static double now_s(void)
 {
@@ -206,6 +220,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
         return MHD_NO;
     }
     web_guard_replying(c);
+    last_status = status;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(
         r, "Content-Security-Policy",
@@ -367,6 +382,7 @@ static enum MHD_Result start_job(web *w, struct MHD_Connection *c, request *rq,
                                  job_kind job)
 {
     rq->job = job;
+    rq->job_start = now_s();
     web_guard_waiting(c);
     MHD_suspend_connection(c);
     int rc = job == JOB_CHECK    ? web_backend_check(w->backend, rq->body ? rq->body : "",
@@ -415,12 +431,15 @@ static enum MHD_Result send_answer(web *w, struct MHD_Connection *c, request *rq
                           "out of memory");
     unsigned status = rq->status;
     if (rq->job == JOB_CHECK) {
+        web_stats_backend(w->stats, now_s() - rq->job_start);
         status = check_status(reply, n);
     } else if (rq->job == JOB_HEALTH) {
         json_t *h = json_loadb(reply, n, 0, NULL);
         status = json_is_true(json_object_get(h, "ready")) ? MHD_HTTP_OK
                                                            : MHD_HTTP_SERVICE_UNAVAILABLE;
         json_decref(h);
+    } else if (rq->job == JOB_FEEDBACK && status / 100 == 2) {
+        web_stats_feedback_row(w->stats);
     }
     return send_response(c, status, JSON_TYPE, reply, n, MHD_RESPMEM_MUST_FREE);
 }
@@ -545,18 +564,48 @@ static int json_body(struct MHD_Connection *c)
     return type[16] == '\0' || type[16] == ';' || type[16] == ' ';
 }
 
+/* GET /metrics: this server's own counters (hubaod serves its own). */
+static enum MHD_Result send_metrics(web *w, struct MHD_Connection *c)
+{
+    size_t len = 0;
+    char *text = web_stats_render(w->stats, &len);
+    if (!text)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, HB_EINTERNAL,
+                          "out of memory");
+    return send_response(c, MHD_HTTP_OK, HB_PROM_CONTENT_TYPE, text, len,
+                         MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result route(web *w, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *upload_data,
+                             size_t *upload_data_size, void **con_cls);
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version,
                               const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
 {
     (void)version;
-    web *w = cls;
+    last_status = 0;
+    enum MHD_Result ret =
+        route(cls, c, url, method, upload_data, upload_data_size, con_cls);
+    request *rq = *con_cls;
+    if (rq && last_status)
+        rq->sent = last_status;
+    return ret;
+}
+
+/* Answer one of MHD's calls for a request (*con_cls NULL on the first). */
+static enum MHD_Result route(web *w, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *upload_data,
+                             size_t *upload_data_size, void **con_cls)
+{
     request *rq = *con_cls;
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
         rq->conn = c;
+        rq->route = web_route_of(url);
         *con_cls = rq;
         if (web_guard_request(c, rq->client, sizeof rq->client) != 0)
             return send_error(c, MHD_HTTP_TOO_MANY_REQUESTS, HB_ECONNECTIONS,
@@ -628,6 +677,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (strcmp(url, "/healthz") == 0 && get)
         return start_job(w, c, rq, JOB_HEALTH);
+    if (strcmp(url, "/metrics") == 0 && get)
+        return send_metrics(w, c);
     for (size_t i = 0; get && i < sizeof w->files / sizeof w->files[0]; i++)
         if (strcmp(url, w->files[i].name) == 0 ||
             (i == 0 && strcmp(url, "/index.html") == 0))
@@ -639,10 +690,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    web *w = cls;
     (void)toe;
     web_guard_done(c);
     request *rq = *con_cls;
+    if (rq && rq->sent)
+        web_stats_response(w->stats, rq->route, rq->sent);
     if (rq) {
         free(rq->body);
         free(rq->reply);
@@ -681,40 +734,6 @@ static int parse_count(const char *s, long lo, long hi, unsigned *out)
     if (*end || end == s || v < lo || v > hi)
         return -1;
     *out = (unsigned)v;
-    return 0;
-}
-
-/* Parse ADDR:PORT ("127.0.0.1:8080", "[::1]:8080") into ss. */
-static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof host)
-        return -1;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535 || end == colon + 1)
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    size_t hl = strlen(host);
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
-            return -1;
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return 0;
-    }
-    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
-        return -1;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof *v4;
     return 0;
 }
 
@@ -864,7 +883,7 @@ int cmd_web(int argc, char **argv)
         goto usage;
     struct sockaddr_storage ss;
     socklen_t sslen;
-    if (parse_bind(bind, &ss, &sslen) != 0) {
+    if (hb_listen_addr_parse(bind, &ss, &sslen) != 0) {
         cli_error("--bind wants ADDR:PORT, e.g. 127.0.0.1:8080, not \"%s\"", bind);
         return EXIT_USAGE;
     }
@@ -883,7 +902,7 @@ int cmd_web(int argc, char **argv)
     char err[1024];
     struct MHD_Daemon *d = NULL;
     MHD_socket listener = MHD_INVALID_SOCKET;
-    if (!(w.guard = web_guard_new(&limits)))
+    if (!(w.stats = web_stats_new()) || !(w.guard = web_guard_new(&limits)))
         goto done;
     for (int i = 0; i < nproxies; i++)
         if (web_guard_trust(w.guard, proxies[i]) != 0) {
@@ -928,7 +947,7 @@ int cmd_web(int argc, char **argv)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
         0, web_guard_accept, w.guard, handle, &w, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, &w, MHD_OPTION_NOTIFY_CONNECTION,
         web_guard_connection, w.guard,
         /* an idle limit behind the guard's deadlines */
         MHD_OPTION_CONNECTION_TIMEOUT, limits.body_timeout, MHD_OPTION_CONNECTION_LIMIT,
@@ -958,6 +977,7 @@ done:
     web_backend_free(w.backend);
     web_pool_free(w.store);
     web_guard_free(w.guard);
+    web_stats_free(w.stats);
     cli_feedback_close(w.feedback);
     free(w.slots);
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
