@@ -934,6 +934,10 @@ int cmd_kafka(int argc, char **argv)
         hb_handler_options ho = hb_handler_defaults();
         ho.max_batch = (size_t)k.o.max_batch;
         ho.render.detail = k.o.detail;
+        char max_msg[32] = "1000000";
+        size_t max_msg_len = sizeof max_msg;
+        rd_kafka_conf_get(rd_kafka_conf(k.producer), "message.max.bytes", max_msg,
+                          &max_msg_len);
         kw_config wc = {.producer = k.producer,
                         .input = k.o.input,
                         .output = k.o.output,
@@ -941,6 +945,7 @@ int cmd_kafka(int argc, char **argv)
                         .out_partitions = out_partitions,
                         .text = k.o.text,
                         .max_record = (size_t)k.o.max_record,
+                        .max_reply = (size_t)strtoul(max_msg, NULL, 10),
                         .threads = k.o.threads,
                         .handler = ho,
                         .engine = k.engine};

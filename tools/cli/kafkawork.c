@@ -34,6 +34,10 @@ typedef struct worker {
     json_t *own_errors;     /* refusals made here: too_large, invalid_utf8 */
 } worker;
 
+/* Room a record needs beside its value and key: headers and framing,
+ * generously (librdkafka counts them against message.max.bytes). */
+enum { RECORD_OVERHEAD = 1024 };
+
 struct kw_pool {
     kw_config cfg;
     rd_kafka_topic_t *out, *dead;
@@ -170,34 +174,6 @@ static rd_kafka_resp_err_t produce(kw_pool *p, rd_kafka_topic_t *topic, int32_t 
     }
 }
 
-/* Produce a reply; one the cluster would not take for its size is
- * answered by a too_large error in its place, so the input still gets
- * one reply.  Returns 0, or the producer's reason for refusing. */
-static rd_kafka_resp_err_t produce_reply(kw_pool *p, int32_t partition, kw_job *job,
-                                         const char *reply, size_t len, const char *id,
-                                         size_t idlen)
-{
-    rd_kafka_headers_t *h = reply_headers(p, job->in, id, idlen, NULL);
-    if (!h)
-        return RD_KAFKA_RESP_ERR__FAIL;
-    rd_kafka_resp_err_t err = produce(p, p->out, partition, job, reply, len, h);
-    if (err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-        return err;
-    char msg[160];
-    snprintf(msg, sizeof msg,
-             "the reply is %zu bytes, over the producer's message.max.bytes: "
-             "send smaller batches or ask for brief detail",
-             len);
-    json_t *e = hb_error_reply(NULL, HB_ETOOBIG, msg);
-    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
-    json_decref(e);
-    h = text ? reply_headers(p, job->in, id, idlen, NULL) : NULL;
-    err = h ? produce(p, p->out, partition, job, text, strlen(text), h)
-            : RD_KAFKA_RESP_ERR__FAIL;
-    free(text);
-    return err;
-}
-
 /* Hand a job all of whose records the producer refused to the caller. */
 static void fail_job(kw_pool *p, kw_job *job)
 {
@@ -300,6 +276,22 @@ static void handle_job(worker *w, hb_handler *h, char **text_buf, kw_job *job)
     char code[64];
     int own_code;
     answer(w, h, text_buf, in, &reply, &rlen, &own, code, sizeof code, &own_code);
+    if (reply && rlen + in->key_len + RECORD_OVERHEAD > p->cfg.max_reply) {
+        /* the cluster would refuse it: the input still gets one reply */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the reply is %zu bytes, over the producer's message.max.bytes (%zu): "
+                 "send smaller batches or ask for brief detail",
+                 rlen, p->cfg.max_reply);
+        free(own);
+        json_t *e = hb_error_reply(NULL, HB_ETOOBIG, msg);
+        own = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        json_decref(e);
+        reply = own;
+        rlen = own ? strlen(own) : 0;
+        snprintf(code, sizeof code, "%s", hb_err_name(HB_ETOOBIG));
+        own_code = 1;
+    }
     if (!reply) { /* out of memory on the way: still one reply */
         static const char OOM[] = "{\"error\":{\"code\":\"internal\",\"message\":"
                                   "\"out of memory\"}}";
@@ -323,8 +315,11 @@ static void handle_job(worker *w, hb_handler *h, char **text_buf, kw_job *job)
      * only in->payload and the counters are used after it */
     atomic_store(&job->deliveries, 1 + dead);
     atomic_store(&job->refused, 0);
-    rd_kafka_resp_err_t err = produce_reply(p, in->partition % p->cfg.out_partitions, job,
-                                            reply, rlen, id, idlen);
+    rd_kafka_headers_t *oh = reply_headers(p, in, id, idlen, NULL);
+    rd_kafka_resp_err_t err =
+        oh ? produce(p, p->out, in->partition % p->cfg.out_partitions, job, reply, rlen,
+                     oh)
+           : RD_KAFKA_RESP_ERR__FAIL;
     if (err)
         refuse(p, job, p->cfg.output, err);
     if (dead) {

@@ -10,8 +10,9 @@
  * A job's reply goes to the output topic, in partition (input partition
  * mod the output's partition count), keyed like its input, with headers
  * naming the input topic, partition and offset (and the request id); an
- * input whose reply is an error is also copied to the dead-letter topic
- * when there is one.  Each produced record carries its job as opaque, so
+ * input whose reply is an error (also one made here: a reply too large
+ * for the cluster) is also copied to the dead-letter topic when there is
+ * one.  Each produced record carries its job as opaque, so
  * the producer's delivery report (served by the caller's thread) finds it:
  * the worker sets job->deliveries before the first produce and never
  * touches the job again, and the caller counts deliveries down.  A
@@ -50,6 +51,8 @@ typedef struct kw_config {
     int32_t out_partitions; /* the output topic's partition count */
     int text;               /* 1: a record is plain text, not request JSON */
     size_t max_record;      /* bytes of one input record, max */
+    size_t max_reply;       /* the producer's message.max.bytes: a reply that
+                               would not fit is a too_large error instead */
     int threads;
     hb_handler_options handler;
     const hb_engine *engine; /* borrowed until replaced */
