@@ -145,6 +145,18 @@ void hb_prom_sample(hb_prom *p, const char *name, double value, ...)
     va_end(ap);
 }
 
+void hb_prom_counter(hb_prom *p, const char *name, const char *help, double value)
+{
+    hb_prom_family(p, name, "counter", help);
+    hb_prom_sample(p, name, value, (const char *)NULL);
+}
+
+void hb_prom_gauge(hb_prom *p, const char *name, const char *help, double value)
+{
+    hb_prom_family(p, name, "gauge", help);
+    hb_prom_sample(p, name, value, (const char *)NULL);
+}
+
 void hb_prom_histogram(hb_prom *p, const char *name, const double *le,
                        const uint64_t *cumulative, size_t n, uint64_t count, double sum,
                        ...)

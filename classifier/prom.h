@@ -39,6 +39,10 @@ void hb_prom_family(hb_prom *p, const char *name, const char *type, const char *
 void hb_prom_sample(hb_prom *p, const char *name, double value, ...)
     __attribute__((sentinel));
 
+/* A family of one unlabelled sample: hb_prom_family, then the sample. */
+void hb_prom_counter(hb_prom *p, const char *name, const char *help, double value);
+void hb_prom_gauge(hb_prom *p, const char *name, const char *help, double value);
+
 /* A histogram's samples: name_bucket for each upper bound in le[] with the
  * cumulative count at or below it, the +Inf bucket (count), name_sum and
  * name_count, under the given labels (ending with NULL). */

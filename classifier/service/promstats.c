@@ -10,18 +10,6 @@ static double num(const json_t *obj, const char *key)
     return json_number_value(json_object_get(obj, key));
 }
 
-static void counter(hb_prom *p, const char *name, const char *help, double v)
-{
-    hb_prom_family(p, name, "counter", help);
-    hb_prom_sample(p, name, v, (const char *)NULL);
-}
-
-static void gauge(hb_prom *p, const char *name, const char *help, double v)
-{
-    hb_prom_family(p, name, "gauge", help);
-    hb_prom_sample(p, name, v, (const char *)NULL);
-}
-
 /* Every sample of a {"label value": n} object under one label name. */
 static void by_label(hb_prom *p, const char *name, const char *label,
                      const json_t *counts)
@@ -34,34 +22,33 @@ static void by_label(hb_prom *p, const char *name, const char *label,
     }
 }
 
-static void verdicts(hb_prom *p, const json_t *all)
+/* For every task of all ({"task": {key: {"value": n}}}), a sample of
+ * name{task, label=value}. */
+static void per_task(hb_prom *p, const json_t *all, const char *key, const char *name,
+                     const char *label)
 {
     const char *task;
     json_t *t;
+    json_object_foreach((json_t *)all, task, t)
+    {
+        const char *v;
+        json_t *n;
+        json_object_foreach(json_object_get(t, key), v, n)
+        {
+            hb_prom_sample(p, name, json_number_value(n), "task", task, label, v,
+                           (const char *)NULL);
+        }
+    }
+}
+
+static void verdicts(hb_prom *p, const json_t *all)
+{
     hb_prom_family(p, "hubao_verdicts_total", "counter",
                    "Items classified, by task and the label given.");
-    json_object_foreach((json_t *)all, task, t)
-    {
-        const char *label;
-        json_t *n;
-        json_object_foreach(json_object_get(t, "labels"), label, n)
-        {
-            hb_prom_sample(p, "hubao_verdicts_total", json_number_value(n), "task", task,
-                           "label", label, (const char *)NULL);
-        }
-    }
+    per_task(p, all, "labels", "hubao_verdicts_total", "label");
     hb_prom_family(p, "hubao_verdict_types_total", "counter",
                    "Items given a type (a fraud type), by task and type.");
-    json_object_foreach((json_t *)all, task, t)
-    {
-        const char *type;
-        json_t *n;
-        json_object_foreach(json_object_get(t, "types"), type, n)
-        {
-            hb_prom_sample(p, "hubao_verdict_types_total", json_number_value(n), "task",
-                           task, "type", type, (const char *)NULL);
-        }
-    }
+    per_task(p, all, "types", "hubao_verdict_types_total", "type");
 }
 
 static void latency_histogram(hb_prom *p, const hb_latency *lat)
@@ -87,16 +74,16 @@ static void workers(hb_prom *p, const json_t *stats)
         busy += state && state[0] != 'i'; /* busy or reloading */
         fallback += json_is_true(json_object_get(w, "models_fallback"));
     }
-    gauge(p, "hubao_workers_up", "Workers connected to the broker.",
-          (double)json_array_size(list));
-    gauge(p, "hubao_workers_busy", "Workers holding requests or reloading.",
-          (double)busy);
-    gauge(
+    hb_prom_gauge(p, "hubao_workers_up", "Workers connected to the broker.",
+                  (double)json_array_size(list));
+    hb_prom_gauge(p, "hubao_workers_busy", "Workers holding requests or reloading.",
+                  (double)busy);
+    hb_prom_gauge(
         p, "hubao_workers_fallback",
         "Workers serving the snapshot of the last set that loaded, not the configured one.",
         (double)fallback);
-    counter(p, "hubao_worker_restarts_total", "Local workers restarted after exiting.",
-            num(stats, "restarts"));
+    hb_prom_counter(p, "hubao_worker_restarts_total",
+                    "Local workers restarted after exiting.", num(stats, "restarts"));
 }
 
 static void models(hb_prom *p, const json_t *stats)
@@ -138,24 +125,27 @@ static void feeds(hb_prom *p, const json_t *stats, double now)
 void hb_promstats_write(hb_prom *p, const json_t *stats, const hb_latency *latency,
                         double now)
 {
-    counter(p, "hubao_requests_total", "Requests received (a batch counts once).",
-            num(stats, "requests"));
-    counter(p, "hubao_replies_total", "Replies sent.", num(stats, "replies"));
-    counter(p, "hubao_items_total", "Items (messages) classified or refused by workers.",
-            num(stats, "items"));
+    hb_prom_counter(p, "hubao_requests_total", "Requests received (a batch counts once).",
+                    num(stats, "requests"));
+    hb_prom_counter(p, "hubao_replies_total", "Replies sent.", num(stats, "replies"));
+    hb_prom_counter(p, "hubao_items_total",
+                    "Items (messages) classified or refused by workers.",
+                    num(stats, "items"));
     hb_prom_family(p, "hubao_errors_total", "counter", "Error replies, by error code.");
     by_label(p, "hubao_errors_total", "code",
              json_object_get(json_object_get(stats, "errors"), "by_code"));
     verdicts(p, json_object_get(stats, "verdicts"));
     latency_histogram(p, latency);
     const json_t *queue = json_object_get(stats, "queue");
-    gauge(p, "hubao_queue_length", "Requests waiting for a worker.",
-          num(queue, "length"));
-    gauge(p, "hubao_queue_limit", "Requests that may wait (--queue).",
-          num(queue, "limit"));
-    gauge(p, "hubao_in_flight", "Requests held by workers.", num(stats, "in_flight"));
-    counter(p, "hubao_resent_total", "Requests re-sent after their worker was lost.",
-            num(stats, "resent"));
+    hb_prom_gauge(p, "hubao_queue_length", "Requests waiting for a worker.",
+                  num(queue, "length"));
+    hb_prom_gauge(p, "hubao_queue_limit", "Requests that may wait (--queue).",
+                  num(queue, "limit"));
+    hb_prom_gauge(p, "hubao_in_flight", "Requests held by workers.",
+                  num(stats, "in_flight"));
+    hb_prom_counter(p, "hubao_resent_total",
+                    "Requests re-sent after their worker was lost.",
+                    num(stats, "resent"));
     workers(p, stats);
     const json_t *reloads = json_object_get(stats, "reloads");
     hb_prom_family(p, "hubao_reloads_total", "counter",
@@ -168,14 +158,14 @@ void hb_promstats_write(hb_prom *p, const json_t *stats, const hb_latency *laten
     models(p, stats);
     feeds(p, stats, now);
     const json_t *clients = json_object_get(stats, "clients");
-    gauge(p, "hubao_clients_active", "Clients with requests or replies held.",
-          num(clients, "active"));
-    gauge(p, "hubao_client_held_bytes",
-          "Bytes of requests and unread replies held for clients.",
-          num(clients, "held_bytes"));
-    counter(p, "hubao_clients_cut_off_total",
-            "Clients disconnected for staying over their byte budget.",
-            num(clients, "cut_off"));
-    gauge(p, "hubao_uptime_seconds", "Time since hubaod started.",
-          num(stats, "uptime_s"));
+    hb_prom_gauge(p, "hubao_clients_active", "Clients with requests or replies held.",
+                  num(clients, "active"));
+    hb_prom_gauge(p, "hubao_client_held_bytes",
+                  "Bytes of requests and unread replies held for clients.",
+                  num(clients, "held_bytes"));
+    hb_prom_counter(p, "hubao_clients_cut_off_total",
+                    "Clients disconnected for staying over their byte budget.",
+                    num(clients, "cut_off"));
+    hb_prom_gauge(p, "hubao_uptime_seconds", "Time since hubaod started.",
+                  num(stats, "uptime_s"));
 }

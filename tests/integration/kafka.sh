@@ -30,6 +30,7 @@ CHECK=tests/integration/kafka_check.py
 TMP=${TMPDIR:-/tmp}/hubao-kafka-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
 . tests/integration/lib/expect.sh
+. tests/integration/lib/proc.sh
 kc() { "$PY" "$CHECK" "$@"; }
 
 PIDS=""
@@ -42,19 +43,6 @@ for need in "$HUBAO" "$MOCK"; do
 done
 command -v kcat >/dev/null || { bad "kcat is not installed (tools/install-deps)"; exit 1; }
 
-# running PID: the process exists and is not a zombie waiting to be reaped
-running() {
-  st=$(sed 's/^[0-9]* ([^)]*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# stop_wait PID SECONDS: wait (bounded) for our child PID to exit; sets
-# STATUS to its exit status, or "timeout" (and then kills it)
-stop_wait() {
-  i=0
-  while running "$1" && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
-  if running "$1"; then STATUS=timeout; kill -KILL "$1"; wait "$1"; else wait "$1"; STATUS=$?; fi
-}
 
 # start NAME ARGS...: `hubao kafka --brokers $B ARGS` in the background,
 # its log in $TMP/NAME.log; sets PID

@@ -22,6 +22,7 @@ CLIENT=tests/integration/service_client.py
 TMP=build/tmp/service-it.$$
 rm -rf "$TMP"; mkdir -p "$TMP"
 . tests/integration/lib/expect.sh
+. tests/integration/lib/proc.sh
 client() { timeout 60 "$PY" "$CLIENT" "$@"; }
 
 PIDS=""
@@ -47,19 +48,6 @@ start() {
   export HUBAO_TEST_CONTROL="$CEP"
 }
 
-# running PID: the process exists and is not a zombie waiting to be reaped
-running() {
-  st=$(sed 's/^[0-9]* ([^)]*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# stop_wait PID SECONDS: wait (bounded) for our child PID to exit; sets
-# STATUS to its exit status, or "timeout"
-stop_wait() {
-  i=0
-  while running "$1" && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
-  if running "$1"; then STATUS=timeout; else wait "$1"; STATUS=$?; fi
-}
 
 # wait_log FILE PATTERN COUNT: until PATTERN occurs COUNT times (10 s max)
 wait_log() {

@@ -20,15 +20,11 @@ TMP=build/tmp/web-it.$$
 SHOTS=build/tests/screenshots
 rm -rf "$TMP"; mkdir -p "$TMP" "$SHOTS"
 . tests/integration/lib/expect.sh
+. tests/integration/lib/proc.sh
 
 PIDS=""
 cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
-
-running() {
-  st=$(sed 's/^[0-9]* ([^)]*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
 
 # exit_status PID: the exit status of PID, a child that should have exited
 # (killed first if it has not, so that the wait is bounded)

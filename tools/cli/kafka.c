@@ -509,18 +509,6 @@ static void log_stats(kafka *k, const char *event)
     k->last_stats_ms = now_ms();
 }
 
-static void prom_counter(hb_prom *p, const char *name, const char *help, double v)
-{
-    hb_prom_family(p, name, "counter", help);
-    hb_prom_sample(p, name, v, (const char *)NULL);
-}
-
-static void prom_gauge(hb_prom *p, const char *name, const char *help, double v)
-{
-    hb_prom_family(p, name, "gauge", help);
-    hb_prom_sample(p, name, v, (const char *)NULL);
-}
-
 /* Answer the scrapes that wait on --metrics with the stats line's
  * numbers. */
 static void serve_metrics(kafka *k)
@@ -531,11 +519,11 @@ static void serve_metrics(kafka *k)
     hb_prom p;
     hb_prom_init(&p);
 #define NUM(key) json_number_value(json_object_get(s, key))
-    prom_counter(&p, "hubao_kafka_records_in_total", "Input records read.",
-                 NUM("records_in"));
-    prom_counter(&p, "hubao_kafka_records_out_total",
-                 "Input records answered: every reply acknowledged by the cluster.",
-                 NUM("records_out"));
+    hb_prom_counter(&p, "hubao_kafka_records_in_total", "Input records read.",
+                    NUM("records_in"));
+    hb_prom_counter(&p, "hubao_kafka_records_out_total",
+                    "Input records answered: every reply acknowledged by the cluster.",
+                    NUM("records_out"));
     hb_prom_family(&p, "hubao_kafka_error_replies_total", "counter",
                    "Error replies (records that could not be classified), by code.");
     const char *code;
@@ -545,19 +533,20 @@ static void serve_metrics(kafka *k)
         hb_prom_sample(&p, "hubao_kafka_error_replies_total", json_number_value(n),
                        "code", code, (const char *)NULL);
     }
-    prom_counter(&p, "hubao_kafka_dead_letters_total", "Inputs copied to --dead-letter.",
-                 NUM("dead_letters"));
-    prom_gauge(&p, "hubao_kafka_in_flight", "Records read and not yet answered.",
-               NUM("in_flight"));
-    prom_gauge(&p, "hubao_kafka_lag",
-               "High watermark minus committed offset, over the assigned partitions.",
-               NUM("lag"));
-    prom_gauge(&p, "hubao_kafka_assigned_partitions", "Input partitions assigned here.",
-               (double)json_array_size(json_object_get(s, "assigned")));
-    prom_gauge(&p, "hubao_kafka_paused",
-               "1 while the partitions are paused (a long stall).", NUM("paused"));
-    prom_counter(&p, "hubao_kafka_rebalances_total", "Assignments and revocations.",
-                 NUM("rebalances"));
+    hb_prom_counter(&p, "hubao_kafka_dead_letters_total",
+                    "Inputs copied to --dead-letter.", NUM("dead_letters"));
+    hb_prom_gauge(&p, "hubao_kafka_in_flight", "Records read and not yet answered.",
+                  NUM("in_flight"));
+    hb_prom_gauge(&p, "hubao_kafka_lag",
+                  "High watermark minus committed offset, over the assigned partitions.",
+                  NUM("lag"));
+    hb_prom_gauge(&p, "hubao_kafka_assigned_partitions",
+                  "Input partitions assigned here.",
+                  (double)json_array_size(json_object_get(s, "assigned")));
+    hb_prom_gauge(&p, "hubao_kafka_paused",
+                  "1 while the partitions are paused (a long stall).", NUM("paused"));
+    hb_prom_counter(&p, "hubao_kafka_rebalances_total", "Assignments and revocations.",
+                    NUM("rebalances"));
     hb_prom_family(&p, "hubao_kafka_reloads_total", "counter",
                    "Reloads of models, rules and feeds (SIGHUP), by outcome.");
     hb_prom_sample(&p, "hubao_kafka_reloads_total", NUM("reloads"), "outcome", "ok",
