@@ -29,8 +29,17 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 # OpenCC's traditional-to-simplified configuration, by absolute path
 OPENCC_T2S := $(shell pkg-config --variable=prefix opencc 2>/dev/null)/share/opencc/t2s.json
+# An installed build names the directories its default paths live in
+# (classifier/paths.h); debian/rules sets all three.  Left empty, as by
+# make build, run and test, the defaults are relative to the working
+# directory: the source tree's layout.
+HB_DATADIR  :=
+HB_CONFDIR  :=
+HB_STATEDIR :=
+INSTALL_DIRS := $(if $(HB_DATADIR),-DHB_DATADIR='"$(HB_DATADIR)"' \
+                -DHB_CONFDIR='"$(HB_CONFDIR)"' -DHB_STATEDIR='"$(HB_STATEDIR)"')
 CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) \
-                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"'
+                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"' $(INSTALL_DIRS)
 # quoted include paths by the folder of the source being compiled ($<)
 LIB_IQUOTE  := -iquote classifier
 APP_IQUOTE  := -iquote classifier -iquote feeds
