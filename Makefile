@@ -38,8 +38,10 @@ HB_CONFDIR  :=
 HB_STATEDIR :=
 INSTALL_DIRS := $(if $(HB_DATADIR),-DHB_DATADIR='"$(HB_DATADIR)"' \
                 -DHB_CONFDIR='"$(HB_CONFDIR)"' -DHB_STATEDIR='"$(HB_STATEDIR)"')
+# CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags' hardening
+# in the package build) are added to the project's own.
 CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) \
-                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"' $(INSTALL_DIRS)
+                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"' $(INSTALL_DIRS) $(CPPFLAGS)
 # quoted include paths by the folder of the source being compiled ($<)
 LIB_IQUOTE  := -iquote classifier
 APP_IQUOTE  := -iquote classifier -iquote feeds
@@ -139,7 +141,7 @@ $(ASAN)/libhubao-feeds.a: $(FEEDS_OBJ_ASAN)
 
 $(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao-feeds.a $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 	@echo "  LD      $@"
@@ -147,17 +149,17 @@ $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 
 $(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/hubao-bench: $(BENCH_OBJ) $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # librdkafka's built-in mock cluster on loopback, for the Kafka tests, the
 # benchmark and trying `hubao kafka` without a cluster (docs/kafka.md)
 $(BUILD)/kafka-mock-cluster: $(KAFKA_MOCK_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
 	@echo "  LD      $@"
