@@ -9,6 +9,7 @@
 #   make format-check  list the C files clang-format would change (make test runs it)
 #   make format  rewrite them with clang-format and the committed .clang-format
 #   make lint    clang-tidy and cppcheck; any finding fails (make test runs it)
+#   make deb     build the Debian package build/hubao_VERSION_ARCH.deb (tools/debian)
 #
 # Sources are found by wildcard: classifier/*.c form the library
 # (libhubao.a), feeds/*.c the feed updater built on it (libhubao-feeds.a),
@@ -101,7 +102,7 @@ BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench \
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
 .PHONY: all deps build run test unit integration models eval bench lint fuzz clean \
-        format format-check
+        format format-check deb
 .DEFAULT_GOAL := all
 
 all: build
@@ -220,6 +221,14 @@ eval: deps build
 bench: deps build
 	@$(RESEARCH).bench
 
+# The Debian package (tools/debian/, README "Install the Debian package"):
+# deb builds build/hubao_VERSION_ARCH.deb from the committed tree and
+# fails on any lintian error (tools/deb-build).  Not part of make test: it
+# takes minutes.
+deb:
+	@sh tools/install-deps --deb
+	@sh tools/deb-build
+
 # clang-format (Debian 12's, version 14: another version may lay the same
 # code out differently) in dry-run mode over FORMAT_SRC; fails naming each
 # file that differs.  `make format` rewrites them in place.
@@ -256,5 +265,7 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# the compiler's dependency files; not build/deb's, the package build's own
+# copy of the tree (where tmpfiles.d and sysusers.d are directories)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 .SECONDARY:
