@@ -10,6 +10,7 @@
 #   make format  rewrite them with clang-format and the committed .clang-format
 #   make lint    clang-tidy and cppcheck; any finding fails (make test runs it)
 #   make deb     build the Debian package build/hubao_VERSION_ARCH.deb (tools/debian)
+#   make deb-test  install it in a fresh Debian 12 chroot and check it works
 #
 # Sources are found by wildcard: classifier/*.c form the library
 # (libhubao.a), feeds/*.c the feed updater built on it (libhubao-feeds.a),
@@ -102,7 +103,7 @@ BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench \
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
 .PHONY: all deps build run test unit integration models eval bench lint fuzz clean \
-        format format-check deb
+        format format-check deb deb-test
 .DEFAULT_GOAL := all
 
 all: build
@@ -223,11 +224,16 @@ bench: deps build
 
 # The Debian package (tools/debian/, README "Install the Debian package"):
 # deb builds build/hubao_VERSION_ARCH.deb from the committed tree and
-# fails on any lintian error (tools/deb-build).  Not part of make test: it
-# takes minutes.
+# fails on any lintian error (tools/deb-build); deb-test installs it in a
+# fresh Debian 12 chroot (../shared/tools/fresh-machine, as root) and runs
+# tools/debian/tests/installed there (tools/deb-test).  Neither is part of
+# make test: each takes minutes.
 deb:
 	@sh tools/install-deps --deb
 	@sh tools/deb-build
+
+deb-test: deb
+	@sh tools/deb-test
 
 # clang-format (Debian 12's, version 14: another version may lay the same
 # code out differently) in dry-run mode over FORMAT_SRC; fails naming each
