@@ -9,6 +9,8 @@
 #   make format-check  list the C files clang-format would change (make test runs it)
 #   make format  rewrite them with clang-format and the committed .clang-format
 #   make lint    clang-tidy and cppcheck; any finding fails (make test runs it)
+#   make deb     build the Debian package build/hubao_VERSION_ARCH.deb (tools/debian)
+#   make deb-test  install it in a fresh Debian 12 chroot and check it works
 #
 # Sources are found by wildcard: classifier/*.c form the library
 # (libhubao.a), feeds/*.c the feed updater built on it (libhubao-feeds.a),
@@ -29,8 +31,19 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 # OpenCC's traditional-to-simplified configuration, by absolute path
 OPENCC_T2S := $(shell pkg-config --variable=prefix opencc 2>/dev/null)/share/opencc/t2s.json
+# An installed build names the directories its default paths live in
+# (classifier/paths.h); debian/rules sets all three.  Left empty, as by
+# make build, run and test, the defaults are relative to the working
+# directory: the source tree's layout.
+HB_DATADIR  :=
+HB_CONFDIR  :=
+HB_STATEDIR :=
+INSTALL_DIRS := $(if $(HB_DATADIR),-DHB_DATADIR='"$(HB_DATADIR)"' \
+                -DHB_CONFDIR='"$(HB_CONFDIR)"' -DHB_STATEDIR='"$(HB_STATEDIR)"')
+# CPPFLAGS and LDFLAGS from the environment (dpkg-buildflags' hardening
+# in the package build) are added to the project's own.
 CPPFLAGS_ALL := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) \
-                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"'
+                -DHB_OPENCC_T2S='"$(OPENCC_T2S)"' $(INSTALL_DIRS) $(CPPFLAGS)
 # quoted include paths by the folder of the source being compiled ($<)
 LIB_IQUOTE  := -iquote classifier
 APP_IQUOTE  := -iquote classifier -iquote feeds
@@ -90,7 +103,7 @@ BINS := $(BUILD)/hubao $(if $(SVC_SRC),$(BUILD)/hubaod) $(BUILD)/hubao-bench \
 BINS_ASAN := $(ASAN)/hubao $(if $(SVC_SRC),$(ASAN)/hubaod)
 
 .PHONY: all deps build run test unit integration models eval bench lint fuzz clean \
-        format format-check
+        format format-check deb deb-test
 .DEFAULT_GOAL := all
 
 all: build
@@ -130,7 +143,7 @@ $(ASAN)/libhubao-feeds.a: $(FEEDS_OBJ_ASAN)
 
 $(BUILD)/hubao: $(CLI_OBJ) $(BUILD)/libhubao-feeds.a $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 	@echo "  LD      $@"
@@ -138,17 +151,17 @@ $(ASAN)/hubao: $(CLI_OBJ_ASAN) $(ASAN)/libhubao-feeds.a $(ASAN)/libhubao.a
 
 $(BUILD)/hubaod: $(SVC_OBJ) $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/hubao-bench: $(BENCH_OBJ) $(BUILD)/libhubao.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # librdkafka's built-in mock cluster on loopback, for the Kafka tests, the
 # benchmark and trying `hubao kafka` without a cluster (docs/kafka.md)
 $(BUILD)/kafka-mock-cluster: $(KAFKA_MOCK_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/hubaod: $(SVC_OBJ_ASAN) $(ASAN)/libhubao.a
 	@echo "  LD      $@"
@@ -209,6 +222,19 @@ eval: deps build
 bench: deps build
 	@$(RESEARCH).bench
 
+# The Debian package (tools/debian/, README "Install the Debian package"):
+# deb builds build/hubao_VERSION_ARCH.deb from the committed tree and
+# fails on any lintian error (tools/deb-build); deb-test installs it in a
+# fresh Debian 12 chroot (../shared/tools/fresh-machine, as root) and runs
+# tools/debian/tests/installed there (tools/deb-test).  Neither is part of
+# make test: each takes minutes.
+deb:
+	@sh tools/install-deps --deb
+	@sh tools/deb-build
+
+deb-test: deb
+	@sh tools/deb-test
+
 # clang-format (Debian 12's, version 14: another version may lay the same
 # code out differently) in dry-run mode over FORMAT_SRC; fails naming each
 # file that differs.  `make format` rewrites them in place.
@@ -245,5 +271,7 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# the compiler's dependency files; not build/deb's, the package build's own
+# copy of the tree (where tmpfiles.d and sysusers.d are directories)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 .SECONDARY:

@@ -18,7 +18,7 @@ static const char *pick(const char *given, const char *env, const char *fallback
 
 const char *hb_paths_models(const char *given)
 {
-    return pick(given, "HUBAO_MODELS", "models");
+    return pick(given, "HUBAO_MODELS", HB_PATHS_MODELS);
 }
 
 const char *hb_paths_rules(const char *given, const char *models, char *buf, size_t cap)
@@ -34,7 +34,7 @@ const char *hb_paths_rules(const char *given, const char *models, char *buf, siz
     return buf;
 }
 
-/* feeds/data is only a default when `hubao feeds update` has made it:
+/* The feeds store is only a default when `hubao feeds update` has made it:
  * a checkout that never fetched a feed runs without blocklists. */
 const char *hb_paths_feeds(const char *given)
 {
@@ -42,15 +42,17 @@ const char *hb_paths_feeds(const char *given)
     const char *p = pick(given, "HUBAO_FEEDS_DIR", NULL);
     if (p)
         return p;
-    return stat("feeds/data", &st) == 0 && S_ISDIR(st.st_mode) ? "feeds/data" : NULL;
+    return stat(HB_PATHS_FEEDS_STORE, &st) == 0 && S_ISDIR(st.st_mode)
+               ? HB_PATHS_FEEDS_STORE
+               : NULL;
 }
 
 const char *hb_paths_feeds_store(const char *given)
 {
-    return pick(given, "HUBAO_FEEDS_DIR", "feeds/data");
+    return pick(given, "HUBAO_FEEDS_DIR", HB_PATHS_FEEDS_STORE);
 }
 
 const char *hb_paths_feeds_conf(const char *given)
 {
-    return pick(given, "HUBAO_FEEDS_CONF", "feeds/feeds.conf");
+    return pick(given, "HUBAO_FEEDS_CONF", HB_PATHS_FEEDS_CONF);
 }

@@ -16,7 +16,17 @@
  *                                  writes the copies, made if missing)
  *   feeds conf   $HUBAO_FEEDS_CONF feeds/feeds.conf
  *
- * Relative paths are the working directory's.  This is the only module
+ * and, with no environment variable, `hubao web`'s page (tools/web) and
+ * feedback database (feedback.db).
+ *
+ * Relative paths are the working directory's: that is the source tree's
+ * layout, which `make run` and the tests use.  An installed build (the
+ * Debian package's debian/rules runs `make build HB_DATADIR=/usr/share/hubao
+ * HB_CONFDIR=/etc/hubao HB_STATEDIR=/var/lib/hubao`) defines all three
+ * directories, and the defaults become absolute paths in them (the macros
+ * below), so that the installed programs find the shipped models from any
+ * working directory.  The help texts quote the same macros, so they say
+ * what this build does.  This is the only module
  * of the library that reads the environment (and, for the feeds default,
  * the file system): the defaults are configuration every program shares,
  * and one reader of them is the point.
@@ -29,6 +39,23 @@
 #define HB_PATHS_H
 
 #include <stddef.h>
+
+#ifdef HB_DATADIR
+#if !defined(HB_CONFDIR) || !defined(HB_STATEDIR)
+#error "an installed build defines HB_DATADIR, HB_CONFDIR and HB_STATEDIR together"
+#endif
+#define HB_PATHS_MODELS HB_DATADIR "/models"
+#define HB_PATHS_WEB HB_DATADIR "/web"
+#define HB_PATHS_FEEDS_CONF HB_CONFDIR "/feeds.conf"
+#define HB_PATHS_FEEDS_STORE HB_STATEDIR "/feeds"
+#define HB_PATHS_FEEDBACK_DB HB_STATEDIR "/feedback.db"
+#else
+#define HB_PATHS_MODELS "models"
+#define HB_PATHS_WEB "tools/web"
+#define HB_PATHS_FEEDS_CONF "feeds/feeds.conf"
+#define HB_PATHS_FEEDS_STORE "feeds/data"
+#define HB_PATHS_FEEDBACK_DB "feedback.db"
+#endif
 
 /* The model bundles directory. */
 const char *hb_paths_models(const char *given);

@@ -34,7 +34,7 @@ static const char USAGE[] =
     "                     probability<TAB>called (truth and called 1 or 0), for\n"
     "                     paired comparisons (make eval's confidence intervals)\n"
     "  --rules DIR        rule files (default $HUBAO_RULES, else\n"
-    "                     $HUBAO_MODELS/rules, else models/rules)\n"
+    "                     $HUBAO_MODELS/rules, else " HB_PATHS_MODELS "/rules)\n"
     "  --unseen-domains TRAIN.tsv\n"
     "                     URL models: keep only rows whose registrable domain\n"
     "                     does not occur in TRAIN.tsv (the host-grouped estimate)\n";

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "feedback.h"
+#include "paths.h"
 #include "privacy.h"
 
 struct cli_feedback {
@@ -250,7 +251,7 @@ static const char USAGE[] =
     "<HANDLE>.\n"
     "\n"
     "  --since DATE   first day to export (required)\n"
-    "  --db FILE      the feedback database (default feedback.db)\n";
+    "  --db FILE      the feedback database (default " HB_PATHS_FEEDBACK_DB ")\n";
 
 int cmd_feedback(int argc, char **argv)
 {
@@ -268,7 +269,7 @@ int cmd_feedback(int argc, char **argv)
         fputs(USAGE, stderr);
         return EXIT_USAGE;
     }
-    const char *since = NULL, *path = "feedback.db";
+    const char *since = NULL, *path = HB_PATHS_FEEDBACK_DB;
     int c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {

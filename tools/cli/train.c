@@ -61,7 +61,7 @@ static const char USAGE[] =
     "                      label (compared as --exclude does): keep (default)\n"
     "                      trains both rows; positive drops the negative ones\n"
     "  --rules DIR         rule files (default $HUBAO_RULES, else\n"
-    "                      $HUBAO_MODELS/rules, else models/rules)\n";
+    "                      $HUBAO_MODELS/rules, else " HB_PATHS_MODELS "/rules)\n";
 
 /* sha256 of a file as hex, or "" if unreadable. */
 static void sha256_file(const char *path, char hex[65])

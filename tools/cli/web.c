@@ -55,6 +55,7 @@
 #include "exporter.h"
 #include "feedback.h"
 #include "handler.h"
+#include "paths.h"
 #include "prom.h"
 #include "request.h"
 #include "webcheck.h"
@@ -71,12 +72,13 @@ static const char USAGE[] =
     "  --bind ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
     "  --server ENDPOINT   the hubaod to ask (default tcp://127.0.0.1:7531)\n"
     "  --local             load the models in this process instead of asking hubaod\n"
-    "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or models)\n"
+    "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or\n"
+    "                      " HB_PATHS_MODELS ")\n"
     "  --rules DIR         with --local: rules (default $HUBAO_RULES or MODELS/rules)\n"
     "  --feeds DIR         with --local: blocklist copies (default $HUBAO_FEEDS_DIR,\n"
-    "                      else feeds/data if present)\n"
-    "  --static DIR        the page's files (default tools/web)\n"
-    "  --db FILE           feedback database (default feedback.db)\n"
+    "                      else " HB_PATHS_FEEDS_STORE " if present)\n"
+    "  --static DIR        the page's files (default " HB_PATHS_WEB ")\n"
+    "  --db FILE           feedback database (default " HB_PATHS_FEEDBACK_DB ")\n"
     "  --rate N            API requests per minute per client IP (default 120; 0: no limit)\n"
     "  --token T           require `Authorization: Bearer T` on /api/* (default\n"
     "                      $HUBAO_WEB_TOKEN; none if unset)\n"
@@ -802,8 +804,8 @@ int cmd_web(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *bind = "127.0.0.1:8080", *endpoint = "tcp://127.0.0.1:7531";
-    const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = "tools/web";
-    const char *db = "feedback.db", *token = getenv("HUBAO_WEB_TOKEN");
+    const char *models = NULL, *rules = NULL, *feeds = NULL, *dir = HB_PATHS_WEB;
+    const char *db = HB_PATHS_FEEDBACK_DB, *token = getenv("HUBAO_WEB_TOKEN");
     long rate = 120, max_body = 256L * 1024, timeout_ms = 5000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cores > 0 ? (unsigned)cores : 1, drain_timeout = 10;
