@@ -22,7 +22,12 @@
 
 /* Create dir mode 0700 if it does not exist, then insist that it is a
  * directory of ours, or of owner (the user hubaod switches to: one left by
- * an earlier run), that nobody else can enter. */
+ * an earlier run), that nobody else can enter.
+ *
+ * Root binding for owner takes owner's directory back first: owner could
+ * otherwise swap it for a link while root binds in it, and root would
+ * make and hand over a socket wherever the link points.  Once root's, in
+ * the sticky /tmp, only root can rename it; give_away returns it. */
 static int prepare_dir(const char *dir, uid_t owner, hb_error *err)
 {
     if (mkdir(dir, 0700) == 0) {
@@ -43,7 +48,19 @@ static int prepare_dir(const char *dir, uid_t owner, hb_error *err)
             "%s is not a directory (a symbolic link?): refusing to put the "
             "control socket there; remove it, or give --control",
             dir);
-    if (st.st_uid != geteuid() && st.st_uid != owner)
+    if (st.st_uid == owner && owner != geteuid()) {
+        if (lchown(dir, geteuid(), getegid()) != 0 || lstat(dir, &st) != 0)
+            return hb_error_set(err, HB_EIO,
+                                "cannot take the control directory %s back from uid "
+                                "%lu to bind in it: %s",
+                                dir, (unsigned long)owner, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return hb_error_set(err, HB_EIO,
+                                "%s was replaced while hubaod took it back: refusing to "
+                                "put the control socket there",
+                                dir);
+    }
+    if (st.st_uid != geteuid())
         return hb_error_set(
             err, HB_EIO,
             "the control directory %s belongs to uid %lu, not to the user hubaod "
