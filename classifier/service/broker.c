@@ -1311,7 +1311,7 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
         return NULL;
     }
     const char *private_dir = cfg->control_dir[0] ? cfg->control_dir : NULL;
-    if (hb_control_bind(b->ctl, cfg->control, private_dir, err) != 0) {
+    if (hb_control_bind(b->ctl, cfg->control, private_dir, &cfg->runas, err) != 0) {
         hb_broker_free(b);
         return NULL;
     }

@@ -88,6 +88,11 @@ const char HB_CONFIG_USAGE[] =
     "  --brief                  brief replies (scores, types, rule ids, link\n"
     "                           verdicts) unless an item asks \"detail\": \"full\"\n"
     "  --log-level LEVEL        debug, info, warn or error (default info)\n"
+    "  --user NAME              started as root: become user NAME (and its\n"
+    "                           groups) for good once the endpoints are bound,\n"
+    "                           before any model is read; the default control\n"
+    "                           endpoint is then NAME's.  Not root: only the\n"
+    "                           user hubaod already is may be named\n"
     "  --worker                 run one worker process, no broker\n"
     "  --connect ENDPOINT       with --worker: the broker's --backend endpoint\n"
     "  --help                   this text\n"
@@ -140,6 +145,7 @@ static const opt_def OPTIONS[] = {
     {"snapshot", OPT_FLAG, OFF(snapshot_mode), 0, 0},
     {"help", OPT_FLAG, OFF(help), 0, 0},
     {"log-level", OPT_LEVEL, OFF(log_level), 0, 0},
+    {"user", OPT_PATH, OFF(user), 0, 0},
 };
 
 static const opt_def *find_opt(const char *name, size_t len)
@@ -330,8 +336,15 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
         return hb_error_set(err, HB_EINVAL,
                             "buffer-bytes (%ld) must be at least client-bytes (%ld)",
                             cfg->buffer_bytes, cfg->client_bytes);
+    int rc = hb_runas_plan(cfg->user, geteuid(), &cfg->runas, err);
+    if (rc != 0)
+        return rc;
+    /* Switching users, the default control endpoint is the one `hubao
+     * control` finds when run as that user; XDG_RUNTIME_DIR here is root's
+     * (runas.uid is geteuid() when not switching). */
+    const char *runtime_dir = cfg->runas.switching ? NULL : getenv("XDG_RUNTIME_DIR");
     if (!cfg->control[0] && !cfg->worker_mode && !cfg->snapshot_mode &&
-        hb_endpoint_control_default(getenv("XDG_RUNTIME_DIR"), (unsigned long)geteuid(),
+        hb_endpoint_control_default(runtime_dir, (unsigned long)cfg->runas.uid,
                                     cfg->control_dir, sizeof cfg->control_dir,
                                     cfg->control, sizeof cfg->control, err) != 0)
         return HB_EINVAL;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "runas.h"
 
 enum { HB_CONFIG_PATH = 1024 };
 
@@ -65,6 +66,10 @@ typedef struct hb_service_config {
     int brief;                         /* brief replies unless an item asks for full */
 
     int log_level; /* hb_log_level */
+
+    /* user */
+    char user[HB_CONFIG_PATH]; /* --user: started as root, run as this user */
+    hb_runas runas;            /* what --user asks of this process (runas.h) */
 } hb_service_config;
 
 /* The --help text. */
@@ -78,8 +83,9 @@ void hb_config_defaults(hb_service_config *cfg);
 /* Apply the config file named by --config (if any), then every flag of
  * argv, then derive what was left unset (rules as paths.h resolves them
  * from models; the broker's control endpoint from $XDG_RUNTIME_DIR and
- * the user id, endpoint.h).  Returns 0, or HB_EINVAL / HB_EIO with err naming the flag,
- * file:line or value that is wrong. */
+ * the user id, endpoint.h: with --user, that user's) and look up --user
+ * (runas.h).  Returns 0, or HB_EINVAL / HB_EIO / HB_ENOTFOUND (no such
+ * user) with err naming the flag, file:line or value that is wrong. */
 int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err);
 
 #endif

@@ -21,8 +21,14 @@
 #include "endpoint.h"
 
 /* Create dir mode 0700 if it does not exist, then insist that it is a
- * directory of ours that nobody else can enter. */
-static int prepare_dir(const char *dir, hb_error *err)
+ * directory of ours, or of owner (the user hubaod switches to: one left by
+ * an earlier run), that nobody else can enter.
+ *
+ * Root binding for owner takes owner's directory back first: owner could
+ * otherwise swap it for a link while root binds in it, and root would
+ * make and hand over a socket wherever the link points.  Once root's, in
+ * the sticky /tmp, only root can rename it; give_away returns it. */
+static int prepare_dir(const char *dir, uid_t owner, hb_error *err)
 {
     if (mkdir(dir, 0700) == 0) {
         if (chmod(dir, 0700) != 0) /* in case the umask took bits we need */
@@ -42,13 +48,25 @@ static int prepare_dir(const char *dir, hb_error *err)
             "%s is not a directory (a symbolic link?): refusing to put the "
             "control socket there; remove it, or give --control",
             dir);
+    if (st.st_uid == owner && owner != geteuid()) {
+        if (lchown(dir, geteuid(), getegid()) != 0 || lstat(dir, &st) != 0)
+            return hb_error_set(err, HB_EIO,
+                                "cannot take the control directory %s back from uid "
+                                "%lu to bind in it: %s",
+                                dir, (unsigned long)owner, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return hb_error_set(err, HB_EIO,
+                                "%s was replaced while hubaod took it back: refusing to "
+                                "put the control socket there",
+                                dir);
+    }
     if (st.st_uid != geteuid())
         return hb_error_set(
             err, HB_EIO,
-            "the control directory %s belongs to uid %lu, not to this user "
-            "(uid %lu): whoever made it could reach the control socket; "
+            "the control directory %s belongs to uid %lu, not to the user hubaod "
+            "runs as (uid %lu): whoever made it could reach the control socket; "
             "remove it, or give --control",
-            dir, (unsigned long)st.st_uid, (unsigned long)geteuid());
+            dir, (unsigned long)st.st_uid, (unsigned long)owner);
     if (st.st_mode & 077)
         return hb_error_set(err, HB_EIO,
                             "the control directory %s is open to group or others (mode "
@@ -87,16 +105,36 @@ static int check_free(const char *path, hb_error *err)
     return 0;
 }
 
-int hb_control_bind(void *sock, const char *endpoint, const char *private_dir,
-                    hb_error *err)
+/* Give the bound socket at path (NULL: none) and the private directory
+ * dir (NULL: the operator's, left alone) to owner's user, so that `hubao
+ * control` run as that user can connect, and hubaod, once switched, can
+ * remove the socket when it stops.  Never follows a symbolic link. */
+static int give_away(const char *path, const char *dir, const hb_runas *owner,
+                     hb_error *err)
 {
+    if (path && lchown(path, owner->uid, owner->gid) != 0)
+        return hb_error_set(err, HB_EIO,
+                            "cannot give the control socket %s to user %s: %s", path,
+                            owner->name, strerror(errno));
+    if (dir && lchown(dir, owner->uid, owner->gid) != 0)
+        return hb_error_set(err, HB_EIO,
+                            "cannot give the control directory %s to user %s: %s", dir,
+                            owner->name, strerror(errno));
+    return 0;
+}
+
+int hb_control_bind(void *sock, const char *endpoint, const char *private_dir,
+                    const hb_runas *owner, hb_error *err)
+{
+    int switching = owner && owner->switching;
     const char *path = hb_endpoint_ipc_path(endpoint);
     if (path && strlen(path) > HB_ENDPOINT_IPC_PATH_MAX)
         return hb_error_set(err, HB_EIO,
                             "the control socket path %s is longer than a unix socket "
                             "path may be (%d bytes)",
                             path, HB_ENDPOINT_IPC_PATH_MAX);
-    if (private_dir && prepare_dir(private_dir, err) != 0)
+    if (private_dir &&
+        prepare_dir(private_dir, switching ? owner->uid : geteuid(), err) != 0)
         return HB_EIO;
     if (path && check_free(path, err) != 0)
         return HB_EIO;
@@ -107,6 +145,11 @@ int hb_control_bind(void *sock, const char *endpoint, const char *private_dir,
     if (rc != 0)
         return hb_error_set(err, HB_EIO, "cannot bind the control endpoint %s: %s",
                             endpoint, zmq_strerror(e));
+    if (switching && give_away(path, private_dir, owner, err) != 0) {
+        zmq_unbind(sock, endpoint);
+        hb_control_unbind(endpoint);
+        return HB_EIO;
+    }
     return 0;
 }
 

@@ -19,19 +19,27 @@
  *     root) may connect, whatever directory it is in.
  * Endpoints that other users can reach (tcp:// beyond loopback, abstract
  * ipc://@name) are allowed, and the broker warns (hb_endpoint_exposure).
+ *
+ * A hubaod started as root that will switch to another user (--user,
+ * runas.h) binds as root, but the control endpoint is for that user: the
+ * socket file, and the default directory it makes, are given to the user
+ * once bound, and a default directory left by an earlier run that belongs
+ * to the user is accepted like one of root's.
  */
 #ifndef HB_SERVICE_CONTROL_H
 #define HB_SERVICE_CONTROL_H
 
 #include "error.h"
+#include "runas.h"
 
 /* Bind the ZeroMQ socket sock to endpoint as above; private_dir is the
  * default directory the endpoint lies in (created and checked), or NULL
  * for an endpoint the operator named (--control), whose directory is the
- * operator's.  Returns 0, or HB_EIO with err saying what is wrong and
- * what to do. */
+ * operator's.  owner (may be NULL) is whom hubaod runs as: with
+ * owner->switching, the files are given to owner's user.  Returns 0, or
+ * HB_EIO with err saying what is wrong and what to do. */
 int hb_control_bind(void *sock, const char *endpoint, const char *private_dir,
-                    hb_error *err);
+                    const hb_runas *owner, hb_error *err);
 
 /* Remove the socket file of an ipc:// endpoint bound with hb_control_bind
  * once its socket is closed (libzmq 4.3 leaves it behind), so that a

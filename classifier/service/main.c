@@ -10,6 +10,12 @@
  * starts, so bad models or a port that is taken fail fast with exit code 3
  * and no stray processes.  That first load is made from the first snapshot
  * (snapshot.h), the set a restarted worker falls back to.
+ *
+ * Started as root with --user NAME (runas.h), the broker binds as root and
+ * then becomes NAME before it starts any worker; the first load runs in a
+ * child that becomes NAME before it reads a model.  So nothing from
+ * outside is ever parsed as root, and every process but the binding is
+ * NAME's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +29,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "runas.h"
 #include "snapshot.h"
 #include "supervisor.h"
 #include "verdict.h"
@@ -66,12 +73,77 @@ static int preflight(const hb_service_config *cfg)
         hb_log(HB_LOG_ERROR, "cannot check the models: fork: %s", strerror(errno));
         return -1;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        hb_error err;
+        if (hb_runas_switch(&cfg->runas, &err) != 0) {
+            hb_log(HB_LOG_ERROR, "%s", err.message);
+            _exit(3);
+        }
         _exit(take_snapshot(cfg));
+    }
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Make the broker's private snapshot directory (hb_snapshot_mkdir) and,
+ * when switching users, give it to the user: the snapshot helper writes
+ * into it as that user and the switched broker removes it at exit.
+ * Returns 0, or HB_EIO with err (a directory made is removed again). */
+static int make_snapshot_dir(hb_service_config *cfg, hb_error *err)
+{
+    if (hb_snapshot_mkdir(cfg->snapshot_dir, sizeof cfg->snapshot_dir, err) != 0)
+        return HB_EIO;
+    if (!cfg->runas.switching ||
+        lchown(cfg->snapshot_dir, cfg->runas.uid, cfg->runas.gid) == 0)
+        return 0;
+    hb_error_set(err, HB_EIO, "cannot give %s to user %s: %s", cfg->snapshot_dir,
+                 cfg->runas.name, strerror(errno));
+    hb_snapshot_remove(cfg->snapshot_dir);
+    cfg->snapshot_dir[0] = '\0';
+    return HB_EIO;
+}
+
+/* Say so when hubaod runs as root and nobody asked for it (--user). */
+static void warn_if_root(const hb_service_config *cfg)
+{
+    if (geteuid() == 0 && !cfg->user[0])
+        hb_log(HB_LOG_WARN,
+               "running as root: give --user NAME to read the models, rules and "
+               "feeds and serve requests as NAME once the endpoints are bound");
+}
+
+/* Become --user's user if asked (runas.h); 0, or -1 after saying why. */
+static int switch_user(const hb_service_config *cfg)
+{
+    hb_error err;
+    if (hb_runas_switch(&cfg->runas, &err) != 0) {
+        hb_log(HB_LOG_ERROR, "%s", err.message);
+        return -1;
+    }
+    if (cfg->runas.switching)
+        hb_log(HB_LOG_INFO, "running as user %s (uid %lu, gid %lu)", cfg->runas.name,
+               (unsigned long)cfg->runas.uid, (unsigned long)cfg->runas.gid);
+    return 0;
+}
+
+/* The broker, its endpoints bound; then, with --user, the switch: root
+ * is not needed once bound.  Returns the broker, or NULL after saying
+ * why. */
+static hb_broker *bind_endpoints(const hb_service_config *cfg)
+{
+    hb_error err;
+    hb_broker *b = hb_broker_new(cfg, &err);
+    if (!b) {
+        hb_log(HB_LOG_ERROR, "%s", err.message);
+        return NULL;
+    }
+    if (switch_user(cfg) != 0) {
+        hb_broker_free(b);
+        return NULL;
+    }
+    return b;
 }
 
 int main(int argc, char **argv)
@@ -95,14 +167,17 @@ int main(int argc, char **argv)
         rc = take_snapshot(&cfg);
     } else if (cfg.worker_mode) {
         hb_log_init((hb_log_level)cfg.log_level, "worker");
-        rc = hb_worker_run(&cfg);
+        if (!cfg.supervised)
+            warn_if_root(&cfg);
+        rc = switch_user(&cfg) == 0 ? hb_worker_run(&cfg) : 3;
     } else {
         hb_log_init((hb_log_level)cfg.log_level, "broker");
+        warn_if_root(&cfg);
         hb_broker *b = NULL;
         hb_supervisor *sup = NULL;
         int own_snapshot_dir = 0;
         if (cfg.workers > 0 && !cfg.snapshot_dir[0]) {
-            if (hb_snapshot_mkdir(cfg.snapshot_dir, sizeof cfg.snapshot_dir, &err) == 0)
+            if (make_snapshot_dir(&cfg, &err) == 0)
                 own_snapshot_dir = 1;
             else
                 hb_log(HB_LOG_WARN,
@@ -110,11 +185,8 @@ int main(int argc, char **argv)
                        "while they are broken will not start",
                        err.message);
         }
-        if (cfg.workers > 0 && preflight(&cfg) != 0) {
-            rc = 3;
-        } else if (!(b = hb_broker_new(&cfg, &err))) {
-            hb_log(HB_LOG_ERROR, "%s", err.message);
-            rc = 3;
+        if ((cfg.workers > 0 && preflight(&cfg) != 0) || !(b = bind_endpoints(&cfg))) {
+            rc = 3; /* each said why */
         } else if (cfg.workers > 0 &&
                    !(sup = hb_supervisor_new(&cfg, hb_broker_backend(b)))) {
             hb_log(HB_LOG_ERROR, "out of memory");

@@ -5,6 +5,7 @@
  * The service's modules are not part of libhubao.a, so their sources are
  * compiled in here.
  */
+#define _GNU_SOURCE /* runas.c's setresuid, before any header */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "service/config.c"
 #include "service/log.c"
+#include "service/runas.c"
 #include "testutil.h"
 
 static int parse(hb_service_config *cfg, hb_error *err, int argc, char **argv)
@@ -150,6 +152,55 @@ static void test_file_then_flags(void **state)
     assert_int_equal(parse(&c, &err, 3, missing), HB_EIO);
 }
 
+/* --user: looked up at once (an unknown name is an error naming it); as
+ * root, another user is switched to and the default control endpoint is
+ * that user's, whatever root's XDG_RUNTIME_DIR says. */
+static void test_user(void **state)
+{
+    (void)state;
+    hb_service_config c;
+    hb_error err;
+    char *unknown[] = {"hubaod", "--user", "hubao-no-such-user"};
+    assert_int_equal(parse(&c, &err, 3, unknown), HB_ENOTFOUND);
+    assert_non_null(strstr(err.message, "hubao-no-such-user"));
+    char *none[] = {"hubaod"};
+    assert_int_equal(parse(&c, &err, 1, none), 0);
+    assert_false(c.runas.switching);
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        skip();
+    uid_t nobody = pw->pw_uid;
+    char *other[] = {"hubaod", "--user", "nobody"};
+    if (geteuid() == nobody) {
+        assert_int_equal(parse(&c, &err, 3, other), 0); /* naming yourself */
+        assert_false(c.runas.switching);
+        return;
+    }
+    if (geteuid() != 0) {
+        assert_int_equal(parse(&c, &err, 3, other), HB_EINVAL);
+        assert_non_null(strstr(err.message, "only root"));
+        return;
+    }
+    setenv("XDG_RUNTIME_DIR", "/run/user/0", 1);
+    assert_int_equal(parse(&c, &err, 3, other), 0);
+    assert_true(c.runas.switching);
+    assert_int_equal(c.runas.uid, nobody);
+    char want[64];
+    snprintf(want, sizeof want, "ipc:///tmp/hubaod-%lu/control", (unsigned long)nobody);
+    assert_string_equal(c.control, want);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/user.conf", tu_tmpdir("service_config_user"));
+    tu_write_file(path, "user = nobody\n", 14);
+    char *file[] = {"hubaod", "--config", path};
+    assert_int_equal(parse(&c, &err, 3, file), 0);
+    assert_true(c.runas.switching);
+    char *self[] = {"hubaod", "--user", "root"};
+    assert_int_equal(parse(&c, &err, 3, self), 0);
+    assert_false(c.runas.switching);
+    assert_string_equal(c.control, "ipc:///run/user/0/hubaod/control");
+    unsetenv("XDG_RUNTIME_DIR");
+}
+
 int main(void)
 {
     hb_log_init(HB_LOG_ERROR, "test");
@@ -159,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_control_endpoint),
         cmocka_unit_test(test_bad_flags_are_named),
         cmocka_unit_test(test_file_then_flags),
+        cmocka_unit_test(test_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,7 +66,7 @@ static void test_default_dir_made_private(void **state)
     mode_t old = umask(0); /* the socket must be private all the same */
     void *s = router();
     hb_error err;
-    int rc = hb_control_bind(s, ep, dir, &err);
+    int rc = hb_control_bind(s, ep, dir, NULL, &err);
     umask(old);
     assert_int_equal(rc, 0);
     struct stat st;
@@ -91,7 +91,7 @@ static void test_open_or_foreign_dir_refused(void **state)
     assert_int_equal(chmod(dir, 0750), 0);
     void *s = router();
     hb_error err;
-    assert_int_equal(hb_control_bind(s, ep, dir, &err), HB_EIO);
+    assert_int_equal(hb_control_bind(s, ep, dir, NULL, &err), HB_EIO);
     assert_non_null(strstr(err.message, "open to group or others (mode 0750)"));
     assert_non_null(strstr(err.message, "chmod 700"));
 
@@ -100,13 +100,13 @@ static void test_open_or_foreign_dir_refused(void **state)
     assert_int_equal(symlink(dir, link), 0);
     assert_int_equal(chmod(dir, 0700), 0);
     snprintf(ep, sizeof ep, "ipc://%s/control", link);
-    assert_int_equal(hb_control_bind(s, ep, link, &err), HB_EIO);
+    assert_int_equal(hb_control_bind(s, ep, link, NULL, &err), HB_EIO);
     assert_non_null(strstr(err.message, "not a directory"));
 
     if (geteuid() == 0) { /* only root can give a directory away */
         assert_int_equal(chown(dir, 65534, 65534), 0);
         snprintf(ep, sizeof ep, "ipc://%s/control", dir);
-        assert_int_equal(hb_control_bind(s, ep, dir, &err), HB_EIO);
+        assert_int_equal(hb_control_bind(s, ep, dir, NULL, &err), HB_EIO);
         assert_non_null(strstr(err.message, "belongs to uid 65534"));
     }
     zmq_close(s);
@@ -119,8 +119,8 @@ static void test_live_socket_not_taken_over(void **state)
     socket_at("live.ctl", path, ep);
     void *first = router(), *second = router();
     hb_error err;
-    assert_int_equal(hb_control_bind(first, ep, NULL, &err), 0);
-    assert_int_equal(hb_control_bind(second, ep, NULL, &err), HB_EIO);
+    assert_int_equal(hb_control_bind(first, ep, NULL, NULL, &err), 0);
+    assert_int_equal(hb_control_bind(second, ep, NULL, NULL, &err), HB_EIO);
     assert_non_null(strstr(err.message, "another process"));
     zmq_close(first);
     /* a socket file nobody listens on (a hubaod killed outright) is fine */
@@ -130,7 +130,7 @@ static void test_live_socket_not_taken_over(void **state)
     snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", path);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     close(fd);
-    assert_int_equal(hb_control_bind(second, ep, NULL, &err), 0);
+    assert_int_equal(hb_control_bind(second, ep, NULL, NULL, &err), 0);
     zmq_close(second);
     hb_control_unbind(ep);
 }
@@ -143,12 +143,51 @@ static void test_file_not_replaced(void **state)
     tu_write_file(path, "keep", 4);
     void *s = router();
     hb_error err;
-    assert_int_equal(hb_control_bind(s, ep, NULL, &err), HB_EIO);
+    assert_int_equal(hb_control_bind(s, ep, NULL, NULL, &err), HB_EIO);
     assert_non_null(strstr(err.message, "not a socket"));
     hb_control_unbind(ep);
     struct stat st;
     assert_int_equal(lstat(path, &st), 0);
     assert_true(S_ISREG(st.st_mode));
+    zmq_close(s);
+}
+
+/* Started as root for another user (hubaod --user): the directory and the
+ * socket are that user's once bound, and its directory, left by an earlier
+ * run, is taken again; another user's is still refused. */
+static void test_given_to_the_user_switched_to(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("      (not root: no other user to give the files to)\n");
+        skip();
+    }
+    hb_runas owner = {.switching = 1, .name = "nobody", .uid = 65534, .gid = 65534};
+    char dir[256], ep[400], path[320];
+    snprintf(dir, sizeof dir, "%s/for-nobody", root);
+    snprintf(path, sizeof path, "%s/control", dir);
+    snprintf(ep, sizeof ep, "ipc://%s", path);
+    hb_error err;
+    for (int run = 0; run < 2; run++) { /* the second finds the directory there */
+        void *s = router();
+        assert_int_equal(hb_control_bind(s, ep, dir, &owner, &err), 0);
+        struct stat st;
+        assert_int_equal(lstat(dir, &st), 0);
+        assert_int_equal(st.st_uid, 65534);
+        assert_int_equal(st.st_gid, 65534);
+        assert_int_equal(st.st_mode & 0777, 0700);
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_uid, 65534);
+        assert_int_equal(st.st_mode & 077, 0);
+        zmq_close(s);
+        hb_control_unbind(ep);
+    }
+    assert_int_equal(chown(dir, 12345, 12345), 0);
+    void *s = router();
+    assert_int_equal(hb_control_bind(s, ep, dir, &owner, &err), HB_EIO);
+    assert_non_null(strstr(err.message, "belongs to uid 12345"));
+    assert_non_null(strstr(err.message, "runs as (uid 65534)"));
     zmq_close(s);
 }
 
@@ -159,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_open_or_foreign_dir_refused),
         cmocka_unit_test(test_live_socket_not_taken_over),
         cmocka_unit_test(test_file_not_replaced),
+        cmocka_unit_test(test_given_to_the_user_switched_to),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
