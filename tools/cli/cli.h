@@ -49,14 +49,6 @@ typedef void cli_reply_fn(void *ctx, const char *reply, size_t len);
 int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *next,
                  cli_reply_fn *reply, void *ctx);
 
-/* Receive one multipart ZeroMQ message from sock, keeping its first max
- * frames in frames (each initialised here; the caller closes them) and
- * dropping the rest.  flags applies to the first frame (ZMQ_DONTWAIT: do
- * not wait for a message).  Returns the number of frames kept; 0 when
- * nothing was received. */
-struct zmq_msg_t;
-int cli_recv_frames(void *sock, struct zmq_msg_t *frames, int max, int flags);
-
 /* Make {"text": TEXT} into *buf (freed and replaced on each call; free it
  * at the end), or a local invalid_utf8 error reply when text is not
  * UTF-8.  Returns 0, or -1 when out of memory. */

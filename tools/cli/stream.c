@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "frames.h"
 
 static const char USAGE[] =
     "usage: hubao stream --server ENDPOINT [OPTIONS] < INPUT\n"
@@ -38,26 +39,6 @@ static const char USAGE[] =
     "\n"
     "Exit codes: 0 every reply a verdict; 1 some error reply; 2 usage; 3 no\n"
     "reply from the server.\n";
-
-int cli_recv_frames(void *sock, zmq_msg_t *frames, int max, int flags)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, n ? 0 : flags) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        more = zmq_msg_more(&m);
-        if (n < max) {
-            zmq_msg_init(&frames[n]);
-            zmq_msg_move(&frames[n++], &m);
-        }
-        zmq_msg_close(&m);
-    }
-    return n;
-}
 
 typedef struct slot {
     int state; /* 0 free, 1 waiting for the server, 2 reply ready */
@@ -125,7 +106,7 @@ int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *
             goto done;
         }
         zmq_msg_t frames[3];
-        int n = cli_recv_frames(sock, frames, 3, 0);
+        int n = hb_frames_recv(sock, frames, 3, 0);
         uint64_t seq;
         if (n == 3 && zmq_msg_size(&frames[0]) == sizeof seq) {
             memcpy(&seq, zmq_msg_data(&frames[0]), sizeof seq);

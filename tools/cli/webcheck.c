@@ -30,6 +30,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "frames.h"
 #include "handler.h"
 #include "paths.h"
 #include "request.h"
@@ -276,7 +277,7 @@ static void receive_replies(web_backend *b)
 {
     for (;;) {
         zmq_msg_t frame[3];
-        int n = cli_recv_frames(b->sock, frame, 3, ZMQ_DONTWAIT);
+        int n = hb_frames_recv(b->sock, frame, 3, ZMQ_DONTWAIT);
         if (n == 0)
             return;
         uint64_t seq;
