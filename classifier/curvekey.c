@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,4 +348,93 @@ int hb_curve_client_apply(void *sock, const hb_curve_client *c, hb_error *err)
         return hb_error_set(err, HB_EINVAL, "cannot set the CURVE keys: %s",
                             zmq_strerror(errno));
     return 0;
+}
+
+void *hb_curve_watch(void *ctx, void *sock, hb_error *err)
+{
+    /* one name per watched socket: its address is unique while it lives */
+    char name[64];
+    snprintf(name, sizeof name, "inproc://hubao-curve-watch-%p", sock);
+    int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(sock, name, events) != 0) {
+        hb_error_set(err, HB_EIO, "cannot watch the handshake: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    void *watch = zmq_socket(ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!watch || zmq_setsockopt(watch, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(watch, name) != 0) {
+        hb_error_set(err, HB_EIO, "cannot watch the handshake: %s", zmq_strerror(errno));
+        if (watch)
+            zmq_close(watch);
+        zmq_socket_monitor(sock, NULL, 0);
+        return NULL;
+    }
+    return watch;
+}
+
+void hb_curve_unwatch(void *sock, void *watch)
+{
+    if (!watch)
+        return;
+    zmq_socket_monitor(sock, NULL, 0);
+    zmq_close(watch);
+}
+
+hb_curve_event hb_curve_watch_read(void *watch, int keyed, char *why, size_t cap)
+{
+    /* an event is two frames: 16-bit event and 32-bit value, then the
+     * endpoint (zmq_socket_monitor(3)) */
+    zmq_msg_t head, where;
+    zmq_msg_init(&head);
+    zmq_msg_init(&where);
+    if (zmq_msg_recv(&head, watch, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
+        zmq_msg_close(&where);
+        return HB_CURVE_NONE;
+    }
+    if (zmq_msg_more(&head))
+        zmq_msg_recv(&where, watch, 0);
+    uint16_t event = 0;
+    uint32_t value = 0;
+    if (zmq_msg_size(&head) == 6) {
+        memcpy(&event, zmq_msg_data(&head), 2);
+        memcpy(&value, (const char *)zmq_msg_data(&head) + 2, 4);
+    }
+    zmq_msg_close(&head);
+    zmq_msg_close(&where);
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: return HB_CURVE_ACCEPTED;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        if (value == 400)
+            snprintf(why, cap,
+                     "the server refused this side's CURVE key: its public key (the "
+                     ".pub beside --curve-secret-key) is not among the keys the "
+                     "server lets in");
+        else
+            snprintf(why, cap,
+                     "the server could not check this side's key (ZAP status %u)",
+                     (unsigned)value);
+        return HB_CURVE_REFUSED;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        snprintf(why, cap, "%s",
+                 value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                     ? "the server and this side disagree on CURVE: give "
+                       "--curve-server-key and --curve-secret-key for an endpoint "
+                       "where hubaod has --curve-clients or --curve-workers, and "
+                       "neither elsewhere"
+                     : "the handshake failed (a protocol error)");
+        return HB_CURVE_MISMATCH;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        snprintf(why, cap, "%s",
+                 keyed ? "the server closed the connection during the CURVE handshake; "
+                         "is --curve-server-key the public key of this server?"
+                       : "the server closed the connection during the handshake; if it "
+                         "has CURVE on this endpoint, give --curve-server-key and "
+                         "--curve-secret-key");
+        return HB_CURVE_CLOSED;
+    default: return HB_CURVE_NONE;
+    }
 }

@@ -103,4 +103,31 @@ int hb_curve_client_load(hb_curve_client *c, const char *server_file,
  * (libzmq without CURVE). */
 int hb_curve_client_apply(void *sock, const hb_curve_client *c, hb_error *err);
 
+/* Why a client gets no answer from a server with CURVE, or one without
+ * from a server with it.  libzmq retries a failed handshake quietly, so
+ * without this a client with the wrong key, or none, just waits.
+ * hb_curve_watch starts a monitor on sock (zmq_socket_monitor) and
+ * returns the ZeroMQ socket, in ctx, that its handshake events arrive on
+ * (poll it for ZMQ_POLLIN), or NULL with err.  Stop it with
+ * hb_curve_unwatch(sock, watch) before closing sock; NULL watch is fine. */
+void *hb_curve_watch(void *ctx, void *sock, hb_error *err);
+void hb_curve_unwatch(void *sock, void *watch);
+
+typedef enum hb_curve_event {
+    HB_CURVE_NONE = 0,     /* no event waiting */
+    HB_CURVE_ACCEPTED = 1, /* a handshake succeeded */
+    HB_CURVE_REFUSED = 2,  /* the server refused this side's key (ZAP) */
+    HB_CURVE_MISMATCH = 3, /* one side uses CURVE and the other not, or the
+                              handshake was garbled */
+    HB_CURVE_CLOSED = 4,   /* the server closed the connection during the
+                              handshake: what a wrong server key makes it do */
+} hb_curve_event;
+
+/* Read one waiting event of watch, without waiting.  For a failure, why
+ * gets a sentence saying what went wrong and what to check (cap bytes);
+ * keyed says whether this side connects with CURVE keys, since a server
+ * that hangs up mid-handshake means a wrong server key to a side with
+ * keys and a server that wants keys to one without. */
+hb_curve_event hb_curve_watch_read(void *watch, int keyed, char *why, size_t cap);
+
 #endif

@@ -271,6 +271,54 @@ static void test_client_keys_reach_the_socket(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* The first event watch reports within 5 s (HB_CURVE_NONE: none). */
+static hb_curve_event first_event(void *watch, int keyed)
+{
+    char why[384];
+    for (int i = 0; i < 500; i++) {
+        zmq_pollitem_t it = {watch, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 10);
+        hb_curve_event ev = hb_curve_watch_read(watch, keyed, why, sizeof why);
+        if (ev != HB_CURVE_NONE)
+            return ev;
+    }
+    return HB_CURVE_NONE;
+}
+
+static void test_watch_says_the_server_has_no_curve(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *srv = zmq_socket(ctx, ZMQ_ROUTER); /* keyless */
+    char ep[256];
+    size_t len = sizeof ep;
+    assert_int_equal(zmq_bind(srv, "tcp://127.0.0.1:*"), 0);
+    assert_int_equal(zmq_getsockopt(srv, ZMQ_LAST_ENDPOINT, ep, &len), 0);
+    hb_error err;
+    int linger = 0;
+    for (int keys = 0; keys < 2; keys++) {
+        void *c = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof linger);
+        hb_curve_client cc = {.server = PAIR, .own = PAIR};
+        if (keys)
+            assert_int_equal(hb_curve_client_apply(c, &cc, &err), 0);
+        void *watch = hb_curve_watch(ctx, c, &err);
+        assert_non_null(watch);
+        assert_int_equal(zmq_connect(c, ep), 0);
+        /* without keys the handshake succeeds; with them it cannot: the
+         * client sees the mismatch, or the server, which hangs up */
+        hb_curve_event ev = first_event(watch, keys);
+        if (keys)
+            assert_true(ev == HB_CURVE_MISMATCH || ev == HB_CURVE_CLOSED);
+        else
+            assert_int_equal(ev, HB_CURVE_ACCEPTED);
+        hb_curve_unwatch(c, watch);
+        zmq_close(c);
+    }
+    zmq_close(srv);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_files_that_cannot_be_key_files),
         cmocka_unit_test(test_secret_key_file_others_can_read),
         cmocka_unit_test(test_client_keys_reach_the_socket),
+        cmocka_unit_test(test_watch_says_the_server_has_no_curve),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
