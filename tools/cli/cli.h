@@ -28,6 +28,7 @@ int cmd_feedback(int argc, char **argv);  /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
 int cmd_control(int argc, char **argv);   /* control.c */
 int cmd_labels(int argc, char **argv);    /* labels.c */
+int cmd_keygen(int argc, char **argv);    /* keygen.c */
 
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
