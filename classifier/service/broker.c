@@ -48,6 +48,7 @@
 #include <jansson.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "backend.h"
 #include "clients.h"
 #include "clock.h"
@@ -118,6 +119,9 @@ struct hb_broker {
     void *ctx, *front, *back, *ctl;
     int ctl_bound; /* the control socket file is ours to remove at the end */
     char backend[HB_CONFIG_PATH];
+    char local_backend[HB_CONFIG_PATH]; /* with CURVE on the back end: the
+                                         * keyless one of local workers */
+    hb_auth *auth;                      /* CURVE and its ZAP handler, or NULL */
     char hostname[64];
     int sigfd;
     hb_supervisor *sup;
@@ -631,6 +635,8 @@ static void serve_metrics(hb_broker *b)
 
 static void reload_start(hb_broker *b)
 {
+    if (b->auth)
+        hb_auth_reload(b->auth); /* authorised keys, like models, on reload */
     b->reload.active = 1;
     b->reload.again = 0;
     b->reload.started_us = hb_clock_us();
@@ -1239,6 +1245,29 @@ static void resolve_endpoint(void *sock, char *out, size_t cap)
     }
 }
 
+/* Bind the worker endpoint.  With CURVE on it (--curve-workers), the
+ * workers this broker starts get a keyless private endpoint of their own,
+ * bound before the socket becomes a CURVE server (the option applies to
+ * later binds only), so that they need no keys; remote workers connect
+ * to --backend with theirs. */
+static int bind_backend(hb_broker *b, hb_error *err)
+{
+    if (hb_auth_enabled(b->auth, HB_AUTH_WORKERS)) {
+        snprintf(b->local_backend, sizeof b->local_backend, "ipc://@hubaod-%d",
+                 (int)getpid());
+        if (zmq_bind(b->back, b->local_backend) != 0)
+            return hb_error_set(err, HB_EIO,
+                                "cannot bind the local workers' endpoint %s: %s",
+                                b->local_backend, zmq_strerror(errno));
+        if (hb_auth_serve(b->auth, b->back, HB_AUTH_WORKERS, err) != 0)
+            return HB_EINVAL;
+    }
+    if (zmq_bind(b->back, b->backend) != 0)
+        return hb_error_set(err, HB_EIO, "cannot bind the worker endpoint %s: %s",
+                            b->backend, zmq_strerror(errno));
+    return 0;
+}
+
 hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
 {
     hb_broker *b = calloc(1, sizeof *b);
@@ -1304,6 +1333,12 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
         snprintf(b->backend, sizeof b->backend, "%s", cfg->backend);
     else
         snprintf(b->backend, sizeof b->backend, "ipc://@hubaod-%d", (int)getpid());
+    if (hb_auth_open(b->ctx, cfg, &b->auth, err) != 0 ||
+        (hb_auth_enabled(b->auth, HB_AUTH_CLIENTS) &&
+         hb_auth_serve(b->auth, b->front, HB_AUTH_CLIENTS, err) != 0)) {
+        hb_broker_free(b);
+        return NULL;
+    }
     if (zmq_bind(b->front, cfg->bind) != 0) {
         hb_error_set(err, HB_EIO, "cannot listen on %s: %s", cfg->bind,
                      zmq_strerror(errno));
@@ -1319,12 +1354,11 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
     const char *exposed = hb_endpoint_exposure(cfg->control);
     if (exposed)
         hb_log(HB_LOG_WARN, "control endpoint %s: %s", cfg->control, exposed);
-    if (zmq_bind(b->back, b->backend) != 0) {
-        hb_error_set(err, HB_EIO, "cannot bind the worker endpoint %s: %s", b->backend,
-                     zmq_strerror(errno));
+    if (bind_backend(b, err) != 0) {
         hb_broker_free(b);
         return NULL;
     }
+    hb_auth_warn_exposed(b->auth, cfg->bind, cfg->backend);
     resolve_endpoint(b->back, b->backend, sizeof b->backend);
     char front[HB_CONFIG_PATH] = "", ctl[HB_CONFIG_PATH] = "";
     resolve_endpoint(b->front, front, sizeof front);
@@ -1356,7 +1390,7 @@ hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err)
 
 const char *hb_broker_backend(const hb_broker *b)
 {
-    return b->backend;
+    return b->local_backend[0] ? b->local_backend : b->backend;
 }
 
 void hb_broker_free(hb_broker *b)
@@ -1393,6 +1427,7 @@ void hb_broker_free(hb_broker *b)
     }
     if (b->back)
         zmq_close(b->back);
+    hb_auth_free(b->auth);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     if (b->ctl_bound)
@@ -1440,13 +1475,23 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             timeout = 10;
         if (b->backlogged && timeout > FLUSH_MS)
             timeout = FLUSH_MS; /* libzmq does not say when a pipe has room */
-        zmq_pollitem_t items[5] = {
-            {b->front, 0, ZMQ_POLLIN, 0},
-            {b->back, 0, ZMQ_POLLIN, 0},
-            {NULL, b->sigfd, ZMQ_POLLIN, 0},
-            {b->ctl, 0, ZMQ_POLLIN, 0},
-            {NULL, b->exporter ? hb_exporter_fd(b->exporter) : -1, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, b->exporter ? 5 : 4, timeout) < 0 && errno != EINTR) {
+        /* the exporter's wake-up pipe and the ZAP handler, when there are
+         * such, after the four always polled */
+        zmq_pollitem_t items[6] = {{b->front, 0, ZMQ_POLLIN, 0},
+                                   {b->back, 0, ZMQ_POLLIN, 0},
+                                   {NULL, b->sigfd, ZMQ_POLLIN, 0},
+                                   {b->ctl, 0, ZMQ_POLLIN, 0}};
+        int nitems = 4, exporter_item = -1, auth_item = -1;
+        if (b->exporter) {
+            exporter_item = nitems;
+            items[nitems++] =
+                (zmq_pollitem_t){NULL, hb_exporter_fd(b->exporter), ZMQ_POLLIN, 0};
+        }
+        if (b->auth) {
+            auth_item = nitems;
+            items[nitems++] = (zmq_pollitem_t){hb_auth_socket(b->auth), 0, ZMQ_POLLIN, 0};
+        }
+        if (zmq_poll(items, nitems, timeout) < 0 && errno != EINTR) {
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             break;
         }
@@ -1462,13 +1507,15 @@ int hb_broker_run(hb_broker *b, hb_supervisor *sup)
             hb_log(HB_LOG_INFO, "SIGHUP: reload requested");
             reload_request(b, NULL);
         }
+        if (auth_item >= 0 && (items[auth_item].revents & ZMQ_POLLIN))
+            hb_auth_handle(b->auth); /* CURVE handshakes wait for it */
         if (items[1].revents & ZMQ_POLLIN)
             read_back(b);
         if (items[0].revents & ZMQ_POLLIN)
             read_requests(b, b->front);
         if (items[3].revents & ZMQ_POLLIN)
             read_requests(b, b->ctl);
-        if (b->exporter && (items[4].revents & ZMQ_POLLIN))
+        if (exporter_item >= 0 && (items[exporter_item].revents & ZMQ_POLLIN))
             serve_metrics(b);
         now = hb_clock_us();
         if (now >= b->next_heartbeat_us)

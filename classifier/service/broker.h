@@ -34,18 +34,21 @@
 typedef struct hb_broker hb_broker;
 
 /* Bind the front end, the control endpoint (cfg->control, made private
- * as control.h says) and the back end, and install the signal handlers.
- * Returns an owned broker, or NULL with err (an endpoint that cannot be
- * bound, for instance because the port is in use, or a control directory
- * that is not private). */
+ * as control.h says) and the back end, with CURVE where cfg asks for it
+ * (auth.h), and install the signal handlers.  Returns an owned broker, or
+ * NULL with err (an endpoint that cannot be bound, for instance because
+ * the port is in use, a control directory that is not private, or a key
+ * file that does not read). */
 hb_broker *hb_broker_new(const hb_service_config *cfg, hb_error *err);
 
 /* Close the sockets (replies already sent are flushed for up to 2 s) and
  * free; NULL is fine. */
 void hb_broker_free(hb_broker *b);
 
-/* The endpoint workers connect to (the bound --backend, with an ephemeral
- * port or wildcard address resolved); borrowed. */
+/* The endpoint this broker's own workers connect to (the bound --backend,
+ * with an ephemeral port or wildcard address resolved; with CURVE on the
+ * back end, the keyless private endpoint bound beside it, auth.h);
+ * borrowed. */
 const char *hb_broker_backend(const hb_broker *b);
 
 /* Serve until SIGTERM/SIGINT and the drain that follows.  sup (may be

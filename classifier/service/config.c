@@ -95,6 +95,15 @@ const char HB_CONFIG_USAGE[] =
     "                           user hubaod already is may be named\n"
     "  --worker                 run one worker process, no broker\n"
     "  --connect ENDPOINT       with --worker: the broker's --backend endpoint\n"
+    "  --curve-secret-key FILE  CURVE key pair (hubao keygen): the broker's, or\n"
+    "                           with --worker the worker's own\n"
+    "  --curve-clients DIR      make the client endpoint a CURVE server that lets\n"
+    "                           in only the public keys (*.pub) in DIR; re-read on\n"
+    "                           reload (needs --curve-secret-key)\n"
+    "  --curve-workers DIR      the same for the worker endpoint (--backend);\n"
+    "                           local workers then use a private ipc endpoint\n"
+    "  --curve-server-key FILE  with --worker: the broker's public key; the worker\n"
+    "                           connects with CURVE (needs --curve-secret-key)\n"
     "  --help                   this text\n"
     "\n"
     "Control commands: `hubao control stats|reload|ping` (or {\"control\":\n"
@@ -123,6 +132,10 @@ static const opt_def OPTIONS[] = {
     {"rules", OPT_PATH, OFF(rules), 0, 0},
     {"feeds", OPT_PATH, OFF(feeds), 0, 0},
     {"snapshot-dir", OPT_PATH, OFF(snapshot_dir), 0, 0},
+    {"curve-secret-key", OPT_PATH, OFF(curve_secret_key), 0, 0},
+    {"curve-server-key", OPT_PATH, OFF(curve_server_key), 0, 0},
+    {"curve-clients", OPT_PATH, OFF(curve_clients), 0, 0},
+    {"curve-workers", OPT_PATH, OFF(curve_workers), 0, 0},
     {"workers", OPT_LONG, OFF(workers), 0, 256},
     {"queue", OPT_LONG, OFF(queue), 0, 1000000},
     {"credit", OPT_LONG, OFF(credit), 1, 64},
@@ -273,6 +286,46 @@ static int load_file(hb_service_config *cfg, const char *path, hb_error *err)
     return rc;
 }
 
+/* The CURVE settings fit together (auth.h): an endpoint's authorised keys
+ * need the broker's key pair and the other way round (a key pair alone
+ * would let in any key), and a worker needs the broker's public key and a
+ * pair of its own. */
+static int check_curve(const hb_service_config *cfg, hb_error *err)
+{
+    int lists = cfg->curve_clients[0] || cfg->curve_workers[0];
+    if (cfg->worker_mode) {
+        if (lists)
+            return hb_error_set(err, HB_EINVAL,
+                                "--curve-clients and --curve-workers are the broker's; a "
+                                "worker takes --curve-server-key and --curve-secret-key");
+        if (!cfg->curve_server_key[0] != !cfg->curve_secret_key[0])
+            return hb_error_set(err, HB_EINVAL,
+                                "a worker on CURVE needs both --curve-server-key FILE "
+                                "(the broker's public key) and --curve-secret-key FILE "
+                                "(its own key pair, hubao keygen)");
+        return 0;
+    }
+    if (cfg->curve_server_key[0])
+        return hb_error_set(err, HB_EINVAL,
+                            "--curve-server-key is for --worker; the broker's own key "
+                            "pair is --curve-secret-key");
+    if (lists && !cfg->curve_secret_key[0])
+        return hb_error_set(err, HB_EINVAL,
+                            "--curve-clients and --curve-workers need --curve-secret-key "
+                            "FILE, the broker's key pair (hubao keygen)");
+    if (cfg->curve_secret_key[0] && !lists)
+        return hb_error_set(err, HB_EINVAL,
+                            "--curve-secret-key needs --curve-clients DIR or "
+                            "--curve-workers DIR, the public keys let in (CURVE "
+                            "without them would let in any key)");
+    if (cfg->curve_workers[0] && !cfg->backend[0])
+        return hb_error_set(err, HB_EINVAL,
+                            "--curve-workers needs --backend ENDPOINT (tcp://...) for "
+                            "the remote workers; without it there is no endpoint "
+                            "for them");
+    return 0;
+}
+
 int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err)
 {
     /* the file first, so that flags override it wherever they appear */
@@ -352,5 +405,5 @@ int hb_config_parse(hb_service_config *cfg, int argc, char **argv, hb_error *err
         return hb_error_set(err, HB_EINVAL,
                             "--worker needs --connect ENDPOINT (the broker's "
                             "--backend)");
-    return 0;
+    return check_curve(cfg, err);
 }

@@ -65,6 +65,14 @@ typedef struct hb_service_config {
     int unmask;                        /* render phone/account numbers in clear */
     int brief;                         /* brief replies unless an item asks for full */
 
+    /* CURVE (auth.h, curvekey.h; docs/protocol.md): key files and
+     * directories of authorised public keys, "" when not given */
+    char curve_secret_key[HB_CONFIG_PATH]; /* this side's key pair: the
+                                            * broker's, or a --worker's own */
+    char curve_server_key[HB_CONFIG_PATH]; /* --worker: the broker's public key */
+    char curve_clients[HB_CONFIG_PATH];    /* keys let in on the client endpoint */
+    char curve_workers[HB_CONFIG_PATH];    /* keys let in on the worker endpoint */
+
     int log_level; /* hb_log_level */
 
     /* user */

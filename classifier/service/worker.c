@@ -31,6 +31,7 @@
 #include "backend.h"
 #include "blocklist.h"
 #include "clock.h"
+#include "curvekey.h"
 #include "handler.h"
 #include "loader.h"
 #include "log.h"
@@ -43,6 +44,9 @@ typedef struct worker {
     hb_loader *engines;
     hb_handler *handler;
     void *ctx, *sock;
+    hb_curve_client *curve; /* keys to connect with (--curve-server-key), or NULL */
+    void *watch;            /* the handshake's events (curvekey.h) */
+    int refusal_said;       /* this connection's failed handshake is logged */
     int sigfd;
     int stop;
     int64_t interval_us;
@@ -133,9 +137,20 @@ static int connect_broker(worker *w)
         return -1;
     int linger = 1000;
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+    hb_error err;
+    if ((w->curve && hb_curve_client_apply(w->sock, w->curve, &err) != 0) ||
+        !(w->watch = hb_curve_watch(w->ctx, w->sock, &err))) {
+        hb_log(HB_LOG_ERROR, "cannot connect to %s: %s", w->cfg->connect, err.message);
+        zmq_close(w->sock);
+        w->sock = NULL;
+        return -1;
+    }
+    w->refusal_said = 0;
     if (zmq_connect(w->sock, w->cfg->connect) != 0) {
         hb_log(HB_LOG_ERROR, "cannot connect to %s: %s", w->cfg->connect,
                zmq_strerror(errno));
+        hb_curve_unwatch(w->sock, w->watch);
+        w->watch = NULL;
         zmq_close(w->sock);
         w->sock = NULL;
         return -1;
@@ -156,6 +171,8 @@ static int connect_broker(worker *w)
 
 static void disconnect_broker(worker *w)
 {
+    hb_curve_unwatch(w->sock, w->watch);
+    w->watch = NULL;
     int linger = 0;
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(w->sock);
@@ -318,6 +335,26 @@ static int read_broker(worker *w)
     return 0;
 }
 
+/* Say why the broker does not answer when the handshake fails (a key it
+ * refuses, CURVE on one side only): once per connection, since libzmq
+ * retries every 100 ms. */
+static void read_watch(worker *w)
+{
+    char why[384];
+    hb_curve_event ev;
+    while ((ev = hb_curve_watch_read(w->watch, w->curve != NULL, why, sizeof why)) !=
+           HB_CURVE_NONE) {
+        if (ev == HB_CURVE_ACCEPTED || w->refusal_said)
+            continue;
+        if (w->curve)
+            hb_log(HB_LOG_ERROR, "%s: %s (this worker's public key: %s)", w->cfg->connect,
+                   why, w->curve->own.public_key);
+        else
+            hb_log(HB_LOG_ERROR, "%s: %s", w->cfg->connect, why);
+        w->refusal_said = 1;
+    }
+}
+
 static int run(worker *w)
 {
     if (connect_broker(w) != 0)
@@ -333,10 +370,11 @@ static int run(worker *w)
     while (!w->stop) {
         int64_t now = hb_clock_us();
         long timeout = (long)((w->next_heartbeat_us - now) / 1000);
-        zmq_pollitem_t items[3] = {{w->sock, 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[4] = {{w->sock, 0, ZMQ_POLLIN, 0},
                                    {NULL, w->sigfd, ZMQ_POLLIN, 0},
-                                   {NULL, w->load_pipe[0], ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 3, timeout > 0 ? timeout : 0);
+                                   {NULL, w->load_pipe[0], ZMQ_POLLIN, 0},
+                                   {w->watch, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 4, timeout > 0 ? timeout : 0);
         if (rc < 0 && errno != EINTR) {
             hb_log(HB_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             return 3;
@@ -348,6 +386,8 @@ static int run(worker *w)
             reload_start(w);
         if (items[2].revents & ZMQ_POLLIN)
             reload_finish(w);
+        if (items[3].revents & ZMQ_POLLIN)
+            read_watch(w);
         int reconnect = (items[0].revents & ZMQ_POLLIN) && read_broker(w) < 0;
         now = hb_clock_us();
         if (now >= w->next_heartbeat_us)
@@ -380,6 +420,20 @@ int hb_worker_run(const hb_service_config *cfg)
     w.cfg = cfg;
     w.interval_us = cfg->heartbeat_ms * 1000;
     w.backoff_ms = BACKOFF_MIN_MS;
+    hb_curve_client curve;
+    memset(&curve, 0, sizeof curve);
+    if (cfg->curve_server_key[0]) {
+        hb_error kerr;
+        if (hb_curve_client_load(&curve, cfg->curve_server_key, cfg->curve_secret_key,
+                                 &kerr) != 0) {
+            hb_log(HB_LOG_ERROR, "cannot use CURVE: %s", kerr.message);
+            return 3;
+        }
+        w.curve = &curve;
+        hb_log(HB_LOG_INFO,
+               "CURVE to the broker's key %s; this worker's public key is %s",
+               curve.server.public_key, curve.own.public_key);
+    }
     if (pipe(w.load_pipe) != 0) {
         hb_log(HB_LOG_ERROR, "cannot make a pipe: %s", strerror(errno));
         return 3;
@@ -425,8 +479,10 @@ int hb_worker_run(const hb_service_config *cfg)
     }
     close(w.load_pipe[0]);
     close(w.load_pipe[1]);
+    hb_curve_unwatch(w.sock, w.watch);
     if (w.sock)
         zmq_close(w.sock);
+    explicit_bzero(&curve, sizeof curve);
     if (w.ctx)
         zmq_ctx_term(w.ctx);
     hb_handler_free(w.handler);

@@ -9,6 +9,12 @@
  * workers before the broker has drained them); a worker started alone
  * with --worker reloads on SIGHUP.  SIGTERM finishes the current request
  * and exits.
+ *
+ * With --curve-server-key (a remote worker whose broker has CURVE on its
+ * worker endpoint, auth.h) it connects as a CURVE client with its own
+ * key pair (curvekey.h).  When the handshake fails (the broker refuses
+ * its key, or only one side has CURVE) it says so in the log, once per
+ * connection: libzmq itself would retry in silence.
  */
 #ifndef HB_SERVICE_WORKER_H
 #define HB_SERVICE_WORKER_H

@@ -201,6 +201,64 @@ static void test_user(void **state)
     unsetenv("XDG_RUNTIME_DIR");
 }
 
+static void test_curve_settings(void **state)
+{
+    (void)state;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/hubaod.conf", tu_tmpdir("service_config_curve"));
+    const char *text = "backend = tcp://0.0.0.0:7532\n"
+                       "curve-secret-key = /etc/hubao/broker.key\n"
+                       "curve-clients = /etc/hubao/clients\n"
+                       "curve-workers = /etc/hubao/workers\n";
+    tu_write_file(path, text, strlen(text));
+    hb_service_config c;
+    hb_error err;
+    char *file[] = {"hubaod", "--config", path};
+    assert_int_equal(parse(&c, &err, 3, file), 0);
+    assert_string_equal(c.curve_secret_key, "/etc/hubao/broker.key");
+    assert_string_equal(c.curve_clients, "/etc/hubao/clients");
+    assert_string_equal(c.curve_workers, "/etc/hubao/workers");
+    char *none[] = {"hubaod"};
+    assert_int_equal(parse(&c, &err, 1, none), 0);
+    assert_string_equal(c.curve_secret_key, ""); /* keyless by default */
+    char *worker[] = {
+        "hubaod", "--worker",           "--connect", "tcp://b:7532", "--curve-server-key",
+        "b.pub",  "--curve-secret-key", "w.key"};
+    assert_int_equal(parse(&c, &err, 8, worker), 0);
+    assert_string_equal(c.curve_server_key, "b.pub");
+    assert_string_equal(c.curve_secret_key, "w.key");
+}
+
+static void test_curve_settings_that_do_not_fit(void **state)
+{
+    (void)state;
+    hb_service_config c;
+    hb_error err;
+    /* keys let in, but no key pair to serve with */
+    char *a1[] = {"hubaod", "--curve-clients", "dir"};
+    assert_int_equal(parse(&c, &err, 3, a1), HB_EINVAL);
+    assert_non_null(strstr(err.message, "need --curve-secret-key"));
+    /* a key pair, but no list of keys: CURVE would let in anyone */
+    char *a2[] = {"hubaod", "--curve-secret-key", "b.key"};
+    assert_int_equal(parse(&c, &err, 3, a2), HB_EINVAL);
+    assert_non_null(strstr(err.message, "would let in any key"));
+    /* workers' keys with no endpoint for remote workers */
+    char *a3[] = {"hubaod", "--curve-secret-key", "b.key", "--curve-workers", "dir"};
+    assert_int_equal(parse(&c, &err, 5, a3), HB_EINVAL);
+    assert_non_null(strstr(err.message, "--backend"));
+    char *a4[] = {"hubaod", "--curve-server-key", "b.pub"};
+    assert_int_equal(parse(&c, &err, 3, a4), HB_EINVAL);
+    assert_non_null(strstr(err.message, "is for --worker"));
+    char *a5[] = {"hubaod",       "--worker",           "--connect",
+                  "tcp://b:7532", "--curve-server-key", "b.pub"};
+    assert_int_equal(parse(&c, &err, 6, a5), HB_EINVAL);
+    assert_non_null(strstr(err.message, "needs both"));
+    char *a6[] = {"hubaod",       "--worker",        "--connect",
+                  "tcp://b:7532", "--curve-clients", "dir"};
+    assert_int_equal(parse(&c, &err, 6, a6), HB_EINVAL);
+    assert_non_null(strstr(err.message, "are the broker's"));
+}
+
 int main(void)
 {
     hb_log_init(HB_LOG_ERROR, "test");
@@ -211,6 +269,8 @@ int main(void)
         cmocka_unit_test(test_bad_flags_are_named),
         cmocka_unit_test(test_file_then_flags),
         cmocka_unit_test(test_user),
+        cmocka_unit_test(test_curve_settings_that_do_not_fit),
+        cmocka_unit_test(test_curve_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,7 @@ static const char USAGE[] =
     "                  instead of loading models; its settings decide limits\n"
     "                  and masking\n"
     "  --timeout-ms N  with --server: give up after N ms without a reply\n"
-    "                  (default 10000)\n"
-    "\n"
+    "                  (default 10000)\n" CLI_KEYS_USAGE "\n"
     "Exit codes: 0 all classified; 1 some message rejected; 2 usage; 3 models\n"
     "or rules could not be loaded (or the server did not answer).\n";
 
@@ -214,8 +213,8 @@ static void server_reply(void *vctx, const char *reply, size_t len)
 
 /* `hubao check --server`: the same input and output, verdicts from hubaod.
  * One request at a time when reading a terminal, else pipelined. */
-static int check_server(const char *server, long timeout_ms, int argc, char **argv,
-                        const check_opts *o)
+static int check_server(const char *server, const cli_keys *keys, long timeout_ms,
+                        int argc, char **argv, const check_opts *o)
 {
     server_ctx c;
     memset(&c, 0, sizeof c);
@@ -227,7 +226,7 @@ static int check_server(const char *server, long timeout_ms, int argc, char **ar
     c.tty = c.from_stdin && isatty(STDIN_FILENO);
     if (c.tty && !o->json)
         fprintf(stderr, "Paste a message and press Enter (Ctrl-D to quit).\n");
-    int rc = cli_pipeline(server, c.tty ? 1 : 64, (int)timeout_ms, server_next,
+    int rc = cli_pipeline(server, keys, c.tty ? 1 : 64, (int)timeout_ms, server_next,
                           server_reply, &c);
     free(c.line);
     free(c.buf);
@@ -290,6 +289,8 @@ int cmd_check(int argc, char **argv)
         {"max-bytes", required_argument, NULL, 'b'},
         {"server", required_argument, NULL, 's'},
         {"timeout-ms", required_argument, NULL, 't'},
+        {"curve-server-key", required_argument, NULL, 'K'},
+        {"curve-secret-key", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -297,6 +298,7 @@ int cmd_check(int argc, char **argv)
     const char *models = NULL, *rules = NULL, *feeds = NULL;
     long max_bytes = HB_DEFAULT_MAX_TEXT;
     const char *server = NULL;
+    cli_keys keys = {NULL, NULL};
     long timeout_ms = 10000;
     int local_only = 0; /* an option that only makes sense offline */
     int c;
@@ -327,6 +329,8 @@ int cmd_check(int argc, char **argv)
             break;
         case 's': server = optarg; break;
         case 't': timeout_ms = strtol(optarg, NULL, 10); break;
+        case 'K': keys.server_key = optarg; break;
+        case 'S': keys.secret_key = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: fputs(USAGE, stderr); return EXIT_USAGE;
         }
@@ -339,6 +343,12 @@ int cmd_check(int argc, char **argv)
         cli_error("--max-bytes must be a positive number");
         return EXIT_USAGE;
     }
+    if (cli_keys_check(&keys) != 0)
+        return EXIT_USAGE;
+    if (keys.server_key && !server) {
+        cli_error("--curve-server-key and --curve-secret-key are for --server");
+        return EXIT_USAGE;
+    }
     if (server) {
         if (local_only) {
             cli_error("--unmask, --models, --rules and --max-bytes are for local "
@@ -349,7 +359,7 @@ int cmd_check(int argc, char **argv)
             cli_error("--timeout-ms must be 1..3600000");
             return EXIT_USAGE;
         }
-        return check_server(server, timeout_ms, argc, argv, &o);
+        return check_server(server, &keys, timeout_ms, argc, argv, &o);
     }
     char rules_buf[4096];
     const char *models_dir = hb_paths_models(models);

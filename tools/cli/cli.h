@@ -28,17 +28,39 @@ int cmd_feedback(int argc, char **argv);  /* feedback.c */
 int cmd_normalize(int argc, char **argv); /* normalize.c */
 int cmd_control(int argc, char **argv);   /* control.c */
 int cmd_labels(int argc, char **argv);    /* labels.c */
+int cmd_keygen(int argc, char **argv);    /* keygen.c */
 
 /* Progress bar on stderr (only when stderr is a terminal), for
  * hb_progress_fn. */
 void cli_progress(void *ctx, const char *stage, size_t done, size_t total);
 
+/* Key files for a hubaod with CURVE on its client endpoint (docs/protocol.md,
+ * "Authentication (CURVE)"): the broker's public key and this client's
+ * key pair, both given or neither (NULL). */
+typedef struct cli_keys {
+    const char *server_key; /* --curve-server-key FILE */
+    const char *secret_key; /* --curve-secret-key FILE */
+} cli_keys;
+
+/* The usage lines of the two options, for a command's --help. */
+#define CLI_KEYS_USAGE                                                                   \
+    "  --curve-server-key FILE  hubaod's public key, when its client endpoint\n"         \
+    "                  has CURVE (--curve-clients); with --curve-secret-key\n"           \
+    "  --curve-secret-key FILE  this client's key pair (hubao keygen), whose\n"          \
+    "                  .pub hubaod lets in\n"
+
+/* Both keys or neither: 0, or EXIT_USAGE after saying why. */
+int cli_keys_check(const cli_keys *k);
+
 /* Pipelined hubaod client (stream.c).  next fills one request per call
  * and returns 0 at the end of the input; a request marked local is not
  * sent: its data is already the reply (a message that could not even be
  * encoded).  reply receives every reply in request order.  At most window
- * requests are in flight.  Returns 0, or EXIT_SETUP (after saying why)
- * when the endpoint is unusable or no reply came for timeout_ms. */
+ * requests are in flight.  keys (may be NULL) are the CURVE key files to
+ * connect with.  Returns 0, or EXIT_SETUP (after saying why) when the
+ * endpoint or a key file is unusable, the server refused the handshake
+ * (a key it does not let in, CURVE on one side only), or no reply came
+ * for timeout_ms. */
 typedef struct cli_request {
     const char *data; /* request JSON (or the local reply); borrowed */
     size_t len;
@@ -46,16 +68,8 @@ typedef struct cli_request {
 } cli_request;
 typedef int cli_next_fn(void *ctx, cli_request *out);
 typedef void cli_reply_fn(void *ctx, const char *reply, size_t len);
-int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *next,
-                 cli_reply_fn *reply, void *ctx);
-
-/* Receive one multipart ZeroMQ message from sock, keeping its first max
- * frames in frames (each initialised here; the caller closes them) and
- * dropping the rest.  flags applies to the first frame (ZMQ_DONTWAIT: do
- * not wait for a message).  Returns the number of frames kept; 0 when
- * nothing was received. */
-struct zmq_msg_t;
-int cli_recv_frames(void *sock, struct zmq_msg_t *frames, int max, int flags);
+int cli_pipeline(const char *endpoint, const cli_keys *keys, int window, int timeout_ms,
+                 cli_next_fn *next, cli_reply_fn *reply, void *ctx);
 
 /* Make {"text": TEXT} into *buf (freed and replaced on each call; free it
  * at the end), or a local invalid_utf8 error reply when text is not

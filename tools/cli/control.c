@@ -145,7 +145,7 @@ int cmd_control(int argc, char **argv)
     char request[64];
     snprintf(request, sizeof request, "{\"control\":\"%s\"}", command);
     control_ctx ctx = {request, 0, 0};
-    int rc =
-        cli_pipeline(endpoint, 1, (int)timeout_ms, control_next, control_reply, &ctx);
+    int rc = cli_pipeline(endpoint, NULL, 1, (int)timeout_ms, control_next, control_reply,
+                          &ctx);
     return rc ? rc : ctx.failed ? EXIT_INPUT : 0;
 }

@@ -27,6 +27,7 @@ static const char USAGE[] =
     "  normalize  print text as the models read it (normalised, digits as 0)\n"
     "  control  ask hubaod's control endpoint: hubao control ping|stats|reload\n"
     "  labels  which data set labels are positive for a task: hubao labels --task T L...\n"
+    "  keygen  make a CURVE key pair for hubaod, a worker or a client: PREFIX.key, .pub\n"
     "\n"
     "`hubao COMMAND --help` describes each command's options.\n"
     "\n"
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
         rc = cmd_control(argc - 1, argv + 1);
     else if (strcmp(argv[1], "labels") == 0)
         rc = cmd_labels(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "keygen") == 0)
+        rc = cmd_keygen(argc - 1, argv + 1);
     else {
         cli_error("unknown command \"%s\"\n\n%s", argv[1], USAGE);
         rc = EXIT_USAGE;

@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
 
 #include "cli.h"
+#include "curvekey.h"
+#include "frames.h"
 
 static const char USAGE[] =
     "usage: hubao stream --server ENDPOINT [OPTIONS] < INPUT\n"
@@ -34,29 +37,80 @@ static const char USAGE[] =
     "  --server ENDPOINT   hubaod's client endpoint, e.g. tcp://127.0.0.1:7531\n"
     "  --window N          requests in flight at most (default 128; 1 when\n"
     "                      standard input is a terminal)\n"
-    "  --timeout-ms N      give up when no reply comes for N ms (default 10000)\n"
+    "  --timeout-ms N      give up when no reply comes for N ms (default 10000)\n" CLI_KEYS_USAGE
     "\n"
     "Exit codes: 0 every reply a verdict; 1 some error reply; 2 usage; 3 no\n"
     "reply from the server.\n";
 
-int cli_recv_frames(void *sock, zmq_msg_t *frames, int max, int flags)
+int cli_keys_check(const cli_keys *k)
 {
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, n ? 0 : flags) < 0) {
-            zmq_msg_close(&m);
+    if (!k->server_key == !k->secret_key)
+        return 0;
+    cli_error("--curve-server-key (hubaod's public key) and --curve-secret-key (this "
+              "client's key pair) go together");
+    return EXIT_USAGE;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Make sock a CURVE client with the key files in keys (none: keyless) and
+ * start watching its handshakes (*watch).  Returns 0, or EXIT_SETUP after
+ * saying why. */
+static int setup_keys(void *zctx, void *sock, const cli_keys *keys, void **watch)
+{
+    hb_curve_client c;
+    hb_error err;
+    int rc = 0;
+    if (keys && keys->server_key &&
+        (hb_curve_client_load(&c, keys->server_key, keys->secret_key, &err) != 0 ||
+         hb_curve_client_apply(sock, &c, &err) != 0))
+        rc = EXIT_SETUP;
+    explicit_bzero(&c, sizeof c);
+    if (rc == 0 && !(*watch = hb_curve_watch(zctx, sock, &err)))
+        rc = EXIT_SETUP;
+    if (rc != 0)
+        cli_error("%s", err.message);
+    return rc;
+}
+
+/* Wait up to timeout_ms for a reply on sock (keyed: it connects with
+ * CURVE keys).  Returns 1 when one is there; 0 (after saying why) when
+ * none came, or the handshake failed for a reason that waiting does not
+ * mend. */
+static int wait_reply(const char *endpoint, void *sock, void *watch, int keyed,
+                      int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    char why[384] = "", last[384] = "";
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0}, {watch, 0, ZMQ_POLLIN, 0}};
+        if (left <= 0 || (zmq_poll(it, 2, (long)left) < 0 && errno != EINTR))
             break;
+        if (it[0].revents & ZMQ_POLLIN)
+            return 1;
+        hb_curve_event ev;
+        while ((ev = hb_curve_watch_read(watch, keyed, why, sizeof why)) !=
+               HB_CURVE_NONE) {
+            if (ev == HB_CURVE_REFUSED || ev == HB_CURVE_MISMATCH) {
+                cli_error("%s: %s", endpoint, why);
+                return 0;
+            }
+            if (ev == HB_CURVE_CLOSED)
+                memcpy(last, why, sizeof last);
         }
-        more = zmq_msg_more(&m);
-        if (n < max) {
-            zmq_msg_init(&frames[n]);
-            zmq_msg_move(&frames[n++], &m);
-        }
-        zmq_msg_close(&m);
     }
-    return n;
+    if (last[0])
+        cli_error("no reply from %s within %d ms: %s", endpoint, timeout_ms, last);
+    else
+        cli_error("no reply from %s within %d ms (is hubaod running there?)", endpoint,
+                  timeout_ms);
+    return 0;
 }
 
 typedef struct slot {
@@ -65,11 +119,11 @@ typedef struct slot {
     size_t len;
 } slot;
 
-int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *next,
-                 cli_reply_fn *reply, void *ctx)
+int cli_pipeline(const char *endpoint, const cli_keys *keys, int window, int timeout_ms,
+                 cli_next_fn *next, cli_reply_fn *reply, void *ctx)
 {
     void *zctx = zmq_ctx_new();
-    void *sock = zctx ? zmq_socket(zctx, ZMQ_DEALER) : NULL;
+    void *sock = zctx ? zmq_socket(zctx, ZMQ_DEALER) : NULL, *watch = NULL;
     slot *ring = calloc((size_t)window, sizeof *ring);
     int linger = 0, rc = 0;
     if (!sock || !ring) {
@@ -78,6 +132,8 @@ int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *
         goto done;
     }
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if ((rc = setup_keys(zctx, sock, keys, &watch)) != 0)
+        goto done;
     if (zmq_connect(sock, endpoint) != 0) {
         cli_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
         rc = EXIT_SETUP;
@@ -117,15 +173,12 @@ int cli_pipeline(const char *endpoint, int window, int timeout_ms, cli_next_fn *
         }
         if (head == tail)
             continue;
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, timeout_ms) <= 0) {
-            cli_error("no reply from %s within %d ms (is hubaod running there?)",
-                      endpoint, timeout_ms);
+        if (!wait_reply(endpoint, sock, watch, keys && keys->server_key, timeout_ms)) {
             rc = EXIT_SETUP;
             goto done;
         }
         zmq_msg_t frames[3];
-        int n = cli_recv_frames(sock, frames, 3, 0);
+        int n = hb_frames_recv(sock, frames, 3, 0);
         uint64_t seq;
         if (n == 3 && zmq_msg_size(&frames[0]) == sizeof seq) {
             memcpy(&seq, zmq_msg_data(&frames[0]), sizeof seq);
@@ -146,8 +199,10 @@ done:
         for (int i = 0; i < window; i++)
             free(ring[i].reply);
     free(ring);
-    if (sock)
+    if (sock) {
+        hb_curve_unwatch(sock, watch);
         zmq_close(sock);
+    }
     if (zctx)
         zmq_ctx_term(zctx);
     return rc;
@@ -234,10 +289,13 @@ int cmd_stream(int argc, char **argv)
         {"server", required_argument, NULL, 's'},
         {"window", required_argument, NULL, 'w'},
         {"timeout-ms", required_argument, NULL, 't'},
+        {"curve-server-key", required_argument, NULL, 'K'},
+        {"curve-secret-key", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *server = NULL;
+    cli_keys keys = {NULL, NULL};
     long window = isatty(STDIN_FILENO) ? 1 : 128, timeout_ms = 10000;
     int c;
     optind = 1;
@@ -246,10 +304,14 @@ int cmd_stream(int argc, char **argv)
         case 's': server = optarg; break;
         case 'w': window = strtol(optarg, NULL, 10); break;
         case 't': timeout_ms = strtol(optarg, NULL, 10); break;
+        case 'K': keys.server_key = optarg; break;
+        case 'S': keys.secret_key = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: fputs(USAGE, stderr); return EXIT_USAGE;
         }
     }
+    if (cli_keys_check(&keys) != 0)
+        return EXIT_USAGE;
     if (!server || optind < argc) {
         cli_error("%s", !server ? "stream needs --server ENDPOINT"
                                 : "stream reads standard input; it takes no TEXT");
@@ -261,8 +323,8 @@ int cmd_stream(int argc, char **argv)
         return EXIT_USAGE;
     }
     stream_ctx ctx = {0};
-    int rc = cli_pipeline(server, (int)window, (int)timeout_ms, stream_next, stream_reply,
-                          &ctx);
+    int rc = cli_pipeline(server, &keys, (int)window, (int)timeout_ms, stream_next,
+                          stream_reply, &ctx);
     free(ctx.line);
     free(ctx.buf);
     if (ctx.failed && rc == 0) {

@@ -71,6 +71,9 @@ static const char USAGE[] =
     "\n"
     "  --bind ADDR:PORT    where to listen (default 127.0.0.1:8080; [::1]:8080)\n"
     "  --server ENDPOINT   the hubaod to ask (default tcp://127.0.0.1:7531)\n"
+    "  --curve-server-key FILE, --curve-secret-key FILE\n"
+    "                      hubaod's public key and this server's key pair, for a\n"
+    "                      hubaod with CURVE on its client endpoint\n"
     "  --local             load the models in this process instead of asking hubaod\n"
     "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or\n"
     "                      " HB_PATHS_MODELS ")\n"
@@ -800,6 +803,8 @@ int cmd_web(int argc, char **argv)
         {"body-timeout", required_argument, NULL, 'Y'},
         {"trusted-proxy", required_argument, NULL, 'X'},
         {"drain-timeout", required_argument, NULL, 'D'},
+        {"curve-server-key", required_argument, NULL, 'K'},
+        {"curve-secret-key", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -813,6 +818,7 @@ int cmd_web(int argc, char **argv)
                                .max_per_client = 64,
                                .header_timeout = 10,
                                .body_timeout = 30};
+    cli_keys keys = {NULL, NULL};
     int local = 0, c, norigins = 0, nproxies = 0;
     const char *origins[MAX_ORIGINS], *proxies[MAX_PROXIES];
     char *end;
@@ -877,12 +883,21 @@ int cmd_web(int argc, char **argv)
             if (parse_count(optarg, 0, 3600, &drain_timeout) != 0)
                 goto usage;
             break;
+        case 'K': keys.server_key = optarg; break;
+        case 'Z': keys.secret_key = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: goto usage;
         }
     }
     if (optind != argc)
         goto usage;
+    if (cli_keys_check(&keys) != 0)
+        return EXIT_USAGE;
+    if (local && keys.server_key) {
+        cli_error("--curve-server-key and --curve-secret-key are for asking hubaod, "
+                  "not --local");
+        return EXIT_USAGE;
+    }
     struct sockaddr_storage ss;
     socklen_t sslen;
     if (hb_listen_addr_parse(bind, &ss, &sslen) != 0) {
@@ -935,7 +950,7 @@ int cmd_web(int argc, char **argv)
 
     w.backend =
         local ? web_backend_local(models, rules, feeds, (int)threads, err, sizeof err)
-              : web_backend_remote(endpoint, (int)timeout_ms, err, sizeof err);
+              : web_backend_remote(endpoint, &keys, (int)timeout_ms, err, sizeof err);
     if (!w.backend) {
         cli_error("%s", err);
         goto done;

@@ -30,6 +30,8 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "curvekey.h"
+#include "frames.h"
 #include "handler.h"
 #include "paths.h"
 #include "request.h"
@@ -276,7 +278,7 @@ static void receive_replies(web_backend *b)
 {
     for (;;) {
         zmq_msg_t frame[3];
-        int n = cli_recv_frames(b->sock, frame, 3, ZMQ_DONTWAIT);
+        int n = hb_frames_recv(b->sock, frame, 3, ZMQ_DONTWAIT);
         if (n == 0)
             return;
         uint64_t seq;
@@ -314,8 +316,8 @@ static void *dispatch(void *arg)
     }
 }
 
-web_backend *web_backend_remote(const char *endpoint, int timeout_ms, char *err,
-                                size_t cap)
+web_backend *web_backend_remote(const char *endpoint, const cli_keys *keys,
+                                int timeout_ms, char *err, size_t cap)
 {
     web_backend *b = backend_new();
     if (!b) {
@@ -332,6 +334,18 @@ web_backend *web_backend_remote(const char *endpoint, int timeout_ms, char *err,
         snprintf(err, cap, "cannot set up a ZeroMQ socket: %s", strerror(errno));
         web_backend_free(b);
         return NULL;
+    }
+    if (keys && keys->server_key) {
+        hb_curve_client c;
+        hb_error e;
+        int bad = hb_curve_client_load(&c, keys->server_key, keys->secret_key, &e) != 0 ||
+                  hb_curve_client_apply(b->sock, &c, &e) != 0;
+        explicit_bzero(&c, sizeof c);
+        if (bad) {
+            snprintf(err, cap, "%s", e.message);
+            web_backend_free(b);
+            return NULL;
+        }
     }
     if (zmq_connect(b->sock, endpoint) != 0) {
         snprintf(err, cap, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));

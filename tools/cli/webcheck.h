@@ -32,9 +32,11 @@ web_backend *web_backend_local(const char *models, const char *rules, const char
                                int threads, char *err, size_t cap);
 
 /* Forward to hubaod at endpoint, answering NULL to what is not answered
- * within timeout_ms.  NULL with a message in err. */
-web_backend *web_backend_remote(const char *endpoint, int timeout_ms, char *err,
-                                size_t cap);
+ * within timeout_ms; keys (cli.h; may be NULL) are the CURVE key files to
+ * connect with.  NULL with a message in err. */
+struct cli_keys;
+web_backend *web_backend_remote(const char *endpoint, const struct cli_keys *keys,
+                                int timeout_ms, char *err, size_t cap);
 
 /* Answer a request body already checked by hb_request_parse.  body must
  * stay valid until done is called.  Returns 0, or -1 when the backend is
