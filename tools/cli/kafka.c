@@ -275,13 +275,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
     kafka *k = opaque;
     kw_job *job = m->_private;
-    if (m->err)
-        fprintf(stderr,
-                "hubao kafka: a reply to partition %" PRId32 " offset %" PRId64
-                " was not delivered: %s\n",
-                job->in->partition, job->in->offset, rd_kafka_err2str(m->err));
-    if (m->err)
+    if (m->err) {
+        log_json(json_pack(
+            "{s:s,s:i,s:I,s:s,s:s}", "event", "delivery_error", "partition",
+            (int)job->in->partition, "offset", (json_int_t)job->in->offset, "topic",
+            rd_kafka_topic_name(m->rkt), "error", rd_kafka_err2str(m->err)));
         atomic_fetch_add(&job->refused, 1);
+    }
     if (atomic_fetch_sub(&job->deliveries, 1) == 1)
         settle(k, job, 1);
 }

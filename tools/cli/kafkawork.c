@@ -204,8 +204,15 @@ kw_job *kw_pool_failed(kw_pool *p)
  * nothing else of it is outstanding. */
 static void refuse(kw_pool *p, kw_job *job, const char *topic, rd_kafka_resp_err_t err)
 {
-    fprintf(stderr, "hubao kafka: cannot produce to %s: %s\n", topic,
-            rd_kafka_err2str(err));
+    /* one JSON line, like every line hubao kafka logs (docs/kafka.md) */
+    json_t *j = json_pack("{s:s,s:s,s:i,s:I,s:s}", "event", "produce_refused", "topic",
+                          topic, "partition", (int)job->in->partition, "offset",
+                          (json_int_t)job->in->offset, "error", rd_kafka_err2str(err));
+    char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (line)
+        fprintf(stderr, "%s\n", line);
+    free(line);
+    json_decref(j);
     atomic_fetch_add(&job->refused, 1);
     if (atomic_fetch_sub(&job->deliveries, 1) == 1)
         fail_job(p, job);
