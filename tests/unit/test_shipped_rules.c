@@ -132,6 +132,26 @@ static void test_shipped_code_request(void **state)
     assert_true(shipped_fires(text, "fraud.zh.account_phishing.code_request"));
     size_t npos;
     assert_true(task_score(text, "fraud", &npos) >= 2.0);
+    /* the verb before the code: "give us the code" */
+    assert_true(shipped_fires("退款需要您提供银行卡号和验证码。",
+                              "fraud.zh.account_phishing.code_request"));
+    assert_false(shipped_fires("验证码为000000,请勿向任何人提供验证码。",
+                               "fraud.zh.account_phishing.code_request"));
+}
+
+/* A card number is what a friend needs to pay you back; the secrets that
+ * let someone spend from the card weigh more. */
+static void test_shipped_card_number_and_secrets(void **state)
+{
+    (void)state;
+    const char *friend = "你把卡号发我,我把饭钱转你";
+    assert_true(shipped_fires(friend, "fraud.zh.any.card_number"));
+    assert_false(shipped_fires(friend, "fraud.zh.any.card_details"));
+    const char *secrets = "为了核实身份,请提供您的银行卡密码和安全码。";
+    assert_true(shipped_fires(secrets, "fraud.zh.any.card_details"));
+    assert_false(shipped_fires(secrets, "fraud.zh.any.card_number"));
+    size_t npos;
+    assert_true(task_score(secrets, "fraud", &npos) > task_score(friend, "fraud", &npos));
 }
 
 static void test_shipped_english_smishing(void **state)
@@ -392,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_shipped_loads),
         cmocka_unit_test(test_shipped_fake_police),
         cmocka_unit_test(test_shipped_code_request),
+        cmocka_unit_test(test_shipped_card_number_and_secrets),
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_legitimate),
         cmocka_unit_test(test_shipped_subscription_and_notice),
