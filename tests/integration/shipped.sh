@@ -3,8 +3,8 @@
 # them through `hubao check` (the AddressSanitizer build): traditional
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
-# notices and chat stay clean, and replies carry the tiers.  The texts are
-# written for this test.  Needs no data set.
+# notices, chat and bare greetings stay clean, and replies carry the
+# tiers.  The texts are written for this test.  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
 TMP=build/tmp/shipped-it.$$
@@ -20,13 +20,18 @@ Your Barclays account is locked. Verify now at barclays-secure-login.xyz to avoi
 【招商银行】您尾号3321的信用卡本期账单已出，详情请登录招商银行App查看。
 晚上一起吃火锅吗？我七点下班
 Hi mum, I'll be home late tonight, save me some dinner x
+嗨，在忙吗？
+您好，在吗
+在嗎？方便說話嗎
+hello, how have you been?
+Hi there, you around?
 EOF2
 "$HUBAO" check --json --models models <"$TMP/in.txt" >"$TMP/out.json" 2>"$TMP/err"
 expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 8, len(r)
+assert len(r) == 13, len(r)
 for x in r:
     for name, t in x["tasks"].items():
         assert t["tier"] in ("likely", "possible", "none"), (name, t)
@@ -45,9 +50,11 @@ for x in r[2:5]:
     assert b and b[0]["reason"]["en"].startswith("Names "), x["brands"]
 assert r[2]["brands"][0]["id"] == "icbc" and r[2]["brands"][0]["link"] == "icbc-jfdh.top"
 assert r[4]["brands"][0]["id"] == "barclays"
-# a genuine notice and chat: clean
+# a genuine notice and chat, and greetings alone (most of what people
+# text each other is short; a greeting is no advert and no scam): clean
 for x in r[5:]:
     assert x["verdict"] == "clean", x["summary"]
+    assert all(t["tier"] == "none" for t in x["tasks"].values()), x["tasks"]
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"

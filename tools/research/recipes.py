@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.2")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices
 # and legal adverts in both languages.  Every recipe trains on all of them.
@@ -23,6 +23,7 @@ HANDWRITTEN = [
     "models/data/fraud-handwritten.tsv",
     "models/data/fraud-types.tsv",
     "models/data/ham-chat.tsv",
+    "models/data/ham-short.tsv",
     "models/data/ham-notices.tsv",
     "models/data/spam-adverts.tsv",
     "models/data/fraud-en.tsv",
