@@ -154,6 +154,21 @@ static void test_shipped_card_number_and_secrets(void **state)
     assert_true(task_score(secrets, "fraud", &npos) > task_score(friend, "fraud", &npos));
 }
 
+/* asks_money is about money asked of you: a friend who paid for you, or
+ * who wants to borrow an eraser, is not asking for money. */
+static void test_shipped_money_direction(void **state)
+{
+    (void)state;
+    assert_false(shipped_fires("我们班下周春游,要交50块钱,我先帮你垫上了",
+                               "fraud.zh.acquaintance.asks_money"));
+    assert_false(shipped_fires("能不能借我一块橡皮,我的忘带了",
+                               "fraud.zh.acquaintance.asks_money"));
+    assert_true(shipped_fires("兄弟,能不能借我点钱周转一下,下午就还你",
+                              "fraud.zh.acquaintance.asks_money"));
+    assert_true(shipped_fires("你先帮我垫付一下3000,回头还你",
+                              "fraud.zh.acquaintance.asks_money"));
+}
+
 static void test_shipped_english_smishing(void **state)
 {
     (void)state;
@@ -413,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_shipped_fake_police),
         cmocka_unit_test(test_shipped_code_request),
         cmocka_unit_test(test_shipped_card_number_and_secrets),
+        cmocka_unit_test(test_shipped_money_direction),
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_legitimate),
         cmocka_unit_test(test_shipped_subscription_and_notice),
