@@ -186,6 +186,23 @@ static void test_shipped_english_smishing(void **state)
     assert_true(task_score(prize, "fraud", &npos) >= 2.0);
 }
 
+/* A failed payment is phishing only with a link to "update" at; a
+ * stranger is a pig-butchering opener only once investing comes up. */
+static void test_shipped_payment_failed_and_stranger(void **state)
+{
+    (void)state;
+    const char *phish = "final notice: your prime membership payment failed. "
+                        "update billing: amzn-prime-billing.com";
+    assert_true(shipped_fires(phish, "fraud.en.account_phishing.payment_failed"));
+    assert_false(shipped_fires("your payment failed. please update your card in the app.",
+                               "fraud.en.account_phishing.payment_failed"));
+    const char *opener = "hey, is this jessica? we met at the conference last week, "
+                         "i'd love to chat more about crypto investing";
+    assert_true(shipped_fires(opener, "fraud.en.romance.stranger_investing"));
+    assert_false(shipped_fires("is this the number for the plumber? the sink is leaking",
+                               "fraud.en.romance.stranger_investing"));
+}
+
 /* Legitimate messages that share the scams' words. */
 static void test_shipped_legitimate(void **state)
 {
@@ -430,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_shipped_card_number_and_secrets),
         cmocka_unit_test(test_shipped_money_direction),
         cmocka_unit_test(test_shipped_english_smishing),
+        cmocka_unit_test(test_shipped_payment_failed_and_stranger),
         cmocka_unit_test(test_shipped_legitimate),
         cmocka_unit_test(test_shipped_subscription_and_notice),
         cmocka_unit_test(test_shipped_rumour),
