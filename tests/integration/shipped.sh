@@ -3,8 +3,9 @@
 # them through `hubao check` (the AddressSanitizer build): traditional
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
-# notices, chat and bare greetings stay clean, and replies carry the
-# tiers.  The texts are written for this test.  Needs no data set.
+# notices, chat, bare greetings and money between friends stay clean,
+# and replies carry the tiers.  The texts are written for this test
+# (none is a training row).  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
 TMP=build/tmp/shipped-it.$$
@@ -25,13 +26,17 @@ Hi mum, I'll be home late tonight, save me some dinner x
 在嗎？方便說話嗎
 hello, how have you been?
 Hi there, you around?
+周末的烧烤我先把肉钱付了，一共240，回头大家平分
+你上次帮我交的网费多少钱？我转给你
+可以借我一根充电线吗，我的坏了
+Your share of the petrol is 15, pay me whenever
 EOF2
 "$HUBAO" check --json --models models <"$TMP/in.txt" >"$TMP/out.json" 2>"$TMP/err"
 expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 13, len(r)
+assert len(r) == 17, len(r)
 for x in r:
     for name, t in x["tasks"].items():
         assert t["tier"] in ("likely", "possible", "none"), (name, t)
@@ -50,8 +55,9 @@ for x in r[2:5]:
     assert b and b[0]["reason"]["en"].startswith("Names "), x["brands"]
 assert r[2]["brands"][0]["id"] == "icbc" and r[2]["brands"][0]["link"] == "icbc-jfdh.top"
 assert r[4]["brands"][0]["id"] == "barclays"
-# a genuine notice and chat, and greetings alone (most of what people
-# text each other is short; a greeting is no advert and no scam): clean
+# a genuine notice and chat, greetings alone (most of what people text
+# each other is short; a greeting is no advert and no scam) and money
+# between friends (a bill split, a fee paid back, a cable lent): clean
 for x in r[5:]:
     assert x["verdict"] == "clean", x["summary"]
     assert all(t["tier"] == "none" for t in x["tasks"].values()), x["tasks"]

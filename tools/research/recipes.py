@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.2")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.3")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices
 # and legal adverts in both languages.  Every recipe trains on all of them.
