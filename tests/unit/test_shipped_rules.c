@@ -289,6 +289,13 @@ static void test_shipped_rumour(void **state)
                      "cancer naturally. share this with everyone before "
                      "it's deleted!";
     assert_true(task_score(en, "rumour", &npos) >= 2.0);
+
+    /* the short health scare forwarded in family chats; telling your own
+     * parents good news is no chain appeal */
+    const char *scare = "专家提醒:吃香蕉会得癌症,赶紧告诉家里老人!";
+    assert_true(shipped_fires(scare, "rumour.zh.health_scare"));
+    assert_true(shipped_fires(scare, "rumour.zh.forward_plea"));
+    assert_false(shipped_fires("你考上了?赶紧告诉你爸妈!", "rumour.zh.forward_plea"));
 }
 
 /* Messages for the prefilter comparison: scams, adverts, rumours and
