@@ -298,6 +298,19 @@ static float hash_sign(uint64_t h)
     return (h >> 63) ? -1.0f : 1.0f;
 }
 
+/* The hash of the n code points at p.  The common lengths get their own
+ * call so that each inlines XXH3's path for its size (4, 8 or 12 bytes)
+ * instead of dispatching on the length per n-gram. */
+static inline uint64_t hash_chars(const uint32_t *p, int n)
+{
+    switch (n) {
+    case 1: return XXH3_64bits_withSeed(p, 1 * sizeof *p, SEED_CHAR);
+    case 2: return XXH3_64bits_withSeed(p, 2 * sizeof *p, SEED_CHAR);
+    case 3: return XXH3_64bits_withSeed(p, 3 * sizeof *p, SEED_CHAR);
+    default: return XXH3_64bits_withSeed(p, (size_t)n * sizeof *p, SEED_CHAR);
+    }
+}
+
 /* Character n-grams of one space-padded token m[start, end).  pad has
  * room for the token and its two padding spaces. */
 static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t start,
@@ -314,8 +327,7 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t st
             /* n-grams made only of padding carry nothing */
             if (n == 1 && (p == 0 || p == plen - 1))
                 continue;
-            uint64_t h =
-                XXH3_64bits_withSeed(pad + p, (size_t)n * sizeof *pad, SEED_CHAR);
+            uint64_t h = hash_chars(pad + p, n);
             size_t first = p == 0 ? 0 : p - 1;
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
