@@ -246,6 +246,10 @@ static int is_word_char(uint32_t c)
 {
     if (c < 0x80)
         return is_ascii_alnum(c);
+    /* the CJK Unified Ideographs assigned by Unicode 11 (every utf8proc
+     * release since 2.2 calls them letters), without the table lookup */
+    if (c >= 0x4E00 && c <= 0x9FEF)
+        return 1;
     utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
     return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
            (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
@@ -368,7 +372,9 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
             nw++;
         for (int g = cfg->word_min; g <= cfg->word_max && (size_t)g <= nw; g++) {
             uint64_t gh = hist[0];
-            if (g > 1)
+            if (g == 2) /* a constant length inlines XXH3's 16-byte path */
+                gh = XXH3_64bits_withSeed(hist, 2 * sizeof hist[0], SEED_WORD + 2);
+            else if (g > 2)
                 gh = XXH3_64bits_withSeed(hist, (size_t)g * sizeof hist[0],
                                           SEED_WORD + (uint64_t)g);
             hb_feature_origin o = {spans[g - 1].start,
