@@ -4,6 +4,7 @@
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
 # notices, chat, bare greetings and money between friends stay clean,
+# rumours forwarded in chat are rumours while school notices are not,
 # and replies carry the tiers.  The texts are written for this test
 # (none is a training row).  Needs no data set.
 set -u
@@ -30,13 +31,18 @@ Hi there, you around?
 你上次帮我交的网费多少钱？我转给你
 可以借我一根充电线吗，我的坏了
 Your share of the petrol is 15, pay me whenever
+Dear parents, the school will close early at 12:30 on Friday 14 March for staff training. Buses leave at 12:45. Mrs A. Okoro, Head Teacher
+各位家长：本周五下午学校组织消防演练，放学时间推迟到五点，请按时接孩子。——三年二班 李老师
+听说这周六晚上的流星雨会放出有害辐射，千万别出门，看到的赶紧告诉亲戚朋友
+聽說明天開始手機收到的訊息都會被政府監控，已讀不回的會被列入名單，快轉給朋友
+Please share: a man in a white van is giving children sweets laced with drugs outside schools in Harrow Vale, police are keeping it quiet
 EOF2
 "$HUBAO" check --json --models models <"$TMP/in.txt" >"$TMP/out.json" 2>"$TMP/err"
 expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 17, len(r)
+assert len(r) == 22, len(r)
 for x in r:
     for name, t in x["tasks"].items():
         assert t["tier"] in ("likely", "possible", "none"), (name, t)
@@ -57,10 +63,17 @@ assert r[2]["brands"][0]["id"] == "icbc" and r[2]["brands"][0]["link"] == "icbc-
 assert r[4]["brands"][0]["id"] == "barclays"
 # a genuine notice and chat, greetings alone (most of what people text
 # each other is short; a greeting is no advert and no scam) and money
-# between friends (a bill split, a fee paid back, a cable lent): clean
-for x in r[5:]:
+# between friends (a bill split, a fee paid back, a cable lent), and
+# school notices, which are no rumour for being official: clean
+for x in r[5:19]:
     assert x["verdict"] == "clean", x["summary"]
     assert all(t["tier"] == "none" for t in x["tasks"].values()), x["tasks"]
+# rumours as they are forwarded in family chats, in simplified and
+# traditional Chinese and English: rumours, and neither fraud nor adverts
+for x in r[19:]:
+    assert x["verdict"] == "rumour", x["summary"]
+    assert x["tasks"]["rumour"]["tier"] == "likely", x["tasks"]["rumour"]
+    assert x["tasks"]["fraud"]["tier"] == x["tasks"]["spam"]["tier"] == "none", x["tasks"]
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
