@@ -4,8 +4,8 @@
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
 # notices, chat, bare greetings, money between friends and texts to 你
-# stay clean, rumours forwarded in chat are rumours while school notices
-# are not, and replies carry the tiers.  The texts are written for this test
+# stay clean, rumours forwarded in chat are rumours while everyday
+# hearsay and school notices are not, and replies carry the tiers.  The texts are written for this test
 # (none is a training row).  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
@@ -33,6 +33,8 @@ Hi there, you around?
 Your share of the petrol is 15, pay me whenever
 我们公司明天放假，你要不要出来吃饭
 爸，你的降压药快吃完了，我明天给你买
+听说小王下个月结婚，你去吗
+聽講個新商場下個月開，一齊去行下？
 Dear parents, the school will close early at 12:30 on Friday 14 March for staff training. Buses leave at 12:45. Mrs A. Okoro, Head Teacher
 各位家长：本周五下午学校组织消防演练，放学时间推迟到五点，请按时接孩子。——三年二班 李老师
 听说这周六晚上的流星雨会放出有害辐射，千万别出门，看到的赶紧告诉亲戚朋友
@@ -44,7 +46,7 @@ expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 24, len(r)
+assert len(r) == 26, len(r)
 for x in r:
     for name, t in x["tasks"].items():
         assert t["tier"] in ("likely", "possible", "none"), (name, t)
@@ -66,14 +68,16 @@ assert r[4]["brands"][0]["id"] == "barclays"
 # a genuine notice and chat, greetings alone (most of what people text
 # each other is short; a greeting is no advert and no scam) and money
 # between friends (a bill split, a fee paid back, a cable lent), texts
-# to "你" that ask nothing (scam scripts talk to "你" throughout), and
-# school notices, which are no rumour for being official: clean
-for x in r[5:21]:
+# to "你" that ask nothing (scam scripts talk to "你" throughout),
+# everyday hearsay (many chat rumours open with 听说, but 听说 alone is
+# no rumour) and school notices, which are no rumour for being
+# official: clean
+for x in r[5:23]:
     assert x["verdict"] == "clean", x["summary"]
     assert all(t["tier"] == "none" for t in x["tasks"].values()), x["tasks"]
 # rumours as they are forwarded in family chats, in simplified and
 # traditional Chinese and English: rumours, and neither fraud nor adverts
-for x in r[21:]:
+for x in r[23:]:
     assert x["verdict"] == "rumour", x["summary"]
     assert x["tasks"]["rumour"]["tier"] == "likely", x["tasks"]["rumour"]
     assert x["tasks"]["fraud"]["tier"] == x["tasks"]["spam"]["tier"] == "none", x["tasks"]
