@@ -169,6 +169,19 @@ static void test_shipped_money_direction(void **state)
                               "fraud.zh.acquaintance.asks_money"));
 }
 
+/* Claiming a relation is a scam opener, but a parent writing to a teacher
+ * opens the same way and is no claim on the reader. */
+static void test_shipped_parent_to_teacher(void **state)
+{
+    (void)state;
+    assert_false(shipped_fires("王老师您好,我是李明的家长,孩子今天发烧了,请假一天",
+                               "fraud.zh.acquaintance.claims_relation"));
+    assert_true(shipped_fires("家长您好,我是您孩子的班主任,请加这个新微信",
+                              "fraud.zh.acquaintance.claims_relation"));
+    assert_true(shipped_fires("我是你儿子的同学,他出事了",
+                              "fraud.zh.acquaintance.claims_relation"));
+}
+
 static void test_shipped_english_smishing(void **state)
 {
     (void)state;
@@ -453,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_shipped_code_request),
         cmocka_unit_test(test_shipped_card_number_and_secrets),
         cmocka_unit_test(test_shipped_money_direction),
+        cmocka_unit_test(test_shipped_parent_to_teacher),
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_payment_failed_and_stranger),
         cmocka_unit_test(test_shipped_legitimate),
