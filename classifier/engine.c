@@ -22,10 +22,6 @@ struct hb_engine {
      * models[fused_at[k]] */
     hb_model *fused[HB_FUSE_MAX];
     size_t fused_at[HB_FUSE_MAX], nfused;
-    /* the n-grams each text model's extraction keeps (vocab.h): models
-     * sharing a feature configuration share one, owned by the first */
-    hb_vocab *vocabs[HB_MAX_TASKS];
-    const hb_vocab *vocab_of[HB_MAX_TASKS];
     hb_model *url_model;     /* kind "url", or NULL */
     hb_blocklist *blocklist; /* or NULL */
     hb_brands *brands;       /* or NULL */
@@ -138,39 +134,6 @@ static int fuse_models(hb_engine *e)
     return rc;
 }
 
-/* One vocabulary for each group of text models sharing a feature
- * configuration, since one extraction serves them all: the union of their
- * vocabularies, so no model loses an n-gram it was trained on.  A group
- * with an older bundle that has none keeps every n-gram, as before. */
-static int build_vocabs(hb_engine *e)
-{
-    for (size_t i = 0; i < e->nmodels; i++) {
-        size_t first = 0, n;
-        while (!hb_model_same_features(e->models[first], e->models[i]))
-            first++;
-        if (first < i) {
-            e->vocab_of[i] = e->vocab_of[first];
-            continue;
-        }
-        int every = 1;
-        for (size_t j = i; j < e->nmodels; j++)
-            if (hb_model_same_features(e->models[j], e->models[i]) &&
-                !hb_model_vocab(e->models[j], &n))
-                every = 0;
-        if (!every)
-            continue;
-        if (!(e->vocabs[i] = hb_vocab_new()))
-            return HB_ENOMEM;
-        for (size_t j = i; j < e->nmodels; j++)
-            if (hb_model_same_features(e->models[j], e->models[i])) {
-                const uint32_t *slots = hb_model_vocab(e->models[j], &n);
-                hb_vocab_add(e->vocabs[i], slots, n);
-            }
-        e->vocab_of[i] = e->vocabs[i];
-    }
-    return 0;
-}
-
 hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
 {
     const char *rules_dir = paths->rules, *models_dir = paths->models;
@@ -192,7 +155,7 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
         goto fail;
     if (models_dir && load_models(e, models_dir, err) != 0)
         goto fail;
-    if (fuse_models(e) == HB_ENOMEM || build_vocabs(e) != 0) {
+    if (fuse_models(e) == HB_ENOMEM) {
         hb_error_set(err, HB_ENOMEM, "out of memory");
         goto fail;
     }
@@ -218,10 +181,8 @@ void hb_engine_free(hb_engine *e)
     hb_rules_free(e->rules);
     hb_catalog_free(e->catalog);
     hb_entities_free(e->entities);
-    for (size_t i = 0; i < e->nmodels; i++) {
+    for (size_t i = 0; i < e->nmodels; i++)
         hb_model_free(e->models[i]);
-        hb_vocab_free(e->vocabs[i]);
-    }
     hb_model_free(e->url_model);
     hb_blocklist_free(e->blocklist);
     hb_brands_free(e->brands);
@@ -243,10 +204,6 @@ size_t hb_engine_ntasks(const hb_engine *e)
 const hb_model *hb_engine_model(const hb_engine *e, size_t i)
 {
     return e->models[i];
-}
-const hb_vocab *hb_engine_vocab(const hb_engine *e, size_t i)
-{
-    return e->vocab_of[i];
 }
 const hb_model *hb_engine_url_model(const hb_engine *e)
 {

@@ -59,11 +59,6 @@ const hb_catalog *hb_engine_catalog(const hb_engine *engine);
 size_t hb_engine_ntasks(const hb_engine *engine);
 const hb_model *hb_engine_model(const hb_engine *engine, size_t i);
 
-/* The vocabulary text model i's features are extracted with (vocab.h): the
- * union over the models sharing its feature configuration, or NULL (every
- * n-gram kept) when one of them has none. */
-const hb_vocab *hb_engine_vocab(const hb_engine *engine, size_t i);
-
 /* Limit on the raw text size; longer messages give HB_ETOOBIG. */
 void hb_engine_set_max_text(hb_engine *engine, size_t bytes);
 

@@ -317,9 +317,8 @@ static inline uint64_t hash_chars(const uint32_t *p, int n)
 
 /* Character n-grams of one space-padded token m[start, end).  pad has
  * room for the token and its two padding spaces. */
-static int char_grams(const hb_feature_config *cfg, const hb_vocab *vocab,
-                      const uint32_t *m, size_t start, size_t end, uint32_t *pad,
-                      hb_fvec *v)
+static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t start,
+                      size_t end, uint32_t *pad, hb_fvec *v)
 {
     size_t toklen = end - start;
     size_t plen = toklen + 2;
@@ -333,8 +332,6 @@ static int char_grams(const hb_feature_config *cfg, const hb_vocab *vocab,
             if (n == 1 && (p == 0 || p == plen - 1))
                 continue;
             uint64_t h = hash_chars(pad + p, n);
-            if (vocab && !hb_vocab_has(vocab, h))
-                continue;
             size_t first = p == 0 ? 0 : p - 1;
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
@@ -349,8 +346,8 @@ static int char_grams(const hb_feature_config *cfg, const hb_vocab *vocab,
 
 /* Word n-grams over runs of letters and digits.  Word hashes are chained
  * so bigrams need no string building. */
-static int word_grams(const hb_feature_config *cfg, const hb_vocab *vocab,
-                      const uint32_t *m, size_t n, hb_fvec *v)
+static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
+                      hb_fvec *v)
 {
     enum { MAXW = 4 };
     uint64_t hist[MAXW];
@@ -380,8 +377,6 @@ static int word_grams(const hb_feature_config *cfg, const hb_vocab *vocab,
             else if (g > 2)
                 gh = XXH3_64bits_withSeed(hist, (size_t)g * sizeof hist[0],
                                           SEED_WORD + (uint64_t)g);
-            if (vocab && !hb_vocab_has(vocab, gh))
-                continue;
             hb_feature_origin o = {spans[g - 1].start,
                                    spans[0].start + spans[0].len - spans[g - 1].start};
             if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh), HB_GROUP_WORD, o,
@@ -399,8 +394,7 @@ const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
     return map_text(cfg, t, v) == 0 ? v->mapped : NULL;
 }
 
-int hb_features_text(const hb_feature_config *cfg, const hb_vocab *vocab,
-                     const hb_text *t, hb_fvec *v)
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
 {
     if (!v->slot && fvec_grow(v) != 0)
         return HB_ENOMEM;
@@ -421,12 +415,12 @@ int hb_features_text(const hb_feature_config *cfg, const hb_vocab *vocab,
             size_t j = i;
             while (j < n && m[j] != ' ')
                 j++;
-            if (j > i && char_grams(cfg, vocab, m, i, j, pad, v) != 0)
+            if (j > i && char_grams(cfg, m, i, j, pad, v) != 0)
                 return HB_ENOMEM;
             i = j;
         }
     }
-    if (cfg->word_min > 0 && word_grams(cfg, vocab, m, n, v) != 0)
+    if (cfg->word_min > 0 && word_grams(cfg, m, n, v) != 0)
         return HB_ENOMEM;
 
     /* sublinear tf; IDF weighting and L2 normalisation are the model's

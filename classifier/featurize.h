@@ -39,7 +39,6 @@
 
 #include "error.h"
 #include "normalize.h"
-#include "vocab.h"
 
 typedef struct hb_feature_config {
     int char_min, char_max; /* char n-gram lengths, 0/0 = off (max 8) */
@@ -96,11 +95,8 @@ void hb_fvec_init(hb_fvec *v);
 void hb_fvec_release(hb_fvec *v);
 
 /* Extract the text features of t into v (cleared first): counts, then
- * sublinear tf.  With a vocabulary (vocab.h), n-grams outside it are left
- * out, as the trainer left them out; NULL keeps every n-gram.  Returns 0 or
- * HB_ENOMEM. */
-int hb_features_text(const hb_feature_config *cfg, const hb_vocab *vocab,
-                     const hb_text *t, hb_fvec *v);
+ * sublinear tf.  Returns 0 or HB_ENOMEM. */
+int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v);
 
 /* The text as the n-gram features read it: t's code points, with digits
  * and digit masks read as '0' when cfg->map_digits is on (only ASCII

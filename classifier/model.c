@@ -130,9 +130,7 @@ struct hb_model {
     float *w;
     size_t dim;
     double bias;
-    float *idf;      /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
-    uint32_t *vocab; /* the kept n-grams' slots (vocab.h), ascending, or NULL */
-    size_t nvocab;
+    float *idf; /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
     /* kernel models */
     struct svm_model *svm;
     double svm_sign; /* +1 if libsvm's first label is the positive class */
@@ -429,35 +427,6 @@ static int load_idf(hb_model *m, const char *dir, hb_error *err)
     return 0;
 }
 
-/* The slots of the n-grams the model kept (vocab.h), stored as
- * little-endian uint32 in ascending order. */
-static int load_vocab(hb_model *m, const char *dir, hb_error *err)
-{
-    char *data;
-    size_t len;
-    int rc = read_checked(m, dir, "vocab_file", "vocab_xxh64", NULL, &data, &len, err);
-    if (rc != 0)
-        return rc;
-    const char *problem = len % 4 ? "size is not a whole number of entries" : NULL;
-    m->nvocab = len / 4;
-    if (!problem && !(m->vocab = malloc(m->nvocab * sizeof *m->vocab + 1))) {
-        free(data);
-        return hb_error_set(err, HB_ENOMEM, "%s: out of memory", dir);
-    }
-    long last = -1;
-    for (size_t i = 0; !problem && i < m->nvocab; i++) {
-        memcpy(&m->vocab[i], data + 4 * i, 4);
-        if (m->vocab[i] >= 1u << HB_VOCAB_BITS || (long)m->vocab[i] <= last)
-            problem = "slot out of range or out of order";
-        last = (long)m->vocab[i];
-    }
-    free(data);
-    if (problem)
-        return hb_error_set(err, HB_EFORMAT, "%s/%s: %s", dir,
-                            get_string(m->manifest, "vocab_file", "vocab.bin"), problem);
-    return 0;
-}
-
 hb_model *hb_model_load(const char *dir, hb_error *err)
 {
     hb_model *m = calloc(1, sizeof *m);
@@ -498,8 +467,6 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
     }
     if (m->features.use_idf && load_idf(m, dir, err) != 0)
         goto fail;
-    if (json_object_get(m->manifest, "vocab_file") && load_vocab(m, dir, err) != 0)
-        goto fail;
     return m;
 fail:
     free(data);
@@ -517,7 +484,6 @@ void hb_model_free(hb_model *m)
     free(m->w);
     table_release(m->table);
     free(m->idf);
-    free(m->vocab);
     free(m->dir);
     free(m);
 }
@@ -576,11 +542,6 @@ double hb_model_override_at(const hb_model *m)
 const json_t *hb_model_manifest(const hb_model *m)
 {
     return m->manifest;
-}
-const uint32_t *hb_model_vocab(const hb_model *m, size_t *n)
-{
-    *n = m->nvocab;
-    return m->vocab;
 }
 
 /* The features of v are read from rows megabytes apart: ask for each row
@@ -907,8 +868,7 @@ static int write_file(const char *path, const void *data, size_t len, char sum[1
 }
 
 int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, double bias,
-                         const float *idf, const uint32_t *vocab, size_t nvocab,
-                         double prune, hb_error *err)
+                         const float *idf, double prune, hb_error *err)
 {
     hb_feature_config cfg;
     hb_error ferr;
@@ -954,21 +914,6 @@ int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, doub
             return rc;
         json_object_set_new(manifest, "idf_file", json_string("idf.bin"));
         json_object_set_new(manifest, "idf_xxh64", json_string(isum));
-    }
-    if (vocab) {
-        char vsum[17];
-        unsigned char *buf = malloc(nvocab * 4 + 1);
-        if (!buf)
-            return hb_error_set(err, HB_ENOMEM, "out of memory");
-        for (size_t i = 0; i < nvocab; i++)
-            memcpy(buf + 4 * i, &vocab[i], 4);
-        snprintf(path, sizeof path, "%s/vocab.bin", dir);
-        rc = write_file(path, buf, 4 * nvocab, vsum, err);
-        free(buf);
-        if (rc != 0)
-            return rc;
-        json_object_set_new(manifest, "vocab_file", json_string("vocab.bin"));
-        json_object_set_new(manifest, "vocab_xxh64", json_string(vsum));
     }
     json_object_set_new(manifest, "format", json_string(MANIFEST_FORMAT));
     json_object_set_new(manifest, "model_file", json_string("model.svm"));

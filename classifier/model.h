@@ -11,9 +11,6 @@
  *   idf.bin        inverse document frequency per feature bucket, when the
  *                  features use IDF: (uint32 bucket, float32 idf) pairs,
  *                  little-endian, ascending, buckets with idf 0 left out
- *   vocab.bin      the n-grams the model kept (vocab.h): the uint32 slots
- *                  of their hashes, little-endian, ascending (optional:
- *                  without it every n-gram is scored)
  * The manifest records the xxh64 checksum of model.svm, so a truncated or
  * corrupted model file is refused with a clear error before libsvm parses it.
  *
@@ -93,10 +90,6 @@ double hb_model_rule_scale_in(const hb_model *model, int script);
  * scores are evidence only. */
 double hb_model_override_at(const hb_model *model);
 
-/* The slots of the n-grams the model was trained on (vocab.h), ascending,
- * with their number in *n; NULL (and 0) when the bundle has no vocab.bin. */
-const uint32_t *hb_model_vocab(const hb_model *model, size_t *n);
-
 /* The parsed manifest (borrowed; lives as long as the model). */
 const json_t *hb_model_manifest(const hb_model *model);
 
@@ -131,14 +124,12 @@ double hb_model_probability(const hb_model *model, double decision);
 
 /* Write a linear model bundle into dir (created if missing): model.svm in
  * libsvm format from the dense weights w (2^hash_bits entries) and bias,
- * idf.bin from idf when not NULL (2^hash_bits values), vocab.bin from the
- * nvocab ascending slots of vocab when not NULL, then manifest.json made of
- * the given manifest object plus "format", "model_file", "model_xxh64",
- * "idf_file", "idf_xxh64" and "vocab_file", "vocab_xxh64".  Weights with |w| < prune are
+ * idf.bin from idf when not NULL (2^hash_bits values), then manifest.json
+ * made of the given manifest object plus "format", "model_file",
+ * "model_xxh64" and "idf_file", "idf_xxh64".  Weights with |w| < prune are
  * left out to keep the bundle small.  Returns 0 or a negative code with
  * err. */
 int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, double bias,
-                         const float *idf, const uint32_t *vocab, size_t nvocab,
-                         double prune, hb_error *err);
+                         const float *idf, double prune, hb_error *err);
 
 #endif

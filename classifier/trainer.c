@@ -31,8 +31,6 @@ typedef struct rows {
     size_t pool_used, pool_cap;
     size_t dim;      /* 2^hash_bits; the bias is feature dim + 1 */
     float *idf;      /* per-bucket IDF, or NULL without IDF */
-    uint32_t *vocab; /* text models: the kept n-grams' slots (vocab.h), or NULL */
-    size_t nvocab;
     size_t unusable; /* rows kept as empty vectors */
     char first_unusable[600];
 } rows;
@@ -83,7 +81,6 @@ static void rows_free(rows *r)
     free(r->script);
     free(r->pool);
     free(r->idf);
-    free(r->vocab);
 }
 
 static void quiet(const char *s)
@@ -141,7 +138,7 @@ static uint64_t next_random(uint64_t *state)
  * the folded vector of a row is exactly the vector scoring computes, minus
  * the rare n-grams.  Buckets that hold no kept n-gram get IDF 0, so scoring
  * ignores most unseen n-grams too, as a vocabulary would. */
-enum { FINE_BITS = HB_VOCAB_BITS, FINE_DF_MAX = 255 };
+enum { FINE_BITS = 25, FINE_DF_MAX = 255 };
 
 typedef struct folder {
     hb_feature_config fine; /* the model's features at FINE_BITS */
@@ -280,21 +277,6 @@ static int folded_row(const hb_engine *engine, hb_session *s, const hb_train_opt
                : 0;
 }
 
-/* The fine slots of the kept n-grams: the vocabulary that makes scoring
- * leave out what training left out (vocab.h). */
-static int kept_slots(const folder *f, const hb_train_options *o, rows *r, hb_error *err)
-{
-    size_t fine = (size_t)1 << FINE_BITS, n = 0;
-    for (size_t j = 0; j < fine; j++)
-        n += f->fine_df[j] >= o->features.min_df;
-    if (!(r->vocab = malloc(n * sizeof *r->vocab + 1)))
-        return hb_error_set(err, HB_ENOMEM, "out of memory");
-    for (size_t j = 0; j < fine; j++)
-        if (f->fine_df[j] >= o->features.min_df)
-            r->vocab[r->nvocab++] = (uint32_t)j;
-    return 0;
-}
-
 /* Document frequency of every text bucket over the folded rows, turned
  * into smoothed IDF (scikit-learn's formula: ln((1+N)/(1+df)) + 1); buckets
  * with fewer than min_df rows (none of their n-grams kept) get 0, so they
@@ -329,7 +311,7 @@ static int compute_idf(const hb_engine *engine, const hb_dataset *ds,
                         ? (float)(log((1.0 + n) / (1.0 + df[j])) + 1.0)
                         : 0.0f;
     free(df);
-    return f->fine_df && strcmp(o->kind, "text") == 0 ? kept_slots(f, o, r, err) : 0;
+    return 0;
 }
 
 static int build_rows(const hb_engine *engine, const hb_dataset *ds,
@@ -1007,8 +989,7 @@ int hb_train_text(const hb_engine *engine, const hb_dataset *ds, const hb_label_
                         json_pack("{s:o}", "cross_validation", metrics_json(&res->cv)));
     if (extra)
         json_object_update(manifest, (json_t *)extra);
-    rc = hb_model_save_linear(out_dir, manifest, w, bias, r.idf, r.vocab, r.nvocab,
-                              o->prune, err);
+    rc = hb_model_save_linear(out_dir, manifest, w, bias, r.idf, o->prune, err);
 done:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->seconds =

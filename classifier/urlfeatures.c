@@ -84,7 +84,7 @@ int hb_url_features(const hb_feature_config *cfg, const hb_url *u, hb_text *scra
     rest = rest ? rest + 3 : u->url;
     int rc = hb_normalize(rest, strlen(rest), scratch, NULL);
     if (rc == 0)
-        rc = hb_features_text(cfg, NULL, scratch, v);
+        rc = hb_features_text(cfg, scratch, v);
     if (rc != 0)
         return rc;
 

@@ -103,10 +103,10 @@ static int analyse(const hb_engine *e, hb_session *s, const char *text, size_t l
 
 /* Text features plus the named rule and entity features, into fv. */
 static int build_vector(const hb_engine *e, hb_session *s, const hb_feature_config *cfg,
-                        const hb_vocab *vocab, hb_fvec *fv)
+                        hb_fvec *fv)
 {
     const hb_verdict *v = &s->verdict;
-    if (hb_features_text(cfg, vocab, &s->text, fv) != 0)
+    if (hb_features_text(cfg, &s->text, fv) != 0)
         return HB_ENOMEM;
     if (cfg->use_rules)
         for (size_t i = 0; i < v->nhits; i++)
@@ -132,7 +132,7 @@ int hb_featurize(const hb_engine *e, hb_session *s, const hb_feature_config *cfg
     int rc = analyse(e, s, text, len, err);
     if (rc != 0)
         return rc;
-    if (build_vector(e, s, cfg, NULL, &s->fvec[0]) != 0)
+    if (build_vector(e, s, cfg, &s->fvec[0]) != 0)
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     *out = &s->fvec[0];
     return 0;
@@ -399,8 +399,7 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
                 r->fvec = v->tasks[j].fvec;
                 break;
             }
-        if (r->fvec == i &&
-            build_vector(e, s, cfg, hb_engine_vocab(e, i), &s->fvec[i]) != 0)
+        if (r->fvec == i && build_vector(e, s, cfg, &s->fvec[i]) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         score_rules(e, v, r);
         size_t k = hb_engine_fused_slot(e, i);

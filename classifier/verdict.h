@@ -164,8 +164,7 @@ int hb_featurize_url(const hb_engine *engine, hb_session *session,
 
 /* Run the pipeline up to the feature vector for cfg (normalise, rules,
  * entities, features) - what training uses, so training and scoring can
- * never extract differently.  Every n-gram is kept (no vocabulary: the
- * trainer is what decides one).  The vector is valid until the next call. */
+ * never extract differently.  The vector is valid until the next call. */
 int hb_featurize(const hb_engine *engine, hb_session *session,
                  const hb_feature_config *cfg, const char *text, size_t len,
                  const hb_fvec **out, hb_error *err);

@@ -1,7 +1,6 @@
 /*
  * test_featurize.c - hashed n-gram features: determinism, digit masking,
- * normalisation, named features, configuration round trip, and the
- * vocabulary that leaves out n-grams a model never kept.
+ * normalisation, named features, configuration round trip.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -14,7 +13,6 @@
 
 #include "featurize.h"
 #include "normalize.h"
-#include "vocab.h"
 
 typedef struct fixture {
     hb_text text;
@@ -45,7 +43,7 @@ static int teardown(void **state)
 static void extract(fixture *f, const char *s, hb_fvec *v)
 {
     assert_int_equal(hb_normalize(s, strlen(s), &f->text, NULL), 0);
-    assert_int_equal(hb_features_text(&f->cfg, NULL, &f->text, v), 0);
+    assert_int_equal(hb_features_text(&f->cfg, &f->text, v), 0);
 }
 
 /* Sum of value per index, for order-independent comparison. */
@@ -174,40 +172,6 @@ static void test_config_json(void **state)
     json_decref(j);
 }
 
-/* The slots a vocabulary holds are the low HB_VOCAB_BITS bits of an
- * n-gram's hash, which is what extraction at that many hash bits indexes
- * by: a vocabulary of one text's n-grams keeps all of that text's features
- * and, of another text, only the n-grams the two share. */
-static void test_vocabulary_keeps_only_its_ngrams(void **state)
-{
-    fixture *f = *state;
-    hb_feature_config fine = f->cfg;
-    fine.hash_bits = HB_VOCAB_BITS;
-    const char *seen = "please call me when you are free";
-    assert_int_equal(hb_normalize(seen, strlen(seen), &f->text, NULL), 0);
-    assert_int_equal(hb_features_text(&fine, NULL, &f->text, &f->a), 0);
-    hb_vocab *vocab = hb_vocab_new();
-    assert_non_null(vocab);
-    hb_vocab_add(vocab, f->a.idx, f->a.n);
-
-    extract(f, seen, &f->a);
-    assert_int_equal(hb_features_text(&f->cfg, vocab, &f->text, &f->b), 0);
-    assert_same_vector(&f->a, &f->b);
-
-    /* "call me" and some letters of "tomorrow" are shared; nothing of
-     * "听日饮茶" (code points 17 on) is */
-    const char *other = "call me tomorrow 听日饮茶";
-    extract(f, other, &f->a);
-    assert_int_equal(hb_features_text(&f->cfg, vocab, &f->text, &f->b), 0);
-    assert_true(f->b.n >= 10);
-    assert_true(f->b.n < f->a.n);
-    for (size_t e = 0; e < f->b.n; e++) {
-        assert_true(f->b.origin[e].start < 17);
-        assert_true(fabs(value_at(&f->a, f->b.idx[e]) - f->b.val[e]) < 1e-6);
-    }
-    hb_vocab_free(vocab);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,7 +183,6 @@ int main(void)
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_origins_point_into_text),
         cmocka_unit_test(test_config_json),
-        cmocka_unit_test(test_vocabulary_keeps_only_its_ngrams),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,6 @@
 /*
  * test_model.c - model bundles: save/load round trip, linear collapse,
- * kernel fallback, vocabularies, and every kind of corrupt bundle refused
- * clearly.
+ * kernel fallback, and every kind of corrupt bundle refused clearly.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -42,8 +41,7 @@ static const char *save_bundle(const char *tag, float *w)
         w[i] = (float)((i % 7) - 3) / 10.0f;
     json_t *man = base_manifest();
     hb_error err;
-    assert_int_equal(hb_model_save_linear(dir, man, w, 0.25, NULL, NULL, 0, 0.0, &err),
-                     0);
+    assert_int_equal(hb_model_save_linear(dir, man, w, 0.25, NULL, 0.0, &err), 0);
     json_decref(man);
     return dir;
 }
@@ -271,66 +269,6 @@ static void test_bad_manifests(void **state)
     expect_failure(dir, HB_EFORMAT, "model_file");
 }
 
-/* A vocabulary round trips, and a vocab.bin that is changed, has a slot
- * out of order or out of range, or is not whole entries is refused with
- * the file named. */
-static void test_vocabulary(void **state)
-{
-    (void)state;
-    float w[DIM];
-    char dir[1024]; /* tu_tmpdir's buffer is reused by save_bundle below */
-    snprintf(dir, sizeof dir, "%s", tu_tmpdir("model_vocab"));
-    for (int i = 0; i < DIM; i++)
-        w[i] = 0.1f;
-    static const uint32_t slots[] = {0, 7, 1u << 20, (1u << HB_VOCAB_BITS) - 1};
-    json_t *man = base_manifest();
-    hb_error err;
-    assert_int_equal(hb_model_save_linear(dir, man, w, 0.0, NULL, slots, 4, 0.0, &err),
-                     0);
-    json_decref(man);
-    hb_model *m = hb_model_load(dir, &err);
-    assert_non_null(m);
-    size_t n;
-    const uint32_t *got = hb_model_vocab(m, &n);
-    assert_int_equal(n, 4);
-    assert_memory_equal(got, slots, sizeof slots);
-    hb_model_free(m);
-
-    /* a bundle without one has none */
-    float w2[DIM];
-    m = hb_model_load(save_bundle("model_novocab", w2), &err);
-    assert_non_null(m);
-    assert_null(hb_model_vocab(m, &n));
-    assert_int_equal(n, 0);
-    hb_model_free(m);
-
-    char path[1200], man_path[1200];
-    snprintf(path, sizeof path, "%s/vocab.bin", dir);
-    snprintf(man_path, sizeof man_path, "%s/manifest.json", dir);
-    FILE *f = fopen(path, "r+b");
-    assert_non_null(f);
-    fputc(9, f);
-    fclose(f);
-    expect_failure(dir, HB_EFORMAT, "checksum");
-
-    static const uint32_t bad[][2] = {{7, 7}, {3, 1u << HB_VOCAB_BITS}};
-    for (size_t k = 0; k < 3; k++) {
-        size_t len = k < 2 ? sizeof bad[k] : 5;
-        const void *data = k < 2 ? (const void *)bad[k] : "12345";
-        f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(data, 1, len, f), len);
-        fclose(f);
-        json_t *j = json_load_file(man_path, 0, NULL);
-        char sum[17];
-        snprintf(sum, sizeof sum, "%016llx", (unsigned long long)XXH64(data, len, 0));
-        json_object_set_new(j, "vocab_xxh64", json_string(sum));
-        json_dump_file(j, man_path, 0);
-        json_decref(j);
-        expect_failure(dir, HB_EFORMAT, k < 2 ? "vocab.bin: slot" : "vocab.bin: size");
-    }
-}
-
 /* A real RBF model from libsvm: scored by the kernel fallback, which must
  * agree with svm_predict_values. */
 static void test_kernel_fallback(void **state)
@@ -419,8 +357,7 @@ static hb_model *family_model(int k)
     json_t *cfg = json_object_get(man, "features");
     json_object_set_new(cfg, "use_idf", json_true());
     hb_error err;
-    assert_int_equal(hb_model_save_linear(dir, man, w, k / 10.0, idf, NULL, 0, 0.0, &err),
-                     0);
+    assert_int_equal(hb_model_save_linear(dir, man, w, k / 10.0, idf, 0.0, &err), 0);
     json_decref(man);
     hb_model *m = hb_model_load(dir, &err);
     if (!m)
@@ -472,7 +409,6 @@ int main(void)
         cmocka_unit_test(test_corrupt_model_file),
         cmocka_unit_test(test_garbage_with_matching_checksum),
         cmocka_unit_test(test_bad_manifests),
-        cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_kernel_fallback),
         cmocka_unit_test(test_fused_models_score_exactly_alike),
         cmocka_unit_test(test_half_precision),

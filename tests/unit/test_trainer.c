@@ -250,53 +250,6 @@ static void test_min_df_prunes_ngrams_not_buckets(void **state)
     hb_engine_free(e);
 }
 
-/* The trained bundle carries the n-grams it kept (vocab.bin), and scoring
- * leaves out the rest as training did: two texts of characters no training
- * row had score exactly the bias.  Without the vocabulary their n-grams
- * land in buckets other n-grams trained, and borrow their weights. */
-static void test_scoring_leaves_out_unseen_ngrams(void **state)
-{
-    (void)state;
-    char dir[1100], bare[1100], path[1200], cmd[4800];
-    snprintf(dir, sizeof dir, "%s", tu_tmpdir("train_vocab"));
-    snprintf(bare, sizeof bare, "%s", tu_tmpdir("train_novocab"));
-    hb_train_result res;
-    train_into(dir, 1, &res);
-    snprintf(cmd, sizeof cmd, "cp %s/model.svm %s/idf.bin %s/manifest.json %s/", dir, dir,
-             dir, bare);
-    assert_int_equal(system(cmd), 0);
-    snprintf(path, sizeof path, "%s/manifest.json", bare);
-    json_t *man = json_load_file(path, 0, NULL);
-    assert_non_null(man);
-    assert_non_null(json_object_get(man, "vocab_file"));
-    json_object_del(man, "vocab_file");
-    json_object_del(man, "vocab_xxh64");
-    assert_int_equal(json_dump_file(man, path, 0), 0);
-    json_decref(man);
-
-    static const char *unseen[] = {"괅괆괇 뷁뷂뷃 쭳쭴", "퉤퉥퉦 헒헓헔 캛캜"};
-    double d[2][2];
-    const char *dirs[2] = {dir, bare};
-    hb_error err;
-    hb_session *s = hb_session_new();
-    for (int b = 0; b < 2; b++) {
-        hb_engine *e = hb_engine_open(RULES, dirs[b], &err);
-        assert_non_null(e);
-        assert_true((hb_engine_vocab(e, 0) != NULL) == (b == 0));
-        for (int t = 0; t < 2; t++) {
-            const hb_verdict *v;
-            assert_int_equal(hb_classify(e, s, unseen[t], strlen(unseen[t]), &v, &err),
-                             0);
-            assert_int_equal(v->tasks[0].rule_weight, 0);
-            d[b][t] = v->tasks[0].decision;
-        }
-        hb_engine_free(e);
-    }
-    hb_session_free(s);
-    assert_true(d[0][0] == d[0][1]);
-    assert_true(d[1][0] != d[1][1]);
-}
-
 /* Duplicated texts share a fold; classes are spread evenly; the seed
  * decides the folds. */
 static void test_folds_keep_duplicates_together(void **state)
@@ -335,7 +288,6 @@ int main(void)
         cmocka_unit_test(test_refuses_one_class),
         cmocka_unit_test(test_repeats_checked_and_recorded),
         cmocka_unit_test(test_min_df_prunes_ngrams_not_buckets),
-        cmocka_unit_test(test_scoring_leaves_out_unseen_ngrams),
         cmocka_unit_test(test_folds_keep_duplicates_together),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

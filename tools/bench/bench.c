@@ -116,7 +116,7 @@ static int bench_pipeline(const messages *m, const char *models, double seconds)
             hb_rules_match(hb_engine_rules(e), rs, text.utf8, text.len, hits, HB_MAX_HITS,
                            &nhits, &limited);
             double c = now();
-            hb_features_text(hb_model_features(model), hb_engine_vocab(e, 0), &text, &fv);
+            hb_features_text(hb_model_features(model), &text, &fv);
             double d = now();
             for (size_t t = 0; t < hb_engine_ntasks(e); t++)
                 hb_model_decision(hb_engine_model(e, t), &fv);
