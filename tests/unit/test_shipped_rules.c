@@ -169,8 +169,9 @@ static void test_shipped_money_direction(void **state)
                               "fraud.zh.acquaintance.asks_money"));
 }
 
-/* Claiming a relation is a scam opener, but a parent writing to a teacher
- * opens the same way and is no claim on the reader. */
+/* Claiming a relation is a scam opener, but a parent writing to a teacher,
+ * or a friend passing on a message, opens the same way and is no claim on
+ * the reader. */
 static void test_shipped_parent_to_teacher(void **state)
 {
     (void)state;
@@ -180,6 +181,9 @@ static void test_shipped_parent_to_teacher(void **state)
                               "fraud.zh.acquaintance.claims_relation"));
     assert_true(shipped_fires("我是你儿子的同学,他出事了",
                               "fraud.zh.acquaintance.claims_relation"));
+    /* a message passed on for someone claims nothing of the reader */
+    assert_false(shipped_fires("叔叔好,我是乐乐的同学,她让我跟您说今天补课晚一点",
+                               "fraud.zh.acquaintance.claims_relation"));
 }
 
 static void test_shipped_english_smishing(void **state)
