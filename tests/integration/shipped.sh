@@ -3,8 +3,8 @@
 # them through `hubao check` (the AddressSanitizer build): traditional
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
-# notices, chat, bare greetings, money between friends and texts to 你
-# stay clean, rumours forwarded in chat are rumours while everyday
+# notices, chat, bare greetings, money between friends, texts to 你 and
+# notes between family, parents and teachers stay clean, rumours forwarded in chat are rumours while everyday
 # hearsay and school notices are not, and replies carry the tiers.  The
 # texts are written for this test (none is a training row).  Needs no
 # data set.
@@ -34,6 +34,10 @@ Hi there, you around?
 Your share of the petrol is 15, pay me whenever
 我们公司明天放假，你要不要出来吃饭
 爸，你的降压药快吃完了，我明天给你买
+李老师您好，我是王可欣的家长，她今天肚子不舒服，想请半天假，谢谢您
+叔叔好，我是乐乐的同学，她让我跟您说今天补课晚一点，六点半才放学
+房租我刚转过去了，您查收一下，收到回个信息
+老公，我今天加班，你先去接孩子吧
 听说小王下个月结婚，你去吗
 聽講個新商場下個月開，一齊去行下？
 Dear parents, the school will close early at 12:30 on Friday 14 March for staff training. Buses leave at 12:45. Mrs A. Okoro, Head Teacher
@@ -47,7 +51,7 @@ expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 26, len(r)
+assert len(r) == 30, len(r)
 RUMOURS = 3  # the last lines of in.txt
 for x in r:
     for name, t in x["tasks"].items():
@@ -70,7 +74,9 @@ assert r[4]["brands"][0]["id"] == "barclays"
 # a genuine notice and chat, greetings alone (most of what people text
 # each other is short; a greeting is no advert and no scam) and money
 # between friends (a bill split, a fee paid back, a cable lent), texts
-# to "你" that ask nothing (scam scripts talk to "你" throughout),
+# to "你" that ask nothing (scam scripts talk to "你" throughout), a
+# parent's note to a teacher, a message passed on for a friend, rent paid
+# and a note between spouses (each opens like a scam and is none),
 # everyday hearsay (many chat rumours open with 听说, but 听说 alone is
 # no rumour) and school notices, which are no rumour for being
 # official: clean

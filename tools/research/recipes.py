@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.6")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.7")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices,
 # legal adverts, and rumours as they are forwarded in chat beside notices,
@@ -25,12 +25,15 @@ HANDWRITTEN = [
     "models/data/fraud-handwritten.tsv",
     "models/data/fraud-types.tsv",
     "models/data/ham-chat.tsv",
+    "models/data/ham-chat-money.tsv",
     "models/data/ham-short.tsv",
     "models/data/ham-notices.tsv",
     "models/data/spam-adverts.tsv",
     "models/data/fraud-en.tsv",
+    "models/data/fraud-en-markets.tsv",
     "models/data/ham-chat-en.tsv",
     "models/data/ham-notices-en.tsv",
+    "models/data/ham-services-en.tsv",
     "models/data/spam-adverts-en.tsv",
     "models/data/rumour-zh.tsv",
     "models/data/rumour-en.tsv",
