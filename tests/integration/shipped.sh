@@ -4,10 +4,10 @@
 # Chinese reads like simplified, a brand named beside a link that is not
 # its own is never answered "advertising" or "no fraud signs", genuine
 # notices, chat, bare greetings, money between friends, texts to 你 and
-# notes between family, parents and teachers stay clean, rumours forwarded in chat are rumours while everyday
-# hearsay and school notices are not, and replies carry the tiers.  The
-# texts are written for this test (none is a training row).  Needs no
-# data set.
+# notes between family, parents and teachers stay clean, rumours
+# forwarded in chat are rumours while everyday hearsay and school notices
+# are not, and replies carry the tiers.  The texts are written for this
+# test (none is a training row).  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
 TMP=build/tmp/shipped-it.$$

@@ -172,7 +172,7 @@ static void test_shipped_money_direction(void **state)
 /* Claiming a relation is a scam opener, but a parent writing to a teacher,
  * or a friend passing on a message, opens the same way and is no claim on
  * the reader. */
-static void test_shipped_parent_to_teacher(void **state)
+static void test_shipped_relation_claims(void **state)
 {
     (void)state;
     assert_false(shipped_fires("王老师您好,我是李明的家长,孩子今天发烧了,请假一天",
@@ -470,7 +470,7 @@ int main(void)
         cmocka_unit_test(test_shipped_code_request),
         cmocka_unit_test(test_shipped_card_number_and_secrets),
         cmocka_unit_test(test_shipped_money_direction),
-        cmocka_unit_test(test_shipped_parent_to_teacher),
+        cmocka_unit_test(test_shipped_relation_claims),
         cmocka_unit_test(test_shipped_english_smishing),
         cmocka_unit_test(test_shipped_payment_failed_and_stranger),
         cmocka_unit_test(test_shipped_legitimate),
