@@ -2,7 +2,7 @@
  * test_fraud_types.c - the fraud-type catalogue and the shipped fraud rules
  * for the types added after the first nine: expiry_phishing, travel_refund,
  * credit_repair, fake_shopping, romance, sextortion, fake_subsidy,
- * malware_lure and payment_redirect.
+ * malware_lure, payment_redirect and advance_fee.
  *
  * For every one of those types:
  *   - models/rules/types.tsv has a row with both names and advice in both
@@ -44,8 +44,9 @@ static hb_rule_hit *hits;
 static hb_text norm;
 
 static const char *const new_types[] = {
-    "expiry_phishing", "travel_refund", "credit_repair", "fake_shopping",    "romance",
-    "sextortion",      "fake_subsidy",  "malware_lure",  "payment_redirect",
+    "expiry_phishing",  "travel_refund", "credit_repair", "fake_shopping",
+    "romance",          "sextortion",    "fake_subsidy",  "malware_lure",
+    "payment_redirect", "advance_fee",
 };
 enum { NTYPES = sizeof new_types / sizeof new_types[0] };
 
@@ -255,6 +256,10 @@ static const struct probe zh_probes[] = {
     {"malware_lure", "同学聚会的照片出来了，你看看 http://tp-jh.xyz/p"},
     {"payment_redirect", "您好，我们公司的对公账户在年审，本期货款请打到以下新账户，"
                          "户名张三，开户行建设银行。"},
+    {"advance_fee", "您好，我是英国某律师事务所的代理人，您是我的当事人在海外"
+                    "遗产的唯一继承人，金额约六百万美元，请先缴纳公证费办理手续。"},
+    {"advance_fee", "朋友，我有一笔四百万美金需要转移到国内，想借用你的账户接收"
+                    "资金，事成后分你百分之三十。"},
 };
 
 static const struct probe en_probes[] = {
@@ -287,6 +292,12 @@ static const struct probe en_probes[] = {
     {"payment_redirect", "Please note our bank details have changed. Kindly "
                          "send the invoice payment to the new account below. "
                          "Account name: ABC Trading, sort code 20-00-00."},
+    {"advance_fee", "Good day, I am Barrister Kofi Mensah. My late client left "
+                    "an unclaimed estate of USD 8,400,000 and you share his "
+                    "surname as next of kin. Reply via email for details."},
+    {"advance_fee", "Your ATM card loaded with your inheritance funds is held at "
+                    "the airport. Pay the clearance fee of $350 today to "
+                    "release it."},
 };
 
 static void test_every_new_type_has_probes(void **state)
@@ -371,6 +382,18 @@ static const char *const genuine[] = {
     "number on your card.",
     "Sorry wrong number mate.",
     "482913 is your verification code. Do not share this code with anyone.",
+    /* inheritance, estates and big sums that are genuine */
+    "Mum says the solicitor has finished grandad's estate, the house goes to "
+    "Aunt Jo and we each get his books.",
+    "Standard Bank: New beneficiary 'J Smith' added to your profile at 10:02. "
+    "Not you? Call the number on your card.",
+    "My uncle got one of those emails saying he is next of kin to a millionaire, "
+    "it is a scam, ignore it.",
+    "The charity raised 2 million for the hospital wing, thanks to everyone "
+    "who gave.",
+    "奶奶的房子要办继承公证，周五上午我们一起去公证处，带上户口本。",
+    "联合国儿童基金会今年在非洲援建了两百所学校。",
+    "【工商银行】您的保管箱租期将于下月到期，请到网点办理续租。",
 };
 
 static void test_genuine_messages(void **state)
