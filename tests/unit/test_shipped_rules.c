@@ -167,6 +167,12 @@ static void test_shipped_money_direction(void **state)
                               "fraud.zh.acquaintance.asks_money"));
     assert_true(shipped_fires("你先帮我垫付一下3000,回头还你",
                               "fraud.zh.acquaintance.asks_money"));
+    /* a payout into the reader's own designated account is no demand */
+    assert_false(
+        shipped_fires("您的理赔款已审核通过,将于3个工作日内汇入您指定的账户,请留意查收",
+                      "fraud.zh.any.designated_account"));
+    assert_true(shipped_fires("请把货款转到我们指定的账户,今天之内必须到账",
+                              "fraud.zh.any.designated_account"));
 }
 
 /* Claiming a relation is a scam opener, but a parent writing to a teacher,
