@@ -2,7 +2,8 @@
 # The shipped models, rules and brand table (models/) as a user meets
 # them through `hubao check` (the AddressSanitizer build): traditional
 # Chinese reads like simplified, a brand named beside a link that is not
-# its own is never answered "advertising" or "no fraud signs", genuine
+# its own is never answered "advertising" or "no fraud signs", an
+# advance-fee (inheritance) opening is fraud of its type, genuine
 # notices, chat, bare greetings, money between friends, texts to 你 and
 # notes between family, parents and teachers stay clean, rumours
 # forwarded in chat are rumours while everyday hearsay and school notices
@@ -20,6 +21,8 @@ cat >"$TMP/in.txt" <<'EOF2'
 【工商银行】尊敬的客户，您的积分即将清零，请登录 icbc-jfdh.top 兑换现金
 工商银行年终会员日活动，详情见 icbc-vip.top
 Your Barclays account is locked. Verify now at barclays-secure-login.xyz to avoid closure
+Greetings from Accra. I am Lawyer Ama Boateng. My late client, an oil engineer, left USD 6,200,000 with no next of kin and you share his family name. Reply to amaboateng.chambers@gmail.com so we can file your claim
+您好，我是澳大利亚一家律所的工作人员，您在悉尼去世的远房表叔留下一笔海外遗产，您是唯一继承人，办理前需先交两万元公证费
 【招商银行】您尾号3321的信用卡本期账单已出，详情请登录招商银行App查看。
 晚上一起吃火锅吗？我七点下班
 Hi mum, I'll be home late tonight, save me some dinner x
@@ -51,7 +54,7 @@ expect "hubao check on the shipped models exits 0" test $? -eq 0
 expect "verdicts, tiers and brands" python3 - "$TMP/out.json" <<'PY'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-assert len(r) == 30, len(r)
+assert len(r) == 32, len(r)
 RUMOURS = 3  # the last lines of in.txt
 for x in r:
     for name, t in x["tasks"].items():
@@ -71,6 +74,11 @@ for x in r[2:5]:
     assert b and b[0]["reason"]["en"].startswith("Names "), x["brands"]
 assert r[2]["brands"][0]["id"] == "icbc" and r[2]["brands"][0]["link"] == "icbc-jfdh.top"
 assert r[4]["brands"][0]["id"] == "barclays"
+# an advance-fee (419) opening in English and in Chinese: fraud of that
+# type, never an advert
+for x in r[5:7]:
+    assert x["verdict"] == "fraud", x["summary"]
+    assert x["tasks"]["fraud"]["type"] == "advance_fee", x["tasks"]["fraud"]
 # a genuine notice and chat, greetings alone (most of what people text
 # each other is short; a greeting is no advert and no scam) and money
 # between friends (a bill split, a fee paid back, a cable lent), texts
@@ -80,7 +88,7 @@ assert r[4]["brands"][0]["id"] == "barclays"
 # everyday hearsay (many chat rumours open with 听说, but 听说 alone is
 # no rumour) and school notices, which are no rumour for being
 # official: clean
-for x in r[5:-RUMOURS]:
+for x in r[7:-RUMOURS]:
     assert x["verdict"] == "clean", x["summary"]
     assert all(t["tier"] == "none" for t in x["tasks"].values()), x["tasks"]
 # rumours as they are forwarded in family chats, in simplified and

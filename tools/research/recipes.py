@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.7")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-05.8")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices,
 # legal adverts, and rumours as they are forwarded in chat beside notices,
@@ -31,6 +31,7 @@ HANDWRITTEN = [
     "models/data/spam-adverts.tsv",
     "models/data/fraud-en.tsv",
     "models/data/fraud-en-markets.tsv",
+    "models/data/fraud-advance-fee.tsv",
     "models/data/ham-chat-en.tsv",
     "models/data/ham-notices-en.tsv",
     "models/data/ham-services-en.tsv",
