@@ -260,6 +260,26 @@ static void test_shipped_legitimate(void **state)
     assert_true(task_score(en_advert, "fraud", &npos) <= 0.0);
     assert_int_equal(npos, 0);
     assert_true(task_score(en_advert, "spam", &npos) >= 1.5);
+
+    /* Genuine import-duty notices pay through the courier's own channels;
+     * a duty demand with a link or a private contact is still the scam,
+     * "official" or not. */
+    assert_false(shipped_fires("【某邮政】您有一件国际邮件需缴纳关税36元,请在邮政官方app"
+                               "或到网点缴纳后领取。",
+                               "fraud.zh.parcel.customs"));
+    assert_false(shipped_fires("您的进口快件已清关完毕,税费已由寄件方预付,今日派送。",
+                               "fraud.zh.parcel.customs"));
+    assert_true(shipped_fires("您的包裹被海关扣押,需缴纳关税860元,请登录官方网站 "
+                              "hg-gs.top 缴纳。",
+                              "fraud.zh.parcel.customs_link"));
+    assert_true(shipped_fires("您的包裹在海关查出违禁品,请立即联系海关专员处理。",
+                              "fraud.zh.parcel.customs"));
+    /* money received, with the bank's own service line, asks nothing */
+    assert_false(shipped_fires("您尾号1234的账户收到跨行转账5,000.00元,如有疑问请致电"
+                               "本行客服。",
+                               "fraud.zh.customer_service.fake_platform_staff"));
+    assert_true(shipped_fires("我是淘宝客服,您的订单异常需要退款,请按我说的转账操作。",
+                              "fraud.zh.customer_service.fake_platform_staff"));
 }
 
 /* Operator subscription adverts carry their price per day, week or
