@@ -502,7 +502,8 @@ def lodo_table(report, only=None, shipped=None):
 
 TYPES = os.path.join(MODELS, "rules", "types.tsv")
 TYPES_SET = "zh-telecom-fraud"  # evaluation-only, four fraud types
-# the hand-written examples: training rows of the SVM, never seen by the rules
+# the hand-written examples: training rows of the SVM; the rules were not
+# written from them, except for the files in RULES_READ
 HANDWRITTEN = [os.path.join("models", "data", f)
                for f in ("fraud-types.tsv", "fraud-handwritten.tsv", "fraud-en.tsv",
                          "fraud-en-markets.tsv", "fraud-advance-fee.tsv")]
