@@ -946,6 +946,12 @@ static enum outcome decide_filtered(const rule *r, const uint64_t *cand,
     for (size_t k = 0; k < r->npatterns; k++)
         if (!hb_prefilter_in(cand, id + k))
             return NO_MATCH;
+    /* An exact unless line that is a candidate matches: the rule cannot
+     * fire, whatever PCRE2 would say of its pattern lines. */
+    uint32_t unless_id = id + (uint32_t)r->npatterns;
+    for (size_t k = 0; k < r->nunless; k++)
+        if (hb_prefilter_in(cand, unless_id + k) && hb_prefilter_in(exact, unless_id + k))
+            return NO_MATCH;
     int abandoned = 0;
     for (size_t k = 1; k < r->npatterns; k++) {
         if (hb_prefilter_in(exact, id + k))
@@ -966,12 +972,9 @@ static enum outcome decide_filtered(const rule *r, const uint64_t *cand,
     if (abandoned || o == ABANDONED)
         return ABANDONED;
 
-    id += (uint32_t)r->npatterns;
-    for (size_t k = 0; k < r->nunless; k++)
-        if (hb_prefilter_in(cand, id + k) && hb_prefilter_in(exact, id + k))
-            return NO_MATCH;
     for (size_t k = 0; k < r->nunless; k++) {
-        if (!hb_prefilter_in(cand, id + k) || hb_prefilter_in(exact, id + k))
+        if (!hb_prefilter_in(cand, unless_id + k) ||
+            hb_prefilter_in(exact, unless_id + k))
             continue;
         o = run(&r->unless[k], s, text, len);
         if (o == MATCH)

@@ -131,8 +131,9 @@ void hb_rules_scratch_set_prefilter(hb_rules_scratch *scratch, int enabled);
  *
  * With the prefilter on, a pattern the prefilter proves cannot match is
  * not run at all, so it can never be abandoned: a rule whose `pattern`
- * lines cannot all match is skipped, and an `unless` line that cannot
- * match does not stop its rule.  Hits are otherwise those of running
+ * lines cannot all match is skipped, an `unless` line that cannot
+ * match does not stop its rule, and one the prefilter proves matches
+ * stops it before any pattern runs.  Hits are otherwise those of running
  * every pattern; the one difference is for the better: where PCRE2 alone
  * would give up on a rule at a limit, the prefilter may already know the
  * answer, and the rule is decided (it may fire) instead of abandoned, so
