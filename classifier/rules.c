@@ -59,6 +59,7 @@
 #include <sys/stat.h>
 
 #include "grow.h"
+#include "ruledefs.h"
 #include "prefilter.h"
 
 /* Matching limits.  MATCH_LIMIT bounds backtracking steps per pcre2_match
@@ -354,22 +355,24 @@ static int compile_pattern(const char *pat, size_t n, const char *origin, size_t
 }
 
 /* Compile a `pattern` or `unless` line and append it to the rule. */
-static int add_pattern(pending *p, int is_unless, const char *v, size_t vn,
-                       const char *file, size_t line, hb_error *err)
+static int add_pattern(pending *p, const hb_ruledefs *defs, int is_unless, const char *v,
+                       size_t vn, const char *file, size_t line, hb_error *err)
 {
     pattern **arr = is_unless ? &p->r.unless : &p->r.patterns;
     size_t *cnt = is_unless ? &p->r.nunless : &p->r.npatterns;
     size_t *cap = is_unless ? &p->cap_unless : &p->cap_patterns;
     if (hb_grow((void **)arr, cap, *cnt + 1, sizeof(pattern)))
         return hb_error_set(err, HB_ENOMEM, "out of memory");
-    pcre2_code *code = NULL;
-    int rc = compile_pattern(v, vn, file, line, &code, err);
+    char *source = NULL;
+    size_t sn = 0;
+    int rc = hb_ruledefs_expand(defs, v, vn, &source, &sn, file, line, err);
     if (rc)
         return rc;
-    char *source = dup_range(v, vn);
-    if (!source) {
-        pcre2_code_free(code);
-        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    pcre2_code *code = NULL;
+    rc = compile_pattern(source, sn, file, line, &code, err);
+    if (rc) {
+        free(source);
+        return rc;
     }
     (*arr)[*cnt].code = code;
     (*arr)[*cnt].source = source;
@@ -457,8 +460,9 @@ static int set_once(const char **slot, const char *key, const char *v, size_t vn
 }
 
 /* Handle one `key = value` line of the current rule. */
-static int rule_key(pending *p, const char *key, size_t kn, const char *v, size_t vn,
-                    const char *file, size_t line, hb_error *err)
+static int rule_key(pending *p, const hb_ruledefs *defs, const char *key, size_t kn,
+                    const char *v, size_t vn, const char *file, size_t line,
+                    hb_error *err)
 {
 #define KEY_IS(name) (kn == sizeof(name) - 1 && memcmp(key, name, kn) == 0)
     if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") || KEY_IS("description") ||
@@ -499,8 +503,28 @@ static int rule_key(pending *p, const char *key, size_t kn, const char *v, size_
     if (KEY_IS("description_zh"))
         return set_once(&p->r.info.description_zh, "description_zh", v, vn, file, line,
                         err);
-    return add_pattern(p, KEY_IS("unless"), v, vn, file, line, err);
+    return add_pattern(p, defs, KEY_IS("unless"), v, vn, file, line, err);
 #undef KEY_IS
+}
+
+/* Handle a `define name = regex` line: name (nn bytes, after "define")
+ * is trimmed here; the regex must compile on its own, so that a mistake
+ * in it is reported at its own line. */
+static int define_line(hb_ruledefs *defs, const char *name, size_t nn, const char *v,
+                       size_t vn, const char *file, size_t line, hb_error *err)
+{
+    trim(&name, &nn);
+    if (vn == 0)
+        return hb_error_set(err, HB_EFORMAT, "%s:%zu: 'define %.*s' has no pattern", file,
+                            line, (int)(nn > 60 ? 60 : nn), name);
+    int rc = hb_ruledefs_add(defs, name, nn, v, vn, file, line, err);
+    if (rc)
+        return rc;
+    const char *body = defs->items[defs->count - 1].body;
+    pcre2_code *code = NULL;
+    rc = compile_pattern(body, strlen(body), file, line, &code, err);
+    pcre2_code_free(code);
+    return rc;
 }
 
 /* Keep a copy of origin in set->files and return it, or NULL. */
@@ -547,6 +571,8 @@ static int parse_into(hb_rules *set, const char *text, size_t len, const char *o
     size_t before = set->count;
     pending p;
     memset(&p, 0, sizeof p);
+    hb_ruledefs defs; /* this file's define lines */
+    hb_ruledefs_init(&defs);
     size_t line = 0;
     rc = 0;
     while (pos < len && rc == 0) {
@@ -579,6 +605,10 @@ static int parse_into(hb_rules *set, const char *text, size_t len, const char *o
         size_t vn = n - kn - 1;
         trim(&key, &kn);
         trim(&v, &vn);
+        if (kn >= 6 && memcmp(key, "define", 6) == 0 && (kn == 6 || is_space(key[6]))) {
+            rc = define_line(&defs, key + 6, kn - 6, v, vn, file, line, err);
+            continue;
+        }
         if (!p.active) {
             rc = hb_error_set(err, HB_EFORMAT,
                               "%s:%zu: '%.*s' before the first [rule.id] "
@@ -586,8 +616,9 @@ static int parse_into(hb_rules *set, const char *text, size_t len, const char *o
                               file, line, (int)(kn > 60 ? 60 : kn), key);
             continue;
         }
-        rc = rule_key(&p, key, kn, v, vn, file, line, err);
+        rc = rule_key(&p, &defs, key, kn, v, vn, file, line, err);
     }
+    hb_ruledefs_release(&defs);
     if (rc == 0)
         rc = finish_rule(set, &p, file, err);
     if (rc) {

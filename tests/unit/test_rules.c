@@ -173,6 +173,14 @@ static void test_error_syntax(void **state)
          "inline.rules:1: rule 'x' has no 'task'"},
         {"[x]\ntask = t\nweight = 1\ndescription = d\n",
          "inline.rules:1: rule 'x' has no 'pattern'"},
+        {"define = x\n", "inline.rules:1: bad define name ''"},
+        {"define warn =\n", "inline.rules:1: 'define warn' has no pattern"},
+        {"define warn = (a\n", "inline.rules:1: bad pattern"},
+        {"[x]\ntask = t\nweight = 1\npattern = (?&warn)\n",
+         "inline.rules:4: unknown name 'warn'"},
+        {"define w = a\ndefine w = b\n",
+         "inline.rules:2: 'w' is already defined (line 1)"},
+        {"define w = a\n", "no rules found"},
         {"# nothing but a comment\n", "no rules found"},
         {"", "no rules found"},
     };
@@ -257,6 +265,47 @@ static void test_and_unless_semantics(void **state)
     assert_int_equal(tu_rules_run(r, s, "", hits, NULL), 0);
     hb_rules_scratch_free(s);
     hb_rules_free(r);
+}
+
+/* define lines: a piece named once and used by pattern, unless and later
+ * define lines, before, inside and between rules; hits and spans as if
+ * the piece were written out.  A definition holds to the end of its file
+ * only. */
+static void test_defines(void **state)
+{
+    (void)state;
+    hb_rules *r = parse_ok("define warn = 谨防|警惕\n"
+                           "[safe]\ntask = fraud\nweight = 1\n"
+                           "pattern = 安全(账|帐)户\n"
+                           "unless = (?&warn)|不存在\n"
+                           "define site = (?<![a-z0-9-])(?:icbc\\.com\\.cn|95588\\.com)\n"
+                           "description = d\n"
+                           "[link]\ntask = fraud\nweight = 1\n"
+                           "define official = (?&site)(?![a-z0-9-])\n"
+                           "pattern = 登录\n"
+                           "unless = (?&official)\n"
+                           "description = d\n"
+                           "[class]\ntask = t\nweight = 1\n"
+                           "pattern = x[(?&warn)]\n"
+                           "description = d\n");
+    hb_rules_scratch *s = hb_rules_scratch_new();
+    hb_rule_hit hits[3];
+    assert_int_equal(tu_rules_run(r, s, "请转到安全账户", hits, NULL), 1);
+    assert_int_equal(hits[0].start, 9);
+    assert_int_equal(hits[0].end, 21);
+    assert_int_equal(tu_rules_run(r, s, "谨防安全账户诈骗", hits, NULL), 0);
+    assert_int_equal(tu_rules_run(r, s, "请登录 icbc-vip.top", hits, NULL), 1);
+    assert_int_equal(tu_rules_run(r, s, "请登录 icbc.com.cn", hits, NULL), 0);
+    assert_int_equal(tu_rules_run(r, s, "请登录 xicbc.com.cn", hits, NULL), 1);
+    assert_int_equal(tu_rules_run(r, s, "x&", hits, NULL), 1); /* a class, not a piece */
+    assert_int_equal(tu_rules_run(r, s, "x谨", hits, NULL), 0);
+    hb_rules_scratch_free(s);
+    hb_rules_free(r);
+
+    hb_error err;
+    assert_null(hb_rules_load_dir(tu_fixture("rules/define_dir"), &err));
+    assert_int_equal(err.code, HB_EFORMAT);
+    assert_non_null(strstr(err.message, "b.rules:5: unknown name 'warn'"));
 }
 
 /* The span is the first match of the first pattern, in bytes of the
@@ -623,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_error_syntax),
         cmocka_unit_test(test_crlf_bom_and_length),
         cmocka_unit_test(test_load_dir_errors),
+        cmocka_unit_test(test_defines),
         cmocka_unit_test(test_and_unless_semantics),
         cmocka_unit_test(test_hit_spans),
         cmocka_unit_test(test_max_hits_and_bad_args),
