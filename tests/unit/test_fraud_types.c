@@ -256,6 +256,11 @@ static const struct probe zh_probes[] = {
     {"malware_lure", "同学聚会的照片出来了，你看看 http://tp-jh.xyz/p"},
     {"payment_redirect", "您好，我们公司的对公账户在年审，本期货款请打到以下新账户，"
                          "户名张三，开户行建设银行。"},
+    {"payment_redirect", "货款转到这个账号：6217 0000 1234 5678，户名刘伟，今天之内"
+                         "打过来。"},
+    {"fake_shopping", "这个皮肤我便宜卖你，不用走平台，直接支付宝转我。"},
+    {"customer_service", "亲，您在本店拍的羽绒服在仓库丢件了，我们给您三倍理赔，"
+                         "请添加理赔专员微信办理。"},
     {"advance_fee", "您好，我是英国某律师事务所的代理人，您是我的当事人在海外"
                     "遗产的唯一继承人，金额约六百万美元，请先缴纳公证费办理手续。"},
     {"advance_fee", "朋友，我有一笔四百万美金需要转移到国内，想借用你的账户接收"
@@ -292,6 +297,16 @@ static const struct probe en_probes[] = {
     {"payment_redirect", "Please note our bank details have changed. Kindly "
                          "send the invoice payment to the new account below. "
                          "Account name: ABC Trading, sort code 20-00-00."},
+    {"payment_redirect", "Hi, it's the landlord. Please pay this month's rent "
+                         "into my other account instead, the old account is "
+                         "frozen."},
+    {"sextortion", "We filmed a video of you on your webcam. Pay $900 in "
+                   "bitcoin or it goes to everyone you know."},
+    {"investment", "This bitcoin mining plan guarantees 40% a month, message "
+                   "our account manager on Telegram."},
+    {"customer_service", "Sorry, your parcel was damaged in our depot. To "
+                         "receive double compensation, contact our claims "
+                         "officer on WhatsApp."},
     {"advance_fee", "Good day, I am Barrister Kofi Mensah. My late client left "
                     "an unclaimed estate of USD 8,400,000 and you share his "
                     "surname as next of kin. Reply via email for details."},
