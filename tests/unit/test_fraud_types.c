@@ -261,6 +261,13 @@ static const struct probe zh_probes[] = {
     {"fake_shopping", "这个皮肤我便宜卖你，不用走平台，直接支付宝转我。"},
     {"customer_service", "亲，您在本店拍的羽绒服在仓库丢件了，我们给您三倍理赔，"
                          "请添加理赔专员微信办理。"},
+    {"romance", "我们在网上聊了半年了，我想来见你，但还差两千块机票钱，"
+                "你先帮我转一下好吗？"},
+    {"romance", "抱歉发错人了，不过认识一下也是缘分，我最近在做黄金理财，"
+                "可以带你一起。"},
+    {"fake_shopping", "周杰伦演唱会门票低价转让，原价1880现在只要900，先付定金"
+                      "300，付完发电子票。"},
+    {"investment", "跟着我们的项目走，投五万保底收益每年两万，名额不多。"},
     {"advance_fee", "您好，我是英国某律师事务所的代理人，您是我的当事人在海外"
                     "遗产的唯一继承人，金额约六百万美元，请先缴纳公证费办理手续。"},
     {"advance_fee", "朋友，我有一笔四百万美金需要转移到国内，想借用你的账户接收"
@@ -304,6 +311,19 @@ static const struct probe en_probes[] = {
                    "bitcoin or it goes to everyone you know."},
     {"investment", "This bitcoin mining plan guarantees 40% a month, message "
                    "our account manager on Telegram."},
+    {"investment", "Grow your $200 into $5,000 with our crypto trading bot. "
+                   "Minimum deposit only $200."},
+    {"customer_service", "Windows Defender alert: your PC is infected with a "
+                         "virus. Call technical support on 1-844-220-3312 "
+                         "now."},
+    {"customer_service", "We overpaid your refund by mistake. Please send the "
+                         "difference back by Zelle today."},
+    {"acquaintance", "Grandpa it's me, I had an accident and I'm at the "
+                     "police station. I need bail, please don't tell mom."},
+    {"acquaintance", "It's your boss here, I'm in a meeting. Are you "
+                     "available for a quick favour? Text only."},
+    {"parcel", "Parcel notice: we missed you today. Book a redelivery and "
+               "pay the £1.20 fee at parcel-redeliver.info"},
     {"customer_service", "Sorry, your parcel was damaged in our depot. To "
                          "receive double compensation, contact our claims "
                          "officer on WhatsApp."},
