@@ -74,9 +74,17 @@
 
 struct hb_entities {
     pcre2_code *re[HB_ENTITY_KINDS];
-    /* name_lead[b]: a messenger name (handle_cjk, handle_ascii in either
-     * case) starts with byte b, so read_traits looks for one only there */
-    unsigned char name_lead[256];
+    /* byte_traits[b]: what byte b may start (BYTE_ flags), so that
+     * read_traits passes over most bytes with one lookup */
+    unsigned char byte_traits[256];
+};
+
+/* What a byte may start, for read_traits (hb_entities.byte_traits). */
+enum {
+    BYTE_DIGIT = 1,
+    BYTE_DOT = 2,       /* '.' of "a.b" */
+    BYTE_COLON = 4,     /* ':' of "://" */
+    BYTE_NAME_LEAD = 8, /* the first byte of a messenger name */
 };
 
 struct hb_entities_scratch {
@@ -332,11 +340,16 @@ hb_entities *hb_entities_new(hb_error *err)
             return NULL;
         }
     }
+    for (int c = '0'; c <= '9'; c++)
+        ents->byte_traits[c] = BYTE_DIGIT;
+    ents->byte_traits['.'] = BYTE_DOT;
+    ents->byte_traits[':'] = BYTE_COLON;
     for (size_t k = 0; k < COUNT(handle_cjk); k++)
-        ents->name_lead[(unsigned char)handle_cjk[k][0]] = 1;
+        ents->byte_traits[(unsigned char)handle_cjk[k][0]] |= BYTE_NAME_LEAD;
     for (size_t k = 0; k < COUNT(handle_ascii); k++) {
         unsigned char c = (unsigned char)handle_ascii[k][0];
-        ents->name_lead[c] = ents->name_lead[toupper(c)] = 1;
+        ents->byte_traits[c] |= BYTE_NAME_LEAD;
+        ents->byte_traits[toupper(c)] |= BYTE_NAME_LEAD;
     }
     return ents;
 }
@@ -423,6 +436,17 @@ static int is_ascii_alnum(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* Whether text[i] starts a link's mark (read_traits' host_dot): a '.'
+ * between a label's end and a label's start, or "://". */
+static int is_link_mark(const char *text, size_t len, size_t i)
+{
+    if (text[i] == '.')
+        return i > 0 && i + 1 < len &&
+               (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
+               is_ascii_alnum(text[i + 1]);
+    return text[i] == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/';
+}
+
 /* What every match of a kind needs, read in one pass over the text: most
  * messages have no link, few digits and no messenger name, and counting
  * bytes is far cheaper than five pattern searches that cannot succeed. */
@@ -474,17 +498,17 @@ static text_traits read_traits(const hb_entities *ents, const char *text, size_t
 {
     text_traits t = {0, 0, 0};
     for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c >= '0' && c <= '9')
-            t.digits++;
-        else if ((c == '.' && i > 0 && i + 1 < len &&
-                  (is_ascii_alnum(text[i - 1]) || text[i - 1] == '-') &&
-                  is_ascii_alnum(text[i + 1])) ||
-                 (c == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
-            t.host_dot = 1;
-        if (!ents->name_lead[(unsigned char)c] || t.handle_name)
+        unsigned char c = (unsigned char)text[i];
+        unsigned traits = ents->byte_traits[c];
+        if (!traits)
             continue;
-        if ((unsigned char)c >= 0x80)
+        if (traits & BYTE_DIGIT)
+            t.digits++;
+        else if (traits & (BYTE_DOT | BYTE_COLON) && is_link_mark(text, len, i))
+            t.host_dot = 1;
+        if (!(traits & BYTE_NAME_LEAD) || t.handle_name)
+            continue;
+        if (c >= 0x80)
             t.handle_name = cjk_name_at(text, len, i);
         else if (i == 0 || !is_ascii_alnum(text[i - 1]))
             /* the pattern's (?<![a-z0-9]) before an ASCII name */
@@ -505,10 +529,46 @@ static int may_hold(const text_traits *t, int kind)
     }
 }
 
+/* Where a search for a link at or after pos may start, or len if no link
+ * can.  Every match of the URL pattern holds a mark, and what comes
+ * before its first mark is scheme or host characters ([a-z0-9+.-], in
+ * either case); so the first link at or after pos cannot start before
+ * the run of those characters that ends at the first mark after pos.
+ * Without this, PCRE2 tries the pattern at every letter of the text. */
+static size_t link_search_start(const char *text, size_t len, size_t pos)
+{
+    size_t mark = pos;
+    for (;;) {
+        const char *dot = memchr(text + mark, '.', len - mark);
+        const char *colon = memchr(text + mark, ':', len - mark);
+        const char *next = !dot ? colon : !colon || dot < colon ? dot : colon;
+        if (!next)
+            return len;
+        mark = (size_t)(next - text);
+        if (is_link_mark(text, len, mark))
+            break;
+        mark++;
+    }
+    while (mark > pos) {
+        char b = text[mark - 1];
+        if (!is_ascii_alnum(b) && b != '+' && b != '.' && b != '-')
+            break;
+        mark--;
+    }
+    return mark;
+}
+
 /* Find kind's next match at or after pos into *c. */
 static void next_match(const hb_entities *ents, hb_entities_scratch *scratch, int kind,
                        const char *text, size_t len, size_t pos, candidate *c)
 {
+    if (kind == HB_ENTITY_URL) {
+        pos = link_search_start(text, len, pos);
+        if (pos >= len) {
+            c->state = CAND_DONE;
+            return;
+        }
+    }
     /* PCRE2_NO_UTF_CHECK: the caller promises valid UTF-8 (normalised text
      * is), and checking 64 KiB of text five times per message is waste. */
     int rc = pcre2_match(ents->re[kind], (PCRE2_SPTR)text, len, pos, PCRE2_NO_UTF_CHECK,

@@ -73,6 +73,14 @@ static const extract_case extract_cases[] = {
      {"url:alipays://platformapi/startapp?appid=1"}},
     {"HTTP://Example.COM/A", {"url:HTTP://Example.COM/A"}},
     {"3.cn/abc是短链", {"url:3.cn/abc"}},
+    /* a search for a link starts at the run of scheme or host characters
+     * before the next "a.b" or "://" (link_search_start): dots that are
+     * no link's come first, and a scheme holds '+' and '.' */
+    {"评分3.5,见 git+ssh://host.cn/x 和 WWW.ABC.COM",
+     {"url:git+ssh://host.cn/x", "url:WWW.ABC.COM"}},
+    {"e.g. 1.5 times at abc.top/p.", {"url:abc.top/p"}},
+    {"v1.2 ok: x-y.com then z.cn", {"url:x-y.com", "url:z.cn"}},
+    {"note: see 10.5 a.b://x.cn", {"url:a.b://x.cn"}},
     /* not links */
     {"联系abc@qq.com或john.smith@gmail.com", {NULL}},
     {"文件a.txt和x.jpg,版本v1.2.3,评分3.5", {NULL}},
