@@ -63,10 +63,21 @@ int hb_prefilter_rewrite(const char *pattern, hb_prefilter_pieces *pieces);
  * empty pieces are fine. */
 void hb_prefilter_pieces_release(hb_prefilter_pieces *pieces);
 
+/* Whether pattern (as for hb_prefilter_rewrite) makes a weak filter: one
+ * of its branches has only pieces that can match in one or two bytes
+ * ("u", "to", [0-9]), which most texts hold.  Such a piece filters
+ * little and costs the scan a match at each of its occurrences; a caller
+ * that will also require a stronger pattern before anything comes of
+ * this one can leave it unfiltered (a NULL in hb_prefilter_new).  0 for a
+ * fallback.  Asks Hyperscan (hs_expression_info). */
+int hb_prefilter_weak(const char *pattern);
+
 /* Build the prefilter of count patterns (NUL-terminated, each accepted by
- * PCRE2; patterns[k] is pattern k).  Hyperscan refusing an expression is
- * not an error: its patterns become fallbacks (and if Hyperscan fails as
- * a whole, every pattern does, and hb_prefilter_scan answers NULL).
+ * PCRE2; patterns[k] is pattern k).  A NULL pattern is left unfiltered
+ * on purpose: always a candidate, and not counted as a fallback.
+ * Hyperscan refusing an expression is not an error: its patterns become
+ * fallbacks (and if Hyperscan fails as a whole, every pattern does, and
+ * hb_prefilter_scan answers NULL).
  * Takes about 0.4 s for the shipped rules.  Returns an owned prefilter
  * (free with hb_prefilter_free), or NULL with err set: HB_ENOMEM. */
 hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count, hb_error *err);

@@ -637,6 +637,25 @@ static int parse_into(hb_rules *set, const char *text, size_t len, const char *o
  * rule's pattern lines, then its unless lines), map first pattern ids to
  * rules and build the prefilter over the patterns.  Returns set, or NULL
  * (set freed) with err filled in. */
+/* Put r's pattern lines in sources[0 .. npatterns), NULL for those left
+ * out of the prefilter: a line that makes a weak filter
+ * (hb_prefilter_weak: "\b(you|u)\b" is found, as "u", in nearly every
+ * English text) when the rule has another line that does not.  The rule
+ * can only fire once that line is a candidate (decide_filtered), so the
+ * weak one, always a candidate now, runs through PCRE2 about as often as
+ * before, and the scan no longer stops at every "u". */
+static void leave_weak_unfiltered(const rule *r, const char **sources)
+{
+    int any_strong = 0;
+    for (size_t k = 0; k < r->npatterns; k++) {
+        int weak = r->npatterns > 1 && hb_prefilter_weak(r->patterns[k].source);
+        sources[k] = weak ? NULL : r->patterns[k].source;
+        any_strong |= !weak;
+    }
+    for (size_t k = 0; k < r->npatterns && !any_strong; k++)
+        sources[k] = r->patterns[k].source;
+}
+
 static hb_rules *finish_set(hb_rules *set, hb_error *err)
 {
     size_t nids = 0;
@@ -659,8 +678,7 @@ static hb_rules *finish_set(hb_rules *set, hb_error *err)
         const rule *r = &set->rules[i];
         set->first_ids[r->first_id >> 6] |= UINT64_C(1) << (r->first_id & 63);
         set->rule_at[r->first_id] = (uint32_t)i;
-        for (size_t k = 0; k < r->npatterns; k++)
-            sources[r->first_id + k] = r->patterns[k].source;
+        leave_weak_unfiltered(r, sources + r->first_id);
         for (size_t k = 0; k < r->nunless; k++)
             sources[r->first_id + r->npatterns + k] = r->unless[k].source;
     }

@@ -344,6 +344,53 @@ static void test_edges(void **state)
     hb_prefilter_scratch_free(s);
 }
 
+/* A weak filter: a branch whose pieces can all match in one or two
+ * bytes.  A strong piece anywhere in each branch makes the pattern
+ * strong; a fallback is not called weak (it is unfiltered already). */
+static void test_weak(void **state)
+{
+    (void)state;
+    static const char *const weak[] = {
+        "\\b(you|u|ur)\\b",         "[0-9]", "to|and",
+        "gift card|\\b(to|and)\\b", "qq",    "a|bcd[0-9]",
+    };
+    static const char *const strong[] = {
+        "gift card",    "验证码", "you", "\\b(you|u)\\b[^.]*\\bwon\\b",
+        "abc|bcd[0-9]", "(?i)u",  "x?",
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        if (!hb_prefilter_weak(weak[i]))
+            fail_msg("'%s' should be a weak filter", weak[i]);
+    for (size_t i = 0; i < sizeof strong / sizeof strong[0]; i++)
+        if (hb_prefilter_weak(strong[i]))
+            fail_msg("'%s' should not be a weak filter", strong[i]);
+    assert_false(hb_prefilter_weak(NULL));
+}
+
+/* A NULL pattern is left unfiltered: a candidate for every text, and not
+ * a fallback; the patterns around it are filtered as usual. */
+static void test_unfiltered(void **state)
+{
+    (void)state;
+    hb_error err;
+    const char *patterns[] = {"abc", NULL, "(?i)x"};
+    hb_prefilter *pf = hb_prefilter_new(patterns, 3, &err);
+    assert_non_null(pf);
+    assert_int_equal(hb_prefilter_fallbacks(pf), 1);
+    hb_prefilter_scratch *s = hb_prefilter_scratch_new();
+    const uint64_t *cand = hb_prefilter_scan(pf, s, "zzz", 3);
+    assert_non_null(cand);
+    assert_false(hb_prefilter_in(cand, 0));
+    assert_true(hb_prefilter_in(cand, 1));
+    assert_true(hb_prefilter_in(cand, 2));
+    assert_false(hb_prefilter_in(hb_prefilter_exact(pf), 1));
+    cand = hb_prefilter_scan(pf, s, "abc", 3);
+    assert_true(hb_prefilter_in(cand, 0));
+    assert_true(hb_prefilter_in(cand, 1));
+    hb_prefilter_scratch_free(s);
+    hb_prefilter_free(pf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_scan_table),
         cmocka_unit_test(test_hyperscan_refuses),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_weak),
+        cmocka_unit_test(test_unfiltered),
     };
     return cmocka_run_group_tests_name("prefilter", tests, NULL, NULL);
 }

@@ -546,6 +546,47 @@ static void test_prefilter_constructs(void **state)
     hb_rules_free(r);
 }
 
+/* A pattern line that makes a weak filter ("u" is in nearly every
+ * English text) is left out of the prefilter when its rule has a
+ * stronger line, and only then: not a fallback either way, and the hits
+ * are those PCRE2 alone finds, span included (the span is the first
+ * line's, here the weak one's). */
+static void test_prefilter_weak_lines(void **state)
+{
+    (void)state;
+    hb_rules *r = parse_ok("[w.paired]\ntask = t\nweight = 1\n"
+                           "pattern = \\b(u|you)\\b\n"
+                           "pattern = \\bwon\\b\n"
+                           "description = d\n"
+                           "[w.alone]\ntask = t\nweight = 1\n"
+                           "pattern = \\b(to|2)\\b\n"
+                           "description = d\n"
+                           "[w.both_weak]\ntask = t\nweight = 1\n"
+                           "pattern = [0-9]\n"
+                           "pattern = \\b(u|r)\\b\n"
+                           "description = d\n");
+    assert_int_equal(hb_rules_prefilter_fallbacks(r), 0);
+    static const char *const texts[] = {
+        "u won", "you have won", "we won", "u there",   "go to 2 u",
+        "r u 2", "run ur",       "",       "won won u",
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        total += tu_rules_same_with_prefilter(r, texts[i], strlen(texts[i]));
+    assert_int_equal(total, 7);
+
+    hb_rules_scratch *s = hb_rules_scratch_new();
+    hb_rule_hit hits[4];
+    size_t n, limited;
+    assert_int_equal(hb_rules_match(r, s, "won won u", 9, hits, 4, &n, &limited), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(hb_rules_info(r, hits[0].rule)->id, "w.paired");
+    assert_int_equal(hits[0].start, 8);
+    assert_int_equal(hits[0].end, 9);
+    hb_rules_scratch_free(s);
+    hb_rules_free(r);
+}
+
 /* Patterns the rewriter leaves to PCRE2 (syntax it does not translate,
  * or that can match the empty string, so every text is a candidate) are
  * counted, and still work. */
@@ -679,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_pathological_rule_is_limited),
         cmocka_unit_test(test_prefilter_constructs),
         cmocka_unit_test(test_prefilter_fallbacks),
+        cmocka_unit_test(test_prefilter_weak_lines),
         cmocka_unit_test(test_prefilter_settles_limited),
         cmocka_unit_test(test_prefilter_scratch_many_sets),
     };
