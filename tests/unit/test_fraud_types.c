@@ -539,6 +539,44 @@ static const char *const en_type_rules[] = {
     "fraud.en.investment.signal_group",
 };
 
+/* Relatives ask each other for money by text every day: a plain request
+ * is a hint, below what a new number, an emergency or a borrowed phone
+ * adds, and warnings about the scam or repayments fire none of it. */
+static void test_family_money_requests(void **state)
+{
+    (void)state;
+    const char *plain = "哥，借我500块，下周发工资就还你";
+    assert_true(fires(plain, "fraud.zh.acquaintance.asks_money"));
+    assert_true(fraud_weight(plain) < 1.0);
+
+    const char *borrowed = "姐，我手机坏了用同事的号，出了点事急需2万，"
+                           "明天还你，千万别跟爸妈说";
+    expect_type(borrowed, "acquaintance");
+    assert_true(fires(borrowed, "fraud.zh.acquaintance.new_number_money"));
+    assert_true(fires(borrowed, "fraud.zh.acquaintance.emergency"));
+    assert_true(fraud_weight(borrowed) >= 2.0);
+    const char *friends_phone = "爸，我借朋友手机给你发的，卡被冻结了，急用3000，"
+                                "转到他支付宝就行";
+    expect_type(friends_phone, "acquaintance");
+    assert_true(fires(friends_phone, "fraud.zh.acquaintance.new_number_money"));
+
+    static const char *const quiet[] = {
+        "妈，如果有人打电话说我出事了要你转钱，千万别信，先打我电话",
+        "爸，最近骗子很多，冒充我借钱的一律不要理，我有事会直接打电话",
+        "你借我的那两千我今天转过去了，备注写了还款",
+        "舅舅，表弟学费的事你别急，我先帮他垫上，你有空再给我",
+        "联系电话：13830468131（这是捡到准考证的朋友的电话）",
+    };
+    for (size_t i = 0; i < sizeof quiet / sizeof *quiet; i++)
+        if (fraud_weight(quiet[i]) > 0.0)
+            fail_msg("\"%s\" adds %.2f to fraud", quiet[i], fraud_weight(quiet[i]));
+
+    const char *boss =
+        "我是单位的张科长，帮我垫付一下我们部门的采购款，下周公司报销给你。";
+    expect_type(boss, "acquaintance");
+    assert_true(fires(boss, "fraud.zh.acquaintance.boss_office"));
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -574,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_english_probes),
         cmocka_unit_test(test_genuine_messages),
         cmocka_unit_test(test_strengthened_types),
+        cmocka_unit_test(test_family_money_requests),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
