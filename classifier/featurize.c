@@ -10,6 +10,7 @@
 #include "featurize.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -394,6 +395,20 @@ const uint32_t *hb_features_view(const hb_feature_config *cfg, const hb_text *t,
     return map_text(cfg, t, v) == 0 ? v->mapped : NULL;
 }
 
+/* 1 + log(count) for the counts below SUBLINEAR_TABLE (0 for 0): a
+ * hashed n-gram's value is a sum of +-1, so a whole number, and calling
+ * logf for each repeated n-gram was 1% of a message's instructions.  The
+ * table holds logf's own results, so the features are the same. */
+#define SUBLINEAR_TABLE 64
+static float sublinear[SUBLINEAR_TABLE];
+static pthread_once_t sublinear_once = PTHREAD_ONCE_INIT;
+
+static void fill_sublinear(void)
+{
+    for (int k = 1; k < SUBLINEAR_TABLE; k++)
+        sublinear[k] = 1.0f + logf((float)k);
+}
+
 int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
 {
     if (!v->slot && fvec_grow(v) != 0)
@@ -425,12 +440,15 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
 
     /* sublinear tf; IDF weighting and L2 normalisation are the model's
      * (hb_model_decision), since they depend on its training data */
+    pthread_once(&sublinear_once, fill_sublinear);
     for (size_t e = 0; e < v->n; e++) {
         float c = v->val[e];
         float a = fabsf(c);
         if (a == 1.0f)
             continue; /* most n-grams occur once: 1 + log 1 is 1 */
-        float w = a > 0.0f ? 1.0f + logf(a) : 0.0f;
+        float w = a < SUBLINEAR_TABLE && a == (float)(int)a ? sublinear[(int)a]
+                  : a > 0.0f                                ? 1.0f + logf(a)
+                                                            : 0.0f;
         v->val[e] = c < 0 ? -w : w;
     }
     return 0;
