@@ -537,17 +537,22 @@ static int may_hold(const text_traits *t, int kind)
  * Without this, PCRE2 tries the pattern at every letter of the text. */
 static size_t link_search_start(const char *text, size_t len, size_t pos)
 {
-    size_t mark = pos;
+    /* the next '.' and ':' at or after pos, each searched for once past
+     * the last: a text of many dots and no colon stays linear */
+    const char *dot = memchr(text + pos, '.', len - pos);
+    const char *colon = memchr(text + pos, ':', len - pos);
+    size_t mark;
     for (;;) {
-        const char *dot = memchr(text + mark, '.', len - mark);
-        const char *colon = memchr(text + mark, ':', len - mark);
         const char *next = !dot ? colon : !colon || dot < colon ? dot : colon;
         if (!next)
             return len;
         mark = (size_t)(next - text);
         if (is_link_mark(text, len, mark))
             break;
-        mark++;
+        if (next == dot)
+            dot = memchr(text + mark + 1, '.', len - mark - 1);
+        else
+            colon = memchr(text + mark + 1, ':', len - mark - 1);
     }
     while (mark > pos) {
         char b = text[mark - 1];

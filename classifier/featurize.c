@@ -447,8 +447,7 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
         if (a == 1.0f)
             continue; /* most n-grams occur once: 1 + log 1 is 1 */
         float w = a < SUBLINEAR_TABLE && a == (float)(int)a ? sublinear[(int)a]
-                  : a > 0.0f                                ? 1.0f + logf(a)
-                                                            : 0.0f;
+                                                            : 1.0f + logf(a);
         v->val[e] = c < 0 ? -w : w;
     }
     return 0;

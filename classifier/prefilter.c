@@ -67,12 +67,11 @@
 struct hb_prefilter {
     hs_database_t *db; /* NULL: no pattern could be prefiltered */
     size_t npatterns;
-    uint64_t *always;     /* bitset over patterns: the fallbacks */
-    uint64_t *exact;      /* bitset over patterns: being a candidate means
-                             matching (see rewrite) */
-    uint64_t *unfiltered; /* bitset over patterns: NULL ones, in always
-                             but not fallbacks */
-    size_t nfallbacks;
+    uint64_t *always; /* bitset over patterns: the fallbacks and the
+                         unfiltered (NULL) ones */
+    uint64_t *exact;  /* bitset over patterns: being a candidate means
+                         matching (see rewrite) */
+    size_t nunfiltered, nfallbacks;
     /* The database's expressions are distinct pieces (see rewrite),
      * numbered by Hyperscan id.  Expression e is used by the branches
      * listed in use_pattern / use_counter from use_start[e] to
@@ -840,7 +839,7 @@ static size_t rewrite_all(hb_prefilter *pf, const char *const *patterns,
     for (size_t id = 0; id < pf->npatterns; id++) {
         if (!patterns[id]) {
             bit_set(pf->always, id);
-            bit_set(pf->unfiltered, id);
+            pf->nunfiltered++;
             continue;
         }
         if (hb_prefilter_rewrite(patterns[id], &pieces[id])) {
@@ -873,13 +872,12 @@ hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count, hb_err
     pf->npatterns = count;
     pf->always = calloc(count / 64 + 1, sizeof(uint64_t));
     pf->exact = calloc(count / 64 + 1, sizeof(uint64_t));
-    pf->unfiltered = calloc(count / 64 + 1, sizeof(uint64_t));
     hb_prefilter_pieces *pieces = calloc(count ? count : 1, sizeof *pieces);
     piece_use *uses = NULL;
     const char **exprs = NULL;
     unsigned *flags = NULL, *ids = NULL;
     int rc = 0;
-    if (!pf->always || !pf->exact || !pf->unfiltered || !pieces) {
+    if (!pf->always || !pf->exact || !pieces) {
         rc = hb_error_set(err, HB_ENOMEM, "out of memory");
         goto done;
     }
@@ -933,9 +931,10 @@ hb_prefilter *hb_prefilter_new(const char *const *patterns, size_t count, hb_err
     for (size_t id = 0; id < count; id++) {
         if (hb_prefilter_in(pf->always, id)) {
             pf->exact[id >> 6] &= ~(UINT64_C(1) << (id & 63));
-            pf->nfallbacks += !hb_prefilter_in(pf->unfiltered, id);
+            pf->nfallbacks++;
         }
     }
+    pf->nfallbacks -= pf->nunfiltered;
     pf->serial = (uint64_t)atomic_fetch_add(&next_serial, 1);
 done:
     if (pieces)
@@ -960,7 +959,6 @@ void hb_prefilter_free(hb_prefilter *pf)
     hs_free_database(pf->db);
     free(pf->always);
     free(pf->exact);
-    free(pf->unfiltered);
     free(pf->use_start);
     free(pf->use_pattern);
     free(pf->use_counter);

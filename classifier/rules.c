@@ -633,10 +633,6 @@ static int parse_into(hb_rules *set, const char *text, size_t len, const char *o
     return 0;
 }
 
-/* Finish a freshly parsed set: number its patterns (rule by rule, each
- * rule's pattern lines, then its unless lines), map first pattern ids to
- * rules and build the prefilter over the patterns.  Returns set, or NULL
- * (set freed) with err filled in. */
 /* Put r's pattern lines in sources[0 .. npatterns), NULL for those left
  * out of the prefilter: a line that makes a weak filter
  * (hb_prefilter_weak: "\b(you|u)\b" is found, as "u", in nearly every
@@ -656,6 +652,10 @@ static void leave_weak_unfiltered(const rule *r, const char **sources)
         sources[k] = r->patterns[k].source;
 }
 
+/* Finish a freshly parsed set: number its patterns (rule by rule, each
+ * rule's pattern lines, then its unless lines), map first pattern ids to
+ * rules and build the prefilter over the patterns.  Returns set, or NULL
+ * (set freed) with err filled in. */
 static hb_rules *finish_set(hb_rules *set, hb_error *err)
 {
     size_t nids = 0;

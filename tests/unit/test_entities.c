@@ -321,6 +321,26 @@ static void test_hostile_inputs_are_prompt(void **state)
         free(text);
     }
 
+    /* Many dots that are no link's, then one link: the search for the
+     * link's start passes over each dot once (link_search_start). */
+    for (int k = 0; k < 2; k++) {
+        char *dots = repeat(k ? ": " : ". ", 50000);
+        char *text = malloc(strlen(dots) + 16);
+        assert_non_null(text);
+        strcpy(text, dots);
+        strcat(text, "see abc.cn");
+        size_t n = 0;
+        double t0 = now();
+        assert_int_equal(
+            hb_entities_find(f->ents, f->scratch, text, strlen(text), got, 64, &n), 0);
+        if (now() - t0 > 2.0)
+            fail_msg("%s before a link took %.2fs", k ? "colons" : "dots", now() - t0);
+        assert_int_equal(n, 1);
+        assert_int_equal(got[0].kind, HB_ENTITY_URL);
+        free(dots);
+        free(text);
+    }
+
     /* A link that never ends: one URL, whole. */
     char *tail = repeat("a", 100000);
     char *text = malloc(strlen(tail) + 16);
