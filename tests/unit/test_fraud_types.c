@@ -577,6 +577,36 @@ static void test_family_money_requests(void **state)
     assert_true(fires(boss, "fraud.zh.acquaintance.boss_office"));
 }
 
+/* English scam phrasings the rules left untyped: a double charge with a
+ * refund desk to call, a phone "infected" with a link to clean it, money
+ * "sent by mistake" to send back, a percentage a day from a rented miner. */
+static void test_refunds_alerts_and_mining(void **state)
+{
+    (void)state;
+    const char *twice = "Amazon Support: your order was charged twice. Call our refund "
+                        "desk at 1-888-555-0142 to receive your money back today.";
+    expect_type(twice, "customer_service");
+    assert_true(fires(twice, "fraud.en.customer_service.refund_lure"));
+    const char *alert =
+        "ALERT: Your iCloud has been infected with 3 viruses. Tap here to "
+        "scan and clean your iPhone now: icloud-secure-clean.top";
+    expect_type(alert, "malware_lure");
+    assert_true(fires(alert, "fraud.en.malware_lure.fake_virus_scan"));
+    const char *mistake =
+        "I accidentally sent $350 to your Cash App, it was meant for my "
+        "sister. Please can you send it back to me?";
+    assert_true(fires(mistake, "fraud.en.customer_service.overpaid_refund"));
+    const char *miner =
+        "Cloud mining pays you daily! Rent a miner from $50 and earn 5% a day "
+        "in USDT, withdraw any time: minecloud-pro.com";
+    expect_type(miner, "investment");
+
+    /* a virus that is not on the reader's phone is no alert */
+    const char *health = "Wash your hands to protect your family from the virus, "
+                         "advice at www.nhs.uk/conditions";
+    assert_false(fires(health, "fraud.en.malware_lure.fake_virus_scan"));
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -613,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_genuine_messages),
         cmocka_unit_test(test_strengthened_types),
         cmocka_unit_test(test_family_money_requests),
+        cmocka_unit_test(test_refunds_alerts_and_mining),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
