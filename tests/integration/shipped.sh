@@ -5,7 +5,8 @@
 # its own is never answered "advertising" or "no fraud signs", an
 # advance-fee (inheritance) opening is fraud of its type, genuine
 # notices, chat, bare greetings, money between friends, texts to 你 and
-# notes between family, parents and teachers stay clean, rumours
+# notes between family, parents and teachers stay clean, a relative's
+# plain money request is at most possible fraud, rumours
 # forwarded in chat are rumours while everyday hearsay and school notices
 # are not, and replies carry the tiers.  The texts are written for this
 # test (none is a training row).  Needs no data set.
@@ -97,6 +98,25 @@ for x in r[-RUMOURS:]:
     assert x["verdict"] == "rumour", x["summary"]
     assert x["tasks"]["rumour"]["tier"] == "likely", x["tasks"]["rumour"]
     assert x["tasks"]["fraud"]["tier"] == x["tasks"]["spam"]["tier"] == "none", x["tasks"]
+PY
+
+# a relative asking for money with none of the impersonation scam's
+# marks (no new or borrowed phone, secrecy, emergency or third party's
+# account): the text alone cannot tell it from the scam, so "possibly
+# fraud: verify" at most, never likely fraud and never an advert
+cat >"$TMP/family.txt" <<'EOF2'
+老婆，帮我转200到我卡上，我在超市忘带手机支付了
+儿子，给我转300，我买菜钱不够了，晚上回去给你
+EOF2
+"$HUBAO" check --json --models models <"$TMP/family.txt" >"$TMP/family.json" 2>>"$TMP/err"
+expect "family money requests: possible fraud at most" python3 - "$TMP/family.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 2, len(r)
+for x in r:
+    assert x["tasks"]["fraud"]["tier"] != "likely", x["tasks"]["fraud"]
+    assert x["verdict"] in ("possible_fraud", "clean"), x["summary"]
+    assert x["tasks"]["spam"]["tier"] == "none", x["tasks"]["spam"]
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
