@@ -607,6 +607,47 @@ static void test_refunds_alerts_and_mining(void **state)
     assert_false(fires(health, "fraud.en.malware_lure.fake_virus_scan"));
 }
 
+/* Chinese sextortion, romance and fake-shop phrasings that were caught
+ * but left untyped, so the caller heard no type's advice. */
+static void test_chinese_blackmail_romance_and_shops(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *type;
+    } typed[] = {
+        {"兄弟，视频我发你了，你自己看看，要是不想让你家里人看到，就往这张卡里打两万块",
+         "sextortion"},
+        {"视频已经在你公司的群里准备好了，一分钟之内不回复就发出", "sextortion"},
+        {"我们专业处理网络不雅视频，保证删除干净，收费合理，需要的联系客服",
+         "sextortion"},
+        {"早安宝贝，今天我又在平台上赚了六千，等你学会了我们一起做，以后就不用上班了",
+         "romance"},
+        {"你好，我是新加坡的一名基金经理，偶然加到你，觉得很有缘，交个朋友好吗",
+         "romance"},
+        {"亲爱的，我给你寄了一个包裹，里面有给你的首饰和美金，海关要你交清关费才能签收",
+         "romance"},
+        {"转让两张周杰伦演唱会门票，内场前排，原价2580现1500，先付定金，票到付尾款",
+         "fake_shopping"},
+        {"自家繁殖的柯基幼犬，打完疫苗了，600包邮，先付钱我安排托运，运输箱要另付300",
+         "fake_shopping"},
+        {"买家你好，你的订单付款失败了，需要你重新在这个链接付一次，之前那笔会自动退回",
+         "fake_shopping"},
+    };
+    for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
+        expect_type(typed[i].text, typed[i].type);
+
+    /* the same words in a couple's chat, a platform sale and a warning */
+    static const char *const quiet[] = {
+        "宝贝，晚上视频吗？我九点下班",
+        "闲鱼那个二手相机我拍下了，走平台付款，卖家说明天发顺丰",
+        "妈，最近有人打着视频裸聊的幌子敲诈，你让爸别乱加陌生人",
+        "我惊叹于这个视频的设计，人家的音乐里贝斯很重要，只听那个line就知道是什么歌",
+    };
+    for (size_t i = 0; i < sizeof quiet / sizeof *quiet; i++)
+        if (fraud_weight(quiet[i]) > 0.0)
+            fail_msg("\"%s\" adds %.2f to fraud", quiet[i], fraud_weight(quiet[i]));
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -644,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_strengthened_types),
         cmocka_unit_test(test_family_money_requests),
         cmocka_unit_test(test_refunds_alerts_and_mining),
+        cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
