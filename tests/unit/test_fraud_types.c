@@ -652,6 +652,33 @@ static void test_chinese_blackmail_romance_and_shops(void **state)
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
 }
 
+/* A relative warning about a scam names it, so scam words are there; the
+ * warning has no link, number or official of its own and adds nothing.
+ * A scammer quoting a warning to sound official still adds weight. */
+static void test_personal_warnings(void **state)
+{
+    (void)state;
+    static const char *const quiet[] = {
+        "老爸，股票群里说稳赚不赔的都是骗人的，别往里投钱",
+        "游戏装备别私下交易，被骗了找不回来",
+        "闲鱼上说要你交保证金才能收款的，都是骗子",
+        "看到那种说你征信有问题要修复的，不用理",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+
+    static const char *const scams[] = {
+        "最近冒充公检法的都是骗子，我是市公安局的王警官，你的账户涉嫌洗钱，请配合调查",
+        "别信那些说我们是骗子的，提现卡住了就加客服微信 xy8866 交解冻金",
+        "理财平台稳赚不赔，别信网上说的，注册 licai-vip.top 就送体验金",
+    };
+    for (size_t i = 0; i < sizeof scams / sizeof *scams; i++) {
+        if (fires(scams[i], "fraud.zh.legit.personal_warning"))
+            fail_msg("\"%s\" read as a warning", scams[i]);
+        if (fraud_weight(scams[i]) <= 0.0)
+            fail_msg("\"%s\" adds no weight to fraud", scams[i]);
+    }
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -690,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_family_money_requests),
         cmocka_unit_test(test_refunds_alerts_and_mining),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
+        cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
