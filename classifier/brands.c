@@ -959,27 +959,55 @@ static const char *find_bytes(const char *hay, size_t hl, const char *needle, si
     return NULL;
 }
 
+/* Where numbers[i] starts in msg->text (*at) and how many bytes it takes
+ * there (*nl); 0 if it cannot be placed (see hb_brands_assess). */
+static int place_number(const hb_brand_message *msg, size_t i, size_t *at, size_t *nl)
+{
+    const char *num = msg->numbers[i];
+    *nl = strlen(num);
+    if (!msg->text)
+        return 0;
+    if (msg->number_at) {
+        *at = msg->number_at[i];
+        if (*at >= msg->len)
+            return 0;
+        if (*nl > msg->len - *at) /* written differently from the text */
+            *nl = msg->len - *at;
+        return 1;
+    }
+    const char *p = find_bytes(msg->text, msg->len, num, *nl);
+    if (!p)
+        return 0;
+    *at = (size_t)(p - msg->text);
+    return 1;
+}
+
 /* Whether the number numbers[i] is one the reader is asked to use. */
 static int number_solicited(const hb_brand_message *msg, size_t i)
 {
-    const char *num = msg->numbers[i];
-    size_t nl = strlen(num);
-    if (!msg->text)
+    size_t at, nl;
+    return place_number(msg, i, &at, &nl) &&
+           hb_brands_solicits(msg->text, msg->len, at, at + nl);
+}
+
+/* A courier's genuine notice gives the driver's own mobile ("派送员王师傅，
+ * 电话177...", "your driver Sam on 07700..."): a number introduced by one
+ * of these words, in its sentence, is the deliverer's, not the company's
+ * and not an impersonation of it. */
+static const char *const DELIVERERS[] = {
+    "派送员", "快递员", "配送员",  "送货员", "快递小哥",
+    "骑手",   "师傅",   "courier", "driver", "rider",
+};
+
+static int deliverer_number(const hb_brand_message *msg, size_t i)
+{
+    size_t at, nl;
+    if (!place_number(msg, i, &at, &nl))
         return 0;
-    size_t at;
-    if (msg->number_at) {
-        at = msg->number_at[i];
-        if (at >= msg->len)
-            return 0;
-        if (nl > msg->len - at) /* written differently from the text */
-            nl = msg->len - at;
-    } else {
-        const char *p = find_bytes(msg->text, msg->len, num, nl);
-        if (!p)
-            return 0;
-        at = (size_t)(p - msg->text);
-    }
-    return hb_brands_solicits(msg->text, msg->len, at, at + nl);
+    size_t from = at > SOLICIT_BEFORE ? at - SOLICIT_BEFORE : 0;
+    from = sentence_start(msg->text, from, at);
+    return window_has(msg->text, from, at, DELIVERERS,
+                      sizeof DELIVERERS / sizeof *DELIVERERS);
 }
 
 /* number_solicited, remembered in asked[] for the first 64 numbers. */
@@ -1051,7 +1079,8 @@ int hb_brands_assess(const hb_brands *b, const hb_brand_message *msg,
             if (hb_brand_owns_number(bi, num, strlen(num)))
                 a->own++;
             else if (bad_number == SIZE_MAX && asked_for(msg, i, asked) &&
-                     !other_named_owns(b, out, n, a->brand, num, 1))
+                     !other_named_owns(b, out, n, a->brand, num, 1) &&
+                     !(bi->kind == HB_BRAND_COURIER && deliverer_number(msg, i)))
                 bad_number = i;
         }
         if (bad_link != SIZE_MAX) {

@@ -225,10 +225,16 @@ typedef struct hb_brand_assessment {
  *   msg->text; a number that cannot be placed (no text, not found, an
  *   offset past the end) is not counted as asked.
  *
+ *   A courier's number for the reader to use is the deliverer's own when,
+ *   in its sentence, one of 派送员 快递员 配送员 送货员 快递小哥 骑手 师傅
+ *   courier driver rider is within 48 bytes before it ("派送员王师傅，电话
+ *   177..."): genuine delivery notices give the driver's mobile.
+ *
  *   B is IMPERSONATION when the message carries a link that is neither
  *   B's nor another named brand's (cause LINK, item: the first such link),
  *   or else a number the reader is asked to use that is neither B's nor
- *   another named brand's (cause NUMBER, item: the first such number).
+ *   another named brand's nor, for a courier, the deliverer's own (cause
+ *   NUMBER, item: the first such number).
  *   Links decide before numbers.
  *   B is OFFICIAL when it is not an impersonation and the message carries
  *   at least one link or number, all of them B's.

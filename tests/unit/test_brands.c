@@ -435,6 +435,20 @@ static void test_assess_rules(void **state)
                NULL, 0);
     assert_int_equal(a.status, HB_BRAND_OFFICIAL);
 
+    /* A courier's notice gives the driver's mobile: not an impersonation.
+     * The same number given for a "claims agent" is one. */
+    const char *driver[] = {"17712345678"};
+    a = assess(f, "【顺丰速运】您的快件正在派送中，派送员王师傅，电话17712345678",
+               "sf_express", NULL, 0, driver, 1);
+    assert_int_equal(a.status, HB_BRAND_MENTIONED);
+    a = assess(f, "【顺丰速运】您的快件丢失，请致电理赔专员17712345678", "sf_express",
+               NULL, 0, driver, 1);
+    assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
+    /* ... and only a courier's: a bank's "师傅" is no deliverer. */
+    a = assess(f, "工商银行:王师傅,电话17712345678,帮你办理贷款", "icbc", NULL, 0, driver,
+               1);
+    assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
+
     /* A brand without official numbers: an asked-for number impersonates. */
     const char *etc[] = {"13812345678"};
     a = assess(f, "您的ETC已失效,请联系客服13812345678重新认证", "etc", NULL, 0, etc, 1);
