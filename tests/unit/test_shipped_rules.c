@@ -236,6 +236,10 @@ static void test_shipped_legitimate(void **state)
     assert_true(task_score(otp_zh, "fraud", &npos) <= 0.0);
     assert_int_equal(npos, 0);
     assert_true(shipped_fires(otp_zh, "fraud.zh.legit.otp_notice"));
+    /* the other way apps close a code notice: "not you? ignore this" */
+    assert_true(shipped_fires("【示例外卖】您的验证码是531908,请于5分钟内完成验证,"
+                              "如非本人操作请忽略本短信。",
+                              "fraud.zh.legit.otp_notice"));
 
     const char *otp_en = "482913 is your verification code. "
                          "do not share this code with anyone.";
