@@ -677,6 +677,9 @@ static void test_personal_warnings(void **state)
         if (fraud_weight(scams[i]) <= 0.0)
             fail_msg("\"%s\" adds no weight to fraud", scams[i]);
     }
+    /* a sweetheart denying the scam is no one warning against it */
+    assert_false(fires("宝贝，这怎么会是骗局呢，我自己都投了几十万了",
+                       "fraud.zh.legit.personal_warning"));
 }
 
 static void test_english_rules_for_every_type(void **state)
