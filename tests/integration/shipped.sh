@@ -6,7 +6,9 @@
 # advance-fee (inheritance) opening is fraud of its type, genuine
 # notices, chat, bare greetings, money between friends, texts to 你 and
 # notes between family, parents and teachers stay clean, a relative's
-# plain money request is at most possible fraud, rumours
+# plain money request is at most possible fraud, a relative's warning
+# about a scam is never likely fraud, a courier's notice with the
+# driver's mobile and an app's code notice are no fraud, rumours
 # forwarded in chat are rumours while everyday hearsay and school notices
 # are not, and replies carry the tiers.  The texts are written for this
 # test (none is a training row).  Needs no data set.
@@ -117,6 +119,26 @@ for x in r:
     assert x["tasks"]["fraud"]["tier"] != "likely", x["tasks"]["fraud"]
     assert x["verdict"] in ("possible_fraud", "clean"), x["summary"]
     assert x["tasks"]["spam"]["tier"] == "none", x["tasks"]["spam"]
+PY
+# a relative warning about a scam names it ("那是骗子，别理他"): never likely
+# fraud; a courier's notice gives the driver's mobile, an app's code
+# notice ends "not you? ignore this": no fraud at all
+cat >"$TMP/genuine.txt" <<'EOF2'
+妈，有人打电话说是我朋友找你借钱的，那是骗子，别理他
+刷单返利的都是骗人的，你别碰那些兼职群
+【顺丰速运】您的快件已到小区门口，快递员李师傅电话13912345678，请下楼签收
+【示例外卖】验证码802214，请于10分钟内完成验证，如非本人操作请忽略本短信
+EOF2
+"$HUBAO" check --json --models models <"$TMP/genuine.txt" >"$TMP/genuine.json" 2>>"$TMP/err"
+expect "scam warnings, a courier's notice, a code notice: no fraud" python3 - "$TMP/genuine.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 4, len(r)
+for x in r[:2]:
+    assert x["tasks"]["fraud"]["tier"] != "likely", x["tasks"]["fraud"]
+for x in r[2:]:
+    assert x["tasks"]["fraud"]["tier"] == "none", x["tasks"]["fraud"]
+    assert x["verdict"] == "clean", x["summary"]
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
