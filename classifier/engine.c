@@ -134,6 +134,24 @@ static int fuse_models(hb_engine *e)
     return rc;
 }
 
+/* Every type a type model names must be in the catalog (types.tsv), which
+ * gives it a name and advice: a verdict never carries a type it cannot
+ * explain. */
+static int check_types(const hb_engine *e, hb_error *err)
+{
+    for (size_t i = 0; i < e->nmodels; i++) {
+        const hb_type_model *t = hb_model_types(e->models[i]);
+        for (size_t k = 0; t && k < hb_type_model_nclasses(t); k++)
+            if (!hb_catalog_find(e->catalog, hb_type_model_class(t, k)))
+                return hb_error_set(err, HB_EFORMAT,
+                                    "%s/manifest.json: the type model's type \"%s\" is "
+                                    "not in types.tsv",
+                                    hb_model_dir(e->models[i]),
+                                    hb_type_model_class(t, k));
+    }
+    return 0;
+}
+
 hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
 {
     const char *rules_dir = paths->rules, *models_dir = paths->models;
@@ -154,6 +172,8 @@ hb_engine *hb_engine_open_paths(const hb_engine_paths *paths, hb_error *err)
     if (!(e->entities = hb_entities_new(err)))
         goto fail;
     if (models_dir && load_models(e, models_dir, err) != 0)
+        goto fail;
+    if (check_types(e, err) != 0)
         goto fail;
     if (fuse_models(e) == HB_ENOMEM) {
         hb_error_set(err, HB_ENOMEM, "out of memory");

@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "half.h"
+#include "typemodel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -133,7 +134,8 @@ struct hb_model {
     float *idf; /* kernel models: per-bucket IDF (0 = ignored bucket), or NULL */
     /* kernel models */
     struct svm_model *svm;
-    double svm_sign; /* +1 if libsvm's first label is the positive class */
+    double svm_sign;      /* +1 if libsvm's first label is the positive class */
+    hb_type_model *types; /* the fraud type model, or NULL (typemodel.h) */
 };
 
 /* Read a whole file into a malloc'd buffer (*data NULL and *len 0 on
@@ -427,6 +429,24 @@ static int load_idf(hb_model *m, const char *dir, hb_error *err)
     return 0;
 }
 
+/* The type model named by the manifest's "types", "types_file" and
+ * "types_xxh64" (typemodel.h). */
+static int load_types(hb_model *m, const char *dir, hb_error *err)
+{
+    char *data;
+    size_t len;
+    int rc = read_checked(m, dir, "types_file", "types_xxh64", NULL, &data, &len, err);
+    if (rc != 0)
+        return rc;
+    char where[4200];
+    snprintf(where, sizeof where, "%s/%s", dir,
+             get_string(m->manifest, "types_file", ""));
+    m->types =
+        hb_type_model_parse(json_object_get(m->manifest, "types"), data, len, where, err);
+    free(data);
+    return m->types ? 0 : HB_EFORMAT;
+}
+
 hb_model *hb_model_load(const char *dir, hb_error *err)
 {
     hb_model *m = calloc(1, sizeof *m);
@@ -467,6 +487,8 @@ hb_model *hb_model_load(const char *dir, hb_error *err)
     }
     if (m->features.use_idf && load_idf(m, dir, err) != 0)
         goto fail;
+    if (json_object_get(m->manifest, "types") && load_types(m, dir, err) != 0)
+        goto fail;
     return m;
 fail:
     free(data);
@@ -484,6 +506,7 @@ void hb_model_free(hb_model *m)
     free(m->w);
     table_release(m->table);
     free(m->idf);
+    hb_type_model_free(m->types);
     free(m->dir);
     free(m);
 }
@@ -542,6 +565,35 @@ double hb_model_override_at(const hb_model *m)
 const json_t *hb_model_manifest(const hb_model *m)
 {
     return m->manifest;
+}
+
+const hb_type_model *hb_model_types(const hb_model *m)
+{
+    return m->types;
+}
+
+void hb_model_values(const hb_model *m, const hb_fvec *v, float *values)
+{
+    double sq[HB_TEXT_GROUPS] = {0};
+    for (size_t e = 0; e < v->n; e++) {
+        double x = v->val[e];
+        if (v->group[e] < HB_TEXT_GROUPS) {
+            double idf =
+                m->table
+                    ? hb_half_to_float(row(m->table, v->idx[e])[m->table->cols + m->slot])
+                : m->idf ? m->idf[v->idx[e]]
+                         : 1.0;
+            x *= idf;
+            sq[v->group[e]] += x * x;
+        }
+        values[e] = (float)x;
+    }
+    double inv[HB_TEXT_GROUPS];
+    for (int g = 0; g < HB_TEXT_GROUPS; g++)
+        inv[g] = sq[g] > 0 ? 1.0 / sqrt(sq[g]) : 1.0;
+    for (size_t e = 0; e < v->n; e++)
+        if (v->group[e] < HB_TEXT_GROUPS)
+            values[e] = (float)(values[e] * inv[v->group[e]]);
 }
 
 /* The features of v are read from rows megabytes apart: ask for each row
@@ -864,6 +916,32 @@ static int write_file(const char *path, const void *data, size_t len, char sum[1
     if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0)
         return hb_error_set(err, HB_EIO, "%s: cannot write: %s", path, strerror(errno));
     snprintf(sum, 17, "%016llx", (unsigned long long)XXH64(data, len, 0));
+    return 0;
+}
+
+int hb_model_save_types(const char *dir, json_t *manifest, json_t *spec, const float *w,
+                        hb_error *err)
+{
+    const json_t *bits = json_object_get(spec, "hash_bits");
+    size_t k = json_array_size(json_object_get(spec, "classes"));
+    if (!json_is_integer(bits) || json_integer_value(bits) < HB_TYPE_BITS_MIN ||
+        json_integer_value(bits) > HB_TYPE_BITS_MAX || k < 2)
+        return hb_error_set(err, HB_EINVAL, "type model: bad hash_bits or classes");
+    if (make_dirs(dir) != 0)
+        return hb_error_set(err, HB_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    unsigned char *buf;
+    size_t len;
+    if (hb_type_model_encode(w, (unsigned)json_integer_value(bits), k, &buf, &len) != 0)
+        return hb_error_set(err, HB_ENOMEM, "out of memory");
+    char path[4096], sum[17];
+    snprintf(path, sizeof path, "%s/types.bin", dir);
+    int rc = write_file(path, buf, len, sum, err);
+    free(buf);
+    if (rc != 0)
+        return rc;
+    json_object_set(manifest, "types", spec);
+    json_object_set_new(manifest, "types_file", json_string("types.bin"));
+    json_object_set_new(manifest, "types_xxh64", json_string(sum));
     return 0;
 }
 

@@ -11,6 +11,7 @@
  *   idf.bin        inverse document frequency per feature bucket, when the
  *                  features use IDF: (uint32 bucket, float32 idf) pairs,
  *                  little-endian, ascending, buckets with idf 0 left out
+ *   types.bin      optional (fraud): the type model's weights (typemodel.h)
  * The manifest records the xxh64 checksum of model.svm, so a truncated or
  * corrupted model file is refused with a clear error before libsvm parses it.
  *
@@ -34,6 +35,7 @@
 #include "error.h"
 #include "featurize.h"
 #include "normalize.h"
+#include "typemodel.h"
 
 typedef struct hb_model hb_model;
 
@@ -93,6 +95,14 @@ double hb_model_override_at(const hb_model *model);
 /* The parsed manifest (borrowed; lives as long as the model). */
 const json_t *hb_model_manifest(const hb_model *model);
 
+/* The bundle's fraud type model (typemodel.h), or NULL when it has none. */
+const hb_type_model *hb_model_types(const hb_model *model);
+
+/* values[e] (v->n floats) = the value entry e of v has in the vector the
+ * model scores: text features IDF-weighted and divided by their group's
+ * norm, named features as they are (what the type model reads). */
+void hb_model_values(const hb_model *model, const hb_fvec *v, float *values);
+
 /* Raw SVM decision value of v: positive means the positive class.  Text
  * features are weighted by the model's IDF and L2-normalised per group;
  * named features (rules, entities) are used as they are (hb_fvec_value). */
@@ -131,5 +141,13 @@ double hb_model_probability(const hb_model *model, double decision);
  * err. */
 int hb_model_save_linear(const char *dir, json_t *manifest, const float *w, double bias,
                          const float *idf, double prune, hb_error *err);
+
+/* Write a type model into dir (created if missing), before
+ * hb_model_save_linear writes the manifest: types.bin from the weights
+ * w[bucket * classes + k] (typemodel.h), and in manifest "types" (spec:
+ * "hash_bits", "classes", "bias", ...), "types_file", "types_xxh64".
+ * Returns 0 or a negative code with err. */
+int hb_model_save_types(const char *dir, json_t *manifest, json_t *spec, const float *w,
+                        hb_error *err);
 
 #endif

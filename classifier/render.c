@@ -260,6 +260,9 @@ static json_t *task_json(const hb_engine *e, hb_session *s, const hb_verdict *v,
     }
     json_object_set_new_nocheck(t, "type",
                                 r->type ? json_string_nocheck(r->type) : json_null());
+    const char *type_by = hb_type_source_name(r->type_by);
+    json_object_set_new_nocheck(t, "type_by",
+                                type_by ? json_string_nocheck(type_by) : json_null());
     json_object_set_new_nocheck(t, "by_link", json_boolean(r->by_link));
     if (brief) {
         json_object_set_new_nocheck(t, "rules", rule_ids(e, v, r->task));

@@ -25,7 +25,9 @@
  *   4. the probability threshold maximises out-of-fold MCC, optionally with
  *      a cap on the false positive rate;
  *   5. the final model is trained on all rows with the chosen C and written
- *      as a libsvm model bundle (model.h).
+ *      as a libsvm model bundle (model.h);
+ *   6. with type_prefix, the type model is trained on the typed positive
+ *      rows (typetrain.h) and written into the same bundle.
  * Deterministic: the same data, options and seed give the same model bytes.
  */
 #ifndef HB_TRAINER_H
@@ -75,6 +77,11 @@ typedef struct hb_train_options {
                                              equally common (for rare positives, such
                                              as fraud among all SMS, read by people who
                                              already suspect the message) */
+    const char *type_prefix;              /* rows labelled <prefix><type> (positive,
+                                             <type> in the engine's types.tsv)
+                                             train the type model (typemodel.h,
+                                             typetrain.h); NULL: none */
+    unsigned type_bits;                   /* its buckets: 2^type_bits */
     hb_progress_fn progress;              /* may be NULL */
     void *progress_ctx;
 } hb_train_options;
@@ -93,6 +100,7 @@ typedef struct hb_train_result {
     double possible_threshold; /* <= threshold; == threshold: no tier */
     double platt_a, platt_b;
     hb_metrics cv;            /* out-of-fold metrics at the threshold */
+    size_t typed;             /* rows the type model trained on (0: none) */
     size_t unusable;          /* rows that normalise to nothing, or links
                                  that do not parse: kept as empty vectors */
     char first_unusable[600]; /* file:line: why, of the first of them */

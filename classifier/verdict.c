@@ -21,7 +21,8 @@ struct hb_session {
     hb_rules_scratch *rules;
     hb_entities_scratch *entities;
     hb_fvec fvec[HB_MAX_TASKS];
-    float *contrib; /* what each entry added, computed by hb_explain */
+    float *contrib; /* scratch of a float per entry: what each added
+                       (hb_explain), the values the type model reads */
     size_t contrib_cap;
     hb_fvec url_fvec;
     hb_text url_text;
@@ -169,6 +170,42 @@ static void score_rules(const hb_engine *e, const hb_verdict *v, hb_task_result 
             best = type_weight[t];
             r->type = types[t];
         }
+    r->type_by = r->type ? HB_TYPE_BY_RULES : HB_TYPE_BY_NONE;
+}
+
+/* s->contrib with room for a float per entry of fv, or NULL. */
+static float *entry_scratch(hb_session *s, const hb_fvec *fv)
+{
+    if (s->contrib_cap < fv->n) {
+        float *c = realloc(s->contrib, fv->cap * sizeof *c);
+        if (!c)
+            return NULL;
+        s->contrib = c;
+        s->contrib_cap = fv->cap;
+    }
+    return s->contrib;
+}
+
+/* A likely positive that no typed rule recognised: the type its model's
+ * type model names, if any.  Only those messages pay for it. */
+static int type_by_model(hb_session *s, const hb_model *m, hb_task_result *r)
+{
+    const hb_fvec *fv = &s->fvec[r->fvec];
+    float *values = entry_scratch(s, fv);
+    if (!values)
+        return HB_ENOMEM;
+    hb_model_values(m, fv, values);
+    r->type = hb_type_model_predict(hb_model_types(m), fv, values, NULL);
+    r->type_by = r->type ? HB_TYPE_BY_MODEL : HB_TYPE_BY_NONE;
+    return 0;
+}
+
+const char *hb_type_source_name(hb_type_source source)
+{
+    return source == HB_TYPE_BY_RULES   ? "rules"
+           : source == HB_TYPE_BY_MODEL ? "model"
+           : source == HB_TYPE_BY_LINK  ? "link"
+                                        : NULL;
 }
 
 int hb_session_script(const hb_session *s)
@@ -423,8 +460,13 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
                                                             : HB_TIER_NONE;
         if (strcmp(r->task, "fraud") == 0)
             r->tier = fraud_tier(e, v, r);
-        if (r->by_link && !r->type)
+        if (!r->type && r->tier == HB_TIER_LIKELY && hb_model_types(m) &&
+            type_by_model(s, m, r) != 0)
+            return hb_error_set(err, HB_ENOMEM, "out of memory");
+        if (r->by_link && !r->type) {
             r->type = "malicious_link";
+            r->type_by = HB_TYPE_BY_LINK;
+        }
         r->label = r->positive ? hb_model_positive(m) : hb_model_negative(m);
     }
     v->headline = find_headline(e, v);
@@ -487,13 +529,8 @@ size_t hb_explain(hb_session *s, size_t ti, int positive_only, hb_contribution *
     const hb_fvec *fv = &s->fvec[r->fvec];
     /* contributions are worked out here, not while classifying: most
      * replies (negative tasks, brief replies) never show them */
-    if (s->contrib_cap < fv->n) {
-        float *c = realloc(s->contrib, fv->cap * sizeof *c);
-        if (!c)
-            return 0;
-        s->contrib = c;
-        s->contrib_cap = fv->cap;
-    }
+    if (!entry_scratch(s, fv))
+        return 0;
     hb_model_decision_explained(r->model, fv, s->contrib);
     const float *contrib = s->contrib;
     size_t n = 0;

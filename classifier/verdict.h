@@ -10,7 +10,11 @@
  * being fraud.  A task's decision value is its model's SVM margin plus the
  * weights of that task's rules that fired, times the model's
  * rule_weight_scale (learned at training); the fraud type is the type with
- * the largest total weight among the task's fired rules.
+ * the largest total weight among the task's fired rules, or, when no typed
+ * rule fired on a likely one, the type its model's type model names
+ * (typemodel.h), if it names one.  A possible one stays untyped: the
+ * model's guess at a type on top of an uncertain verdict typed a friend
+ * paying back money and a dropped video call "sextortion".
  *
  * Brands: when the models directory holds brands.tsv (brands.h), the
  * brands a message with a link or a phone number names are assessed
@@ -67,6 +71,17 @@ typedef enum hb_tier { HB_TIER_NONE, HB_TIER_POSSIBLE, HB_TIER_LIKELY } hb_tier;
 /* "none", "possible", "likely". */
 const char *hb_tier_name(hb_tier tier);
 
+/* Where a task's type came from. */
+typedef enum hb_type_source {
+    HB_TYPE_BY_NONE,  /* no type */
+    HB_TYPE_BY_RULES, /* the typed rules that fired */
+    HB_TYPE_BY_MODEL, /* the type model (no typed rule fired) */
+    HB_TYPE_BY_LINK,  /* "malicious_link": a link made it fraud, nothing typed it */
+} hb_type_source;
+
+/* "rules", "model", "link"; NULL for HB_TYPE_BY_NONE. */
+const char *hb_type_source_name(hb_type_source source);
+
 /* The verdict of one task. */
 typedef struct hb_task_result {
     const char *task; /* "fraud", "spam", "rumour" */
@@ -82,7 +97,8 @@ typedef struct hb_task_result {
     double threshold;          /* the model's threshold for that script */
     double decision;           /* model margin + scale x rule_weight */
     double rule_weight;        /* sum of the task's fired rules' weights */
-    const char *type;          /* e.g. "authority"; NULL if no typed rule fired */
+    const char *type;          /* e.g. "authority"; NULL: no type */
+    hb_type_source type_by;    /* where type came from */
     int by_link;               /* fraud because of a blocklisted or surely
                                   malicious link (whatever the text said) */
     size_t fvec;               /* which of the session's vectors it scored */

@@ -353,7 +353,15 @@ loan = ([typed(True, True, "loan")] * 2 + [typed(True, True, "credit_repair"), t
         gen.brief({"error": {"code": "empty_text"}})])
 labels = ["fraud_customer_service"] * 10 + ["fraud_loan"] * 5 + ["smishing", "smishing", "ham"]
 replies = cs + loan + [typed(True, True, "loan"), typed(True, True, None), typed(True, True, "loan")]
-assert cs[0]["tasks"]["fraud"] == {"positive": True, "possible": True, "type": "customer_service"}
+assert cs[0]["tasks"]["fraud"] == {"positive": True, "possible": True, "type": "customer_service",
+                                   "type_by": None}
+# on rows the type model trained on (7b) only the types of rules count
+by_model = gen.brief({"verdict": "fraud", "summary": {"en": ""}, "tasks": {"fraud": {
+    "positive": True, "possible": True, "type": "loan", "type_by": "model"}}})
+own = {r["type"]: r for r in gen.type_rows(["fraud_loan"], [by_model])}["loan"]
+assert own["right"] == 1, own
+ruled = {r["type"]: r for r in gen.type_rows(["fraud_loan"], [by_model], rules_only=True)}["loan"]
+assert ruled["right"] == 0 and ruled["wrong"] == {gen.NO_TYPE: 1}, ruled
 accept = gen.ACCEPT["zh-telecom-fraud"]
 assert accept == {"customer_service": ("credit_repair",)}, accept
 rows = {r["type"]: r for r in gen.type_rows(labels, replies, accept)}

@@ -54,8 +54,10 @@ web() {
 
 export HUBAO_RULES=tests/fixtures/engine/rules
 for task in fraud spam; do
+  # the fraud bundle with a type model, so the page meets "type_by": "model"
+  types=; [ $task = fraud ] && types="--types fraud_ --type-bits 10"
   "$HUBAO" train --task $task --data tests/fixtures/train_small.tsv --out "$TMP/models/$task" \
-    --hash-bits 14 --seed 3 2>"$TMP/train.err" || { bad "train $task"; cat "$TMP/train.err"; }
+    --hash-bits 14 --seed 3 $types 2>"$TMP/train.err" || { bad "train $task"; cat "$TMP/train.err"; }
 done
 mkdir -p "$TMP/feeds"
 printf '# hubao feed copy v1\nd evil-bank.top\n# end 1\n' >"$TMP/feeds/testfeed.list"

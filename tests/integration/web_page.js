@@ -18,6 +18,9 @@ function check(name, cond) {
 }
 
 const POLICE = '公安局通知：您涉嫌洗钱，请把存款转入安全账户，联系13812345678';
+// no typed rule of the fixture rules fires: the fixture fraud model's type
+// model names a type (which one, on ten typed rows, is beside the point)
+const UNTYPED = '我是派出所的，你涉嫌洗钱，配合调查';
 const SMISH = 'URGENT: your bank account is suspended. Reply with verification code 4821 now ' +
   'or verify at http://login.evil-bank.top/verify , call 13812345678';
 
@@ -59,6 +62,17 @@ const SMISH = 'URGENT: your bank account is suspended. Reply with verification c
     check('advice shown for fraud', /安全账户/.test(await page.textContent('#advice')));
     check('rule reasons listed', (await page.$$('#reasons li')).length >= 2);
     await page.screenshot({ path: path.join(shots, 'zh-fraud.png'), fullPage: true });
+
+    // a type no rule named: the page says the model judged it
+    await page.fill('#text', UNTYPED);
+    await page.click('#check');
+    await page.locator('#reasons', { hasText: /类型由模型/ }).waitFor();
+    check('type from the type model explained', /疑似诈骗：\S+（/.test(await page.textContent('#verdict')));
+    await page.fill('#text', POLICE);
+    await page.click('#check');
+    await page.waitForSelector('#result:not([hidden])');
+    await page.locator('#verdict', { hasText: /冒充公检法/ }).waitFor();
+    check('a rule-typed verdict does not say so', !/类型由模型/.test(await page.textContent('#reasons')));
 
     // feedback on it
     await page.click('#fb-right');

@@ -65,8 +65,12 @@ static void print_human(const json_t *r, const check_opts *o)
                possible ? (zh ? "可能" : "possible")
                         : json_string_value(json_object_get(t, "label")),
                (int)(json_real_value(json_object_get(t, "probability")) * 100 + 0.5));
+        const char *type_by = json_string_value(json_object_get(t, "type_by"));
         if (type && (possible || json_is_true(json_object_get(t, "positive"))))
-            printf("  type: %s", type);
+            printf("  type: %s%s", type,
+                   type_by && strcmp(type_by, "model") == 0
+                       ? (zh ? "（类型由模型判断）" : " (by the type model)")
+                       : "");
         putchar('\n');
     }
     int said_why = 0;

@@ -53,6 +53,10 @@ static const char USAGE[] =
     "                      training, compensated in the saved weights: below 1\n"
     "                      the SVM leans less on them, 0 leaves them out\n"
     "                      (default: chosen by cross-validation from 1, 0.3, 0)\n"
+    "  --types PREFIX      also train the fraud type model on the positive rows\n"
+    "                      labelled PREFIX<type>, <type> a type of types.tsv\n"
+    "                      (e.g. fraud_: fraud_loan trains the type loan)\n"
+    "  --type-bits N       its hash buckets: 2^N, 8..20 (default 14)\n"
     "  --labels POS,NEG    verdict label names (default TASK,not_TASK)\n"
     "  --version V         version string recorded in the manifest\n"
     "  --exclude F,...     leave out training rows whose text (normalised, digits\n"
@@ -127,6 +131,8 @@ int cmd_train(int argc, char **argv)
         {"rule-scale-cjk", required_argument, NULL, 'J'},
         {"min-df", required_argument, NULL, 'D'},
         {"named-scale", required_argument, NULL, 'N'},
+        {"types", required_argument, NULL, 'Y'},
+        {"type-bits", required_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -206,6 +212,14 @@ int cmd_train(int argc, char **argv)
             if (*end || o.possible_max_fpr < 0 || o.possible_max_fpr >= 1)
                 goto usage;
             break;
+        case 'Y': o.type_prefix = optarg; break;
+        case 'y': {
+            long bits = strtol(optarg, &end, 10);
+            if (*end || bits < HB_TYPE_BITS_MIN || bits > HB_TYPE_BITS_MAX)
+                goto usage;
+            o.type_bits = (unsigned)bits;
+            break;
+        }
         case 'B':
             o.features.hash_bits = (int)strtol(optarg, &end, 10);
             if (*end || o.features.hash_bits < 10 || o.features.hash_bits > 24)
@@ -361,6 +375,8 @@ int cmd_train(int argc, char **argv)
             task, res.n, res.npositive, res.seconds, res.c, res.named_scale,
             res.rule_scale, res.rule_scale_script[HB_SCRIPT_CJK], res.threshold,
             res.cv.precision, res.cv.recall, res.cv.f1, res.cv.mcc, res.cv.auc, out);
+        if (res.typed)
+            fprintf(stderr, "type model trained on %zu typed rows\n", res.typed);
         rc = 0;
     }
     hb_engine_free(engine);

@@ -18,9 +18,11 @@ docs/generalisation.md).
   7. fraud types: per true type (labels fraud_<type>) of zh-telecom-fraud's
      test split and of the hand-written examples (models/data, per
      language), fraud recall (likely; likely or possible), the share whose
-     tasks.fraud.type (from the rules in models/rules, not the model) is
-     the true type, of all and of those caught, with Wilson intervals, and
-     the commonest wrong types.  zh-telecom-fraud's customer_service is
+     tasks.fraud.type is the true type, of all and of those caught, with
+     Wilson intervals, and the commonest wrong types: the reply's type
+     (the typed rules, else the fraud bundle's type model) on
+     zh-telecom-fraud, the rules' alone on the hand-written rows, which
+     trained the type model.  zh-telecom-fraud's customer_service is
      given strictly and with credit_repair accepted (its campus-loan
      cancellation scams, which the catalogue types credit_repair).
 
@@ -126,8 +128,9 @@ def brief(reply):
         tasks[name] = {"positive": bool(t["positive"])}
         if "possible" in t:
             tasks[name]["possible"] = bool(t["possible"])
-        if "type" in t:  # fraud's type (from the rules); null when none fired
+        if "type" in t:  # fraud's type; null when there is none
             tasks[name]["type"] = t["type"]
+            tasks[name]["type_by"] = t.get("type_by")
     return {"verdict": reply.get("verdict"), "headline": headline(reply), "tasks": tasks}
 
 
@@ -531,7 +534,7 @@ def language(text):
     return "zh" if CJK.search(text) else "en"
 
 
-def type_rows(labels, replies, accept=None):
+def type_rows(labels, replies, accept=None, rules_only=False):
     """Per true fraud type (label fraud_<type>; smishing, which has no type,
     and every label that is not fraud are skipped), by name, then with more
     than one type an ALL_TYPES row pooling them.  Each row: type, n
@@ -541,7 +544,8 @@ def type_rows(labels, replies, accept=None):
     wrong (reply type or NO_TYPE -> count, the true type aside; pooled:
     "true → reply"), and accepted, accepted_caught: as right and
     right_caught with the types accept (true type -> other types) lists
-    also counted right; None for a type accept does not name."""
+    also counted right; None for a type accept does not name.  rules_only:
+    a type the type model gave counts as none (on rows it trained on)."""
     accept = accept or {}
     rows, has_possible = {}, False
     for label, rep in zip(labels, replies):
@@ -558,6 +562,8 @@ def type_rows(labels, replies, accept=None):
             continue
         t = rep["tasks"]["fraud"]
         got = t.get("type") or NO_TYPE
+        if rules_only and t.get("type_by") == "model":
+            got = NO_TYPE
         caught = bool(t["positive"])
         right = got == true
         r["n"] += 1
@@ -699,9 +705,11 @@ def type_captions(files, trained=(), recipe=()):
     train on."""
     a = ["zh-telecom-fraud's test split, its four fraud classes (its ham is in table 5). "
          "The set is **evaluation-only**: no shipped model is trained, thresholded or tuned "
-         "on it. The fraud type is `tasks.fraud.type` of `build/hubao check --json`, which "
-         "comes from the rules in models/rules (the type whose fired rules weigh most), not "
-         "from the trained model. **Type right** counts a message whose type is its class: "
+         "on it. The fraud type is `tasks.fraud.type` of `build/hubao check --json`: the "
+         "type whose fired rules in models/rules weigh most, or, when no typed rule fired on "
+         "a likely fraud, the type the fraud bundle's type model "
+         "names (`type_by` \"model\", docs/model-format.md), which trained on the "
+         "hand-written rows of table 7b, never on this set. **Type right** counts a message whose type is its class: "
          "of all its messages, and of those the fraud task caught (positive).", "",
          "This set's `customer_service` class includes campus-loan cancellation scams "
          "(\"注销校园贷账户，否则影响征信\"), which the catalogue (models/rules/types.tsv) now "
@@ -709,13 +717,15 @@ def type_captions(files, trained=(), recipe=()):
          "customer_service counts as right); the line under it, *credit_repair accepted*, "
          "also counts `credit_repair` as right for customer_service, and so does the pooled "
          "line under `(all types)`. The wrong types are counted over all messages of the "
-         "class; `(no type)` is a reply with no type (no typed rule fired)."]
+         "class; `(no type)` is a reply with no type."]
     b = [f"The hand-written examples ({', '.join(files)}), their fraud_* rows, per language "
          "(a row is zh when it holds any CJK ideograph). These are **training rows of the "
          "SVM** (" + (training_status(files, trained, recipe) or "no file") + "), so the two "
          "recall columns are, where the model trained on them, measured on text it has seen "
-         "and flatter it. The type, though, comes only from the rules in models/rules, "
-         "which another engineer wrote separately without seeing these examples: the type "
+         "and flatter it. The type model trained on these rows too, so here only the rules' "
+         "type counts (a type with `type_by` \"model\" reads as no type; the model's "
+         "out-of-fold figures on these rows are in models/fraud/README.md). The rules "
+         "were written separately without seeing these examples: the type "
          "columns measure **whether the rules recognise each type** as these examples "
          "describe it, not the model's generalisation. Since 2026-12-06 a rule change is "
          "also checked against these rows for types it makes worse (such a change was "
@@ -748,9 +758,9 @@ def fraud_type_table(report):
                                           for f in hand}
     cap_a, cap_b = type_captions(hand, trained, recipe)
     lines = []
-    for tag, source, files, caption, accept in (
-            ("7a", TYPES_SET, [ev.path(TYPES_SET, "test")], cap_a, ACCEPT.get(TYPES_SET)),
-            ("7b", "hand-written", hand, cap_b, ACCEPT.get("hand-written"))):
+    for tag, source, files, caption, accept, rules_only in (
+            ("7a", TYPES_SET, [ev.path(TYPES_SET, "test")], cap_a, ACCEPT.get(TYPES_SET), False),
+            ("7b", "hand-written", hand, cap_b, ACCEPT.get("hand-written"), True)):
         files = [f for f in files if os.path.exists(f)]
         lines += ([""] if lines else []) + [f"### {tag}. {source}", ""]
         labels, texts = fraud_rows(files)
@@ -766,7 +776,8 @@ def fraud_type_table(report):
         langs = [lang for lang in LANGUAGES if any(language(t) == lang for t in texts)]
         for lang in langs:
             idx = [i for i, t in enumerate(texts) if language(t) == lang]
-            rows = type_rows([labels[i] for i in idx], [replies[i] for i in idx], accept)
+            rows = type_rows([labels[i] for i in idx], [replies[i] for i in idx], accept,
+                             rules_only)
             lines += type_lines(source, lang, rows, accept, known)
             report["sources"].append({"source": source, "files": files, "language": lang,
                                       "accept": accept or {},
@@ -832,14 +843,16 @@ GUIDE = """## Reading guide
   `smishing` has no type), how often the fraud task caught the message
   (likely, and likely or possible) and whether `tasks.fraud.type` named
   the right type: of all the type's messages, and of those caught. The
-  type comes from the rules in models/rules, not from the model; the
+  type comes from the rules in models/rules, or, where no typed rule
+  fired on a likely fraud, from the fraud bundle's type model; the
   catalogue is models/rules/types.tsv. 7a is the evaluation-only
   zh-telecom-fraud test split; its `customer_service` class holds
   campus-loan cancellation scams the catalogue now types `credit_repair`,
   so it has a strict line and a line with credit_repair accepted. 7b is
   the hand-written examples per language: training rows of the model (so
-  recall there flatters it), but rows the rules' author never saw, so
-  its type columns test the rules.
+  recall there flatters it) and of the type model (so only the rules'
+  types count there), but rows the rules' author never saw, so its type
+  columns test the rules.
 """
 
 

@@ -30,6 +30,7 @@ const T = {
     auth: '需要访问令牌：请在按钮旁输入令牌后重试。',
     bad: '请求有误：', checking: '正在核查…',
     noReasons: '没有触发任何规则（由模型判断）。',
+    typeByModel: '没有规则直接认定诈骗类型，类型由模型根据措辞判断。',
     linkBad: '恶意链接', linkListed: '列入黑名单：', linkOk: '未列入黑名单', linkScore: '风险',
     fbSaved: '已记录，谢谢！', fbFailed: '反馈没有保存：'
   },
@@ -50,6 +51,7 @@ const T = {
     auth: 'An access token is needed: enter it beside the button and try again.',
     bad: 'The request was refused: ', checking: 'Checking…',
     noReasons: 'No rule fired (the model decided).',
+    typeByModel: 'No rule names the kind of scam; the model judged it from the wording.',
     linkBad: 'malicious link', linkListed: 'blocklisted by ', linkOk: 'not on any blocklist',
     linkScore: 'risk', fbSaved: 'Saved, thank you!', fbFailed: 'Feedback was not saved: '
   }
@@ -238,6 +240,10 @@ function render(text, reply) {
     reasons.appendChild(el('li', cls, b.reason[lang] || b.reason.en));
   }
   if (!reasons.children.length) reasons.appendChild(el('li', 'match', t.noReasons));
+  const fraud = (reply.tasks || {}).fraud;
+  if (fraud && fraud.type_by === 'model' && ['fraud', 'possible_fraud'].includes(reply.verdict)) {
+    reasons.appendChild(el('li', null, t.typeByModel));
+  }
 
   const links = $('links');
   links.replaceChildren();
