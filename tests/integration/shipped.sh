@@ -8,9 +8,10 @@
 # notes between family, parents and teachers stay clean, a relative's
 # plain money request is at most possible fraud, a relative's warning
 # about a scam is never likely fraud, a courier's notice with the
-# driver's mobile and an app's code notice are no fraud, rumours
-# forwarded in chat are rumours while everyday hearsay and school notices
-# are not, and replies carry the tiers.  The texts are written for this
+# driver's mobile and an app's code notice are no fraud, blackmail no
+# typed rule knows is typed by the type model, rumours forwarded in chat
+# are rumours while everyday hearsay and school notices are not, and
+# replies carry the tiers.  The texts are written for this
 # test (none is a training row).  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
@@ -139,6 +140,33 @@ for x in r[:2]:
 for x in r[2:]:
     assert x["tasks"]["fraud"]["tier"] == "none", x["tasks"]["fraud"]
     assert x["verdict"] == "clean", x["summary"]
+PY
+# blackmail worded so that no typed rule fires: the type model names it,
+# so the caller hears the sextortion advice, not only the general one;
+# a friend paying back money, possibly fraud on the text alone, gets no
+# type from the model (it would have said sextortion)
+cat >"$TMP/typed.txt" <<'EOF2'
+昨晚的视频我这边都录好了，你通讯录的人一个都跑不了，想清楚了就联系我
+Hey, I have your webcam clip and your contact list. Pay 1500 dollars in bitcoin by Friday or everyone sees it.
+EOF2
+"$HUBAO" check --json --models models <"$TMP/typed.txt" >"$TMP/typed.json" 2>>"$TMP/err"
+expect "sextortion no typed rule knows: typed by the type model" python3 - "$TMP/typed.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 2, len(r)
+for x in r:
+    f = x["tasks"]["fraud"]
+    assert f["tier"] == "likely", f
+    assert f["type"] == "sextortion" and f["type_by"] == "model", f
+    assert not [h for h in f["evidence"]["rules"] if h.get("type")], f["evidence"]["rules"]
+    assert x["advice"]["en"], x
+PY
+echo '兄弟，上回借你的500先还300，剩下的下个月发工资给你' |
+  "$HUBAO" check --json --models models >"$TMP/payback.json" 2>>"$TMP/err"
+expect "a possible fraud gets no type from the model" python3 - "$TMP/payback.json" <<'PY'
+import json, sys
+f = json.loads(open(sys.argv[1], encoding="utf-8").read())["tasks"]["fraud"]
+assert f["tier"] != "likely" and f["type_by"] != "model", f
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
