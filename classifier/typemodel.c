@@ -133,8 +133,16 @@ const char *hb_type_model_class(const hb_type_model *m, size_t i)
     return i < m->nclasses ? m->classes[i] : NULL;
 }
 
-const char *hb_type_model_predict(const hb_type_model *m, const hb_fvec *v,
-                                  const float *values, double *margin)
+int hb_type_model_index(const hb_type_model *m, const char *type)
+{
+    for (size_t k = 0; k < m->nclasses; k++)
+        if (strcmp(m->classes[k], type) == 0)
+            return (int)k;
+    return -1;
+}
+
+void hb_type_model_margins(const hb_type_model *m, const hb_fvec *v, const float *values,
+                           double *margins)
 {
     /* the rows are scattered over megabytes: ask for them all first, so
      * the cache misses overlap instead of queueing */
@@ -149,9 +157,15 @@ const char *hb_type_model_predict(const hb_type_model *m, const hb_fvec *v,
         for (size_t k = 0; k < m->nclasses; k++)
             sum[k] += row[k] * x;
     }
-    double score[HB_TYPE_CLASSES_MAX] = {0};
     for (size_t k = 0; k < m->nclasses; k++)
-        score[k] = m->bias[k] + sum[k];
+        margins[k] = m->bias[k] + sum[k];
+}
+
+const char *hb_type_model_predict(const hb_type_model *m, const hb_fvec *v,
+                                  const float *values, double *margin)
+{
+    double score[HB_TYPE_CLASSES_MAX] = {0};
+    hb_type_model_margins(m, v, values, score);
     size_t best = 0;
     for (size_t k = 1; k < m->nclasses; k++)
         if (score[k] > score[best])

@@ -5,7 +5,8 @@
  *
  * Rules type a scam whose wording they know, and say why.  A scam worded
  * otherwise is still caught by the fraud model's n-grams, but without a
- * type it gets only the general advice.  This model fills that gap: one
+ * type it gets only the general advice.  This model fills that gap (and
+ * settles which of several types the fired rules name applies): one
  * linear SVM per type against the other types (liblinear, one-vs-rest),
  * trained on the typed rows of the fraud model's training data (labels
  * "fraud_<type>"), over the very values the fraud model scores
@@ -51,10 +52,18 @@ void hb_type_model_free(hb_type_model *model);
 size_t hb_type_model_nclasses(const hb_type_model *model);
 const char *hb_type_model_class(const hb_type_model *model, size_t i);
 
-/* The type of v, whose entry e has the value values[e] in the vector the
- * fraud model scores (hb_model_values): the class with the largest margin
- * when that margin is above 0 (its model says "this type, not the
- * others"), else NULL.  *margin (may be NULL) gets the largest margin. */
+/* The class of type, or -1 when the model has none. */
+int hb_type_model_index(const hb_type_model *model, const char *type);
+
+/* margins[k] (one per class) = class k's bias plus its weights times the
+ * values of v, whose entry e has the value values[e] in the vector the
+ * fraud model scores (hb_model_values). */
+void hb_type_model_margins(const hb_type_model *model, const hb_fvec *v,
+                           const float *values, double *margins);
+
+/* The type of v: the class with the largest margin when that margin is
+ * above 0 (its model says "this type, not the others"), else NULL.
+ * *margin (may be NULL) gets the largest margin. */
 const char *hb_type_model_predict(const hb_type_model *model, const hb_fvec *v,
                                   const float *values, double *margin);
 

@@ -139,35 +139,46 @@ int hb_featurize(const hb_engine *e, hb_session *s, const hb_feature_config *cfg
     return 0;
 }
 
-/* Sum the task's fired rule weights, and pick the type whose rules weigh
- * most. */
-static void score_rules(const hb_engine *e, const hb_verdict *v, hb_task_result *r)
+/* The distinct types the task's fired rules of positive weight name, each
+ * with their summed weight (at most HB_MAX_HITS). */
+static size_t rule_types(const hb_engine *e, const hb_verdict *v, const char *task,
+                         const char **types, double *weight)
 {
-    const char *types[HB_MAX_HITS];
-    double type_weight[HB_MAX_HITS];
     size_t ntypes = 0;
-    r->rule_weight = 0.0;
-    r->type = NULL;
     for (size_t i = 0; i < v->nhits; i++) {
         const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
-        if (strcmp(info->task, r->task) != 0)
-            continue;
-        r->rule_weight += info->weight;
-        if (info->weight <= 0 || !info->type[0])
+        if (strcmp(info->task, task) != 0 || info->weight <= 0 || !info->type[0])
             continue;
         size_t t = 0;
         while (t < ntypes && strcmp(types[t], info->type) != 0)
             t++;
         if (t == ntypes) {
             types[ntypes] = info->type;
-            type_weight[ntypes++] = 0.0;
+            weight[ntypes++] = 0.0;
         }
-        type_weight[t] += info->weight;
+        weight[t] += info->weight;
     }
+    return ntypes;
+}
+
+/* Sum the task's fired rule weights, and pick the type whose rules weigh
+ * most. */
+static void score_rules(const hb_engine *e, const hb_verdict *v, hb_task_result *r)
+{
+    r->rule_weight = 0.0;
+    for (size_t i = 0; i < v->nhits; i++) {
+        const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
+        if (strcmp(info->task, r->task) == 0)
+            r->rule_weight += info->weight;
+    }
+    const char *types[HB_MAX_HITS];
+    double weight[HB_MAX_HITS];
+    size_t ntypes = rule_types(e, v, r->task, types, weight);
     double best = 0.0;
+    r->type = NULL;
     for (size_t t = 0; t < ntypes; t++)
-        if (type_weight[t] > best) {
-            best = type_weight[t];
+        if (weight[t] > best) {
+            best = weight[t];
             r->type = types[t];
         }
     r->type_by = r->type ? HB_TYPE_BY_RULES : HB_TYPE_BY_NONE;
@@ -186,17 +197,42 @@ static float *entry_scratch(hb_session *s, const hb_fvec *fv)
     return s->contrib;
 }
 
-/* A likely positive that no typed rule recognised: the type its model's
- * type model names, if any.  Only those messages pay for it. */
-static int type_by_model(hb_session *s, const hb_model *m, hb_task_result *r)
+/* The type of a likely positive, with its model's type model: when no
+ * typed rule fired, the type the model names, if any; when the fired
+ * rules name several types, the one of them the model puts first (a
+ * romance script that mentions a trading platform fires investment rules
+ * too, and weighing the rules cannot tell which frame the scam is in).
+ * Only those messages pay for it. */
+static int type_by_model(const hb_engine *e, hb_session *s, const hb_model *m,
+                         hb_task_result *r)
 {
+    const hb_type_model *tm = hb_model_types(m);
+    const char *types[HB_MAX_HITS];
+    double weight[HB_MAX_HITS];
+    size_t ntypes = rule_types(e, &s->verdict, r->task, types, weight);
+    if (ntypes == 1)
+        return 0;
     const hb_fvec *fv = &s->fvec[r->fvec];
     float *values = entry_scratch(s, fv);
     if (!values)
         return HB_ENOMEM;
     hb_model_values(m, fv, values);
-    r->type = hb_type_model_predict(hb_model_types(m), fv, values, NULL);
-    r->type_by = r->type ? HB_TYPE_BY_MODEL : HB_TYPE_BY_NONE;
+    if (ntypes == 0) {
+        r->type = hb_type_model_predict(tm, fv, values, NULL);
+        r->type_by = r->type ? HB_TYPE_BY_MODEL : HB_TYPE_BY_NONE;
+        return 0;
+    }
+    double margin[HB_TYPE_CLASSES_MAX];
+    hb_type_model_margins(tm, fv, values, margin);
+    int best = -1;
+    for (size_t t = 0; t < ntypes; t++) {
+        int k = hb_type_model_index(tm, types[t]);
+        if (k < 0) /* a type the model never learnt: the rules' weights decide */
+            return 0;
+        if (best < 0 || margin[k] > margin[best])
+            best = k;
+    }
+    r->type = hb_type_model_class(tm, (size_t)best);
     return 0;
 }
 
@@ -460,8 +496,8 @@ int hb_classify_with_urls(const hb_engine *e, hb_session *s, const char *text, s
                                                             : HB_TIER_NONE;
         if (strcmp(r->task, "fraud") == 0)
             r->tier = fraud_tier(e, v, r);
-        if (!r->type && r->tier == HB_TIER_LIKELY && hb_model_types(m) &&
-            type_by_model(s, m, r) != 0)
+        if (r->tier == HB_TIER_LIKELY && hb_model_types(m) &&
+            type_by_model(e, s, m, r) != 0)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
         if (r->by_link && !r->type) {
             r->type = "malicious_link";

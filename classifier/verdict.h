@@ -10,9 +10,10 @@
  * being fraud.  A task's decision value is its model's SVM margin plus the
  * weights of that task's rules that fired, times the model's
  * rule_weight_scale (learned at training); the fraud type is the type with
- * the largest total weight among the task's fired rules, or, when no typed
- * rule fired on a likely one, the type its model's type model names
- * (typemodel.h), if it names one.  A possible one stays untyped: the
+ * the largest total weight among the task's fired rules, or, on a likely
+ * one with a type model (typemodel.h), the type the model names when no
+ * typed rule fired, and the one of the rules' types the model puts first
+ * when they name several.  A possible one stays untyped: the
  * model's guess at a type on top of an uncertain verdict typed a friend
  * paying back money and a dropped video call "sextortion".
  *

@@ -2,7 +2,8 @@
  * test_typemodel.c - the fraud type model: scoring by hand-set weights,
  * every malformed spec refused, and the train -> save -> load -> classify
  * round trip (a likely fraud no typed rule recognises gets the model's
- * type, a typed rule still wins, a message not likely fraud gets none; a
+ * type, one typed rule still decides, rules that disagree are settled by
+ * the model's margins, a message not likely fraud gets none; a
  * type missing from types.tsv or a corrupt types.bin refuses the bundle).
  */
 #include <math.h>
@@ -173,6 +174,32 @@ static void test_train_and_classify(void **state)
     r = tu_task(v, "fraud");
     assert_int_equal(r->type_by, HB_TYPE_BY_RULES);
     assert_string_equal(r->type, "customer_service");
+    /* two typed rules that disagree (test.safe_account: authority,
+     * test.code_request: customer_service): the type model picks the one
+     * with the larger margin of the two */
+    const char *both = "公安局通知：您涉嫌洗钱，请把存款转入安全账户，并提供验证码";
+    assert_int_equal(hb_classify(e, s, both, strlen(both), &v, &err), 0);
+    r = tu_task(v, "fraud");
+    assert_int_equal(r->tier, HB_TIER_LIKELY);
+    assert_int_equal(r->type_by, HB_TYPE_BY_RULES);
+    const hb_model *m = r->model;
+    const hb_type_model *tm = hb_model_types(m);
+    assert_non_null(tm);
+    const hb_fvec *fv;
+    assert_int_equal(
+        hb_featurize(e, s, hb_model_features(m), both, strlen(both), &fv, &err), 0);
+    float values[4096];
+    assert_true(fv->n <= 4096);
+    hb_model_values(m, fv, values);
+    double margin[HB_TYPE_CLASSES_MAX];
+    hb_type_model_margins(tm, fv, values, margin);
+    int a = hb_type_model_index(tm, "authority"),
+        c = hb_type_model_index(tm, "customer_service");
+    assert_true(a >= 0 && c >= 0);
+    assert_string_equal(r->type,
+                        margin[a] >= margin[c] ? "authority" : "customer_service");
+    assert_int_equal(hb_type_model_index(tm, "loan"), -1); /* not in types.tsv */
+
     /* a message that is not likely fraud gets no type from the model */
     const char *home = "我到家了，你也早点睡";
     assert_int_equal(hb_classify(e, s, home, strlen(home), &v, &err), 0);
