@@ -9,7 +9,8 @@
 # plain money request is at most possible fraud, a relative's warning
 # about a scam is never likely fraud, a courier's notice with the
 # driver's mobile and an app's code notice are no fraud, blackmail no
-# typed rule knows is typed by the type model, rumours forwarded in chat
+# typed rule knows is typed by the type model, which also settles rules
+# that name two types, rumours forwarded in chat
 # are rumours while everyday hearsay and school notices are not, and
 # replies carry the tiers.  The texts are written for this
 # test (none is a training row).  Needs no data set.
@@ -160,6 +161,17 @@ for x in r:
     assert f["type"] == "sextortion" and f["type_by"] == "model", f
     assert not [h for h in f["evidence"]["rules"] if h.get("type")], f["evidence"]["rules"]
     assert x["advice"]["en"], x
+PY
+# a sweetheart's "unfreezing fee" fires loan rules (weighing 3.5) and a
+# romance rule (0.5): the type model settles it as the romance it is
+echo '亲爱的，我们的账户要交最后一笔解冻金才能提现，你再凑五万，到账我们就结婚' |
+  "$HUBAO" check --json --models models >"$TMP/settled.json" 2>>"$TMP/err"
+expect "rules naming loan and romance: the type model settles romance" python3 - "$TMP/settled.json" <<'PY'
+import json, sys
+f = json.loads(open(sys.argv[1], encoding="utf-8").read())["tasks"]["fraud"]
+types = {h["type"] for h in f["evidence"]["rules"] if h.get("type")}
+assert f["tier"] == "likely" and {"loan", "romance"} <= types, f
+assert f["type"] == "romance" and f["type_by"] == "rules", f
 PY
 echo '兄弟，上回借你的500先还300，剩下的下个月发工资给你' |
   "$HUBAO" check --json --models models >"$TMP/payback.json" 2>>"$TMP/err"

@@ -198,7 +198,7 @@ def type_model_lines(manifest):
     return [f"Type model (`types.bin`): one-vs-rest linear SVMs for {len(ty['classes'])} fraud types "
             f"over this model's features folded to 2^{ty['hash_bits']} buckets, C = {ty['c']}, trained on "
             f"the {cv['n']} positive rows labelled `fraud_<type>`. It types a likely fraud no typed rule "
-            f"fires on. Out of fold ({cv['folds']} folds, the model alone, no rules): it names a type for "
+            f"fires on, and picks among the types of the fired rules when they name several. Out of fold ({cv['folds']} folds, the model alone, no rules): it names a type for "
             f"{cv['typed']:.1%} of those rows and the right one for {cv['right']:.1%}.", ""]
 
 
