@@ -583,6 +583,30 @@ static void test_family_money_requests(void **state)
     assert_true(fires(boss, "fraud.zh.acquaintance.boss_office"));
 }
 
+/* A shop or campus job you go to and are interviewed for, a relative who
+ * has already paid the hospital, a broker warning that it never tips
+ * stocks in chat groups: genuine messages in the words of the paid-task,
+ * emergency and stock-tip scams.  The scams themselves still fire, and a
+ * "sweetheart" who needs the ticket paid to come and meet you is romance. */
+static void test_real_jobs_paid_bills_and_broker_warnings(void **state)
+{
+    (void)state;
+    static const char *const quiet[] = {
+        "我在楼下超市做收银兼职，时薪18，店长说周末还缺人，你想来就先过来面试",
+        "爸你放心，我刚给医院打电话核实过了，手术费钱我已经交好了，你别急",
+        "【示例证券】提醒您：本公司从不在微信群里推荐个股，如有疑问请拨打官方客服电话",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+    assert_true(fires("宝妈兼职，在家动动手指，日结200，加微信领任务",
+                      "fraud.zh.order_brushing.easy_job"));
+    assert_true(fires("妈，我出车祸在医院，急需手术费2万，你先转我",
+                      "fraud.zh.acquaintance.emergency"));
+    assert_true(fires("内部消息，牛股明天涨停，免费进群领取",
+                      "fraud.zh.investment.insider_tips"));
+    expect_type("我下个月就飞过来见你了，就差机票钱，你先帮我垫一下，见面就还你",
+                "romance");
+}
+
 /* English scam phrasings the rules left untyped: a double charge with a
  * refund desk to call, a phone "infected" with a link to clean it, money
  * "sent by mistake" to send back, a percentage a day from a rented miner. */
@@ -718,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_genuine_messages),
         cmocka_unit_test(test_strengthened_types),
         cmocka_unit_test(test_family_money_requests),
+        cmocka_unit_test(test_real_jobs_paid_bills_and_broker_warnings),
         cmocka_unit_test(test_refunds_alerts_and_mining),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
