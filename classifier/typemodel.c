@@ -16,8 +16,9 @@ struct hb_type_model {
     size_t nclasses;
     char **classes;
     double *bias;
-    float *w; /* [bucket * nclasses + k]: floats, not the file's halves, as
-                 a flagged message reads hundreds of rows of every class */
+    double min_margin; /* a type is named when its margin is above this */
+    float *w;          /* [bucket * nclasses + k]: floats, not the file's halves, as
+                          a flagged message reads hundreds of rows of every class */
 };
 
 /* Type ids are what types.tsv and the rules' type key accept. */
@@ -66,6 +67,16 @@ hb_type_model *hb_type_model_parse(const json_t *spec, const void *data, size_t 
                      "%s: \"types\": \"bias\" must hold one number per class", where);
         return NULL;
     }
+    /* absent in bundles from before it was learned: those named a type
+     * above 0 only */
+    const json_t *cut = json_object_get(spec, "min_margin");
+    if (cut && (!json_is_number(cut) || !(json_number_value(cut) <= 0.0) ||
+                json_number_value(cut) < -HB_TYPE_MIN_MARGIN_MAX)) {
+        hb_error_set(err, HB_EFORMAT,
+                     "%s: \"types\": \"min_margin\" must be a number from -%d to 0",
+                     where, HB_TYPE_MIN_MARGIN_MAX);
+        return NULL;
+    }
     unsigned b = (unsigned)json_integer_value(bits);
     size_t want = ((size_t)1 << b) * k * 2;
     if (len != want) {
@@ -86,6 +97,7 @@ hb_type_model *hb_type_model_parse(const json_t *spec, const void *data, size_t 
     m->bits = b;
     m->mask = (uint32_t)(((size_t)1 << b) - 1);
     m->nclasses = k;
+    m->min_margin = cut ? json_number_value(cut) : 0.0;
     for (size_t i = 0; i < k; i++) {
         const json_t *c = json_array_get(classes, i);
         const json_t *bi = json_array_get(bias, i);
@@ -172,7 +184,7 @@ const char *hb_type_model_predict(const hb_type_model *m, const hb_fvec *v,
             best = k;
     if (margin)
         *margin = score[best];
-    return score[best] > 0 ? m->classes[best] : NULL;
+    return score[best] > m->min_margin ? m->classes[best] : NULL;
 }
 
 int hb_type_model_encode(const float *w, unsigned bits, size_t nclasses,

@@ -20,7 +20,8 @@
  * 63.4%).
  *
  * It lives in the fraud bundle (model.h, docs/model-format.md): manifest
- * "types" = {"hash_bits", "classes", "bias", "metrics"} and "types_file",
+ * "types" = {"hash_bits", "classes", "bias", "min_margin", "metrics"}
+ * ("min_margin" learned out of fold, typetrain.h) and "types_file",
  * "types_xxh64" naming a file of 2^hash_bits x classes little-endian IEEE
  * half floats, bucket-major.
  *
@@ -38,13 +39,20 @@
 
 typedef struct hb_type_model hb_type_model;
 
-enum { HB_TYPE_BITS_MIN = 8, HB_TYPE_BITS_MAX = 20, HB_TYPE_CLASSES_MAX = 64 };
+enum {
+    HB_TYPE_BITS_MIN = 8,
+    HB_TYPE_BITS_MAX = 20,
+    HB_TYPE_CLASSES_MAX = 64,
+    HB_TYPE_MIN_MARGIN_MAX = 10 /* min_margin is -10..0 */
+};
 
 /* A type model from the manifest's "types" object and the bytes of its
  * file (where names the file in errors).  NULL with err when spec is
  * malformed (hash_bits out of range, fewer than 2 or more than
  * HB_TYPE_CLASSES_MAX classes, a class that is not a type id, bias not one
- * number per class) or the file's size is not 2^hash_bits x classes x 2. */
+ * number per class, min_margin, when present, not a number from
+ * -HB_TYPE_MIN_MARGIN_MAX to 0; absent, it is 0) or the file's size is
+ * not 2^hash_bits x classes x 2. */
 hb_type_model *hb_type_model_parse(const json_t *spec, const void *data, size_t len,
                                    const char *where, hb_error *err);
 void hb_type_model_free(hb_type_model *model);
@@ -62,7 +70,8 @@ void hb_type_model_margins(const hb_type_model *model, const hb_fvec *v,
                            const float *values, double *margins);
 
 /* The type of v: the class with the largest margin when that margin is
- * above 0 (its model says "this type, not the others"), else NULL.
+ * above min_margin (out of fold, the types named there are right at least
+ * 3 times in 4), else NULL.
  * *margin (may be NULL) gets the largest margin. */
 const char *hb_type_model_predict(const hb_type_model *model, const hb_fvec *v,
                                   const float *values, double *margin);

@@ -5,11 +5,13 @@
  * The rows are the fraud trainer's own liblinear rows (the values the
  * fraud model scores, rule and entity features at full value), their
  * buckets folded to 2^bits.  One linear SVM per type against the others
- * (liblinear's one-vs-rest, L2-regularised squared hinge); C is the grid
- * value with the most out-of-fold rows typed right (folds grouped by text,
- * as the fraud model's), and those out-of-fold figures go into the
- * manifest: how often the model names the right type for a typed scam it
- * has not seen, and how often it names one at all.
+ * (liblinear's one-vs-rest, L2-regularised squared hinge).  Out of fold
+ * (folds grouped by text, as the fraud model's) it also learns the lowest
+ * margin at which the types it names are still right at least 3 times in
+ * 4 (min_margin, 0 or below); C is the grid value with the most
+ * out-of-fold rows typed right under that rule, and those out-of-fold
+ * figures go into the manifest: how often the model names the right type
+ * for a typed scam it has not seen, and how often it names one at all.
  */
 #ifndef HB_TYPETRAIN_H
 #define HB_TYPETRAIN_H
@@ -36,7 +38,7 @@ typedef struct hb_type_train_options {
 /* Train on n rows x[i] (1-based indices up to dim, then the bias node
  * dim + 1, -1 terminated) of class cls[i] (index into o->classes), rows
  * of equal group[i] sharing a fold.  On success *spec is the manifest's
- * "types" object (hash_bits, classes, bias, c, metrics) and *w the
+ * "types" object (hash_bits, classes, bias, min_margin, c, metrics) and *w the
  * weights w[bucket * nclasses + k] of 2^bits buckets (free()).  Returns 0,
  * HB_EINVAL (a class without rows, bad options) or HB_ENOMEM, with err. */
 int hb_type_train(const struct feature_node *const *x, const int *cls,

@@ -1,10 +1,10 @@
 /*
  * test_typemodel.c - the fraud type model: scoring by hand-set weights,
- * every malformed spec refused, and the train -> save -> load -> classify
- * round trip (a likely fraud no typed rule recognises gets the model's
- * type, one typed rule still decides, rules that disagree are settled by
- * the model's margins, a message not likely fraud gets none; a
- * type missing from types.tsv or a corrupt types.bin refuses the bundle).
+ * the learned margin cut-off, every malformed spec refused, and the train -> save -> load
+ * -> classify round trip (a likely fraud no typed rule recognises gets the model's type,
+ * one typed rule still decides, rules that disagree are settled by the model's margins, a
+ * message not likely fraud gets none; a type missing from types.tsv or a corrupt
+ * types.bin refuses the bundle).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -77,6 +77,41 @@ static void test_predict_by_hand(void **state)
     free(data);
 }
 
+/* A learned min_margin lets a type whose margin is a little below 0 be
+ * named; absent, the cut-off is 0. */
+static void test_min_margin(void **state)
+{
+    (void)state;
+    float w[BUCKETS * 2] = {0};
+    unsigned char *data;
+    size_t len;
+    assert_int_equal(hb_type_model_encode(w, BITS, 2, &data, &len), 0);
+    hb_fvec v;
+    one_entry(&v, 5, 1.0f);
+    float values[1] = {1.0f};
+    double margin;
+    hb_error err;
+    const double cuts[] = {-0.4, -0.2};
+    const char *want[] = {"parcel", NULL};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *spec =
+            json_pack("{s:i, s:[s,s], s:[f,f], s:f}", "hash_bits", BITS, "classes",
+                      "loan", "parcel", "bias", -0.5, -0.3, "min_margin", cuts[i]);
+        hb_type_model *m = hb_type_model_parse(spec, data, len, "t", &err);
+        assert_non_null(m);
+        const char *t = hb_type_model_predict(m, &v, values, &margin);
+        assert_true(fabs(margin + 0.3) < 1e-6);
+        if (want[i])
+            assert_string_equal(t, want[i]);
+        else
+            assert_null(t);
+        hb_type_model_free(m);
+        json_decref(spec);
+    }
+    hb_fvec_release(&v);
+    free(data);
+}
+
 static void expect_refused(json_t *spec, size_t len, const char *what)
 {
     unsigned char *data = calloc(len ? len : 1, 1);
@@ -102,6 +137,15 @@ static void test_malformed_refused(void **state)
     expect_refused(
         json_pack("{s:i, s:[s], s:[f]}", "hash_bits", BITS, "classes", "a", "bias", 0.0),
         BUCKETS * 2, "classes");
+    const double bad_cuts[] = {0.5, -11.0};
+    for (size_t i = 0; i < 2; i++)
+        expect_refused(json_pack("{s:i, s:[s,s], s:[f,f], s:f}", "hash_bits", BITS,
+                                 "classes", "a", "b", "bias", 0.0, 0.0, "min_margin",
+                                 bad_cuts[i]),
+                       ok, "min_margin");
+    expect_refused(json_pack("{s:i, s:[s,s], s:[f,f], s:s}", "hash_bits", BITS, "classes",
+                             "a", "b", "bias", 0.0, 0.0, "min_margin", "low"),
+                   ok, "min_margin");
 }
 
 #define RULES "tests/fixtures/engine/rules"
@@ -152,6 +196,10 @@ static void test_train_and_classify(void **state)
     double right = json_number_value(json_object_get(
         json_object_get(json_object_get(types, "metrics"), "cross_validation"), "right"));
     assert_true(right >= 0 && right <= 1);
+    /* learned out of fold, in steps of 0.05 from 0 to -1 */
+    double cut = json_number_value(json_object_get(types, "min_margin"));
+    assert_true(json_is_number(json_object_get(types, "min_margin")));
+    assert_true(cut <= 0 && cut >= -1.0);
     json_decref(man);
 
     hb_error err;
@@ -247,6 +295,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predict_by_hand),
+        cmocka_unit_test(test_min_margin),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_train_and_classify),
         cmocka_unit_test(test_bundle_refused),
