@@ -585,9 +585,10 @@ static void test_family_money_requests(void **state)
 
 /* A shop or campus job you go to and are interviewed for, a relative who
  * has already paid the hospital, a broker warning that it never tips
- * stocks in chat groups: genuine messages in the words of the paid-task,
- * emergency and stock-tip scams.  The scams themselves still fire, and a
- * "sweetheart" who needs the ticket paid to come and meet you is romance. */
+ * stocks in chat groups, the police warning about paid tasks: genuine
+ * messages in the words of the paid-task, emergency and stock-tip scams.  The scams
+ * themselves still fire, and a "sweetheart" who needs the ticket paid to come and meet
+ * you is romance. */
 static void test_real_jobs_paid_bills_and_broker_warnings(void **state)
 {
     (void)state;
@@ -605,6 +606,15 @@ static void test_real_jobs_paid_bills_and_broker_warnings(void **state)
                       "fraud.zh.investment.insider_tips"));
     expect_type("我下个月就飞过来见你了，就差机票钱，你先帮我垫一下，见面就还你",
                 "romance");
+    /* the police's own warning names the paid-task scam to refuse it */
+    const char *warning =
+        "【某区公安分局】提醒：刷单返利就是诈骗，凡是让你先垫付再返佣金的"
+        "兼职一律不要做，有疑问请拨打96110";
+    assert_false(fires(warning, "fraud.zh.order_brushing.brushing"));
+    assert_false(fires(warning, "fraud.zh.order_brushing.advance_then_refund"));
+    assert_true(fraud_weight(warning) <= 0.0);
+    assert_true(fires("做任务刷单，先垫付298元，完成后返还本金和佣金",
+                      "fraud.zh.order_brushing.advance_then_refund"));
 }
 
 /* English scam phrasings the rules left untyped: a double charge with a
