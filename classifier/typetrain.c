@@ -198,8 +198,8 @@ int hb_type_train(const struct feature_node *const *x, const int *cls,
     if (rc == 0)
         rc = hb_assign_folds(group, none, n, o->folds, o->seed, fold);
     /* out of fold, per row: the largest margin and whether its class is right */
-    double *top = malloc(n * sizeof *top);
-    unsigned char *top_right = malloc(n);
+    double *top = calloc(n, sizeof *top);
+    unsigned char *top_right = calloc(n, 1);
     if (rc == 0 && (!top || !top_right))
         rc = HB_ENOMEM;
     double best_right = -1, best_typed = 0, best_c = o->c_grid[0], best_cut = 0;
