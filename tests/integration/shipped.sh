@@ -9,8 +9,8 @@
 # plain money request is at most possible fraud, a relative's warning
 # about a scam is never likely fraud, a courier's notice with the
 # driver's mobile and an app's code notice are no fraud, blackmail no
-# typed rule knows is typed by the type model, which also settles rules
-# that name two types, rumours forwarded in chat
+# typed rule knows and pig butchering with no endearment are typed by the
+# type model, which also settles rules that name two types, rumours forwarded in chat
 # are rumours while everyday hearsay and school notices are not, and
 # replies carry the tiers.  The texts are written for this
 # test (none is a training row).  Needs no data set.
@@ -161,6 +161,17 @@ for x in r:
     assert f["type"] == "sextortion" and f["type_by"] == "model", f
     assert not [h for h in f["evidence"]["rules"] if h.get("type")], f["evidence"]["rules"]
     assert x["advice"]["en"], x
+PY
+# pig butchering without a word of endearment: a stranger abroad trading
+# gold on an uncle's inside data; no typed rule fires, the type model
+# (trained on such openers in models/data/fraud-types-2.tsv) says romance
+echo '你好，我在新加坡做金融，最近跟着我叔叔的内部数据做黄金，收益很稳，有空教你' |
+  "$HUBAO" check --json --models models >"$TMP/pig.json" 2>>"$TMP/err"
+expect "pig butchering with no endearment: typed romance by the model" python3 - "$TMP/pig.json" <<'PY'
+import json, sys
+f = json.loads(open(sys.argv[1], encoding="utf-8").read())["tasks"]["fraud"]
+assert f["tier"] == "likely", f
+assert f["type"] == "romance" and f["type_by"] == "model", f
 PY
 # a sweetheart's "unfreezing fee" fires loan rules (weighing 3.5) and a
 # romance rule (0.5): the type model settles it as the romance it is

@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-06.9")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-07.1")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices,
 # legal adverts, and rumours as they are forwarded in chat beside notices,
@@ -24,8 +24,10 @@ VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-06.9")
 HANDWRITTEN = [
     "models/data/fraud-handwritten.tsv",
     "models/data/fraud-types.tsv",
+    "models/data/fraud-types-2.tsv",
     "models/data/ham-chat.tsv",
     "models/data/ham-chat-money.tsv",
+    "models/data/ham-scam-lookalikes.tsv",
     "models/data/ham-short.tsv",
     "models/data/ham-notices.tsv",
     "models/data/spam-adverts.tsv",
@@ -198,7 +200,9 @@ def type_model_lines(manifest):
     return [f"Type model (`types.bin`): one-vs-rest linear SVMs for {len(ty['classes'])} fraud types "
             f"over this model's features folded to 2^{ty['hash_bits']} buckets, C = {ty['c']}, trained on "
             f"the {cv['n']} positive rows labelled `fraud_<type>`. It types a likely fraud no typed rule "
-            f"fires on, and picks among the types of the fired rules when they name several. Out of fold ({cv['folds']} folds, the model alone, no rules): it names a type for "
+            f"fires on when its largest margin is above {ty.get('min_margin', 0):g} (the lowest margin at "
+            f"which the types it names out of fold are right 3 times in 4), and picks among the types "
+            f"of the fired rules when they name several. Out of fold ({cv['folds']} folds, the model alone, no rules): it names a type for "
             f"{cv['typed']:.1%} of those rows and the right one for {cv['right']:.1%}.", ""]
 
 
