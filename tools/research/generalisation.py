@@ -732,9 +732,9 @@ def type_captions(files, trained=(), recipe=()):
          "columns measure **whether the rules recognise each type** as these examples "
          "describe it, not the model's generalisation. Since 2026-12-06 a rule change is "
          "also checked against these rows for types it makes worse (such a change was "
-         "narrowed, never fitted to a row), so the columns lean slightly in-sample; the "
-         "README gives the type on probes written after the rules and never used to "
-         "change them."]
+         "narrowed, never fitted to a row), so the columns lean slightly in-sample; "
+         "docs/model-history.md gives the type on probes written after the rules and never "
+         "used to change them."]
     seen = [f for f in files if f in RULES_READ]
     if seen:
         b[0] += (f" Except {', '.join(seen)}: the rules of its types were revised after reading "
