@@ -21,7 +21,8 @@
  *                        t2s, one character for one ("帳戶" -> "账户");
  *                        only for text pass 1 found traditional characters in.
  *   4. fold_disguises    the look-alike spellings: 薇信 -> 微信, 扣扣 -> qq,
- *                        hxxp -> http, [.] / (dot) / " dot " / 。 -> ".".
+ *                        hxxp -> http, [.] / (dot) / " dot " / 。 -> ".",
+ *                        点 -> "." where it spells a domain.
  *   5. fold_word_digits  0 and 1 inside a Latin word read as o and l.
  *   6. encode_utf8       code points -> the NUL-terminated UTF-8 string and
  *                        its per-code-point byte offsets.
@@ -104,6 +105,7 @@
 /* Code points the look-alike rules refer to. */
 enum {
     CP_IDEO_STOP = 0x3002,     /* 。 */
+    CP_DIAN = 0x70B9,          /* 点, dot (點 is folded to it first) */
     CP_REN_RADICAL = 0x4EBB,   /* 亻, left half of 信 */
     CP_XIN = 0x4FE1,           /* 信 */
     CP_ZHANG = 0x5E10,         /* 帐, tent; also written for 账 */
@@ -1064,6 +1066,35 @@ static size_t fold_ideographic_stop(uint32_t *cps, uint32_t *src, size_t n, size
     return 1;
 }
 
+/* 点 ("dot") written for "." in a domain so that link filters miss it
+ * ("icbc-jf点cn", "www点example点com") -> ".", when the Latin label before
+ * it holds a letter ("9点cn" is nine o'clock) and the token after it is a
+ * common TLD or is itself followed by "." or 点 and a letter or digit. */
+static size_t fold_written_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
+                               size_t *w)
+{
+    if (cps[r] != CP_DIAN || *w == 0 || !is_ascii_alnum(cps[*w - 1]) || r + 1 >= n ||
+        !is_ascii_alnum(cps[r + 1]))
+        return 0;
+    int letter = 0;
+    for (size_t b = *w;
+         b > 0 && (is_ascii_alnum(cps[b - 1]) || cps[b - 1] == '-' || cps[b - 1] == '.');
+         b--)
+        letter |= cps[b - 1] >= 'a' && cps[b - 1] <= 'z';
+    size_t end = r + 1;
+    while (end < n && is_ascii_alnum(cps[end]))
+        end++;
+    int domain = is_common_tld(cps, r + 1, end) ||
+                 (end + 1 < n && (cps[end] == '.' || cps[end] == CP_DIAN) &&
+                  is_ascii_alnum(cps[end + 1]));
+    if (!letter || !domain)
+        return 0;
+    cps[*w] = '.';
+    src[*w] = src[r];
+    *w += 1;
+    return 1;
+}
+
 /* Apply every look-alike rule left to right.  Returns the new length. */
 static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 {
@@ -1079,8 +1110,9 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
                 used = fold_spelled_dot(cps, src, n, r, &w);
         } else if (c >= 0x80) {
             if (!(used = fold_wechat(cps, src, n, r, &w)) &&
-                !(used = fold_koukou(cps, src, n, r, &w)))
-                used = fold_ideographic_stop(cps, src, n, r, &w);
+                !(used = fold_koukou(cps, src, n, r, &w)) &&
+                !(used = fold_ideographic_stop(cps, src, n, r, &w)))
+                used = fold_written_dot(cps, src, n, r, &w);
         }
         if (used) {
             r += used;

@@ -370,6 +370,20 @@ static void test_fold_ideographic_stop(void **state)
     CHECK_NORM("done。", "done。");
 }
 
+/* 点 written for the dot of a domain; a time ("9点", digits only before
+ * it) and a word after it that is no TLD stay. */
+static void test_fold_written_dot(void **state)
+{
+    (void)state;
+    CHECK_NORM("登录boc-vip点top领取", "登录boc-vip.top领取");
+    CHECK_NORM("www点example点com", "www.example.com");
+    CHECK_NORM("ICBC點CN", "icbc.cn");
+    CHECK_NORM("晚上9点cn", "晚上9点cn");
+    CHECK_NORM("abc点def", "abc点def");
+    CHECK_NORM("abc点", "abc点");
+    CHECK_NORM("点com", "点com");
+}
+
 static void test_digits_in_words(void **state)
 {
     (void)state;
@@ -808,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_fold_defanged_dots),
         cmocka_unit_test(test_fold_spelled_dot),
         cmocka_unit_test(test_fold_ideographic_stop),
+        cmocka_unit_test(test_fold_written_dot),
         cmocka_unit_test(test_digits_in_words),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_source_spans),
