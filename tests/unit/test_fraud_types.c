@@ -617,6 +617,28 @@ static void test_real_jobs_paid_bills_and_broker_warnings(void **state)
                       "fraud.zh.order_brushing.advance_then_refund"));
 }
 
+/* Words scam SMS disguise to get past filters: "加薇", "+v" and "加q" for
+ * adding a WeChat or QQ contact, pinyin in "刷dan" and "jian职", a paid
+ * like "一个3元", a card number given with the payee's name.  And two
+ * genuine shapes that shared their words: a friend booking the reader's
+ * train ticket asks for the ID number, an advert offers "$0 delivery fee". */
+static void test_disguised_contacts_and_pinyin(void **state)
+{
+    (void)state;
+    expect_type("寂寞少妇私密视频裸聊，今晚陪你，加薇：mm8866", "sextortion");
+    expect_type("快手关注员招聘，关注一个主播得3元，日结，+v：gz1203", "order_brushing");
+    expect_type("在家jian职，动动手指，刷dan返yong，一单一结，加q：20461357", "order_brushing");
+    expect_type("货款请转这张卡：6217 0031 2045 8876 315 收款人王建国", "payment_redirect");
+    static const char *const quiet[] = {
+        "你把身份证号发我，我帮你一起抢五一回家的火车票",
+        "FreshMart: $0 delivery fee on your first three grocery orders this month. Reply STOP "
+        "to opt out",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+    assert_true(fires("提供您的身份证号和银行卡密码，我们为您办理退票",
+                      "fraud.zh.any.card_details"));
+}
+
 /* English scam phrasings the rules left untyped: a double charge with a
  * refund desk to call, a phone "infected" with a link to clean it, money
  * "sent by mistake" to send back, a percentage a day from a rented miner. */
@@ -754,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_family_money_requests),
         cmocka_unit_test(test_real_jobs_paid_bills_and_broker_warnings),
         cmocka_unit_test(test_refunds_alerts_and_mining),
+        cmocka_unit_test(test_disguised_contacts_and_pinyin),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
