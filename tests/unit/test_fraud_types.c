@@ -627,8 +627,10 @@ static void test_disguised_contacts_and_pinyin(void **state)
     (void)state;
     expect_type("寂寞少妇私密视频裸聊，今晚陪你，加薇：mm8866", "sextortion");
     expect_type("快手关注员招聘，关注一个主播得3元，日结，+v：gz1203", "order_brushing");
-    expect_type("在家jian职，动动手指，刷dan返yong，一单一结，加q：20461357", "order_brushing");
-    expect_type("货款请转这张卡：6217 0031 2045 8876 315 收款人王建国", "payment_redirect");
+    expect_type("在家jian职，动动手指，刷dan返yong，一单一结，加q：20461357",
+                "order_brushing");
+    expect_type("货款请转这张卡：6217 0031 2045 8876 315 收款人王建国",
+                "payment_redirect");
     static const char *const quiet[] = {
         "你把身份证号发我，我帮你一起抢五一回家的火车票",
         "FreshMart: $0 delivery fee on your first three grocery orders this month. Reply STOP "
@@ -637,6 +639,35 @@ static void test_disguised_contacts_and_pinyin(void **state)
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
     assert_true(fires("提供您的身份证号和银行卡密码，我们为您办理退票",
                       "fraud.zh.any.card_details"));
+}
+
+/* Phishing SMS that were caught but untyped: a court summons or traffic
+ * fine with a number or link, an account "frozen for violations" with a
+ * link under any TLD scam SMS use, an ETC "missing licence data" to
+ * re-enter.  A court's notice through 12368 and a traffic notice that
+ * sends the reader to the 12123 app stay quiet, as does news of a trial. */
+static void test_summons_fines_and_frozen_accounts(void **state)
+{
+    (void)state;
+    expect_type(
+        "【人民法院】您涉及一起民事纠纷已被起诉，传票无人签收，请速拨打 0755-26418839 核实，"
+        "否则缺席判决",
+        "authority");
+    expect_type(
+        "【交警】您的车辆有2起违章未处理，将影响年审，请登录 wz-jiaoguan.vip 缴纳罚款",
+        "authority");
+    expect_type(
+        "【微信团队】您的微信号因违规操作将被冻结，请尽快登录 wx-jiefeng.club 申请解封",
+        "account_phishing");
+    expect_type(
+        "【ETC服务】您的ETC车主资料不完整，已暂停使用，请登录 etc-bulu.site 补录后恢复",
+        "expiry_phishing");
+    static const char *const quiet[] = {
+        "【某区人民法院】您的案件将于3月5日上午9时开庭，请准时到庭。咨询请拨打12368",
+        "【交管12123】您的小型汽车有1起交通违法未处理，请通过交管12123 App 查询处理",
+        "昨天，区人民法院开庭审理了一起电信诈骗案，详见 news.example.cn",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
 }
 
 /* English scam phrasings the rules left untyped: a double charge with a
@@ -777,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_real_jobs_paid_bills_and_broker_warnings),
         cmocka_unit_test(test_refunds_alerts_and_mining),
         cmocka_unit_test(test_disguised_contacts_and_pinyin),
+        cmocka_unit_test(test_summons_fines_and_frozen_accounts),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
