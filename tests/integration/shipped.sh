@@ -191,6 +191,27 @@ import json, sys
 f = json.loads(open(sys.argv[1], encoding="utf-8").read())["tasks"]["fraud"]
 assert f["tier"] != "likely" and f["type_by"] != "model", f
 PY
+# mass scam SMS written around filters (pinyin, "加薇", "加q", a card
+# number in spaced full-width digits) are likely fraud of their type; a
+# locker's pick-up code and a friend borrowing until payday are clean
+cat >"$TMP/disguised.txt" <<'EOF2'
+招jian职宝妈，手机刷dan，一单一返yong，日入200+，有意加q：30571628
+同城寂寞美女私密视频，在线一对一，加薇：tc6699
+学 费 转 这 张 卡：６２１７ ００３１ ４４８２ ５５０６ ２１９ 收 款 人 李 明
+【丰巢】您的快递已存入和平小区3号门丰巢柜，取件码502871，免费保管18小时，请及时取件
+老同学，这个月刚交完房贷有点紧，能借我1500吗，下月10号发了工资就还你
+EOF2
+"$HUBAO" check --json --models models <"$TMP/disguised.txt" >"$TMP/disguised.json" 2>>"$TMP/err"
+expect "disguised scam SMS typed; a pick-up code and a loan between friends clean" python3 - "$TMP/disguised.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 5, len(r)
+for x, want in zip(r, ("order_brushing", "sextortion", "payment_redirect")):
+    f = x["tasks"]["fraud"]
+    assert f["tier"] == "likely" and f["type"] == want, f
+for x in r[3:]:
+    assert x["verdict"] == "clean", x["summary"]
+PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
 [ $fails -eq 0 ]
