@@ -1029,27 +1029,39 @@ static int is_common_tld(const uint32_t *cps, size_t i, size_t end)
     return 0;
 }
 
+/* True if the Latin token starting at cps[start] ends a domain spelled
+ * with a word for its dot: it is a common TLD, or it is followed by ".",
+ * " dot " or 点 and a letter or digit ("www dot example dot com"). */
+static int spells_domain(const uint32_t *cps, size_t n, size_t start)
+{
+    size_t end = start;
+    while (end < n && is_ascii_alnum(cps[end]))
+        end++;
+    if (is_common_tld(cps, start, end))
+        return 1;
+    size_t next = starts_with(cps, n, end, " dot ")                     ? end + 5
+                  : end < n && (cps[end] == '.' || cps[end] == CP_DIAN) ? end + 1
+                                                                        : n;
+    return next < n && is_ascii_alnum(cps[next]);
+}
+
+/* Write "." for the disguise that starts at cps[r]. */
+static void write_dot(uint32_t *cps, uint32_t *src, size_t r, size_t *w)
+{
+    cps[*w] = '.';
+    src[*w] = src[r];
+    *w += 1;
+}
+
 /* " dot " between two Latin alphanumeric tokens -> ".", when it spells a
- * domain: the token after it is a common TLD or is itself followed by
- * " dot " or ".x" ("www dot example dot com"). */
+ * domain (spells_domain). */
 static size_t fold_spelled_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
                                size_t *w)
 {
     if (!starts_with(cps, n, r, " dot ") || r + 5 >= n || *w == 0 ||
-        !is_ascii_alnum(cps[*w - 1]) || !is_ascii_alnum(cps[r + 5]))
+        !is_ascii_alnum(cps[*w - 1]) || !spells_domain(cps, n, r + 5))
         return 0;
-    size_t end = r + 5;
-    while (end < n && is_ascii_alnum(cps[end]))
-        end++;
-    int domain = is_common_tld(cps, r + 5, end) ||
-                 (starts_with(cps, n, end, " dot ") && end + 5 < n &&
-                  is_ascii_alnum(cps[end + 5])) ||
-                 (end + 1 < n && cps[end] == '.' && is_ascii_alnum(cps[end + 1]));
-    if (!domain)
-        return 0;
-    cps[*w] = '.';
-    src[*w] = src[r];
-    *w += 1;
+    write_dot(cps, src, r, w);
     return 5;
 }
 
@@ -1060,16 +1072,14 @@ static size_t fold_ideographic_stop(uint32_t *cps, uint32_t *src, size_t n, size
     if (cps[r] != CP_IDEO_STOP || *w == 0 || !is_ascii_alnum(cps[*w - 1]) || r + 1 >= n ||
         !is_ascii_alnum(cps[r + 1]))
         return 0;
-    cps[*w] = '.';
-    src[*w] = src[r];
-    *w += 1;
+    write_dot(cps, src, r, w);
     return 1;
 }
 
 /* 点 ("dot") written for "." in a domain so that link filters miss it
  * ("icbc-jf点cn", "www点example点com") -> ".", when the Latin label before
- * it holds a letter ("9点cn" is nine o'clock) and the token after it is a
- * common TLD or is itself followed by "." or 点 and a letter or digit. */
+ * it holds a letter ("9点cn" is nine o'clock) and it spells a domain
+ * (spells_domain). */
 static size_t fold_written_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
                                size_t *w)
 {
@@ -1081,17 +1091,9 @@ static size_t fold_written_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
          b > 0 && (is_ascii_alnum(cps[b - 1]) || cps[b - 1] == '-' || cps[b - 1] == '.');
          b--)
         letter |= cps[b - 1] >= 'a' && cps[b - 1] <= 'z';
-    size_t end = r + 1;
-    while (end < n && is_ascii_alnum(cps[end]))
-        end++;
-    int domain = is_common_tld(cps, r + 1, end) ||
-                 (end + 1 < n && (cps[end] == '.' || cps[end] == CP_DIAN) &&
-                  is_ascii_alnum(cps[end + 1]));
-    if (!letter || !domain)
+    if (!letter || !spells_domain(cps, n, r + 1))
         return 0;
-    cps[*w] = '.';
-    src[*w] = src[r];
-    *w += 1;
+    write_dot(cps, src, r, w);
     return 1;
 }
 

@@ -377,6 +377,7 @@ static void test_fold_written_dot(void **state)
     (void)state;
     CHECK_NORM("登录boc-vip点top领取", "登录boc-vip.top领取");
     CHECK_NORM("www点example点com", "www.example.com");
+    CHECK_NORM("www dot example点com", "www.example.com");
     CHECK_NORM("ICBC點CN", "icbc.cn");
     CHECK_NORM("晚上9点cn", "晚上9点cn");
     CHECK_NORM("abc点def", "abc点def");
