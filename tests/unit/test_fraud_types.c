@@ -641,6 +641,30 @@ static void test_disguised_contacts_and_pinyin(void **state)
                       "fraud.zh.any.card_details"));
 }
 
+/* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
+ * to move the reader to another contact, a task or a payment. */
+static void test_busy_boss_needs_a_way_round(void **state)
+{
+    (void)state;
+    static const char *const quiet[] = {
+        "我在开会，晚点回你",
+        "领导在开会，材料我放你桌上了",
+        "老板今天开会中，周报明天再交也行",
+        "我现在不方便接电话，开完会给你回过去",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+
+    static const char *const scams[] = {
+        "我在开会不方便接电话，你加我这个新微信，有事交代你",
+        "我是你们王总，正在开会，你现在方便吗？",
+        "领导开会中不方便语音，让你先给这个账户转3万定金",
+    };
+    for (size_t i = 0; i < sizeof scams / sizeof *scams; i++) {
+        expect_type(scams[i], "acquaintance");
+        assert_true(fires(scams[i], "fraud.zh.acquaintance.boss_busy"));
+    }
+}
+
 /* Phishing SMS that were caught but untyped: a court summons or traffic
  * fine with a number or link, an account "frozen for violations" with a
  * link under any TLD scam SMS use, an ETC "missing licence data" to
@@ -809,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_refunds_alerts_and_mining),
         cmocka_unit_test(test_disguised_contacts_and_pinyin),
         cmocka_unit_test(test_summons_fines_and_frozen_accounts),
+        cmocka_unit_test(test_busy_boss_needs_a_way_round),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
