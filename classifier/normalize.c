@@ -1097,6 +1097,56 @@ static size_t fold_written_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
     return 1;
 }
 
+/* A character a spaced-out link is made of. */
+static inline int is_link_char(uint32_t cp)
+{
+    return is_ascii_alnum(cp) || cp == '.' || cp == '-';
+}
+
+/* A link spelled one character at a time so that filters miss it
+ * ("b o c - v i p . t o p") -> "boc-vip.top": a run of at least six
+ * one-character tokens, one space apart, starting at a token with a letter
+ * or digit, whose last label is a common TLD and whose first has a letter.
+ * English ("I a m", "U . S . A") is not such a run. */
+static size_t fold_spaced_link(uint32_t *cps, uint32_t *src, size_t n, size_t r,
+                               size_t *w)
+{
+    if (!at_token_start(cps, *w) || r + 1 >= n || cps[r + 1] != ' ')
+        return 0;
+    size_t last = r, chars = 0, dot = n;
+    int letter = 0;
+    /* one-character tokens: each followed by the end, a space before the
+     * next, or anything else that ends the link ("t o p领取") */
+    for (size_t k = r; is_link_char(cps[k]) && (k + 1 == n || !is_link_char(cps[k + 1]));
+         k += 2) {
+        if (cps[k] == '.')
+            dot = k;
+        letter |= dot == n && cps[k] >= 'a' && cps[k] <= 'z';
+        last = k;
+        chars++;
+        if (k + 2 >= n || cps[k + 1] != ' ')
+            break;
+    }
+    if (chars < 6 || dot == n || !letter || last < dot + 2)
+        return 0;
+    /* the TLD's letters are one space apart: gather them to test */
+    uint32_t tld[8];
+    size_t len = 0;
+    for (size_t k = dot + 2; k <= last; k += 2) {
+        if (len == sizeof tld / sizeof tld[0])
+            return 0;
+        tld[len++] = cps[k];
+    }
+    if (!is_common_tld(tld, 0, len))
+        return 0;
+    for (size_t k = r; k <= last; k += 2) {
+        cps[*w] = cps[k];
+        src[*w] = src[k];
+        *w += 1;
+    }
+    return last + 1 - r;
+}
+
 /* Apply every look-alike rule left to right.  Returns the new length. */
 static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 {
@@ -1106,15 +1156,18 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
         size_t used = 0;
         /* Only a few characters can start a rule; test those first so
          * that ordinary text is a plain copy. */
-        if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ') {
-            if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
-                !(used = fold_bracketed(cps, src, n, r, &w)))
-                used = fold_spelled_dot(cps, src, n, r, &w);
-        } else if (c >= 0x80) {
+        if (c >= 0x80) {
             if (!(used = fold_wechat(cps, src, n, r, &w)) &&
                 !(used = fold_koukou(cps, src, n, r, &w)) &&
                 !(used = fold_ideographic_stop(cps, src, n, r, &w)))
                 used = fold_written_dot(cps, src, n, r, &w);
+        } else {
+            if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ')
+                if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
+                    !(used = fold_bracketed(cps, src, n, r, &w)))
+                    used = fold_spelled_dot(cps, src, n, r, &w);
+            if (!used && is_ascii_alnum(c))
+                used = fold_spaced_link(cps, src, n, r, &w);
         }
         if (used) {
             r += used;

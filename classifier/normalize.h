@@ -27,8 +27,9 @@
  *     "薇 * 信" and the traditional 維信 fold too): 薇信 威信 徽信 维信 亻言 V信 vx信 →
  * 微信 (not where the look-alike ends a word: 权威信息, 安徽信用社), 扣扣 → qq, hxxp(s) →
  * http(s), [.] (.) {.} (dot) [dot] {dot} → ".", [:] → ":", "example。com" →
- * "example.com", and "example dot com" likewise when the word after "dot" looks like a
- * domain ("polka dot dress" stays);
+ * "example.com", and "example dot com" and "example点com" likewise when the word after
+ * the dot looks like a domain ("polka dot dress" and "9点cn" stay); a link spelled one
+ * character at a time, "b o c - v i p . t o p", joins up when it ends in a common TLD;
  *   - inside a Latin word, digits 0 and 1 sandwiched between letters read as
  *     o and l ("g00gle" -> "google", "app1e" -> "apple"), but only when the
  *     word has no other digits ("covid19", "top10", "h1n1" are kept).

@@ -385,6 +385,34 @@ static void test_fold_written_dot(void **state)
     CHECK_NORM("点com", "点com");
 }
 
+/* A link spelled one character at a time joins up; English with
+ * one-letter words, and runs without a TLD at the end, stay. */
+static void test_fold_spaced_link(void **state)
+{
+    (void)state;
+    CHECK_NORM("登录 b o c - v i p . t o p 领取", "登录 boc-vip.top 领取");
+    CHECK_NORM("w w w . e x a m p l e . c o m", "www.example.com");
+    CHECK_NORM("进入 i c b c . v i p领取", "进入 icbc.vip领取");
+    CHECK_NORM("a b . c o m", "ab.com");
+    CHECK_NORM("I a m here", "i a m here");
+    CHECK_NORM("U . S . A", "u . s . a");
+    CHECK_NORM("the a b c d . e f g", "the a b c d . e f g");
+    CHECK_NORM("x . c o m", "x . c o m");
+    CHECK_NORM("p . s . see you", "p . s . see you");
+
+    /* each joined character keeps its own source offset */
+    const char *src = "go b o c . t o p now";
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm(&t, src), "go boc.top now");
+    char buf[32];
+    source_of_match(&t, src, "boc.top", buf, sizeof buf);
+    assert_string_equal(buf, "b o c . t o p");
+    source_of_match(&t, src, "now", buf, sizeof buf);
+    assert_string_equal(buf, "now");
+    hb_text_release(&t);
+}
+
 static void test_digits_in_words(void **state)
 {
     (void)state;
@@ -824,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_fold_spelled_dot),
         cmocka_unit_test(test_fold_ideographic_stop),
         cmocka_unit_test(test_fold_written_dot),
+        cmocka_unit_test(test_fold_spaced_link),
         cmocka_unit_test(test_digits_in_words),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_source_spans),
