@@ -1097,54 +1097,83 @@ static size_t fold_written_dot(uint32_t *cps, uint32_t *src, size_t n, size_t r,
     return 1;
 }
 
-/* A character a spaced-out link is made of. */
-static inline int is_link_char(uint32_t cp)
+/* A gap between the characters of a spaced-out link: a space, a middle
+ * dot or a bullet. */
+static inline int is_link_gap(uint32_t cp)
 {
-    return is_ascii_alnum(cp) || cp == '.' || cp == '-';
+    return cp == ' ' || cp == 0x00B7 || cp == 0x2022 || cp == 0x30FB;
 }
 
+/* A dot or hyphen of a spaced-out link (点 is read as its dot). */
+static inline int is_link_joint(uint32_t cp)
+{
+    return cp == '.' || cp == '-' || cp == CP_DIAN;
+}
+
+/* The longest spaced-out link joined; longer runs are left alone. */
+#define SPACED_LINK_MAX 64
+
 /* A link spelled one character at a time so that filters miss it
- * ("b o c - v i p . t o p") -> "boc-vip.top": a run of at least six
- * one-character tokens, one space apart, starting at a token with a letter
- * or digit, whose last label is a common TLD and whose first has a letter.
- * English ("I a m", "U . S . A") is not such a run. */
+ * ("b o c - v i p . t o p", "l·o·v·e·5·2·0·点cc", "y j h x .x y z")
+ * -> "boc-vip.top": one-character tokens with gaps between them
+ * (is_link_gap; a dot or hyphen may touch its neighbours instead), at
+ * least three gaps, a first label with a letter and a last label that is a
+ * common TLD, which alone may be written whole.  English with one-letter
+ * words ("I a m", "U . S . A") is no such run. */
 static size_t fold_spaced_link(uint32_t *cps, uint32_t *src, size_t n, size_t r,
                                size_t *w)
 {
-    if (!at_token_start(cps, *w) || r + 1 >= n || cps[r + 1] != ' ')
+    if (!at_token_start(cps, *w) || (r + 1 < n && is_ascii_alnum(cps[r + 1])))
         return 0;
-    size_t last = r, chars = 0, dot = n;
-    int letter = 0;
-    /* one-character tokens: each followed by the end, a space before the
-     * next, or anything else that ends the link ("t o p领取") */
-    for (size_t k = r; is_link_char(cps[k]) && (k + 1 == n || !is_link_char(cps[k + 1]));
-         k += 2) {
-        if (cps[k] == '.')
-            dot = k;
-        letter |= dot == n && cps[k] >= 'a' && cps[k] <= 'z';
-        last = k;
-        chars++;
-        if (k + 2 >= n || cps[k + 1] != ' ')
+    uint32_t out[SPACED_LINK_MAX];
+    size_t at[SPACED_LINK_MAX]; /* where out[i] is in cps */
+    size_t m = 0, gaps = 0, k = r;
+    for (;;) {
+        size_t e = k + 1;
+        if (is_ascii_alnum(cps[k])) {
+            while (e < n && is_ascii_alnum(cps[e]))
+                e++;
+            if (e - k > 1 && (m == 0 || out[m - 1] != '.')) /* a word: the TLD only */
+                break;
+        } else if (m == 0 || !is_link_joint(cps[k]) || !is_ascii_alnum(out[m - 1])) {
             break;
-    }
-    if (chars < 6 || dot == n || !letter || last < dot + 2)
-        return 0;
-    /* the TLD's letters are one space apart: gather them to test */
-    uint32_t tld[8];
-    size_t len = 0;
-    for (size_t k = dot + 2; k <= last; k += 2) {
-        if (len == sizeof tld / sizeof tld[0])
+        }
+        if (m + (e - k) > SPACED_LINK_MAX)
             return 0;
-        tld[len++] = cps[k];
+        for (size_t i = k; i < e; i++) {
+            out[m] = cps[i] == CP_DIAN ? '.' : cps[i];
+            at[m++] = i;
+        }
+        if (e - k > 1 || e == n)
+            break;
+        k = e;
+        if (is_link_gap(cps[k]) && k + 1 < n &&
+            (is_ascii_alnum(cps[k + 1]) || is_link_joint(cps[k + 1]))) {
+            gaps++;
+            k++;
+        } else if (!is_link_joint(cps[k]) && is_ascii_alnum(out[m - 1])) {
+            break; /* neither a gap nor a dot or hyphen touching it */
+        }
     }
-    if (!is_common_tld(tld, 0, len))
+    /* a trailing dot or hyphen ends the sentence, not the link */
+    while (m > 0 && !is_ascii_alnum(out[m - 1]))
+        m--;
+    size_t first = 0, last = m;
+    while (first < m && out[first] != '.')
+        first++;
+    while (last > 0 && out[last - 1] != '.')
+        last--;
+    int letter = 0;
+    for (size_t i = 0; i < first; i++)
+        letter |= out[i] >= 'a' && out[i] <= 'z';
+    if (m < 6 || gaps < 3 || last == 0 || !letter || !is_common_tld(out, last, m))
         return 0;
-    for (size_t k = r; k <= last; k += 2) {
-        cps[*w] = cps[k];
-        src[*w] = src[k];
-        *w += 1;
+    for (size_t i = 0; i < m; i++) {
+        cps[*w + i] = out[i];
+        src[*w + i] = src[at[i]];
     }
-    return last + 1 - r;
+    *w += m;
+    return at[m - 1] + 1 - r;
 }
 
 /* Apply every look-alike rule left to right.  Returns the new length. */

@@ -394,6 +394,13 @@ static void test_fold_spaced_link(void **state)
     CHECK_NORM("w w w . e x a m p l e . c o m", "www.example.com");
     CHECK_NORM("进入 i c b c . v i p领取", "进入 icbc.vip领取");
     CHECK_NORM("a b . c o m", "ab.com");
+    /* middle dots for gaps, 点 for the dot, a TLD written whole */
+    CHECK_NORM("点 l·o·v·e·5·2·6·点cc", "点 love526.cc");
+    CHECK_NORM("点击 d k b j 点 c n 领取", "点击 dkbj.cn 领取");
+    CHECK_NORM("y j h x ．x y z", "yjhx.xyz");
+    CHECK_NORM("看 x c 点 v i p / 3 r", "看 xc.vip / 3 r");
+    CHECK_NORM("a b . c o m.", "ab.com.");
+    CHECK_NORM("下午 3 点 c n", "下午 3 点 c n");
     CHECK_NORM("I a m here", "i a m here");
     CHECK_NORM("U . S . A", "u . s . a");
     CHECK_NORM("the a b c d . e f g", "the a b c d . e f g");
