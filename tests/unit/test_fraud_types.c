@@ -641,6 +641,35 @@ static void test_disguised_contacts_and_pinyin(void **state)
                       "fraud.zh.any.card_details"));
 }
 
+/* Wordings written around the rules: pinyin for adding a contact, a code
+ * asked back by reply, a deposit for handicraft work, an insurance card
+ * "suspended" until checked at a link, a monthly payout in percent.  The
+ * genuine forms beside them stay quiet. */
+static void test_code_replies_deposits_and_payouts(void **state)
+{
+    (void)state;
+    const char *contact = "我是你们刘总，jia微 liu-office66，有个文件要你处理";
+    expect_type(contact, "acquaintance");
+    assert_true(fires(contact, "fraud.zh.acquaintance.titled_request"));
+    const char *code = "【社保中心】补贴待发放，请回复本机收到的验证码确认领取";
+    assert_true(fires(code, "fraud.zh.account_phishing.code_request"));
+    const char *deposit = "招手工活外发，在家串珠子，计件结算，先交168元押金领材料";
+    expect_type(deposit, "order_brushing");
+    const char *card =
+        "您的医保电子凭证未通过核验，即将暂停使用，请登录 ybpz-check.top 处理";
+    expect_type(card, "expiry_phishing");
+    assert_true(fires(card, "fraud.zh.expiry_phishing.insurance_card"));
+    const char *payout = "康养项目火热认购，每月返利6%，到期还本";
+    expect_type(payout, "investment");
+
+    static const char *const quiet[] = {
+        "验证码482913，用于登录，请勿泄露给他人",
+        "加微博关注我们的活动吧",
+        "我家楼下手工活作坊招人，要去店里面试",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+}
+
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
  * to move the reader to another contact, a task or a payment. */
 static void test_busy_boss_needs_a_way_round(void **state)
@@ -834,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_disguised_contacts_and_pinyin),
         cmocka_unit_test(test_summons_fines_and_frozen_accounts),
         cmocka_unit_test(test_busy_boss_needs_a_way_round),
+        cmocka_unit_test(test_code_replies_deposits_and_payouts),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
