@@ -670,6 +670,37 @@ static void test_code_replies_deposits_and_payouts(void **state)
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
 }
 
+/* Second-hand sales, old accounts "under audit", a boss by his title and
+ * Hong Kong's formal "you": wordings the rules missed, in forms of our
+ * own.  A seller paid when the buyer confirms receipt, and a person named
+ * 董, stay quiet. */
+static void test_sellers_audits_titles_and_hong_kong(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *rule;
+    } fire[] = {
+        {"我已经拍下了，系统提示卖家要先完成收款认证才能收款，你点这个链接弄一下",
+         "fraud.zh.fake_shopping.seller_verification"},
+        {"这个皮肤号走平台手续费太贵了，咱们私下加v聊",
+         "fraud.zh.fake_shopping.off_platform"},
+        {"尾款麻烦转到新账号，老账号在做审计暂时无法收款",
+         "fraud.zh.payment_redirect.old_account_void"},
+        {"我是陈董，有件事需要你马上办，别跟别人说",
+         "fraud.zh.acquaintance.titled_request"},
+        {"閣下涉及一宗洗黑錢案件，請致電警務處李警官", "fraud.zh.authority.accuses_you"},
+    };
+    for (size_t i = 0; i < sizeof fire / sizeof *fire; i++)
+        if (!fires(fire[i].text, fire[i].rule)) {
+            dump(fire[i].text, match(fire[i].text));
+            fail_msg("%s did not fire", fire[i].rule);
+        }
+    assert_false(fires("我已经付款了，平台说要你确认收货后卖家才能收到货款",
+                       "fraud.zh.fake_shopping.seller_verification"));
+    assert_false(fires("您好，我是汽车店销售董晓霞，有事可以联系我",
+                       "fraud.zh.acquaintance.titled_request"));
+}
+
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
  * to move the reader to another contact, a task or a payment. */
 static void test_busy_boss_needs_a_way_round(void **state)
@@ -864,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_summons_fines_and_frozen_accounts),
         cmocka_unit_test(test_busy_boss_needs_a_way_round),
         cmocka_unit_test(test_code_replies_deposits_and_payouts),
+        cmocka_unit_test(test_sellers_audits_titles_and_hong_kong),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
