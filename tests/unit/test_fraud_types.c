@@ -701,6 +701,36 @@ static void test_sellers_audits_titles_and_hong_kong(void **state)
                        "fraud.zh.acquaintance.titled_request"));
 }
 
+/* Genuine shopping: the platform's own escrow, "ask the platform's
+ * customer service", a refund already on its way back.  The scams in the
+ * same words still fire. */
+static void test_genuine_shopping_and_refunds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *rule;
+        int fires;
+    } cases[] = {
+        {"你直接在闲鱼上拍，走平台担保交易，确认收货我再收钱",
+         "fraud.zh.fake_shopping.fake_pay_link", 0},
+        {"走担保交易更安全，点这个链接付款 pay-danbao.top",
+         "fraud.zh.fake_shopping.fake_pay_link", 1},
+        {"您的订单已送达，如有问题请联系平台客服",
+         "fraud.zh.customer_service.claims_platform_staff", 0},
+        {"我是淘宝客服，您的订单商品有质量问题，需要给您办理退款",
+         "fraud.zh.customer_service.claims_platform_staff", 1},
+        {"Your refund of $18.20 has been processed and will reach your card in 3 days.",
+         "fraud.en.customer_service.refund_to_claim", 0},
+        {"Your refund of GBP 64.10 is waiting. Submit your card details at refunds-desk.top",
+         "fraud.en.customer_service.refund_to_claim", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (fires(cases[i].text, cases[i].rule) != cases[i].fires) {
+            dump(cases[i].text, match(cases[i].text));
+            fail_msg("%s should %sfire", cases[i].rule, cases[i].fires ? "" : "not ");
+        }
+}
+
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
  * to move the reader to another contact, a task or a payment. */
 static void test_busy_boss_needs_a_way_round(void **state)
@@ -896,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_busy_boss_needs_a_way_round),
         cmocka_unit_test(test_code_replies_deposits_and_payouts),
         cmocka_unit_test(test_sellers_audits_titles_and_hong_kong),
+        cmocka_unit_test(test_genuine_shopping_and_refunds),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
