@@ -28,6 +28,7 @@ HANDWRITTEN = [
     "models/data/ham-chat.tsv",
     "models/data/ham-chat-money.tsv",
     "models/data/ham-scam-lookalikes.tsv",
+    "models/data/ham-shopping.tsv",
     "models/data/ham-short.tsv",
     "models/data/ham-notices.tsv",
     "models/data/spam-adverts.tsv",
