@@ -12,7 +12,9 @@
 # typed rule knows and pig butchering with no endearment are typed by the
 # type model, which also settles rules that name two types, rumours forwarded in chat
 # are rumours while everyday hearsay and school notices are not, and
-# replies carry the tiers.  The texts are written for this
+# replies carry the tiers, links spelled out a character at a time are
+# found, and a buyer's or shop's words about paying and refunds are clean.
+# The texts are written for this
 # test (none is a training row).  Needs no data set.
 set -u
 HUBAO=${HUBAO:-build/asan/hubao}
@@ -210,6 +212,27 @@ for x, want in zip(r, ("order_brushing", "sextortion", "payment_redirect")):
     f = x["tasks"]["fraud"]
     assert f["tier"] == "likely" and f["type"] == want, f
 for x in r[3:]:
+    assert x["verdict"] == "clean", x["summary"]
+PY
+# links spelled out a character at a time are found and typed; a buyer's
+# and a shop's genuine words about paying and refunds are clean
+cat >"$TMP/spaced.txt" <<'EOF2'
+【积分商城】您的积分今晚24点清零，请进入 j f - d h . t o p 兑换礼品
+同城交友，私密视频一对一，点 m·e·e·t·8·8·点vip
+闲鱼上那台相机我拍下了，付款了，你记得发货哦
+您的退款已原路退回，3个工作日内到账，请注意查收
+Your refund of £12.99 for order 4471 has been issued to your original payment method.
+EOF2
+"$HUBAO" check --json --models models <"$TMP/spaced.txt" >"$TMP/spaced.json" 2>>"$TMP/err"
+expect "spaced-out links found and typed; genuine payments and refunds clean" python3 - "$TMP/spaced.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 5, len(r)
+for x, want, link in zip(r, ("expiry_phishing", "sextortion"), ("jf-dh.top", "meet88.vip")):
+    f = x["tasks"]["fraud"]
+    assert f["tier"] == "likely" and f["type"] == want, f
+    assert link in [e["text"] for e in x["entities"] if e["kind"] == "url"], x["entities"]
+for x in r[2:]:
     assert x["verdict"] == "clean", x["summary"]
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
