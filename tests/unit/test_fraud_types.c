@@ -189,6 +189,15 @@ static int fires(const char *text, const char *id)
     return 0;
 }
 
+/* Rule id fires on text (want 1) or does not (want 0). */
+static void expect_fires(const char *text, const char *id, int want)
+{
+    if (fires(text, id) != want) {
+        dump(text, match(text));
+        fail_msg("%s should %sfire", id, want ? "" : "not ");
+    }
+}
+
 /* Sum of the weights of the fraud rules text fires. */
 static double fraud_weight(const char *text)
 {
@@ -691,14 +700,11 @@ static void test_sellers_audits_titles_and_hong_kong(void **state)
         {"閣下涉及一宗洗黑錢案件，請致電警務處李警官", "fraud.zh.authority.accuses_you"},
     };
     for (size_t i = 0; i < sizeof fire / sizeof *fire; i++)
-        if (!fires(fire[i].text, fire[i].rule)) {
-            dump(fire[i].text, match(fire[i].text));
-            fail_msg("%s did not fire", fire[i].rule);
-        }
-    assert_false(fires("我已经付款了，平台说要你确认收货后卖家才能收到货款",
-                       "fraud.zh.fake_shopping.seller_verification"));
-    assert_false(fires("您好，我是汽车店销售董晓霞，有事可以联系我",
-                       "fraud.zh.acquaintance.titled_request"));
+        expect_fires(fire[i].text, fire[i].rule, 1);
+    expect_fires("我已经付款了，平台说要你确认收货后卖家才能收到货款",
+                 "fraud.zh.fake_shopping.seller_verification", 0);
+    expect_fires("您好，我是汽车店销售董晓霞，有事可以联系我",
+                 "fraud.zh.acquaintance.titled_request", 0);
 }
 
 /* Genuine shopping: the platform's own escrow, "ask the platform's
@@ -725,10 +731,7 @@ static void test_genuine_shopping_and_refunds(void **state)
          "fraud.en.customer_service.refund_to_claim", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        if (fires(cases[i].text, cases[i].rule) != cases[i].fires) {
-            dump(cases[i].text, match(cases[i].text));
-            fail_msg("%s should %sfire", cases[i].rule, cases[i].fires ? "" : "not ");
-        }
+        expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
 }
 
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
@@ -751,7 +754,7 @@ static void test_busy_boss_needs_a_way_round(void **state)
     };
     for (size_t i = 0; i < sizeof scams / sizeof *scams; i++) {
         expect_type(scams[i], "acquaintance");
-        assert_true(fires(scams[i], "fraud.zh.acquaintance.boss_busy"));
+        expect_fires(scams[i], "fraud.zh.acquaintance.boss_busy", 1);
     }
 }
 
