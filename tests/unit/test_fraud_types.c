@@ -707,10 +707,12 @@ static void test_sellers_audits_titles_and_hong_kong(void **state)
                  "fraud.zh.acquaintance.titled_request", 0);
 }
 
-/* Genuine shopping: the platform's own escrow, "ask the platform's
- * customer service", a refund already on its way back.  The scams in the
- * same words still fire. */
-static void test_genuine_shopping_and_refunds(void **state)
+/* Genuine notices and shopping: the platform's own escrow, "ask the
+ * platform's customer service" (or the shop's app's), a refund already on
+ * its way back, a bank that never asks for a transfer to a "safe
+ * account", a school that takes no transfer to a person.  The scams in
+ * the same words still fire. */
+static void test_genuine_notices_and_their_scams(void **state)
 {
     (void)state;
     static const struct {
@@ -729,6 +731,16 @@ static void test_genuine_shopping_and_refunds(void **state)
          "fraud.en.customer_service.refund_to_claim", 0},
         {"Your refund of GBP 64.10 is waiting. Submit your card details at refunds-desk.top",
          "fraud.en.customer_service.refund_to_claim", 1},
+        {"【京东】包裹已放快递柜，有问题请在京东App联系客服",
+         "fraud.zh.customer_service.claims_platform_staff", 0},
+        {"【示例银行】我行不会以任何理由要求您把资金转到所谓的安全账户或提供验证码",
+         "fraud.zh.authority.safe_account", 0},
+        {"您的账户涉嫌洗钱，请立即把存款转入安全账户配合调查",
+         "fraud.zh.authority.safe_account", 1},
+        {"学校通知：本学期教材费在缴费平台支付，老师不收个人转账",
+         "fraud.zh.acquaintance.school_fee", 0},
+        {"我是班主任，下学期资料费每人260元，直接扫码转给我",
+         "fraud.zh.acquaintance.school_fee", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
@@ -929,7 +941,7 @@ int main(void)
         cmocka_unit_test(test_busy_boss_needs_a_way_round),
         cmocka_unit_test(test_code_replies_deposits_and_payouts),
         cmocka_unit_test(test_sellers_audits_titles_and_hong_kong),
-        cmocka_unit_test(test_genuine_shopping_and_refunds),
+        cmocka_unit_test(test_genuine_notices_and_their_scams),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
