@@ -1190,14 +1190,14 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
                 !(used = fold_koukou(cps, src, n, r, &w)) &&
                 !(used = fold_ideographic_stop(cps, src, n, r, &w)))
                 used = fold_written_dot(cps, src, n, r, &w);
-        } else {
-            if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ')
-                if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
-                    !(used = fold_bracketed(cps, src, n, r, &w)))
-                    used = fold_spelled_dot(cps, src, n, r, &w);
-            if (!used && is_ascii_alnum(c))
-                used = fold_spaced_link(cps, src, n, r, &w);
+        } else if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ') {
+            if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
+                !(used = fold_bracketed(cps, src, n, r, &w)))
+                used = fold_spelled_dot(cps, src, n, r, &w);
         }
+        /* 'h' may also start a spaced-out link ("h k - b a n k . c c") */
+        if (!used && is_ascii_alnum(c))
+            used = fold_spaced_link(cps, src, n, r, &w);
         if (used) {
             r += used;
             continue;
