@@ -741,6 +741,25 @@ static void test_genuine_notices_and_their_scams(void **state)
          "fraud.zh.acquaintance.school_fee", 0},
         {"我是班主任，下学期资料费每人260元，直接扫码转给我",
          "fraud.zh.acquaintance.school_fee", 1},
+        /* operators print their own USSD codes in every notice */
+        {"Airtel: Your 2GB bundle is active until 30/09. Dial *140# to check your balance.",
+         "fraud.en.other.ussd_code", 0},
+        {"To stop missing calls from the bank, dial **21*08091234567# now",
+         "fraud.en.other.ussd_code", 1},
+        {"You have won N250,000! Dial *787*4# to claim your cash prize today",
+         "fraud.en.other.ussd_code", 1},
+        {"Council: the recycling collection moves to Friday due to the holiday.",
+         "fraud.en.authority.government_money", 0},
+        {"Council: your council tax of £312 is overdue and due today, or a fine follows.",
+         "fraud.en.authority.government_money", 1},
+        {"The Nobel prize winner spoke about his cash award at the lecture",
+         "fraud.en.prize.you_won", 0},
+        {"WINNER! Your number was drawn for a £1,000 cash prize",
+         "fraud.en.prize.you_won", 1},
+        {"【税务局】您的年度汇算退税215.40元已退至尾号6620的银行卡，请留意查收",
+         "fraud.zh.authority.demands", 0},
+        {"我是税务稽查的，你名下有笔退税，需要把银行卡号和验证码报给我核对",
+         "fraud.zh.authority.demands", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
