@@ -1,7 +1,8 @@
 /*
  * test_tiers.c - the "possible" tier and the headline rules: a message
  * that may be a scam is never told "advertising, not fraud" or "no fraud
- * signs found", in full and brief replies; bundles without a possible
+ * signs found", in full and brief replies, nor is one where a fraud rule
+ * that is a sign on its own fired; bundles without a possible
  * threshold have no possible tier; a bad one is refused at load.
  */
 #include <setjmp.h>
@@ -216,11 +217,11 @@ static void test_brands_move_the_fraud_tier(void **state)
     hb_engine_free(e);
 }
 
-/* A fraud rule matching inside a link (a look-alike domain) makes fraud
- * possible whatever the score; the URL model's call alone does not. */
-static void test_rule_on_a_link_makes_fraud_possible(void **state)
+/* An engine on the fixture rules plus extra (one more rules file), with
+ * a fraud score that reaches no tier by itself: whatever tier fraud gets
+ * comes from the evidence beside the score. */
+static hb_engine *open_with_rules(const char *extra)
 {
-    (void)state;
     char rules[1100], path[1300];
     snprintf(rules, sizeof rules, "%s", tu_tmpdir("tier_rules"));
     static const char *const COPY[] = {"test.rules", "types.tsv", "tasks.tsv"};
@@ -235,23 +236,63 @@ static void test_rule_on_a_link_makes_fraud_possible(void **state)
         snprintf(path, sizeof path, "%s/%s", rules, COPY[i]);
         tu_write_file(path, buf, n);
     }
-    static const char LINK_RULE[] =
-        "[test.fraud.lookalike]\ntask = fraud\nweight = 0.001\n"
-        "pattern = [a-z]+-jf\\.top\n"
-        "description = A look-alike points address.\n";
-    snprintf(path, sizeof path, "%s/link.rules", rules);
-    tu_write_file(path, LINK_RULE, sizeof LINK_RULE - 1);
+    snprintf(path, sizeof path, "%s/extra.rules", rules);
+    tu_write_file(path, extra, strlen(extra));
     set_manifest("fraud", "threshold", 1.0);
     set_manifest("fraud", "possible_threshold", 1.0); /* nothing from the score */
     hb_error err;
     hb_engine *e = hb_engine_open(rules, models, &err);
     if (!e)
         fail_msg("%s", err.message);
+    return e;
+}
+
+/* A fraud rule matching inside a link (a look-alike domain) makes fraud
+ * possible whatever the score; the URL model's call alone does not. */
+static void test_rule_on_a_link_makes_fraud_possible(void **state)
+{
+    (void)state;
+    hb_engine *e =
+        open_with_rules("[test.fraud.lookalike]\ntask = fraud\nweight = 0.001\n"
+                        "pattern = [a-z]+-jf\\.top\n"
+                        "description = A look-alike points address.\n");
     hb_session *s = hb_session_new();
     const hb_verdict *v = classify(e, s, "周年庆大促，积分兑换礼品 abc-jf.top");
     assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
     assert_string_equal(hb_verdict_name(v), "possible_fraud");
     v = classify(e, s, "周年庆大促，积分兑换礼品 abc-shop.top");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
+    hb_session_free(s);
+    hb_engine_free(e);
+}
+
+/* A fraud rule of weight 1.5 or more is a sign on its own: the message is
+ * at least possible fraud, never "no fraud signs found" or "advertising";
+ * a lighter cue alone leaves the tier to the score. */
+static void test_a_sign_rule_makes_fraud_possible(void **state)
+{
+    (void)state;
+    hb_engine *e = open_with_rules("[test.fraud.forwarding]\ntask = fraud\nweight = 1.5\n"
+                                   "pattern = 呼叫转移\n"
+                                   "description = A call-forwarding code.\n\n"
+                                   "[test.fraud.cue]\ntask = fraud\nweight = 1.2\n"
+                                   "pattern = 急用\n"
+                                   "description = Haste.\n\n"
+                                   "[test.fraud.against]\ntask = fraud\nweight = -2\n"
+                                   "pattern = 营业厅\n"
+                                   "description = A counter in person.\n");
+    hb_session *s = hb_session_new();
+    char line[256];
+    const hb_verdict *v = classify(e, s, "请设置呼叫转移，明天上午开会");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
+    hb_verdict_summary(e, v, "en", line, sizeof line);
+    assert_non_null(strstr(line, "Possibly fraud"));
+    v = classify(e, s, "周年庆大促，全场五折，设置呼叫转移送流量，退订回T");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
+    assert_string_equal(hb_verdict_name(v), "possible_fraud");
+    v = classify(e, s, "急用，明天上午开会记得带上报表");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
+    v = classify(e, s, "明天上午去营业厅开会");
     assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
     hb_session_free(s);
     hb_engine_free(e);
@@ -277,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_likely_and_none),
         cmocka_unit_test(test_brands_move_the_fraud_tier),
         cmocka_unit_test(test_rule_on_a_link_makes_fraud_possible),
+        cmocka_unit_test(test_a_sign_rule_makes_fraud_possible),
         cmocka_unit_test(test_bad_possible_threshold_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
