@@ -760,6 +760,14 @@ static void test_genuine_notices_and_their_scams(void **state)
          "fraud.zh.authority.demands", 0},
         {"我是税务稽查的，你名下有笔退税，需要把银行卡号和验证码报给我核对",
          "fraud.zh.authority.demands", 1},
+        {"大家好，我是新来的同事小周，这是我的手机号，请多关照",
+         "fraud.zh.acquaintance.claims_relation", 0},
+        {"我是你的老同学啊，还记得我吗，最近手头有点紧",
+         "fraud.zh.acquaintance.claims_relation", 1},
+        {"外公住院的押金我先交了三千，等你们到了再算",
+         "fraud.zh.acquaintance.emergency", 0},
+        {"我是你表弟，出车祸住院了，押金还差三千，你马上转我",
+         "fraud.zh.acquaintance.emergency", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
