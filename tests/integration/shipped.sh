@@ -13,7 +13,8 @@
 # type model, which also settles rules that name two types, rumours forwarded in chat
 # are rumours while everyday hearsay and school notices are not, and
 # replies carry the tiers, links spelled out a character at a time are
-# found, and a buyer's or shop's words about paying and refunds are clean.
+# found, a buyer's or shop's words about paying and refunds are clean,
+# and a fraud rule that is a sign on its own makes fraud possible.
 # The texts are written for this
 # test (none is a training row).  Needs no data set.
 set -u
@@ -234,6 +235,29 @@ for x, want, link in zip(r, ("expiry_phishing", "sextortion"), ("jf-dh.top", "me
     assert link in [e["text"] for e in x["entities"] if e["kind"] == "url"], x["entities"]
 for x in r[2:]:
     assert x["verdict"] == "clean", x["summary"]
+PY
+# a fraud rule that is a sign on its own makes fraud at least possible
+# whatever the score (a call-forwarding code, a KYC hold); an operator's
+# own USSD code, a council's holiday notice, a tax refund already paid and
+# a newcomer's hello to the team are clean
+cat >"$TMP/signs.txt" <<'EOF2'
+Your line is due for an upgrade. Dial **21*07031234588# to keep your number active
+NOTICE: we will hold your wallet balance today. Complete your KYC on 8810234567 now
+Glo: You have 1.2GB left, valid till 18/10. Dial *127*0# to check your balance.
+Council: bulky waste pickups move to Wednesday due to the public holiday.
+【税务局】您的年度汇算退税188.50元已退至尾号2205的银行卡，请注意查收
+大家好，我是新来的同事小何，这是我的手机号，以后请多关照
+EOF2
+"$HUBAO" check --json --models models <"$TMP/signs.txt" >"$TMP/signs.json" 2>>"$TMP/err"
+expect "a rule that is a sign of fraud makes it possible; operator codes and notices clean" python3 - "$TMP/signs.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 6, len(r)
+for x in r[:2]:
+    assert x["tasks"]["fraud"]["tier"] != "none", x["tasks"]["fraud"]
+    assert x["summary"]["en"].startswith(("Likely fraud", "Possibly fraud")), x["summary"]
+for x in r[2:]:
+    assert x["tasks"]["fraud"]["tier"] == "none", (x["summary"], x["tasks"]["fraud"]["evidence"])
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
