@@ -809,6 +809,85 @@ static void test_genuine_notices_and_their_scams(void **state)
         expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
 }
 
+/* Hong Kong and Taiwan scripts say the same moves in their own words (過數,
+ * 俾定, 開緊會, 唔好收線, 解除分期, 免照會); each reading next to the genuine
+ * message that shares its words. */
+static void test_cantonese_and_taiwanese_scripts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *rule;
+        int fires;
+    } cases[] = {
+        {"我換咗新號碼，之後搵我打呢個", "fraud.zh.acquaintance.new_number_money", 0},
+        {"我換咗新號碼，急住用錢，你可唔可以過數俾我",
+         "fraud.zh.acquaintance.new_number_money", 1},
+        {"阿爸，部電話跌咗落水，呢個係我新WhatsApp，記得save低",
+         "fraud.zh.acquaintance.new_number", 1},
+        {"大家好，我係新嚟嘅同事阿琪，請多多指教",
+         "fraud.zh.acquaintance.claims_relation", 0},
+        {"估下我係邊個？好耐冇見喇", "fraud.zh.acquaintance.claims_relation", 1},
+        {"我開緊會，晏啲覆你", "fraud.zh.acquaintance.boss_busy", 0},
+        {"我而家開緊會唔方便聽電話，你先幫我轉 $20,000 去呢個戶口",
+         "fraud.zh.acquaintance.boss_busy", 1},
+        {"業主話轉咗戶口？你打電話確認咗先好過數",
+         "fraud.zh.payment_redirect.account_changed", 0},
+        {"我哋公司轉咗戶口，今個月貨款請過數去新戶口",
+         "fraud.zh.payment_redirect.account_changed", 1},
+        {"驗證碼：382911，唔好話俾任何人知", "fraud.zh.any.secrecy", 0},
+        {"你唔好收線，亦唔好話俾屋企人知", "fraud.zh.any.secrecy", 1},
+        {"琴晚派對啲相已經放上群組，睇下有冇你", "fraud.zh.malware_lure.look_at_this", 0},
+        {"琴晚派對啲相，睇下有冇你 pic-party.top/8", "fraud.zh.malware_lure.look_at_this",
+         1},
+        {"部iPad我平放咗俾阿明，佢當面驗完貨先俾錢",
+         "fraud.zh.fake_shopping.prepay_wording", 0},
+        {"iPad 全新未開 $2500 平放，俾定先，即日寄順豐",
+         "fraud.zh.fake_shopping.prepay_wording", 1},
+        {"出售遊戲帳號，等級60，轉數快俾定先，收到即交密碼",
+         "fraud.zh.fake_shopping.game_trade", 1},
+        {"茶餐廳請兼職樓面，時薪$65，到店面試", "fraud.zh.order_brushing.easy_job", 0},
+        {"喺屋企用手機做兼職，每日$800，有興趣WhatsApp我",
+         "fraud.zh.order_brushing.easy_job", 1},
+        {"【反诈中心】提醒：自称公安说您涉嫌洗钱的都是诈骗",
+         "fraud.zh.authority.accuses_you", 0},
+        {"國家反詐中心通知：你嘅電話號碼被舉報涉嫌詐騙，兩小時後停機",
+         "fraud.zh.authority.accuses_you", 1},
+        {"警務處提示：自稱公安要你轉駁電話嘅，屬騙案手法", "fraud.zh.authority.demands",
+         0},
+        {"我係衞生署職員，你買嘅藥有問題，依家幫你轉駁去公安跟進",
+         "fraud.zh.authority.demands", 1},
+        {"防騙提示：自稱快遞話你包裹有違禁品嘅，屬騙案手法", "fraud.zh.parcel.contraband",
+         0},
+        {"醫保中心：您的社保卡涉嫌違規套現，已暫停使用，按9轉人工",
+         "fraud.zh.authority.social_insurance", 1},
+        {"【健保署】健保卡換發請至健保快易通App辦理",
+         "fraud.zh.expiry_phishing.insurance_card", 0},
+        {"【健保署】您的健保卡將於明日失效，請至 nhi-card.top 重新認證",
+         "fraud.zh.expiry_phishing.insurance_card", 1},
+        {"分期付款已設定成功，共12期，如需取消請至App辦理",
+         "fraud.zh.customer_service.opened_by_mistake", 0},
+        {"您的訂單被誤設為分期付款，每月自動扣款，請聯繫客服解除",
+         "fraud.zh.customer_service.opened_by_mistake", 1},
+        {"本行房貸需照會及保人，請攜證件臨櫃辦理", "fraud.zh.loan.easy_credit_lure", 0},
+        {"免保人免照會，當日撥款，貸款加LINE：@dk77", "fraud.zh.loan.easy_credit_lure",
+         1},
+        {"聯徵紀錄無法花錢清除，請勿相信代辦", "fraud.zh.credit_repair.repair_offer", 0},
+        {"專業清除不良紀錄，聯徵瑕疵也能處理", "fraud.zh.credit_repair.repair_offer", 1},
+        {"唔好意思發錯咗，呢個唔係俾你嘅", "fraud.zh.romance.wrong_person_chat", 0},
+        {"唔好意思搵錯人，不過你個頭像好有氣質，可以識下嗎",
+         "fraud.zh.romance.wrong_person_chat", 1},
+        /* a friend's warning names the scam; the scammer's denial does not */
+        {"群裡有人發刷單兼職，別信，是騙子", "fraud.zh.order_brushing.brushing", 0},
+        {"我们是正规平台不是骗子，刷单日结300", "fraud.zh.order_brushing.brushing", 1},
+        {"妈，刚有人冒充我问你要钱吗？我不会找你借钱的",
+         "fraud.zh.acquaintance.asks_money", 0},
+        {"链接发你了，你登录后记得改密码", "fraud.zh.any.card_details", 0},
+        {"请提供你的银行卡密码和有效期", "fraud.zh.any.card_details", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
+}
+
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
  * to move the reader to another contact, a task or a payment. */
 static void test_busy_boss_needs_a_way_round(void **state)
@@ -1005,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_code_replies_deposits_and_payouts),
         cmocka_unit_test(test_sellers_audits_titles_and_hong_kong),
         cmocka_unit_test(test_genuine_notices_and_their_scams),
+        cmocka_unit_test(test_cantonese_and_taiwanese_scripts),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
