@@ -995,7 +995,7 @@ static int number_solicited(const hb_brand_message *msg, size_t i)
  * of these words, in its sentence, is the deliverer's, not the company's
  * and not an impersonation of it. */
 static const char *const DELIVERERS[] = {
-    "派送员",   "派件员", "收派员", "快递员",  "配送员", "送货员",
+    "派送员",   "派件员", "收派员", "投递员",  "快递员", "配送员", "送货员",
     "快递小哥", "骑手",   "师傅",   "courier", "driver", "rider",
 };
 

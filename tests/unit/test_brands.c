@@ -444,6 +444,9 @@ static void test_assess_rules(void **state)
     a = assess(f, "【中通快递】快件已放快递柜，如有疑问请联系派件员17712345678", "zto",
                NULL, 0, driver, 1);
     assert_int_equal(a.status, HB_BRAND_MENTIONED);
+    a = assess(f, "【中国邮政】您的EMS快件今日送达，投递员电话17712345678", "china_post",
+               NULL, 0, driver, 1);
+    assert_int_equal(a.status, HB_BRAND_MENTIONED);
     a = assess(f, "【顺丰速运】您的快件丢失，请致电理赔专员17712345678", "sf_express",
                NULL, 0, driver, 1);
     assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
