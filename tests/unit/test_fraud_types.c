@@ -893,6 +893,23 @@ static void test_cantonese_and_taiwanese_scripts(void **state)
         {"妈，刚有人冒充我问你要钱吗？我不会找你借钱的",
          "fraud.zh.acquaintance.asks_money", 0},
         {"链接发你了，你登录后记得改密码", "fraud.zh.any.card_details", 0},
+        /* a code by its Taiwanese name, sent "by mistake" to be sent back */
+        {"認證碼：552817，請勿提供給任何人", "fraud.zh.account_phishing.code_request", 0},
+        {"我不小心把認證碼傳到你手機了，可以幫我截圖給我嗎",
+         "fraud.zh.account_phishing.code_request", 1},
+        {"唔好意思，我錯咗send個驗證碼去你電話，可唔可以send返個code俾我",
+         "fraud.zh.account_phishing.code_request", 1},
+        /* errands paid back, scam calls hung up on, the police quoting scams */
+        {"阿姨，你明天去超市可以順便幫我買一箱牛奶嗎？錢回來再給你",
+         "fraud.zh.acquaintance.proxy_purchase", 0},
+        {"剛剛有人打來說是地檢署，要我匯款到監管帳戶，我直接掛掉了",
+         "fraud.zh.authority.safe_account", 0},
+        {"地檢署通知：您涉及洗錢案，請將存款轉入監管帳戶",
+         "fraud.zh.authority.safe_account", 1},
+        {"警方提提你：騙徒會話「我換咗新號碼」，請打電話核實",
+         "fraud.zh.acquaintance.new_number", 0},
+        {"【165反詐騙】「解除分期付款」都是詐騙！自稱客服說訂單誤設分期的請掛斷",
+         "fraud.zh.customer_service.opened_by_mistake", 0},
         {"请提供你的银行卡密码和有效期", "fraud.zh.any.card_details", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
