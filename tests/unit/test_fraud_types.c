@@ -910,6 +910,22 @@ static void test_cantonese_and_taiwanese_scripts(void **state)
          "fraud.zh.acquaintance.new_number", 0},
         {"【165反詐騙】「解除分期付款」都是詐騙！自稱客服說訂單誤設分期的請掛斷",
          "fraud.zh.customer_service.opened_by_mistake", 0},
+        /* a scam call reported, not made: "有人扮…", "我直接挂了" */
+        {"刚才有人冒充淘宝客服说给我退款，让我下载软件，我直接挂了",
+         "fraud.zh.customer_service.refund_lure", 0},
+        {"我是淘宝客服，您的商品有质量问题，可以给您办理退款，请下载软件操作",
+         "fraud.zh.customer_service.refund_lure", 1},
+        {"頭先有人扮差佬打嚟話我涉嫌洗黑錢，我即刻收線", "fraud.zh.authority.accuses_you",
+         0},
+        {"我係警務處探員，你涉嫌洗黑錢，要配合調查", "fraud.zh.authority.accuses_you", 1},
+        {"【反诈提醒】凡是要求您下载会议软件的客服都是诈骗", "fraud.zh.any.meeting_app",
+         0},
+        {"请下载腾讯会议，进入会议室配合核查", "fraud.zh.any.meeting_app", 1},
+        /* 俾 is "give" and "to": a call to the reader asks nothing */
+        {"阿仔，你阿爸部電話壞咗，而家用緊我呢部打俾你",
+         "fraud.zh.acquaintance.new_number", 0},
+        {"私人貸款免入息證明、免TU，最快30分鐘批核，WhatsApp查詢",
+         "fraud.zh.loan.easy_credit_lure", 1},
         {"请提供你的银行卡密码和有效期", "fraud.zh.any.card_details", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
