@@ -198,6 +198,18 @@ static void expect_fires(const char *text, const char *id, int want)
     }
 }
 
+/* A message, a rule, and whether the rule must fire on it. */
+typedef struct fires_case {
+    const char *text, *rule;
+    int fires;
+} fires_case;
+
+static void expect_cases(const fires_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
+}
+
 /* Sum of the weights of the fraud rules text fires. */
 static double fraud_weight(const char *text)
 {
@@ -715,10 +727,7 @@ static void test_sellers_audits_titles_and_hong_kong(void **state)
 static void test_genuine_notices_and_their_scams(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text, *rule;
-        int fires;
-    } cases[] = {
+    static const fires_case cases[] = {
         {"你直接在闲鱼上拍，走平台担保交易，确认收货我再收钱",
          "fraud.zh.fake_shopping.fake_pay_link", 0},
         {"走担保交易更安全，点这个链接付款 pay-danbao.top",
@@ -816,8 +825,7 @@ static void test_genuine_notices_and_their_scams(void **state)
         {"我是你表弟，出车祸住院了，押金还差三千，你马上转我",
          "fraud.zh.acquaintance.emergency", 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
+    expect_cases(cases, sizeof cases / sizeof *cases);
 }
 
 /* Hong Kong and Taiwan scripts say the same moves in their own words (過數,
@@ -826,10 +834,7 @@ static void test_genuine_notices_and_their_scams(void **state)
 static void test_cantonese_and_taiwanese_scripts(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text, *rule;
-        int fires;
-    } cases[] = {
+    static const fires_case cases[] = {
         {"我換咗新號碼，之後搵我打呢個", "fraud.zh.acquaintance.new_number_money", 0},
         {"我換咗新號碼，急住用錢，你可唔可以過數俾我",
          "fraud.zh.acquaintance.new_number_money", 1},
@@ -928,8 +933,7 @@ static void test_cantonese_and_taiwanese_scripts(void **state)
          "fraud.zh.loan.easy_credit_lure", 1},
         {"请提供你的银行卡密码和有效期", "fraud.zh.any.card_details", 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        expect_fires(cases[i].text, cases[i].rule, cases[i].fires);
+    expect_cases(cases, sizeof cases / sizeof *cases);
 }
 
 /* "I'm in a meeting" is how everyone puts off a call; the fake boss goes on
