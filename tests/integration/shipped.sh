@@ -14,7 +14,8 @@
 # are rumours while everyday hearsay and school notices are not, and
 # replies carry the tiers, links spelled out a character at a time are
 # found, a buyer's or shop's words about paying and refunds are clean,
-# and a fraud rule that is a sign on its own makes fraud possible.
+# a fraud rule that is a sign on its own makes fraud possible, and
+# Cantonese scam scripts are read while Cantonese chat is not.
 # The texts are written for this
 # test (none is a training row).  Needs no data set.
 set -u
@@ -257,6 +258,25 @@ for x in r[:2]:
     assert x["tasks"]["fraud"]["tier"] != "none", x["tasks"]["fraud"]
     assert x["summary"]["en"].startswith(("Likely fraud", "Possibly fraud")), x["summary"]
 for x in r[2:]:
+    assert x["tasks"]["fraud"]["tier"] == "none", (x["summary"], x["tasks"]["fraud"]["evidence"])
+PY
+cat >"$TMP/yue.txt" <<'EOF2'
+阿爺，我係你孫仔，換咗新號碼，急住要錢，可唔可以過數俾我
+我而家開緊會唔方便聽電話，你即刻幫我轉 $15,000 去呢個戶口
+業主轉咗戶口，今個月租請過數去新戶口：恒生 123-456789-001
+我開緊會，遲啲打返俾你
+頭先有人扮警察打嚟，我即刻收線咗
+琴日食飯每人$280，我已經過咗數俾阿明
+EOF2
+"$HUBAO" check --json --models models <"$TMP/yue.txt" >"$TMP/yue.json" 2>>"$TMP/err"
+expect "Cantonese scam scripts are likely fraud of a type; Cantonese chat is clean" python3 - "$TMP/yue.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 6, len(r)
+for x in r[:3]:
+    f = x["tasks"]["fraud"]
+    assert f["tier"] == "likely" and f["type"], (x["summary"], f["evidence"])
+for x in r[3:]:
     assert x["tasks"]["fraud"]["tier"] == "none", (x["summary"], x["tasks"]["fraud"]["evidence"])
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
