@@ -320,6 +320,7 @@ typedef struct pending {
     size_t cap_unless;
     int active; /* a header has been read */
     int have_weight;
+    int have_sign;
 } pending;
 
 /* Compile one pattern into *out.  Returns 0, or an error with err naming
@@ -408,6 +409,13 @@ static int finish_rule(hb_rules *set, pending *p, const char *origin, hb_error *
         if (!p->r.info.description_zh)
             return hb_error_set(err, HB_ENOMEM, "out of memory");
     }
+    if (p->r.info.sign && p->r.info.weight <= 0)
+        return hb_error_set(err, HB_EFORMAT,
+                            "%s:%d: rule '%s' says 'sign = yes' but its weight is not "
+                            "above 0",
+                            origin, p->r.info.line, p->r.info.id);
+    if (!p->have_sign)
+        p->r.info.sign = p->r.info.weight >= HB_RULE_SIGN_WEIGHT;
     if (hb_grow((void **)&set->rules, &set->cap, set->count + 1, sizeof(rule)))
         return hb_error_set(err, HB_ENOMEM, "out of memory");
     set->rules[set->count++] = p->r;
@@ -465,11 +473,12 @@ static int rule_key(pending *p, const hb_ruledefs *defs, const char *key, size_t
                     hb_error *err)
 {
 #define KEY_IS(name) (kn == sizeof(name) - 1 && memcmp(key, name, kn) == 0)
-    if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") || KEY_IS("description") ||
-          KEY_IS("description_zh") || KEY_IS("pattern") || KEY_IS("unless")))
+    if (!(KEY_IS("task") || KEY_IS("type") || KEY_IS("weight") || KEY_IS("sign") ||
+          KEY_IS("description") || KEY_IS("description_zh") || KEY_IS("pattern") ||
+          KEY_IS("unless")))
         return hb_error_set(err, HB_EFORMAT,
                             "%s:%zu: unknown key '%.*s' (known: task, type, "
-                            "weight, pattern, unless, description, "
+                            "weight, sign, pattern, unless, description, "
                             "description_zh)",
                             file, line, (int)(kn > 60 ? 60 : kn), key);
     if (vn == 0)
@@ -496,6 +505,19 @@ static int rule_key(pending *p, const hb_ruledefs *defs, const char *key, size_t
                                 file, line, (int)(vn > 100 ? 100 : vn), v, MAX_WEIGHT);
         p->r.info.weight = w;
         p->have_weight = 1;
+        return 0;
+    }
+    if (KEY_IS("sign")) {
+        if (p->have_sign)
+            return hb_error_set(err, HB_EFORMAT, "%s:%zu: 'sign' given twice", file,
+                                line);
+        if (!((vn == 3 && memcmp(v, "yes", 3) == 0) ||
+              (vn == 2 && memcmp(v, "no", 2) == 0)))
+            return hb_error_set(err, HB_EFORMAT,
+                                "%s:%zu: bad sign '%.*s' (want yes or no)", file, line,
+                                (int)(vn > 100 ? 100 : vn), v);
+        p->r.info.sign = vn == 3;
+        p->have_sign = 1;
         return 0;
     }
     if (KEY_IS("description"))

@@ -44,6 +44,15 @@
 typedef struct hb_rules hb_rules;
 typedef struct hb_rules_scratch hb_rules_scratch;
 
+/* A rule at least this heavy names a scam's move on its own (a
+ * call-forwarding code, "complete your KYC", a fine to pay or face court):
+ * where it fires, "no fraud signs found" would contradict the evidence, so
+ * the task's tier is at least possible.  A lighter rule is a cue that
+ * counts beside others.  A rule's `sign = yes` or `no` overrides the
+ * weight: "Hi mum, this is my new number" calls for checking whoever sent
+ * it, though a real child writes it too, so it stays light in the score. */
+#define HB_RULE_SIGN_WEIGHT 1.5
+
 /* What a rule is, for evidence and explanations.  Strings are owned by the
  * hb_rules and live as long as it does. */
 typedef struct hb_rule_info {
@@ -53,6 +62,8 @@ typedef struct hb_rule_info {
     const char *description;    /* one line a hotline worker can read out */
     const char *description_zh; /* the same in Chinese; "" if none */
     double weight;              /* added to the task's decision value */
+    int sign;                   /* a sign on its own: `sign`, by default
+                                   weight >= HB_RULE_SIGN_WEIGHT */
     const char *file;           /* file it was loaded from */
     int line;                   /* line of its header in that file */
 } hb_rule_info;

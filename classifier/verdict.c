@@ -374,23 +374,16 @@ static int has_brand_status(const hb_verdict *v, hb_brand_status status)
     return 0;
 }
 
-/* A fraud rule at least this heavy names a scam's move on its own (a
- * call-forwarding code, "complete your KYC", a fine to pay or face court):
- * where it fires, "no fraud signs found" would contradict the evidence.
- * Lighter rules are cues that count only beside others (docs/rules.md). */
-#define SIGN_WEIGHT 1.5
-
-/* 1 if a rule of task with a weight of at least min_weight (and above 0)
- * fired; with in_link, only one whose match lies inside a link of the
- * message (a look-alike domain, a bank name dressed up with a cheap
- * ending: the link looks malicious). */
+/* 1 if a rule of task with a weight above 0 fired; with sign, only a
+ * sign on its own (rules.h); with in_link, only one whose match lies
+ * inside a link of the message (a look-alike domain, a bank name dressed
+ * up with a cheap ending: the link looks malicious). */
 static int positive_rule_fired(const hb_engine *e, const hb_verdict *v, const char *task,
-                               double min_weight, int in_link)
+                               int sign, int in_link)
 {
     for (size_t i = 0; i < v->nhits; i++) {
         const hb_rule_info *info = hb_rules_info(hb_engine_rules(e), v->hits[i].rule);
-        if (info->weight <= 0 || info->weight < min_weight ||
-            strcmp(info->task, task) != 0)
+        if (info->weight <= 0 || (sign && !info->sign) || strcmp(info->task, task) != 0)
             continue;
         if (!in_link)
             return 1;
@@ -418,7 +411,7 @@ static hb_tier fraud_tier(const hb_engine *e, const hb_verdict *v,
         return HB_TIER_LIKELY;
     if (has_brand_status(v, HB_BRAND_IMPERSONATION) ||
         positive_rule_fired(e, v, r->task, 0, 1) ||
-        positive_rule_fired(e, v, r->task, SIGN_WEIGHT, 0))
+        positive_rule_fired(e, v, r->task, 1, 0))
         return HB_TIER_POSSIBLE;
     if (r->tier == HB_TIER_POSSIBLE && has_brand_status(v, HB_BRAND_OFFICIAL) &&
         !positive_rule_fired(e, v, r->task, 0, 0))

@@ -167,6 +167,11 @@ static void test_error_syntax(void **state)
         {"[x]\ntask = fraud\nweight = 1e3\n", "inline.rules:3: bad weight"},
         {"[x]\ntask = fraud\nweight = 1000\n", "inline.rules:3: bad weight"},
         {"[x]\ntask = fraud\nweight = .5\n", "inline.rules:3: bad weight"},
+        {"[x]\ntask = fraud\nsign = true\n", "inline.rules:3: bad sign 'true'"},
+        {"[x]\ntask = fraud\nsign = yes\nsign = no\n",
+         "inline.rules:4: 'sign' given twice"},
+        {"[x]\ntask = t\nweight = -1\nsign = yes\npattern = a\ndescription = d\n",
+         "inline.rules:1: rule 'x' says 'sign = yes' but its weight is not above 0"},
         {"[x]\ntask = fraud\nweight = 1\npattern = a\\Cb\n",
          "inline.rules:4: bad pattern"},
         {"[x]\nweight = 1\npattern = a\ndescription = d\n",
@@ -194,6 +199,26 @@ static void test_error_syntax(void **state)
             fail_msg("case %zu: '%s' does not mention '%s'", i, err.message,
                      cases[i].want);
     }
+}
+
+/* A rule is a sign on its own from HB_RULE_SIGN_WEIGHT up, unless it says
+ * otherwise either way. */
+static void test_sign(void **state)
+{
+    (void)state;
+    hb_rules *r = parse_ok("[heavy]\ntask = fraud\nweight = 1.5\npattern = a\n"
+                           "description = d\n"
+                           "[light]\ntask = fraud\nweight = 1.49\npattern = a\n"
+                           "description = d\n"
+                           "[light.sign]\ntask = fraud\nweight = 0.5\nsign = yes\n"
+                           "pattern = a\ndescription = d\n"
+                           "[heavy.cue]\ntask = fraud\nweight = 2\nsign = no\n"
+                           "pattern = a\ndescription = d\n");
+    assert_int_equal(hb_rules_info(r, 0)->sign, 1);
+    assert_int_equal(hb_rules_info(r, 1)->sign, 0);
+    assert_int_equal(hb_rules_info(r, 2)->sign, 1);
+    assert_int_equal(hb_rules_info(r, 3)->sign, 0);
+    hb_rules_free(r);
 }
 
 /* Windows line ends and a byte-order mark are accepted; text need not be
@@ -711,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_error_not_utf8),
         cmocka_unit_test(test_error_nul_byte),
         cmocka_unit_test(test_error_syntax),
+        cmocka_unit_test(test_sign),
         cmocka_unit_test(test_crlf_bom_and_length),
         cmocka_unit_test(test_load_dir_errors),
         cmocka_unit_test(test_defines),

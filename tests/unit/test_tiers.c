@@ -266,9 +266,11 @@ static void test_rule_on_a_link_makes_fraud_possible(void **state)
     hb_engine_free(e);
 }
 
-/* A fraud rule of weight 1.5 or more is a sign on its own: the message is
- * at least possible fraud, never "no fraud signs found" or "advertising";
- * a lighter cue alone leaves the tier to the score. */
+/* A fraud rule of weight 1.5 or more, or a lighter one that says
+ * `sign = yes`, is a sign on its own: the message is at least possible
+ * fraud, never "no fraud signs found" or "advertising"; a lighter cue
+ * alone, or a heavy one that says `sign = no`, leaves the tier to the
+ * score. */
 static void test_a_sign_rule_makes_fraud_possible(void **state)
 {
     (void)state;
@@ -278,6 +280,12 @@ static void test_a_sign_rule_makes_fraud_possible(void **state)
                                    "[test.fraud.cue]\ntask = fraud\nweight = 1.2\n"
                                    "pattern = 急用\n"
                                    "description = Haste.\n\n"
+                                   "[test.fraud.opener]\ntask = fraud\nweight = 0.3\n"
+                                   "sign = yes\npattern = 新号码\n"
+                                   "description = A new number.\n\n"
+                                   "[test.fraud.heavy_cue]\ntask = fraud\nweight = 1.6\n"
+                                   "sign = no\npattern = 报表\n"
+                                   "description = A report.\n\n"
                                    "[test.fraud.against]\ntask = fraud\nweight = -2\n"
                                    "pattern = 营业厅\n"
                                    "description = A counter in person.\n");
@@ -292,6 +300,8 @@ static void test_a_sign_rule_makes_fraud_possible(void **state)
     assert_string_equal(hb_verdict_name(v), "possible_fraud");
     v = classify(e, s, "急用，明天上午开会记得带上报表");
     assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
+    v = classify(e, s, "这是我的新号码，明天上午开会");
+    assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_POSSIBLE);
     v = classify(e, s, "明天上午去营业厅开会");
     assert_int_equal(tu_task(v, "fraud")->tier, HB_TIER_NONE);
     hb_session_free(s);
