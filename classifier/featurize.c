@@ -38,6 +38,7 @@ hb_feature_config hb_feature_config_default(void)
         .word_min = 1,
         .word_max = 2,
         .hash_bits = 20,
+        .named_bits = 14,
         .map_digits = 1,
         .use_rules = 1,
         .use_entities = 1,
@@ -49,11 +50,12 @@ hb_feature_config hb_feature_config_default(void)
 
 json_t *hb_feature_config_to_json(const hb_feature_config *cfg)
 {
-    return json_pack("{s:[i,i], s:[i,i], s:i, s:b, s:b, s:b, s:b, s:i}", "char_ngrams",
-                     cfg->char_min, cfg->char_max, "word_ngrams", cfg->word_min,
-                     cfg->word_max, "hash_bits", cfg->hash_bits, "map_digits",
-                     cfg->map_digits, "use_rules", cfg->use_rules, "use_entities",
-                     cfg->use_entities, "use_idf", cfg->use_idf, "min_df", cfg->min_df);
+    return json_pack("{s:[i,i], s:[i,i], s:i, s:i, s:b, s:b, s:b, s:b, s:i}",
+                     "char_ngrams", cfg->char_min, cfg->char_max, "word_ngrams",
+                     cfg->word_min, cfg->word_max, "hash_bits", cfg->hash_bits,
+                     "named_bits", cfg->named_bits, "map_digits", cfg->map_digits,
+                     "use_rules", cfg->use_rules, "use_entities", cfg->use_entities,
+                     "use_idf", cfg->use_idf, "min_df", cfg->min_df);
 }
 
 static int read_range(const json_t *obj, const char *key, int limit, int *lo, int *hi,
@@ -117,6 +119,15 @@ int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_er
             return hb_error_set(err, HB_EFORMAT,
                                 "features.hash_bits must be an integer 10..24");
         cfg->hash_bits = (int)json_integer_value(bits);
+    }
+    const json_t *named = json_object_get(obj, "named_bits");
+    cfg->named_bits = 0;
+    if (named) {
+        if (!json_is_integer(named) || json_integer_value(named) < 0 ||
+            json_integer_value(named) > 16)
+            return hb_error_set(err, HB_EFORMAT,
+                                "features.named_bits must be an integer 0..16");
+        cfg->named_bits = (int)json_integer_value(named);
     }
     return 0;
 }
@@ -293,9 +304,38 @@ static int map_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
     return 0;
 }
 
-static uint32_t bucket(uint64_t h, int bits)
+/* Named features are few (five hundred rule ids and entity kinds) and
+ * trained apart from the n-grams, with a factor on their values (0 leaves
+ * them out).  Sharing a bucket with an n-gram, as a third of them did in
+ * 2^20 buckets, made the bucket an n-gram to the trainer: the rule id was
+ * learned anyway, and the n-gram scored with the rule's weight.  With
+ * named_bits they own the top 2^named_bits buckets (in 2^14, a handful of
+ * pairs of rules share one), and an n-gram hashed there moves down by as
+ * much. */
+static inline int named_bits(const hb_feature_config *cfg)
 {
-    return (uint32_t)(h & ((1ull << bits) - 1));
+    return cfg->named_bits < cfg->hash_bits - 6 ? cfg->named_bits : cfg->hash_bits - 6;
+}
+
+static inline uint32_t text_bucket(const hb_feature_config *cfg, uint64_t h)
+{
+    int k = named_bits(cfg);
+    uint32_t b = (uint32_t)(h & ((1ull << cfg->hash_bits) - 1));
+    uint32_t top = (uint32_t)((1ull << cfg->hash_bits) - (1ull << k));
+    return k && b >= top ? b - (1u << k) : b;
+}
+
+static inline uint32_t named_bucket(const hb_feature_config *cfg, uint64_t h)
+{
+    int k = named_bits(cfg);
+    if (!k)
+        return (uint32_t)(h & ((1ull << cfg->hash_bits) - 1));
+    return (uint32_t)((1ull << cfg->hash_bits) - (1ull << k) + (h & ((1ull << k) - 1)));
+}
+
+uint32_t hb_feature_bucket(const hb_feature_config *cfg, uint64_t h, int named)
+{
+    return named ? named_bucket(cfg, h) : text_bucket(cfg, h);
 }
 
 static float hash_sign(uint64_t h)
@@ -337,8 +377,8 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t st
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
                                    (uint32_t)(last > first ? last - first : 1)};
-            if (fvec_add(v, bucket(h, cfg->hash_bits), hash_sign(h), HB_GROUP_CHAR, o,
-                         NULL) < 0)
+            if (fvec_add(v, text_bucket(cfg, h), hash_sign(h), HB_GROUP_CHAR, o, NULL) <
+                0)
                 return HB_ENOMEM;
         }
     }
@@ -380,8 +420,8 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
                                           SEED_WORD + (uint64_t)g);
             hb_feature_origin o = {spans[g - 1].start,
                                    spans[0].start + spans[0].len - spans[g - 1].start};
-            if (fvec_add(v, bucket(gh, cfg->hash_bits), hash_sign(gh), HB_GROUP_WORD, o,
-                         NULL) < 0)
+            if (fvec_add(v, text_bucket(cfg, gh), hash_sign(gh), HB_GROUP_WORD, o, NULL) <
+                0)
                 return HB_ENOMEM;
         }
         i = j;
@@ -460,7 +500,7 @@ int hb_fvec_add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *key,
         return HB_ENOMEM;
     uint64_t h = XXH3_64bits_withSeed(key, len, SEED_NAMED);
     hb_feature_origin none = {0, 0};
-    return fvec_add(v, bucket(h, cfg->hash_bits), value, HB_GROUP_NAMED, none, label) < 0
+    return fvec_add(v, named_bucket(cfg, h), value, HB_GROUP_NAMED, none, label) < 0
                ? HB_ENOMEM
                : 0;
 }

@@ -44,6 +44,13 @@ typedef struct hb_feature_config {
     int char_min, char_max; /* char n-gram lengths, 0/0 = off (max 8) */
     int word_min, word_max; /* word n-gram lengths, 0/0 = off (max 4) */
     int hash_bits;          /* 10..24 */
+    int named_bits;         /* 0: named features (rule ids, entity counts,
+                               link features) hash into the same buckets
+                               as n-grams, as in bundles written before
+                               2026-12-08 and in link models, whose
+                               features are all named; k: they get the top
+                               2^k buckets (at most 2^(hash_bits - 6)),
+                               which no n-gram uses (0..16) */
     int map_digits;         /* 1: digits and digit masks read as '0' */
     int use_rules;          /* 1: rule ids are features */
     int use_entities;       /* 1: entity counts are features */
@@ -57,8 +64,14 @@ typedef struct hb_feature_config {
 /* The defaults new models are trained with. */
 hb_feature_config hb_feature_config_default(void);
 
+/* The bucket of a feature whose hash is h (only its low hash_bits bits
+ * count), an n-gram's or, with named, a named feature's. */
+uint32_t hb_feature_bucket(const hb_feature_config *cfg, uint64_t h, int named);
+
 /* JSON round trip for model manifests.  from_json fills unspecified fields
- * with defaults, and rejects out-of-range values with HB_EFORMAT. */
+ * with defaults, except named_bits: a manifest without it was written when
+ * named features shared the n-gram buckets (0).  Out-of-range values are
+ * rejected with HB_EFORMAT. */
 json_t *hb_feature_config_to_json(const hb_feature_config *cfg);
 int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_error *err);
 

@@ -168,6 +168,7 @@ static int folder_init(folder *f, const hb_train_options *o, size_t dim)
     memset(f, 0, sizeof *f);
     f->fine = o->features;
     f->fine.hash_bits = FINE_BITS;
+    f->fine.named_bits = 0; /* fine indices are the hashes' low bits */
     f->dim = dim;
     f->acc = calloc(dim, sizeof *f->acc);
     f->group = calloc(dim, sizeof *f->group);
@@ -207,7 +208,7 @@ static int cmp_u32(const void *a, const void *b)
  * before the sublinear 1 + ln(tf), and named features added after it, in
  * the order hb_featurize does, so the result equals what scoring computes
  * for the kept n-grams. */
-static int fold(folder *f, const hb_fvec *fv, int min_df)
+static int fold(folder *f, const hb_fvec *fv, const hb_feature_config *cfg)
 {
     if (fv->n > f->row_cap) {
         /* each array is kept as soon as it has grown: folder_free frees it */
@@ -226,13 +227,13 @@ static int fold(folder *f, const hb_fvec *fv, int min_df)
         f->row.group = group;
         f->row_cap = cap;
     }
-    uint32_t mask = (uint32_t)f->dim - 1, *out = f->row.idx;
+    uint32_t *out = f->row.idx;
     size_t m = 0;
     for (size_t e = 0; e < fv->n; e++) {
         if (fv->group[e] >= HB_TEXT_GROUPS || fv->val[e] == 0.0f ||
-            (f->fine_df && f->fine_df[fv->idx[e]] < min_df))
+            (f->fine_df && f->fine_df[fv->idx[e]] < cfg->min_df))
             continue;
-        uint32_t b = fv->idx[e] & mask;
+        uint32_t b = hb_feature_bucket(cfg, fv->idx[e], 0);
         if (f->group[b] == 0) {
             out[m++] = b;
             f->group[b] = fv->group[e] + 1; /* 0 marks an unused bucket */
@@ -248,7 +249,7 @@ static int fold(folder *f, const hb_fvec *fv, int min_df)
     }
     for (size_t e = 0; e < fv->n; e++)
         if (fv->group[e] >= HB_TEXT_GROUPS) {
-            uint32_t b = fv->idx[e] & mask;
+            uint32_t b = hb_feature_bucket(cfg, fv->idx[e], 1);
             if (f->group[b] == 0) {
                 out[m++] = b;
                 f->group[b] = fv->group[e] + 1;
@@ -274,9 +275,8 @@ static int folded_row(const hb_engine *engine, hb_session *s, const hb_train_opt
     int rc = vectorize(engine, s, o, &f->fine, ex, &fv, err);
     if (rc != 0)
         return rc;
-    return fold(f, fv, o->features.min_df) != 0
-               ? hb_error_set(err, HB_ENOMEM, "out of memory")
-               : 0;
+    return fold(f, fv, &o->features) != 0 ? hb_error_set(err, HB_ENOMEM, "out of memory")
+                                          : 0;
 }
 
 /* Document frequency of every text bucket over the folded rows, turned

@@ -128,6 +128,42 @@ static void test_named_features(void **state)
     assert_int_equal(f->a.origin[n].len, 0);
 }
 
+/* Named features own the top 2^named_bits buckets and no n-gram lands
+ * there, so the trainer can tell a rule id from an n-gram by its bucket;
+ * with named_bits 0 (bundles written before) both share every bucket. */
+static void test_named_buckets_apart(void **state)
+{
+    fixture *f = *state;
+    assert_true(f->cfg.named_bits > 0);
+    uint32_t dim = 1u << f->cfg.hash_bits, first = dim - (1u << f->cfg.named_bits);
+    extract(f, "请把钱转到安全账户 now please, the quick brown fox 12345", &f->a);
+    size_t n = f->a.n;
+    for (size_t e = 0; e < n; e++)
+        assert_true(f->a.idx[e] < first);
+    char name[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof name, "rule:%d", i);
+        assert_int_equal(hb_fvec_add_named(&f->cfg, &f->a, name, 1.0f), 0);
+    }
+    for (size_t e = n; e < f->a.n; e++)
+        assert_true(f->a.idx[e] >= first && f->a.idx[e] < dim);
+    /* the same hash's bucket, as the trainer folds it */
+    assert_true(hb_feature_bucket(&f->cfg, dim - 1, 0) < first);
+    assert_true(hb_feature_bucket(&f->cfg, 5, 0) == 5);
+    assert_true(hb_feature_bucket(&f->cfg, 5, 1) == first + 5);
+
+    hb_feature_config shared = f->cfg;
+    shared.named_bits = 0;
+    assert_true(hb_feature_bucket(&shared, dim - 1, 0) == dim - 1);
+    assert_true(hb_feature_bucket(&shared, 5, 1) == 5);
+
+    /* a small hash space keeps 63 of every 64 buckets for n-grams */
+    hb_feature_config small = f->cfg;
+    small.hash_bits = 10;
+    assert_true(hb_feature_bucket(&small, 1023, 0) == 1007);
+    assert_true(hb_feature_bucket(&small, 7, 1) == 1008 + 7);
+}
+
 static void test_sort(void **state)
 {
     fixture *f = *state;
@@ -170,6 +206,16 @@ static void test_config_json(void **state)
     j = json_pack("{s:[i,i]}", "char_ngrams", 3, 1);
     assert_int_equal(hb_feature_config_from_json(j, &back, &err), HB_EFORMAT);
     json_decref(j);
+
+    /* a manifest from before named_bits keeps the shared layout */
+    j = json_pack("{s:i}", "hash_bits", 20);
+    assert_int_equal(hb_feature_config_from_json(j, &back, NULL), 0);
+    assert_int_equal(back.named_bits, 0);
+    json_decref(j);
+    j = json_pack("{s:i, s:i}", "hash_bits", 20, "named_bits", 17);
+    assert_int_equal(hb_feature_config_from_json(j, &back, &err), HB_EFORMAT);
+    assert_non_null(strstr(err.message, "named_bits"));
+    json_decref(j);
 }
 
 int main(void)
@@ -180,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_x_inside_words_is_a_letter),
         cmocka_unit_test(test_reuse_leaves_no_stale_entries),
         cmocka_unit_test(test_named_features),
+        cmocka_unit_test(test_named_buckets_apart),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_origins_point_into_text),
         cmocka_unit_test(test_config_json),

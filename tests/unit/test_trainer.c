@@ -146,6 +146,47 @@ static void test_round_trip_scores(void **state)
     json_decref(man);
 }
 
+/* Named scale 0 leaves rule ids and entity counts out of the model: their
+ * buckets are their own, so each weighs exactly 0, even where an n-gram
+ * of the training rows hashes to the same low bits. */
+static void test_named_scale_zero_leaves_rules_out(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir("train_named0"));
+    small_set s;
+    small_set_open(&s);
+    hb_train_options o = hb_train_defaults("fraud");
+    o.features.hash_bits = 14;
+    o.named_scale = 0;
+    o.negative_name = "not_fraud";
+    hb_train_result res;
+    hb_error err;
+    if (hb_train_text(s.engine, &s.ds, &s.map, &o, dir, NULL, &res, &err) != 0)
+        fail_msg("training failed: %s", err.message);
+    small_set_close(&s);
+
+    hb_engine *e = hb_engine_open(RULES, dir, &err);
+    assert_non_null(e);
+    const hb_model *m = hb_engine_model(e, 0);
+    const hb_feature_config *cfg = hb_model_features(m);
+    assert_true(cfg->named_bits > 0);
+    hb_fvec none, one;
+    hb_fvec_init(&none);
+    double base = hb_model_decision(m, &none);
+    const hb_rules *rules = hb_engine_rules(e);
+    assert_true(hb_rules_count(rules) > 3);
+    for (size_t i = 0; i < hb_rules_count(rules); i++) {
+        hb_fvec_init(&one);
+        assert_int_equal(hb_fvec_add_named(cfg, &one, hb_rules_info(rules, i)->id, 1.0f),
+                         0);
+        assert_true(hb_model_decision(m, &one) == base);
+        hb_fvec_release(&one);
+    }
+    hb_fvec_release(&none);
+    hb_engine_free(e);
+}
+
 static void test_refuses_one_class(void **state)
 {
     (void)state;
@@ -285,6 +326,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_round_trip_scores),
+        cmocka_unit_test(test_named_scale_zero_leaves_rules_out),
         cmocka_unit_test(test_refuses_one_class),
         cmocka_unit_test(test_repeats_checked_and_recorded),
         cmocka_unit_test(test_min_df_prunes_ngrams_not_buckets),

@@ -256,6 +256,8 @@ int cmd_train(int argc, char **argv)
 
     o.task = task;
     o.kind = strcmp(task, "url") == 0 ? "url" : "text";
+    if (strcmp(o.kind, "url") == 0) /* a link's features are all named */
+        o.features.named_bits = 0;
     char pos_name[64], neg_name[64];
     snprintf(pos_name, sizeof pos_name, "%s", task);
     snprintf(neg_name, sizeof neg_name, "not_%s", task);
