@@ -491,8 +491,13 @@ static void test_strengthened_types(void **state)
                            "Can you pay a bill for me? I'll pay you back.";
     expect_type(en_new, "acquaintance");
     expect_type(en_money, "acquaintance");
-    assert_true(fraud_weight(en_new) < 1.0);
-    assert_true(fraud_weight(en_money) >= 1.5);
+    /* said to a parent, the opener alone is a sign (at least possible:
+     * the money comes a message later) that weighs like a cue */
+    assert_true(fires(en_new, "fraud.en.acquaintance.family_new_number"));
+    assert_true(fraud_weight(en_new) < 1.5);
+    assert_false(fires("Hi all, this is my new number, save it. Sarah",
+                       "fraud.en.acquaintance.family_new_number"));
+    assert_true(fraud_weight(en_money) >= 2.5);
 
     /* a TV show's lucky viewer, claim at a website */
     const char *show = "恭喜您被某卫视节目组抽选为场外幸运观众，获得奖金12.8万元，"
@@ -824,6 +829,39 @@ static void test_genuine_notices_and_their_scams(void **state)
          0},
         {"我是你表弟，出车祸住院了，押金还差三千，你马上转我",
          "fraud.zh.acquaintance.emergency", 1},
+        /* a broken phone is the new number's excuse; "can't talk" alone
+         * is everyday chat */
+        {"Sorry I can't talk right now, can you send me the address?",
+         "fraud.en.acquaintance.new_number_money", 0},
+        {"Mum, phone is broken and the mic doesn't work. Can you send 640 for my rent",
+         "fraud.en.acquaintance.new_number_money", 1},
+        {"My phone's fine, guess who got tickets for Saturday",
+         "fraud.en.acquaintance.new_number", 0},
+        {"Guess who? It's me, lost my old phone so save this one",
+         "fraud.en.acquaintance.new_number", 1},
+        /* the family opener is said to the parent, not about one */
+        {"Dad's new phone arrived, he loves it",
+         "fraud.en.acquaintance.family_new_number", 0},
+        {"Mom, I got a new phone for my birthday!",
+         "fraud.en.acquaintance.family_new_number", 0},
+        {"Hi mum, this is my new number, text me on WhatsApp",
+         "fraud.en.acquaintance.family_new_number", 1},
+        {"Hey dad, phone's smashed so using a mate's for now x",
+         "fraud.en.acquaintance.family_new_number", 1},
+        {"帮我在超市买两张购物卡，送给王阿姨的", "fraud.zh.acquaintance.gift_cards", 0},
+        {"帮我买几张苹果礼品卡，把卡密拍照发我，回头报销",
+         "fraud.zh.acquaintance.gift_cards", 1},
+        {"阿妈，我换咗新电话号码，你save低先", "fraud.zh.acquaintance.new_number", 1},
+        {"而家開緊會，遲啲打返俾你", "fraud.zh.acquaintance.boss_busy", 0},
+        {"我係你老細，轉咗號碼，而家開緊會唔方便聽電話",
+         "fraud.zh.acquaintance.boss_busy", 1},
+        /* the scammer quotes a warning, then asks for the code */
+        {"验证码我已经发你了，你登录试试", "fraud.zh.account_phishing.code_request", 0},
+        {"等下有个验证码发到你手机上，发我一下", "fraud.zh.account_phishing.code_request",
+         1},
+        {"收到旧号的消息别理，那个不是我", "fraud.zh.legit.personal_warning", 1},
+        {"收到旧号的消息别理。等下有个验证码发到你手机上，发我一下",
+         "fraud.zh.legit.personal_warning", 0},
     };
     expect_cases(cases, sizeof cases / sizeof *cases);
 }
