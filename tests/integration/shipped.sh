@@ -14,8 +14,10 @@
 # are rumours while everyday hearsay and school notices are not, and
 # replies carry the tiers, links spelled out a character at a time are
 # found, a buyer's or shop's words about paying and refunds are clean,
-# a fraud rule that is a sign on its own makes fraud possible, and
-# Cantonese scam scripts are read while Cantonese chat is not.
+# a fraud rule that is a sign on its own makes fraud possible,
+# Cantonese scam scripts are read while Cantonese chat is not, and a
+# new number is likely fraud with a request, at least possible said to a
+# parent, and not likely from a neighbour or a club.
 # The texts are written for this
 # test (none is a training row).  Needs no data set.
 set -u
@@ -278,6 +280,27 @@ for x in r[:3]:
     assert f["tier"] == "likely" and f["type"], (x["summary"], f["evidence"])
 for x in r[3:]:
     assert x["tasks"]["fraud"]["tier"] == "none", (x["summary"], x["tasks"]["fraud"]["evidence"])
+PY
+cat >"$TMP/newno.txt" <<'EOF2'
+爸，我手机摔坏了，这是我新号，急用钱，先转我两千，别跟妈说
+Hi Dad, it's me on a new number, phone's smashed. Can you pay a bill for me today? I'll pay you back
+Hi mum, this is my new number, text me when you're free x
+我是楼下开花店的小孙，换了个手机号，以后订花打这个就行
+Hi, it's Martin from the running club. New number, see you at Saturday's 10k
+新號碼，記得存返，星期六行山照舊。阿強
+EOF2
+"$HUBAO" check --json --models models <"$TMP/newno.txt" >"$TMP/newno.json" 2>>"$TMP/err"
+expect "a new number with a request is likely fraud, said to a parent at least possible, from anyone else not likely" python3 - "$TMP/newno.json" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(r) == 6, len(r)
+for x in r[:2]:
+    f = x["tasks"]["fraud"]
+    assert f["tier"] == "likely" and f["type"] == "acquaintance", (x["summary"], f["evidence"])
+assert r[2]["tasks"]["fraud"]["tier"] != "none", r[2]["summary"]
+assert r[2]["summary"]["en"].startswith(("Likely fraud", "Possibly fraud")), r[2]["summary"]
+for x in r[3:]:
+    assert x["tasks"]["fraud"]["tier"] != "likely", (x["summary"], x["tasks"]["fraud"]["evidence"])
 PY
 expect "no AddressSanitizer or UBSan report" sh -c '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$1"' _ "$TMP/err"
 [ $fails -eq 0 ] && rm -rf "$TMP"
