@@ -91,6 +91,19 @@ static int read_flag(const json_t *obj, const char *key, int *out, hb_error *err
     return 0;
 }
 
+static int read_int(const json_t *obj, const char *key, int lo, int hi, int *out,
+                    hb_error *err)
+{
+    const json_t *n = json_object_get(obj, key);
+    if (!n)
+        return 0;
+    if (!json_is_integer(n) || json_integer_value(n) < lo || json_integer_value(n) > hi)
+        return hb_error_set(err, HB_EFORMAT, "features.%s must be an integer %d..%d", key,
+                            lo, hi);
+    *out = (int)json_integer_value(n);
+    return 0;
+}
+
 int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_error *err)
 {
     *cfg = hb_feature_config_default();
@@ -104,31 +117,13 @@ int hb_feature_config_from_json(const json_t *obj, hb_feature_config *cfg, hb_er
         (rc = read_flag(obj, "use_entities", &cfg->use_entities, err)) ||
         (rc = read_flag(obj, "use_idf", &cfg->use_idf, err)))
         return rc;
-    const json_t *min_df = json_object_get(obj, "min_df");
-    if (min_df) {
-        if (!json_is_integer(min_df) || json_integer_value(min_df) < 1 ||
-            json_integer_value(min_df) > 1000)
-            return hb_error_set(err, HB_EFORMAT,
-                                "features.min_df must be an integer 1..1000");
-        cfg->min_df = (int)json_integer_value(min_df);
-    }
-    const json_t *bits = json_object_get(obj, "hash_bits");
-    if (bits) {
-        if (!json_is_integer(bits) || json_integer_value(bits) < 10 ||
-            json_integer_value(bits) > 24)
-            return hb_error_set(err, HB_EFORMAT,
-                                "features.hash_bits must be an integer 10..24");
-        cfg->hash_bits = (int)json_integer_value(bits);
-    }
-    const json_t *named = json_object_get(obj, "named_bits");
+    /* a manifest without named_bits was written when named features
+     * shared the n-grams' buckets */
     cfg->named_bits = 0;
-    if (named) {
-        if (!json_is_integer(named) || json_integer_value(named) < 0 ||
-            json_integer_value(named) > 16)
-            return hb_error_set(err, HB_EFORMAT,
-                                "features.named_bits must be an integer 0..16");
-        cfg->named_bits = (int)json_integer_value(named);
-    }
+    if ((rc = read_int(obj, "min_df", 1, 1000, &cfg->min_df, err)) ||
+        (rc = read_int(obj, "hash_bits", 10, 24, &cfg->hash_bits, err)) ||
+        (rc = read_int(obj, "named_bits", 0, 16, &cfg->named_bits, err)))
+        return rc;
     return 0;
 }
 
