@@ -92,8 +92,6 @@ static void quiet(const char *s)
 hb_train_options hb_train_defaults(const char *task)
 {
     hb_train_options o = {
-        .task = task,
-        .kind = strcmp(task, "url") == 0 ? "url" : "text",
         .positive_name = task,
         .negative_name = "none",
         .version = "dev",
@@ -112,7 +110,16 @@ hb_train_options hb_train_defaults(const char *task)
         .named_scale = -1,
         .type_bits = 14,
     };
+    hb_train_set_task(&o, task);
     return o;
+}
+
+void hb_train_set_task(hb_train_options *o, const char *task)
+{
+    o->task = task;
+    o->kind = strcmp(task, "url") == 0 ? "url" : "text";
+    if (strcmp(o->kind, "url") == 0)
+        o->features.named_bits = 0;
 }
 
 static void progress(const hb_train_options *o, const char *stage, size_t done,

@@ -86,9 +86,14 @@ typedef struct hb_train_options {
     void *progress_ctx;
 } hb_train_options;
 
-/* Defaults for a task (labels named after it, kind "url" for task "url"
- * and "text" otherwise, 5 folds run 3 times, C grid 0.0625..2, seed 1). */
+/* Defaults for a task (labels named after it, 5 folds run 3 times, C grid
+ * 0.0625..2, seed 1, the task's kind as hb_train_set_task sets it). */
 hb_train_options hb_train_defaults(const char *task);
+
+/* Set o's task and what follows from it: kind "url" for task "url", whose
+ * features are all named and so share the n-grams' buckets (named_bits 0),
+ * and "text" otherwise. */
+void hb_train_set_task(hb_train_options *o, const char *task);
 
 typedef struct hb_train_result {
     size_t n, npositive;

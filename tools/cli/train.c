@@ -254,10 +254,7 @@ int cmd_train(int argc, char **argv)
     if (!task || !data || !out || optind != argc)
         goto usage;
 
-    o.task = task;
-    o.kind = strcmp(task, "url") == 0 ? "url" : "text";
-    if (strcmp(o.kind, "url") == 0) /* a link's features are all named */
-        o.features.named_bits = 0;
+    hb_train_set_task(&o, task);
     char pos_name[64], neg_name[64];
     snprintf(pos_name, sizeof pos_name, "%s", task);
     snprintf(neg_name, sizeof neg_name, "not_%s", task);
