@@ -307,30 +307,38 @@ static int map_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
  * named_bits they own the top 2^named_bits buckets (in 2^14, a handful of
  * pairs of rules share one), and an n-gram hashed there moves down by as
  * much. */
-static inline int named_bits(const hb_feature_config *cfg)
+typedef struct bucket_layout {
+    uint32_t mask;  /* 2^hash_bits - 1 */
+    uint32_t named; /* first named bucket; mask + 1 when they are shared */
+    uint32_t nmask; /* 2^named_bits - 1 */
+} bucket_layout;
+
+/* Worked out once per message, not per n-gram. */
+static bucket_layout layout_of(const hb_feature_config *cfg)
 {
-    return cfg->named_bits < cfg->hash_bits - 6 ? cfg->named_bits : cfg->hash_bits - 6;
+    int k = cfg->named_bits < cfg->hash_bits - 6 ? cfg->named_bits : cfg->hash_bits - 6;
+    uint32_t dim = (uint32_t)1 << cfg->hash_bits;
+    return (bucket_layout){dim - 1, k ? dim - ((uint32_t)1 << k) : dim,
+                           ((uint32_t)1 << k) - 1};
 }
 
-static inline uint32_t text_bucket(const hb_feature_config *cfg, uint64_t h)
+static inline uint32_t text_bucket(const bucket_layout *l, uint64_t h)
 {
-    int k = named_bits(cfg);
-    uint32_t b = (uint32_t)(h & ((1ull << cfg->hash_bits) - 1));
-    uint32_t top = (uint32_t)((1ull << cfg->hash_bits) - (1ull << k));
-    return k && b >= top ? b - (1u << k) : b;
+    uint32_t b = (uint32_t)h & l->mask;
+    return b >= l->named ? b - (l->nmask + 1) : b;
 }
 
-static inline uint32_t named_bucket(const hb_feature_config *cfg, uint64_t h)
+static inline uint32_t named_bucket(const bucket_layout *l, uint64_t h)
 {
-    int k = named_bits(cfg);
-    if (!k)
-        return (uint32_t)(h & ((1ull << cfg->hash_bits) - 1));
-    return (uint32_t)((1ull << cfg->hash_bits) - (1ull << k) + (h & ((1ull << k) - 1)));
+    if (l->named > l->mask)
+        return (uint32_t)h & l->mask;
+    return l->named + ((uint32_t)h & l->nmask);
 }
 
 uint32_t hb_feature_bucket(const hb_feature_config *cfg, uint64_t h, int named)
 {
-    return named ? named_bucket(cfg, h) : text_bucket(cfg, h);
+    bucket_layout l = layout_of(cfg);
+    return named ? named_bucket(&l, h) : text_bucket(&l, h);
 }
 
 static float hash_sign(uint64_t h)
@@ -353,8 +361,9 @@ static inline uint64_t hash_chars(const uint32_t *p, int n)
 
 /* Character n-grams of one space-padded token m[start, end).  pad has
  * room for the token and its two padding spaces. */
-static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t start,
-                      size_t end, uint32_t *pad, hb_fvec *v)
+static int char_grams(const hb_feature_config *cfg, const bucket_layout *l,
+                      const uint32_t *m, size_t start, size_t end, uint32_t *pad,
+                      hb_fvec *v)
 {
     size_t toklen = end - start;
     size_t plen = toklen + 2;
@@ -372,8 +381,7 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t st
             size_t last = p + (size_t)n - 1 > toklen ? toklen : p + (size_t)n - 1;
             hb_feature_origin o = {(uint32_t)(start + first),
                                    (uint32_t)(last > first ? last - first : 1)};
-            if (fvec_add(v, text_bucket(cfg, h), hash_sign(h), HB_GROUP_CHAR, o, NULL) <
-                0)
+            if (fvec_add(v, text_bucket(l, h), hash_sign(h), HB_GROUP_CHAR, o, NULL) < 0)
                 return HB_ENOMEM;
         }
     }
@@ -382,8 +390,8 @@ static int char_grams(const hb_feature_config *cfg, const uint32_t *m, size_t st
 
 /* Word n-grams over runs of letters and digits.  Word hashes are chained
  * so bigrams need no string building. */
-static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
-                      hb_fvec *v)
+static int word_grams(const hb_feature_config *cfg, const bucket_layout *l,
+                      const uint32_t *m, size_t n, hb_fvec *v)
 {
     enum { MAXW = 4 };
     uint64_t hist[MAXW];
@@ -415,7 +423,7 @@ static int word_grams(const hb_feature_config *cfg, const uint32_t *m, size_t n,
                                           SEED_WORD + (uint64_t)g);
             hb_feature_origin o = {spans[g - 1].start,
                                    spans[0].start + spans[0].len - spans[g - 1].start};
-            if (fvec_add(v, text_bucket(cfg, gh), hash_sign(gh), HB_GROUP_WORD, o, NULL) <
+            if (fvec_add(v, text_bucket(l, gh), hash_sign(gh), HB_GROUP_WORD, o, NULL) <
                 0)
                 return HB_ENOMEM;
         }
@@ -453,6 +461,7 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
         return HB_ENOMEM;
     const uint32_t *m = v->mapped;
     size_t n = t->ncps;
+    bucket_layout l = layout_of(cfg);
 
     if (cfg->char_min > 0) {
         /* the padded token is built after the mapped text's n + 1 code
@@ -465,12 +474,12 @@ int hb_features_text(const hb_feature_config *cfg, const hb_text *t, hb_fvec *v)
             size_t j = i;
             while (j < n && m[j] != ' ')
                 j++;
-            if (j > i && char_grams(cfg, m, i, j, pad, v) != 0)
+            if (j > i && char_grams(cfg, &l, m, i, j, pad, v) != 0)
                 return HB_ENOMEM;
             i = j;
         }
     }
-    if (cfg->word_min > 0 && word_grams(cfg, m, n, v) != 0)
+    if (cfg->word_min > 0 && word_grams(cfg, &l, m, n, v) != 0)
         return HB_ENOMEM;
 
     /* sublinear tf; IDF weighting and L2 normalisation are the model's
@@ -495,7 +504,8 @@ int hb_fvec_add_keyed(const hb_feature_config *cfg, hb_fvec *v, const char *key,
         return HB_ENOMEM;
     uint64_t h = XXH3_64bits_withSeed(key, len, SEED_NAMED);
     hb_feature_origin none = {0, 0};
-    return fvec_add(v, named_bucket(cfg, h), value, HB_GROUP_NAMED, none, label) < 0
+    bucket_layout l = layout_of(cfg);
+    return fvec_add(v, named_bucket(&l, h), value, HB_GROUP_NAMED, none, label) < 0
                ? HB_ENOMEM
                : 0;
 }
