@@ -557,6 +557,52 @@ int hb_normalize_init(hb_error *err)
 /* Pass 1: decode and fold each character                             */
 /* ------------------------------------------------------------------ */
 
+/* n (0..20) as ASCII digits in out; returns how many. */
+static size_t put_number(uint32_t n, utf8proc_int32_t out[2])
+{
+    if (n < 10) {
+        out[0] = (utf8proc_int32_t)('0' + n);
+        return 1;
+    }
+    out[0] = (utf8proc_int32_t)('0' + n / 10);
+    out[1] = (utf8proc_int32_t)('0' + n % 10);
+    return 2;
+}
+
+/* Digits, letters and plus signs that NFKC leaves alone because Unicode
+ * gives them no compatibility decomposition, though scammers write them
+ * for the plain ones to get past keyword filters ("日入❽❾❾", "➕V信",
+ * "🅥"): the dingbat circled digits (three styles of 1 to 10), the
+ * negative and double circled numbers, the negative circled and negative
+ * squared capitals and the heavy plus signs.  Writes the ASCII form to out
+ * (at most two characters: "10") and returns its length, or 0 for any
+ * other cp. */
+static size_t fold_dingbat(uint32_t cp, utf8proc_int32_t out[2])
+{
+    uint32_t letter_base = 0;
+    if (cp >= 0x2776 && cp <= 0x2793) /* ❶..❿ ➀..➉ ➊..➓ */
+        return put_number((cp - 0x2776) % 10 + 1, out);
+    if (cp >= 0x24EB && cp <= 0x24F4) /* ⓫..⓴ */
+        return put_number(cp - 0x24EB + 11, out);
+    if (cp >= 0x24F5 && cp <= 0x24FE) /* ⓵..⓾ */
+        return put_number(cp - 0x24F5 + 1, out);
+    if (cp == 0x24FF) /* ⓿ */
+        return put_number(0, out);
+    if (cp >= 0x1F150 && cp <= 0x1F169) /* 🅐..🅩 */
+        letter_base = 0x1F150;
+    else if (cp >= 0x1F170 && cp <= 0x1F189) /* 🅰..🆉 */
+        letter_base = 0x1F170;
+    if (letter_base) {
+        out[0] = (utf8proc_int32_t)('a' + (cp - letter_base));
+        return 1;
+    }
+    if (cp == 0x2795 || cp == 0x271A || cp == 0x2719) { /* ➕ ✚ ✙ */
+        out[0] = '+';
+        return 1;
+    }
+    return 0;
+}
+
 /* Fold an ASCII character: letters to lower case, whitespace to ' ',
  * other controls to 0 (meaning "drop"). */
 static inline uint32_t fold_ascii(uint32_t c)
@@ -660,8 +706,9 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
             emit(&k, ' ', (uint32_t)pos);
         } else {
             utf8proc_int32_t d[MAX_DECOMP];
-            utf8proc_ssize_t nd =
-                utf8proc_decompose_char(cp, d, MAX_DECOMP, FOLD_OPTIONS, NULL);
+            utf8proc_ssize_t nd = (utf8proc_ssize_t)fold_dingbat(c, d);
+            if (nd == 0)
+                nd = utf8proc_decompose_char(cp, d, MAX_DECOMP, FOLD_OPTIONS, NULL);
             if (nd < 0 || nd > MAX_DECOMP) {
                 d[0] = cp;
                 nd = 1;

@@ -10,6 +10,9 @@
  *   - NFKC compatibility folding (full-width to half-width, ligatures,
  *     circled digits, Kangxi radicals), case folding, combining marks
  *     stripped (done per character; see normalize.c for the details);
+ *     the look-alikes NFKC has no form for read as what they imitate
+ *     (dingbat and negative circled digits ❽ ➀ ⓫, negative circled and
+ *     squared letters 🅥 🅰, heavy plus signs ➕ ✚);
  *   - zero-width, default-ignorable and control characters removed; tabs,
  *     newlines and every Unicode space become one ASCII space; runs of
  *     spaces collapse and the ends are trimmed;

@@ -108,6 +108,19 @@ static void test_fullwidth(void **state)
     CHECK_NORM("⼀⼆三 豈", "一二三岂");
 }
 
+/* Look-alikes Unicode gives no compatibility form, folded by hand. */
+static void test_fold_dingbats(void **state)
+{
+    (void)state;
+    CHECK_NORM("日入❽❾❾", "日入899");
+    CHECK_NORM("➀➁➂ ➓ ❿", "123 10 10");
+    CHECK_NORM("⓫⓴ ⓵⓾ ⓿", "1120 110 0");
+    CHECK_NORM("🅥🅧 🅐🅩", "vx az");
+    CHECK_NORM("➕V信 ✚v", "+微信 +v");
+    /* neighbours that are not look-alikes stay */
+    CHECK_NORM("➔ ❤", "➔ ❤");
+}
+
 /* normalize.c folds full-width ASCII by a fixed offset and passes Chinese
  * text and its commonest punctuation through without asking utf8proc; both
  * shortcuts must agree with what utf8proc would have done.  A Chinese
@@ -845,6 +858,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fullwidth),
+        cmocka_unit_test(test_fold_dingbats),
         cmocka_unit_test(test_fast_paths_match_utf8proc),
         cmocka_unit_test(test_case_folding),
         cmocka_unit_test(test_cjk_scripts_kept),
