@@ -1126,6 +1126,35 @@ static void test_personal_warnings(void **state)
                        "fraud.zh.legit.personal_warning"));
 }
 
+/* Found by a probe written apart (2026-12-07): a job lure in dingbat
+ * digits behind "➕V", a Taiwanese stock tip that sends you to an
+ * "analyst's LINE group", a shared album behind a link on a TLD the list
+ * did not name, a Cantonese "pay into this account" with the payee's
+ * name, "加賴" (add on LINE).  And two genuine messages that fired: a
+ * police officer describing a scam call, a council's own tax reminder. */
+static void test_dingbats_line_groups_and_police_warnings(void **state)
+{
+    (void)state;
+    expect_type("手机就能做，想赚钱的➕V：zq3321，每天一小时，日入❷❽❽", "order_brushing");
+    expect_type("【飆股密碼】下週必漲停，免費加入分析師LINE群組領取代號", "investment");
+    expect_type("婚礼的相册整理好了，点开看看有没有你 pics.gd/w8Kp", "malware_lure");
+    expect_type("訂金請轉去呢個戶口：匯豐 004-552-318877-001，戶名 CHAN TAI MAN",
+                "payment_redirect");
+    expect_fires("晚上寂寞嗎？一對一視訊聊天，加賴：abc520，第一次免費",
+                 "fraud.zh.sextortion.video_chat_lure", 1);
+    static const char *const quiet[] = {
+        "【派出所提醒】最近有市民接到冒充快递员要钱的电话，请提醒家里老人，遇到借钱先核实",
+        "Camden Council: your council tax instalment of £96 is due on 1 March and will be "
+        "collected by direct debit.",
+        "Reminder from Leeds City Council: your next council tax payment is due on the 1st. "
+        "Pay by your usual method.",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+    /* a scam that quotes the scam talk is still read */
+    assert_true(fraud_weight("我是你领导，我换号了，明天来我办公室，先帮我转两万给客户") >
+                0.0);
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -1173,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_cantonese_and_taiwanese_scripts),
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
+        cmocka_unit_test(test_dingbats_line_groups_and_police_warnings),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
