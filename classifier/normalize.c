@@ -1223,6 +1223,43 @@ static size_t fold_spaced_link(uint32_t *cps, uint32_t *src, size_t n, size_t r,
     return at[m - 1] + 1 - r;
 }
 
+/* The fewest letters a spelled-out word must have: English has one-letter
+ * words ("I a m" is three), a disguised "F R E E" has four. */
+#define SPACED_WORD_MIN 4
+
+/* A word spelled one letter at a time so that filters miss it
+ * ("s h i p p i n g", "F.R.E.E") -> "shipping", "free": one-letter tokens
+ * separated by the same single space or dot throughout, at least
+ * SPACED_WORD_MIN of them.  Runs once fold_spaced_link has found no link
+ * in them. */
+static size_t fold_spaced_word(uint32_t *cps, uint32_t *src, size_t n, size_t r,
+                               size_t *w)
+{
+    if (!at_token_start(cps, *w) || r + 2 >= n ||
+        (cps[r + 1] != ' ' && cps[r + 1] != '.'))
+        return 0;
+    uint32_t sep = cps[r + 1];
+    size_t k = r, letters = 0;
+    for (;;) {
+        if (!is_ascii_alpha(cps[k]) || (k + 1 < n && is_ascii_alnum(cps[k + 1])))
+            return 0; /* the first token is longer than one letter */
+        letters++;
+        if (k + 2 < n && cps[k + 1] == sep && is_ascii_alpha(cps[k + 2]) &&
+            (k + 3 == n || !is_ascii_alnum(cps[k + 3])))
+            k += 2;
+        else
+            break;
+    }
+    if (letters < SPACED_WORD_MIN)
+        return 0;
+    for (size_t i = r; i <= k; i += 2) {
+        cps[*w] = cps[i];
+        src[*w] = src[i];
+        (*w)++;
+    }
+    return k + 1 - r;
+}
+
 /* Apply every look-alike rule left to right.  Returns the new length. */
 static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 {
@@ -1245,6 +1282,8 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
         /* 'h' may also start a spaced-out link ("h k - b a n k . c c") */
         if (!used && is_ascii_alnum(c))
             used = fold_spaced_link(cps, src, n, r, &w);
+        if (!used && is_ascii_alpha(c))
+            used = fold_spaced_word(cps, src, n, r, &w);
         if (used) {
             r += used;
             continue;

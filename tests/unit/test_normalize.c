@@ -228,11 +228,11 @@ static void test_whitespace(void **state)
 {
     (void)state;
     CHECK_NORM("  a \t\n b\r\n\vc  ", "a b c");
-    CHECK_NORM("a\xe3\x80\x80"
+    CHECK_NORM("ab\xe3\x80\x80"
                "b\xc2\xa0"
                "c\xe2\x80\x83"
                "d",
-               "a b c d");
+               "ab b c d");
     CHECK_NORM("a\xe2\x80\xa8"
                "b\xc2\x85"
                "c",
@@ -416,7 +416,7 @@ static void test_fold_spaced_link(void **state)
     CHECK_NORM("下午 3 点 c n", "下午 3 点 c n");
     CHECK_NORM("I a m here", "i a m here");
     CHECK_NORM("U . S . A", "u . s . a");
-    CHECK_NORM("the a b c d . e f g", "the a b c d . e f g");
+    CHECK_NORM("the a b c d . e f g", "the abcd . e f g"); /* a word, no link */
     CHECK_NORM("x . c o m", "x . c o m");
     CHECK_NORM("p . s . see you", "p . s . see you");
 
@@ -430,6 +430,32 @@ static void test_fold_spaced_link(void **state)
     assert_string_equal(buf, "b o c . t o p");
     source_of_match(&t, src, "now", buf, sizeof buf);
     assert_string_equal(buf, "now");
+    hb_text_release(&t);
+}
+
+static void test_fold_spaced_word(void **state)
+{
+    (void)state;
+    CHECK_NORM("just pay s h i p p i n g!", "just pay shipping!");
+    CHECK_NORM("F.R.E.E iPhone", "free iphone");
+    CHECK_NORM("W I N N E R", "winner");
+    CHECK_NORM("C A S H 500", "cash 500");
+    /* one-letter English words, initials, abbreviations and mixed
+     * separators stay */
+    CHECK_NORM("I a m", "i a m");
+    CHECK_NORM("J. R. R. Tolkien", "j. r. r. tolkien");
+    CHECK_NORM("e.g. a.m. U.S.A", "e.g. a.m. u.s.a");
+    CHECK_NORM("f r.e e", "f r.e e");
+    CHECK_NORM("a b c d1", "a b c d1");
+
+    /* the joined word keeps each letter's source offset */
+    const char *src = "pay s h i p p i n g now";
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm(&t, src), "pay shipping now");
+    char buf[32];
+    source_of_match(&t, src, "shipping", buf, sizeof buf);
+    assert_string_equal(buf, "s h i p p i n g");
     hb_text_release(&t);
 }
 
@@ -874,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_fold_ideographic_stop),
         cmocka_unit_test(test_fold_written_dot),
         cmocka_unit_test(test_fold_spaced_link),
+        cmocka_unit_test(test_fold_spaced_word),
         cmocka_unit_test(test_digits_in_words),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_source_spans),
