@@ -1127,11 +1127,11 @@ static void test_personal_warnings(void **state)
 }
 
 /* Found by a probe written apart (2026-12-07): a job lure in dingbat
- * digits behind "➕V", a Taiwanese stock tip that sends you to an
- * "analyst's LINE group", a shared album behind a link on a TLD the list
- * did not name, a Cantonese "pay into this account" with the payee's
- * name, "加賴" (add on LINE).  And two genuine messages that fired: a
- * police officer describing a scam call, a council's own tax reminder. */
+ * digits behind "➕V", a free phone for the price of its shipping, a Taiwanese stock tip
+ * that sends you to an "analyst's LINE group", a shared album behind a link on a TLD the
+ * list did not name, a Cantonese "pay into this account" with the payee's name, "加賴"
+ * (add on LINE).  And two genuine messages that fired: a police officer describing a scam
+ * call, a council's own tax reminder. */
 static void test_dingbats_line_groups_and_police_warnings(void **state)
 {
     (void)state;
@@ -1150,6 +1150,13 @@ static void test_dingbats_line_groups_and_police_warnings(void **state)
         "Pay by your usual method.",
     };
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+    /* a "free" phone whose shipping takes the card, also spelled out */
+    expect_type(
+        "Your FREE Galaxy S24 is ready, just pay s h i p p i n g at gs24-gift.top",
+        "prize");
+    expect_fires(
+        "Get a free tote with any order, free shipping too. Reply STOP to opt out",
+        "fraud.en.prize.free_pay_shipping", 0);
     /* a scam that quotes the scam talk is still read */
     assert_true(fraud_weight("我是你领导，我换号了，明天来我办公室，先帮我转两万给客户") >
                 0.0);
