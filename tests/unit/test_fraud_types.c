@@ -2,7 +2,7 @@
  * test_fraud_types.c - the fraud-type catalogue and the shipped fraud rules
  * for the types added after the first nine: expiry_phishing, travel_refund,
  * credit_repair, fake_shopping, romance, sextortion, fake_subsidy,
- * malware_lure, payment_redirect and advance_fee.
+ * malware_lure, payment_redirect, advance_fee and recovery.
  *
  * For every one of those types:
  *   - models/rules/types.tsv has a row with both names and advice in both
@@ -46,7 +46,7 @@ static hb_text norm;
 static const char *const new_types[] = {
     "expiry_phishing",  "travel_refund", "credit_repair", "fake_shopping",
     "romance",          "sextortion",    "fake_subsidy",  "malware_lure",
-    "payment_redirect", "advance_fee",
+    "payment_redirect", "advance_fee",   "recovery",
 };
 enum { NTYPES = sizeof new_types / sizeof new_types[0] };
 
@@ -299,6 +299,9 @@ static const struct probe zh_probes[] = {
     {"investment", "跟着我们的项目走，投五万保底收益每年两万，名额不多。"},
     {"advance_fee", "您好，我是英国某律师事务所的代理人，您是我的当事人在海外"
                     "遗产的唯一继承人，金额约六百万美元，请先缴纳公证费办理手续。"},
+    {"recovery",
+     "被投资平台骗的钱我们团队能帮你全部追回，先追回后收费，详谈加微信 hk5566"},
+    {"recovery", "您被骗的资金已追回，请先缴纳百分之五的解冻手续费，款项当天到账。"},
     {"advance_fee", "朋友，我有一笔四百万美金需要转移到国内，想借用你的账户接收"
                     "资金，事成后分你百分之三十。"},
 };
@@ -356,6 +359,8 @@ static const struct probe en_probes[] = {
     {"customer_service", "Sorry, your parcel was damaged in our depot. To "
                          "receive double compensation, contact our claims "
                          "officer on WhatsApp."},
+    {"recovery", "Lost savings to a forex broker? Our recovery specialists get victims' "
+                 "money back. Pay the case fee to start."},
     {"advance_fee", "Good day, I am Barrister Kofi Mensah. My late client left "
                     "an unclaimed estate of USD 8,400,000 and you share his "
                     "surname as next of kin. Reply via email for details."},
@@ -458,6 +463,12 @@ static const char *const genuine[] = {
     "奶奶的房子要办继承公证，周五上午我们一起去公证处，带上户口本。",
     "联合国儿童基金会今年在非洲援建了两百所学校。",
     "【工商银行】您的保管箱租期将于下月到期，请到网点办理续租。",
+    /* money recovered the genuine way, and warnings against the offers */
+    "【某市公安局】您被骗的部分资金已冻结，请本人带身份证到派出所办理返还，不收取任何费用。",
+    "说能帮你追回网赌损失的都是骗子，别再交钱了，去报警。",
+    "上次被骗的钱报了警之后追回来一些，银行那边也帮忙冻结了。",
+    "Your bank: the payment you reported as fraud has been refunded. No action needed.",
+    "Beware: people offering to recover money you lost to scammers for a fee are scammers too.",
 };
 
 static void test_genuine_messages(void **state)

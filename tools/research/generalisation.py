@@ -509,9 +509,10 @@ TYPES_SET = "zh-telecom-fraud"  # evaluation-only, four fraud types
 # written from them, except for the files in RULES_READ
 HANDWRITTEN = [os.path.join("models", "data", f)
                for f in ("fraud-types.tsv", "fraud-types-2.tsv", "fraud-handwritten.tsv", "fraud-en.tsv",
-                         "fraud-en-markets.tsv", "fraud-advance-fee.tsv")]
+                         "fraud-en-markets.tsv", "fraud-advance-fee.tsv", "fraud-recovery.tsv")]
 # hand-written files the rules of their types were revised against
-RULES_READ = {os.path.join("models", "data", f) for f in ("fraud-advance-fee.tsv", "fraud-types-2.tsv")}
+RULES_READ = {os.path.join("models", "data", f)
+              for f in ("fraud-advance-fee.tsv", "fraud-types-2.tsv", "fraud-recovery.tsv")}
 # per source, true type -> other types also counted right, on a row of its
 # own under the strict one: zh-telecom-fraud's customer_service class holds
 # campus-loan cancellation scams, which the catalogue now types credit_repair
