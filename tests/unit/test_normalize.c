@@ -94,6 +94,20 @@ static void source_of_match(const hb_text *t, const char *src, const char *needl
     source_of(t, src, start, start + strlen(needle), buf, bufsize);
 }
 
+/* src normalises to want, and the match of needle there came from
+ * the input's from. */
+static void expect_source(const char *src, const char *want, const char *needle,
+                          const char *from)
+{
+    hb_text t;
+    hb_text_init(&t);
+    assert_string_equal(norm(&t, src), want);
+    char buf[64];
+    source_of_match(&t, src, needle, buf, sizeof buf);
+    assert_string_equal(buf, from);
+    hb_text_release(&t);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void test_fullwidth(void **state)
@@ -421,16 +435,8 @@ static void test_fold_spaced_link(void **state)
     CHECK_NORM("p . s . see you", "p . s . see you");
 
     /* each joined character keeps its own source offset */
-    const char *src = "go b o c . t o p now";
-    hb_text t;
-    hb_text_init(&t);
-    assert_string_equal(norm(&t, src), "go boc.top now");
-    char buf[32];
-    source_of_match(&t, src, "boc.top", buf, sizeof buf);
-    assert_string_equal(buf, "b o c . t o p");
-    source_of_match(&t, src, "now", buf, sizeof buf);
-    assert_string_equal(buf, "now");
-    hb_text_release(&t);
+    expect_source("go b o c . t o p now", "go boc.top now", "boc.top", "b o c . t o p");
+    expect_source("go b o c . t o p now", "go boc.top now", "now", "now");
 }
 
 static void test_fold_spaced_word(void **state)
@@ -449,14 +455,8 @@ static void test_fold_spaced_word(void **state)
     CHECK_NORM("a b c d1", "a b c d1");
 
     /* the joined word keeps each letter's source offset */
-    const char *src = "pay s h i p p i n g now";
-    hb_text t;
-    hb_text_init(&t);
-    assert_string_equal(norm(&t, src), "pay shipping now");
-    char buf[32];
-    source_of_match(&t, src, "shipping", buf, sizeof buf);
-    assert_string_equal(buf, "s h i p p i n g");
-    hb_text_release(&t);
+    expect_source("pay s h i p p i n g now", "pay shipping now", "shipping",
+                  "s h i p p i n g");
 }
 
 static void test_digits_in_words(void **state)
