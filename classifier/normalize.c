@@ -1235,20 +1235,16 @@ static size_t fold_spaced_link(uint32_t *cps, uint32_t *src, size_t n, size_t r,
 static size_t fold_spaced_word(uint32_t *cps, uint32_t *src, size_t n, size_t r,
                                size_t *w)
 {
+    /* cps[r] is a letter; a one-letter token when a separator follows */
     if (!at_token_start(cps, *w) || r + 2 >= n ||
         (cps[r + 1] != ' ' && cps[r + 1] != '.'))
         return 0;
     uint32_t sep = cps[r + 1];
-    size_t k = r, letters = 0;
-    for (;;) {
-        if (!is_ascii_alpha(cps[k]) || (k + 1 < n && is_ascii_alnum(cps[k + 1])))
-            return 0; /* the first token is longer than one letter */
+    size_t k = r, letters = 1;
+    while (k + 2 < n && cps[k + 1] == sep && is_ascii_alpha(cps[k + 2]) &&
+           (k + 3 == n || !is_ascii_alnum(cps[k + 3]))) {
+        k += 2;
         letters++;
-        if (k + 2 < n && cps[k + 1] == sep && is_ascii_alpha(cps[k + 2]) &&
-            (k + 3 == n || !is_ascii_alnum(cps[k + 3])))
-            k += 2;
-        else
-            break;
     }
     if (letters < SPACED_WORD_MIN)
         return 0;
