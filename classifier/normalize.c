@@ -15,15 +15,18 @@
  *                        hangul syllables pass through untouched (see
  *                        below).  Also notes whether any character is
  *                        traditional Chinese.
- *   2. join_cjk          drops spaces and filler punctuation between two CJK
- *                        characters ("安 * 全" -> "安全").
+ *   2. join_cjk          drops spaces, filler punctuation and symbols between
+ *                        two CJK characters ("安 * 全", "兼→职" -> "安全", "兼职").
  *   3. fold_traditional  traditional Chinese -> simplified with OpenCC's
  *                        t2s, one character for one ("帳戶" -> "账户");
  *                        only for text pass 1 found traditional characters in.
  *   4. fold_disguises    the look-alike spellings: 薇信 -> 微信, 扣扣 -> qq,
  *                        hxxp -> http, [.] / (dot) / " dot " / 。 -> ".",
- *                        点 -> "." where it spells a domain.
- *   5. fold_word_digits  0 and 1 inside a Latin word read as o and l.
+ *                        点 -> "." where it spells a domain, numbers
+ *                        written in Chinese numerals -> digits.
+ *   5. fold_word_dollars, fold_word_digits
+ *                        $ inside a Latin word reads as s, then 0 and 1
+ *                        as o and l.
  *   6. encode_utf8       code points -> the NUL-terminated UTF-8 string and
  *                        its per-code-point byte offsets.
  *
@@ -299,6 +302,19 @@ static inline int is_filler(uint32_t cp)
     case 0x30FB: /* ・ katakana middle dot */ return 1;
     default: return 0;
     }
+}
+
+/* Symbols and emoji, which Chinese writing never puts inside a word, so
+ * that between two Chinese characters they only break a keyword up
+ * ("兼→职", "账❤户", "动动手指💰轻松赚").  Only non-ASCII: "+" reads as
+ * "add" ("+v"), and < = > carry meaning. */
+static inline int is_symbol_filler(uint32_t cp)
+{
+    if (cp < 0x80)
+        return 0;
+    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+    return c == UTF8PROC_CATEGORY_SM || c == UTF8PROC_CATEGORY_SO ||
+           c == UTF8PROC_CATEGORY_SK;
 }
 
 /* Characters that, followed by 信, spell 微信 to a reader. */
@@ -742,20 +758,25 @@ static int decode_and_fold(const unsigned char *src, size_t len, hb_text *t,
 /* Pass 2: join CJK broken up by spaces and filler                    */
 /* ------------------------------------------------------------------ */
 
-/* Drop every run of spaces and filler punctuation that has a CJK
+static inline int is_cjk_gap(uint32_t cp)
+{
+    return is_filler(cp) || is_symbol_filler(cp);
+}
+
+/* Drop every run of spaces, filler punctuation and symbols that has a CJK
  * character on both sides.  Returns the new length. */
 static size_t join_cjk(uint32_t *cps, uint32_t *src, size_t n)
 {
     size_t r = 0, w = 0;
     while (r < n) {
-        if (!is_filler(cps[r]) || w == 0 || !hb_is_cjk(cps[w - 1])) {
+        if (w == 0 || !hb_is_cjk(cps[w - 1]) || !is_cjk_gap(cps[r])) {
             cps[w] = cps[r];
             src[w] = src[r];
             w++, r++;
             continue;
         }
         size_t end = r;
-        while (end < n && is_filler(cps[end]))
+        while (end < n && is_cjk_gap(cps[end]))
             end++;
         if (end < n && hb_is_cjk(cps[end])) {
             r = end;
@@ -985,6 +1006,59 @@ static size_t fold_koukou(uint32_t *cps, uint32_t *src, size_t n, size_t r, size
     src[*w + 1] = s1;
     *w += 2;
     return 2;
+}
+
+/* The digit a Chinese numeral stands for in a number read out digit by
+ * digit (幺 is how a 1 is said in a phone number; 壹 .. 玖 are the
+ * banking forms), or -1. */
+static int numeral_digit(uint32_t cp)
+{
+    switch (cp) {
+    case 0x3007: /* 〇 */
+    case 0x96F6: /* 零 */ return 0;
+    case 0x4E00: /* 一 */
+    case 0x5E7A: /* 幺 */
+    case 0x58F9: /* 壹 */ return 1;
+    case 0x4E8C: /* 二 */
+    case 0x8D30: /* 贰 */ return 2;
+    case 0x4E09: /* 三 */
+    case 0x53C1: /* 叁 */ return 3;
+    case 0x56DB: /* 四 */
+    case 0x8086: /* 肆 */ return 4;
+    case 0x4E94: /* 五 */
+    case 0x4F0D: /* 伍 */ return 5;
+    case 0x516D: /* 六 */
+    case 0x9646: /* 陆 */ return 6;
+    case 0x4E03: /* 七 */
+    case 0x67D2: /* 柒 */ return 7;
+    case 0x516B: /* 八 */
+    case 0x634C: /* 捌 */ return 8;
+    case 0x4E5D: /* 九 */
+    case 0x7396: /* 玖 */ return 9;
+    default: return -1;
+    }
+}
+
+/* The shortest run of numerals read as a number: a QQ id has at least
+ * five digits, while words made of numerals ("三五成群", "七七八八") have
+ * at most four. */
+#define NUMERAL_RUN_MIN 5
+
+/* A phone, QQ or account number written in Chinese numerals to get past
+ * filters ("二九七三一八四六五零" -> "2973184650"), one digit for one. */
+static size_t fold_numerals(uint32_t *cps, uint32_t *src, size_t n, size_t r, size_t *w)
+{
+    size_t end = r;
+    while (end < n && numeral_digit(cps[end]) >= 0)
+        end++;
+    if (end - r < NUMERAL_RUN_MIN)
+        return 0;
+    for (size_t i = r; i < end; i++) {
+        cps[*w] = (uint32_t)('0' + numeral_digit(cps[i]));
+        src[*w] = src[i];
+        (*w)++;
+    }
+    return end - r;
 }
 
 /* hxxp / hxxps at the start of a token -> http / https (the s, if any, is
@@ -1268,8 +1342,9 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
         if (c >= 0x80) {
             if (!(used = fold_wechat(cps, src, n, r, &w)) &&
                 !(used = fold_koukou(cps, src, n, r, &w)) &&
-                !(used = fold_ideographic_stop(cps, src, n, r, &w)))
-                used = fold_written_dot(cps, src, n, r, &w);
+                !(used = fold_ideographic_stop(cps, src, n, r, &w)) &&
+                !(used = fold_written_dot(cps, src, n, r, &w)))
+                used = fold_numerals(cps, src, n, r, &w);
         } else if (c == 'h' || c == '[' || c == '(' || c == '{' || c == ' ') {
             if (!(used = fold_hxxp(cps, src, n, r, &w)) &&
                 !(used = fold_bracketed(cps, src, n, r, &w)))
@@ -1292,8 +1367,46 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Pass 5: 0 and 1 inside Latin words                                 */
+/* Pass 5: $, 0 and 1 inside Latin words                             */
 /* ------------------------------------------------------------------ */
+
+/* The fewest letters before a word-final $ run for it to read as s:
+ * "addre$$" folds, the currency signs "us$", "hk$" and "nt$" do not. */
+#define TRAILING_DOLLAR_LETTERS 4
+
+/* In a token of ASCII letters, digits and $ with at least two letters,
+ * read $ as s where a letter follows ("U$PS", "ca$h"), and a word-final $
+ * run as s after enough letters ("addre$$").  Left alone: a token starting
+ * with $ ("$ave", "$AAPL"), and $ before a digit ("hk$500").  @ is not
+ * read as a: "pack@ge" would fold, but so would UPI payment addresses
+ * ("shop@icici"), which have no dot to tell them by. */
+static void fold_word_dollars(uint32_t *cps, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (!is_ascii_alnum(cps[i]) && cps[i] != '$') {
+            i++;
+            continue;
+        }
+        size_t start = i, letters = 0;
+        int dollars = 0;
+        for (; i < n && (is_ascii_alnum(cps[i]) || cps[i] == '$'); i++) {
+            letters += is_ascii_alpha(cps[i]) != 0;
+            dollars |= cps[i] == '$';
+        }
+        if (!dollars || letters < 2)
+            continue;
+        for (size_t k = start + 1; k < i; k++) {
+            if (cps[k] != '$')
+                continue;
+            size_t next = k + 1;
+            while (next < i && cps[next] == '$')
+                next++;
+            if (next < i ? is_ascii_alpha(cps[next]) : letters >= TRAILING_DOLLAR_LETTERS)
+                cps[k] = 's';
+        }
+    }
+}
 
 /* In a word of ASCII letters and digits, read 0 as o and 1 as l, but only
  * when every digit of the word is a 0/1 run with letters on both sides:
@@ -1410,6 +1523,7 @@ int hb_normalize(const char *src, size_t len, hb_text *out, hb_error *err)
     }
     if (rc == 0) {
         out->ncps = fold_disguises(out->cps, out->src_byte, out->ncps);
+        fold_word_dollars(out->cps, out->ncps);
         fold_word_digits(out->cps, out->ncps);
         rc = encode_utf8(out, len, err);
     }

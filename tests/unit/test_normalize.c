@@ -306,6 +306,16 @@ static void test_cjk_spacing(void **state)
     CHECK_NORM("点击 link 领取", "点击 link 领取");
     CHECK_NORM("a * b", "a * b");
     CHECK_NORM("安 * ", "安 *");
+    /* Symbols and emoji inside a Chinese word are filler too; ASCII +
+     * stays ("加+v"), and symbols beside non-CJK are kept. */
+    CHECK_NORM("兼→职→日→结", "兼职日结");
+    CHECK_NORM("【农\xe2\x9d\xa4\xef\xb8\x8f行】账 \xe2\x9d\xa4 户",
+               "【农行】账户");                                     /* ❤️ */
+    CHECK_NORM("动动手指\xf0\x9f\x92\xb0轻松赚", "动动手指轻松赚"); /* 💰 */
+    CHECK_NORM("加+薇", "加+薇");
+    CHECK_NORM("\xf0\x9f\x94\xa5特惠 \xe2\x86\x92 go",
+               "\xf0\x9f\x94\xa5特惠 \xe2\x86\x92 go");
+    expect_source("请转安\xe2\x98\x85全账户", "请转安全账户", "安全", "安\xe2\x98\x85全");
 }
 
 static void test_fold_wechat(void **state)
@@ -368,6 +378,17 @@ static void test_fold_defanged_dots(void **state)
     CHECK_NORM("see (.)", "see .");
     CHECK_NORM("[.", "[.");
     CHECK_NORM("(dot", "(dot");
+}
+
+static void test_fold_numerals(void **state)
+{
+    (void)state;
+    CHECK_NORM("加扣扣：二九七三一八四六五零", "加qq:2973184650");
+    CHECK_NORM("幺三八零零幺三八零零零", "13800138000");
+    CHECK_NORM("账号壹贰叁肆伍陆", "账号123456");
+    /* words and years of four numerals or fewer stay */
+    CHECK_NORM("三五成群，七七八八，二〇二四年", "三五成群,七七八八,二〇二四年");
+    expect_source("号码一二三四五", "号码12345", "12345", "一二三四五");
 }
 
 static void test_fold_spelled_dot(void **state)
@@ -479,6 +500,17 @@ static void test_digits_in_words(void **state)
     CHECK_NORM("0x1f", "0x1f");
     CHECK_NORM("a1 b", "a1 b");
     CHECK_NORM("13800138000", "13800138000");
+}
+
+static void test_dollars_in_words(void **state)
+{
+    (void)state;
+    CHECK_NORM("U$PS: update addre$$, ca$$h", "usps: update address, cassh");
+    CHECK_NORM("Y0ur ca$h is on h0ld", "your cash is on hold");
+    /* currencies, prices, tickers and payment addresses stay */
+    CHECK_NORM("US$ 500, HK$500, NT$ 99, $ave, $$$",
+               "us$ 500, hk$500, nt$ 99, $ave, $$$");
+    CHECK_NORM("pay shop@icici or pack@ge", "pay shop@icici or pack@ge");
 }
 
 /* Expect hb_normalize(in) to fail with HB_EUTF8 naming offset. */
@@ -896,12 +928,14 @@ int main(void)
         cmocka_unit_test(test_fold_qq),
         cmocka_unit_test(test_fold_hxxp),
         cmocka_unit_test(test_fold_defanged_dots),
+        cmocka_unit_test(test_fold_numerals),
         cmocka_unit_test(test_fold_spelled_dot),
         cmocka_unit_test(test_fold_ideographic_stop),
         cmocka_unit_test(test_fold_written_dot),
         cmocka_unit_test(test_fold_spaced_link),
         cmocka_unit_test(test_fold_spaced_word),
         cmocka_unit_test(test_digits_in_words),
+        cmocka_unit_test(test_dollars_in_words),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_source_spans),
         cmocka_unit_test(test_traditional),
