@@ -1173,6 +1173,45 @@ static void test_dingbats_line_groups_and_police_warnings(void **state)
                 0.0);
 }
 
+/* Found by a second probe written apart (2026-12-07): keywords broken by
+ * arrows and emoji, a QQ number in Chinese numerals, a stock "exchange
+ * group", a game seller's own "escrow platform", a claims officer on a
+ * mobile number, a raised credit limit to "activate" at a link, a
+ * same-city hook-up, "DM me" loans, daily cash back for adding a WeChat,
+ * an English job paid daily over WhatsApp.  And the genuine messages that
+ * fired: a police notice saying "do not share your screen", a friend
+ * asking you to pay for a coffee, a government reminder that takes no
+ * payment by text. */
+static void test_broken_keywords_and_their_genuine_twins(void **state)
+{
+    (void)state;
+    expect_type("刷→单→日→结，做一单返一单，加扣扣：五八三二六一七零九",
+                "order_brushing");
+    expect_type("领导说让你加一下这个扣扣：三七一九二八四六零五，他有事交代你",
+                "acquaintance");
+    expect_type("股民交流群每天免费推荐黑马股，已带群友翻倍，入群加微信 gp5566",
+                "investment");
+    expect_type("出原神满命号，价格好说，走我们自己的交易平台更安全，加q聊",
+                "fake_shopping");
+    expect_type("【中通快递】您的包裹破损，已为您申请理赔，请联系理赔专员13512345678办理",
+                "customer_service");
+    expect_type("您的花呗额度已提升至30000元，请登录 hb-tie.top 激活，逾期失效",
+                "account_phishing");
+    expect_type("同城交友，寂寞可约，照片在这里 mm-yue.top", "sextortion");
+    expect_type("急用钱的看过来，不查征信秒下款，需要的私信", "loan");
+    expect_type("关注公众号领会员福利，天天返现50元，加v：fl8899", "order_brushing");
+    expect_type(
+        "Work from home 2 hours a day, paid daily, message us on WhatsApp +44 7700 900123",
+        "order_brushing");
+    static const char *const quiet[] = {
+        "【区反诈中心】近期刷单诈骗高发，切勿下载陌生App，不要开启屏幕共享，有疑问拨打96110",
+        "我钱包落家里了，你先帮我付一下咖啡，回公司还你",
+        "DVLA: your vehicle tax is due next month. Renew online or at a Post Office.",
+        "我在闲鱼卖了个号，买家走的是官方交易平台，钱已经到账了",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -1221,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_chinese_blackmail_romance_and_shops),
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_dingbats_line_groups_and_police_warnings),
+        cmocka_unit_test(test_broken_keywords_and_their_genuine_twins),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
