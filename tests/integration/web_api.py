@@ -220,8 +220,8 @@ at_rest = b"".join(open(DB + sfx, "rb").read() for sfx in ("", "-wal") if os.pat
 check("no e-mail or spelt-out number at rest (database and WAL bytes)",
       EMAIL.encode() not in at_rest and ZH_PHONE.encode() not in at_rest
       and b"zhang.wei88" not in at_rest and "三四五六七".encode() not in at_rest)
-check("... masked as <EMAIL> and <NUMBER>, forged model names dropped",
-      "<EMAIL>" in rows[2][5] and "<NUMBER>" in rows[2][5] and json.loads(rows[2][6]) == {"fraud": "v1"})
+check("... masked as <EMAIL> and <PHONE>, forged model names dropped",
+      "<EMAIL>" in rows[2][5] and "<PHONE>" in rows[2][5] and json.loads(rows[2][6]) == {"fraud": "v1"})
 dump = json.dumps(rows, ensure_ascii=False)
 check("no phone or account number in clear", PHONE not in dump and "6222021234567890123" not in dump and "abc123" not in dump)
 check("placeholders typed", "<PHONE>" in rows[0][5] and "<ACCOUNT>" in rows[1][5] and "<HANDLE>" in rows[1][5])
