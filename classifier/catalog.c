@@ -216,6 +216,16 @@ const hb_type_info *hb_catalog_find(const hb_catalog *c, const char *type)
     return NULL;
 }
 
+size_t hb_catalog_ntypes(const hb_catalog *c)
+{
+    return c ? c->ntypes : 0;
+}
+
+const hb_type_info *hb_catalog_type_at(const hb_catalog *c, size_t i)
+{
+    return c && i < c->ntypes ? &c->types[i] : NULL;
+}
+
 size_t hb_catalog_ntasks(const hb_catalog *c)
 {
     return c ? c->ntasks : 0;

@@ -52,6 +52,10 @@ void hb_catalog_free(hb_catalog *catalog);
 /* The entry for type, or NULL if the catalog (may be NULL) lacks it. */
 const hb_type_info *hb_catalog_find(const hb_catalog *catalog, const char *type);
 
+/* The types.tsv rows, in file order; catalog may be NULL. */
+size_t hb_catalog_ntypes(const hb_catalog *catalog);
+const hb_type_info *hb_catalog_type_at(const hb_catalog *catalog, size_t i);
+
 /* The tasks.tsv rows, in headline order ("clean" among them), and the row
  * of one task (NULL if not listed); catalog may be NULL. */
 size_t hb_catalog_ntasks(const hb_catalog *catalog);

@@ -72,6 +72,8 @@ expect "a bad --trusted-proxy is a usage error" test $? -eq 2
 expect "missing models exit 3" test $? -eq 3
 "$HUBAO" web --local --models "$TMP/models" --static "$TMP/none" --db "$TMP/x.db" 2>"$TMP/static.err"
 expect "a missing page folder exits 3 and says so" grep -q "index.html" "$TMP/static.err"
+"$HUBAO" web --rules "$TMP/none" --db "$TMP/x.db" 2>"$TMP/types.err"
+expect "missing fraud types exit 3 and say which file" sh -c '[ $1 -eq 3 ] && grep -q "types.tsv" "$2"' _ $? "$TMP/types.err"
 
 # ---- HTTP API ---------------------------------------------------------------
 web main --local --models "$TMP/models" --feeds "$TMP/feeds" --db "$TMP/main.db" --rate 1000
@@ -174,9 +176,9 @@ timeout 90 node tests/integration/web_page.js "$FRONT" "$SHOTS" "$D_PID"
 expect "page tests pass in headless Chromium" test $? -eq 0
 expect "page feedback stored with the phone masked" python3 - "$TMP/front.db" <<'PY'
 import sqlite3, sys
-rows = sqlite3.connect(sys.argv[1]).execute("SELECT verdict, correct, label, text FROM feedback ORDER BY id").fetchall()
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT verdict, correct, label, text, fraud_type FROM feedback ORDER BY id").fetchall()
 assert len(rows) == 2, rows
-assert rows[0][:2] == ("fraud", 1) and rows[1][2] == "smishing", rows
+assert rows[0][:2] == ("fraud", 1) and rows[1][2] == "smishing" and rows[1][4] == "customer_service", rows
 assert all("13812345678" not in r[3] and "<PHONE>" in r[3] for r in rows), rows
 PY
 if [ "${UPDATE_SCREENSHOT:-0}" = 1 ] && [ -s "$SHOTS/zh-fraud.png" ]; then

@@ -209,6 +209,22 @@ s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "text": "x", "correct":
 check("feedback with a bad label is 400", s == 400 and code(j) == "invalid_request")
 s, _, j = call(MAIN, "/api/feedback", raw=b"[1,")
 check("feedback bad JSON is 400", s == 400 and code(j) == "malformed_json")
+s, _, j = call(MAIN, "/api/feedback", {"verdict": reply, "text": "x", "correct": False,
+                                       "label": "fraud", "fraud_type": "no_such_type"})
+check("feedback naming a type types.tsv lacks is 400, and says where the types are",
+      s == 400 and code(j) == "invalid_request" and "/types.json" in j["error"]["message"])
+
+# ---- the fraud types the feedback form offers --------------------------------
+s, h, j = call(MAIN, "/types.json", method="GET")
+rules = os.environ.get("HUBAO_RULES", "models/rules")
+with open(os.path.join(rules, "types.tsv"), encoding="utf-8") as f:
+    tsv = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")][1:]
+check("types.json is served as JSON", s == 200 and h.get("Content-Type", "").startswith("application/json"))
+check("types.json lists types.tsv's rows, in order, with both names",
+      isinstance(j, dict) and [(t["type"], t["name_zh"], t["name_en"]) for t in j["types"]]
+      == [(r[0], r[1], r[2]) for r in tsv])
+s, _, page = call(MAIN, "/", method="GET")
+check("the page names no fraud type of its own", b'value="authority"' not in page)
 
 con = sqlite3.connect(DB)
 rows = con.execute("SELECT verdict, verdict_label, correct, label, fraud_type, text, models FROM feedback ORDER BY id").fetchall()

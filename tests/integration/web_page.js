@@ -92,6 +92,10 @@ const SMISH = 'URGENT: your bank account is suspended. Reply with verification c
     check('link listed with its verdict: ' + links.trim(), /evil-bank\.top\/verify — \S/.test(links));
     check('phone masked in English view', !(await page.textContent('#highlight')).includes('13812345678'));
     await page.selectOption('#fb-label', 'smishing');
+    const types = await page.$$eval('#fb-type option', (os) => os.map((o) => o.value));
+    check('fraud types offered from types.json: ' + types.join(','),
+      types.includes('authority') && types.includes('customer_service') && types.includes('other'));
+    await page.selectOption('#fb-type', 'customer_service');
     await page.click('#fb-wrong');
     await page.locator('#fb-status', { hasText: /\S/ }).waitFor();
     check('correction saved', /Saved/.test(await page.textContent('#fb-status')));

@@ -51,6 +51,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "exporter.h"
 #include "feedback.h"
@@ -77,7 +78,9 @@ static const char USAGE[] =
     "  --local             load the models in this process instead of asking hubaod\n"
     "  --models DIR        with --local: model bundles (default $HUBAO_MODELS or\n"
     "                      " HB_PATHS_MODELS ")\n"
-    "  --rules DIR         with --local: rules (default $HUBAO_RULES or MODELS/rules)\n"
+    "  --rules DIR         rules (default $HUBAO_RULES or MODELS/rules): its types.tsv\n"
+    "                      names the fraud types feedback may give (GET /types.json),\n"
+    "                      and with --local the rules are loaded from it\n"
     "  --feeds DIR         with --local: blocklist copies (default $HUBAO_FEEDS_DIR,\n"
     "                      else " HB_PATHS_FEEDS_STORE " if present)\n"
     "  --static DIR        the page's files (default " HB_PATHS_WEB ")\n"
@@ -104,7 +107,8 @@ static const char USAGE[] =
     "\n"
     "Stops on SIGINT or SIGTERM: takes no new connection, lets requests in\n"
     "progress finish (a second signal: at once).  Exit codes: 0 stopped; 2 usage;\n"
-    "3 could not load models, the page or the database, or bind the address.\n";
+    "3 could not load models, the fraud types, the page or the database, or bind\n"
+    "the address.\n";
 
 enum { RATE_SLOTS = 1024, RATE_PROBE = 8, MAX_STATIC = 1 << 20 };
 
@@ -124,11 +128,20 @@ typedef struct rate_slot {
 
 enum { MAX_ORIGINS = 8, MAX_PROXIES = 16 };
 
+/* The store thread's state: the feedback database, which only that thread
+ * uses, and the fraud types a piece of feedback may name (read only). */
+typedef struct feedback_store {
+    cli_feedback *db;
+    const hb_catalog *types;
+} feedback_store;
+
 typedef struct web {
     web_guard *guard;
     web_backend *backend;
-    cli_feedback *feedback; /* used on the store thread only */
-    web_pool *store;        /* one thread: feedback writes */
+    feedback_store feedback;
+    web_pool *store; /* one thread: feedback writes */
+    hb_catalog *types;
+    char *types_json; /* GET /types.json: the feedback form's type list */
     static_file files[3];
     const char *token;
     const char *origins[MAX_ORIGINS]; /* --allow-origin */
@@ -302,8 +315,11 @@ static const char *str_of(const json_t *o, const char *key)
 
 /* Store feedback {"verdict": reply or {"verdict": ..}, "text": ..,
  * "correct": bool, "label": .., "fraud_type": ..} and make its answer
- * (owned), with the HTTP status in *status. */
-static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *status)
+ * (owned), with the HTTP status in *status.  A fraud_type must be one of
+ * types.tsv: feedback becomes training rows labelled fraud_<type>, and
+ * training refuses a type the catalog lacks. */
+static json_t *feedback_answer(const feedback_store *fb, const request *rq,
+                               unsigned *status)
 {
     json_error_t jerr;
     json_t *j =
@@ -318,6 +334,9 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
     const json_t *text = json_object_get(j, "text");
     const json_t *correct = json_object_get(j, "correct");
     const json_t *v = json_object_get(j, "verdict");
+    const char *fraud_type = str_of(j, "fraud_type");
+    if (fraud_type && !*fraud_type)
+        fraud_type = NULL;
     json_t *answer;
     if (!json_is_string(text)) {
         answer = hb_error_reply(NULL, HB_ENOTEXT, "feedback has no string \"text\"");
@@ -326,6 +345,13 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
             hb_error_reply(NULL, HB_EREQUEST,
                            "feedback needs \"verdict\" (the reply, or its verdict name) "
                            "and \"correct\": true or false");
+    } else if (fraud_type && !hb_catalog_find(fb->types, fraud_type)) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "\"fraud_type\": \"%.40s\" is not a fraud type (GET /types.json lists "
+                 "them)",
+                 fraud_type);
+        answer = hb_error_reply(NULL, HB_EREQUEST, msg);
     } else {
         /* the verdict's fraud type is that of its headline task */
         const char *name =
@@ -347,12 +373,10 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
             .correct = json_is_true(correct),
             .label =
                 str_of(j, "label") && *str_of(j, "label") ? str_of(j, "label") : NULL,
-            .fraud_type = str_of(j, "fraud_type") && *str_of(j, "fraud_type")
-                              ? str_of(j, "fraud_type")
-                              : NULL,
+            .fraud_type = fraud_type,
         };
         char err[512];
-        long long id = cli_feedback_add(fb, &r, err, sizeof err);
+        long long id = cli_feedback_add(fb->db, &r, err, sizeof err);
         free(models_s);
         if (id > 0) {
             *status = MHD_HTTP_CREATED;
@@ -369,7 +393,7 @@ static json_t *feedback_answer(cli_feedback *fb, const request *rq, unsigned *st
 }
 
 /* A store-thread job (webpool.h): write one piece of feedback.  The
- * thread's state is the feedback store, which only that thread uses. */
+ * thread's state is the feedback_store. */
 static void store_feedback(void *state, void *job)
 {
     request *rq = job;
@@ -684,6 +708,9 @@ static enum MHD_Result route(web *w, struct MHD_Connection *c, const char *url,
         return start_job(w, c, rq, JOB_HEALTH);
     if (strcmp(url, "/metrics") == 0 && get)
         return send_metrics(w, c);
+    if (strcmp(url, "/types.json") == 0 && get)
+        return send_response(c, MHD_HTTP_OK, JSON_TYPE, w->types_json,
+                             strlen(w->types_json), MHD_RESPMEM_PERSISTENT);
     for (size_t i = 0; get && i < sizeof w->files / sizeof w->files[0]; i++)
         if (strcmp(url, w->files[i].name) == 0 ||
             (i == 0 && strcmp(url, "/index.html") == 0))
@@ -707,6 +734,37 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(rq);
     }
     *con_cls = NULL;
+}
+
+/* Load the fraud types of the rules directory (as given, or its default)
+ * into w, with the JSON the feedback form lists them from:
+ * {"types": [{"type", "name_zh", "name_en"}, ...]}.  0, or -1 after
+ * saying why. */
+static int load_types(web *w, const char *models, const char *rules)
+{
+    char dir[4096], path[4200];
+    snprintf(path, sizeof path, "%s/types.tsv",
+             hb_paths_rules(rules, hb_paths_models(models), dir, sizeof dir));
+    hb_error err;
+    hb_error_clear(&err);
+    if (!(w->types = hb_catalog_load(path, &err))) {
+        cli_error("%s (give the rules' folder with --rules)", err.message);
+        return -1;
+    }
+    w->feedback.types = w->types;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < hb_catalog_ntypes(w->types); i++) {
+        const hb_type_info *t = hb_catalog_type_at(w->types, i);
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s}", "type", t->type, "name_zh",
+                                        t->name_zh, "name_en", t->name_en));
+    }
+    json_t *doc = list ? json_pack("{s:o}", "types", list) : NULL;
+    w->types_json = doc ? json_dumps(doc, HB_JSON_FLAGS) : NULL;
+    json_decref(doc);
+    if (!w->types_json)
+        cli_error("out of memory");
+    return w->types_json ? 0 : -1;
 }
 
 /* Read dir/name whole into *data.  0, or -1 after saying why. */
@@ -934,7 +992,9 @@ int cmd_web(int argc, char **argv)
             goto done;
     if (!(w.slots = calloc(RATE_SLOTS, sizeof *w.slots)))
         goto done;
-    if (!(w.feedback = cli_feedback_open(db, err, sizeof err))) {
+    if (load_types(&w, models, rules) != 0)
+        goto done;
+    if (!(w.feedback.db = cli_feedback_open(db, err, sizeof err))) {
         cli_error("%s", err);
         goto done;
     }
@@ -955,7 +1015,7 @@ int cmd_web(int argc, char **argv)
         cli_error("%s", err);
         goto done;
     }
-    if (!(w.store = web_pool_new(1, NULL, NULL, w.feedback))) {
+    if (!(w.store = web_pool_new(1, NULL, NULL, &w.feedback))) {
         cli_error("cannot start the feedback thread");
         goto done;
     }
@@ -995,7 +1055,9 @@ done:
     web_pool_free(w.store);
     web_guard_free(w.guard);
     web_stats_free(w.stats);
-    cli_feedback_close(w.feedback);
+    cli_feedback_close(w.feedback.db);
+    hb_catalog_free(w.types);
+    free(w.types_json);
     free(w.slots);
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
         free(w.files[i].data);

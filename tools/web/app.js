@@ -2,7 +2,8 @@
  * app.js - the hotline page: send the pasted text to /api/check, show the
  * verdict sentence, its reasons (rules with the spans they matched
  * highlighted, links and their verdicts, the advice for the caller), and
- * send staff feedback to /api/feedback.
+ * send staff feedback to /api/feedback, with the fraud types of
+ * /types.json to choose from.
  *
  * Everything is put on the page with textContent, never innerHTML.  Phone
  * and account numbers stay masked: the reply masks them already, and the
@@ -283,6 +284,25 @@ async function feedback(correct) {
   $('fb-status').textContent = res.ok ? t.fbSaved : t.fbFailed + errorMessage(res.status, reply);
 }
 
+/* The fraud types feedback may name: the server's types.tsv, so that a
+ * type added there is offered here without editing the page.  If the list
+ * cannot be had, the type stays optional and unset. */
+async function loadTypes() {
+  let list = [];
+  try {
+    const res = await fetch('/types.json');
+    if (res.ok) list = (await res.json()).types || [];
+  } catch (e) {
+    return;
+  }
+  for (const t of list) {
+    const opt = document.createElement('option');
+    opt.value = t.type;
+    opt.textContent = t.name_zh + ' / ' + t.name_en;
+    $('fb-type').appendChild(opt);
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('form').addEventListener('submit', (ev) => { ev.preventDefault(); check(); });
   $('text').addEventListener('keydown', (ev) => {
@@ -293,4 +313,5 @@ document.addEventListener('DOMContentLoaded', () => {
   $('fb-right').addEventListener('click', () => feedback(true));
   $('fb-wrong').addEventListener('click', () => feedback(false));
   setLang('zh');
+  loadTypes();
 });
