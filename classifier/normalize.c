@@ -310,7 +310,8 @@ static inline int is_filler(uint32_t cp)
  * "add" ("+v"), and < = > carry meaning. */
 static inline int is_symbol_filler(uint32_t cp)
 {
-    if (cp < 0x80)
+    /* ASCII, and the ideographs this is asked about most, first */
+    if (cp < 0x80 || (cp >= 0x4E00 && cp <= 0x9FFF))
         return 0;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     return c == UTF8PROC_CATEGORY_SM || c == UTF8PROC_CATEGORY_SO ||
