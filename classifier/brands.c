@@ -990,7 +990,7 @@ static int number_solicited(const hb_brand_message *msg, size_t i)
            hb_brands_solicits(msg->text, msg->len, at, at + nl);
 }
 
-/* A courier's genuine notice gives the driver's own mobile ("派送员王师傅，
+/* A delivery notice gives the driver's own mobile ("派送员王师傅，
  * 电话177...", "your driver Sam on 07700..."): a number introduced by one
  * of these words, in its sentence, is the deliverer's, not the company's
  * and not an impersonation of it. */
@@ -998,6 +998,13 @@ static const char *const DELIVERERS[] = {
     "派送员",   "派件员", "收派员", "投递员",  "快递员", "配送员", "送货员",
     "快递小哥", "骑手",   "师傅",   "courier", "driver", "rider",
 };
+
+/* Brands whose notices may give a deliverer's mobile: couriers, and the
+ * shops and food platforms with riders of their own (京东, 美团). */
+static int delivers(hb_brand_kind kind)
+{
+    return kind == HB_BRAND_COURIER || kind == HB_BRAND_PLATFORM;
+}
 
 static int deliverer_number(const hb_brand_message *msg, size_t i)
 {
@@ -1080,7 +1087,7 @@ int hb_brands_assess(const hb_brands *b, const hb_brand_message *msg,
                 a->own++;
             else if (bad_number == SIZE_MAX && asked_for(msg, i, asked) &&
                      !other_named_owns(b, out, n, a->brand, num, 1) &&
-                     !(bi->kind == HB_BRAND_COURIER && deliverer_number(msg, i)))
+                     !(delivers(bi->kind) && deliverer_number(msg, i)))
                 bad_number = i;
         }
         if (bad_link != SIZE_MAX) {

@@ -450,7 +450,17 @@ static void test_assess_rules(void **state)
     a = assess(f, "【顺丰速运】您的快件丢失，请致电理赔专员17712345678", "sf_express",
                NULL, 0, driver, 1);
     assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
-    /* ... and only a courier's: a bank's "师傅" is no deliverer. */
+    /* A shop's or food platform's own rider, too. */
+    a = assess(f, "【京东】您的订单已由配送员赵师傅(电话 17712345678)开始配送", "jd",
+               NULL, 0, driver, 1);
+    assert_int_equal(a.status, HB_BRAND_MENTIONED);
+    a = assess(f, "【美团】骑手正在赶来，骑手电话17712345678", "meituan", NULL, 0, driver,
+               1);
+    assert_int_equal(a.status, HB_BRAND_MENTIONED);
+    a = assess(f, "【京东】您的订单异常，请联系售后专员17712345678办理退款", "jd", NULL,
+               0, driver, 1);
+    assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
+    /* ... and only theirs: a bank's "师傅" is no deliverer. */
     a = assess(f, "工商银行:王师傅,电话17712345678,帮你办理贷款", "icbc", NULL, 0, driver,
                1);
     assert_int_equal(a.status, HB_BRAND_IMPERSONATION);
