@@ -770,7 +770,7 @@ static size_t join_cjk(uint32_t *cps, uint32_t *src, size_t n)
 {
     size_t r = 0, w = 0;
     while (r < n) {
-        if (w == 0 || !hb_is_cjk(cps[w - 1]) || !is_cjk_gap(cps[r])) {
+        if (!is_cjk_gap(cps[r]) || w == 0 || !hb_is_cjk(cps[w - 1])) {
             cps[w] = cps[r];
             src[w] = src[r];
             w++, r++;
@@ -1009,35 +1009,45 @@ static size_t fold_koukou(uint32_t *cps, uint32_t *src, size_t n, size_t r, size
     return 2;
 }
 
-/* The digit a Chinese numeral stands for in a number read out digit by
- * digit (幺 is how a 1 is said in a phone number; 壹 .. 玖 are the
- * banking forms), or -1. */
-static int numeral_digit(uint32_t cp)
+/* The Chinese numerals of a number read out digit by digit (幺 is how a 1
+ * is said in a phone number; 壹 .. 玖 are the banking forms), in a table
+ * that (cp * NUMERAL_HASH) >> 26 indexes without collisions, so that the
+ * test every Chinese character meets is one multiply, one load and one
+ * compare.  Each entry is cp << 4 | digit; 0 marks an empty slot.  (A
+ * multiplier that collided would make one numeral overwrite another, and
+ * test_fold_numerals, which folds all of them, would fail.) */
+#define NUMERAL_HASH 0x82283d15u
+#define NUMERAL_SLOT(cp) ((uint32_t)((uint32_t)(cp)*NUMERAL_HASH) >> 26)
+#define NUMERAL_ENTRY(cp, d) ((uint32_t)(cp) << 4 | (d))
+static const uint32_t numerals[64] = {
+    [NUMERAL_SLOT(0x3007)] = NUMERAL_ENTRY(0x3007, 0), /* 〇 */
+    [NUMERAL_SLOT(0x96F6)] = NUMERAL_ENTRY(0x96F6, 0), /* 零 */
+    [NUMERAL_SLOT(0x4E00)] = NUMERAL_ENTRY(0x4E00, 1), /* 一 */
+    [NUMERAL_SLOT(0x5E7A)] = NUMERAL_ENTRY(0x5E7A, 1), /* 幺 */
+    [NUMERAL_SLOT(0x58F9)] = NUMERAL_ENTRY(0x58F9, 1), /* 壹 */
+    [NUMERAL_SLOT(0x4E8C)] = NUMERAL_ENTRY(0x4E8C, 2), /* 二 */
+    [NUMERAL_SLOT(0x8D30)] = NUMERAL_ENTRY(0x8D30, 2), /* 贰 */
+    [NUMERAL_SLOT(0x4E09)] = NUMERAL_ENTRY(0x4E09, 3), /* 三 */
+    [NUMERAL_SLOT(0x53C1)] = NUMERAL_ENTRY(0x53C1, 3), /* 叁 */
+    [NUMERAL_SLOT(0x56DB)] = NUMERAL_ENTRY(0x56DB, 4), /* 四 */
+    [NUMERAL_SLOT(0x8086)] = NUMERAL_ENTRY(0x8086, 4), /* 肆 */
+    [NUMERAL_SLOT(0x4E94)] = NUMERAL_ENTRY(0x4E94, 5), /* 五 */
+    [NUMERAL_SLOT(0x4F0D)] = NUMERAL_ENTRY(0x4F0D, 5), /* 伍 */
+    [NUMERAL_SLOT(0x516D)] = NUMERAL_ENTRY(0x516D, 6), /* 六 */
+    [NUMERAL_SLOT(0x9646)] = NUMERAL_ENTRY(0x9646, 6), /* 陆 */
+    [NUMERAL_SLOT(0x4E03)] = NUMERAL_ENTRY(0x4E03, 7), /* 七 */
+    [NUMERAL_SLOT(0x67D2)] = NUMERAL_ENTRY(0x67D2, 7), /* 柒 */
+    [NUMERAL_SLOT(0x516B)] = NUMERAL_ENTRY(0x516B, 8), /* 八 */
+    [NUMERAL_SLOT(0x634C)] = NUMERAL_ENTRY(0x634C, 8), /* 捌 */
+    [NUMERAL_SLOT(0x4E5D)] = NUMERAL_ENTRY(0x4E5D, 9), /* 九 */
+    [NUMERAL_SLOT(0x7396)] = NUMERAL_ENTRY(0x7396, 9), /* 玖 */
+};
+
+/* The digit numeral cp stands for, or -1. */
+static inline int numeral_digit(uint32_t cp)
 {
-    switch (cp) {
-    case 0x3007: /* 〇 */
-    case 0x96F6: /* 零 */ return 0;
-    case 0x4E00: /* 一 */
-    case 0x5E7A: /* 幺 */
-    case 0x58F9: /* 壹 */ return 1;
-    case 0x4E8C: /* 二 */
-    case 0x8D30: /* 贰 */ return 2;
-    case 0x4E09: /* 三 */
-    case 0x53C1: /* 叁 */ return 3;
-    case 0x56DB: /* 四 */
-    case 0x8086: /* 肆 */ return 4;
-    case 0x4E94: /* 五 */
-    case 0x4F0D: /* 伍 */ return 5;
-    case 0x516D: /* 六 */
-    case 0x9646: /* 陆 */ return 6;
-    case 0x4E03: /* 七 */
-    case 0x67D2: /* 柒 */ return 7;
-    case 0x516B: /* 八 */
-    case 0x634C: /* 捌 */ return 8;
-    case 0x4E5D: /* 九 */
-    case 0x7396: /* 玖 */ return 9;
-    default: return -1;
-    }
+    uint32_t e = numerals[NUMERAL_SLOT(cp)];
+    return e >> 4 == cp && e ? (int)(e & 15) : -1;
 }
 
 /* The shortest run of numerals read as a number: a QQ id has at least
@@ -1384,6 +1394,10 @@ static size_t fold_disguises(uint32_t *cps, uint32_t *src, size_t n)
 static void fold_word_dollars(uint32_t *cps, size_t n)
 {
     size_t i = 0;
+    while (i < n && cps[i] != '$') /* most text has none */
+        i++;
+    while (i > 0 && (is_ascii_alnum(cps[i - 1])))
+        i--;
     while (i < n) {
         if (!is_ascii_alnum(cps[i]) && cps[i] != '$') {
             i++;
