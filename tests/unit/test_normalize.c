@@ -386,6 +386,7 @@ static void test_fold_numerals(void **state)
     CHECK_NORM("加扣扣：二九七三一八四六五零", "加qq:2973184650");
     CHECK_NORM("幺三八零零幺三八零零零", "13800138000");
     CHECK_NORM("账号壹贰叁肆伍陆", "账号123456");
+    CHECK_NORM("尾号〇柒捌玖〇", "尾号07890"); /* every numeral folds */
     /* words and years of four numerals or fewer stay */
     CHECK_NORM("三五成群，七七八八，二〇二四年", "三五成群,七七八八,二〇二四年");
     expect_source("号码一二三四五", "号码12345", "12345", "一二三四五");
