@@ -129,18 +129,18 @@ typedef struct rate_slot {
 enum { MAX_ORIGINS = 8, MAX_PROXIES = 16 };
 
 /* The store thread's state: the feedback database, which only that thread
- * uses, and the fraud types a piece of feedback may name (read only). */
+ * uses, and the fraud types a piece of feedback may name (read only there;
+ * owned here, loaded before and freed after the thread). */
 typedef struct feedback_store {
     cli_feedback *db;
-    const hb_catalog *types;
+    hb_catalog *types;
 } feedback_store;
 
 typedef struct web {
     web_guard *guard;
     web_backend *backend;
     feedback_store feedback;
-    web_pool *store; /* one thread: feedback writes */
-    hb_catalog *types;
+    web_pool *store;  /* one thread: feedback writes */
     char *types_json; /* GET /types.json: the feedback form's type list */
     static_file files[3];
     const char *token;
@@ -747,14 +747,13 @@ static int load_types(web *w, const char *models, const char *rules)
              hb_paths_rules(rules, hb_paths_models(models), dir, sizeof dir));
     hb_error err;
     hb_error_clear(&err);
-    if (!(w->types = hb_catalog_load(path, &err))) {
+    if (!(w->feedback.types = hb_catalog_load(path, &err))) {
         cli_error("%s (give the rules' folder with --rules)", err.message);
         return -1;
     }
-    w->feedback.types = w->types;
     json_t *list = json_array();
-    for (size_t i = 0; list && i < hb_catalog_ntypes(w->types); i++) {
-        const hb_type_info *t = hb_catalog_type_at(w->types, i);
+    for (size_t i = 0; list && i < hb_catalog_ntypes(w->feedback.types); i++) {
+        const hb_type_info *t = hb_catalog_type_at(w->feedback.types, i);
         json_array_append_new(list,
                               json_pack("{s:s, s:s, s:s}", "type", t->type, "name_zh",
                                         t->name_zh, "name_en", t->name_en));
@@ -1056,7 +1055,7 @@ done:
     web_guard_free(w.guard);
     web_stats_free(w.stats);
     cli_feedback_close(w.feedback.db);
-    hb_catalog_free(w.types);
+    hb_catalog_free(w.feedback.types);
     free(w.types_json);
     free(w.slots);
     for (size_t i = 0; i < sizeof w.files / sizeof w.files[0]; i++)
