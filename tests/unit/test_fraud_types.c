@@ -1212,6 +1212,33 @@ static void test_broken_keywords_and_their_genuine_twins(void **state)
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
 }
 
+/* Scams that ask for a reply code, a phone call or a "postage" payment
+ * instead of the usual link, and the genuine messages beside them: a shop's
+ * points discount, a bill split among flatmates, a planned power cut. */
+static void test_lures_without_the_usual_link(void **state)
+{
+    (void)state;
+    expect_type("【移动积分】您有5200积分可抵现金150元，本周日前有效 jf-10086.top",
+                "expiry_phishing");
+    expect_type("您的信用卡积分即将清零，回复1可兑换现金88元", "expiry_phishing");
+    expect_type("家长你好，你的孩子在操场晕倒了，已送到医院，请马上打我电话",
+                "acquaintance");
+    expect_type("我们的婚纱照出来啦，点这里看 hunsha-pic.cn", "malware_lure");
+    expect_type("Your power supply will be disconnected tonight at 9pm, call our officer "
+                "9876543210",
+                "other");
+    expect_type(
+        "Get a free blood pressure monitor. Click and pay £2.49 postage: bp-free.top",
+        "prize");
+    static const char *const quiet[] = {
+        "【屈臣氏】会员日积分满1000分抵10元，拒收请回复R",
+        "水电费这个月320，四个人平摊每人80，我先垫了",
+        "Power will be cut today from 10am to 2pm for planned maintenance works. Call 1912 "
+        "for details.",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -1261,6 +1288,7 @@ int main(void)
         cmocka_unit_test(test_personal_warnings),
         cmocka_unit_test(test_dingbats_line_groups_and_police_warnings),
         cmocka_unit_test(test_broken_keywords_and_their_genuine_twins),
+        cmocka_unit_test(test_lures_without_the_usual_link),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
