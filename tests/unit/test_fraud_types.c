@@ -1239,6 +1239,30 @@ static void test_lures_without_the_usual_link(void **state)
     expect_quiet(quiet, sizeof quiet / sizeof *quiet);
 }
 
+/* Underground adverts written around filters: pinyin inside the key word
+ * (点zan员, 征xin), "+qq" and "加V" for a contact, and recruiting card
+ * renters; beside them a phone benchmark's 跑分, a refund to one's own
+ * card and a colleague's story of being scammed. */
+static void test_underground_adverts(void **state)
+{
+    (void)state;
+    expect_type("出租银行卡，一天300，tg私聊", "other");
+    expect_type("卡农速来，日结佣金，飞机联系", "other");
+    expect_type("快手点zan员，一单2元，日结，有意加v", "order_brushing");
+    expect_type("征xin修复，逾期记录可消除，加v咨询", "credit_repair");
+    expect_type("无抵押贷款当天到账，芝麻分550可下，加V：dai5566", "loan");
+    expect_type("同城果聊一对一，+qq：3355221", "sextortion");
+    expect_type("菠菜平台首存送88，天天返水", "other");
+    expect_type("在家工作，手机就能做，日领300", "order_brushing");
+    static const char *const quiet[] = {
+        "新款手机跑分曝光，性能提升三成",
+        "退款已原路退回您的收款银行卡，请注意查收",
+        "我朋友上周被刷单骗了五千，已经报警了，你们别信那种兼职",
+        "【豐澤】冷氣機換季優惠，最高減$800。取消訂閱請回覆STOP",
+    };
+    expect_quiet(quiet, sizeof quiet / sizeof *quiet);
+}
+
 static void test_english_rules_for_every_type(void **state)
 {
     (void)state;
@@ -1289,6 +1313,7 @@ int main(void)
         cmocka_unit_test(test_dingbats_line_groups_and_police_warnings),
         cmocka_unit_test(test_broken_keywords_and_their_genuine_twins),
         cmocka_unit_test(test_lures_without_the_usual_link),
+        cmocka_unit_test(test_underground_adverts),
         cmocka_unit_test(test_english_rules_for_every_type),
     };
     return cmocka_run_group_tests_name("fraud types", tests, setup, teardown);
