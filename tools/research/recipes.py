@@ -15,7 +15,7 @@ import sys
 
 DATA = os.environ.get("HUBAO_DATA", "../shared/data")
 HUBAO = os.environ.get("HUBAO", "build/hubao")
-VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-07.8")
+VERSION = os.environ.get("HUBAO_MODEL_VERSION", "2026-12-08.1")
 # Written for Hubao (project licence), never paraphrased from a data set:
 # scam scripts of every fraud type, personal chat, genuine service notices,
 # legal adverts, and rumours as they are forwarded in chat beside notices,
@@ -26,6 +26,7 @@ HANDWRITTEN = [
     "models/data/fraud-types.tsv",
     "models/data/fraud-types-2.tsv",
     "models/data/ham-chat.tsv",
+    "models/data/ham-chat-2.tsv",
     "models/data/ham-chat-money.tsv",
     "models/data/ham-scam-lookalikes.tsv",
     "models/data/ham-shopping.tsv",
